@@ -1,0 +1,287 @@
+"""The asyncio adapters between sockets and the answering core: UDP datagrams and TCP framing.
+
+The rule this module owns: a socket's bytes reach the core unchanged and the core's bytes
+reach the client unchanged. UDP is one datagram in, at most one datagram out. TCP follows
+RFC 7766: every message is preceded by a two-octet length (§8); several queries may be
+sent on one connection and each is answered as soon as it is complete (pipelining, §6.2.1);
+a message may arrive in any number of pieces; an idle connection is closed after a timeout
+(§6.2.3); past a cap on concurrent connections, new ones are closed at once (§6.2.2).
+Nothing here knows about zones or DNS messages: each socket is given a `Responder`, a
+function from query bytes to response bytes or None (drop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "BindError",
+    "Listener",
+    "Responder",
+    "TcpConnections",
+    "format_address",
+    "open_listener",
+]
+
+log = logging.getLogger("acnsd.listener")
+
+Responder = Callable[[bytes], "bytes | None"]
+
+MAX_TCP_MESSAGE = 65535  # the two-octet length prefix bounds every TCP message (RFC 7766 §8)
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024  # absorbs bursts; the kernel caps it at rmem_max
+
+# bind() errors that mean "this address is not configured on this host": skipped, not fatal
+NOT_ON_THIS_HOST = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT})
+
+
+def format_address(host: str, port: int) -> str:
+    """ADDR:PORT as users write it, with IPv6 addresses in brackets ("[::1]:5353")."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class BindError(OSError):
+    """An address could not be bound; `not_on_this_host` tells a missing address apart."""
+
+    @property
+    def not_on_this_host(self) -> bool:
+        return self.errno in NOT_ON_THIS_HOST
+
+
+class UdpProtocol(asyncio.DatagramProtocol):
+    """One datagram in, the core's answer (if any) out to the sender."""
+
+    def __init__(self, respond: Responder) -> None:
+        self._respond = respond
+        self._transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        response = _guarded(self._respond, data)
+        if response is not None and self._transport is not None:
+            self._transport.sendto(response, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors for earlier replies (port unreachable): the client went away.
+        log.debug("event=udp_error error=%s", exc)
+
+
+class TcpConnections:
+    """The open TCP connections of one server: the cap, the idle timeout, the drain."""
+
+    def __init__(self, max_connections: int, idle_timeout: float) -> None:
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.open: set[TcpProtocol] = set()
+        self.refused = 0  # connections closed at once because the cap was reached
+        self._empty = asyncio.Event()
+        self._empty.set()
+
+    def admit(self, connection: TcpProtocol) -> bool:
+        if len(self.open) >= self.max_connections:
+            self.refused += 1
+            return False
+        self.open.add(connection)
+        self._empty.clear()
+        return True
+
+    def discard(self, connection: TcpProtocol) -> None:
+        self.open.discard(connection)
+        if not self.open:
+            self._empty.set()
+
+    async def drain(self, timeout: float) -> int:
+        """Close every connection once its answers are written; abort what is left after
+        `timeout` seconds. Returns how many connections had to be aborted."""
+        for connection in list(self.open):
+            connection.close()
+        try:
+            await asyncio.wait_for(self._empty.wait(), timeout)
+        except TimeoutError:
+            pass
+        aborted = list(self.open)
+        for connection in aborted:
+            connection.abort()
+        return len(aborted)
+
+
+class TcpProtocol(asyncio.Protocol):
+    """One TCP connection: reassembles length-prefixed queries and answers each in turn."""
+
+    def __init__(self, respond: Responder, connections: TcpConnections) -> None:
+        self._respond = respond
+        self._connections = connections
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._last_activity = 0.0
+        self._idle_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        if not self._connections.admit(self):
+            log.warning(
+                "event=tcp_refused peer=%s reason=max_connections limit=%d",
+                _peer(transport),
+                self._connections.max_connections,
+            )
+            transport.abort()  # type: ignore[attr-defined]
+            return
+        loop = asyncio.get_running_loop()
+        self._last_activity = loop.time()
+        self._idle_timer = loop.call_later(self._connections.idle_timeout, self._check_idle)
+
+    def data_received(self, data: bytes) -> None:
+        self._last_activity = asyncio.get_running_loop().time()
+        buffer = self._buffer
+        buffer += data
+        start = 0
+        while len(buffer) - start >= 2:
+            length = (buffer[start] << 8) | buffer[start + 1]
+            end = start + 2 + length
+            if len(buffer) < end:
+                break
+            response = _guarded(self._respond, bytes(buffer[start + 2 : end]))
+            start = end
+            if response is None:
+                continue
+            if len(response) > MAX_TCP_MESSAGE:
+                log.error("event=tcp_oversize length=%d action=dropped", len(response))
+                continue
+            self._transport.write(len(response).to_bytes(2, "big") + response)  # type: ignore[union-attr]
+        if start:
+            del buffer[:start]
+
+    def eof_received(self) -> bool:
+        return False  # the client has finished sending: close once our answers are written
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._connections.discard(self)
+
+    # Flow control: a client that pipelines without reading its answers stops being read.
+    def pause_writing(self) -> None:
+        self._transport.pause_reading()  # type: ignore[union-attr]
+
+    def resume_writing(self) -> None:
+        self._transport.resume_reading()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        """Close after the answers already written are flushed (graceful shutdown)."""
+        if self._transport is not None:
+            self._transport.close()
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _check_idle(self) -> None:
+        loop = asyncio.get_running_loop()
+        remaining = self._last_activity + self._connections.idle_timeout - loop.time()
+        if remaining > 0:
+            self._idle_timer = loop.call_later(remaining, self._check_idle)
+            return
+        self._idle_timer = None
+        log.debug("event=tcp_idle_close peer=%s", _peer(self._transport))
+        self.close()
+
+
+def _guarded(respond: Responder, query: bytes) -> bytes | None:
+    """The core never raises; should it, the query is dropped and the socket keeps serving."""
+    try:
+        return respond(query)
+    except Exception:
+        log.exception("event=internal_error where=responder action=dropped")
+        return None
+
+
+def _peer(transport: asyncio.BaseTransport | None) -> str:
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return format_address(peer[0], peer[1]) if peer else "-"
+
+
+@dataclass
+class Listener:
+    """UDP and TCP bound on one address and port, answering with the same responders."""
+
+    host: str
+    port: int
+    udp: asyncio.DatagramTransport
+    tcp: asyncio.AbstractServer
+
+    @property
+    def address(self) -> str:
+        return format_address(self.host, self.port)
+
+    def stop_accepting(self) -> None:
+        """Stop reading datagrams and accepting connections (open connections stay)."""
+        self.tcp.close()
+        self.udp.close()
+
+
+def _bound_socket(host: str, port: int, kind: int, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    sock = socket.socket(family, kind)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        else:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise BindError(exc.errno, exc.strerror) from exc
+    return sock
+
+
+async def open_listener(
+    host: str,
+    port: int,
+    udp_respond: Responder,
+    tcp_respond: Responder,
+    connections: TcpConnections,
+    *,
+    reuse_port: bool = False,
+) -> Listener:
+    """Bind UDP and TCP on host:port (port 0: one free port for both) and start serving.
+
+    Raises BindError when either cannot be bound; nothing stays bound then. `host` must be
+    an IP address literal (ValueError otherwise).
+    """
+    loop = asyncio.get_running_loop()
+    udp_sock = _bound_socket(host, port, socket.SOCK_DGRAM, reuse_port)
+    try:
+        port = udp_sock.getsockname()[1]
+        tcp_sock = _bound_socket(host, port, socket.SOCK_STREAM, reuse_port)
+    except BindError:
+        udp_sock.close()
+        raise
+    try:
+        udp, _ = await loop.create_datagram_endpoint(
+            lambda: UdpProtocol(udp_respond), sock=udp_sock
+        )
+    except BaseException:
+        udp_sock.close()
+        tcp_sock.close()
+        raise
+    try:
+        tcp = await loop.create_server(
+            lambda: TcpProtocol(tcp_respond, connections), sock=tcp_sock, backlog=1024
+        )
+    except BaseException:
+        udp.close()
+        tcp_sock.close()
+        raise
+    return Listener(host, port, udp, tcp)

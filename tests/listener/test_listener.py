@@ -1,0 +1,225 @@
+"""The UDP and TCP adapters against a fake core: framing, pipelining, limits, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from acnsd.listener import BindError, TcpConnections, open_listener
+
+TIMEOUT = 5.0
+
+
+def echo(query: bytes) -> bytes | None:
+    """A fake core: answers b"A" + query, drops b"drop", raises on b"boom"."""
+    if query == b"drop":
+        return None
+    if query == b"boom":
+        raise RuntimeError("core bug")
+    if query.startswith(b"big"):
+        return b"x" * int(query[3:])
+    return b"A" + query
+
+
+try:
+    import uvloop
+except ImportError:  # the daemon runs on plain asyncio then
+    uvloop = None
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request):
+    """Runs a scenario on each event loop the daemon may use, bounded in time."""
+    if request.param == "uvloop" and uvloop is None:
+        pytest.skip("uvloop is not installed")
+    factory = uvloop.new_event_loop if request.param == "uvloop" else None
+
+    def runner(coroutine):
+        with asyncio.Runner(loop_factory=factory) as loop_runner:
+            return loop_runner.run(asyncio.wait_for(coroutine, TIMEOUT))
+
+    return runner
+
+
+async def start(host="127.0.0.1", max_connections=8, idle_timeout=5.0):
+    connections = TcpConnections(max_connections, idle_timeout)
+    listener = await open_listener(host, 0, echo, echo, connections)
+    return listener, connections
+
+
+def frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(2, "big") + payload
+
+
+async def read_frame(reader: asyncio.StreamReader) -> bytes:
+    length = int.from_bytes(await reader.readexactly(2), "big")
+    return await reader.readexactly(length)
+
+
+async def udp_exchange(host: str, port: int, payload: bytes, wait: float = 1.0) -> bytes | None:
+    loop = asyncio.get_running_loop()
+    received: asyncio.Future[bytes] = loop.create_future()
+
+    class Client(asyncio.DatagramProtocol):
+        def datagram_received(self, data, addr):
+            if not received.done():
+                received.set_result(data)
+
+    transport, _ = await loop.create_datagram_endpoint(Client, remote_addr=(host, port))
+    try:
+        transport.sendto(payload)
+        return await asyncio.wait_for(received, wait)
+    except TimeoutError:
+        return None
+    finally:
+        transport.close()
+
+
+def test_udp_answers_and_drops(run):
+    async def scenario():
+        listener, _ = await start()
+        try:
+            assert await udp_exchange("127.0.0.1", listener.port, b"q1") == b"Aq1"
+            assert await udp_exchange("127.0.0.1", listener.port, b"drop", wait=0.3) is None
+            assert await udp_exchange("127.0.0.1", listener.port, b"boom", wait=0.3) is None
+            assert await udp_exchange("127.0.0.1", listener.port, b"q2") == b"Aq2"
+        finally:
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_tcp_pipelined_queries_in_pieces(run):
+    async def scenario():
+        listener, _ = await start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            data = frame(b"one") + frame(b"drop") + frame(b"two") + frame(b"three")
+            writer.write(data[:5])
+            await writer.drain()
+            assert await read_frame(reader) == b"Aone"
+            for i in range(5, len(data)):  # the rest one octet at a time
+                writer.write(data[i : i + 1])
+                await writer.drain()
+            assert await read_frame(reader) == b"Atwo"
+            assert await read_frame(reader) == b"Athree"
+            writer.write(frame(b"boom") + frame(b"after"))
+            assert await read_frame(reader) == b"Aafter"
+            writer.write_eof()
+            assert await reader.read() == b""  # closed once our answers are written
+            writer.close()
+        finally:
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_tcp_largest_message(run):
+    async def scenario():
+        listener, _ = await start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(frame(b"big65535") + frame(b"big65536") + frame(b"ok"))
+            assert await read_frame(reader) == b"x" * 65535
+            assert await read_frame(reader) == b"Aok"  # the oversize answer was dropped
+            writer.close()
+        finally:
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_tcp_idle_timeout_closes(run):
+    async def scenario():
+        listener, connections = await start(idle_timeout=0.3)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            writer.write(b"\x00")  # half a length prefix, then nothing
+            assert await asyncio.wait_for(reader.read(), 3) == b""
+            writer.close()
+            assert not connections.open
+        finally:
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_tcp_connection_cap(run):
+    async def scenario():
+        listener, connections = await start(max_connections=2)
+        try:
+            clients = [await asyncio.open_connection("127.0.0.1", listener.port) for _ in range(2)]
+            for reader, writer in clients:  # both admitted
+                writer.write(frame(b"hi"))
+                assert await read_frame(reader) == b"Ahi"
+            reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+            try:
+                assert await asyncio.wait_for(reader.read(), 3) == b""
+            except ConnectionResetError:
+                pass  # aborted: the peer sees a reset
+            assert connections.refused == 1
+            writer.close()
+            for _, w in clients:
+                w.close()
+        finally:
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_drain_answers_then_closes(run):
+    async def scenario():
+        listener, connections = await start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(frame(b"last"))
+        assert await read_frame(reader) == b"Alast"
+        listener.stop_accepting()
+        aborted = await connections.drain(2.0)
+        assert aborted == 0
+        assert await reader.read() == b""
+        writer.close()
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", listener.port)
+
+    run(scenario())
+
+
+def test_ipv6_loopback(run):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this host")
+
+    async def scenario():
+        try:
+            listener, _ = await start(host="::1")
+        except BindError as exc:
+            pytest.skip(f"::1 cannot be bound here: {exc}")
+        try:
+            assert listener.address == f"[::1]:{listener.port}"
+            assert await udp_exchange("::1", listener.port, b"v6") == b"Av6"
+            reader, writer = await asyncio.open_connection("::1", listener.port)
+            writer.write(frame(b"v6tcp"))
+            assert await read_frame(reader) == b"Av6tcp"
+            writer.close()
+        finally:
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_bind_errors_tell_missing_address_from_busy_port(run):
+    async def scenario():
+        with pytest.raises(BindError) as missing:
+            await start(host="192.0.2.1")  # TEST-NET-1: not on this host
+        assert missing.value.not_on_this_host
+        listener, _ = await start()
+        try:
+            with pytest.raises(BindError) as busy:
+                await open_listener(
+                    "127.0.0.1", listener.port, echo, echo, TcpConnections(1, 1.0)
+                )
+            assert not busy.value.not_on_this_host
+        finally:
+            listener.stop_accepting()
+
+    run(scenario())
