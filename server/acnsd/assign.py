@@ -1,0 +1,325 @@
+"""Nameserver sets and the assignment of nameservers to zones (rules R2-R6).
+
+- R2/R3: an account's sets are numbered 1..5 and hold at most five names; a name belongs
+  to exactly one set of one account (names are unique server-wide).
+- R4: a set with fewer than two names is unavailable; a zone on it is an error that names
+  every such zone.
+- R5: two zones in one direct hierarchy that both use `custom.account` use different sets.
+- R6: a zone seen for the first time receives the account's zone_defaults; with
+  `custom.account`, set 1 is tried first, then 2..5, skipping unavailable sets and sets
+  that would break R5. What the zone received is recorded in the state file, so changing
+  the defaults later moves no existing zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from .errors import Problem
+from .model import (
+    CUSTOM_ACCOUNT,
+    CUSTOM_ZONE,
+    NS_TTL_DEFAULT,
+    SOA_DEFAULTS,
+    STANDARD,
+    STANDARD_RANDOM,
+    Account,
+    DnsSettings,
+    ResolvedZone,
+    ServerConfig,
+    Soa,
+    ZoneConfig,
+)
+from .names import is_subdomain
+from .state import State
+
+__all__ = ["account_sets", "check_names", "resolve_zones"]
+
+MAX_SET_NAMES = 5
+MIN_SET_NAMES = 2
+
+Locate = Callable[[str, str, str | None], Problem]  # (path, message, rule) -> Problem
+
+
+def account_sets(account: Account) -> dict[int, tuple[str, ...]]:
+    """Set number → its names, in configuration order."""
+    sets: dict[int, list[str]] = defaultdict(list)
+    for ns in account.custom_nameservers:
+        sets[ns.ns_set].append(ns.ns_name)
+    return {k: tuple(v) for k, v in sorted(sets.items())}
+
+
+def ancestors(name: str) -> Iterator[str]:
+    """Proper ancestors of a name, nearest first (`a.b.c` → `b.c`, `c`)."""
+    while "." in name:
+        name = name.split(".", 1)[1]
+        yield name
+
+
+def check_names(accounts: tuple[Account, ...], server: ServerConfig,
+                locate: Locate) -> list[Problem]:
+    """R3: at most five names a set; every name in one set of one account only."""
+    problems: list[Problem] = []
+    seen: dict[str, str] = {ns.name: "server.standard_nameservers" for ns in
+                            server.standard_nameservers}
+    for account in accounts:
+        for number, names in account_sets(account).items():
+            if len(names) > MAX_SET_NAMES:
+                first = next(ns for ns in account.custom_nameservers if ns.ns_set == number)
+                problems.append(locate(first.path, f"set {number} of account {account.id} has "
+                                       f"{len(names)} names ({', '.join(names)}); a set holds "
+                                       f"at most {MAX_SET_NAMES}", "R3"))
+        for ns in account.custom_nameservers:
+            if ns.ns_name in seen:
+                problems.append(locate(f"{ns.path}.ns_name", f"{ns.ns_name} is already "
+                                       f"configured at {seen[ns.ns_name]}; a name belongs to "
+                                       "exactly one set of one account", "R3"))
+            else:
+                seen[ns.ns_name] = ns.path
+        for zone in account.zones:
+            for i, name in enumerate(zone.vanity_name_servers):
+                path = f"{zone.path}.vanity_name_servers[{i}]"
+                if name in seen:
+                    problems.append(locate(path, f"{name} is already configured at "
+                                           f"{seen[name]}; each nameserver name has its own "
+                                           "addresses, so it can be used in one place only",
+                                           "R3"))
+                else:
+                    seen[name] = path
+    return problems
+
+
+@dataclass
+class _Hierarchy:
+    """custom.account zones resolved so far, for the R5 check, per account."""
+
+    sets_by_zone: dict[str, int] = field(default_factory=dict)
+    sets_below: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    def conflict(self, zone: str, ns_set: int) -> str | None:
+        for parent in ancestors(zone):
+            if self.sets_by_zone.get(parent) == ns_set:
+                return parent
+        if ns_set in self.sets_below.get(zone, ()):
+            return next(z for z, s in self.sets_by_zone.items()
+                        if s == ns_set and z != zone and is_subdomain(z, zone))
+        return None
+
+    def add(self, zone: str, ns_set: int) -> None:
+        self.sets_by_zone[zone] = ns_set
+        for parent in ancestors(zone):
+            self.sets_below[parent].add(ns_set)
+
+
+def _standard_pair(server: ServerConfig, account_id: str) -> tuple[str, ...]:
+    names = [ns.name for ns in server.standard_nameservers]
+    if len(names) <= 2:
+        return tuple(names)
+    start = int(hashlib.sha256(account_id.encode()).hexdigest(), 16) % len(names)
+    return (names[start], names[(start + 1) % len(names)])
+
+
+def _merge_soa(*layers: Soa | None) -> Soa:
+    """Field by field, the first layer that sets a field wins."""
+    values = {}
+    for name in ("mname", "rname", "refresh", "retry", "expire", "min_ttl", "ttl"):
+        values[name] = next((getattr(s, name) for s in layers
+                             if s is not None and getattr(s, name) is not None), None)
+    return Soa(**values)
+
+
+def _soa_to_state(soa: Soa | None) -> dict[str, object] | None:
+    if soa is None:
+        return None
+    return {k: v for k, v in soa.__dict__.items() if v is not None}
+
+
+def resolve_zones(accounts: tuple[Account, ...], server: ServerConfig, state: State,
+                  locate: Locate) -> tuple[list[ResolvedZone], list[Problem], list[Problem]]:
+    """Decide every zone's nameservers and settings; returns (zones, errors, warnings)."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    resolved: list[ResolvedZone] = []
+    owner: dict[str, str] = {}
+    for account in accounts:
+        for zone in account.zones:
+            if zone.name in owner:
+                problems.append(locate(f"{zone.path}.name", f"zone {zone.name} is already "
+                                       f"configured at {owner[zone.name]}", None))
+            else:
+                owner[zone.name] = zone.path
+    if problems:
+        return [], problems, warnings
+    for account in accounts:
+        zones, errs, warns = _resolve_account(account, server, state, locate)
+        resolved += zones
+        problems += errs
+        warnings += warns
+    return resolved, problems, warnings
+
+
+def _resolve_account(account: Account, server: ServerConfig, state: State,
+                     locate: Locate) -> tuple[list[ResolvedZone], list[Problem], list[Problem]]:
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    sets = account_sets(account)
+    available = {n for n, names in sets.items() if len(names) >= MIN_SET_NAMES}
+    hierarchy = _Hierarchy()
+    on_unavailable: dict[int, list[ZoneConfig]] = defaultdict(list)
+    decided: dict[str, tuple[str, int | None, tuple[str, ...], str]] = {}
+    pending: list[ZoneConfig] = []
+    records: dict[str, dict[str, object]] = {}
+    defaults = account.zone_defaults
+
+    for zone in account.zones:
+        recorded = state.zones.get(zone.name)
+        if recorded is None or recorded.get("account") != account.id:
+            recorded = _record_defaults(zone, account, defaults, server)
+            records[zone.name] = recorded
+        explicit = zone.dns_settings.nameservers
+        if explicit is not None:
+            ns_type, ns_set, reason = explicit.type, explicit.ns_set, "explicit"
+        elif "nameservers" in recorded:
+            rec = recorded["nameservers"]
+            ns_type, ns_set = rec["type"], rec.get("ns_set")
+            reason = "zone default" if zone.name in records else "zone default (recorded)"
+            if ns_type == STANDARD_RANDOM:
+                decided[zone.name] = (ns_type, None, tuple(rec.get("names", ())), reason)
+                continue
+            if ns_type == CUSTOM_ACCOUNT and ns_set is None:
+                pending.append(zone)
+                continue
+        else:
+            ns_type, ns_set, reason = STANDARD, None, "standard"
+        if ns_type == CUSTOM_ACCOUNT:
+            ns_set = ns_set or 1
+            if ns_set not in available:
+                on_unavailable[ns_set].append(zone)
+            else:
+                clash = hierarchy.conflict(zone.name, ns_set)
+                if clash:
+                    problems.append(locate(f"{zone.path}.dns_settings.nameservers",
+                                           f"zones {zone.name} and {clash} are in one "
+                                           f"hierarchy and both use set {ns_set} of account "
+                                           f"{account.id}; a subdomain or reverse zone must use"
+                                           " a different set than its parent and children",
+                                           "R5"))
+                hierarchy.add(zone.name, ns_set)
+            decided[zone.name] = (ns_type, ns_set, sets.get(ns_set, ()), reason)
+        elif ns_type == CUSTOM_ZONE:
+            decided[zone.name] = (ns_type, None, zone.vanity_name_servers, reason)
+        else:
+            decided[zone.name] = (STANDARD, None, _standard_pair(server, account.id), reason)
+
+    for number, zones in sorted(on_unavailable.items()):
+        have = len(sets.get(number, ()))
+        names = ", ".join(z.name for z in zones)
+        problems.append(locate(f"{zones[0].path}.dns_settings", f"set {number} of account "
+                               f"{account.id} has {have} name(s) and is unavailable (a set needs"
+                               f" {MIN_SET_NAMES}..{MAX_SET_NAMES}); zones using it: {names}",
+                               "R4"))
+
+    # R6: new zones on custom.account take the first set, in ascending order, that is
+    # available and keeps R5 — after every fixed zone has taken its set.
+    for zone in pending:
+        choice = next((n for n in range(1, 6) if n in available
+                       and not hierarchy.conflict(zone.name, n)), None)
+        if choice is None:
+            problems.append(locate(zone.path, f"new zone {zone.name} should receive the zone "
+                                   f"default custom.account, but no set of account "
+                                   f"{account.id} is available without breaking R5 (sets: "
+                                   f"{_describe_sets(sets)})", "R6"))
+            continue
+        hierarchy.add(zone.name, choice)
+        records.get(zone.name, {}).setdefault("nameservers", {})["ns_set"] = choice
+        reason = "zone default" if zone.name in records else "zone default (recorded)"
+        decided[zone.name] = (CUSTOM_ACCOUNT, choice, sets[choice], reason)
+
+    if problems:
+        return [], problems, warnings
+    result = []
+    for zone in account.zones:
+        ns_type, ns_set, nameservers, reason = decided[zone.name]
+        recorded = records.get(zone.name) or state.zones[zone.name]
+        if ns_type in (STANDARD, STANDARD_RANDOM) and len(nameservers) < 2:
+            problems.append(locate(f"{zone.path}.dns_settings", f"zone {zone.name} uses "
+                                   f"{ns_type}, but server.standard_nameservers lists "
+                                   f"{len(nameservers)} name(s); at least two are needed", None))
+        if ns_type == CUSTOM_ZONE:
+            problems += _check_vanity(zone, locate)
+        elif zone.vanity_name_servers:
+            warnings.append(locate(f"{zone.path}.vanity_name_servers", "vanity_name_servers "
+                                   f"are ignored: zone {zone.name} uses {ns_type}, not "
+                                   "custom.zone", None))
+        result.append(_finish(zone, account, ns_type, ns_set, nameservers, reason, recorded))
+    if not problems:
+        state.zones.update(records)
+    return result, problems, warnings
+
+
+def _record_defaults(zone: ZoneConfig, account: Account, defaults: DnsSettings,
+                     server: ServerConfig) -> dict[str, object]:
+    """What a new zone receives from zone_defaults, for each field it does not set (R6)."""
+    record: dict[str, object] = {"account": account.id}
+    explicit = zone.dns_settings
+    if explicit.nameservers is None and defaults.nameservers is not None:
+        ns_type = defaults.nameservers.type
+        record["nameservers"] = {"type": ns_type}
+        if ns_type == STANDARD_RANDOM:  # a pair drawn once, then kept
+            names = [ns.name for ns in server.standard_nameservers]
+            record["nameservers"]["names"] = random.SystemRandom().sample(names,
+                                                                          k=min(2, len(names)))
+    for key in ("ns_ttl", "multi_provider"):
+        if getattr(explicit, key) is None and getattr(defaults, key) is not None:
+            record[key] = getattr(defaults, key)
+    if defaults.soa is not None:
+        record["soa"] = _soa_to_state(defaults.soa)
+    return record
+
+
+def _finish(zone: ZoneConfig, account: Account, ns_type: str, ns_set: int | None,
+            nameservers: tuple[str, ...], reason: str,
+            recorded: dict[str, object]) -> ResolvedZone:
+    s = zone.dns_settings
+    rec_soa = recorded.get("soa")
+    soa = _merge_soa(s.soa, Soa(**rec_soa) if isinstance(rec_soa, dict) else None, SOA_DEFAULTS)
+    return ResolvedZone(
+        account=account.id,
+        name=zone.name,
+        file=zone.file,
+        ns_type=ns_type,
+        ns_set=ns_set,
+        nameservers=nameservers,
+        reason=reason,
+        ns_ttl=s.ns_ttl or int(recorded.get("ns_ttl") or NS_TTL_DEFAULT),
+        soa=soa,
+        multi_provider=bool(s.multi_provider if s.multi_provider is not None
+                            else recorded.get("multi_provider", False)),
+        vanity_name_servers=zone.vanity_name_servers,
+        path=zone.path,
+    )
+
+
+def _check_vanity(zone: ZoneConfig, locate: Locate) -> list[Problem]:
+    problems = []
+    names = zone.vanity_name_servers
+    if not MIN_SET_NAMES <= len(names) <= MAX_SET_NAMES:
+        problems.append(locate(f"{zone.path}.vanity_name_servers", f"zone {zone.name} uses "
+                               f"custom.zone and needs {MIN_SET_NAMES}..{MAX_SET_NAMES} "
+                               f"vanity_name_servers, not {len(names)}", "custom.zone"))
+    for i, name in enumerate(names):
+        if not is_subdomain(name, zone.name) or name == zone.name:
+            problems.append(locate(f"{zone.path}.vanity_name_servers[{i}]", f"{name} is not a "
+                                   f"subdomain of {zone.name}; zone custom nameservers must be "
+                                   "names inside the zone itself", "custom.zone"))
+    return problems
+
+
+def _describe_sets(sets: dict[int, tuple[str, ...]]) -> str:
+    if not sets:
+        return "none"
+    return "; ".join(f"{n}: {len(names)} name(s)" for n, names in sets.items())

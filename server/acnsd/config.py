@@ -1,0 +1,203 @@
+"""Loading a configuration: YAML → checked model → serve plan, all or nothing.
+
+Rule owned here: `load()` either returns a model in which every rule R1-R10 holds, with
+the plan the server will serve and every warning, or raises one ConfigError that lists
+every problem found (file, line, YAML path, rule). Nothing is half applied: the state
+file is written only when the whole configuration is valid, and only when asked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dns.name
+import dns.rdatatype
+
+from .addresses import AddressRequest, assign_addresses
+from .assign import check_names, resolve_zones
+from .errors import ConfigError, Problem, StateError
+from .model import Model, NameAddress, ResolvedZone, ServerConfig
+from .plan import ServePlan, ServerOptions, View, ZonePlan
+from .schema import read_config
+from .state import State, load_state
+from .yamlsrc import Source, parse
+from .zonedata import ZoneFileData, build_zone, read_zone_file
+
+__all__ = ["Loaded", "load"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    model: Model
+    plan: ServePlan
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
+    """Load and check a configuration; with save_state, record new decisions (R6, R7, R10)."""
+    config_file = Path(path)
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(f"cannot read the configuration: {exc.strerror}",
+                                   file=str(config_file))]) from None
+    source = parse(text, str(config_file))
+    server, accounts, problems = read_config(source, config_file)
+    if problems or server is None:
+        raise ConfigError(problems)
+
+    def locate(yaml_path: str, message: str, rule: str | None) -> Problem:
+        return source.problem(yaml_path, message, rule)
+
+    problems = check_names(accounts, server, locate)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        state = load_state(server.state_file)
+    except StateError as exc:
+        raise ConfigError([Problem(str(exc), rule="R7")]) from None
+    zones, problems, warnings = resolve_zones(accounts, server, state, locate)
+    if problems:
+        raise ConfigError(problems)
+    addresses, problems = _addresses(accounts, zones, server, state, source)
+    if problems:
+        raise ConfigError(problems)
+    plans, problems, more = _zone_plans(zones, addresses, state, locate)
+    warnings += more
+    if problems:
+        raise ConfigError(problems)
+    model = Model(config_file, server, accounts, tuple(zones), addresses)
+    plan = ServePlan(
+        zones=tuple(plans),
+        listen=server.listen,
+        views=_views(model) if server.serve_assigned_addresses else (),
+        view_port=server.port,
+        options=ServerOptions(
+            edns_udp_size=server.edns_udp_size,
+            nsid=server.nsid.encode() if server.nsid else None,
+            chaos=server.chaos,
+            tcp_idle_timeout=server.tcp_idle_timeout,
+            tcp_max_connections=server.tcp_max_connections,
+        ),
+    )
+    if save_state:
+        try:
+            state.save()
+        except StateError as exc:
+            raise ConfigError([Problem(str(exc))]) from None
+    return Loaded(model, plan, warnings)
+
+
+def _addresses(accounts: Sequence, zones: list[ResolvedZone], server: ServerConfig,
+               state: State, source: Source) -> tuple[dict[str, NameAddress], list[Problem]]:
+    """R7 for every ACNS and vanity name, then R8: which zone serves its A/AAAA."""
+    requests = []
+
+    def locator(yaml_path: str):
+        return lambda family, message: source.problem(f"{yaml_path}.{family}" if yaml_path
+                                                      else "", message, "R7")
+
+    for account in accounts:
+        for ns in account.custom_nameservers:
+            requests.append(AddressRequest(ns.ns_name, ns.ipv4, ns.ipv6, locator(ns.path)))
+    for zone in zones:
+        if zone.ns_type == "custom.zone":
+            for i, name in enumerate(zone.vanity_name_servers):
+                requests.append(AddressRequest(name, None, None,
+                                               locator(f"{zone.path}.vanity_name_servers[{i}]")))
+    reserved = {}
+    for ns in server.standard_nameservers:
+        for addr in (ns.ipv4, ns.ipv6):
+            if addr:
+                reserved[addr] = f"standard nameserver {ns.name}"
+    pools = {"ipv4": server.ipv4_pools, "ipv6": server.ipv6_pools}
+    assigned, problems = assign_addresses(requests, pools, reserved, state)
+    account_of = {ns.ns_name: a.id for a in accounts for ns in a.custom_nameservers}
+    account_of.update({n: z.account for z in zones for n in z.vanity_name_servers
+                       if z.ns_type == "custom.zone"})
+    by_name = {z.name: z for z in zones}
+    result = {}
+    for name, rec in assigned.items():
+        provider = _provider(name, by_name)
+        served_in = provider.name if provider and provider.account == account_of[name] else None
+        result[name] = NameAddress(name, rec.get("ipv4"), rec.get("ipv6"), served_in,
+                                   provider.name if provider else None)
+    return result, problems
+
+
+def _provider(name: str, zones: dict[str, ResolvedZone]) -> ResolvedZone | None:
+    """The longest served zone name that is a suffix of `name` (R8)."""
+    labels = name.split(".")
+    for i in range(1, len(labels)):
+        zone = zones.get(".".join(labels[i:]))
+        if zone:
+            return zone
+    return None
+
+
+def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], state: State,
+                locate) -> tuple[list[ZonePlan], list[Problem], list[Problem]]:
+    auto: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+    for addr in addresses.values():
+        if addr.served_in:
+            auto.setdefault(addr.served_in, {})[addr.name] = (addr.ipv4, addr.ipv6)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    data: dict[str, ZoneFileData] = {}
+    plans = []
+    for zone in zones:
+        content, errs = read_zone_file(zone, locate)
+        problems += errs
+        if content is None:
+            continue
+        data[zone.name] = content
+        plan, errs, warns = build_zone(zone, content, auto.get(zone.name, {}), state, locate)
+        problems += errs
+        warnings += warns
+        plans.append(plan)
+    warnings += _lame_delegations(zones, data)
+    return plans, problems, warnings
+
+
+def _lame_delegations(zones: list[ResolvedZone],
+                      data: dict[str, ZoneFileData]) -> list[Problem]:
+    """Warn when a zone delegates a child served here to other names than the child's."""
+    by_name = {z.name: z for z in zones}
+    warnings = []
+    for zone in zones:
+        origin = dns.name.from_text(zone.name)
+        for (owner, rdtype), rrset in data.get(zone.name, {}).items():
+            if rdtype != dns.rdatatype.NS or owner == origin:
+                continue
+            child = by_name.get(owner.to_text(omit_final_dot=True).lower())
+            if child is None:
+                continue
+            delegated = {rd.target.to_text(omit_final_dot=True).lower() for rd in rrset}
+            if delegated != set(child.nameservers):
+                warnings.append(Problem(
+                    f"zone {zone.name} delegates {child.name} to {', '.join(sorted(delegated))}"
+                    f", but {child.name} is served here on {', '.join(child.nameservers)}: a "
+                    "lame delegation; make the NS records in the parent match",
+                    file=str(zone.file)))
+    return warnings
+
+
+def _views(model: Model) -> tuple[View, ...]:
+    """One view per assigned address: the zones whose nameservers include that name (§4)."""
+    zones_of: dict[str, set[dns.name.Name]] = {}
+    for zone in model.zones:
+        for name in zone.nameservers:
+            zones_of.setdefault(name, set()).add(dns.name.from_text(zone.name))
+    served = frozenset(dns.name.from_text(a.name) for a in model.addresses.values()
+                       if a.served_in)
+    views = []
+    named = [(a.name, a.ipv4, a.ipv6) for a in model.addresses.values()]
+    named += [(s.name, s.ipv4, s.ipv6) for s in model.server.standard_nameservers]
+    for name, *addrs in named:
+        for addr in addrs:
+            if addr:
+                views.append(View(addr, frozenset(zones_of.get(name, ())), served))
+    return tuple(views)

@@ -1,0 +1,163 @@
+"""The account → nameserver set → zone model, as frozen dataclasses.
+
+Two layers live here. The *configuration* (ServerConfig, Account, ZoneConfig, ...) is what
+the YAML says, already type-checked. The *resolved model* (Model, ResolvedZone, NameAddress)
+adds what acnsd decides: each zone's nameservers and why, each name's addresses. Names are
+stored lower-case without the trailing dot.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "NS_TYPES",
+    "DEFAULT_NS_TYPES",
+    "Account",
+    "CustomNameserver",
+    "DnsSettings",
+    "Model",
+    "NameAddress",
+    "Nameservers",
+    "ResolvedZone",
+    "ServerConfig",
+    "Soa",
+    "StandardNameserver",
+    "ZoneConfig",
+]
+
+STANDARD = "cloudflare.standard"
+STANDARD_RANDOM = "cloudflare.standard.random"
+CUSTOM_ACCOUNT = "custom.account"
+CUSTOM_ZONE = "custom.zone"
+
+# What a zone's dns_settings.nameservers.type may be, and what zone_defaults may be (DESIGN §1).
+NS_TYPES = (STANDARD, CUSTOM_ACCOUNT, CUSTOM_ZONE)
+DEFAULT_NS_TYPES = (STANDARD, STANDARD_RANDOM, CUSTOM_ACCOUNT)
+
+
+@dataclass(frozen=True)
+class Soa:
+    """The managed SOA fields (R10); None means 'not set here'."""
+
+    mname: str | None = None
+    rname: str | None = None
+    refresh: int | None = None
+    retry: int | None = None
+    expire: int | None = None
+    min_ttl: int | None = None
+    ttl: int | None = None
+
+
+SOA_DEFAULTS = Soa(refresh=10000, retry=2400, expire=604800, min_ttl=1800, ttl=3600)
+NS_TTL_DEFAULT = 86400
+
+
+@dataclass(frozen=True)
+class Nameservers:
+    type: str
+    ns_set: int | None = None
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    """A zone's (or the account's zone_defaults') settings; None means 'not set here'."""
+
+    nameservers: Nameservers | None = None
+    ns_ttl: int | None = None
+    soa: Soa | None = None
+    multi_provider: bool | None = None
+
+
+@dataclass(frozen=True)
+class StandardNameserver:
+    name: str
+    ipv4: str | None = None
+    ipv6: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomNameserver:
+    ns_name: str
+    ns_set: int
+    ipv4: str | None = None  # pinned in the config; otherwise drawn from the pools (R7)
+    ipv6: str | None = None
+    path: str = ""  # YAML path, for messages
+
+
+@dataclass(frozen=True)
+class ZoneConfig:
+    name: str
+    file: Path
+    dns_settings: DnsSettings = field(default_factory=DnsSettings)
+    vanity_name_servers: tuple[str, ...] = ()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    custom_nameservers: tuple[CustomNameserver, ...] = ()
+    zone_defaults: DnsSettings = field(default_factory=DnsSettings)
+    zones: tuple[ZoneConfig, ...] = ()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    listen: tuple[tuple[str, int], ...]
+    port: int
+    serve_assigned_addresses: bool
+    standard_nameservers: tuple[StandardNameserver, ...]
+    ipv4_pools: tuple[ipaddress.IPv4Network, ...]
+    ipv6_pools: tuple[ipaddress.IPv6Network, ...]
+    zones_dir: Path
+    state_file: Path
+    edns_udp_size: int = 1232
+    nsid: str | None = None
+    chaos: tuple[tuple[str, str], ...] = ()
+    tcp_idle_timeout: float = 10.0
+    tcp_max_connections: int = 256
+
+
+@dataclass(frozen=True)
+class NameAddress:
+    """The addresses of one nameserver name (R7) and where its A/AAAA are served (R8)."""
+
+    name: str
+    ipv4: str | None
+    ipv6: str | None
+    served_in: str | None = None  # zone that serves its A/AAAA here, or None
+    provider: str | None = None  # the longest zone name that is a suffix, if any is served here
+
+
+@dataclass(frozen=True)
+class ResolvedZone:
+    """A zone with its settings resolved: explicit, recorded defaults, or built-in."""
+
+    account: str  # account id
+    name: str
+    file: Path
+    ns_type: str
+    ns_set: int | None
+    nameservers: tuple[str, ...]
+    reason: str  # "explicit", "zone default", "zone default (recorded)", "standard"
+    ns_ttl: int
+    soa: Soa
+    multi_provider: bool
+    vanity_name_servers: tuple[str, ...] = ()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Model:
+    """The whole configuration with every decision acnsd made about it."""
+
+    config_file: Path
+    server: ServerConfig
+    accounts: tuple[Account, ...]
+    zones: tuple[ResolvedZone, ...]
+    addresses: dict[str, NameAddress]  # every ACNS and custom.zone name → its addresses

@@ -1,0 +1,61 @@
+"""Host names and zone names (rule R1).
+
+An `ns_name` is a fully qualified host name: LDH labels of 1..63 octets, 253 octets in
+all, at least two labels; compared case-insensitively, stored lower-case, trailing dot
+optional. Zone names follow RFC 1035 limits but may hold any octet a label allows except
+dots (reverse zones such as `2.0.192.in-addr.arpa` are ordinary names).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["host_name_error", "is_subdomain", "normalize", "zone_name_error"]
+
+_LDH = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def normalize(name: str) -> str:
+    """Lower-case, without the trailing dot."""
+    return name.strip().lower().rstrip(".")
+
+
+def host_name_error(name: str) -> str | None:
+    """Why `name` (normalized) is not a valid fully qualified host name, or None (R1)."""
+    if not name:
+        return "is empty"
+    if len(name) > 253:
+        return f"is {len(name)} octets long; a host name has at most 253"
+    labels = name.split(".")
+    if len(labels) < 2:
+        return "must have at least two labels (a fully qualified name such as ns1.example.com)"
+    for label in labels:
+        if not label:
+            return "has an empty label"
+        if len(label) > 63:
+            return f"has a label of {len(label)} octets ({label[:20]}...); at most 63"
+        if not _LDH.match(label):
+            return (f"has label {label!r}: only letters, digits and inner hyphens are allowed"
+                    " (LDH, RFC 1123)")
+    return None
+
+
+def zone_name_error(name: str) -> str | None:
+    """Why `name` (normalized) is not a valid zone name, or None."""
+    if not name:
+        return "is empty (the root zone is not served)"
+    if len(name) > 253:
+        return f"is {len(name)} octets long; at most 253"
+    for label in name.split("."):
+        if not label:
+            return "has an empty label"
+        if len(label) > 63:
+            return f"has a label of {len(label)} octets; at most 63"
+        if any(c.isspace() for c in label):
+            return "contains white space"
+    return None
+
+
+def is_subdomain(name: str, parent: str) -> bool:
+    """True when `name` equals `parent` or lies below it (both normalized)."""
+    return name == parent or name.endswith("." + parent)

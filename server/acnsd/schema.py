@@ -1,0 +1,361 @@
+"""The configuration file's shape: keys, types and ranges (DESIGN.md §3).
+
+Rule owned here: the YAML becomes typed, frozen configuration objects, or every problem
+is reported at once with file, line, YAML path and rule. Unknown keys are errors with a
+"did you mean" where a known key is close. Rules that need more than one value at a time
+(sets, hierarchies, addresses) are checked later, in rules.py and addresses.py.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import Problem
+from .model import (
+    DEFAULT_NS_TYPES,
+    NS_TYPES,
+    Account,
+    CustomNameserver,
+    DnsSettings,
+    Nameservers,
+    ServerConfig,
+    Soa,
+    StandardNameserver,
+    ZoneConfig,
+)
+from .names import host_name_error, normalize, zone_name_error
+from .yamlsrc import Source, join_path
+
+__all__ = ["read_config", "parse_hostport"]
+
+# API ranges of Cloudflare's dns_settings (reference §2): (low, high) per field.
+SOA_RANGES = {
+    "refresh": (600, 86400),
+    "retry": (600, 86400),
+    "expire": (86400, 2419200),
+    "min_ttl": (60, 86400),
+    "ttl": (300, 86400),
+}
+NS_TTL_RANGE = (30, 86400)
+SOA_KEYS = ("mname", "rname", *SOA_RANGES)
+SETTINGS_KEYS = ("nameservers", "ns_ttl", "soa", "multi_provider")
+SERVER_KEYS = (
+    "listen", "port", "serve_assigned_addresses", "standard_nameservers", "address_pools",
+    "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
+    "tcp_max_connections",
+)
+CHAOS_NAMES = ("version.bind", "id.server", "hostname.bind")
+_MISSING = object()
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    """`127.0.0.1:5353` or `[::1]:5353` → (host, port); ValueError when malformed."""
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+        if not sep:
+            raise ValueError("write an IPv6 address as [addr]:port")
+    else:
+        host, sep, port = text.rpartition(":")
+        if not sep:
+            raise ValueError("expected ADDRESS:PORT")
+    ipaddress.ip_address(host)
+    number = int(port)
+    if not 0 <= number <= 65535:
+        raise ValueError("port out of range 0..65535")
+    return host, number
+
+
+class _Reader:
+    """Walks the YAML value, collecting problems instead of stopping at the first."""
+
+    def __init__(self, source: Source):
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def error(self, path: str, message: str, rule: str | None = None) -> None:
+        self.problems.append(self.source.problem(path, message, rule))
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...],
+                required: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.error(path, f"must be a mapping, not {_kind(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else (
+                    f"; known keys: {', '.join(allowed)}")
+                self.error(join_path(path, key), f"unknown key {key!r}{hint}")
+        for key in required:
+            if key not in value:
+                self.error(path, f"missing required key {key!r}")
+        return value
+
+    def sequence(self, value: Any, path: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.error(path, f"must be a list, not {_kind(value)}")
+            return []
+        return value
+
+    def integer(self, m: dict[str, Any], key: str, path: str, low: int, high: int,
+                default: Any = None, rule: str | None = None) -> Any:
+        value = m.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        here = join_path(path, key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(here, f"must be an integer {low}..{high}, not {_kind(value)}", rule)
+            return default
+        if not low <= value <= high:
+            self.error(here, f"must be {low}..{high}, not {value}", rule)
+            return default
+        return value
+
+    def number(self, m: dict[str, Any], key: str, path: str, low: float, high: float,
+               default: float) -> float:
+        value = m.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                low <= value <= high):
+            self.error(join_path(path, key), f"must be a number {low}..{high}, not {value!r}")
+            return default
+        return float(value)
+
+    def boolean(self, m: dict[str, Any], key: str, path: str, default: Any = None) -> Any:
+        value = m.get(key, default)
+        if value is not default and not isinstance(value, bool):
+            self.error(join_path(path, key), f"must be true or false, not {value!r}")
+            return default
+        return value
+
+    def string(self, m: dict[str, Any], key: str, path: str, default: Any = None) -> Any:
+        value = m.get(key, default)
+        if value is not default and not isinstance(value, str):
+            self.error(join_path(path, key), f"must be a string, not {_kind(value)}")
+            return default
+        return value
+
+    def address(self, m: dict[str, Any], key: str, path: str, version: int,
+                rule: str | None = None) -> str | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        try:
+            addr = ipaddress.ip_address(str(value))
+        except ValueError:
+            self.error(join_path(path, key), f"{value!r} is not an IPv{version} address", rule)
+            return None
+        if addr.version != version:
+            self.error(join_path(path, key), f"{value!r} is not an IPv{version} address", rule)
+            return None
+        return str(addr)
+
+    def host_name(self, value: Any, path: str, rule: str = "R1") -> str | None:
+        if not isinstance(value, str):
+            self.error(path, f"must be a host name string, not {_kind(value)}", rule)
+            return None
+        name = normalize(value)
+        why = host_name_error(name)
+        if why:
+            self.error(path, f"{value!r} is not a fully qualified host name: it {why}", rule)
+            return None
+        return name
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number", type(None): "empty"}.get(
+        type(value), type(value).__name__)
+
+
+def read_config(source: Source, config_file: Path) -> tuple[ServerConfig | None,
+                                                            tuple[Account, ...], list[Problem]]:
+    """Type-check the whole file; return what could be read and every problem found."""
+    r = _Reader(source)
+    top = r.mapping(source.value, "", ("server", "accounts"), required=("accounts",))
+    if top is None:
+        return None, (), r.problems
+    server = _server(r, top.get("server"), "server", config_file)
+    accounts = tuple(
+        a for i, item in enumerate(r.sequence(top.get("accounts"), "accounts"))
+        if (a := _account(r, item, join_path("accounts", i),
+                          server.zones_dir if server else config_file.parent)) is not None
+    )
+    return server, accounts, r.problems
+
+
+def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfig | None:
+    m = r.mapping(value, path, SERVER_KEYS)
+    if m is None:
+        return None
+    base = config_file.parent
+    port = r.integer(m, "port", path, 1, 65535, default=53)
+    listen = []
+    for i, item in enumerate(r.sequence(m.get("listen", ["127.0.0.1:53"]),
+                                        join_path(path, "listen"))):
+        try:
+            listen.append(parse_hostport(str(item)))
+        except ValueError as exc:
+            r.error(join_path(join_path(path, "listen"), i), f"{item!r}: {exc}")
+    standard = []
+    for i, item in enumerate(r.sequence(m.get("standard_nameservers"),
+                                        join_path(path, "standard_nameservers"))):
+        here = join_path(join_path(path, "standard_nameservers"), i)
+        sm = r.mapping(item, here, ("name", "ipv4", "ipv6"), required=("name",))
+        if sm is None or "name" not in sm:
+            continue
+        name = r.host_name(sm["name"], join_path(here, "name"))
+        if name:
+            standard.append(StandardNameserver(name, r.address(sm, "ipv4", here, 4),
+                                               r.address(sm, "ipv6", here, 6)))
+    pools_path = join_path(path, "address_pools")
+    pools = r.mapping(m.get("address_pools"), pools_path, ("ipv4", "ipv6")) or {}
+    v4: list[Any] = []
+    v6: list[Any] = []
+    for family, out in (("ipv4", v4), ("ipv6", v6)):
+        for i, item in enumerate(r.sequence(pools.get(family), join_path(pools_path, family))):
+            try:
+                net = ipaddress.ip_network(str(item), strict=False)
+                if net.version != (4 if family == "ipv4" else 6):
+                    raise ValueError(f"not an {family} network")
+                out.append(net)
+            except ValueError as exc:
+                r.error(join_path(join_path(pools_path, family), i), f"{item!r}: {exc}", "R7")
+    zones_dir = base / str(m.get("zones_dir", "zones"))
+    state = m.get("state_file")
+    state_file = base / str(state) if state else config_file.with_suffix(".state.json")
+    chaos_value = m.get("chaos", True)
+    chaos: tuple[tuple[str, str], ...] = ()
+    if chaos_value is True:
+        host = socket.gethostname()
+        chaos = (("version.bind", f"acnsd {__version__}"), ("id.server", host),
+                 ("hostname.bind", host))
+    elif isinstance(chaos_value, dict):
+        cm = r.mapping(chaos_value, join_path(path, "chaos"), CHAOS_NAMES) or {}
+        chaos = tuple((k, str(v)) for k, v in cm.items() if k in CHAOS_NAMES)
+    elif chaos_value is not False:
+        r.error(join_path(path, "chaos"), "must be true, false or a mapping of "
+                f"{', '.join(CHAOS_NAMES)} to text")
+    return ServerConfig(
+        listen=tuple(listen),
+        port=port,
+        serve_assigned_addresses=r.boolean(m, "serve_assigned_addresses", path, False),
+        standard_nameservers=tuple(standard),
+        ipv4_pools=tuple(v4),
+        ipv6_pools=tuple(v6),
+        zones_dir=zones_dir,
+        state_file=state_file,
+        edns_udp_size=r.integer(m, "edns_udp_size", path, 512, 65535, default=1232),
+        nsid=r.string(m, "nsid", path),
+        chaos=chaos,
+        tcp_idle_timeout=r.number(m, "tcp_idle_timeout", path, 0.1, 3600, 10.0),
+        tcp_max_connections=r.integer(m, "tcp_max_connections", path, 1, 100000, default=256),
+    )
+
+
+def _account(r: _Reader, value: Any, path: str, zones_dir: Path) -> Account | None:
+    m = r.mapping(value, path, ("id", "name", "custom_nameservers", "dns_settings", "zones"),
+                  required=("id",))
+    if m is None or "id" not in m:
+        return None
+    names = []
+    cns_path = join_path(path, "custom_nameservers")
+    for i, item in enumerate(r.sequence(m.get("custom_nameservers"), cns_path)):
+        here = join_path(cns_path, i)
+        cm = r.mapping(item, here, ("ns_name", "ns_set", "ipv4", "ipv6"), required=("ns_name",))
+        if cm is None or "ns_name" not in cm:
+            continue
+        name = r.host_name(cm["ns_name"], join_path(here, "ns_name"))
+        ns_set = r.integer(cm, "ns_set", here, 1, 5, default=1, rule="R2")
+        v4 = r.address(cm, "ipv4", here, 4, "R7")
+        v6 = r.address(cm, "ipv6", here, 6, "R7")
+        if name:
+            names.append(CustomNameserver(name, ns_set, v4, v6, here))
+    settings_path = join_path(path, "dns_settings")
+    sm = r.mapping(m.get("dns_settings"), settings_path, ("zone_defaults",)) or {}
+    defaults = _settings(r, sm.get("zone_defaults"), join_path(settings_path, "zone_defaults"),
+                         DEFAULT_NS_TYPES, allow_set=False)
+    zones = []
+    zones_path = join_path(path, "zones")
+    for i, item in enumerate(r.sequence(m.get("zones"), zones_path)):
+        zone = _zone(r, item, join_path(zones_path, i), zones_dir)
+        if zone:
+            zones.append(zone)
+    return Account(str(m["id"]), str(m.get("name", m["id"])), tuple(names), defaults or
+                   DnsSettings(), tuple(zones), path)
+
+
+def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | None:
+    m = r.mapping(value, path, ("name", "file", "dns_settings", "vanity_name_servers"),
+                  required=("name",))
+    if m is None or "name" not in m:
+        return None
+    name = normalize(str(m["name"]))
+    why = zone_name_error(name)
+    if why:
+        r.error(join_path(path, "name"), f"zone name {m['name']!r} {why}")
+        return None
+    file = zones_dir / str(m.get("file", f"{name}.zone"))
+    settings = _settings(r, m.get("dns_settings"), join_path(path, "dns_settings"), NS_TYPES,
+                         allow_set=True)
+    vanity = []
+    vpath = join_path(path, "vanity_name_servers")
+    for i, item in enumerate(r.sequence(m.get("vanity_name_servers"), vpath)):
+        host = r.host_name(item, join_path(vpath, i))
+        if host:
+            vanity.append(host)
+    return ZoneConfig(name, file, settings or DnsSettings(), tuple(vanity), path)
+
+
+def _settings(r: _Reader, value: Any, path: str, types: tuple[str, ...],
+              allow_set: bool) -> DnsSettings | None:
+    m = r.mapping(value, path, SETTINGS_KEYS)
+    if m is None:
+        return None
+    nameservers = None
+    if "nameservers" in m:
+        npath = join_path(path, "nameservers")
+        nm = r.mapping(m["nameservers"], npath, ("type", "ns_set") if allow_set else ("type",),
+                       required=("type",))
+        if nm and "type" in nm:
+            ns_type = nm["type"]
+            if ns_type not in types:
+                close = difflib.get_close_matches(str(ns_type), types, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                r.error(join_path(npath, "type"),
+                        f"unknown nameserver type {ns_type!r}{hint}; one of {', '.join(types)}")
+            else:
+                nameservers = Nameservers(ns_type, r.integer(nm, "ns_set", npath, 1, 5,
+                                                             rule="R2"))
+    soa = None
+    if "soa" in m:
+        spath = join_path(path, "soa")
+        sm = r.mapping(m["soa"], spath, SOA_KEYS) or {}
+        values = {k: r.integer(sm, k, spath, lo, hi, rule="R10")
+                  for k, (lo, hi) in SOA_RANGES.items()}
+        mname = sm.get("mname")
+        rname = sm.get("rname")
+        if mname is not None:
+            mname = r.host_name(mname, join_path(spath, "mname"), "R10")
+        if rname is not None:
+            rname = normalize(str(rname))
+            why = zone_name_error(rname)
+            if why or "." not in rname:
+                r.error(join_path(spath, "rname"), f"{sm['rname']!r} is not a mailbox name "
+                        "(hostmaster.example.com)", "R10")
+                rname = None
+        soa = Soa(mname=mname, rname=rname, **values)
+    return DnsSettings(
+        nameservers=nameservers,
+        ns_ttl=r.integer(m, "ns_ttl", path, *NS_TTL_RANGE, rule="R9"),
+        soa=soa,
+        multi_provider=r.boolean(m, "multi_provider", path),
+    )
