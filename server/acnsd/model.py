@@ -8,6 +8,7 @@ stored lower-case without the trailing dot.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "Soa",
     "StandardNameserver",
     "ZoneConfig",
+    "zone_id",
 ]
 
 STANDARD = "cloudflare.standard"
@@ -161,3 +163,8 @@ class Model:
     accounts: tuple[Account, ...]
     zones: tuple[ResolvedZone, ...]
     addresses: dict[str, NameAddress]  # every ACNS and custom.zone name → its addresses
+
+
+def zone_id(name: str) -> str:
+    """A zone's stable identifier: 32 hex digits derived from its name (as Cloudflare's)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:32]

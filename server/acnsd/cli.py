@@ -1,0 +1,70 @@
+"""The `acnsd` command line: serve, check, show.
+
+Rule owned here: configuration problems are printed one per line on stderr, and the
+exit code says whether the configuration was valid (0) or not (1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .config import load
+from .errors import AcnsdError, ConfigError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="acnsd", description="Authoritative DNS for account "
+                                     "custom nameservers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve every zone of the configuration")
+    serve.add_argument("--config", required=True)
+    serve.add_argument("--listen", action="append", metavar="ADDR:PORT",
+                       help="listen here instead of server.listen (repeatable)")
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the ports")
+    check = sub.add_parser("check", help="validate the configuration and every zone file")
+    check.add_argument("--config", required=True)
+    show = sub.add_parser("show", help="sets, names, addresses and records to create elsewhere")
+    show.add_argument("--config", required=True)
+    show.add_argument("--json", action="store_true", help="one JSON document")
+    return parser
+
+
+def _print_problems(error: ConfigError | AcnsdError) -> None:
+    problems = getattr(error, "problems", None)
+    for problem in problems if problems is not None else [error]:
+        print(f"error: {problem}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from .serve import main as serve_main
+
+        return serve_main(args.config, args.listen, args.workers)
+    try:
+        loaded = load(args.config, save_state=args.command == "show")
+    except AcnsdError as exc:
+        _print_problems(exc)
+        return 1
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.command == "check":
+        model = loaded.model
+        print(f"{args.config}: OK: {len(model.accounts)} account(s), {len(model.zones)} "
+              f"zone(s), {len(model.addresses)} nameserver name(s), "
+              f"{len(loaded.warnings)} warning(s)")
+        return 0
+    from .show import render_text, report
+
+    doc = report(loaded.model)
+    print(json.dumps(doc, indent=2, sort_keys=True) if args.json else render_text(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
