@@ -215,9 +215,7 @@ def test_bind_errors_tell_missing_address_from_busy_port(run):
         listener, _ = await start()
         try:
             with pytest.raises(BindError) as busy:
-                await open_listener(
-                    "127.0.0.1", listener.port, echo, echo, TcpConnections(1, 1.0)
-                )
+                await open_listener("127.0.0.1", listener.port, echo, echo, TcpConnections(1, 1.0))
             assert not busy.value.not_on_this_host
         finally:
             listener.stop_accepting()
