@@ -1,0 +1,244 @@
+"""Compiling a ServePlan into the immutable tables the answering core reads.
+
+The rule this module owns: everything about zone structure is decided here, once per
+(re)load, and nothing of it at query time. Names are keyed by their lower-cased wire form;
+every node gets its role (apex, zone cut, below a cut, wildcard parent, empty
+non-terminal); glue is linked to each delegation and marked mandatory when in-domain
+(RFC 9471); the A/AAAA of NS, MX and SRV targets in our zones are linked to their RRsets;
+the negative-answer SOA is prebuilt with TTL min(SOA TTL, MINIMUM) (RFC 2308 §5); each
+per-address view (DESIGN.md §4) gets the zones it may answer; every RRset is pre-encoded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from .cache import CacheEntry, ResponseCache
+from .errors import ConfigError, Problem
+from .plan import ServePlan, ServerOptions, ZonePlan
+from .wire import WireName, WireRRset, encode_rrset, wire_name
+
+__all__ = ["Node", "Tables", "ViewTables", "Zone", "compile_plan"]
+
+_A = dns.rdatatype.A
+_AAAA = dns.rdatatype.AAAA
+_NS = dns.rdatatype.NS
+_SOA = dns.rdatatype.SOA
+_WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)
+
+
+class Node:
+    """One owner name in a zone (or an empty non-terminal, with no RRsets)."""
+
+    __slots__ = ("name", "rrsets", "cut", "wildcard")
+
+    def __init__(self, name: WireName, rrsets: dict[int, WireRRset]):
+        self.name = name
+        self.rrsets = rrsets
+        self.cut: Node | None = None  # the delegation at or above this node, if any
+        self.wildcard: Node | None = None  # the `*` child (RFC 4592 source of synthesis)
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class Zone:
+    apex: WireName
+    nodes: dict[bytes, Node]  # every owner name and empty non-terminal, by lower-cased wire
+    negative_soa: WireRRset  # RFC 2308 §5: the SOA for NXDOMAIN and NODATA answers
+    name: str  # the apex as text, e.g. "example.com." (a bounded metrics label)
+
+    @property
+    def key(self) -> bytes:
+        return self.apex.key
+
+
+@dataclass(frozen=True, eq=False)
+class ViewTables:
+    """What one local address answers: its zones, extra names, and its response caches.
+
+    `visible_zones` and `visible_names` limit additional-section data to what this address
+    serves; None means every zone.
+    """
+
+    zones: dict[bytes, Zone]
+    names: dict[bytes, Zone]  # R8 names answered from a zone outside `zones`
+    visible_zones: frozenset[bytes] | None
+    visible_names: frozenset[bytes]
+    udp_cache: dict[bytes, CacheEntry]
+    tcp_cache: dict[bytes, CacheEntry]
+
+
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """Everything the core answers from; built once per (re)load, swapped in one assignment."""
+
+    options: ServerOptions
+    default: ViewTables  # addresses without a view answer every zone
+    views: dict[str, ViewTables]  # by local address
+    chaos: dict[bytes, WireRRset]  # CHAOS TXT answers by lower-cased wire name
+    cache: ResponseCache
+
+    def view(self, local_address: str | None) -> ViewTables:
+        return self.views.get(local_address, self.default) if local_address else self.default
+
+
+def _is_at_or_below(name: WireName, key: bytes) -> bool:
+    return name.key.endswith(key) and (len(name.key) - len(key)) in name.offsets
+
+
+def _compile_zone(plan: ZonePlan) -> Zone:
+    origin = plan.origin
+    apex = wire_name(origin)
+    grouped: dict[tuple[bytes, int], dns.rrset.RRset] = {}
+    problems = []
+    for rrset in plan.rrsets:
+        if not rrset.name.is_subdomain(origin):
+            problems.append(Problem(f"zone {origin}: {rrset.name} is outside the zone"))
+            continue
+        k = (rrset.name.to_wire().lower(), rrset.rdtype)
+        if k in grouped:
+            grouped[k].union_update(rrset)
+        else:
+            grouped[k] = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype)
+            grouped[k].update(rrset)
+    soa = grouped.get((apex.key, _SOA))
+    if soa is None or len(soa) != 1:
+        problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))
+    if problems:
+        raise ConfigError(problems)
+    nodes: dict[bytes, Node] = {}
+    for (key, rdtype), rrset in grouped.items():
+        node = nodes.get(key)
+        if node is None:
+            node = nodes[key] = Node(wire_name(rrset.name), {})
+        node.rrsets[rdtype] = encode_rrset(rrset)
+    # empty non-terminals: every ancestor of a name, up to the apex, is a node
+    for key in list(nodes):
+        name = nodes[key].name
+        for o in name.offsets[1:]:
+            parent = key[o:]
+            if len(parent) < len(apex.key) or parent in nodes:
+                break
+            nodes[parent] = Node(WireName(name.wire[o:]), {})
+    # roles, parents before children: zone cuts and what lies below them, wildcard parents
+    for key in sorted(nodes, key=len):
+        node = nodes[key]
+        if key == apex.key:
+            continue
+        parent = nodes[key[key[0] + 1 :]]
+        node.cut = parent.cut or (node if _NS in node.rrsets else None)
+        if key[:2] == b"\x01*":
+            parent.wildcard = node
+    soa_rrset = soa  # checked above
+    negative_ttl = min(soa_rrset.ttl, soa_rrset[0].minimum)
+    return Zone(apex, nodes, encode_rrset(soa_rrset, ttl=negative_ttl), origin.to_text())
+
+
+def _find_zone(zones: dict[bytes, Zone], name: WireName) -> Zone | None:
+    for o in name.offsets:
+        zone = zones.get(name.key[o:])
+        if zone is not None:
+            return zone
+    return None
+
+
+def _addresses(node: Node | None) -> list[WireRRset]:
+    if node is None:
+        return []
+    return [node.rrsets[t] for t in (_A, _AAAA) if t in node.rrsets]
+
+
+def _link(zones: dict[bytes, Zone]) -> None:
+    """Glue for every delegation; A/AAAA of NS, MX and SRV targets for authoritative data."""
+    for zone in zones.values():
+        for node in zone.nodes.values():
+            if node.cut is not None and node.cut is not node:
+                continue  # below a cut: glue, not served as data
+            for rdtype in _WITH_TARGETS:
+                rrset = node.rrsets.get(rdtype)
+                if rrset is None:
+                    continue
+                extra = []
+                for target in rrset.targets:
+                    if node.cut is node:  # a delegation: glue from this zone first
+                        held = zone.nodes.get(target.key)
+                        if held is not None and _is_at_or_below(target, zone.key):
+                            mandatory = _is_at_or_below(target, node.name.key)
+                            for a in _addresses(held):
+                                extra.append((mandatory, zone.key, target.key, a))
+                            continue
+                    other = _find_zone(zones, target)
+                    if other is None:
+                        continue
+                    held = other.nodes.get(target.key)
+                    if held is not None and held.cut is None:
+                        for a in _addresses(held):
+                            extra.append((False, other.key, target.key, a))
+                # mandatory glue first, so that optional data never displaces it
+                extra.sort(key=lambda e: not e[0])
+                rrset.extra = tuple(extra)
+
+
+def _chaos(options: ServerOptions) -> dict[bytes, WireRRset]:
+    table = {}
+    for qname, text in options.chaos:
+        name = dns.name.from_text(qname)
+        rrset = dns.rrset.from_text(name, 0, dns.rdataclass.CH, dns.rdatatype.TXT, f'"{text}"')
+        table[name.to_wire().lower()] = encode_rrset(rrset)
+    return table
+
+
+def _address_forms(address: str) -> set[str]:
+    forms = {address}
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return forms
+    forms.update({ip.compressed, ip.exploded})
+    return forms
+
+
+def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
+    """Compile every zone and view of `plan`; raises ConfigError for an unservable plan."""
+    zones: dict[bytes, Zone] = {}
+    problems: list[Problem] = []
+    for zone_plan in plan.zones:
+        try:
+            zone = _compile_zone(zone_plan)
+        except ConfigError as error:
+            problems.extend(error.problems)
+            continue
+        if zone.key in zones:
+            problems.append(Problem(f"zone {zone_plan.origin} is listed twice"))
+        zones[zone.key] = zone
+    if problems:
+        raise ConfigError(problems)
+    _link(zones)
+    default = ViewTables(zones, {}, None, frozenset(), {}, {})
+    views: dict[str, ViewTables] = {}
+    for view in plan.views:
+        keys = {origin.to_wire().lower() for origin in view.zones}
+        missing = [str(o) for o in view.zones if o.to_wire().lower() not in zones]
+        if missing:
+            raise ConfigError(
+                [Problem(f"view {view.address} names zones not served: {', '.join(missing)}")]
+            )
+        names: dict[bytes, Zone] = {}
+        for name in view.names:
+            held = _find_zone(zones, wire_name(name))
+            if held is not None:
+                names[name.to_wire().lower()] = held
+        tables = ViewTables(
+            {k: zones[k] for k in keys}, names, frozenset(keys), frozenset(names), {}, {}
+        )
+        for form in _address_forms(view.address):
+            views[form] = tables
+    return Tables(plan.options, default, views, _chaos(plan.options), ResponseCache(cache_entries))

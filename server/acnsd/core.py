@@ -1,0 +1,173 @@
+"""The answering core: a pure function from a query's octets to the response's octets.
+
+The rule this module owns: the edge policy, as one table applied in this order, and the
+one error boundary.
+
+    shorter than a header, or QR set            → drop (no response)
+    opcode other than QUERY                     → NOTIMP, header only
+    QDCOUNT ≠ 1, malformed question or records,
+      more than one OPT, qtype OPT/TKEY/TSIG    → FORMERR, header only
+    EDNS version above 0                        → BADVERS (RFC 6891 §6.1.3)
+    class CH: a configured name                 → its TXT; any other → REFUSED
+    class other than IN and CH, AXFR, IXFR      → REFUSED
+    no zone served at this address              → REFUSED (RA is never set)
+    otherwise                                   → the lookup (lookup.py)
+    an exception anywhere                       → SERVFAIL, counted and logged
+
+Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carry our OPT
+when the query had one (payload size, DO echoed, NSID when asked and configured), and fit
+the client's limit: over UDP 512 octets without EDNS, else min(its size, ours) but at
+least 512; over TCP 65535. Responses for names that exist are kept in the tables' cache,
+keyed by the query after its ID with the question lower-cased; a hit splices the query's
+ID and own question into the stored octets. The core imports no asyncio, socket, time or
+metrics code: the adapters count the Outcome that `respond` returns.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import struct
+
+import dns.rdataclass
+import dns.rdatatype
+
+from .cache import CacheEntry
+from .compiler import Tables, ViewTables
+from .lookup import Result, resolve
+from .outcome import AUTHORITATIVE, RCODE, Outcome
+from .render import opt_rr, render
+from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query
+
+__all__ = ["Outcome", "Transport", "answer", "internal_errors", "respond"]
+
+log = logging.getLogger("acnsd.core")
+
+
+class Transport(enum.Enum):
+    UDP = "udp"
+    TCP = "tcp"
+
+
+_IN = dns.rdataclass.IN
+_CH = dns.rdataclass.CH
+_TXT = dns.rdatatype.TXT
+_ANY = dns.rdatatype.ANY
+_FORMERR_QTYPES = frozenset({dns.rdatatype.OPT, dns.rdatatype.TKEY, dns.rdatatype.TSIG})
+_TRANSFER_QTYPES = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
+_QR = 0x8000
+_AA = 0x0400
+_COPIED = 0x0110  # RD and CD
+_OPCODE = 0x7800
+_PACK_HEADER = struct.Struct(">HHHHHH").pack
+_MIN_UDP = 512
+_MAX_TCP = 65535
+
+_errors = [0]  # internal errors since start; a list so the count needs no `global`
+
+
+def internal_errors() -> int:
+    """How many queries ended in an internal error (SERVFAIL) since the process started."""
+    return _errors[0]
+
+
+def _header_only(wire: bytes, rcode: int) -> bytes:
+    flags = (wire[2] << 8) | wire[3]
+    out_flags = _QR | (flags & (_OPCODE | _COPIED)) | rcode
+    return _PACK_HEADER((wire[0] << 8) | wire[1], out_flags, 0, 0, 0, 0)
+
+
+def _chaos(tables: Tables, query: Query) -> Result:
+    rrset = tables.chaos.get(query.key)
+    if rrset is None:
+        return Result(Outcome.REFUSED, None, [], [], [], False)
+    if query.qtype in (_TXT, _ANY):
+        return Result(Outcome.ANSWER, None, [(None, rrset)], [], [], True)
+    return Result(Outcome.NODATA, None, [], [], [], True)
+
+
+def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
+    if query.qclass == _IN and query.qtype not in _TRANSFER_QTYPES:
+        return resolve(view, query.key, query.offsets, query.qtype)
+    if query.qclass == _CH and tables.chaos:
+        return _chaos(tables, query)
+    return Result(Outcome.REFUSED, None, [], [], [], False)
+
+
+def _respond(
+    tables: Tables, view: ViewTables, cache: dict[bytes, CacheEntry], wire: bytes, udp: bool
+) -> tuple[bytes | None, Outcome, str | None]:
+    if len(wire) < HEADER_SIZE or wire[2] & 0x80:
+        return None, Outcome.DROP, None
+    if wire[2] & 0x78:
+        return _header_only(wire, RCODE[Outcome.NOTIMP]), Outcome.NOTIMP, None
+    try:
+        query = parse_query(wire)
+    except MalformedQuery:
+        return _header_only(wire, RCODE[Outcome.FORMERR]), Outcome.FORMERR, None
+    if query.qtype in _FORMERR_QTYPES:
+        return _header_only(wire, RCODE[Outcome.FORMERR]), Outcome.FORMERR, None
+    qlen = len(query.qname)
+    if query.plain and query.key != query.qname:  # 0x20: the cache holds the lower-cased form
+        hit = cache.get(wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :])
+        if hit is not None:
+            body = hit[0]
+            return wire[:2] + body[:10] + query.qname + body[10 + qlen :], hit[1], hit[2]
+    options = tables.options
+    edns = query.edns
+    if edns is None:
+        limit = _MIN_UDP if udp else _MAX_TCP
+    else:
+        limit = max(_MIN_UDP, min(edns.payload, options.edns_udp_size)) if udp else _MAX_TCP
+        if edns.version > 0:
+            opt = opt_rr(options.edns_udp_size, RCODE[Outcome.BADVERS] >> 4, edns.do, None)
+            flags = _QR | (query.flags & _COPIED)
+            return render(wire, query, flags, [], [], [], limit, opt), Outcome.BADVERS, None
+    result = _lookup(tables, view, query)
+    outcome = result.outcome
+    rcode = RCODE[outcome]
+    flags = _QR | (query.flags & _COPIED) | rcode
+    if outcome in AUTHORITATIVE:
+        flags |= _AA
+    opt = None
+    if edns is not None:
+        nsid = options.nsid if edns.nsid else None
+        opt = opt_rr(options.edns_udp_size, rcode >> 4, edns.do, nsid)
+    response = render(
+        wire, query, flags, result.answer, result.authority, result.additional, limit, opt
+    )
+    apex = result.zone.name if result.zone is not None else None
+    if result.exists and query.plain:
+        key = wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :]
+        body = response[2:HEADER_SIZE] + query.key + response[HEADER_SIZE + qlen :]
+        tables.cache.store(cache, key, (body, outcome, apex))
+    return response, outcome, apex
+
+
+def respond(
+    tables: Tables, query: bytes, transport: Transport, local_address: str | None = None
+) -> tuple[bytes | None, Outcome, str | None]:
+    """(response or None to drop, the query's Outcome, the answering zone's apex or None).
+
+    Never raises: an internal error becomes SERVFAIL, is counted and logged."""
+    try:
+        view = tables.views.get(local_address, tables.default) if tables.views else tables.default
+        cache = view.udp_cache if transport is Transport.UDP else view.tcp_cache
+        hit = cache.get(query[2:])
+        if hit is not None:
+            return query[:2] + hit[0], hit[1], hit[2]
+        return _respond(tables, view, cache, query, transport is Transport.UDP)
+    except Exception:
+        _errors[0] += 1
+        log.exception("internal error answering a query of %d octets", len(query))
+        try:
+            return _header_only(query, RCODE[Outcome.SERVFAIL]), Outcome.SERVFAIL, None
+        except Exception:
+            return None, Outcome.DROP, None
+
+
+def answer(
+    tables: Tables, query: bytes, transport: Transport, local_address: str | None = None
+) -> bytes | None:
+    """The response to `query` received over `transport` on `local_address`; None: drop."""
+    return respond(tables, query, transport, local_address)[0]

@@ -1,0 +1,41 @@
+"""The outcome of a query: the spine of the answering core.
+
+The rule this module owns: every query ends in exactly one Outcome, and this table alone
+maps an outcome to the response code and the AA flag (RFC 1035 §4.1.1, RFC 6891 §9 for
+BADVERS). Metrics and tests count outcomes, never re-parse responses.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["AUTHORITATIVE", "RCODE", "Outcome"]
+
+
+class Outcome(enum.Enum):
+    ANSWER = "answer"  # data in the answer section (a CNAME chain included)
+    REFERRAL = "referral"  # the qname is at or below a zone cut: NS in authority, AA clear
+    NODATA = "nodata"  # the name exists (or is an empty non-terminal) but not the type
+    NXDOMAIN = "nxdomain"
+    REFUSED = "refused"  # not a zone (or class) we serve at this address
+    FORMERR = "formerr"
+    NOTIMP = "notimp"
+    BADVERS = "badvers"  # EDNS version above 0
+    SERVFAIL = "servfail"  # an internal error, counted and logged
+    DROP = "drop"  # no response at all
+
+
+# The full (extended) rcode; BADVERS is 16: 0 in the header, 1 in the OPT's upper bits.
+RCODE = {
+    Outcome.ANSWER: 0,
+    Outcome.REFERRAL: 0,
+    Outcome.NODATA: 0,
+    Outcome.NXDOMAIN: 3,
+    Outcome.REFUSED: 5,
+    Outcome.FORMERR: 1,
+    Outcome.NOTIMP: 4,
+    Outcome.BADVERS: 16,
+    Outcome.SERVFAIL: 2,
+}
+
+AUTHORITATIVE = frozenset({Outcome.ANSWER, Outcome.NODATA, Outcome.NXDOMAIN})

@@ -1,0 +1,123 @@
+"""Writing a response once: the one encoder of the answering core.
+
+The rule this module owns: name compression (RFC 1035 §4.1.4; every suffix of the
+question's name is a pointer target, so an owner equal to the qname is `C0 0C` and
+echoes the client's case), the size limit and TC (RFC 2181 §9: required data that does
+not fit sets TC and the response keeps only the question and the OPT; optional additional
+data that does not fit is left out silently), and the OPT RR (RFC 6891 §6.1.2).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .wire import HEADER_SIZE, Query, WireName, WireRRset
+
+__all__ = ["Additional", "Answer", "opt_rr", "render"]
+
+TC = 0x0200
+_PACK_H = struct.Struct(">H").pack
+_PACK_HEADER = struct.Struct(">HHHHHH").pack_into
+_PACK_OPT = struct.Struct(">HHIH").pack
+_QNAME_POINTER = b"\xc0\x0c"
+
+Answer = list[tuple[WireName | None, WireRRset]]  # owner None: the qname itself
+Additional = list[tuple[WireRRset, bool]]  # (RRset, mandatory)
+
+
+def opt_rr(payload: int, ext_rcode: int, do: bool, nsid: bytes | None) -> bytes:
+    """Our OPT pseudo-RR: payload size, upper rcode bits, version 0, DO echoed, NSID."""
+    options = b"" if nsid is None else struct.pack(">HH", 3, len(nsid)) + nsid
+    ttl = (ext_rcode << 24) | (0x8000 if do else 0)
+    return b"\x00" + _PACK_OPT(41, payload, ttl, len(options)) + options
+
+
+def _put_name(out: bytearray, name: WireName, table: dict[bytes, int]) -> None:
+    pos = len(out)
+    for key, start in name.suffixes:
+        pointer = table.get(key)
+        if pointer is not None:
+            out += name.wire[:start]
+            out += _PACK_H(0xC000 | pointer)
+            return
+        if pos + start < 0x4000:
+            table[key] = pos + start
+    out += name.wire
+
+
+def _put_rrset(
+    out: bytearray, owner: WireName | None, rrset: WireRRset, table: dict[bytes, int]
+) -> int:
+    fixed = rrset.fixed
+    for rdata in rrset.rdatas:
+        if owner is None:
+            out += _QNAME_POINTER
+        else:
+            _put_name(out, owner, table)
+        out += fixed
+        if rdata.__class__ is bytes:
+            out += rdata
+        else:
+            mark = len(out)
+            out += b"\x00\x00"
+            for part in rdata:
+                if part.__class__ is bytes:
+                    out += part
+                else:
+                    _put_name(out, part, table)
+            out[mark : mark + 2] = _PACK_H(len(out) - mark - 2)
+    return len(rrset.rdatas)
+
+
+def render(
+    wire: bytes,
+    query: Query,
+    flags: int,
+    answer: Answer,
+    authority: list[WireRRset],
+    additional: Additional,
+    limit: int,
+    opt: bytes | None,
+) -> bytes:
+    """The response to `wire` (whose question it copies): header with `flags` (rcode
+    included), the three sections, then `opt`; within `limit` octets."""
+    qend = query.question_end
+    out = bytearray(wire[:qend])
+    table = {}
+    key = query.key
+    for o in query.offsets[:-1]:
+        table[key[o:]] = HEADER_SIZE + o
+    budget = limit - (len(opt) if opt is not None else 0)
+    an = ns = ar = 0
+    truncated = False
+    for owner, rrset in answer:
+        an += _put_rrset(out, owner, rrset, table)
+        if len(out) > budget:
+            truncated = True
+            break
+    if not truncated:
+        for rrset in authority:
+            ns += _put_rrset(out, rrset.owner, rrset, table)
+            if len(out) > budget:
+                truncated = True
+                break
+    if not truncated:
+        for rrset, mandatory in additional:
+            mark = len(out)
+            count = _put_rrset(out, rrset.owner, rrset, table)
+            if len(out) > budget:
+                if mandatory:
+                    truncated = True
+                else:
+                    del out[mark:]
+                break
+            ar += count
+    if truncated:
+        del out[qend:]
+        an = ns = ar = 0
+        flags |= TC
+    if opt is not None:
+        out += opt
+        ar += 1
+    _PACK_HEADER(out, 0, (wire[0] << 8) | wire[1], flags, 1, an, ns, ar)
+    return bytes(out)

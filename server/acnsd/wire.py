@@ -1,0 +1,290 @@
+"""The DNS wire format as the hot path sees it (RFC 1035 §4, RFC 6891 §6).
+
+The rule this module owns: a query is decoded by hand, and only as far as answering needs,
+header, the one question and the OPT pseudo-RR; anything malformed on the way raises
+MalformedQuery (FORMERR). On the output side it owns the pre-encoded forms the renderer
+writes: names with their lower-cased suffixes for compression, and RRsets with the fixed
+part of every RR and rdata split into literal bytes and compressible names (RFC 3597 §4:
+only the RFC 1035 types' embedded names may be compressed).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import dns.name
+import dns.rdatatype
+import dns.rrset
+
+__all__ = [
+    "HEADER_SIZE",
+    "Edns",
+    "MalformedQuery",
+    "Query",
+    "WireName",
+    "WireRRset",
+    "encode_rrset",
+    "parse_query",
+    "wire_name",
+]
+
+HEADER_SIZE = 12
+OPT = 41
+NSID = 3  # RFC 5001 option code
+_MAX_NAME = 255
+_UNPACK_HEADER = struct.Struct(">HHHHHH").unpack_from
+_UNPACK_HH = struct.Struct(">HH").unpack_from
+_UNPACK_RR = struct.Struct(">HHIH").unpack_from
+_PACK_RR_FIXED = struct.Struct(">HHI").pack
+_PACK_H = struct.Struct(">H").pack
+
+# RFC 3597 §4: the RR types of RFC 1035 whose rdata names may be compressed.
+_COMPRESSIBLE = frozenset(
+    {
+        dns.rdatatype.NS,
+        dns.rdatatype.MD,
+        dns.rdatatype.MF,
+        dns.rdatatype.CNAME,
+        dns.rdatatype.SOA,
+        dns.rdatatype.MB,
+        dns.rdatatype.MG,
+        dns.rdatatype.MR,
+        dns.rdatatype.PTR,
+        dns.rdatatype.MINFO,
+        dns.rdatatype.MX,
+    }
+)
+
+
+class MalformedQuery(Exception):
+    """The query cannot be decoded; the answer is FORMERR (RFC 1035 §4.1.1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edns:
+    """The query's OPT pseudo-RR (RFC 6891 §6.1.3), as far as answering needs it."""
+
+    payload: int  # requestor's UDP payload size
+    version: int
+    do: bool  # RFC 3225 DNSSEC OK, echoed
+    nsid: bool  # RFC 5001: the client asked for our NSID
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A decoded query: header fields, the one question, and the OPT if any.
+
+    `qname` is the name exactly as received (its case is echoed, 0x20); `key` is the same
+    wire name lower-cased, the form every table is keyed by; `offsets` are the positions
+    in `key` where each suffix starts, from the full name down to the root.
+    """
+
+    flags: int
+    qname: bytes
+    key: bytes
+    offsets: tuple[int, ...]
+    qtype: int
+    qclass: int
+    edns: Edns | None
+    plain: bool  # nothing after the question but an option-less OPT: a cacheable shape
+
+    @property
+    def question_end(self) -> int:
+        return HEADER_SIZE + len(self.qname) + 4
+
+
+def _read_question_name(wire: bytes, pos: int) -> tuple[bytes, tuple[int, ...]]:
+    """The question's name, uncompressed (a pointer here could only point backwards into the
+    header), with the offsets of its suffixes relative to its first octet."""
+    start = pos
+    offsets = []
+    end = len(wire)
+    while True:
+        if pos >= end:
+            raise MalformedQuery("question name runs past the message")
+        length = wire[pos]
+        offsets.append(pos - start)
+        if length == 0:
+            break
+        if length > 63:
+            raise MalformedQuery("compressed or extended label in the question")
+        pos += length + 1
+    pos += 1
+    if pos - start > _MAX_NAME:
+        raise MalformedQuery("question name longer than 255 octets")
+    return wire[start:pos], tuple(offsets)
+
+
+def _skip_name(wire: bytes, pos: int) -> tuple[int, bool]:
+    """Position after a (possibly compressed) name in an RR, and whether it is the root."""
+    end = len(wire)
+    first = pos
+    while True:
+        if pos >= end:
+            raise MalformedQuery("name runs past the message")
+        length = wire[pos]
+        if length == 0:
+            return pos + 1, pos == first
+        if length & 0xC0 == 0xC0:
+            if pos + 2 > end:
+                raise MalformedQuery("truncated compression pointer")
+            return pos + 2, False
+        if length > 63:
+            raise MalformedQuery("unknown label type")
+        pos += length + 1
+
+
+def _parse_opt(wire: bytes, rdclass: int, ttl: int, start: int, end: int) -> Edns:
+    nsid = False
+    pos = start
+    while pos < end:
+        if pos + 4 > end:
+            raise MalformedQuery("truncated EDNS option")
+        code, length = _UNPACK_HH(wire, pos)
+        pos += 4 + length
+        if pos > end:
+            raise MalformedQuery("EDNS option runs past the OPT RR")
+        if code == NSID:
+            nsid = True
+    return Edns(payload=rdclass, version=(ttl >> 16) & 0xFF, do=bool(ttl & 0x8000), nsid=nsid)
+
+
+def parse_query(wire: bytes) -> Query:
+    """Decode header, question and additional section of a query whose header was checked
+    (at least 12 octets, QR clear, opcode QUERY). Raises MalformedQuery (FORMERR)."""
+    _, flags, qdcount, ancount, nscount, arcount = _UNPACK_HEADER(wire, 0)
+    if qdcount != 1:
+        raise MalformedQuery("QDCOUNT is not 1")
+    if ancount or nscount:
+        raise MalformedQuery("a query with answer or authority records")
+    qname, offsets = _read_question_name(wire, HEADER_SIZE)
+    pos = HEADER_SIZE + len(qname)
+    if pos + 4 > len(wire):
+        raise MalformedQuery("question without type and class")
+    qtype, qclass = _UNPACK_HH(wire, pos)
+    pos += 4
+    question_end = pos
+    edns = None
+    plain = arcount == 0 and pos == len(wire)
+    for _ in range(arcount):
+        pos, root = _skip_name(wire, pos)
+        if pos + 10 > len(wire):
+            raise MalformedQuery("truncated additional record")
+        rdtype, rdclass, ttl, rdlength = _UNPACK_RR(wire, pos)
+        rdata_start = pos + 10
+        pos = rdata_start + rdlength
+        if pos > len(wire):
+            raise MalformedQuery("rdata runs past the message")
+        if rdtype == OPT:
+            if edns is not None:
+                raise MalformedQuery("more than one OPT RR (RFC 6891 §6.1.1)")
+            if not root:
+                raise MalformedQuery("OPT owner is not the root")
+            edns = _parse_opt(wire, rdclass, ttl, rdata_start, pos)
+            plain = arcount == 1 and rdlength == 0 and question_end + 11 == len(wire)
+    if pos != len(wire):
+        raise MalformedQuery("trailing octets after the last record")
+    return Query(flags, qname, qname.lower(), offsets, qtype, qclass, edns, plain)
+
+
+class WireName:
+    """A name pre-encoded for the renderer: its wire form (case kept), the lower-cased key,
+    and for compression each suffix's key with the position where it starts."""
+
+    __slots__ = ("wire", "key", "offsets", "suffixes")
+
+    def __init__(self, wire: bytes):
+        self.wire = wire
+        self.key = wire.lower()
+        offsets = []
+        pos = 0
+        while wire[pos]:
+            offsets.append(pos)
+            pos += wire[pos] + 1
+        offsets.append(pos)
+        self.offsets = tuple(offsets)
+        # the root is never compressed: a pointer is as long as the single zero octet
+        self.suffixes = tuple((self.key[o:], o) for o in offsets[:-1])
+
+    def __repr__(self) -> str:
+        return f"WireName({dns.name.from_wire(self.wire, 0)[0]})"
+
+
+def wire_name(name: dns.name.Name) -> WireName:
+    return WireName(name.to_wire())
+
+
+class WireRRset:
+    """An RRset pre-encoded: owner, the packed type/class/TTL shared by its RRs, and each
+    rdata as literal bytes (rdlength included) or as parts to compress at render time."""
+
+    __slots__ = ("owner", "rdtype", "ttl", "fixed", "rdatas", "targets", "extra")
+
+    def __init__(
+        self,
+        owner: WireName,
+        rdtype: int,
+        rdclass: int,
+        ttl: int,
+        rdatas: tuple[bytes | tuple[bytes | WireName, ...], ...],
+        targets: tuple[WireName, ...] = (),
+    ):
+        self.owner = owner
+        self.rdtype = rdtype
+        self.ttl = ttl
+        self.fixed = _PACK_RR_FIXED(rdtype, rdclass, ttl)
+        self.rdatas = rdatas
+        self.targets = targets  # names whose addresses go in the additional section
+        # linked by the compiler: (mandatory, zone key, owner key, A/AAAA RRset) per target
+        self.extra: tuple[tuple[bool, bytes, bytes, WireRRset], ...] = ()
+
+    def __repr__(self) -> str:
+        return f"WireRRset({self.owner!r} {dns.rdatatype.to_text(self.rdtype)})"
+
+
+def _rdata_parts(rdata) -> tuple[bytes | WireName, ...]:
+    t = rdata.rdtype
+    if t == dns.rdatatype.SOA:
+        tail = struct.pack(
+            ">IIIII", rdata.serial, rdata.refresh, rdata.retry, rdata.expire, rdata.minimum
+        )
+        return (wire_name(rdata.mname), wire_name(rdata.rname), tail)
+    if t == dns.rdatatype.MX:
+        return (_PACK_H(rdata.preference), wire_name(rdata.exchange))
+    if t == dns.rdatatype.MINFO:
+        return (wire_name(rdata.rmailbx), wire_name(rdata.emailbx))
+    return (wire_name(rdata.target),)  # NS, CNAME, PTR, MD, MF, MB, MG, MR
+
+
+def _target(rdata) -> dns.name.Name | None:
+    t = rdata.rdtype
+    if t in (dns.rdatatype.NS, dns.rdatatype.SRV):
+        return rdata.target
+    if t == dns.rdatatype.MX:
+        return rdata.exchange
+    return None
+
+
+def encode_rrset(rrset: dns.rrset.RRset, ttl: int | None = None) -> WireRRset:
+    """Pre-encode an RRset (names absolute); `ttl` overrides the RRset's own TTL."""
+    owner = wire_name(rrset.name)
+    rdatas: list[bytes | tuple[bytes | WireName, ...]] = []
+    targets = []
+    for rdata in rrset:
+        if rrset.rdtype in _COMPRESSIBLE:
+            rdatas.append(_rdata_parts(rdata))
+        else:
+            raw = rdata.to_wire()
+            rdatas.append(_PACK_H(len(raw)) + raw)
+        target = _target(rdata)
+        if target is not None and target != dns.name.root:
+            targets.append(wire_name(target))
+    return WireRRset(
+        owner,
+        rrset.rdtype,
+        rrset.rdclass,
+        rrset.ttl if ttl is None else ttl,
+        tuple(rdatas),
+        tuple(targets),
+    )
