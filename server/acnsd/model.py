@@ -123,6 +123,10 @@ class ServerConfig:
     chaos: tuple[tuple[str, str], ...] = ()
     tcp_idle_timeout: float = 10.0
     tcp_max_connections: int = 256
+    metrics: tuple[str, int] | None = None  # host, port of the Prometheus exposition
+    user: str | None = None  # started as root: the user to become after binding
+    log_format: str = "plain"  # "plain" or "json" (logs.py)
+    query_log: bool = False  # one log line per query
 
 
 @dataclass(frozen=True)

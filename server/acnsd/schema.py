@@ -47,8 +47,9 @@ SETTINGS_KEYS = ("nameservers", "ns_ttl", "soa", "multi_provider")
 SERVER_KEYS = (
     "listen", "port", "serve_assigned_addresses", "standard_nameservers", "address_pools",
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
-    "tcp_max_connections",
+    "tcp_max_connections", "metrics", "user", "log_format", "query_log",
 )
+LOG_FORMATS = ("plain", "json")
 CHAOS_NAMES = ("version.bind", "id.server", "hostname.bind")
 _MISSING = object()
 
@@ -244,6 +245,16 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
     elif chaos_value is not False:
         r.error(join_path(path, "chaos"), "must be true, false or a mapping of "
                 f"{', '.join(CHAOS_NAMES)} to text")
+    metrics = None
+    if m.get("metrics") is not None:
+        try:
+            metrics = parse_hostport(str(m["metrics"]))
+        except ValueError as exc:
+            r.error(join_path(path, "metrics"), f"{m['metrics']!r}: {exc}")
+    log_format = r.string(m, "log_format", path, "plain")
+    if log_format not in LOG_FORMATS:
+        r.error(join_path(path, "log_format"), f"{log_format!r}: one of {', '.join(LOG_FORMATS)}")
+        log_format = "plain"
     return ServerConfig(
         listen=tuple(listen),
         port=port,
@@ -258,6 +269,10 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         chaos=chaos,
         tcp_idle_timeout=r.number(m, "tcp_idle_timeout", path, 0.1, 3600, 10.0),
         tcp_max_connections=r.integer(m, "tcp_max_connections", path, 1, 100000, default=256),
+        metrics=metrics,
+        user=r.string(m, "user", path),
+        log_format=log_format,
+        query_log=r.boolean(m, "query_log", path, False),
     )
 
 
