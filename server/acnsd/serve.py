@@ -93,9 +93,13 @@ def endpoints(plan: ServePlan, listen: tuple[tuple[str, int], ...] | None = None
 Loaded = tuple[ServePlan, Tables, list[Problem]]
 
 
-def load_tables(config: str) -> Loaded:
-    """Load, validate and compile a configuration (blocking; raises ConfigError)."""
-    loaded = load(config)
+def load_tables(config: str, save_state: bool = True) -> Loaded:
+    """Load, validate and compile a configuration (blocking; raises ConfigError).
+
+    `save_state` records new decisions (addresses, serials) in the state file; workers
+    leave that to their parent, which loads first, so they never write it concurrently.
+    """
+    loaded = load(config, save_state=save_state)
     return loaded.plan, compile_plan(loaded.plan), list(loaded.warnings)
 
 
@@ -110,6 +114,7 @@ class Server:
         *,
         listen: tuple[tuple[str, int], ...] | None = None,
         reuse_port: bool = False,
+        save_state: bool = True,
     ) -> None:
         self.config = config
         self.tables = tables  # the one reference every query reads
@@ -118,6 +123,7 @@ class Server:
         self._plan = plan
         self._listen = listen
         self._reuse_port = reuse_port
+        self._save_state = save_state
         self._connections = TcpConnections(
             plan.options.tcp_max_connections, plan.options.tcp_idle_timeout
         )
@@ -187,7 +193,9 @@ class Server:
         log.info("event=reload_started generation=%d config=%s", self.generation, self.config)
         loop = asyncio.get_running_loop()
         try:
-            plan, tables, warnings = await loop.run_in_executor(None, load_tables, self.config)
+            plan, tables, warnings = await loop.run_in_executor(
+                None, load_tables, self.config, self._save_state
+            )
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("event=config_error %s", problem)
@@ -233,10 +241,13 @@ async def serve(
     tables: Tables,
     *,
     listen: tuple[tuple[str, int], ...] | None = None,
-    reuse_port: bool = False,
+    worker: bool = False,
 ) -> int:
-    """Bind, serve until SIGTERM or SIGINT, shut down gracefully; the exit code."""
-    server = Server(config, plan, tables, listen=listen, reuse_port=reuse_port)
+    """Bind, serve until SIGTERM or SIGINT, shut down gracefully; the exit code.
+
+    A `worker` (one of --workers N) shares its ports with SO_REUSEPORT and leaves the
+    state file to its parent."""
+    server = Server(config, plan, tables, listen=listen, reuse_port=worker, save_state=not worker)
     try:
         await server.bind(strict=True)
     except BindError as exc:
@@ -274,9 +285,7 @@ async def serve(
 Listen = tuple[tuple[str, int], ...] | None
 
 
-def _run_worker(
-    config: str, plan: ServePlan, tables: Tables, listen: Listen, reuse_port: bool
-) -> int:
+def _run(config: str, plan: ServePlan, tables: Tables, listen: Listen, worker: bool) -> int:
     try:
         import uvloop
     except ImportError:
@@ -284,7 +293,7 @@ def _run_worker(
     else:
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(serve(config, plan, tables, listen=listen, reuse_port=reuse_port))
+        return runner.run(serve(config, plan, tables, listen=listen, worker=worker))
 
 
 SUPERVISED = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
@@ -301,7 +310,7 @@ def _supervise(config: str, plan: ServePlan, tables: Tables, listen: Listen, wor
             signal.pthread_sigmask(signal.SIG_UNBLOCK, SUPERVISED)
             code = 1
             try:
-                code = _run_worker(config, plan, tables, listen, reuse_port=True)
+                code = _run(config, plan, tables, listen, worker=True)
             except BaseException:
                 log.exception("event=worker_crashed worker=%d", index)
             finally:
@@ -323,10 +332,11 @@ def _supervise(config: str, plan: ServePlan, tables: Tables, listen: Listen, wor
     while children:
         timeout = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
         info = signal.sigtimedwait(SUPERVISED, timeout)
-        if info is not None and info.si_signo == signal.SIGHUP:
+        if info is not None and info.si_signo == signal.SIGHUP and deadline is None:
             log.info("event=signal signal=SIGHUP action=reload workers=%d", len(children))
-            for pid in children:
-                os.kill(pid, signal.SIGHUP)
+            if _validate(config):  # and record new decisions in the state file, once
+                for pid in children:
+                    os.kill(pid, signal.SIGHUP)
         elif info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
             stop_all(signal.Signals(info.si_signo).name)
         while children:  # reap every worker that has exited
@@ -346,6 +356,21 @@ def _supervise(config: str, plan: ServePlan, tables: Tables, listen: Listen, wor
             code = 1
             deadline = float("inf")  # wait for the kills to be reaped
     return code
+
+
+def _validate(config: str) -> bool:
+    """The parent's check before its workers reload: they reload only a valid config."""
+    try:
+        load(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            log.error("event=config_error %s", problem)
+        log.error("event=reload result=rejected problems=%d", len(exc.problems))
+        return False
+    except Exception:
+        log.exception("event=reload result=failed")
+        return False
+    return True
 
 
 def _configure_logging() -> None:
@@ -379,5 +404,5 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         log.error("event=bad_workers workers=%d reason='port 0 would differ per worker'", workers)
         return 2
     if workers == 1:
-        return _run_worker(config, plan, tables, override, reuse_port=False)
+        return _run(config, plan, tables, override, worker=False)
     return _supervise(config, plan, tables, override, workers)
