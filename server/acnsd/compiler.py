@@ -157,7 +157,8 @@ def _addresses(node: Node | None) -> list[WireRRset]:
 
 
 def _link(zones: dict[bytes, Zone]) -> None:
-    """Glue for every delegation; A/AAAA of NS, MX and SRV targets for authoritative data."""
+    """Glue for every delegation (in-domain: mandatory; sibling: optional; RFC 9471), and
+    the A/AAAA of NS, MX and SRV targets of authoritative data from any zone served."""
     for zone in zones.values():
         for node in zone.nodes.values():
             if node.cut is not None and node.cut is not node:
@@ -168,13 +169,11 @@ def _link(zones: dict[bytes, Zone]) -> None:
                     continue
                 extra = []
                 for target in rrset.targets:
-                    if node.cut is node:  # a delegation: glue from this zone first
-                        held = zone.nodes.get(target.key)
-                        if held is not None and _is_at_or_below(target, zone.key):
-                            mandatory = _is_at_or_below(target, node.name.key)
-                            for a in _addresses(held):
-                                extra.append((mandatory, zone.key, target.key, a))
-                            continue
+                    if node.cut is node:  # a delegation: glue is the parent zone's data only
+                        mandatory = _is_at_or_below(target, node.name.key)
+                        for a in _addresses(zone.nodes.get(target.key)):
+                            extra.append((mandatory, zone.key, target.key, a))
+                        continue
                     other = _find_zone(zones, target)
                     if other is None:
                         continue

@@ -9,11 +9,11 @@ import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import dns.zone
-
 from acnsd.compiler import Tables, compile_plan
 from acnsd.core import Transport, answer
-from acnsd.plan import ServerOptions, ServePlan, View, ZonePlan
+from acnsd.plan import ServePlan, ServerOptions, View, ZonePlan
 
 SOA_NS = """
 $TTL 3600
@@ -33,9 +33,7 @@ def zone(origin: str, text: str, *, soa: bool = True) -> ZonePlan:
     rrsets = tuple(z.iterate_rdatasets())
     return ZonePlan(
         origin=name,
-        rrsets=tuple(
-            dns.rrset.from_rdata_list(owner, rds.ttl, list(rds)) for owner, rds in rrsets
-        ),
+        rrsets=tuple(dns.rrset.from_rdata_list(owner, rds.ttl, list(rds)) for owner, rds in rrsets),
     )
 
 
