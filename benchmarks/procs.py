@@ -1,0 +1,65 @@
+"""What the kernel says about a server: its processes, CPU time and memory, from /proc.
+
+A server is a process tree (NSD forks, acnsd may run workers); every figure here is a
+sum over the tree rooted at the process the harness started. CPU time is utime+stime
+of /proc/PID/stat (all threads of each process, dead threads included); memory is
+VmRSS / VmHWM of /proc/PID/status.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["cpu_seconds", "memory_kib", "process_tree"]
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name, or None if the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its live descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields is not None:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of `pids`, in seconds."""
+    ticks = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14, 15)
+    return ticks / _CLOCK_TICKS
+
+
+def memory_kib(pids: list[int], key: str = "VmHWM") -> int:
+    """Sum of a /proc/PID/status memory line (VmHWM: peak RSS, VmRSS: current) in KiB."""
+    total = 0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith(key + ":"):
+                total += int(line.split()[1])
+    return total

@@ -1,0 +1,168 @@
+"""The report: a Markdown table, a JSON file and a PNG chart from one run's results.
+
+Also checks the run against the targets of issue 4 (ratios between servers measured in
+the same run), so that every number in the report comes from the benchmark itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["markdown", "targets", "write_chart", "write_json"]
+
+_COLUMNS = (
+    ("server", "server", "{}"), ("mix", "mix", "{}"), ("q/s", "qps", "{:,.0f}"),
+    ("q/s min–max", None, ""), ("avg latency ms", "latency_ms", "{:.3f}"),
+    ("lost (max)", None, ""), ("CPU µs/q", "cpu_us_per_query", "{:.2f}"),
+    ("peak RSS MiB", "peak_rss_mib", "{:.1f}"), ("RSS Δ MiB", "rss_growth_mib", "{:+.1f}"),
+    ("load s", "load_seconds", "{:.2f}"),
+)
+
+
+def _cell(row: dict[str, Any], title: str, key: str | None, fmt: str) -> str:
+    if title == "q/s min–max":
+        return f"{row['qps_min']:,.0f}–{row['qps_max']:,.0f}"
+    if title == "lost (max)":
+        return f"{row['lost']} ({row['lost_max']})"
+    return fmt.format(row[key])
+
+
+def _find(summary: list[dict[str, Any]], server: str, mix: str) -> dict[str, Any] | None:
+    return next((r for r in summary if r["server"] == server and r["mix"] == mix), None)
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 4's targets that this run can judge: [{target, value, ok}]."""
+    summary = results["summary"]
+    rows: list[dict[str, Any]] = []
+
+    def add(target: str, value: float | None, ok: bool, fmt: str = "{:.2f}") -> None:
+        rows.append({"target": target, "value": None if value is None else round(value, 3),
+                     "shown": "n/a" if value is None else fmt.format(value), "ok": ok})
+
+    ours, knot = _find(summary, "acnsd", "cached"), _find(summary, "knot", "cached")
+    if ours and knot:
+        ratio = ours["qps"] / knot["qps"]
+        add("UDP cached: acnsd q/s ≥ 0.8 × Knot", ratio, ratio >= 0.8, "{:.2f} ×")
+        ratio = ours["cpu_us_per_query"] / knot["cpu_us_per_query"]
+        add("UDP cached: acnsd CPU/q ≤ 1.5 × Knot", ratio, ratio <= 1.5, "{:.2f} ×")
+    if ours:
+        add("UDP cached: acnsd lost = 0", ours["lost_max"], ours["lost_max"] == 0, "{:.0f}")
+    flood = _find(summary, "acnsd", "nxflood")
+    if ours and flood:
+        ratio = flood["qps"] / ours["qps"]
+        add("NXDOMAIN flood: ≥ 0.5 × acnsd cached q/s", ratio, ratio >= 0.5, "{:.2f} ×")
+        add("NXDOMAIN flood: RSS growth (MiB, median per run)", flood["rss_growth_mib"],
+            flood["rss_growth_mib"] < 5, "{:+.1f}")
+    ours_tcp, knot_tcp = _find(summary, "acnsd", "tcp"), _find(summary, "knot", "tcp")
+    if ours_tcp and knot_tcp:
+        ratio = ours_tcp["qps"] / knot_tcp["qps"]
+        add("TCP: acnsd q/s ≥ 1.5 × Knot", ratio, ratio >= 1.5, "{:.2f} ×")
+    for row in summary:
+        base = _find(summary, "dnslib", row["mix"])
+        if row["server"] == "acnsd" and base:
+            ratio = row["qps"] / base["qps"]
+            add(f"{row['mix']}: acnsd q/s ≥ 40 × dnslib", ratio, ratio >= 40, "{:.1f} ×")
+    scale = results.get("scale", {})
+    if "acnsd" in scale and "knot" in scale:
+        for key, label in (("load_seconds", "load time"), ("rss_mib", "RSS")):
+            ours_v, knot_v = scale["acnsd"].get(key), scale["knot"].get(key)
+            if ours_v and knot_v:
+                add(f"scale set: acnsd {label} ≤ 3 × Knot", ours_v / knot_v,
+                    ours_v / knot_v <= 3, "{:.2f} ×")
+    for name, gap in results.get("reload", {}).items():
+        if "longest_gap_ms" in gap:
+            add(f"reload ({name}): longest gap ≤ 50 ms", gap["longest_gap_ms"],
+                gap["reloaded"] and gap["longest_gap_ms"] <= 50, "{:.1f} ms")
+    return rows
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The whole report as Markdown."""
+    machine, params = results["machine"], results["params"]
+    out = [
+        f"# acnsd benchmark ({params['profile']} data set)", "",
+        f"{results['started']} on {machine['cpu']} × {machine['cores']} cores, "
+        f"kernel {machine['kernel']}, load average at start {machine['loadavg']}. "
+        f"Pinning: {params['pinning']}.", "",
+        f"Data set: {params['zones']:,} zones, {params['records']:,} records. "
+        f"dnsperf: {params['duration']:g} s per run, {params['rounds']} interleaved "
+        f"round(s), `-q {params['outstanding']}`; same options for every server. "
+        "Medians over rounds; q/s min–max is the spread.", "",
+        "| " + " | ".join(title for title, _, _ in _COLUMNS) + " |",
+        "|" + "---|" * len(_COLUMNS),
+    ]
+    for row in results["summary"]:
+        out.append("| " + " | ".join(_cell(row, *column) for column in _COLUMNS) + " |")
+    out.append("")
+    out += ["Mixes: " + "; ".join(f"`{m}`: {d}" for m, d in params["mixes"].items()), ""]
+    for name, error in results.get("errors", {}).items():
+        out.append(f"- **{name} failed**: {error.splitlines()[0] if error else ''}")
+    for name, reason in results.get("skipped", {}).items():
+        out.append(f"- {name} skipped: {reason}")
+    if results.get("scale"):
+        out += ["", "## Scale set", "", "| server | zones | records | load s | RSS MiB | "
+                "peak RSS MiB |", "|---|---|---|---|---|---|"]
+        for name, row in results["scale"].items():
+            if "error" in row:
+                out.append(f"| {name} | failed: {row['error'].splitlines()[0]} | | | | |")
+            else:
+                out.append(f"| {name} | {row['zones']:,} | {row['records']:,} | "
+                           f"{row['load_seconds']:.2f} | {row['rss_mib']:.1f} | "
+                           f"{row['peak_rss_mib']:.1f} |")
+    if results.get("reload"):
+        out += ["", "## Reload under load (SIGHUP)", "",
+                "| data set | longest gap ms | at s after HUP | reload s | answers/s |",
+                "|---|---|---|---|---|"]
+        for name, gap in results["reload"].items():
+            if "error" in gap:
+                out.append(f"| {name} | failed: {gap['error'].splitlines()[0]} | | | |")
+            else:
+                out.append(f"| {name} | {gap['longest_gap_ms']:.1f} | "
+                           f"{gap['gap_at_s_after_hup']:.3f} | {gap['reload_seconds']} | "
+                           f"{gap['answers_per_second']:,.0f} |")
+    if results.get("targets"):
+        out += ["", "## Issue 4 targets (this run)", "", "| target | measured | met |",
+                "|---|---|---|"]
+        for row in results["targets"]:
+            out.append(f"| {row['target']} | {row['shown']} | {'yes' if row['ok'] else 'NO'} |")
+    return "\n".join(out) + "\n"
+
+
+def write_json(results: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+
+
+def write_chart(results: dict[str, Any], path: Path) -> None:
+    """Grouped bars: queries/s (log scale) and CPU µs per query, per mix and server."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = results["summary"]
+    servers = list(dict.fromkeys(r["server"] for r in summary))
+    mixes = list(dict.fromkeys(r["mix"] for r in summary))
+    width = 0.8 / max(len(servers), 1)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for index, server in enumerate(servers):
+        rows = [_find(summary, server, mix) for mix in mixes]
+        xs = [m + index * width for m in range(len(mixes))]
+        qps = [r["qps"] if r else 0 for r in rows]
+        low = [r["qps"] - r["qps_min"] if r else 0 for r in rows]
+        high = [r["qps_max"] - r["qps"] if r else 0 for r in rows]
+        axes[0].bar(xs, qps, width, yerr=[low, high], label=server, capsize=2)
+        axes[1].bar(xs, [r["cpu_us_per_query"] if r else 0 for r in rows], width, label=server)
+    for axis, title in zip(axes, ("queries/s (median, min–max)", "server CPU µs per query"),
+                           strict=True):
+        axis.set_xticks([m + width * (len(servers) - 1) / 2 for m in range(len(mixes))], mixes)
+        axis.set_title(title)
+        axis.set_yscale("log")
+        axis.grid(axis="y", alpha=0.3)
+    axes[0].legend()
+    figure.suptitle(f"acnsd benchmark — {results['started']}, {results['machine']['cpu']}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,215 @@
+"""The benchmark command: generate, start every server, measure in rounds, report.
+
+`python -m benchmarks.run` runs the full suite; `--smoke` is the ~2-second mode the
+test suite runs; `--scale` adds the scale set (load time, RSS, reload gap). Servers
+are started one at a time (so each zone load is timed alone), then measured in
+interleaved rounds: for every round and mix, each server in turn, with the same dnsperf
+command line. Every process started here is stopped before the command returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import dnsperf
+from benchmarks.dataset import LARGE_ZONE, PROFILES, generate
+from benchmarks.measure import Sample, measure, summarize
+from benchmarks.mixes import MIXES, write_query_files
+from benchmarks.procs import memory_kib
+from benchmarks.reload_gap import reload_gap
+from benchmarks.report import markdown, targets, write_chart, write_json
+from benchmarks.servers import SERVERS, Layout, Running, ServerError, start
+from benchmarks.zonefiles import write_zone_files
+
+__all__ = ["main"]
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny data set, one short round (the test suite's mode)")
+    parser.add_argument("--scale", action="store_true",
+                        help="also load the scale set (10,000 zones, ~1,000,000 records)")
+    parser.add_argument("--servers", default=",".join(SERVERS),
+                        help="comma-separated, from: " + ", ".join(SERVERS))
+    parser.add_argument("--scale-servers", default="acnsd,knot,nsd")
+    parser.add_argument("--mixes", default=",".join(m.name for m in MIXES))
+    parser.add_argument("--duration", type=float, help="seconds per dnsperf run (10)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (3)")
+    parser.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="workers for every server (acnsd/NSD processes, Knot threads)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to CPUs")
+    parser.add_argument("--no-reload", action="store_true", help="skip the reload gap")
+    parser.add_argument("--require-all", action="store_true",
+                        help="fail (exit 2) when dnsperf or a selected server is missing")
+    parser.add_argument("--out", type=Path, help="report directory (benchmarks/out)")
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (0.3 if args.smoke else 10.0)
+    args.rounds = args.rounds or (1 if args.smoke else 3)
+    args.out = args.out or (OUT / "smoke" if args.smoke else OUT)
+    return args
+
+
+def _machine() -> dict[str, Any]:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": os.uname().release,
+            "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+def _layout(profile: str, work: Path) -> Layout:
+    dataset = generate(PROFILES[profile])
+    root = work / profile
+    shutil.rmtree(root, ignore_errors=True)
+    layout = Layout(dataset, root / "served", root / "acnsd")
+    write_zone_files(dataset, layout.served_dir, served=True)
+    write_zone_files(dataset, layout.acnsd_dir, served=False)
+    return layout
+
+
+def _questions(path: Path, count: int) -> list[tuple[str, str]]:
+    lines = path.read_text().splitlines()[:count]
+    return [(line.split()[0], line.split()[1]) for line in lines]
+
+
+def _reload(running: Running, layout: Layout, questions: list[tuple[str, str]],
+            client_cpu: int | None) -> dict[str, Any]:
+    """The reload gap of a running acnsd, with this process pinned to the client CPU."""
+    affinity = os.sched_getaffinity(0)
+    if client_cpu is not None:
+        os.sched_setaffinity(0, {client_cpu})
+    try:
+        return reload_gap(running.process.pid, running.port, questions,
+                          layout.acnsd_dir / f"{LARGE_ZONE}.zone", LARGE_ZONE, timeout=300)
+    finally:
+        os.sched_setaffinity(0, affinity)
+
+
+def _scale(args: argparse.Namespace, work: Path, cpus: tuple[int | None, int | None],
+           results: dict[str, Any]) -> None:
+    """Load the scale set in each server alone: load time and RSS; acnsd's reload gap."""
+    print("generating the scale set ...", file=sys.stderr, flush=True)
+    layout = _layout("scale", work)
+    zones, records = len(layout.dataset.zones), layout.dataset.record_count()
+    scale_questions = [(zone.name, "SOA") for zone in layout.dataset.zones[::50]]
+    for name in args.scale_servers.split(","):
+        if name in results["skipped"]:
+            continue
+        print(f"scale set: starting {name} ...", file=sys.stderr, flush=True)
+        try:
+            running = start(name, layout, work / "scale-run" / name, cpus[0], timeout=900,
+                            workers=args.workers)
+        except ServerError as error:
+            results["scale"][name] = {"error": str(error)}
+            continue
+        try:
+            pids = running.pids()
+            results["scale"][name] = {
+                "zones": zones, "records": records, "load_seconds": running.load_seconds,
+                "rss_mib": memory_kib(pids, "VmRSS") / 1024,
+                "peak_rss_mib": memory_kib(pids, "VmHWM") / 1024,
+            }
+            if name == "acnsd" and not args.no_reload:
+                results["reload"]["scale"] = _reload(running, layout, scale_questions, cpus[1])
+        finally:
+            running.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    profile = "smoke" if args.smoke else "full"
+    mixes = [m for m in MIXES if m.name in args.mixes.split(",")]
+    results: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": _machine(), "skipped": {}, "errors": {}, "samples": [], "summary": [],
+        "reload": {}, "scale": {}, "load_seconds": {},
+    }
+    if reason := dnsperf.missing():
+        print(reason, file=sys.stderr)
+        return 2
+    names = [n for n in args.servers.split(",") if n]
+    for name in names:
+        if name not in SERVERS:
+            print(f"unknown server {name!r}; known: {', '.join(SERVERS)}", file=sys.stderr)
+            return 2
+        if reason := SERVERS[name].missing():
+            results["skipped"][name] = reason
+    if results["skipped"] and args.require_all:
+        print("missing: " + "; ".join(results["skipped"].values()), file=sys.stderr)
+        return 2
+    pin = not args.no_pin and (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
+    cpus: tuple[int | None, int | None] = (1, 0) if pin else (None, None)
+    work = args.out / "work"
+    layout = _layout(profile, work)
+    sizes = (500, 2000) if args.smoke else (20000, 1000000)
+    queries = write_query_files(layout.dataset, work / profile / "queries", *sizes)
+    results["params"] = {
+        "profile": profile, "zones": len(layout.dataset.zones),
+        "records": layout.dataset.record_count(), "duration": args.duration,
+        "rounds": args.rounds, "outstanding": args.outstanding, "workers": args.workers,
+        "pinning": "server on CPU 1, dnsperf on CPU 0" if pin else "none",
+        "mixes": {m.name: m.description for m in mixes},
+        "dnsperf": {m.name: " ".join(dnsperf.command(0, queries[m.queries], args.duration,
+                                                     m.args, args.outstanding, cpus[1]))
+                    for m in mixes},
+    }
+    running: dict[str, Running] = {}
+    samples: list[Sample] = []
+    try:
+        for name in (n for n in names if n not in results["skipped"]):
+            print(f"starting {name} ...", file=sys.stderr, flush=True)
+            try:
+                running[name] = start(name, layout, work / "run" / name, cpus[0], timeout=120,
+                                      workers=args.workers)
+                results["load_seconds"][name] = running[name].load_seconds
+            except ServerError as error:
+                results["errors"][name] = str(error)
+        for round_number in range(1, args.rounds + 1):
+            for mix in mixes:
+                for name in list(running):
+                    print(f"round {round_number}: {mix.name} on {name}", file=sys.stderr,
+                          flush=True)
+                    try:
+                        samples.append(measure(running[name], mix, queries[mix.queries],
+                                               round_number, args.duration, args.outstanding,
+                                               cpus[1]))
+                    except (RuntimeError, ValueError, OSError) as error:
+                        results["errors"][name] = f"{mix.name}: {error}\n{running[name].log_tail()}"
+                        running.pop(name).stop()
+        if "acnsd" in running and not args.no_reload:
+            results["reload"][profile] = _reload(running["acnsd"], layout,
+                                                 _questions(queries["cached"], 500), cpus[1])
+    finally:
+        for server in running.values():
+            server.stop()
+    if args.scale:
+        _scale(args, work, cpus, results)
+    results["samples"] = [s.as_dict() for s in samples]
+    results["summary"] = [s.as_dict() for s in summarize(samples, results["load_seconds"])]
+    results["targets"] = targets(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(results, args.out / "results.json")
+    try:
+        write_chart(results, args.out / "results.png")
+    except ImportError:
+        results["skipped"]["chart"] = "needs matplotlib: pip install -r benchmarks/requirements.txt"
+    text = markdown(results)
+    (args.out / "results.md").write_text(text)
+    print(text)
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

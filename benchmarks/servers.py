@@ -1,0 +1,227 @@
+"""The servers under test and their lifecycle: config, start, readiness, stop.
+
+A server definition knows three things: whether it is installed (`missing`), how to
+write its configuration for a data set and return the command that serves it on a
+loopback port (`prepare`), and nothing else; `start` runs that command in its own
+process group, times the zone load (start to the first authoritative answer to every
+probe), and `Running.stop` ends that process group and only that one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+
+from benchmarks.dataset import LARGE_ZONE, DataSet
+from benchmarks.procs import process_tree
+from benchmarks.zonefiles import write_acnsd_config
+
+__all__ = ["SERVERS", "Layout", "Running", "ServerError", "free_port", "start"]
+
+HOST = "127.0.0.1"
+REPO = Path(__file__).resolve().parent.parent
+
+
+class ServerError(RuntimeError):
+    """A server failed to start or to become ready."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A data set written to disk: `served` zone files and acnsd's own zone files."""
+
+    dataset: DataSet
+    served_dir: Path
+    acnsd_dir: Path
+
+
+class Knot:
+    name = "knot"
+
+    def missing(self) -> str | None:
+        return None if shutil.which("knotd") else "knotd not installed (apt-get install knot)"
+
+    def prepare(self, layout: Layout, workdir: Path, port: int, workers: int) -> list[str]:
+        for sub in ("run", "db"):
+            (workdir / sub).mkdir(parents=True, exist_ok=True)
+        zones = "".join(f"  - domain: {zone.name}\n" for zone in layout.dataset.zones)
+        (workdir / "knot.conf").write_text(
+            f"server:\n    rundir: {workdir / 'run'}\n    listen: {HOST}@{port}\n"
+            f"    udp-workers: {workers}\n    tcp-workers: {workers}\n"
+            "    background-workers: 1\n"
+            "log:\n  - target: stderr\n    any: warning\n"
+            f"database:\n    storage: {workdir / 'db'}\n"
+            f"template:\n  - id: default\n    storage: {layout.served_dir}\n"
+            '    file: "%s.zone"\n    zonefile-sync: -1\n    zonefile-load: whole\n'
+            "    journal-content: none\n    semantic-checks: off\n"
+            f"zone:\n{zones}"
+        )
+        return ["knotd", "-c", str(workdir / "knot.conf")]
+
+
+class Nsd:
+    name = "nsd"
+
+    def missing(self) -> str | None:
+        return None if shutil.which("nsd") else "nsd not installed (apt-get install nsd)"
+
+    def prepare(self, layout: Layout, workdir: Path, port: int, workers: int) -> list[str]:
+        workdir.mkdir(parents=True, exist_ok=True)
+        zones = "".join(f"zone:\n    name: {zone.name}\n    zonefile: {zone.name}.zone\n"
+                        for zone in layout.dataset.zones)
+        (workdir / "nsd.conf").write_text(
+            f"server:\n    ip-address: {HOST}@{port}\n    server-count: {workers}\n"
+            '    username: ""\n    chroot: ""\n    database: ""\n'
+            f'    zonesdir: "{layout.served_dir}"\n'
+            f'    zonelistfile: "{workdir}/zone.list"\n    xfrdfile: "{workdir}/xfrd.state"\n'
+            f'    xfrdir: "{workdir}"\n    pidfile: "{workdir}/nsd.pid"\n'
+            "    verbosity: 0\n    zonefiles-write: 0\n    rrl-ratelimit: 0\n"
+            "remote-control:\n    control-enable: no\n"
+            f"{zones}"
+        )
+        return ["nsd", "-d", "-c", str(workdir / "nsd.conf")]
+
+
+class Dnslib:
+    name = "dnslib"
+
+    def missing(self) -> str | None:
+        try:
+            import dnslib  # noqa: F401
+        except ImportError:
+            return "dnslib not installed (pip install dnslib)"
+        return None
+
+    def prepare(self, layout: Layout, workdir: Path, port: int, workers: int) -> list[str]:
+        workdir.mkdir(parents=True, exist_ok=True)
+        return [sys.executable, "-m", "benchmarks.dnslib_server",
+                "--zones-dir", str(layout.served_dir), "--address", HOST, "--port", str(port)]
+
+
+class Acnsd:
+    name = "acnsd"
+
+    @staticmethod
+    def executable() -> str | None:
+        beside = Path(sys.executable).parent / "acnsd"
+        return str(beside) if beside.exists() else shutil.which("acnsd")
+
+    def missing(self) -> str | None:
+        exe = self.executable()
+        if exe is None:
+            return "acnsd not installed (make test installs it into .venv)"
+        probe = subprocess.run([exe, "serve", "--help"], capture_output=True, timeout=30)
+        if probe.returncode != 0:
+            return "`acnsd serve --help` fails: " + probe.stderr.decode(errors="replace")[-200:]
+        return None
+
+    def prepare(self, layout: Layout, workdir: Path, port: int, workers: int) -> list[str]:
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = workdir / "acnsd.yaml"
+        write_acnsd_config(config, layout.dataset, layout.acnsd_dir, HOST, port)
+        return [str(self.executable()), "serve", "--config", str(config),
+                "--listen", f"{HOST}:{port}", "--workers", str(workers)]
+
+
+SERVERS = {server.name: server for server in (Acnsd(), Knot(), Nsd(), Dnslib())}
+
+
+@dataclass
+class Running:
+    """A started server."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    workdir: Path
+    load_seconds: float = 0.0
+
+    def pids(self) -> list[int]:
+        return process_tree(self.process.pid)
+
+    def log_tail(self, size: int = 2000) -> str:
+        try:
+            return (self.workdir / "server.log").read_text(errors="replace")[-size:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """SIGTERM the server's process group, SIGKILL it after 10 s."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    """A port that is free for both UDP and TCP on HOST right now."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((HOST, 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((HOST, port))
+                except OSError:
+                    continue
+                return port
+
+
+def probes(dataset: DataSet) -> list[str]:
+    """Zones whose SOA must be answered before a server counts as loaded."""
+    names = [zone.name for zone in dataset.zones]
+    return sorted({names[0], names[len(names) // 2], names[-1], LARGE_ZONE})
+
+
+def _answers(port: int, zone: str) -> bool:
+    query = dns.message.make_query(zone, "SOA")
+    try:
+        reply = dns.query.udp(query, HOST, port=port, timeout=0.2)
+    except (OSError, dns.exception.DNSException):
+        return False
+    return (reply.rcode() == dns.rcode.NOERROR and bool(reply.flags & dns.flags.AA)
+            and len(reply.answer) == 1)
+
+
+def start(name: str, layout: Layout, workdir: Path, cpu: int | None, timeout: float,
+          workers: int = 1) -> Running:
+    """Start server `name` on a free port, pinned to `cpu`, and wait until it answers."""
+    port = free_port()
+    command = SERVERS[name].prepare(layout, workdir, port, workers)
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu), *command]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    with (workdir / "server.log").open("wb") as log:
+        began = time.monotonic()
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+                                   env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    running = Running(name, process, port, workdir)
+    pending = probes(layout.dataset)
+    while pending:
+        if process.poll() is not None:
+            raise ServerError(f"{name} exited with {process.returncode}:\n{running.log_tail()}")
+        if time.monotonic() - began > timeout:
+            running.stop()
+            raise ServerError(f"{name} not ready after {timeout:.0f} s (no answer for "
+                              f"{pending[0]} SOA):\n{running.log_tail()}")
+        pending = [zone for zone in pending if not _answers(port, zone)]
+        if pending:
+            time.sleep(0.01)
+    running.load_seconds = time.monotonic() - began
+    return running

@@ -1,0 +1,71 @@
+"""Writing a data set to disk: zone files for every server and the acnsd configuration.
+
+Two flavours of zone file: `served` files hold every record a server answers with (SOA,
+apex NS, ACNS A/AAAA, data) for Knot DNS, NSD and dnslib; acnsd's files hold only the
+data records, since acnsd synthesizes the rest (DESIGN.md R8-R10).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.dataset import DEFAULT_NS_TTL, DataSet
+
+__all__ = ["acnsd_config", "write_acnsd_config", "write_zone_files"]
+
+
+def write_zone_files(dataset: DataSet, directory: Path, served: bool) -> None:
+    """Write `<zone>.zone` for every zone; `served` adds the records acnsd synthesizes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for zone in dataset.zones:
+        lines = dataset.served_records(zone) if served else list(zone.records)
+        (directory / f"{zone.name}.zone").write_text("\n".join(lines) + "\n")
+
+
+def acnsd_config(dataset: DataSet, zones_dir: Path, host: str, port: int) -> dict[str, Any]:
+    """The acnsd configuration (DESIGN.md §3) serving `dataset` on host:port only."""
+    accounts = []
+    for index, account in enumerate(dataset.accounts):
+        zones = []
+        for zone in dataset.zones:
+            if zone.account != index:
+                continue
+            settings: dict[str, Any] = {
+                "nameservers": {"type": "custom.account", "ns_set": zone.ns_set}
+            }
+            if zone.ns_ttl != DEFAULT_NS_TTL:
+                settings["ns_ttl"] = zone.ns_ttl
+            zones.append({"name": zone.name, "dns_settings": settings})
+        accounts.append({
+            "id": account.id,
+            "name": account.name,
+            "custom_nameservers": [
+                {"ns_name": ns.name, "ns_set": ns.ns_set, "ipv4": ns.ipv4, "ipv6": ns.ipv6}
+                for ns in account.nameservers
+            ],
+            "dns_settings": {"zone_defaults": {"nameservers": {"type": "custom.account"}}},
+            "zones": zones,
+        })
+    return {
+        "server": {
+            "listen": [f"{host}:{port}"],
+            "port": port,
+            "serve_assigned_addresses": False,
+            "standard_nameservers": [
+                {"name": "ns1.acnsd.test", "ipv4": "127.52.0.1", "ipv6": "fd00:52::1"},
+                {"name": "ns2.acnsd.test", "ipv4": "127.52.0.2", "ipv6": "fd00:52::2"},
+            ],
+            "address_pools": {"ipv4": ["127.53.0.0/16"], "ipv6": ["fd00:53::/48"]},
+            "zones_dir": str(zones_dir),
+        },
+        "accounts": accounts,
+    }
+
+
+def write_acnsd_config(path: Path, dataset: DataSet, zones_dir: Path, host: str,
+                       port: int) -> None:
+    path.write_text(yaml.safe_dump(acnsd_config(dataset, zones_dir, host, port),
+                                   sort_keys=False))
