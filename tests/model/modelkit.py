@@ -1,0 +1,163 @@
+"""Helpers for the model tests: write a configuration dict as YAML, with its zone files,
+into a temporary directory, and load it.
+
+`Env.write(config, zones)` writes `<dir>/acnsd.yaml` and one zone file per configured zone
+(a small default file unless `zones` gives the text); `Env.load()` loads it; `Env.refused()`
+expects a ConfigError and returns its problems. The `env` fixture is in conftest.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+SERVER = str(Path(__file__).resolve().parents[2] / "server")
+if SERVER not in sys.path:
+    sys.path.insert(0, SERVER)
+
+from acnsd.config import Loaded, load  # noqa: E402
+from acnsd.errors import ConfigError, Problem  # noqa: E402
+
+DEFAULT_ZONE = "$TTL 3600\n@ IN A 192.0.2.1\nwww IN A 192.0.2.2\n"
+ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
+
+
+def config(*accounts: dict[str, Any], **server: Any) -> dict[str, Any]:
+    """A whole configuration: a usable server section (overridable) and the accounts."""
+    s: dict[str, Any] = {
+        "listen": ["127.0.0.1:5353"],
+        "port": 5353,
+        "standard_nameservers": [
+            {"name": "ns1.std.test", "ipv4": "127.53.0.1", "ipv6": "fd00:53::1"},
+            {"name": "ns2.std.test", "ipv4": "127.53.0.2", "ipv6": "fd00:53::2"},
+        ],
+        "address_pools": {"ipv4": ["127.53.1.0/24"], "ipv6": ["fd00:53:1::/64"]},
+        "zones_dir": "zones",
+    }
+    s.update(server)
+    return {"server": s, "accounts": list(accounts)}
+
+
+def ns(name: str, ns_set: int | None = None, **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"ns_name": name}
+    if ns_set is not None:
+        entry["ns_set"] = ns_set
+    entry.update(extra)
+    return entry
+
+
+def zone(name: str, ns_type: str | None = None, ns_set: int | None = None,
+         **extra: Any) -> dict[str, Any]:
+    """A zone entry; ns_type None means no nameservers key (zone defaults apply)."""
+    entry: dict[str, Any] = {"name": name}
+    settings: dict[str, Any] = dict(extra.pop("dns_settings", {}))
+    if ns_type is not None:
+        nameservers: dict[str, Any] = {"type": ns_type}
+        if ns_set is not None:
+            nameservers["ns_set"] = ns_set
+        settings["nameservers"] = nameservers
+    if settings:
+        entry["dns_settings"] = settings
+    entry.update(extra)
+    return entry
+
+
+def account(names: list[dict[str, Any]] = (), zones: list[dict[str, Any]] = (),
+            defaults: dict[str, Any] | None = None, id: str = ACCOUNT_ID,
+            **extra: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": id, "name": f"Account {id[:6]}"}
+    if names:
+        entry["custom_nameservers"] = list(names)
+    if defaults is not None:
+        entry["dns_settings"] = {"zone_defaults": defaults}
+    if zones:
+        entry["zones"] = list(zones)
+    entry.update(extra)
+    return entry
+
+
+def two_sets() -> list[dict[str, Any]]:
+    """Set 1 provided by example.com (a zone here), set 2 by vanity.test (elsewhere)."""
+    return [ns("ns1.example.com", 1), ns("ns2.example.com"), ns("ns1.vanity.test", 2),
+            ns("ns2.vanity.test", 2)]
+
+
+class Env:
+    """A configuration directory under tmp_path."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.path = root / "acnsd.yaml"
+        self.state_file = root / "acnsd.state.json"
+
+    def zones_dir(self, cfg: dict[str, Any]) -> Path:
+        return self.root / str(cfg.get("server", {}).get("zones_dir", "zones"))
+
+    def write(self, cfg: dict[str, Any] | str, zones: dict[str, str] | None = None) -> Path:
+        """Write the config (a dict, or YAML text) and its zone files; return its path."""
+        text = cfg if isinstance(cfg, str) else yaml.safe_dump(cfg, sort_keys=False)
+        self.path.write_text(text, encoding="utf-8")
+        if isinstance(cfg, dict):
+            zdir = self.zones_dir(cfg)
+            zdir.mkdir(parents=True, exist_ok=True)
+            zones = dict(zones or {})
+            for acc in cfg.get("accounts") or []:
+                for z in (acc.get("zones") or []) if isinstance(acc, dict) else []:
+                    if not isinstance(z, dict) or not isinstance(z.get("name"), str):
+                        continue
+                    name = z["name"].lower().rstrip(".")
+                    file = zdir / str(z.get("file", f"{name}.zone"))
+                    text = zones.pop(name, None)
+                    if text is not None or not file.exists():
+                        file.parent.mkdir(parents=True, exist_ok=True)
+                        file.write_text(DEFAULT_ZONE if text is None else text,
+                                        encoding="utf-8")
+            for name, text in zones.items():  # zone files of zones not in the config
+                (zdir / f"{name}.zone").write_text(text, encoding="utf-8")
+        return self.path
+
+    def load(self, cfg: dict[str, Any] | str | None = None, zones: dict[str, str] | None = None,
+             save_state: bool = True) -> Loaded:
+        if cfg is not None:
+            self.write(cfg, zones)
+        return load(self.path, save_state=save_state)
+
+    def refused(self, cfg: dict[str, Any] | str | None = None,
+                zones: dict[str, str] | None = None) -> list[Problem]:
+        with pytest.raises(ConfigError) as info:
+            self.load(cfg, zones)
+        assert info.value.problems, "a ConfigError must list its problems"
+        return info.value.problems
+
+    def line_of(self, needle: str, occurrence: int = 0) -> int:
+        """The 1-based line of the config text that contains `needle` (nth occurrence)."""
+        hits = [i for i, line in enumerate(self.path.read_text().splitlines(), 1)
+                if needle in line]
+        return hits[occurrence]
+
+
+def only(problems: list[Problem], rule: str | None = None) -> Problem:
+    """The single problem (of `rule`, when given)."""
+    if rule is not None:
+        problems = [p for p in problems if p.rule == rule]
+    assert len(problems) == 1, [str(p) for p in problems]
+    return problems[0]
+
+
+def rrsets(loaded: Loaded, zone_name: str) -> dict[tuple[str, str], Any]:
+    """(owner text without the final dot, type text) → RRset of a zone of the plan."""
+    import dns.rdatatype
+
+    for plan in loaded.plan.zones:
+        if plan.origin.to_text(omit_final_dot=True) == zone_name:
+            return {(r.name.to_text(omit_final_dot=True), dns.rdatatype.to_text(r.rdtype)): r
+                    for r in plan.rrsets}
+    raise AssertionError(f"zone {zone_name} is not in the plan")
+
+
+def resolved(loaded: Loaded, zone_name: str):
+    return next(z for z in loaded.model.zones if z.name == zone_name)
