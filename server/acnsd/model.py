@@ -17,6 +17,7 @@ __all__ = [
     "NS_TYPES",
     "DEFAULT_NS_TYPES",
     "Account",
+    "ApiConfig",
     "CustomNameserver",
     "DnsSettings",
     "Model",
@@ -109,6 +110,14 @@ class Account:
 
 
 @dataclass(frozen=True)
+class ApiConfig:
+    """`server.api`: where the management API listens and whose tokens it accepts (§6)."""
+
+    listen: tuple[str, int]
+    tokens_file: Path
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     listen: tuple[tuple[str, int], ...]
     port: int
@@ -126,6 +135,7 @@ class ServerConfig:
     metrics: tuple[str, int] | None = None  # host, port of the Prometheus exposition
     user: str | None = None  # started as root: the user to become after binding
     log_format: str = "plain"  # "plain" or "json" (logs.py)
+    api: ApiConfig | None = None  # the management API (api.py); off when absent
     query_log: bool = False  # one log line per query
 
 

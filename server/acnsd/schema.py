@@ -20,6 +20,7 @@ from .model import (
     DEFAULT_NS_TYPES,
     NS_TYPES,
     Account,
+    ApiConfig,
     CustomNameserver,
     DnsSettings,
     Nameservers,
@@ -47,8 +48,9 @@ SETTINGS_KEYS = ("nameservers", "ns_ttl", "soa", "multi_provider")
 SERVER_KEYS = (
     "listen", "port", "serve_assigned_addresses", "standard_nameservers", "address_pools",
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
-    "tcp_max_connections", "metrics", "user", "log_format", "query_log",
+    "tcp_max_connections", "metrics", "user", "log_format", "query_log", "api",
 )
+API_LISTEN_DEFAULT = "127.0.0.1:8053"
 LOG_FORMATS = ("plain", "json")
 CHAOS_NAMES = ("version.bind", "id.server", "hostname.bind")
 _MISSING = object()
@@ -273,7 +275,23 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         user=r.string(m, "user", path),
         log_format=log_format,
         query_log=r.boolean(m, "query_log", path, False),
+        api=_api(r, m["api"], join_path(path, "api"), base) if "api" in m else None,
     )
+
+
+def _api(r: _Reader, value: Any, path: str, base: Path) -> ApiConfig | None:
+    """`server.api: {listen, tokens_file}`: loopback by default; tokens_file is required."""
+    m = r.mapping(value, path, ("listen", "tokens_file"), required=("tokens_file",))
+    if m is None or "tokens_file" not in m:
+        return None
+    text = r.string(m, "listen", path, API_LISTEN_DEFAULT)
+    tokens = r.string(m, "tokens_file", path)
+    try:
+        listen = parse_hostport(str(text))
+    except ValueError as exc:
+        r.error(join_path(path, "listen"), f"{text!r}: {exc}")
+        return None
+    return ApiConfig(listen, base / tokens) if tokens else None
 
 
 def _account(r: _Reader, value: Any, path: str, zones_dir: Path) -> Account | None:
