@@ -98,6 +98,15 @@ def markdown(results: dict[str, Any]) -> str:
         out.append("| " + " | ".join(_cell(row, *column) for column in _COLUMNS) + " |")
     out.append("")
     out += ["Mixes: " + "; ".join(f"`{m}`: {d}" for m, d in params["mixes"].items()), ""]
+    content = results.get("content")
+    if content:
+        if not content["differences"]:
+            out.append(f"Content check: every server gave {content['reference']}'s answers "
+                       f"to {content['questions']} sampled questions.")
+        for server, found in content["differences"].items():
+            out.append(f"- **{server} differs from {content['reference']}**: " + found[0])
+            out += [f"  - {line}" for line in found[1:]]
+        out.append("")
     for name, error in results.get("errors", {}).items():
         out.append(f"- **{name} failed**: {error.splitlines()[0] if error else ''}")
     for name, reason in results.get("skipped", {}).items():

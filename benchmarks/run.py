@@ -25,6 +25,7 @@ from benchmarks.procs import memory_kib
 from benchmarks.reload_gap import reload_gap
 from benchmarks.report import markdown, targets, write_chart, write_json
 from benchmarks.servers import SERVERS, Layout, Running, ServerError, start
+from benchmarks.verify import compare
 from benchmarks.zonefiles import write_zone_files
 
 __all__ = ["main"]
@@ -80,7 +81,8 @@ def _layout(profile: str, work: Path) -> Layout:
 
 
 def _questions(path: Path, count: int) -> list[tuple[str, str]]:
-    lines = path.read_text().splitlines()[:count]
+    """The first `count` distinct questions of a query file."""
+    lines = list(dict.fromkeys(path.read_text().splitlines()))[:count]
     return [(line.split()[0], line.split()[1]) for line in lines]
 
 
@@ -176,6 +178,14 @@ def main(argv: list[str] | None = None) -> int:
                 results["load_seconds"][name] = running[name].load_seconds
             except ServerError as error:
                 results["errors"][name] = str(error)
+        if len(running) > 1:
+            reference = "knot" if "knot" in running else next(iter(running))
+            sample = _questions(queries["cached"], 300) + _questions(queries["flood"], 20)
+            results["content"] = {
+                "reference": reference, "questions": len(sample),
+                "differences": compare({n: r.port for n, r in running.items()}, sample,
+                                       reference),
+            }
         for round_number in range(1, args.rounds + 1):
             for mix in mixes:
                 for name in list(running):

@@ -88,7 +88,8 @@ class Nsd:
             f'    zonesdir: "{layout.served_dir}"\n'
             f'    zonelistfile: "{workdir}/zone.list"\n    xfrdfile: "{workdir}/xfrd.state"\n'
             f'    xfrdir: "{workdir}"\n    pidfile: "{workdir}/nsd.pid"\n'
-            "    verbosity: 0\n    zonefiles-write: 0\n    rrl-ratelimit: 0\n"
+            "    verbosity: 0\n    zonefiles-write: 0\n"
+            "    rrl-ratelimit: 0\n    minimal-responses: yes\n"  # as Knot: no RRL, no extras
             "remote-control:\n    control-enable: no\n"
             f"{zones}"
         )
