@@ -34,6 +34,7 @@ log = logging.getLogger("acnsd.listener")
 Responder = Callable[[bytes], "bytes | None"]
 
 MAX_TCP_MESSAGE = 65535  # the two-octet length prefix bounds every TCP message (RFC 7766 §8)
+PORT_ZERO_ATTEMPTS = 20  # tries to find one free port for both UDP and TCP
 UDP_RECEIVE_BUFFER = 4 * 1024 * 1024  # absorbs bursts; the kernel caps it at rmem_max
 
 # bind() errors that mean "this address is not configured on this host": skipped, not fatal
@@ -246,6 +247,22 @@ def _bound_socket(host: str, port: int, kind: int, reuse_port: bool) -> socket.s
     return sock
 
 
+def _bound_pair(host: str, port: int, reuse_port: bool) -> tuple[socket.socket, socket.socket]:
+    """UDP and TCP sockets bound on the same port. With port 0 the port UDP was given
+    may be taken for TCP (by a client connection, say): then another one is tried."""
+    attempts = 0
+    while True:
+        udp_sock = _bound_socket(host, port, socket.SOCK_DGRAM, reuse_port)
+        try:
+            chosen = udp_sock.getsockname()[1]
+            return udp_sock, _bound_socket(host, chosen, socket.SOCK_STREAM, reuse_port)
+        except BindError as exc:
+            udp_sock.close()
+            attempts += 1
+            if port != 0 or exc.errno != errno.EADDRINUSE or attempts >= PORT_ZERO_ATTEMPTS:
+                raise
+
+
 async def open_listener(
     host: str,
     port: int,
@@ -261,13 +278,8 @@ async def open_listener(
     an IP address literal (ValueError otherwise).
     """
     loop = asyncio.get_running_loop()
-    udp_sock = _bound_socket(host, port, socket.SOCK_DGRAM, reuse_port)
-    try:
-        port = udp_sock.getsockname()[1]
-        tcp_sock = _bound_socket(host, port, socket.SOCK_STREAM, reuse_port)
-    except BindError:
-        udp_sock.close()
-        raise
+    udp_sock, tcp_sock = _bound_pair(host, port, reuse_port)
+    port = udp_sock.getsockname()[1]
     try:
         udp, _ = await loop.create_datagram_endpoint(
             lambda: UdpProtocol(udp_respond), sock=udp_sock

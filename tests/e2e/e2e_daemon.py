@@ -184,17 +184,30 @@ class Daemon:
         return dns.query.udp(message, address, port=self.port, timeout=3)
 
 
-def start_daemon(config: Path, port: int, *args: str, workers: int = 1) -> Daemon:
-    """Start `acnsd serve --config CONFIG ARGS...` and wait until every worker is ready."""
+def serve_command(config: Path, *args: str) -> list[str]:
+    """`acnsd serve --config CONFIG ARGS...` with this interpreter, from the source tree."""
+    return [sys.executable, "-m", "acnsd.cli", "serve", "--config", str(config), *args]
+
+
+def daemon_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SERVER), env.get("PYTHONPATH")]))
+    return env
+
+
+def start_daemon(config: Path, port: int, *args: str, workers: int = 1) -> Daemon:
+    """Start `acnsd serve --config CONFIG ARGS...` and wait until every worker is ready."""
     log_path = config.parent / f"acnsd-{port}.log"
-    command = [sys.executable, "-m", "acnsd.cli", "serve", "--config", str(config), *args]
+    command = serve_command(config, *args)
     if workers != 1:
         command += ["--workers", str(workers)]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=daemon_env(),
         )
     daemon = Daemon(process, log_path, port, config)
     try:

@@ -1,0 +1,110 @@
+"""SIGHUP reload (DESIGN.md §4): a valid change is served, an invalid one is rejected
+with every problem logged while the old tables keep serving; view addresses follow."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import dns.flags
+import dns.rcode
+import pytest
+from e2e_daemon import EXTRA_ADDRESSES, write_config
+
+
+def www(daemon, tcp: bool = False) -> set[str]:
+    response = daemon.query("www.example.com", "A", tcp=tcp)
+    return {r.to_text() for rrset in response.answer for r in rrset}
+
+
+def test_reload_valid_then_invalid(daemon_factory):
+    daemon = daemon_factory()
+    assert www(daemon) == {"192.0.2.10"}
+
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.11")
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"event=reload result=ok generation=2")
+    assert www(daemon) == www(daemon, tcp=True) == {"192.0.2.11"}
+
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.12", broken=True)
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"event=reload result=rejected")
+    assert "event=config_error" in daemon.log()
+    assert "ns_set" in daemon.log()  # the problem names the YAML path
+    assert www(daemon) == www(daemon, tcp=True) == {"192.0.2.11"}
+
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.13")
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"event=reload result=ok generation=3")
+    assert www(daemon) == {"192.0.2.13"}
+    assert daemon.stop() == 0
+
+
+def test_reload_binds_and_unbinds_view_addresses(daemon_factory):
+    daemon = daemon_factory()
+    with pytest.raises(OSError):  # nothing listens on set 3's address yet
+        daemon.query("new.test", "SOA", address=EXTRA_ADDRESSES[0], tcp=True)
+
+    write_config(daemon.config.parent, daemon.port, with_new_zone=True)
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"event=reload result=ok generation=2")
+    for address in EXTRA_ADDRESSES:
+        response = daemon.query("new.test", "SOA", address=address)
+        assert response.rcode() == dns.rcode.NOERROR and response.flags & dns.flags.AA
+        assert daemon.query("example.com", "NS", address=address).rcode() == dns.rcode.REFUSED
+
+    write_config(daemon.config.parent, daemon.port)
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"event=reload result=ok generation=3")
+    assert f"event=unbound address={EXTRA_ADDRESSES[0]}:{daemon.port}" in daemon.log()
+    with pytest.raises(OSError):
+        daemon.query("new.test", "SOA", address=EXTRA_ADDRESSES[0], tcp=True)
+    assert daemon.stop() == 0
+
+
+def test_twenty_reloads_under_load_lose_no_query(daemon_factory):
+    """Issue 5: queries run over UDP and TCP while valid and invalid configurations
+    alternate; every query is answered, each with data that was valid at that time."""
+    daemon = daemon_factory()
+    served = {"192.0.2.10"}  # every www address some accepted configuration has had
+    stop = threading.Event()
+    problems: list[str] = []
+    counts = {"udp": 0, "tcp": 0}
+
+    def client(tcp: bool) -> None:
+        while not stop.is_set():
+            try:
+                response = daemon.query("www.example.com", "A", tcp=tcp)
+            except Exception as exc:  # a lost query: a timeout or a closed connection
+                problems.append(f"{'tcp' if tcp else 'udp'}: {exc!r}")
+                continue
+            seen = {r.to_text() for rrset in response.answer for r in rrset}
+            if response.rcode() != dns.rcode.NOERROR or len(seen) != 1 or not seen <= served:
+                problems.append(f"wrong answer: {response}")
+            counts["tcp" if tcp else "udp"] += 1
+
+    threads = [threading.Thread(target=client, args=(tcp,)) for tcp in (False, True)]
+    for thread in threads:
+        thread.start()
+    try:
+        current = "192.0.2.10"
+        for i in range(20):
+            generation = 2 + i // 2
+            if i % 2 == 0:
+                current = f"192.0.2.{100 + i}"
+                served.add(current)
+                write_config(daemon.config.parent, daemon.port, www=current)
+                daemon.signal(signal.SIGHUP)
+                daemon.wait_log(rf"event=reload result=ok generation={generation}\b")
+            else:
+                write_config(daemon.config.parent, daemon.port, www="192.0.2.99", broken=True)
+                daemon.signal(signal.SIGHUP)
+                daemon.wait_log(r"event=reload result=rejected", count=(i + 1) // 2)
+            assert www(daemon) == {current}
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    assert not problems, problems[:5]
+    assert counts["udp"] > 0 and counts["tcp"] > 0
+    assert daemon.stop() == 0
