@@ -55,6 +55,7 @@ def make_query(
     do: bool = False,
     nsid: bool = False,
     rd: bool = False,
+    cd: bool = False,
 ) -> dns.message.QueryMessage:
     options = [dns.edns.GenericOption(dns.edns.NSID, b"")] if nsid else None
     q = dns.message.make_query(
@@ -68,6 +69,8 @@ def make_query(
     )
     if not rd:
         q.flags &= ~dns.flags.RD
+    if cd:
+        q.flags |= dns.flags.CD
     return q
 
 
