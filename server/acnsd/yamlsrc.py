@@ -53,8 +53,11 @@ def parse(text: str, file: str) -> Source:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
+        context = ""
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            context = f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise ConfigError(
-            [Problem(f"YAML syntax error: {exc.problem or exc}", file=file, line=line)]
+            [Problem(f"YAML syntax error: {exc.problem or exc}{context}", file=file, line=line)]
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(f"YAML error: {exc}", file=file)]) from None
@@ -70,8 +73,14 @@ def parse(text: str, file: str) -> Source:
 
 
 def _convert(node: yaml.Node, path: str, source: Source, problems: list[Problem],
-             constructor: SafeConstructor) -> Any:
+             constructor: SafeConstructor, parents: frozenset[int] = frozenset()) -> Any:
     source.lines.setdefault(path, node.start_mark.line + 1)
+    if id(node) in parents:  # an alias of an enclosing node: the value would be infinite
+        problems.append(Problem("a YAML alias refers to a node that contains it",
+                                file=source.file, line=node.start_mark.line + 1,
+                                path=path or None))
+        return None
+    parents = parents | {id(node)}
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -79,18 +88,31 @@ def _convert(node: yaml.Node, path: str, source: Source, problems: list[Problem]
                 problems.append(Problem("a mapping key must be a plain value", file=source.file,
                                         line=key_node.start_mark.line + 1, path=path or None))
                 continue
-            key = str(constructor.construct_object(key_node))
+            key = str(_scalar(key_node, path, source, problems, constructor))
             child = join_path(path, key)
             if key in result:
                 problems.append(Problem(f"duplicate key {key!r}", file=source.file,
                                         line=key_node.start_mark.line + 1, path=child))
                 continue
             source.lines[child] = key_node.start_mark.line + 1
-            result[key] = _convert(value_node, child, source, problems, constructor)
+            result[key] = _convert(value_node, child, source, problems, constructor, parents)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _convert(item, join_path(path, i), source, problems, constructor)
+            _convert(item, join_path(path, i), source, problems, constructor, parents)
             for i, item in enumerate(node.value)
         ]
-    return constructor.construct_object(node, deep=True)
+    return _scalar(node, path, source, problems, constructor)
+
+
+def _scalar(node: yaml.Node, path: str, source: Source, problems: list[Problem],
+            constructor: SafeConstructor) -> Any:
+    """A scalar's value; an unknown tag or a tag its text does not fit is a problem."""
+    try:
+        return constructor.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        what = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else exc
+        problems.append(Problem(f"YAML value {node.value!r} with tag {node.tag}: {what}",
+                                file=source.file, line=node.start_mark.line + 1,
+                                path=path or None))
+        return None
