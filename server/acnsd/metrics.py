@@ -1,0 +1,342 @@
+"""Prometheus metrics: plain integers on the hot path, metric families only when scraped.
+
+The rule this module owns: answering a query costs a few integer increments in
+preallocated lists and one dict (zone apex → count), nothing else; the Prometheus
+families are built from those integers by a custom collector at scrape time, on the
+exposition's own thread. Every label value comes from a fixed list (transport, address
+family, qtype — unlisted types are `other` —, outcome, rcode) or from the configuration
+(zone apexes, account ids and ACNS set numbers): never from a query name.
+
+The rcode of a query is a function of its outcome (outcome.RCODE), so both labels are
+carried by one family without multiplying its series. Truncation is orthogonal to the
+outcome (a truncated answer is still an answer) and has its own family.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import dns.rcode
+import dns.rdatatype
+from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
+from prometheus_client.registry import Collector
+
+from . import __version__
+from .core import Transport, internal_errors, respond
+from .logs import QUERY_LOGGER, query_line
+from .model import Model
+from .outcome import RCODE, Outcome
+from .plan import ServePlan
+
+__all__ = [
+    "FAMILIES",
+    "OUTCOMES",
+    "QTYPES",
+    "SIZE_BUCKETS",
+    "Counters",
+    "Exposition",
+    "Metrics",
+    "MetricsCollector",
+    "counting_responder",
+    "start_exposition",
+]
+
+TRANSPORTS = (Transport.UDP, Transport.TCP)
+FAMILIES = ("ipv4", "ipv6")
+QTYPES = (
+    "A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA", "DS", "DNSKEY",
+    "HTTPS", "SVCB", "NAPTR", "ANY",
+)  # fmt: skip
+OTHER = len(QTYPES)  # the index of "other"
+QTYPE_LABELS = (*QTYPES, "other")
+_QTYPE_INDEX = {dns.rdatatype.from_text(name): i for i, name in enumerate(QTYPES)}
+OUTCOMES = tuple(Outcome)
+_OUTCOME_INDEX = {outcome: i for i, outcome in enumerate(OUTCOMES)}
+OUTCOME_LABELS = tuple("dropped" if o is Outcome.DROP else o.value for o in OUTCOMES)
+# response sizes in octets: the classic 512 limit, the flag-day EDNS size, Ethernet, TCP max
+SIZE_BUCKETS = (64, 128, 256, 512, 1024, 1232, 1500, 4096, 16384, 65535)
+_CELLS = len(QTYPE_LABELS) * len(OUTCOMES)  # counters per (transport, family)
+
+
+def _qtype_index(query: bytes) -> int:
+    """The index of the query's qtype in QTYPES, OTHER when unlisted or unreadable.
+
+    The qname ends at the first zero octet after the header: a zero inside a label's
+    text (legal, never seen in practice) only files the query under another qtype."""
+    end = query.find(0, 12)
+    if end < 0 or end + 2 >= len(query):
+        return OTHER
+    return _QTYPE_INDEX.get((query[end + 1] << 8) | query[end + 2], OTHER)
+
+
+class Counters:
+    """The hot-path integers. Index helpers are public so tests can read single cells."""
+
+    def __init__(self) -> None:
+        # (transport, family, qtype, outcome) flattened; see `cell`
+        self.queries = [0] * (len(TRANSPORTS) * len(FAMILIES) * _CELLS)
+        self.truncated = [0] * len(TRANSPORTS)
+        # per transport: one count per bucket plus +Inf, then the sum of sizes
+        self.sizes = [[0] * (len(SIZE_BUCKETS) + 2) for _ in TRANSPORTS]
+        self.zones: dict[str, int] = {}  # zone apex ("example.com.") → queries it answered
+
+    @staticmethod
+    def base(transport: Transport, family: str) -> int:
+        return (TRANSPORTS.index(transport) * len(FAMILIES) + FAMILIES.index(family)) * _CELLS
+
+    @staticmethod
+    def cell(transport: Transport, family: str, qtype: str, outcome: Outcome) -> int:
+        q = QTYPE_LABELS.index(qtype)
+        return Counters.base(transport, family) + q * len(OUTCOMES) + _OUTCOME_INDEX[outcome]
+
+    def count(
+        self, base: int, query: bytes, response: bytes | None, outcome: Outcome, apex: str | None
+    ) -> None:
+        """Count one query received on a socket whose `base` is Counters.base(...)."""
+        self.queries[base + _qtype_index(query) * len(OUTCOMES) + _OUTCOME_INDEX[outcome]] += 1
+        if apex is not None:
+            zones = self.zones
+            zones[apex] = zones.get(apex, 0) + 1
+        if response is not None:
+            t = base // (len(FAMILIES) * _CELLS)
+            size = len(response)
+            sizes = self.sizes[t]
+            sizes[bisect.bisect_left(SIZE_BUCKETS, size)] += 1
+            sizes[-1] += size
+            if response[2] & 0x02:  # TC
+                self.truncated[t] += 1
+
+
+def counting_responder(
+    metrics: Metrics,
+    holder: object,
+    transport: Transport,
+    family: str,
+    view: str | None,
+    query_log: bool = False,
+) -> Callable[[bytes], bytes | None]:
+    """A listener Responder: answers from `holder.tables` (read once per query, so a
+    reload's swap is seen at once), counts the query, and logs it when `query_log`."""
+    counters = metrics.counters
+    base = Counters.base(transport, family)
+    count = counters.count
+
+    def responder(query: bytes) -> bytes | None:
+        response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
+        count(base, query, response, outcome, apex)
+        return response
+
+    if not query_log:
+        return responder
+    log = logging.getLogger(QUERY_LOGGER)
+
+    def logging_responder(query: bytes) -> bytes | None:
+        response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
+        count(base, query, response, outcome, apex)
+        label = OUTCOME_LABELS[_OUTCOME_INDEX[outcome]]
+        size = len(response) if response is not None else None
+        log.info(
+            "%s",
+            query_line(
+                transport.value, family, view, query, size, label, _rcode_label(outcome), apex
+            ),
+        )
+        return response
+
+    return logging_responder
+
+
+@dataclass
+class LoadState:
+    """What the last successful load brought, and how the last reload went."""
+
+    generation: int = 0
+    zones: int = 0
+    records: int = 0
+    sets: dict[str, tuple[str, int]] | None = None  # apex → (account id, ACNS set)
+    last_reload: float = 0.0  # Unix time of the last load or reload attempt
+    last_ok: bool = True
+
+
+class Metrics:
+    """Counters plus the server's state as the collector reports it.
+
+    The server calls `loaded` after every successful (re)load and `reload_failed` after
+    a rejected one; `tcp` is any object with `open` (a sized collection) and `refused`
+    (an int), such as listener.TcpConnections."""
+
+    def __init__(self) -> None:
+        self.counters = Counters()
+        self.state = LoadState()
+        self.reloads = {"ok": 0, "rejected": 0}
+        self.tcp: object | None = None
+
+    def loaded(self, plan: ServePlan, model: Model | None = None, generation: int = 0) -> None:
+        sets = None
+        if model is not None:
+            sets = {
+                z.name + ".": (z.account, z.ns_set)
+                for z in model.zones
+                if z.ns_type == "custom.account" and z.ns_set is not None
+            }
+        first = self.state.generation == 0
+        self.state = LoadState(
+            generation=generation or self.state.generation + 1,
+            zones=len(plan.zones),
+            records=sum(len(rrset) for zone in plan.zones for rrset in zone.rrsets),
+            sets=sets,
+            last_reload=time.time(),
+            last_ok=True,
+        )
+        if not first:
+            self.reloads["ok"] += 1
+
+    def reload_failed(self) -> None:
+        self.reloads["rejected"] += 1
+        self.state.last_reload = time.time()
+        self.state.last_ok = False
+
+
+class MetricsCollector(Collector):
+    """Builds every acnsd family from a Metrics object when Prometheus scrapes."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterable:
+        m = self.metrics
+        c = m.counters
+        yield InfoMetricFamily("acnsd_build", "acnsd build information", {"version": __version__})
+        queries = CounterMetricFamily(
+            "acnsd_queries",
+            "Queries received, by transport, address family, qtype, outcome and rcode",
+            labels=("transport", "family", "qtype", "outcome", "rcode"),
+        )
+        values = list(c.queries)  # one copy: the scrape runs beside the event loop
+        for t, transport in enumerate(TRANSPORTS):
+            for f, family in enumerate(FAMILIES):
+                base = (t * len(FAMILIES) + f) * _CELLS
+                for q, qtype in enumerate(QTYPE_LABELS):
+                    for o, outcome in enumerate(OUTCOMES):
+                        value = values[base + q * len(OUTCOMES) + o]
+                        if value:
+                            labels = (transport.value, family, qtype, OUTCOME_LABELS[o],
+                                      _rcode_label(outcome))  # fmt: skip
+                            queries.add_metric(labels, value)
+        yield queries
+        truncated = CounterMetricFamily(
+            "acnsd_responses_truncated", "Responses sent with TC set", labels=("transport",)
+        )
+        sizes = HistogramMetricFamily(
+            "acnsd_response_size_bytes", "Size of the responses sent", labels=("transport",)
+        )
+        for t, transport in enumerate(TRANSPORTS):
+            truncated.add_metric((transport.value,), c.truncated[t])
+            counts = list(c.sizes[t])
+            buckets, total = [], 0
+            for bound, n in zip((*map(str, SIZE_BUCKETS), "+Inf"), counts[:-1], strict=True):
+                total += n
+                buckets.append((bound, total))
+            sizes.add_metric((transport.value,), buckets, counts[-1])
+        yield truncated
+        yield sizes
+        zones = dict(c.zones)
+        zone_family = CounterMetricFamily(
+            "acnsd_zone_queries", "Queries answered from each zone, by apex", labels=("zone",)
+        )
+        for apex, value in sorted(zones.items()):
+            zone_family.add_metric((apex,), value)
+        yield zone_family
+        state = m.state
+        per_set: dict[tuple[str, int], int] = {}
+        for apex, (account, ns_set) in (state.sets or {}).items():
+            per_set[account, ns_set] = per_set.get((account, ns_set), 0) + zones.get(apex, 0)
+        set_family = CounterMetricFamily(
+            "acnsd_acns_set_queries",
+            "Queries answered from zones on each account custom nameserver set",
+            labels=("account", "ns_set"),
+        )
+        for (account, ns_set), value in sorted(per_set.items()):
+            set_family.add_metric((account, str(ns_set)), value)
+        yield set_family
+        tcp = m.tcp
+        yield GaugeMetricFamily(
+            "acnsd_tcp_connections_open",
+            "TCP connections open now",
+            value=len(tcp.open) if tcp is not None else 0,  # type: ignore[attr-defined]
+        )
+        yield CounterMetricFamily(
+            "acnsd_tcp_connections_refused",
+            "TCP connections closed at once because the connection cap was reached",
+            value=tcp.refused if tcp is not None else 0,  # type: ignore[attr-defined]
+        )
+        yield CounterMetricFamily(
+            "acnsd_internal_errors",
+            "Queries answered SERVFAIL because of an internal error",
+            value=internal_errors(),
+        )
+        yield GaugeMetricFamily("acnsd_zones_loaded", "Zones being served", value=state.zones)
+        yield GaugeMetricFamily(
+            "acnsd_records_loaded", "Resource records being served", value=state.records
+        )
+        yield GaugeMetricFamily(
+            "acnsd_config_generation",
+            "Generation of the tables being served: 1 at start, +1 per accepted reload",
+            value=state.generation,
+        )
+        yield GaugeMetricFamily(
+            "acnsd_last_reload_timestamp_seconds",
+            "Unix time of the last load or reload attempt",
+            value=state.last_reload,
+        )
+        yield GaugeMetricFamily(
+            "acnsd_last_reload_success",
+            "1 when the last load or reload was accepted, 0 when it was rejected",
+            value=int(state.last_ok),
+        )
+        reloads = CounterMetricFamily(
+            "acnsd_reloads", "Reloads since start, by result", labels=("result",)
+        )
+        for result, value in m.reloads.items():
+            reloads.add_metric((result,), value)
+        yield reloads
+
+
+def _rcode_label(outcome: Outcome) -> str:
+    rcode = RCODE.get(outcome)
+    return "none" if rcode is None else dns.rcode.to_text(rcode)
+
+
+@dataclass
+class Exposition:
+    """A running HTTP exposition; `close` stops it and frees the port."""
+
+    host: str
+    port: int
+    _server: object
+    _thread: threading.Thread
+
+    def close(self) -> None:
+        self._server.shutdown()  # type: ignore[attr-defined]
+        self._server.server_close()  # type: ignore[attr-defined]
+        self._thread.join(5)
+
+
+def start_exposition(metrics: Metrics, host: str, port: int) -> Exposition:
+    """Serve /metrics on host:port (port 0: a free port) on a thread of its own."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(MetricsCollector(metrics))
+    ProcessCollector(registry=registry)
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    return Exposition(host, server.server_address[1], server, thread)

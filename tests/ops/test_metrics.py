@@ -1,0 +1,157 @@
+"""metrics.py: the hot-path counters and the families the collector builds from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dns.message
+import dns.rcode
+import pytest
+from acnsd.compiler import compile_plan
+from acnsd.config import load
+from acnsd.core import Transport
+from acnsd.metrics import (
+    OTHER,
+    QTYPES,
+    Counters,
+    Metrics,
+    MetricsCollector,
+    counting_responder,
+    start_exposition,
+)
+from acnsd.outcome import Outcome
+from opskit import parse, promtool_check, scrape
+from prometheus_client import CollectorRegistry, generate_latest
+
+REPO = Path(__file__).resolve().parents[2]
+ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353"
+
+
+class Holder:
+    """What the responders read the tables from (the server, in acnsd serve)."""
+
+    def __init__(self, tables) -> None:
+        self.tables = tables
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    """The example configuration, loaded without touching its state file."""
+    loaded = load(REPO / "config" / "acnsd.yaml", save_state=False)
+    return loaded, Holder(compile_plan(loaded.plan))
+
+
+def samples(metrics: Metrics) -> dict[tuple[str, tuple], float]:
+    """Every sample of a scrape, by (name, sorted labels)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(MetricsCollector(metrics))
+    return parse(generate_latest(registry).decode())
+
+
+def query(name: str, qtype: str = "A", **make) -> bytes:
+    return dns.message.make_query(name, qtype, **make).to_wire()
+
+
+def test_qtype_cells_are_bounded():
+    counters = Counters()
+    base = Counters.base(Transport.UDP, "ipv4")
+    counters.count(base, query("example.com", "TYPE65000"), None, Outcome.DROP, None)
+    counters.count(base, b"\x00\x01", None, Outcome.DROP, None)  # no question at all
+    cell = Counters.cell(Transport.UDP, "ipv4", "other", Outcome.DROP)
+    assert counters.queries[cell] == 2
+    assert sum(counters.queries) == 2
+    assert OTHER == len(QTYPES)
+
+
+def test_known_queries_give_exact_counts(example):
+    loaded, holder = example
+    metrics = Metrics()
+    metrics.loaded(loaded.plan, loaded.model)
+    udp4 = counting_responder(metrics, holder, Transport.UDP, "ipv4", None)
+    tcp6 = counting_responder(metrics, holder, Transport.TCP, "ipv6", None)
+    sizes = []
+    for name, qtype in [("example.com", "NS"), ("www.example.com", "A"), ("nope.example.com", "A")]:
+        sizes.append(len(udp4(query(name, qtype))))
+    tcp6(query("sub.example.com", "MX"))  # NODATA unless the zone has MX
+    tcp6(query("example.org", "A"))  # not ours: REFUSED, no zone
+    assert udp4(b"\x00") is None  # too short: dropped
+    got = samples(metrics)
+    q = "acnsd_queries_total"
+
+    def key(transport, family, qtype, outcome, rcode):
+        return (q, (("family", family), ("outcome", outcome), ("qtype", qtype),
+                    ("rcode", rcode), ("transport", transport)))  # fmt: skip
+
+    assert got[key("udp", "ipv4", "NS", "answer", "NOERROR")] == 1
+    assert got[key("udp", "ipv4", "A", "nxdomain", "NXDOMAIN")] == 1
+    assert got[key("tcp", "ipv6", "A", "refused", "REFUSED")] == 1
+    assert got[key("udp", "ipv4", "other", "dropped", "none")] == 1
+    assert sum(v for (name, _), v in got.items() if name == q) == 6
+    assert got[("acnsd_zone_queries_total", (("zone", "example.com."),))] == 3
+    assert got[("acnsd_zone_queries_total", (("zone", "sub.example.com."),))] == 1
+    assert got[("acnsd_acns_set_queries_total", (("account", ACCOUNT), ("ns_set", "1")))] == 3
+    assert got[("acnsd_acns_set_queries_total", (("account", ACCOUNT), ("ns_set", "2")))] == 1
+    hist = "acnsd_response_size_bytes"
+    assert got[(hist + "_count", (("transport", "udp"),))] == 3
+    assert got[(hist + "_sum", (("transport", "udp"),))] == sum(sizes)
+    assert got[(hist + "_bucket", (("le", "+Inf"), ("transport", "tcp")))] == 2
+    assert got[("acnsd_zones_loaded", ())] == len(loaded.plan.zones)
+    assert got[("acnsd_config_generation", ())] == 1
+    assert got[("acnsd_last_reload_success", ())] == 1
+    assert got[("acnsd_build_info", (("version", "0.1.0"),))] == 1
+
+
+def test_truncation_is_counted_apart_from_the_outcome(example):
+    loaded, holder = example
+    metrics = Metrics()
+    udp = counting_responder(metrics, holder, Transport.UDP, "ipv4", None)
+    # ANY over plain UDP (512 octets) of a zone apex with many records
+    big = max(loaded.plan.zones, key=lambda z: sum(len(r) for r in z.rrsets))
+    response = udp(query(big.origin.to_text(), "ANY"))
+    truncated = bool(dns.message.from_wire(response).flags & dns.flags.TC)
+    assert samples(metrics)[("acnsd_responses_truncated_total", (("transport", "udp"),))] == (
+        1 if truncated else 0
+    )
+
+
+def test_reloads_and_generation(example):
+    loaded, _ = example
+    metrics = Metrics()
+    metrics.loaded(loaded.plan, loaded.model)
+    metrics.reload_failed()
+    got = samples(metrics)
+    assert got[("acnsd_last_reload_success", ())] == 0
+    assert got[("acnsd_reloads_total", (("result", "rejected"),))] == 1
+    assert got[("acnsd_config_generation", ())] == 1
+    metrics.loaded(loaded.plan, loaded.model)
+    got = samples(metrics)
+    assert got[("acnsd_last_reload_success", ())] == 1
+    assert got[("acnsd_reloads_total", (("result", "ok"),))] == 1
+    assert got[("acnsd_config_generation", ())] == 2
+
+
+def test_tcp_connections_are_read_at_scrape_time():
+    class Connections:
+        open = {object(), object()}
+        refused = 7
+
+    metrics = Metrics()
+    metrics.tcp = Connections()
+    got = samples(metrics)
+    assert got[("acnsd_tcp_connections_open", ())] == 2
+    assert got[("acnsd_tcp_connections_refused_total", ())] == 7
+
+
+def test_the_exposition_serves_and_passes_promtool(example):
+    loaded, holder = example
+    metrics = Metrics()
+    metrics.loaded(loaded.plan, loaded.model)
+    counting_responder(metrics, holder, Transport.UDP, "ipv4", None)(query("example.com"))
+    exposition = start_exposition(metrics, "127.0.0.1", 0)
+    try:
+        text = scrape("127.0.0.1", exposition.port)
+    finally:
+        exposition.close()
+    assert parse(text)[("acnsd_zone_queries_total", (("zone", "example.com."),))] == 1
+    assert "process_resident_memory_bytes" in text
+    promtool_check(text)
