@@ -2,13 +2,17 @@
 
 An `ns_name` is a fully qualified host name: LDH labels of 1..63 octets, 253 octets in
 all, at least two labels; compared case-insensitively, stored lower-case, trailing dot
-optional. Zone names follow RFC 1035 limits but may hold any octet a label allows except
-dots (reverse zones such as `2.0.192.in-addr.arpa` are ordinary names).
+optional. Zone names follow RFC 1035 limits and are written in ASCII presentation form without
+escapes (reverse zones such as `2.0.192.in-addr.arpa`, or RFC 2317's `0/25.2.0.192.in-addr.arpa`,
+are ordinary names); `@`, escapes and non-ASCII text are refused rather than reinterpreted.
 """
 
 from __future__ import annotations
 
 import re
+
+import dns.exception
+import dns.name
 
 __all__ = ["host_name_error", "is_subdomain", "normalize", "zone_name_error"]
 
@@ -53,6 +57,13 @@ def zone_name_error(name: str) -> str | None:
             return f"has a label of {len(label)} octets; at most 63"
         if any(c.isspace() for c in label):
             return "contains white space"
+    try:
+        text = dns.name.from_text(name).to_text(omit_final_dot=True)
+    except dns.exception.DNSException as exc:
+        return f"is not a valid DNS name ({exc})"
+    if text.lower() != name:  # "@" (the root), escapes, IDNA: not what the operator wrote
+        return (f"is not a plain DNS name: it would be served as {text!r}; write the zone"
+                " name in ASCII presentation form, without escapes")
     return None
 
 
