@@ -48,6 +48,9 @@ def read_zone_file(zone: ResolvedZone, locate: Locate) -> tuple[ZoneFileData | N
     except OSError as exc:
         return None, [locate(f"{zone.path}.file", f"cannot read zone file {zone.file}: "
                              f"{exc.strerror}", None)]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(f"zone {zone.name}: the zone file is not UTF-8 text (byte "
+                              f"{exc.start}: {exc.reason})", file=str(zone.file))]
     except dns.exception.DNSException as exc:
         return None, [_zone_file_problem(zone, exc)]
     data: ZoneFileData = {}
@@ -114,6 +117,11 @@ def build_zone(zone: ResolvedZone, data: ZoneFileData,
             rrset.add(_rdata(rdtype, value), zone.ns_ttl)
             records[key] = rrset
 
+    if zone.soa.rname is None and len(f"hostmaster.{zone.name}") > 253:
+        errors.append(locate(zone.path, f"zone {zone.name}: the default SOA rname "
+                             f"hostmaster.{zone.name} is longer than a DNS name may be; set "
+                             "dns_settings.soa.rname", "R10"))
+        return ZonePlan(origin=origin, rrsets=tuple(records.values())), errors, warnings
     soa = _managed_soa(zone, origin, records, state)
     if file_soa is not None and _soa_fields(file_soa[0]) != _soa_fields(soa[0]):
         warnings.append(Problem(f"zone {zone.name}: the zone file's SOA ({file_soa[0]}) is "
