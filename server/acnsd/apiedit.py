@@ -1,0 +1,195 @@
+"""Management changes as edits of the configuration file: the one source of truth.
+
+Rule owned here: the YAML file the server was loaded from is the only record of what
+the operator and the API decided. A change is applied to that file's text with a
+round-trip YAML library (comments, order, quoting and flow style are kept), the edited
+text is checked by the same `load()` as `acnsd check` (from a temporary file next to the
+original, with a copy of the state file, so every rule R1-R10 speaks with the same
+words), and only a valid text replaces the file, atomically (temporary file, fsync,
+rename). A file that changed on disk since it was last read or written here is never
+overwritten: the change is refused until the server has reloaded it. Changes are
+serialized by one lock, so none is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from .config import Loaded, load
+from .errors import ConfigError, Problem
+from .state import write_atomic
+
+__all__ = ["ConfigEditor", "Rejected", "to_yaml"]
+
+# Rules whose breach is a conflict with existing state (409), not a malformed request (400).
+CONFLICT_RULES = {"R3", "R4", "R5", "R6"}
+# (mapping, sequence, offset) indentations tried, in order, for an exact round trip.
+INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (3, 5, 3))
+
+
+@dataclass
+class Rejected(Exception):
+    """A change refused: the HTTP status and Cloudflare-style errors [(code, message)]."""
+
+    status: int
+    errors: list[tuple[int, str]]
+
+    def __str__(self) -> str:
+        return "; ".join(message for _, message in self.errors)
+
+
+def rule_code(problem: Problem) -> int:
+    """Error code of a broken rule: 1000 + n for Rn, 1000 for any other config problem."""
+    rule = problem.rule or ""
+    if rule[:1] == "R" and rule[1:].isdigit():
+        return 1000 + int(rule[1:])
+    return 1000
+
+
+def to_yaml(value: Any) -> Any:
+    """A JSON value as round-trip YAML nodes (mappings and lists in block style)."""
+    if isinstance(value, dict):
+        return CommentedMap((str(k), to_yaml(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return CommentedSeq(to_yaml(v) for v in value)
+    return value
+
+
+def _round_tripper(text: str) -> YAML:
+    """A YAML instance whose indentation reproduces `text` exactly, when one does."""
+    for mapping, sequence, offset in INDENTS:
+        yaml = _yaml(mapping, sequence, offset)
+        try:
+            if _dump(yaml, yaml.load(text)) == text:
+                return yaml
+        except YAMLError:
+            break
+    return _yaml(*INDENTS[0])
+
+
+def _yaml(mapping: int, sequence: int, offset: int) -> YAML:
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    return yaml
+
+
+def _dump(yaml: YAML, document: Any) -> str:
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+Edit = Callable[[Any], None]  # mutates the round-trip document; raises Rejected to refuse
+
+
+class ConfigEditor:
+    """The configuration file, its last accepted text and the model loaded from it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.lock = threading.Lock()
+        data = self.path.read_bytes()
+        self.loaded: Loaded = load(self.path, save_state=False)
+        self._adopt(data)
+
+    def _adopt(self, data: bytes) -> None:
+        self._text = data.decode("utf-8")
+        self._digest = _digest(data)
+        self._yaml = _round_tripper(self._text)
+
+    def refresh(self) -> bool:
+        """Adopt the file as it is on disk now, if it loads (after an operator's reload)."""
+        with self.lock:
+            try:
+                data = self.path.read_bytes()
+                loaded = load(self.path, save_state=False)
+            except (OSError, ConfigError):
+                return False
+            self.loaded = loaded
+            self._adopt(data)
+            return True
+
+    def change(self, edit: Edit, new_files: dict[Path, str] | None = None) -> Loaded:
+        """Apply `edit` to the file, check it, write it; the new model, or Rejected.
+
+        `new_files` are created (atomically) before the check when they do not exist yet
+        (a new zone's empty zone file) and removed again when the change is refused.
+        """
+        with self.lock:
+            try:
+                on_disk = self.path.read_bytes()
+            except OSError as exc:
+                raise Rejected(500, [(1020, f"cannot read {self.path}: {exc.strerror}")]) from exc
+            if _digest(on_disk) != self._digest:
+                raise Rejected(409, [(1021, f"{self.path} changed on disk since the server "
+                                      "loaded it; check it (acnsd check) and reload the server "
+                                      "(SIGHUP) before changing it through the API")])
+            document = self._yaml.load(self._text)
+            edit(document)
+            text = _dump(self._yaml, document)
+            created = [p for p in (new_files or {}) if not p.exists()]
+            for file in created:
+                write_atomic(file, (new_files or {})[file])
+            try:
+                self._check(text)
+            except Rejected:
+                for file in created:
+                    file.unlink(missing_ok=True)
+                raise
+            write_atomic(self.path, text)
+            self._adopt(text.encode("utf-8"))
+            # Record what the change decided (addresses, zone defaults, serials) before
+            # answering, so the 200 and the state survive a crash together.
+            self.loaded = load(self.path, save_state=True)
+            return self.loaded
+
+    def _check(self, text: str) -> None:
+        """Load `text` as if it were the configuration; Rejected with every problem."""
+        state = self.loaded.model.server.state_file
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.api-", suffix=".yaml",
+                                    dir=self.path.parent)
+        tmp = Path(name)
+        tmp_state = tmp.with_suffix(".state.json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            if state == self.path.with_suffix(".state.json") and state.exists():
+                shutil.copyfile(state, tmp_state)  # the default state file follows the name
+            load(tmp, save_state=False)
+        except ConfigError as exc:
+            raise Rejected(_status(exc.problems), [
+                (rule_code(p), _relocate(str(p), tmp, self.path, tmp_state, state))
+                for p in exc.problems]) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp_state.unlink(missing_ok=True)
+
+
+def _status(problems: list[Problem]) -> int:
+    conflict = any(p.rule in CONFLICT_RULES or "already configured" in p.message
+                   for p in problems)
+    return 409 if conflict else 400
+
+
+def _relocate(message: str, tmp: Path, real: Path, tmp_state: Path, state: Path) -> str:
+    """A problem found in the temporary copy, told about the real files."""
+    return message.replace(str(tmp_state), str(state)).replace(str(tmp), str(real))

@@ -1,0 +1,389 @@
+"""The management API's resources: Cloudflare's ACNS, DNS-settings and zone endpoints.
+
+Rule owned here: each endpoint reads the model the server last accepted, and each change
+is one edit of the configuration file through ConfigEditor (checked by every rule,
+written atomically, then applied live by the `apply` hook). Scope is checked before
+existence: a token that may not touch an account learns nothing about what it holds
+(403 for its account ids, its zones and zone ids that do not exist alike).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .apiauth import Grant
+from .apiedit import ConfigEditor, Rejected, to_yaml
+from .model import (
+    CUSTOM_ACCOUNT,
+    CUSTOM_ZONE,
+    NS_TTL_DEFAULT,
+    SOA_DEFAULTS,
+    STANDARD,
+    Account,
+    Model,
+    ResolvedZone,
+    zone_id,
+)
+from .names import normalize, zone_name_error
+from .show import report
+
+__all__ = ["Request", "Resources", "Response"]
+
+log = logging.getLogger("acnsd.api")
+
+CUSTOM_NS_KEYS = ("dns_records", "ns_name", "ns_set", "status", "zone_tag")
+ZONE_FILE_TEXT = ("; Zone file of {name}, created empty by the acnsd management API.\n"
+                  "; The SOA and the apex NS are managed by acnsd (R9, R10).\n")
+_ZONE_FILE_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 1000
+
+# Error codes (>= 1000) beside those of the rules (1000 + n for Rn, see apiedit.py).
+NOT_FOUND = 7003
+BAD_REQUEST = 1030
+ZONE_EXISTS = 1061
+INVALID_ZONE_NAME = 1049
+FORBIDDEN = 9109
+
+
+@dataclass(frozen=True)
+class Request:
+    """One authenticated request: its method, route parameters, query and JSON body."""
+
+    grant: Grant
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    result: Any
+    result_info: dict[str, int] | None = None
+
+
+def _bad(message: str, code: int = BAD_REQUEST) -> Rejected:
+    return Rejected(400, [(code, message)])
+
+
+def _forbidden() -> Rejected:
+    return Rejected(403, [(FORBIDDEN, "Unauthorized to access requested resource")])
+
+
+def _object(body: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+    """The body as a JSON object with only `allowed` keys and every `required` one."""
+    if not isinstance(body, dict):
+        raise _bad("the request body must be a JSON object")
+    unknown = [k for k in body if k not in allowed]
+    if unknown:
+        raise _bad(f"unsupported field(s) {', '.join(map(repr, unknown))}; this endpoint "
+                   f"takes {', '.join(allowed)}")
+    missing = [k for k in required if k not in body]
+    if missing:
+        raise _bad(f"missing required field(s) {', '.join(missing)}")
+    return body
+
+
+def _styled(value: dict[str, Any], siblings: Any) -> Any:
+    """A new list item, in flow style when the list's last item is in flow style."""
+    node = to_yaml(value)
+    if siblings and getattr(siblings[-1], "fa", None) is not None and siblings[-1].fa.flow_style():
+        node.fa.set_flow_style()
+    return node
+
+
+def _child(node: Any, key: str, kind: type) -> Any:
+    """`node[key]`, created empty (a mapping or a list) when absent or null."""
+    value = node.get(key)
+    if value is None:
+        value = to_yaml(kind())
+        node[key] = value
+    if not isinstance(value, kind):
+        raise _bad(f"{key} in the configuration is not a {kind.__name__}; fix the file first")
+    return value
+
+
+def _account_node(document: Any, account_id: str) -> Any:
+    for node in document.get("accounts") or []:
+        if isinstance(node, dict) and str(node.get("id")) == account_id:
+            return node
+    raise Rejected(404, [(NOT_FOUND, f"account {account_id} not found")])
+
+
+def _zone_node(document: Any, name: str) -> tuple[list, int]:
+    for account in document.get("accounts") or []:
+        zones = account.get("zones") if isinstance(account, dict) else None
+        for i, zone in enumerate(zones or []):
+            if isinstance(zone, dict) and normalize(str(zone.get("name", ""))) == name:
+                return zones, i
+    raise Rejected(404, [(NOT_FOUND, f"zone {name} not found")])
+
+
+def _patch(node: Any, changes: dict[str, Any]) -> None:
+    """Merge a JSON patch into a YAML mapping: null removes a key; `soa` merges field-wise."""
+    for key, value in changes.items():
+        current = node.get(key)
+        if value is None:
+            node.pop(key, None)
+        elif key == "soa" and isinstance(value, dict) and isinstance(current, dict):
+            _patch(current, value)
+        else:
+            node[key] = to_yaml(value)
+
+
+def _soa(*layers: Any) -> dict[str, Any]:
+    fields = [f.name for f in dataclasses.fields(SOA_DEFAULTS)]
+    return {k: next((getattr(s, k) for s in layers if s is not None
+                     and getattr(s, k) is not None), None) for k in fields}
+
+
+def zone_object(model: Model, zone: ResolvedZone) -> dict[str, Any]:
+    """Cloudflare's zone object for one zone."""
+    account = next(a for a in model.accounts if a.id == zone.account)
+    custom = list(zone.nameservers) if zone.ns_type in (CUSTOM_ACCOUNT, CUSTOM_ZONE) else []
+    ips = {n: {"ipv4": model.addresses[n].ipv4, "ipv6": model.addresses[n].ipv6}
+           for n in custom if n in model.addresses}
+    return {
+        "id": zone_id(zone.name),
+        "name": zone.name,
+        "status": "active",
+        "type": "full",
+        "account": {"id": account.id, "name": account.name},
+        "name_servers": list(zone.nameservers),
+        "vanity_name_servers": custom,
+        "vanity_name_servers_ips": ips or None,
+    }
+
+
+def zone_settings(zone: ResolvedZone) -> dict[str, Any]:
+    """A zone's dns_settings as resolved (explicit, recorded defaults or built-in)."""
+    nameservers: dict[str, Any] = {"type": zone.ns_type}
+    if zone.ns_set is not None:
+        nameservers["ns_set"] = zone.ns_set
+    return {"nameservers": nameservers, "ns_ttl": zone.ns_ttl,
+            "multi_provider": zone.multi_provider, "soa": _soa(zone.soa, SOA_DEFAULTS)}
+
+
+def zone_defaults(account: Account) -> dict[str, Any]:
+    """An account's zone_defaults, with the built-in values where it sets none."""
+    d = account.zone_defaults
+    return {"nameservers": {"type": d.nameservers.type if d.nameservers else STANDARD},
+            "ns_ttl": d.ns_ttl or NS_TTL_DEFAULT, "multi_provider": bool(d.multi_provider),
+            "soa": _soa(d.soa, SOA_DEFAULTS)}
+
+
+class Resources:
+    """The endpoints, over one ConfigEditor; `apply()` makes an accepted change live."""
+
+    def __init__(self, editor: ConfigEditor, apply: Callable[[], None]) -> None:
+        self.editor = editor
+        self.apply = apply
+
+    @property
+    def model(self) -> Model:
+        return self.editor.loaded.model
+
+    def _change(self, edit: Callable[[Any], None], new_files: dict | None = None) -> Model:
+        model = self.editor.change(edit, new_files).model
+        try:
+            self.apply()
+        except Exception:  # the change is on disk; a later reload serves it
+            log.exception("event=api_apply_failed")
+        return model
+
+    def _account(self, grant: Grant, account_id: str) -> Account:
+        if not grant.allows(account_id):
+            raise _forbidden()
+        for account in self.model.accounts:
+            if account.id == account_id:
+                return account
+        raise Rejected(404, [(NOT_FOUND, f"account {account_id} not found")])
+
+    def _zone(self, grant: Grant, zid: str) -> ResolvedZone:
+        zone = next((z for z in self.model.zones if zone_id(z.name) == zid), None)
+        if zone is not None and grant.allows(zone.account):
+            return zone
+        if zone is None and grant.everything:
+            raise Rejected(404, [(NOT_FOUND, f"zone {zid} not found")])
+        raise _forbidden()
+
+    # --- /accounts/{account_id}/custom_ns -------------------------------------------
+
+    def _custom_ns(self, model: Model, account_id: str) -> list[dict[str, Any]]:
+        doc = report(model)
+        entries = next(a for a in doc["accounts"] if a["id"] == account_id)["custom_nameservers"]
+        return [{k: e[k] for k in CUSTOM_NS_KEYS if k in e} for e in entries]
+
+    def list_custom_ns(self, req: Request) -> Response:
+        self._account(req.grant, req.params["account_id"])
+        return Response(200, self._custom_ns(self.model, req.params["account_id"]))
+
+    def create_custom_ns(self, req: Request) -> Response:
+        account_id = req.params["account_id"]
+        self._account(req.grant, account_id)
+        body = _object(req.body, ("ns_name", "ns_set"), ("ns_name",))
+        name = body["ns_name"]
+        if isinstance(name, str):
+            name = normalize(name)
+        entry = {"ns_name": name, "ns_set": body.get("ns_set", 1)}
+
+        def edit(document: Any) -> None:
+            names = _child(_account_node(document, account_id), "custom_nameservers", list)
+            names.append(_styled(entry, names))
+
+        model = self._change(edit)
+        created = next(e for e in self._custom_ns(model, account_id) if e["ns_name"] == name)
+        return Response(200, created)
+
+    def delete_custom_ns(self, req: Request) -> Response:
+        account_id = req.params["account_id"]
+        account = self._account(req.grant, account_id)
+        name = normalize(req.params["ns_name"])
+        if name not in {ns.ns_name for ns in account.custom_nameservers}:
+            raise Rejected(404, [(NOT_FOUND, f"custom nameserver {name} not found in "
+                                  f"account {account_id}")])
+
+        def edit(document: Any) -> None:
+            names = _account_node(document, account_id).get("custom_nameservers") or []
+            for i in reversed(range(len(names))):
+                if isinstance(names[i], dict) and normalize(str(names[i].get("ns_name"))) == name:
+                    del names[i]
+
+        self._change(edit)
+        return Response(200, [])
+
+    # --- dns_settings -----------------------------------------------------------------
+
+    def get_account_settings(self, req: Request) -> Response:
+        account = self._account(req.grant, req.params["account_id"])
+        return Response(200, {"zone_defaults": zone_defaults(account)})
+
+    def patch_account_settings(self, req: Request) -> Response:
+        account_id = req.params["account_id"]
+        self._account(req.grant, account_id)
+        body = _object(req.body, ("zone_defaults",))
+        defaults = body.get("zone_defaults")
+        if defaults is not None and not isinstance(defaults, dict):
+            raise _bad("zone_defaults must be an object")
+
+        def edit(document: Any) -> None:
+            settings = _child(_account_node(document, account_id), "dns_settings", dict)
+            if defaults is None:
+                settings.pop("zone_defaults", None)
+            else:
+                _patch(_child(settings, "zone_defaults", dict), defaults)
+
+        model = self._change(edit)
+        account = next(a for a in model.accounts if a.id == account_id)
+        return Response(200, {"zone_defaults": zone_defaults(account)})
+
+    def get_zone_settings(self, req: Request) -> Response:
+        return Response(200, zone_settings(self._zone(req.grant, req.params["zone_id"])))
+
+    def patch_zone_settings(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        body = req.body
+        if not isinstance(body, dict):
+            raise _bad("the request body must be a JSON object")
+
+        def edit(document: Any) -> None:
+            zones, i = _zone_node(document, zone.name)
+            settings = _child(zones[i], "dns_settings", dict)
+            _patch(settings, body)
+            if not settings:
+                del zones[i]["dns_settings"]
+
+        return Response(200, zone_settings(self._resolved(self._change(edit), zone.name)))
+
+    # --- /zones -------------------------------------------------------------------------
+
+    @staticmethod
+    def _resolved(model: Model, name: str) -> ResolvedZone:
+        return next(z for z in model.zones if z.name == name)
+
+    def list_zones(self, req: Request) -> Response:
+        name = normalize(req.query["name"]) if "name" in req.query else None
+        account_id = req.query.get("account.id")
+        zones = [z for z in self.model.zones if req.grant.allows(z.account)
+                 and (name is None or z.name == name)
+                 and (account_id is None or z.account == account_id)]
+        page = _positive(req.query.get("page"), 1, "page")
+        per_page = min(_positive(req.query.get("per_page"), DEFAULT_PER_PAGE, "per_page"),
+                       MAX_PER_PAGE)
+        chosen = zones[(page - 1) * per_page:page * per_page]
+        return Response(200, [zone_object(self.model, z) for z in chosen], {
+            "page": page, "per_page": per_page, "count": len(chosen),
+            "total_count": len(zones), "total_pages": -(-len(zones) // per_page)})
+
+    def get_zone(self, req: Request) -> Response:
+        return Response(200, zone_object(self.model, self._zone(req.grant,
+                                                                 req.params["zone_id"])))
+
+    def create_zone(self, req: Request) -> Response:
+        body = _object(req.body, ("name", "account", "type"), ("name", "account"))
+        if body.get("type", "full") != "full":
+            raise _bad("only zones of type full are served by acnsd")
+        account = body["account"]
+        if not isinstance(account, dict) or not isinstance(account.get("id"), str):
+            raise _bad("account must be an object with the account's id: {\"id\": \"...\"}")
+        self._account(req.grant, account["id"])
+        if not isinstance(body["name"], str):
+            raise _bad("name must be a string", INVALID_ZONE_NAME)
+        name = normalize(body["name"])
+        why = zone_name_error(name)
+        if why or not _ZONE_FILE_NAME.match(name):
+            raise _bad(f"invalid zone name {body['name']!r}: "
+                       f"{why or 'use letters, digits, hyphens and underscores'}",
+                       INVALID_ZONE_NAME)
+        if any(z.name == name for z in self.model.zones):
+            raise Rejected(409, [(ZONE_EXISTS, f"zone {name} already exists")])
+        file = self.model.server.zones_dir / f"{name}.zone"
+
+        def edit(document: Any) -> None:
+            zones = _child(_account_node(document, account["id"]), "zones", list)
+            zones.append(_styled({"name": name}, zones))
+
+        model = self._change(edit, {file: ZONE_FILE_TEXT.format(name=name)})
+        return Response(200, zone_object(model, self._resolved(model, name)))
+
+    def patch_zone(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        body = _object(req.body, ("vanity_name_servers",), ("vanity_name_servers",))
+        names = body["vanity_name_servers"]
+        if not isinstance(names, list):
+            raise _bad("vanity_name_servers must be a list of host names ([] removes them)")
+        names = [normalize(n) if isinstance(n, str) else n for n in names]
+
+        def edit(document: Any) -> None:
+            zones, i = _zone_node(document, zone.name)
+            if names:
+                zones[i]["vanity_name_servers"] = to_yaml(names)
+            else:
+                zones[i].pop("vanity_name_servers", None)
+
+        model = self._change(edit)
+        return Response(200, zone_object(model, self._resolved(model, zone.name)))
+
+    def delete_zone(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+
+        def edit(document: Any) -> None:
+            zones, i = _zone_node(document, zone.name)
+            del zones[i]
+
+        self._change(edit)
+        return Response(200, {"id": zone_id(zone.name)})
+
+
+def _positive(text: str | None, default: int, name: str) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise _bad(f"{name} must be a positive integer, not {text!r}")
+    return int(text)

@@ -1,0 +1,185 @@
+"""The OpenAPI 3.0 document of the management API, served at /client/v4/openapi.json.
+
+Rule owned here: the document describes exactly the routes api.py dispatches (api.py
+builds its route table from PATHS), the bodies each accepts and Cloudflare's response
+envelope, so that a property-based client generated from it exercises the real server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["document"]
+
+HOSTNAME = {"type": "string", "maxLength": 253, "example": "ns1.example.com"}
+ACCOUNT_ID = {"name": "account_id", "in": "path", "required": True,
+              "schema": {"type": "string", "maxLength": 64}}
+ZONE_ID = {"name": "zone_id", "in": "path", "required": True,
+           "schema": {"type": "string", "maxLength": 32}}
+NS_NAME = {"name": "ns_name", "in": "path", "required": True, "schema": HOSTNAME}
+
+SOA = {"type": "object", "additionalProperties": False, "properties": {
+    "mname": {"type": "string", "nullable": True}, "rname": {"type": "string", "nullable": True},
+    "refresh": {"type": "integer", "minimum": 600, "maximum": 86400},
+    "retry": {"type": "integer", "minimum": 600, "maximum": 86400},
+    "expire": {"type": "integer", "minimum": 86400, "maximum": 2419200},
+    "min_ttl": {"type": "integer", "minimum": 60, "maximum": 86400},
+    "ttl": {"type": "integer", "minimum": 300, "maximum": 86400}}}
+NS_TYPE = {"type": "string", "enum": ["cloudflare.standard", "custom.account", "custom.zone"]}
+DEFAULT_NS_TYPE = {"type": "string", "enum": ["cloudflare.standard", "cloudflare.standard.random",
+                                              "custom.account"]}
+NS_SET = {"type": "integer", "minimum": 1, "maximum": 5}
+
+
+def _settings(ns_type: dict, with_set: bool) -> dict[str, Any]:
+    nameservers = {"type": "object", "required": ["type"], "additionalProperties": False,
+                   "properties": {"type": ns_type, **({"ns_set": NS_SET} if with_set else {})}}
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "nameservers": nameservers,
+        "ns_ttl": {"type": "integer", "minimum": 30, "maximum": 86400},
+        "soa": SOA, "multi_provider": {"type": "boolean"}}}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Message": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "integer", "minimum": 1000}, "message": {"type": "string"}}},
+    "Failure": {"type": "object", "required": ["success", "errors", "messages", "result"],
+                "properties": {
+                    "success": {"type": "boolean", "enum": [False]},
+                    "errors": {"type": "array", "minItems": 1,
+                               "items": {"$ref": "#/components/schemas/Message"}},
+                    "messages": {"type": "array",
+                                 "items": {"$ref": "#/components/schemas/Message"}},
+                    "result": {"nullable": True}}},
+    "CustomNameserver": {"type": "object", "required": ["dns_records", "ns_name", "status",
+                                                        "zone_tag"], "properties": {
+        "dns_records": {"type": "array", "items": {"type": "object", "properties": {
+            "type": {"type": "string", "enum": ["A", "AAAA"]}, "value": {"type": "string"}}}},
+        "ns_name": HOSTNAME, "ns_set": NS_SET,
+        "status": {"type": "string", "enum": ["moved", "pending", "verified"]},
+        "zone_tag": {"type": "string", "maxLength": 32}}},
+    "CustomNameserverInput": {"type": "object", "required": ["ns_name"],
+                              "additionalProperties": False,
+                              "properties": {"ns_name": HOSTNAME, "ns_set": NS_SET}},
+    "ZoneDnsSettings": _settings(NS_TYPE, True),
+    "ZoneDefaults": _settings(DEFAULT_NS_TYPE, False),
+    "AccountDnsSettings": {"type": "object", "additionalProperties": False, "properties": {
+        "zone_defaults": {"$ref": "#/components/schemas/ZoneDefaults"}}},
+    "Zone": {"type": "object", "required": ["id", "name", "account", "name_servers", "status"],
+             "properties": {
+                 "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                 "name": {"type": "string"}, "status": {"type": "string", "enum": ["active"]},
+                 "type": {"type": "string", "enum": ["full"]},
+                 "account": {"type": "object", "properties": {"id": {"type": "string"},
+                                                              "name": {"type": "string"}}},
+                 "name_servers": {"type": "array", "items": HOSTNAME},
+                 "vanity_name_servers": {"type": "array", "items": HOSTNAME},
+                 "vanity_name_servers_ips": {"type": "object", "nullable": True}}},
+    "ZoneInput": {"type": "object", "required": ["name", "account"],
+                  "additionalProperties": False, "properties": {
+                      "name": {"type": "string", "maxLength": 253, "example": "example.org"},
+                      "type": {"type": "string", "enum": ["full"]},
+                      "account": {"type": "object", "required": ["id"],
+                                  "properties": {"id": {"type": "string"}}}}},
+    "ZoneEdit": {"type": "object", "required": ["vanity_name_servers"],
+                 "additionalProperties": False, "properties": {
+                     "vanity_name_servers": {"type": "array", "items": HOSTNAME}}},
+}
+
+
+def _success(result: dict[str, Any]) -> dict[str, Any]:
+    return {"description": "success", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["success", "errors", "messages", "result"],
+        "properties": {"success": {"type": "boolean", "enum": [True]},
+                       "errors": {"type": "array", "maxItems": 0},
+                       "messages": {"type": "array"}, "result": result,
+                       "result_info": {"type": "object"}}}}}}
+
+
+def _operation(summary: str, params: list[dict], result: dict[str, Any],
+               body: str | None = None, query: list[dict] | None = None) -> dict[str, Any]:
+    failure = {"description": "refused", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Failure"}}}}
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": params + (query or []),
+        "responses": {"200": _success(result), "400": failure, "401": failure,
+                      "403": failure, "404": failure, "409": failure},
+    }
+    if body:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    return operation
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _array(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+QUERY_ZONES = [{"name": "name", "in": "query", "schema": {"type": "string"}},
+               {"name": "account.id", "in": "query", "schema": {"type": "string"}},
+               {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+               {"name": "per_page", "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}]
+
+PATHS: dict[str, Any] = {
+    "/accounts/{account_id}/custom_ns": {
+        "get": _operation("List account custom nameservers", [ACCOUNT_ID],
+                          _array("CustomNameserver")),
+        "post": _operation("Add an account custom nameserver (ns_set omitted: 1)", [ACCOUNT_ID],
+                           _ref("CustomNameserver"), "CustomNameserverInput"),
+    },
+    "/accounts/{account_id}/custom_ns/{ns_name}": {
+        "delete": _operation("Delete an account custom nameserver (refused while a zone would "
+                             "be left on an unavailable set, R4)", [ACCOUNT_ID, NS_NAME],
+                             {"type": "array", "items": {"type": "string"}}),
+    },
+    "/accounts/{account_id}/dns_settings": {
+        "get": _operation("Show the account's DNS settings", [ACCOUNT_ID],
+                          _ref("AccountDnsSettings")),
+        "patch": _operation("Change the account's zone defaults (they apply to new zones only,"
+                            " R6)", [ACCOUNT_ID], _ref("AccountDnsSettings"),
+                            "AccountDnsSettings"),
+    },
+    "/zones": {
+        "get": _operation("List zones", [], _array("Zone"), query=QUERY_ZONES),
+        "post": _operation("Create a zone (it receives the account's zone defaults, R6)", [],
+                           _ref("Zone"), "ZoneInput"),
+    },
+    "/zones/{zone_id}": {
+        "get": _operation("Zone details", [ZONE_ID], _ref("Zone")),
+        "patch": _operation("Set a zone's vanity (custom.zone) nameservers", [ZONE_ID],
+                            _ref("Zone"), "ZoneEdit"),
+        "delete": _operation("Delete a zone (its zone file is kept)", [ZONE_ID],
+                             {"type": "object", "properties": {"id": {"type": "string"}}}),
+    },
+    "/zones/{zone_id}/dns_settings": {
+        "get": _operation("Show a zone's DNS settings", [ZONE_ID], _ref("ZoneDnsSettings")),
+        "patch": _operation("Change a zone's DNS settings (null removes a field)", [ZONE_ID],
+                            _ref("ZoneDnsSettings"), "ZoneDnsSettings"),
+    },
+}
+
+
+def document(server_url: str = "/client/v4") -> dict[str, Any]:
+    """The whole OpenAPI document, its server at `server_url`."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "acnsd management API", "version": "1",
+                 "description": "Cloudflare v4 compatible account custom nameservers, DNS "
+                 "settings and zones. Every change is written to the configuration file "
+                 "(the one source of truth) after every rule R1-R10 has been checked. Error "
+                 "codes: 1000+n rule Rn broken; 1000 other configuration problem; 1021 the "
+                 "file changed on disk; 1030 bad request; 1049 invalid zone name; 1061 zone "
+                 "exists; 6007 malformed JSON; 7000 no route; 7001 method not allowed; 7003 "
+                 "not found; 9109 forbidden; 10000 authentication error."},
+        "servers": [{"url": server_url}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": SCHEMAS},
+        "paths": PATHS,
+    }
