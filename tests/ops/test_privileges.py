@@ -1,0 +1,106 @@
+"""privileges.py: started as root, acnsd binds, then becomes server.user for good.
+
+Runs in a child process (the test process must stay root) with the `nobody` user that
+every Debian system has; no user is created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+SERVER = str(Path(__file__).resolve().parents[2] / "server")
+
+CHILD = """
+import json, logging, os, socket, sys
+from pathlib import Path
+from acnsd.privileges import PrivilegeError, drop_privileges
+logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+address = sys.argv[2]
+bound = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+bound.bind((address, 53))  # port 53: needs root
+try:
+    became = drop_privileges(sys.argv[1] or None, Path(sys.argv[3]))
+except PrivilegeError as exc:
+    print(json.dumps({"error": str(exc)}))
+    sys.exit(0)
+client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+client.settimeout(5)
+client.sendto(b"ping", (address, 53))
+bound.settimeout(5)
+data, _ = bound.recvfrom(16)
+try:
+    os.setuid(0)
+    regained = True
+except PermissionError:
+    regained = False
+print(json.dumps({"became": became, "uid": os.getuid(), "euid": os.geteuid(),
+                  "gid": os.getgid(), "groups": os.getgroups(), "received": data.decode(),
+                  "regained": regained}))
+"""
+
+
+def run_child(user: str, state_dir: Path) -> tuple[dict, str]:
+    address = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    env = dict(os.environ, PYTHONPATH=SERVER)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, user, address, str(state_dir / "acnsd.state.json")],
+        capture_output=True, text=True, timeout=30, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), done.stderr
+
+
+@pytest.fixture(autouse=True)
+def as_root():
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("the privilege tests need root (CI runs as root)")
+        pytest.skip("the privilege tests need root")
+
+
+def test_root_binds_then_becomes_nobody(tmp_path):
+    nobody = pwd.getpwnam("nobody")
+    report, log = run_child("nobody", tmp_path)
+    assert report["became"] == "nobody"
+    assert (report["uid"], report["euid"], report["gid"]) == (
+        nobody.pw_uid, nobody.pw_uid, nobody.pw_gid,
+    )  # fmt: skip
+    assert 0 not in report["groups"]
+    assert report["regained"] is False
+    assert report["received"] == "ping"  # the socket bound as root still serves
+    assert f"event=privileges_dropped user=nobody uid={nobody.pw_uid}" in log
+    # tmp_path belongs to root, mode 0700: nobody could not record state there
+    assert "event=state_not_writable user=nobody" in log
+
+
+def test_a_writable_state_directory_is_not_reported():
+    # pytest's tmp_path lies in a root-only directory: nobody needs a path it can reach
+    shared = Path(tempfile.mkdtemp(prefix="acnsd-state-", dir="/tmp"))
+    try:
+        shared.chmod(0o1777)
+        _, log = run_child("nobody", shared)
+    finally:
+        shutil.rmtree(shared)
+    assert "event=privileges_dropped" in log
+    assert "state_not_writable" not in log
+
+
+def test_unknown_user_is_an_error(tmp_path):
+    report, _ = run_child("acnsd-no-such-user", tmp_path)
+    assert report == {"error": "server.user: no such user 'acnsd-no-such-user'"}
+
+
+def test_without_a_user_root_is_kept_with_a_warning(tmp_path):
+    report, log = run_child("", tmp_path)
+    assert report["became"] is None and report["uid"] == 0
+    assert "event=running_as_root" in log
