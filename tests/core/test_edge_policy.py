@@ -1,0 +1,99 @@
+"""The edge policy table of acnsd.core, row by row, with hand-made query octets."""
+
+import logging
+import struct
+
+import dns.message
+import dns.rcode
+import pytest
+from acnsd import core
+from acnsd.core import Outcome, Transport, answer, respond
+
+from .zonetext import make_query, tables, zone
+
+T = tables(zone("example.com.", "www A 192.0.2.10"))
+WWW = make_query("www.example.com.", "A", edns=None).to_wire()
+QUESTION = WWW[12:]
+
+
+def header(flags: int = 0, qd: int = 1, an: int = 0, ns: int = 0, ar: int = 0) -> bytes:
+    return struct.pack(">HHHHHH", 0xBEEF, flags, qd, an, ns, ar)
+
+
+DROP = [
+    b"",
+    b"\xbe",
+    header()[:11],
+    header(flags=0x8000) + QUESTION,  # QR set: a response
+    header(flags=0x8400, qd=0),
+]
+
+# (query octets, outcome, header-only response)
+ROWS = [
+    (header(flags=0x0800) + QUESTION, Outcome.NOTIMP, True),  # IQUERY
+    (header(flags=0x1000) + QUESTION, Outcome.NOTIMP, True),  # STATUS
+    (header(flags=0x2000) + QUESTION, Outcome.NOTIMP, True),  # NOTIFY
+    (header(flags=0x2800) + QUESTION, Outcome.NOTIMP, True),  # UPDATE
+    (header(qd=0), Outcome.FORMERR, True),
+    (header(qd=2) + QUESTION + QUESTION, Outcome.FORMERR, True),
+    (header() + QUESTION[:-2], Outcome.FORMERR, True),  # no class
+    (header() + b"\x03www\x07exam", Outcome.FORMERR, True),  # name runs out
+    (header() + b"\x40" + b"a" * 64 + b"\x00\x00\x01\x00\x01", Outcome.FORMERR, True),
+    (header() + b"\xc0\x0c\x00\x01\x00\x01", Outcome.FORMERR, True),  # pointer in question
+    (header() + (b"\x3f" + b"a" * 63) * 4 + b"\x00\x00\x01\x00\x01",
+     Outcome.FORMERR, True),  # 257-octet name
+    (header(an=1) + QUESTION + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\x01\x02\x03\x04",
+     Outcome.FORMERR, True),
+    (header() + QUESTION + b"\x00", Outcome.FORMERR, True),  # trailing octets
+    (header(ar=1) + QUESTION, Outcome.FORMERR, True),  # announced record missing
+    (header() + QUESTION[:-4] + b"\x00\x29\x00\x01", Outcome.FORMERR, True),  # qtype OPT
+    (header() + QUESTION[:-4] + b"\x00\xfa\x00\x01", Outcome.FORMERR, True),  # qtype TSIG
+    (header() + QUESTION[:-4] + b"\x00\x01\x00\x03", Outcome.REFUSED, False),  # class CH
+    (header() + QUESTION[:-4] + b"\x00\x01\x00\x04", Outcome.REFUSED, False),  # class HS
+    (header() + QUESTION[:-4] + b"\x00\x01\x00\xff", Outcome.REFUSED, False),  # class ANY
+    (header() + QUESTION[:-4] + b"\x00\xfc\x00\x01", Outcome.REFUSED, False),  # AXFR
+    (header() + QUESTION[:-4] + b"\x00\xfb\x00\x01", Outcome.REFUSED, False),  # IXFR
+    (header(flags=0x0200) + QUESTION, Outcome.ANSWER, False),  # TC in a query: ignored
+    (header(flags=0x0040) + QUESTION, Outcome.ANSWER, False),  # Z bit: ignored
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("wire", DROP)
+def test_dropped(wire):
+    assert answer(T, wire, Transport.UDP) is None
+    assert respond(T, wire, Transport.TCP)[1] is Outcome.DROP
+
+
+@pytest.mark.parametrize("wire,outcome,header_only", ROWS)
+def test_edge_row(wire, outcome, header_only):
+    response, got, _ = respond(T, wire, Transport.UDP)
+    assert got is outcome
+    assert response[:2] == wire[:2]
+    assert response[2] & 0x80  # QR
+    assert (response[2] & 0x78) == (wire[2] & 0x78)  # opcode echoed
+    assert not response[3] & 0x80  # RA never set
+    rcode = {Outcome.NOTIMP: 4, Outcome.FORMERR: 1, Outcome.REFUSED: 5, Outcome.ANSWER: 0}
+    assert response[3] & 0x0F == rcode[outcome]
+    if header_only:
+        assert response[4:] == b"\x00" * 8
+    else:
+        assert dns.message.from_wire(response).question  # parses, with the question
+        assert response[12 : 12 + len(QUESTION)] == wire[12 : 12 + len(QUESTION)]
+
+
+def test_internal_error_is_servfail_counted_and_logged(monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(core, "_lookup", broken)
+    fresh = tables(zone("example.com.", "www A 192.0.2.10"))
+    before = core.internal_errors()
+    with caplog.at_level(logging.ERROR, logger="acnsd.core"):
+        response, outcome, _ = respond(fresh, WWW, Transport.UDP)
+    assert outcome is Outcome.SERVFAIL
+    assert dns.message.from_wire(response).rcode() == dns.rcode.SERVFAIL
+    assert response[:2] == WWW[:2]
+    assert core.internal_errors() == before + 1
+    assert any("internal error" in r.getMessage() for r in caplog.records)
+    monkeypatch.undo()
+    assert respond(fresh, WWW, Transport.UDP)[1] is Outcome.ANSWER  # and keeps answering
