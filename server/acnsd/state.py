@@ -10,6 +10,7 @@ never a silent fresh start that would hand out new addresses.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 import tempfile
@@ -18,10 +19,18 @@ from typing import Any
 
 from .errors import StateError
 
-__all__ = ["State", "load_state", "write_atomic"]
+__all__ = ["State", "StateFileError", "load_state", "write_atomic"]
 
 VERSION = 1
 _SECTIONS = ("addresses", "released", "zones", "serials")
+
+
+class StateFileError(StateError):
+    """A state file problem, located: `file`, `line` (or None) and the `detail`."""
+
+    def __init__(self, file: Path, detail: str, line: int | None = None):
+        self.file, self.line, self.detail = str(file), line, detail
+        super().__init__(f"{file}{f':{line}' if line else ''}: {detail}")
 
 
 class State:
@@ -62,7 +71,7 @@ class State:
         try:
             write_atomic(self.path, text)
         except OSError as exc:
-            raise StateError(f"{self.path}: cannot write the state file: {exc}") from exc
+            raise StateFileError(self.path, f"cannot write the state file: {exc}") from exc
         self._saved = copy.deepcopy(self.data)
 
 
@@ -73,18 +82,18 @@ def load_state(path: Path) -> State:
     except FileNotFoundError:
         return State(path)
     except OSError as exc:
-        raise StateError(f"{path}: cannot read the state file: {exc}") from exc
+        raise StateFileError(path, f"cannot read the state file: {exc}") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StateError(
-            f"{path}:{exc.lineno}: the state file is corrupt ({exc.msg}); it records the "
+        raise StateFileError(
+            path, f"the state file is corrupt ({exc.msg}); it records the "
             "addresses already handed out, so acnsd will not start afresh. Restore it from a "
-            "backup, or delete it to have every address assigned anew") from exc
+            "backup, or delete it to have every address assigned anew", exc.lineno) from exc
     problem = _shape_problem(data)
     if problem:
-        raise StateError(f"{path}: the state file is corrupt: {problem}; restore it from a "
-                         "backup, or delete it to have every address assigned anew")
+        raise StateFileError(path, f"the state file is corrupt: {problem}; restore it from a "
+                             "backup, or delete it to have every address assigned anew")
     return State(path, data)
 
 
@@ -97,10 +106,66 @@ def _shape_problem(data: Any) -> str | None:
         value = data.get(section, {})
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
             return f"section {section!r} is not an object of objects"
-    for name, entry in {**data.get("addresses", {}), **data.get("released", {})}.items():
-        for family in ("ipv4", "ipv6"):
-            if not isinstance(entry.get(family), str | None):
-                return f"address {family} of {name!r} is not a string"
+    for section in ("addresses", "released"):
+        for name, entry in data.get(section, {}).items():
+            for family, version in (("ipv4", 4), ("ipv6", 6)):
+                value = entry.get(family)
+                if value is not None and not _is_address(value, version):
+                    return f"{section}: {family} of {name!r} is not an IPv{version} address"
+    for name, entry in data.get("zones", {}).items():
+        problem = _zone_problem(entry)
+        if problem:
+            return f"zones: {name!r}: {problem}"
+    for name, entry in data.get("serials", {}).items():
+        serial = entry.get("serial")
+        if not _is_int(serial) or not 0 <= serial < 2**32 or not isinstance(
+                entry.get("digest"), str):
+            return f"serials: {name!r} needs a serial 0..4294967295 and a digest"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_address(value: Any, version: int) -> bool:
+    try:
+        return isinstance(value, str) and ipaddress.ip_address(value).version == version
+    except ValueError:
+        return False
+
+
+def _zone_problem(entry: dict[str, Any]) -> str | None:
+    """What is wrong with one zone's record of what it received (R6), or None."""
+    if not isinstance(entry.get("account"), str):
+        return "no account"
+    nameservers = entry.get("nameservers")
+    if nameservers is not None:
+        if not isinstance(nameservers, dict) or not isinstance(nameservers.get("type"), str):
+            return "nameservers without a type"
+        ns_set = nameservers.get("ns_set")
+        if ns_set is not None and (not _is_int(ns_set) or not 1 <= ns_set <= 5):
+            return "nameservers.ns_set is not 1..5"
+        names = nameservers.get("names", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return "nameservers.names is not a list of names"
+    if "ns_ttl" in entry and not _is_int(entry["ns_ttl"]):
+        return "ns_ttl is not an integer"
+    if "multi_provider" in entry and not isinstance(entry["multi_provider"], bool):
+        return "multi_provider is not true or false"
+    soa = entry.get("soa")
+    if soa is not None:
+        if not isinstance(soa, dict):
+            return "soa is not an object"
+        for key, value in soa.items():
+            if key in ("mname", "rname"):
+                if not isinstance(value, str):
+                    return f"soa.{key} is not a name"
+            elif key in ("refresh", "retry", "expire", "min_ttl", "ttl"):
+                if not _is_int(value) or not 0 <= value < 2**31:
+                    return f"soa.{key} is not a number of seconds"
+            else:
+                return f"soa has an unknown field {key!r}"
     return None
 
 
