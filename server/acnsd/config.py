@@ -22,7 +22,7 @@ from .errors import ConfigError, Problem, StateError
 from .model import Model, NameAddress, ResolvedZone, ServerConfig
 from .plan import ServePlan, ServerOptions, View, ZonePlan
 from .schema import read_config
-from .state import State, load_state
+from .state import State, StateFileError, load_state
 from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_file
 
@@ -58,7 +58,7 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
     try:
         state = load_state(server.state_file)
     except StateError as exc:
-        raise ConfigError([Problem(str(exc), rule="R7")]) from None
+        raise ConfigError([_state_problem(exc, "R7")]) from None
     zones, problems, warnings = resolve_zones(accounts, server, state, locate)
     if problems:
         raise ConfigError(problems)
@@ -87,8 +87,15 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
         try:
             state.save()
         except StateError as exc:
-            raise ConfigError([Problem(str(exc))]) from None
+            raise ConfigError([_state_problem(exc, None)]) from None
     return Loaded(model, plan, warnings)
+
+
+def _state_problem(exc: StateError, rule: str | None) -> Problem:
+    """A state file error as a problem located in the state file itself."""
+    if isinstance(exc, StateFileError):
+        return Problem(exc.detail, file=exc.file, line=exc.line, rule=rule)
+    return Problem(str(exc), rule=rule)
 
 
 def _addresses(accounts: Sequence, zones: list[ResolvedZone], server: ServerConfig,
