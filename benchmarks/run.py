@@ -50,11 +50,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="workers for every server (acnsd/NSD processes, Knot threads)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to CPUs")
     parser.add_argument("--no-reload", action="store_true", help="skip the reload gap")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     parser.add_argument("--require-all", action="store_true",
                         help="fail (exit 2) when dnsperf or a selected server is missing")
     parser.add_argument("--out", type=Path, help="report directory (benchmarks/out)")
     args = parser.parse_args(argv)
-    args.duration = args.duration or (0.3 if args.smoke else 10.0)
+    args.duration = args.duration or (0.2 if args.smoke else 10.0)
     args.rounds = args.rounds or (1 if args.smoke else 3)
     args.out = args.out or (OUT / "smoke" if args.smoke else OUT)
     return args
@@ -87,14 +88,15 @@ def _questions(path: Path, count: int) -> list[tuple[str, str]]:
 
 
 def _reload(running: Running, layout: Layout, questions: list[tuple[str, str]],
-            client_cpu: int | None) -> dict[str, Any]:
+            client_cpu: int | None, settle: float) -> dict[str, Any]:
     """The reload gap of a running acnsd, with this process pinned to the client CPU."""
     affinity = os.sched_getaffinity(0)
     if client_cpu is not None:
         os.sched_setaffinity(0, {client_cpu})
     try:
         return reload_gap(running.process.pid, running.port, questions,
-                          layout.acnsd_dir / f"{LARGE_ZONE}.zone", LARGE_ZONE, timeout=300)
+                          layout.acnsd_dir / f"{LARGE_ZONE}.zone", LARGE_ZONE, timeout=300,
+                          settle=settle)
     finally:
         os.sched_setaffinity(0, affinity)
 
@@ -124,7 +126,8 @@ def _scale(args: argparse.Namespace, work: Path, cpus: tuple[int | None, int | N
                 "peak_rss_mib": memory_kib(pids, "VmHWM") / 1024,
             }
             if name == "acnsd" and not args.no_reload:
-                results["reload"]["scale"] = _reload(running, layout, scale_questions, cpus[1])
+                results["reload"]["scale"] = _reload(running, layout, scale_questions, cpus[1],
+                                                     settle=1.0)
         finally:
             running.stop()
 
@@ -180,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["errors"][name] = str(error)
         if len(running) > 1:
             reference = "knot" if "knot" in running else next(iter(running))
-            sample = _questions(queries["cached"], 300) + _questions(queries["flood"], 20)
+            sample = (_questions(queries["cached"], 100 if args.smoke else 300)
+                      + _questions(queries["flood"], 20))
             results["content"] = {
                 "reference": reference, "questions": len(sample),
                 "differences": compare({n: r.port for n, r in running.items()}, sample,
@@ -199,20 +203,25 @@ def main(argv: list[str] | None = None) -> int:
                         results["errors"][name] = f"{mix.name}: {error}\n{running[name].log_tail()}"
                         running.pop(name).stop()
         if "acnsd" in running and not args.no_reload:
+            print("reload gap of acnsd ...", file=sys.stderr, flush=True)
             results["reload"][profile] = _reload(running["acnsd"], layout,
-                                                 _questions(queries["cached"], 500), cpus[1])
+                                                 _questions(queries["cached"], 500), cpus[1],
+                                                 settle=0.3 if args.smoke else 1.0)
     finally:
+        print("stopping servers ...", file=sys.stderr, flush=True)
         for server in running.values():
             server.stop()
     if args.scale:
         _scale(args, work, cpus, results)
+    print("writing the report ...", file=sys.stderr, flush=True)
     results["samples"] = [s.as_dict() for s in samples]
     results["summary"] = [s.as_dict() for s in summarize(samples, results["load_seconds"])]
     results["targets"] = targets(results)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(results, args.out / "results.json")
     try:
-        write_chart(results, args.out / "results.png")
+        if not args.no_chart:
+            write_chart(results, args.out / "results.png")
     except ImportError:
         results["skipped"]["chart"] = "needs matplotlib: pip install -r benchmarks/requirements.txt"
     text = markdown(results)
