@@ -34,8 +34,9 @@ from .state import write_atomic
 
 __all__ = ["ConfigEditor", "Rejected", "to_yaml"]
 
-# Rules whose breach is a conflict with existing state (409), not a malformed request (400).
-CONFLICT_RULES = {"R3", "R4", "R5", "R6"}
+# Rules whose breach is a conflict with what exists (409; R7: a pool exhausted), not a
+# malformed request (400).
+CONFLICT_RULES = {"R3", "R4", "R5", "R6", "R7"}
 # (mapping, sequence, offset) indentations tried, in order, for an exact round trip.
 INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (3, 5, 3))
 
