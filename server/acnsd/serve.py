@@ -7,11 +7,14 @@ a reload loads and compiles off the event loop and swaps only on success (DESIGN
 Every `listen` address (`server.listen`, or --listen which replaces it) serves every zone.
 With views, each assigned ACNS address is also bound on the view port, and the core is
 told that local address so it answers only that address's zones. An address that is not
-configured on this host is logged and skipped. SIGHUP reloads (rebinding view addresses
-that appeared or disappeared); SIGTERM and SIGINT stop accepting, let the answers already
-due be written, close TCP connections and exit 0 within SHUTDOWN_GRACE seconds. With
---workers N, N forked processes each bind every address with SO_REUSEPORT and hold their
-own tables; the parent forwards SIGHUP and SIGTERM to all of them.
+configured on this host is logged and skipped. SIGHUP (or an accepted API change)
+reloads, rebinding the addresses that appeared or disappeared; SIGTERM and SIGINT stop
+accepting, let the answers already due be written, close TCP connections and exit 0
+within SHUTDOWN_GRACE seconds. With --workers N, N forked processes (supervise.py) each
+bind every address with SO_REUSEPORT and hold their own tables.
+
+Read once at startup, not at reload: the log format and query log, the metrics and API
+addresses and server.user. The exposition of worker i listens on the metrics port + i.
 """
 
 from __future__ import annotations
@@ -19,26 +22,41 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from acnsd import logs
+from acnsd.api import ApiServer
+from acnsd.apiauth import TokenError
 from acnsd.compiler import Tables, compile_plan
-from acnsd.config import load
-from acnsd.core import Transport, answer
-from acnsd.errors import ConfigError, Problem
+from acnsd.config import Loaded, load
+from acnsd.core import Transport
+from acnsd.errors import AcnsdError, ConfigError
 from acnsd.listener import BindError, Listener, TcpConnections, format_address, open_listener
+from acnsd.metrics import Exposition, Metrics, counting_responder, start_exposition
 from acnsd.plan import ServePlan
+from acnsd.privileges import drop_privileges
+from acnsd.supervise import Supervisor
 
-__all__ = ["SHUTDOWN_GRACE", "Endpoint", "Server", "endpoints", "main", "parse_address"]
+__all__ = [
+    "SHUTDOWN_GRACE",
+    "Endpoint",
+    "Server",
+    "endpoints",
+    "load_tables",
+    "main",
+    "parse_address",
+    "serve",
+]
 
 log = logging.getLogger("acnsd.serve")
 
 SHUTDOWN_GRACE = 5.0  # seconds between SIGTERM and exit, whatever the clients do
-LOG_FORMAT = "%(asctime)s %(levelname)s acnsd[%(process)d] %(message)s"
+APPLY_TIMEOUT = 60.0  # seconds an API change waits for the reload that makes it live
+
+Listen = tuple[tuple[str, int], ...] | None
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -65,12 +83,16 @@ class Endpoint:
     port: int
     view: str | None = None
 
+    @property
+    def family(self) -> str:
+        return "ipv6" if ":" in self.host else "ipv4"
+
     def __str__(self) -> str:
         scope = f"view={self.view}" if self.view is not None else "zones=all"
         return f"address={format_address(self.host, self.port)} {scope}"
 
 
-def endpoints(plan: ServePlan, listen: tuple[tuple[str, int], ...] | None = None) -> list[Endpoint]:
+def endpoints(plan: ServePlan, listen: Listen = None) -> list[Endpoint]:
     """What a plan asks to bind: every listen address (`listen` replaces plan.listen), then
     every view address on plan.view_port. A view address that is also a listen address is
     served there with every zone, so it is not bound twice."""
@@ -90,17 +112,24 @@ def endpoints(plan: ServePlan, listen: tuple[tuple[str, int], ...] | None = None
     return wanted
 
 
-Loaded = tuple[ServePlan, Tables, list[Problem]]
-
-
-def load_tables(config: str, save_state: bool = True) -> Loaded:
+def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables]:
     """Load, validate and compile a configuration (blocking; raises ConfigError).
 
     `save_state` records new decisions (addresses, serials) in the state file; workers
     leave that to their parent, which loads first, so they never write it concurrently.
     """
     loaded = load(config, save_state=save_state)
-    return loaded.plan, compile_plan(loaded.plan), list(loaded.warnings)
+    return loaded, compile_plan(loaded.plan)
+
+
+def _log_problems(error: ConfigError) -> None:
+    for problem in error.problems:
+        log.error("event=config_error %s", problem)
+
+
+def _log_warnings(loaded: Loaded) -> None:
+    for problem in loaded.warnings:
+        log.warning("event=config_warning %s", problem)
 
 
 class Server:
@@ -109,42 +138,47 @@ class Server:
     def __init__(
         self,
         config: str,
-        plan: ServePlan,
+        loaded: Loaded,
         tables: Tables,
         *,
-        listen: tuple[tuple[str, int], ...] | None = None,
-        reuse_port: bool = False,
-        save_state: bool = True,
+        listen: Listen = None,
+        worker: bool = False,
     ) -> None:
         self.config = config
         self.tables = tables  # the one reference every query reads
         self.generation = 1
         self.listeners: dict[Endpoint, Listener] = {}
-        self._plan = plan
+        self.metrics = Metrics()
+        self.api: ApiServer | None = None
+        self._plan = loaded.plan
         self._listen = listen
-        self._reuse_port = reuse_port
-        self._save_state = save_state
-        self._connections = TcpConnections(
-            plan.options.tcp_max_connections, plan.options.tcp_idle_timeout
-        )
+        self._worker = worker  # SO_REUSEPORT, and the state file is the parent's
+        self._query_log = loaded.model.server.query_log
+        options = loaded.plan.options
+        self._connections = TcpConnections(options.tcp_max_connections, options.tcp_idle_timeout)
+        self.metrics.tcp = self._connections
+        self.metrics.loaded(loaded.plan, loaded.model, self.generation)
+        self._reload_lock = asyncio.Lock()
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _responders(self, view: str | None) -> tuple[Callable, Callable]:
-        udp, tcp = Transport.UDP, Transport.TCP
-
-        def respond_udp(query: bytes) -> bytes | None:
-            return answer(self.tables, query, udp, view)
-
-        def respond_tcp(query: bytes) -> bytes | None:
-            return answer(self.tables, query, tcp, view)
-
-        return respond_udp, respond_tcp
+    def _responders(self, endpoint: Endpoint) -> tuple[Callable, Callable]:
+        """Per transport: read self.tables once, answer, count (and log, with the query
+        log on)."""
+        udp, tcp = (
+            counting_responder(
+                self.metrics, self, transport, endpoint.family, endpoint.view, self._query_log
+            )
+            for transport in (Transport.UDP, Transport.TCP)
+        )
+        return udp, tcp
 
     async def bind(self, *, strict: bool = False) -> None:
         """Make the bound listeners match the current plan: close those no longer wanted,
         open the new ones. An address not on this host is skipped; with `strict` (at
         startup) any other bind error (port in use, permission) is raised."""
+        self._loop = asyncio.get_running_loop()
         wanted = endpoints(self._plan, self._listen)
         for endpoint in [e for e in self.listeners if e not in wanted]:
             self.listeners.pop(endpoint).stop_accepting()
@@ -152,7 +186,7 @@ class Server:
         for endpoint in wanted:
             if endpoint in self.listeners:
                 continue
-            udp, tcp = self._responders(endpoint.view)
+            udp, tcp = self._responders(endpoint)
             try:
                 listener = await open_listener(
                     endpoint.host,
@@ -160,7 +194,7 @@ class Server:
                     udp,
                     tcp,
                     self._connections,
-                    reuse_port=self._reuse_port,
+                    reuse_port=self._worker,
                 )
             except BindError as exc:
                 if strict and not exc.not_on_this_host:
@@ -177,28 +211,44 @@ class Server:
         if self._reload_task is not None and not self._reload_task.done():
             self._reload_again = True
             return
-        self._reload_task = asyncio.get_running_loop().create_task(self._reload_loop())
+        self._reload_task = asyncio.get_running_loop().create_task(self._reload_on_signal())
 
-    async def _reload_loop(self) -> None:
+    async def _reload_on_signal(self) -> None:
         while True:
             self._reload_again = False
-            await self.reload()
+            if await self.reload() and self.api is not None:
+                # the operator edited the file: the API adopts it as its new base
+                await asyncio.get_running_loop().run_in_executor(None, self.api.refresh)
             if not self._reload_again:
                 return
 
+    def apply(self) -> None:
+        """The API's hook, called from its thread after it wrote an accepted change:
+        returns once the reload that serves the change is done."""
+        if self._loop is None:
+            raise RuntimeError("the server is not running")
+        future = asyncio.run_coroutine_threadsafe(self.reload(), self._loop)
+        if not future.result(APPLY_TIMEOUT):
+            raise AcnsdError("the reload after the API change was rejected; see the log")
+
     async def reload(self) -> bool:
         """Load and compile the configuration in a thread; swap the tables on success.
-        On failure every problem is logged and the old tables keep serving."""
+        On failure every problem is logged and the old tables keep serving. Reloads run
+        one at a time, so a slower, older load never replaces a newer one."""
+        async with self._reload_lock:
+            return await self._reload()
+
+    async def _reload(self) -> bool:
         started = time.monotonic()
         log.info("event=reload_started generation=%d config=%s", self.generation, self.config)
         loop = asyncio.get_running_loop()
         try:
-            plan, tables, warnings = await loop.run_in_executor(
-                None, load_tables, self.config, self._save_state
+            loaded, tables = await loop.run_in_executor(
+                None, load_tables, self.config, not self._worker
             )
         except ConfigError as exc:
-            for problem in exc.problems:
-                log.error("event=config_error %s", problem)
+            _log_problems(exc)
+            self.metrics.reload_failed()
             log.error(
                 "event=reload result=rejected problems=%d generation=%d",
                 len(exc.problems),
@@ -206,20 +256,21 @@ class Server:
             )
             return False
         except Exception:
+            self.metrics.reload_failed()
             log.exception("event=reload result=failed generation=%d", self.generation)
             return False
-        for problem in warnings:
-            log.warning("event=config_warning %s", problem)
+        _log_warnings(loaded)
         self.tables = tables
         self.generation += 1
-        self._plan = plan
-        self._connections.max_connections = plan.options.tcp_max_connections
-        self._connections.idle_timeout = plan.options.tcp_idle_timeout
+        self._plan = loaded.plan
+        self.metrics.loaded(loaded.plan, loaded.model, self.generation)
+        self._connections.max_connections = loaded.plan.options.tcp_max_connections
+        self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
         await self.bind()
         log.info(
             "event=reload result=ok generation=%d zones=%d seconds=%.3f",
             self.generation,
-            len(plan.zones),
+            len(loaded.plan.zones),
             time.monotonic() - started,
         )
         return True
@@ -235,27 +286,48 @@ class Server:
         log.info("event=stopped tcp_aborted=%d", aborted)
 
 
+def _start_exposition(metrics: Metrics, address: tuple[str, int], worker: int | None) -> Exposition:
+    host, port = address
+    if worker is not None and port != 0:
+        port += worker  # one exposition per worker process
+    exposition = start_exposition(metrics, host, port)
+    log.info("event=metrics_listening address=%s", format_address(host, exposition.port))
+    return exposition
+
+
 async def serve(
     config: str,
-    plan: ServePlan,
+    loaded: Loaded,
     tables: Tables,
     *,
-    listen: tuple[tuple[str, int], ...] | None = None,
-    worker: bool = False,
+    listen: Listen = None,
+    worker: int | None = None,
 ) -> int:
     """Bind, serve until SIGTERM or SIGINT, shut down gracefully; the exit code.
 
-    A `worker` (one of --workers N) shares its ports with SO_REUSEPORT and leaves the
-    state file to its parent."""
-    server = Server(config, plan, tables, listen=listen, reuse_port=worker, save_state=not worker)
+    `worker` is this process's index under --workers (None: the only process): a worker
+    shares its ports with SO_REUSEPORT, leaves the state file and the API to its parent."""
+    server = Server(config, loaded, tables, listen=listen, worker=worker is not None)
+    settings = loaded.model.server
+    exposition: Exposition | None = None
     try:
         await server.bind(strict=True)
-    except BindError as exc:
-        log.error("event=bind_failed %s", exc.strerror)
-        await server.shutdown(0)
-        return 1
-    if not server.listeners:
-        log.error("event=no_listeners reason='no address could be bound'")
+        if not server.listeners:
+            raise AcnsdError("no address could be bound")
+        if settings.metrics is not None:
+            exposition = _start_exposition(server.metrics, settings.metrics, worker)
+        if settings.api is not None and worker is None:
+            server.api = ApiServer(
+                config, settings.api.listen, settings.api.tokens_file, server.apply
+            )
+            server.api.start()
+        if worker is None:  # a worker's parent has dropped privileges itself
+            drop_privileges(settings.user, settings.state_file)
+        else:
+            drop_privileges(settings.user)
+    except (OSError, AcnsdError, TokenError) as exc:
+        log.error("event=start_failed reason=%r", str(exc))
+        await _stop(server, exposition, 0)
         return 1
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -274,18 +346,24 @@ async def serve(
     log.info(
         "event=ready listeners=%d zones=%d views=%d",
         len(server.listeners),
-        len(plan.zones),
-        len(plan.views),
+        len(loaded.plan.zones),
+        len(loaded.plan.views),
     )
     await stop.wait()
-    await server.shutdown()
+    await _stop(server, exposition, SHUTDOWN_GRACE)
     return 0
 
 
-Listen = tuple[tuple[str, int], ...] | None
+async def _stop(server: Server, exposition: Exposition | None, grace: float) -> None:
+    if server.api is not None:
+        await asyncio.get_running_loop().run_in_executor(None, server.api.stop)
+    await server.shutdown(grace)
+    if exposition is not None:
+        exposition.close()
 
 
-def _run(config: str, plan: ServePlan, tables: Tables, listen: Listen, worker: bool) -> int:
+def _run(config: str, loaded: Loaded, tables: Tables, listen: Listen, worker: int | None) -> int:
+    """One process's event loop (uvloop when it is installed) from start to exit."""
     try:
         import uvloop
     except ImportError:
@@ -293,94 +371,58 @@ def _run(config: str, plan: ServePlan, tables: Tables, listen: Listen, worker: b
     else:
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(serve(config, plan, tables, listen=listen, worker=worker))
+        return runner.run(serve(config, loaded, tables, listen=listen, worker=worker))
 
 
-SUPERVISED = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
+def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, workers: int) -> int:
+    """--workers N: fork the workers; this parent relays signals, checks the configuration
+    before its workers reload (recording new decisions in the state file, once) and runs
+    the API, whose accepted changes it relays as a SIGHUP to itself."""
+    supervisor = Supervisor(
+        workers, lambda index: _run(config, loaded, tables, listen, index), SHUTDOWN_GRACE + 2
+    )
+    supervisor.start()
+    settings = loaded.model.server
+    api: ApiServer | None = None
 
+    def on_reload() -> bool:
+        try:
+            load(config)
+        except ConfigError as exc:
+            _log_problems(exc)
+            log.error("event=reload result=rejected problems=%d", len(exc.problems))
+            return False
+        except Exception:
+            log.exception("event=reload result=failed")
+            return False
+        if api is not None:
+            api.refresh()
+        return True
 
-def _supervise(config: str, plan: ServePlan, tables: Tables, listen: Listen, workers: int) -> int:
-    """Fork `workers` processes that share the ports; forward SIGHUP and SIGTERM to them.
-    A worker that exits on its own stops the others: the exit code is then 1."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, SUPERVISED)
-    children: dict[int, int] = {}
-    for index in range(workers):
-        pid = os.fork()
-        if pid == 0:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, SUPERVISED)
-            code = 1
-            try:
-                code = _run(config, plan, tables, listen, worker=True)
-            except BaseException:
-                log.exception("event=worker_crashed worker=%d", index)
-            finally:
-                logging.shutdown()
-                os._exit(code)
-        children[pid] = index
-        log.info("event=worker_started worker=%d pid=%d", index, pid)
     code = 0
-    deadline: float | None = None
-
-    def stop_all(reason: str) -> None:
-        nonlocal deadline
-        if deadline is None:
-            log.info("event=stopping_workers reason=%s", reason)
-            deadline = time.monotonic() + SHUTDOWN_GRACE + 2.0
-            for pid in children:
-                os.kill(pid, signal.SIGTERM)
-
-    while children:
-        timeout = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-        info = signal.sigtimedwait(SUPERVISED, timeout)
-        if info is not None and info.si_signo == signal.SIGHUP and deadline is None:
-            log.info("event=signal signal=SIGHUP action=reload workers=%d", len(children))
-            if _validate(config):  # and record new decisions in the state file, once
-                for pid in children:
-                    os.kill(pid, signal.SIGHUP)
-        elif info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
-            stop_all(signal.Signals(info.si_signo).name)
-        while children:  # reap every worker that has exited
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                break
-            index = children.pop(pid, None)
-            exit_code = os.waitstatus_to_exitcode(status)
-            log.info("event=worker_exited worker=%s pid=%d code=%d", index, pid, exit_code)
-            if exit_code != 0 or deadline is None:
-                code = 1
-            stop_all("worker_exited")
-        if deadline is not None and time.monotonic() >= deadline and children:
-            for pid in children:
-                log.error("event=worker_killed pid=%d reason=shutdown_timeout", pid)
-                os.kill(pid, signal.SIGKILL)
-            code = 1
-            deadline = float("inf")  # wait for the kills to be reaped
-    return code
-
-
-def _validate(config: str) -> bool:
-    """The parent's check before its workers reload: they reload only a valid config."""
     try:
-        load(config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            log.error("event=config_error %s", problem)
-        log.error("event=reload result=rejected problems=%d", len(exc.problems))
-        return False
-    except Exception:
-        log.exception("event=reload result=failed")
-        return False
-    return True
+        if settings.api is not None:
+            api = ApiServer(config, settings.api.listen, settings.api.tokens_file, _signal_self_hup)
+            api.start()
+        drop_privileges(settings.user, settings.state_file)
+    except (OSError, AcnsdError, TokenError) as exc:
+        log.error("event=start_failed reason=%r", str(exc))
+        code = 1
+        supervisor.stop("start_failed")
+    try:
+        return supervisor.wait(on_reload) or code
+    finally:
+        if api is not None:
+            api.stop()
 
 
-def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+def _signal_self_hup() -> None:
+    signal.pthread_kill(signal.main_thread_id(), signal.SIGHUP)
 
 
 def main(config: str, listen: list[str] | None, workers: int) -> int:
     """`acnsd serve`: load, compile, bind and serve until stopped; the exit code."""
-    _configure_logging()
+    logs.configure()
     try:
         override = tuple(parse_address(text) for text in listen) if listen else None
     except ValueError as exc:
@@ -390,19 +432,20 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         log.error("event=bad_workers workers=%d reason='at least 1'", workers)
         return 2
     try:
-        plan, tables, warnings = load_tables(config)
+        loaded, tables = load_tables(config)
     except ConfigError as exc:
-        for problem in exc.problems:
-            log.error("event=config_error %s", problem)
+        _log_problems(exc)
         log.error("event=start_failed problems=%d config=%s", len(exc.problems), config)
         return 1
-    for problem in warnings:
-        log.warning("event=config_warning %s", problem)
+    settings = loaded.model.server
+    logs.configure(settings.log_format, query_log=settings.query_log)
+    _log_warnings(loaded)
+    plan = loaded.plan
     log.info("event=loaded config=%s zones=%d views=%d", config, len(plan.zones), len(plan.views))
     ports = [port for _, port in override or plan.listen] + [plan.view_port] * bool(plan.views)
     if workers > 1 and 0 in ports:
         log.error("event=bad_workers workers=%d reason='port 0 would differ per worker'", workers)
         return 2
     if workers == 1:
-        return _run(config, plan, tables, override, worker=False)
-    return _supervise(config, plan, tables, override, workers)
+        return _run(config, loaded, tables, override, None)
+    return _supervise(config, loaded, tables, override, workers)

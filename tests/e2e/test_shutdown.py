@@ -122,5 +122,6 @@ def test_port_in_use_fails_at_startup(daemon_factory, tmp_path):
         env=daemon_env(),
     )
     assert result.returncode == 1, result.stderr
-    assert f"event=bind_failed address=127.0.0.1:{first.port}" in result.stderr
+    assert "event=start_failed" in result.stderr
+    assert f"address=127.0.0.1:{first.port} zones=all: Address already in use" in result.stderr
     assert first.query("www.example.com").answer  # the first one is undisturbed
