@@ -154,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     if results["skipped"] and args.require_all:
         print("missing: " + "; ".join(results["skipped"].values()), file=sys.stderr)
         return 2
-    pin = not args.no_pin and (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
+    # pinning puts the whole server on one core: only meaningful with one worker
+    pin = (not args.no_pin and args.workers == 1 and (os.cpu_count() or 1) >= 2
+           and shutil.which("taskset"))
     cpus: tuple[int | None, int | None] = (1, 0) if pin else (None, None)
     work = args.out / "work"
     layout = _layout(profile, work)
