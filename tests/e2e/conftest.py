@@ -16,8 +16,7 @@ def daemon_factory(tmp_path):
 
     def start(*args: str, workers: int = 1, **config) -> Daemon:
         port = unused_port()
-        daemon = start_daemon(write_config(tmp_path, port, **config), port, *args,
-                              workers=workers)
+        daemon = start_daemon(write_config(tmp_path, port, **config), port, *args, workers=workers)
         started.append(daemon)
         return daemon
 
@@ -37,11 +36,21 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def dig() -> str:
-    """The dig binary: a missing dig fails in CI (env CI set) and skips elsewhere."""
-    path = shutil.which("dig")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("dig is missing (Debian package bind9-dnsutils)")
-        pytest.skip("dig is missing (Debian package bind9-dnsutils)")
-    return path
+def require():
+    """require(tool): its path; a missing tool fails in CI (env CI set), skips elsewhere."""
+
+    def find(name: str) -> str:
+        path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+        if path is None:
+            if os.environ.get("CI"):
+                pytest.fail(f"{name} is required in CI but is not installed")
+            pytest.skip(f"{name} is not installed")
+        return path
+
+    return find
+
+
+@pytest.fixture(scope="session")
+def dig(require) -> str:
+    """The dig binary (Debian package bind9-dnsutils)."""
+    return require("dig")

@@ -31,6 +31,7 @@ PARENT_ADDRESSES = ("127.53.1.1", "127.53.1.2")  # set 1: example.com, other.org
 CHILD_ADDRESSES = ("127.53.2.1", "127.53.2.2")  # set 2: sub.example.com
 EXTRA_ADDRESSES = ("127.53.3.1", "127.53.3.2")  # set 3: new.test, added by a reload
 
+API_TOKEN = "e2e-secret-token"
 BIG_TXT = 20  # records in big.example.com TXT: about 1.4 kB, more than 512 octets
 
 EXAMPLE_ZONE = """\
@@ -69,10 +70,13 @@ def write_config(
     www: str = "192.0.2.10",
     with_new_zone: bool = False,
     broken: bool = False,
+    metrics_port: int | None = None,
+    api_port: int | None = None,
 ) -> Path:
     """The e2e configuration (DESIGN.md §3 shape): example.com and other.org on set 1,
     sub.example.com on set 2, optionally new.test on set 3; every address pinned.
-    `broken` puts a nameserver in set 9, which R2 forbids."""
+    `broken` puts a nameserver in set 9, which R2 forbids. With `metrics_port` and
+    `api_port`, the Prometheus exposition and the management API (token API_TOKEN)."""
     zones = directory / "zones"
     zones.mkdir(exist_ok=True)
     (zones / "example.com.zone").write_text(EXAMPLE_ZONE.format(www=www))
@@ -108,6 +112,13 @@ def write_config(
         "    - {name: ns2.acnsd.test, ipv4: 127.53.0.2}",
         '  address_pools: {ipv4: ["127.53.8.0/24"], ipv6: ["fd00:53:1::/64"]}',
         "  zones_dir: zones",
+    ]
+    if metrics_port is not None:
+        lines.append(f'  metrics: "127.0.0.1:{metrics_port}"')
+    if api_port is not None:
+        (directory / "tokens.yaml").write_text(f'- {{token: "{API_TOKEN}", accounts: ["*"]}}\n')
+        lines.append(f'  api: {{listen: "127.0.0.1:{api_port}", tokens_file: tokens.yaml}}')
+    lines += [
         "accounts:",
         f"  - id: {ACCOUNT}",
         "    name: E2E Corp",
@@ -176,8 +187,9 @@ class Daemon:
             self.process.wait()
             pytest.fail(f"acnsd did not exit within {timeout} s of SIGTERM:\n{self.log()}")
 
-    def query(self, qname: str, qtype: str = "A", *, address: str = "127.0.0.1",
-              tcp: bool = False, **make) -> dns.message.Message:
+    def query(
+        self, qname: str, qtype: str = "A", *, address: str = "127.0.0.1", tcp: bool = False, **make
+    ) -> dns.message.Message:
         message = dns.message.make_query(qname, qtype, **make)
         if tcp:
             return dns.query.tcp(message, address, port=self.port, timeout=3)
