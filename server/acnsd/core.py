@@ -26,6 +26,7 @@ metrics code: the adapters count the Outcome that `respond` returns.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import struct
 
@@ -62,6 +63,12 @@ _OPCODE = 0x7800
 _PACK_HEADER = struct.Struct(">HHHHHH").pack
 _MIN_UDP = 512
 _MAX_TCP = 65535
+# Enum attribute access is slow in Python 3.11: the hot path uses these names
+_UDP = Transport.UDP
+_DROP, _NOTIMP, _FORMERR = Outcome.DROP, Outcome.NOTIMP, Outcome.FORMERR
+_BADVERS, _SERVFAIL, _REFUSED = Outcome.BADVERS, Outcome.SERVFAIL, Outcome.REFUSED
+_ANSWER, _NODATA = Outcome.ANSWER, Outcome.NODATA
+_FLAGS = {o: (RCODE[o] & 0xF) | (_AA if o in AUTHORITATIVE else 0) for o in RCODE}
 
 _errors = [0]  # internal errors since start; a list so the count needs no `global`
 
@@ -77,13 +84,18 @@ def _header_only(wire: bytes, rcode: int) -> bytes:
     return _PACK_HEADER((wire[0] << 8) | wire[1], out_flags, 0, 0, 0, 0)
 
 
+@functools.lru_cache(maxsize=64)
+def _opt(payload: int, ext_rcode: int, do: bool, nsid: bytes | None) -> bytes:
+    return opt_rr(payload, ext_rcode, do, nsid)
+
+
 def _chaos(tables: Tables, query: Query) -> Result:
     rrset = tables.chaos.get(query.key)
     if rrset is None:
-        return Result(Outcome.REFUSED, None, [], [], [], False)
+        return Result(_REFUSED, None, [], [], [], False)
     if query.qtype in (_TXT, _ANY):
-        return Result(Outcome.ANSWER, None, [(None, rrset)], [], [], True)
-    return Result(Outcome.NODATA, None, [], [], [], True)
+        return Result(_ANSWER, None, [(None, rrset)], [], [], True)
+    return Result(_NODATA, None, [], [], [], True)
 
 
 def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
@@ -91,22 +103,22 @@ def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
         return resolve(view, query.key, query.offsets, query.qtype)
     if query.qclass == _CH and tables.chaos:
         return _chaos(tables, query)
-    return Result(Outcome.REFUSED, None, [], [], [], False)
+    return Result(_REFUSED, None, [], [], [], False)
 
 
 def _respond(
     tables: Tables, view: ViewTables, cache: dict[bytes, CacheEntry], wire: bytes, udp: bool
 ) -> tuple[bytes | None, Outcome, str | None]:
     if len(wire) < HEADER_SIZE or wire[2] & 0x80:
-        return None, Outcome.DROP, None
+        return None, _DROP, None
     if wire[2] & 0x78:
-        return _header_only(wire, RCODE[Outcome.NOTIMP]), Outcome.NOTIMP, None
+        return _header_only(wire, RCODE[_NOTIMP]), _NOTIMP, None
     try:
         query = parse_query(wire)
     except MalformedQuery:
-        return _header_only(wire, RCODE[Outcome.FORMERR]), Outcome.FORMERR, None
+        return _header_only(wire, RCODE[_FORMERR]), _FORMERR, None
     if query.qtype in _FORMERR_QTYPES:
-        return _header_only(wire, RCODE[Outcome.FORMERR]), Outcome.FORMERR, None
+        return _header_only(wire, RCODE[_FORMERR]), _FORMERR, None
     qlen = len(query.qname)
     if query.plain and query.key != query.qname:  # 0x20: the cache holds the lower-cased form
         hit = cache.get(wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :])
@@ -117,22 +129,17 @@ def _respond(
     edns = query.edns
     if edns is None:
         limit = _MIN_UDP if udp else _MAX_TCP
+        opt = None
     else:
         limit = max(_MIN_UDP, min(edns.payload, options.edns_udp_size)) if udp else _MAX_TCP
         if edns.version > 0:
-            opt = opt_rr(options.edns_udp_size, RCODE[Outcome.BADVERS] >> 4, edns.do, None)
+            opt = _opt(options.edns_udp_size, RCODE[_BADVERS] >> 4, edns.do, None)
             flags = _QR | (query.flags & _COPIED)
-            return render(wire, query, flags, [], [], [], limit, opt), Outcome.BADVERS, None
+            return render(wire, query, flags, [], [], [], limit, opt), _BADVERS, None
+        opt = _opt(options.edns_udp_size, 0, edns.do, options.nsid if edns.nsid else None)
     result = _lookup(tables, view, query)
     outcome = result.outcome
-    rcode = RCODE[outcome]
-    flags = _QR | (query.flags & _COPIED) | rcode
-    if outcome in AUTHORITATIVE:
-        flags |= _AA
-    opt = None
-    if edns is not None:
-        nsid = options.nsid if edns.nsid else None
-        opt = opt_rr(options.edns_udp_size, rcode >> 4, edns.do, nsid)
+    flags = _QR | (query.flags & _COPIED) | _FLAGS[outcome]
     response = render(
         wire, query, flags, result.answer, result.authority, result.additional, limit, opt
     )
@@ -152,22 +159,29 @@ def respond(
     Never raises: an internal error becomes SERVFAIL, is counted and logged."""
     try:
         view = tables.views.get(local_address, tables.default) if tables.views else tables.default
-        cache = view.udp_cache if transport is Transport.UDP else view.tcp_cache
+        cache = view.udp_cache if transport is _UDP else view.tcp_cache
         hit = cache.get(query[2:])
         if hit is not None:
             return query[:2] + hit[0], hit[1], hit[2]
-        return _respond(tables, view, cache, query, transport is Transport.UDP)
+        return _respond(tables, view, cache, query, transport is _UDP)
     except Exception:
         _errors[0] += 1
         log.exception("internal error answering a query of %d octets", len(query))
         try:
-            return _header_only(query, RCODE[Outcome.SERVFAIL]), Outcome.SERVFAIL, None
+            return _header_only(query, RCODE[_SERVFAIL]), _SERVFAIL, None
         except Exception:
-            return None, Outcome.DROP, None
+            return None, _DROP, None
 
 
 def answer(
     tables: Tables, query: bytes, transport: Transport, local_address: str | None = None
 ) -> bytes | None:
     """The response to `query` received over `transport` on `local_address`; None: drop."""
+    try:  # the cache hit, inlined: the path most queries take
+        view = tables.views.get(local_address, tables.default) if tables.views else tables.default
+        hit = (view.udp_cache if transport is _UDP else view.tcp_cache).get(query[2:])
+        if hit is not None:
+            return query[:2] + hit[0]
+    except Exception:
+        pass  # respond() below counts and logs it
     return respond(tables, query, transport, local_address)[0]

@@ -26,6 +26,10 @@ _CNAME = dns.rdatatype.CNAME
 _NS = dns.rdatatype.NS
 _ANY = dns.rdatatype.ANY
 
+# Enum attribute access is slow in Python 3.11: the lookup uses these names
+_ANSWER, _REFERRAL_OUTCOME, _NODATA = Outcome.ANSWER, Outcome.REFERRAL, Outcome.NODATA
+_NXDOMAIN, _REFUSED = Outcome.NXDOMAIN, Outcome.REFUSED
+
 # how step 3 matched a name
 _EXACT, _REFERRAL, _WILDCARD, _MISS = range(4)
 
@@ -126,7 +130,7 @@ def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) 
     """Answer (key, qtype) of class IN from the zones `view` serves."""
     zone = find_zone(view, key, offsets, qtype)
     if zone is None:
-        return Result(Outcome.REFUSED, None, [], [], [], False)
+        return Result(_REFUSED, None, [], [], [], False)
     first_zone = zone
     answer: Answer = []
     owner: WireName | None = None  # None: the qname, written as a pointer to the question
@@ -139,16 +143,16 @@ def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) 
         if how == _REFERRAL:
             assert node is not None
             ns = node.rrsets[_NS]
-            outcome = Outcome.ANSWER if answer else Outcome.REFERRAL
+            outcome = _ANSWER if answer else _REFERRAL_OUTCOME
             return Result(outcome, first_zone, answer, [ns], _additional(view, [ns]), exists)
         if how == _MISS:
-            return Result(Outcome.NXDOMAIN, first_zone, answer, [zone.negative_soa], [], exists)
+            return Result(_NXDOMAIN, first_zone, answer, [zone.negative_soa], [], exists)
         assert node is not None
         rrset = _select(node, qtype)
         if rrset is not None:
             answer.append((owner, rrset))
             return Result(
-                Outcome.ANSWER,
+                _ANSWER,
                 first_zone,
                 answer,
                 [],
@@ -157,14 +161,14 @@ def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) 
             )
         cname = node.rrsets.get(_CNAME)
         if cname is None:
-            return Result(Outcome.NODATA, first_zone, answer, [zone.negative_soa], [], exists)
+            return Result(_NODATA, first_zone, answer, [zone.negative_soa], [], exists)
         answer.append((owner, cname))
         target = cname.rdatas[0][0]
         assert isinstance(target, WireName)
         if len(answer) >= MAX_CHAIN or target.key in seen:
-            return Result(Outcome.ANSWER, first_zone, answer, [], [], exists)
+            return Result(_ANSWER, first_zone, answer, [], [], exists)
         seen.add(target.key)
         next_zone = find_zone(view, target.key, target.offsets, qtype)
         if next_zone is None:  # the chain leaves the zones served here
-            return Result(Outcome.ANSWER, first_zone, answer, [], [], exists)
+            return Result(_ANSWER, first_zone, answer, [], [], exists)
         zone, owner, key, offsets = next_zone, target, target.key, target.offsets

@@ -24,6 +24,10 @@ class Outcome(enum.Enum):
     SERVFAIL = "servfail"  # an internal error, counted and logged
     DROP = "drop"  # no response at all
 
+    # identity hash: members are singletons, and Enum's own __hash__ is Python code that
+    # would run for every table lookup on the hot path
+    __hash__ = object.__hash__
+
 
 # The full (extended) rcode; BADVERS is 16: 0 in the header, 1 in the OPT's upper bits.
 RCODE = {

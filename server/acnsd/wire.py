@@ -11,7 +11,6 @@ only the RFC 1035 types' embedded names may be compressed).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 import dns.name
 import dns.rdatatype
@@ -61,33 +60,48 @@ class MalformedQuery(Exception):
     """The query cannot be decoded; the answer is FORMERR (RFC 1035 §4.1.1)."""
 
 
-@dataclass(frozen=True, slots=True)
 class Edns:
     """The query's OPT pseudo-RR (RFC 6891 §6.1.3), as far as answering needs it."""
 
-    payload: int  # requestor's UDP payload size
-    version: int
-    do: bool  # RFC 3225 DNSSEC OK, echoed
-    nsid: bool  # RFC 5001: the client asked for our NSID
+    __slots__ = ("payload", "version", "do", "nsid")
+
+    def __init__(self, payload: int, version: int, do: bool, nsid: bool):
+        self.payload = payload  # requestor's UDP payload size
+        self.version = version
+        self.do = do  # RFC 3225 DNSSEC OK, echoed
+        self.nsid = nsid  # RFC 5001: the client asked for our NSID
 
 
-@dataclass(frozen=True, slots=True)
 class Query:
-    """A decoded query: header fields, the one question, and the OPT if any.
+    """A decoded query: header flags, the one question, and the OPT if any.
 
     `qname` is the name exactly as received (its case is echoed, 0x20); `key` is the same
     wire name lower-cased, the form every table is keyed by; `offsets` are the positions
-    in `key` where each suffix starts, from the full name down to the root.
+    in `key` where each suffix starts, from the full name down to the root. `plain` says
+    nothing follows the question but an option-less OPT: a shape the cache may keep.
+    Plain slots, not a frozen dataclass: one is built per query on the slow path.
     """
 
-    flags: int
-    qname: bytes
-    key: bytes
-    offsets: tuple[int, ...]
-    qtype: int
-    qclass: int
-    edns: Edns | None
-    plain: bool  # nothing after the question but an option-less OPT: a cacheable shape
+    __slots__ = ("flags", "qname", "key", "offsets", "qtype", "qclass", "edns", "plain")
+
+    def __init__(
+        self,
+        flags: int,
+        qname: bytes,
+        offsets: tuple[int, ...],
+        qtype: int,
+        qclass: int,
+        edns: Edns | None,
+        plain: bool,
+    ):
+        self.flags = flags
+        self.qname = qname
+        self.key = qname.lower()  # length octets are below 64: only letters change
+        self.offsets = offsets
+        self.qtype = qtype
+        self.qclass = qclass
+        self.edns = edns
+        self.plain = plain
 
     @property
     def question_end(self) -> int:
@@ -147,7 +161,7 @@ def _parse_opt(wire: bytes, rdclass: int, ttl: int, start: int, end: int) -> Edn
             raise MalformedQuery("EDNS option runs past the OPT RR")
         if code == NSID:
             nsid = True
-    return Edns(payload=rdclass, version=(ttl >> 16) & 0xFF, do=bool(ttl & 0x8000), nsid=nsid)
+    return Edns(rdclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), nsid)
 
 
 def parse_query(wire: bytes) -> Query:
@@ -185,7 +199,7 @@ def parse_query(wire: bytes) -> Query:
             plain = arcount == 1 and rdlength == 0 and question_end + 11 == len(wire)
     if pos != len(wire):
         raise MalformedQuery("trailing octets after the last record")
-    return Query(flags, qname, qname.lower(), offsets, qtype, qclass, edns, plain)
+    return Query(flags, qname, offsets, qtype, qclass, edns, plain)
 
 
 class WireName:
