@@ -423,6 +423,8 @@ def _signal_self_hup() -> None:
 def main(config: str, listen: list[str] | None, workers: int) -> int:
     """`acnsd serve`: load, compile, bind and serve until stopped; the exit code."""
     logs.configure()
+    # SIGHUP's default action ends the process: until the loop handles it, ignore it
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         override = tuple(parse_address(text) for text in listen) if listen else None
     except ValueError as exc:

@@ -37,7 +37,9 @@ class Supervisor:
 
     def start(self) -> None:
         """Block the relayed signals (threads started later inherit the mask), then fork.
-        Call it before any thread is started: a fork copies only the calling thread."""
+        Call it before any thread is started: a fork copies only the calling thread. A
+        worker keeps the SIGHUP disposition it inherits (ignored, until its event loop
+        handles it), so an early SIGHUP cannot end it."""
         signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         for index in range(self.workers):
             pid = os.fork()
@@ -45,6 +47,8 @@ class Supervisor:
                 self._worker(index)
             self._children[pid] = index
             log.info("event=worker_started worker=%d pid=%d", index, pid)
+        # blocked, a SIGHUP waits for sigtimedwait; an ignored one might be discarded
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
     def _worker(self, index: int) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)

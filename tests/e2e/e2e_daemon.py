@@ -198,7 +198,7 @@ class Daemon:
 
 def serve_command(config: Path, *args: str) -> list[str]:
     """`acnsd serve --config CONFIG ARGS...` with this interpreter, from the source tree."""
-    return [sys.executable, "-m", "acnsd.cli", "serve", "--config", str(config), *args]
+    return [sys.executable, "-m", "acnsd", "serve", "--config", str(config), *args]
 
 
 def daemon_env() -> dict[str, str]:
