@@ -42,7 +42,10 @@ def read_zone_file(zone: ResolvedZone, locate: Locate) -> tuple[ZoneFileData | N
     try:
         parsed = dns.zone.from_file(str(zone.file), origin=origin, relativize=False,
                                     check_origin=False)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if exc.filename and exc.filename != str(zone.file):  # a $INCLUDE of the zone file
+            return None, [Problem(f"zone {zone.name}: included file {exc.filename} does not "
+                                  "exist", file=str(zone.file))]
         return None, [locate(f"{zone.path}.file", f"zone file {zone.file} of zone "
                              f"{zone.name} does not exist", None)]
     except OSError as exc:
@@ -103,6 +106,13 @@ def build_zone(zone: ResolvedZone, data: ZoneFileData,
 
     for name, (v4, v6) in sorted(auto.items()):
         owner = dns.name.from_text(name)
+        hidden = _hidden_by(owner, origin, data)
+        if hidden:
+            errors.append(Problem(f"zone {zone.name}: {name} is a nameserver name whose A/AAAA "
+                                  f"acnsd serves in this zone, but the zone file has {hidden};"
+                                  " remove it from the zone file", file=str(zone.file),
+                                  rule="R8"))
+            continue
         for rdtype, value in (("A", v4), ("AAAA", v6)):
             if value is None:
                 continue
@@ -131,6 +141,21 @@ def build_zone(zone: ResolvedZone, data: ZoneFileData,
     plan = ZonePlan(origin=origin, rrsets=tuple(records.values()),
                     nameservers=tuple(dns.name.from_text(n) for n in zone.nameservers))
     return plan, errors, warnings
+
+
+def _hidden_by(owner: dns.name.Name, origin: dns.name.Name, data: ZoneFileData) -> str | None:
+    """What in the zone file would make A/AAAA at `owner` invalid or unreachable: a CNAME
+    at the name (RFC 1034 §3.6.2), or a delegation or DNAME between it and the apex."""
+    if (owner, dns.rdatatype.CNAME) in data:
+        return f"a CNAME at {owner}"
+    name = owner
+    while name != origin and name.is_subdomain(origin):
+        if (name, dns.rdatatype.NS) in data:
+            return f"a delegation (NS records) at {name}"
+        if name != owner and (name, dns.rdatatype.DNAME) in data:
+            return f"a DNAME at {name}"
+        name = name.parent()
+    return None
 
 
 def _rdata(rdtype: str, text: str) -> dns.rdata.Rdata:
