@@ -213,3 +213,10 @@ def test_long_zone_name_needs_an_explicit_rname(env):
     assert problem.rule == "R10" and "rname" in problem.message
     cfg["accounts"][0]["zones"][0]["dns_settings"]["soa"] = {"rname": "dns.example.org"}
     env.load(cfg)
+
+
+def test_missing_include_is_not_a_missing_zone_file(env):
+    cfg = config(account(two_sets(), [zone("a.test", "custom.account")]))
+    problem = only(env.refused(cfg, {"a.test": "$TTL 300\n$INCLUDE nowhere.inc\n"}))
+    assert "nowhere.inc" in problem.message and "included" in problem.message
+    assert problem.file.endswith("a.test.zone")

@@ -726,3 +726,27 @@ def test_r10_zone_file_needs_no_soa_or_ns(env):
 def test_account_id_in_state_is_the_configured_one(env):
     env.load(config(account(two_sets(), [zone("a.test")])))
     assert json.loads(env.state_file.read_text())["zones"]["a.test"]["account"] == ACCOUNT_ID
+
+
+@pytest.mark.parametrize("text,what", [
+    ("ns1 IN CNAME www\n", "CNAME"),
+    ("ns1 IN NS ns.elsewhere.test.\n", "delegation"),
+    ("ns2 IN DNAME elsewhere.test.\n", None),  # a DNAME owner may hold A/AAAA
+])
+def test_r8_managed_name_hidden_by_zone_file_data_refused(env, text, what):
+    names = [ns("ns1.example.com"), ns("ns2.example.com")]
+    cfg = config(account(names, [zone("example.com", "custom.account", 1)]))
+    if what is None:
+        env.load(cfg, {"example.com": DEFAULT_ZONE + text})
+        return
+    problem = only(env.refused(cfg, {"example.com": DEFAULT_ZONE + text}))
+    assert problem.rule == "R8" and what in problem.message and "ns1.example.com" in (
+        problem.message)
+
+
+def test_r8_managed_name_below_a_delegation_refused(env):
+    names = [ns("ns1.out.example.com"), ns("ns2.example.com")]
+    cfg = config(account(names, [zone("example.com", "custom.account", 1)]))
+    text = DEFAULT_ZONE + "out IN NS ns.elsewhere.test.\n"
+    problem = only(env.refused(cfg, {"example.com": text}))
+    assert problem.rule == "R8" and "out.example.com" in problem.message
