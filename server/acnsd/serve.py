@@ -177,8 +177,10 @@ class Server:
     async def bind(self, *, strict: bool = False) -> None:
         """Make the bound listeners match the current plan: close those no longer wanted,
         open the new ones. An address not on this host is skipped; with `strict` (at
-        startup) any other bind error (port in use, permission) is raised."""
+        startup) any other bind error (port in use, permission) is raised. Each skipped
+        address is one INFO line (never rate-limited), then one WARNING counts them."""
         self._loop = asyncio.get_running_loop()
+        skipped = 0
         wanted = endpoints(self._plan, self._listen)
         for endpoint in [e for e in self.listeners if e not in wanted]:
             self.listeners.pop(endpoint).stop_accepting()
@@ -199,12 +201,19 @@ class Server:
             except BindError as exc:
                 if strict and not exc.not_on_this_host:
                     raise BindError(exc.errno, f"{endpoint}: {exc.strerror}") from exc
-                log.warning("event=skipped %s reason=%r", endpoint, exc.strerror)
+                log.info("event=skipped %s reason=%r", endpoint, exc.strerror)
+                skipped += 1
                 continue
             self.listeners[endpoint] = listener
             log.info("event=listening transports=udp,tcp %s", endpoint)
             if endpoint.port == 0:  # port 0: report the one chosen
                 log.info("event=port_chosen %s port=%d", endpoint, listener.port)
+        if skipped:
+            log.warning(
+                "event=addresses_skipped count=%d bound=%d",
+                skipped,
+                len(self.listeners),
+            )
 
     def request_reload(self) -> None:
         """SIGHUP: reload now, or once more after the reload in progress."""
