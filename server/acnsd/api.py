@@ -198,8 +198,8 @@ class ApiServer:
         return str(host), int(port)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="acnsd-api",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        name="acnsd-api", daemon=True)
         self._thread.start()
         log.info("event=api_listening address=%s:%d", *self.address)
 

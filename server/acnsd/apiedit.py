@@ -13,6 +13,7 @@ serialized by one lock, so none is lost.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -28,8 +29,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from .config import Loaded, load
+from .config import load
 from .errors import ConfigError, Problem
+from .model import Model
 from .state import write_atomic
 
 __all__ = ["ConfigEditor", "Rejected", "to_yaml"]
@@ -109,27 +111,29 @@ class ConfigEditor:
         self.path = Path(path)
         self.lock = threading.Lock()
         data = self.path.read_bytes()
-        self.loaded: Loaded = load(self.path, save_state=False)
-        self._adopt(data)
+        self.model: Model = load(self.path, save_state=False).model
+        self._adopt(data.decode("utf-8"))
 
-    def _adopt(self, data: bytes) -> None:
-        self._text = data.decode("utf-8")
-        self._digest = _digest(data)
-        self._yaml = _round_tripper(self._text)
+    def _adopt(self, text: str) -> None:
+        """Take `text` as the file's content: its digest, layout and document."""
+        self._text = text
+        self._digest = _digest(text.encode("utf-8"))
+        self._yaml = _round_tripper(text)
+        self._document: Any = None  # parsed on the next change
 
     def refresh(self) -> bool:
         """Adopt the file as it is on disk now, if it loads (after an operator's reload)."""
         with self.lock:
             try:
                 data = self.path.read_bytes()
-                loaded = load(self.path, save_state=False)
+                model = load(self.path, save_state=False).model
             except (OSError, ConfigError):
                 return False
-            self.loaded = loaded
-            self._adopt(data)
+            self.model = model
+            self._adopt(data.decode("utf-8"))
             return True
 
-    def change(self, edit: Edit, new_files: dict[Path, str] | None = None) -> Loaded:
+    def change(self, edit: Edit, new_files: dict[Path, str] | None = None) -> Model:
         """Apply `edit` to the file, check it, write it; the new model, or Rejected.
 
         `new_files` are created (atomically) before the check when they do not exist yet
@@ -144,45 +148,79 @@ class ConfigEditor:
                 raise Rejected(409, [(1021, f"{self.path} changed on disk since the server "
                                       "loaded it; check it (acnsd check) and reload the server "
                                       "(SIGHUP) before changing it through the API")])
-            document = self._yaml.load(self._text)
+            document = self._document
+            self._document = None  # a refused edit leaves it half changed: parse again
+            if document is None:
+                document = self._yaml.load(self._text)
             edit(document)
             text = _dump(self._yaml, document)
             created = [p for p in (new_files or {}) if not p.exists()]
             for file in created:
                 write_atomic(file, (new_files or {})[file])
             try:
-                self._check(text)
+                model, decided = self._check(text)
             except Rejected:
                 for file in created:
                     file.unlink(missing_ok=True)
                 raise
-            write_atomic(self.path, text)
-            self._adopt(text.encode("utf-8"))
-            # Record what the change decided (addresses, zone defaults, serials) before
-            # answering, so the 200 and the state survive a crash together.
-            self.loaded = load(self.path, save_state=True)
-            return self.loaded
+            state = self.model.server.state_file
+            try:
+                write_atomic(self.path, text)
+                # What the change decided (addresses, zone defaults, serials) is recorded
+                # before the answer, so the 200 and the state survive a crash together.
+                if decided is not None:
+                    _replace_durably(decided, state)
+            finally:
+                if decided is not None:
+                    decided.unlink(missing_ok=True)
+            if decided is None:  # a state file named in the config: record by loading it
+                model = load(self.path, save_state=True).model
+            self.model = model
+            self._text, self._digest = text, _digest(text.encode("utf-8"))
+            self._document = document
+            return model
 
-    def _check(self, text: str) -> None:
-        """Load `text` as if it were the configuration; Rejected with every problem."""
-        state = self.loaded.model.server.state_file
+    def _check(self, text: str) -> tuple[Model, Path | None]:
+        """Load `text` as if it were the configuration; Rejected with every problem.
+
+        Returns the model and, when the state file is the default one next to the
+        configuration, a copy of it with this change's decisions recorded (else None).
+        """
+        state = self.model.server.state_file
+        follows = state == self.path.with_suffix(".state.json")  # the default name
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.api-", suffix=".yaml",
                                     dir=self.path.parent)
-        tmp = Path(name)
+        tmp = self.path.parent / Path(name).name  # relative when the config's path is
         tmp_state = tmp.with_suffix(".state.json")
+        accepted = False
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
-            if state == self.path.with_suffix(".state.json") and state.exists():
-                shutil.copyfile(state, tmp_state)  # the default state file follows the name
-            load(tmp, save_state=False)
+            if follows and state.exists():
+                shutil.copyfile(state, tmp_state)
+            model = load(tmp, save_state=follows).model
+            accepted = True
         except ConfigError as exc:
             raise Rejected(_status(exc.problems), [
                 (rule_code(p), _relocate(str(p), tmp, self.path, tmp_state, state))
                 for p in exc.problems]) from None
         finally:
             tmp.unlink(missing_ok=True)
-            tmp_state.unlink(missing_ok=True)
+            if not accepted:
+                tmp_state.unlink(missing_ok=True)
+        model = dataclasses.replace(model, config_file=self.path, server=dataclasses.replace(
+            model.server, state_file=state))
+        return model, (tmp_state if follows and tmp_state.exists() else None)
+
+
+def _replace_durably(source: Path, target: Path) -> None:
+    """Rename `source` over `target` and make the rename itself durable."""
+    os.replace(source, target)
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _status(problems: list[Problem]) -> int:

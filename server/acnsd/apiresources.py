@@ -187,10 +187,10 @@ class Resources:
 
     @property
     def model(self) -> Model:
-        return self.editor.loaded.model
+        return self.editor.model
 
     def _change(self, edit: Callable[[Any], None], new_files: dict | None = None) -> Model:
-        model = self.editor.change(edit, new_files).model
+        model = self.editor.change(edit, new_files)
         try:
             self.apply()
         except Exception:  # the change is on disk; a later reload serves it
