@@ -6,6 +6,8 @@ RFC 7766: every message is preceded by a two-octet length (§8); several queries
 sent on one connection and each is answered as soon as it is complete (pipelining, §6.2.1);
 a message may arrive in any number of pieces; an idle connection is closed after a timeout
 (§6.2.3); past a cap on concurrent connections, new ones are closed at once (§6.2.2).
+When a listener stops, the datagrams already queued on its UDP socket are answered
+before it closes, and open connections are closed once their answers are written.
 Nothing here knows about zones or DNS messages: each socket is given a `Responder`, a
 function from query bytes to response bytes or None (drop).
 """
@@ -35,6 +37,7 @@ Responder = Callable[[bytes], "bytes | None"]
 
 MAX_TCP_MESSAGE = 65535  # the two-octet length prefix bounds every TCP message (RFC 7766 §8)
 PORT_ZERO_ATTEMPTS = 20  # tries to find one free port for both UDP and TCP
+UDP_DRAIN_LIMIT = 10_000  # queued datagrams answered at most when a listener stops
 UDP_RECEIVE_BUFFER = 4 * 1024 * 1024  # absorbs bursts; the kernel caps it at rmem_max
 
 # bind() errors that mean "this address is not configured on this host": skipped, not fatal
@@ -216,15 +219,34 @@ class Listener:
     port: int
     udp: asyncio.DatagramTransport
     tcp: asyncio.AbstractServer
+    udp_socket: socket.socket  # the transport's own socket, read directly by the drain
+    udp_respond: Responder
 
     @property
     def address(self) -> str:
         return format_address(self.host, self.port)
 
-    def stop_accepting(self) -> None:
-        """Stop reading datagrams and accepting connections (open connections stay)."""
+    def stop_accepting(self) -> int:
+        """Stop accepting connections; answer the datagrams already queued on the UDP
+        socket (at most UDP_DRAIN_LIMIT), then stop reading. Open connections stay.
+        Returns how many queued datagrams were read."""
         self.tcp.close()
+        drained = 0
+        # the event loop is not reading: this runs on its thread, between two callbacks
+        while drained < UDP_DRAIN_LIMIT:
+            try:
+                query, peer = self.udp_socket.recvfrom(MAX_TCP_MESSAGE)
+            except OSError:  # BlockingIOError: nothing is left
+                break
+            drained += 1
+            response = _guarded(self.udp_respond, query)
+            if response is not None:
+                try:
+                    self.udp_socket.sendto(response, peer)
+                except OSError:  # a full send buffer, an ICMP error: this answer is lost
+                    pass
         self.udp.close()
+        return drained
 
 
 def _bound_socket(host: str, port: int, kind: int, reuse_port: bool) -> socket.socket:
@@ -296,4 +318,4 @@ async def open_listener(
         udp.close()
         tcp_sock.close()
         raise
-    return Listener(host, port, udp, tcp)
+    return Listener(host, port, udp, tcp, udp_sock, udp_respond)

@@ -288,11 +288,10 @@ class Server:
         """Stop accepting, write the answers already due, close TCP connections."""
         if self._reload_task is not None:
             self._reload_task.cancel()
-        for listener in self.listeners.values():
-            listener.stop_accepting()
+        drained = sum(listener.stop_accepting() for listener in self.listeners.values())
         self.listeners.clear()
         aborted = await self._connections.drain(grace)
-        log.info("event=stopped tcp_aborted=%d", aborted)
+        log.info("event=stopped udp_drained=%d tcp_aborted=%d", drained, aborted)
 
 
 def _start_exposition(metrics: Metrics, address: tuple[str, int], worker: int | None) -> Exposition:

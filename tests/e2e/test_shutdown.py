@@ -68,24 +68,31 @@ def test_signal_under_load_exits_zero(daemon_factory, signum):
     # a pipelining TCP client whose queries were all answered, and an idle one
     busy = socket.create_connection(("127.0.0.1", daemon.port), timeout=5)
     idle = socket.create_connection(("127.0.0.1", daemon.port), timeout=5)
+    burst = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # sent just before the signal
+    burst.settimeout(2)
     try:
         busy.sendall(b"".join(framed("www.example.com", i) for i in range(50)))
         time.sleep(0.5)
+        for i in range(100):
+            burst.sendto(framed("www.example.com", i)[2:], ("127.0.0.1", daemon.port))
         started = time.monotonic()
         daemon.signal(signum)
         code = daemon.stop(timeout=BOUND)
         elapsed = time.monotonic() - started
         answers = read_answers(busy)
         assert read_answers(idle) == []  # closed by the server, not left to time out
+        burst_ids = sorted(dns.message.from_wire(burst.recv(4096)).id for _ in range(100))
     finally:
         stop.set()
         for loader in loaders:
             loader.join(5)
         busy.close()
         idle.close()
+        burst.close()
     assert code == 0, daemon.log()
     assert elapsed < BOUND
     assert [a.id for a in answers] == list(range(50))
+    assert burst_ids == list(range(100))  # read before the signal, or drained at the stop
     assert not wrong, wrong[:3]
     assert "event=stopped" in daemon.log()
 

@@ -221,3 +221,17 @@ def test_bind_errors_tell_missing_address_from_busy_port(run):
             listener.stop_accepting()
 
     run(scenario())
+
+
+def test_stop_answers_the_queued_datagrams(run):
+    async def scenario():
+        listener, _ = await start()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(2)
+            for i in range(50):  # queued in the kernel: the loop does not run meanwhile
+                client.sendto(b"q%d" % i, ("127.0.0.1", listener.port))
+            assert listener.stop_accepting() == 50
+            answers = {client.recv(100) for _ in range(50)}
+        assert answers == {b"Aq%d" % i for i in range(50)}
+
+    run(scenario())
