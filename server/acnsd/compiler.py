@@ -12,7 +12,7 @@ per-address view (DESIGN.md §4) gets the zones it may answer; every RRset is pr
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dns.name
 import dns.rdataclass
@@ -22,6 +22,7 @@ import dns.rrset
 from .cache import CacheEntry, ResponseCache
 from .errors import ConfigError, Problem
 from .plan import ServePlan, ServerOptions, ZonePlan
+from .render import opt_rr
 from .wire import WireName, WireRRset, encode_rrset, wire_name
 
 __all__ = ["Node", "Tables", "ViewTables", "Zone", "compile_plan"]
@@ -54,6 +55,8 @@ class Zone:
     nodes: dict[bytes, Node]  # every owner name and empty non-terminal, by lower-cased wire
     negative_soa: WireRRset  # RFC 2308 §5: the SOA for NXDOMAIN and NODATA answers
     name: str  # the apex as text, e.g. "example.com." (a bounded metrics label)
+    # the negative SOA RR encoded per question end (render_negative), filled on first use
+    negative_tails: dict[int, bytes] = field(default_factory=dict)
 
     @property
     def key(self) -> bytes:
@@ -85,6 +88,7 @@ class Tables:
     views: dict[str, ViewTables]  # by local address
     chaos: dict[bytes, WireRRset]  # CHAOS TXT answers by lower-cased wire name
     cache: ResponseCache
+    opt_records: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]  # our OPT by [DO][NSID asked]
 
     def view(self, local_address: str | None) -> ViewTables:
         return self.views.get(local_address, self.default) if local_address else self.default
@@ -240,4 +244,18 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
         )
         for form in _address_forms(view.address):
             views[form] = tables
-    return Tables(plan.options, default, views, _chaos(plan.options), ResponseCache(cache_entries))
+    opt_records = tuple(
+        tuple(
+            opt_rr(plan.options.edns_udp_size, 0, do, plan.options.nsid if asked else None)
+            for asked in (False, True)
+        )
+        for do in (False, True)
+    )
+    return Tables(
+        plan.options,
+        default,
+        views,
+        _chaos(plan.options),
+        ResponseCache(cache_entries),
+        opt_records,
+    )

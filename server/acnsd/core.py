@@ -26,7 +26,6 @@ metrics code: the adapters count the Outcome that `respond` returns.
 from __future__ import annotations
 
 import enum
-import functools
 import logging
 import struct
 
@@ -37,7 +36,7 @@ from .cache import CacheEntry
 from .compiler import Tables, ViewTables
 from .lookup import Result, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
-from .render import opt_rr, render
+from .render import opt_rr, render, render_negative
 from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query
 
 __all__ = ["Outcome", "Transport", "answer", "internal_errors", "respond"]
@@ -67,7 +66,7 @@ _MAX_TCP = 65535
 _UDP = Transport.UDP
 _DROP, _NOTIMP, _FORMERR = Outcome.DROP, Outcome.NOTIMP, Outcome.FORMERR
 _BADVERS, _SERVFAIL, _REFUSED = Outcome.BADVERS, Outcome.SERVFAIL, Outcome.REFUSED
-_ANSWER, _NODATA = Outcome.ANSWER, Outcome.NODATA
+_ANSWER, _NODATA, _NXDOMAIN = Outcome.ANSWER, Outcome.NODATA, Outcome.NXDOMAIN
 _FLAGS = {o: (RCODE[o] & 0xF) | (_AA if o in AUTHORITATIVE else 0) for o in RCODE}
 
 _errors = [0]  # internal errors since start; a list so the count needs no `global`
@@ -82,11 +81,6 @@ def _header_only(wire: bytes, rcode: int) -> bytes:
     flags = (wire[2] << 8) | wire[3]
     out_flags = _QR | (flags & (_OPCODE | _COPIED)) | rcode
     return _PACK_HEADER((wire[0] << 8) | wire[1], out_flags, 0, 0, 0, 0)
-
-
-@functools.lru_cache(maxsize=64)
-def _opt(payload: int, ext_rcode: int, do: bool, nsid: bytes | None) -> bytes:
-    return opt_rr(payload, ext_rcode, do, nsid)
 
 
 def _chaos(tables: Tables, query: Query) -> Result:
@@ -131,24 +125,47 @@ def _respond(
         limit = _MIN_UDP if udp else _MAX_TCP
         opt = None
     else:
-        limit = max(_MIN_UDP, min(edns.payload, options.edns_udp_size)) if udp else _MAX_TCP
+        if not udp:
+            limit = _MAX_TCP
+        else:
+            limit = edns.payload if edns.payload < options.edns_udp_size else options.edns_udp_size
+            if limit < _MIN_UDP:
+                limit = _MIN_UDP
         if edns.version > 0:
-            opt = _opt(options.edns_udp_size, RCODE[_BADVERS] >> 4, edns.do, None)
+            opt = opt_rr(options.edns_udp_size, RCODE[_BADVERS] >> 4, edns.do, None)
             flags = _QR | (query.flags & _COPIED)
             return render(wire, query, flags, [], [], [], limit, opt), _BADVERS, None
-        opt = _opt(options.edns_udp_size, 0, edns.do, options.nsid if edns.nsid else None)
+        opt = tables.opt_records[edns.do][edns.nsid]
     result = _lookup(tables, view, query)
     outcome = result.outcome
     flags = _QR | (query.flags & _COPIED) | _FLAGS[outcome]
-    response = render(
-        wire, query, flags, result.answer, result.authority, result.additional, limit, opt
-    )
-    apex = result.zone.name if result.zone is not None else None
+    zone = result.zone
+    if zone is None:
+        apex = None
+        response = render(wire, query, flags, result.answer, [], [], limit, opt)
+    else:
+        apex = zone.name
+        if (outcome is _NXDOMAIN or outcome is _NODATA) and not result.answer:
+            soa, tails = zone.negative_soa, zone.negative_tails
+            response = render_negative(wire, query, flags, soa, tails, limit, opt)
+        else:
+            response = render(
+                wire, query, flags, result.answer, result.authority, result.additional, limit, opt
+            )
     if result.exists and query.plain:
         key = wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :]
         body = response[2:HEADER_SIZE] + query.key + response[HEADER_SIZE + qlen :]
         tables.cache.store(cache, key, (body, outcome, apex))
     return response, outcome, apex
+
+
+def _internal_error(query: bytes) -> tuple[bytes | None, Outcome, str | None]:
+    _errors[0] += 1
+    log.exception("internal error answering a query of %d octets", len(query))
+    try:
+        return _header_only(query, RCODE[_SERVFAIL]), _SERVFAIL, None
+    except Exception:
+        return None, _DROP, None
 
 
 def respond(
@@ -165,23 +182,21 @@ def respond(
             return query[:2] + hit[0], hit[1], hit[2]
         return _respond(tables, view, cache, query, transport is _UDP)
     except Exception:
-        _errors[0] += 1
-        log.exception("internal error answering a query of %d octets", len(query))
-        try:
-            return _header_only(query, RCODE[_SERVFAIL]), _SERVFAIL, None
-        except Exception:
-            return None, _DROP, None
+        return _internal_error(query)
 
 
 def answer(
     tables: Tables, query: bytes, transport: Transport, local_address: str | None = None
 ) -> bytes | None:
-    """The response to `query` received over `transport` on `local_address`; None: drop."""
-    try:  # the cache hit, inlined: the path most queries take
+    """The response to `query` received over `transport` on `local_address`; None: drop.
+
+    `respond` without the outcome, for adapters that count nothing; never raises."""
+    try:
         view = tables.views.get(local_address, tables.default) if tables.views else tables.default
-        hit = (view.udp_cache if transport is _UDP else view.tcp_cache).get(query[2:])
+        cache = view.udp_cache if transport is _UDP else view.tcp_cache
+        hit = cache.get(query[2:])
         if hit is not None:
             return query[:2] + hit[0]
+        return _respond(tables, view, cache, query, transport is _UDP)[0]
     except Exception:
-        pass  # respond() below counts and logs it
-    return respond(tables, query, transport, local_address)[0]
+        return _internal_error(query)[0]

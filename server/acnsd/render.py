@@ -13,11 +13,12 @@ import struct
 
 from .wire import HEADER_SIZE, Query, WireName, WireRRset
 
-__all__ = ["Additional", "Answer", "opt_rr", "render"]
+__all__ = ["Additional", "Answer", "opt_rr", "render", "render_negative"]
 
 TC = 0x0200
 _PACK_H = struct.Struct(">H").pack
 _PACK_HEADER = struct.Struct(">HHHHHH").pack_into
+_PACK_HEADER_BYTES = struct.Struct(">HHHHHH").pack
 _PACK_OPT = struct.Struct(">HHIH").pack
 _QNAME_POINTER = b"\xc0\x0c"
 
@@ -121,3 +122,36 @@ def render(
         ar += 1
     _PACK_HEADER(out, 0, (wire[0] << 8) | wire[1], flags, 1, an, ns, ar)
     return bytes(out)
+
+
+def _negative_tail(soa: WireRRset, qend: int, apex_at: int) -> bytes:
+    out = bytearray(qend)
+    table = {key: apex_at + start for key, start in soa.owner.suffixes}
+    _put_rrset(out, soa.owner, soa, table)
+    return bytes(out[qend:])
+
+
+def render_negative(
+    wire: bytes,
+    query: Query,
+    flags: int,
+    soa: WireRRset,
+    tails: dict[int, bytes],
+    limit: int,
+    opt: bytes | None,
+) -> bytes:
+    """NXDOMAIN or NODATA with only the negative SOA (RFC 2308 §2): the SOA RR, its names
+    compressed against the apex inside the question, depends only on where the question
+    ends, so it is encoded once per question length and kept in `tails`."""
+    qend = query.question_end
+    tail = tails.get(qend)
+    if tail is None:
+        tail = tails[qend] = _negative_tail(soa, qend, qend - 4 - len(soa.owner.key))
+    if opt is None:
+        opt, ar = b"", 0
+    else:
+        ar = 1
+    if qend + len(tail) + len(opt) > limit:
+        return render(wire, query, flags, [], [soa], [], limit, opt or None)
+    head = _PACK_HEADER_BYTES((wire[0] << 8) | wire[1], flags, 1, 0, 1, ar)
+    return head + wire[HEADER_SIZE:qend] + tail + opt

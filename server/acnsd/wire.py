@@ -37,6 +37,8 @@ _UNPACK_HH = struct.Struct(">HH").unpack_from
 _UNPACK_RR = struct.Struct(">HHIH").unpack_from
 _PACK_RR_FIXED = struct.Struct(">HHI").pack
 _PACK_H = struct.Struct(">H").pack
+_PLAIN_OPT_HEAD = b"\x00\x00\x29"  # root owner, type OPT
+_PLAIN_OPTS: dict[bytes, Edns] = {}  # decoded option-less OPT RRs, by their 11 octets
 
 # RFC 3597 §4: the RR types of RFC 1035 whose rdata names may be compressed.
 _COMPRESSIBLE = frozenset(
@@ -61,7 +63,8 @@ class MalformedQuery(Exception):
 
 
 class Edns:
-    """The query's OPT pseudo-RR (RFC 6891 §6.1.3), as far as answering needs it."""
+    """The query's OPT pseudo-RR (RFC 6891 §6.1.3), as far as answering needs it.
+    Shared between queries: never modified."""
 
     __slots__ = ("payload", "version", "do", "nsid")
 
@@ -82,7 +85,17 @@ class Query:
     Plain slots, not a frozen dataclass: one is built per query on the slow path.
     """
 
-    __slots__ = ("flags", "qname", "key", "offsets", "qtype", "qclass", "edns", "plain")
+    __slots__ = (
+        "flags",
+        "qname",
+        "key",
+        "offsets",
+        "qtype",
+        "qclass",
+        "edns",
+        "plain",
+        "question_end",
+    )
 
     def __init__(
         self,
@@ -102,32 +115,30 @@ class Query:
         self.qclass = qclass
         self.edns = edns
         self.plain = plain
-
-    @property
-    def question_end(self) -> int:
-        return HEADER_SIZE + len(self.qname) + 4
+        self.question_end = HEADER_SIZE + len(qname) + 4
 
 
-def _read_question_name(wire: bytes, pos: int) -> tuple[bytes, tuple[int, ...]]:
+def _read_question_name(wire: bytes) -> tuple[bytes, tuple[int, ...]]:
     """The question's name, uncompressed (a pointer here could only point backwards into the
     header), with the offsets of its suffixes relative to its first octet."""
-    start = pos
+    pos = HEADER_SIZE
     offsets = []
-    end = len(wire)
-    while True:
-        if pos >= end:
-            raise MalformedQuery("question name runs past the message")
+    append = offsets.append
+    try:
         length = wire[pos]
-        offsets.append(pos - start)
-        if length == 0:
-            break
-        if length > 63:
-            raise MalformedQuery("compressed or extended label in the question")
-        pos += length + 1
+        while length:
+            if length > 63:
+                raise MalformedQuery("compressed or extended label in the question")
+            append(pos - HEADER_SIZE)
+            pos += length + 1
+            length = wire[pos]
+    except IndexError:
+        raise MalformedQuery("question name runs past the message") from None
+    append(pos - HEADER_SIZE)
     pos += 1
-    if pos - start > _MAX_NAME:
+    if pos - HEADER_SIZE > _MAX_NAME:
         raise MalformedQuery("question name longer than 255 octets")
-    return wire[start:pos], tuple(offsets)
+    return wire[HEADER_SIZE:pos], tuple(offsets)
 
 
 def _skip_name(wire: bytes, pos: int) -> tuple[int, bool]:
@@ -172,23 +183,36 @@ def parse_query(wire: bytes) -> Query:
         raise MalformedQuery("QDCOUNT is not 1")
     if ancount or nscount:
         raise MalformedQuery("a query with answer or authority records")
-    qname, offsets = _read_question_name(wire, HEADER_SIZE)
+    qname, offsets = _read_question_name(wire)
     pos = HEADER_SIZE + len(qname)
-    if pos + 4 > len(wire):
+    end = len(wire)
+    if pos + 4 > end:
         raise MalformedQuery("question without type and class")
     qtype, qclass = _UNPACK_HH(wire, pos)
     pos += 4
-    question_end = pos
+    if arcount == 0:
+        if pos != end:
+            raise MalformedQuery("trailing octets after the question")
+        return Query(flags, qname, offsets, qtype, qclass, None, True)
+    if arcount == 1 and end == pos + 11:  # the usual shape: one OPT without options
+        opt = wire[pos:]
+        edns = _PLAIN_OPTS.get(opt)
+        if edns is None and opt[:3] == _PLAIN_OPT_HEAD and opt[9:] == b"\x00\x00":
+            _, rdclass, ttl, _ = _UNPACK_RR(opt, 1)
+            edns = Edns(rdclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), False)
+            if len(_PLAIN_OPTS) < 1024:  # bounded: payload sizes and flags clients send
+                _PLAIN_OPTS[opt] = edns
+        if edns is not None:
+            return Query(flags, qname, offsets, qtype, qclass, edns, True)
     edns = None
-    plain = arcount == 0 and pos == len(wire)
     for _ in range(arcount):
         pos, root = _skip_name(wire, pos)
-        if pos + 10 > len(wire):
+        if pos + 10 > end:
             raise MalformedQuery("truncated additional record")
         rdtype, rdclass, ttl, rdlength = _UNPACK_RR(wire, pos)
         rdata_start = pos + 10
         pos = rdata_start + rdlength
-        if pos > len(wire):
+        if pos > end:
             raise MalformedQuery("rdata runs past the message")
         if rdtype == OPT:
             if edns is not None:
@@ -196,10 +220,9 @@ def parse_query(wire: bytes) -> Query:
             if not root:
                 raise MalformedQuery("OPT owner is not the root")
             edns = _parse_opt(wire, rdclass, ttl, rdata_start, pos)
-            plain = arcount == 1 and rdlength == 0 and question_end + 11 == len(wire)
-    if pos != len(wire):
+    if pos != end:
         raise MalformedQuery("trailing octets after the last record")
-    return Query(flags, qname, offsets, qtype, qclass, edns, plain)
+    return Query(flags, qname, offsets, qtype, qclass, edns, False)
 
 
 class WireName:

@@ -16,16 +16,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.zonetext import make_query, zone  # noqa: E402
-
 from acnsd.compiler import compile_plan  # noqa: E402
 from acnsd.core import Transport, answer  # noqa: E402
 from acnsd.plan import ServePlan  # noqa: E402
 
+from core.zonetext import make_query, zone  # noqa: E402
+
 
 def build(cache_entries: int = 100_000):
     big = "\n".join(f"h{i} A 192.0.2.{i % 250}" for i in range(1000))
-    big += "\n*.wild TXT \"w\"\nalias CNAME h1\ndeleg NS ns.deleg\nns.deleg A 192.0.2.53\n"
+    big += '\n*.wild TXT "w"\nalias CNAME h1\ndeleg NS ns.deleg\nns.deleg A 192.0.2.53\n'
     zones = [zone("big.test.", big)]
     zones += [zone(f"z{i}.test.", "www A 198.51.100.1\nmail A 198.51.100.2") for i in range(1000)]
     t0 = time.perf_counter()
