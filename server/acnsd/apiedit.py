@@ -110,6 +110,8 @@ class ConfigEditor:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.lock = threading.Lock()
+        for stale in self.path.parent.glob(f".{self.path.name}.api-*"):  # after a crash
+            stale.unlink(missing_ok=True)
         data = self.path.read_bytes()
         self.model: Model = load(self.path, save_state=False).model
         self._adopt(data.decode("utf-8"))
