@@ -136,9 +136,9 @@ def _addresses(accounts: Sequence, zones: list[ResolvedZone], server: ServerConf
 
 
 def _provider(name: str, zones: dict[str, ResolvedZone]) -> ResolvedZone | None:
-    """The longest served zone name that is a suffix of `name` (R8)."""
+    """The longest served zone name that is a suffix of `name`, itself included (R8)."""
     labels = name.split(".")
-    for i in range(1, len(labels)):
+    for i in range(len(labels)):
         zone = zones.get(".".join(labels[i:]))
         if zone:
             return zone
