@@ -750,3 +750,17 @@ def test_r8_managed_name_below_a_delegation_refused(env):
     text = DEFAULT_ZONE + "out IN NS ns.elsewhere.test.\n"
     problem = only(env.refused(cfg, {"example.com": text}))
     assert problem.rule == "R8" and "out.example.com" in problem.message
+
+
+def test_r8_a_name_that_is_a_zone_apex_is_served_in_that_zone(env):
+    """The longest zone name that is a suffix of ns_name may be ns_name itself."""
+    names = [ns("dns.example.net"), ns("ns2.example.net")]
+    zones = [zone("example.net", "custom.account", 1),
+             zone("dns.example.net", "cloudflare.standard")]
+    loaded = env.load(config(account(names, zones)), {"dns.example.net": "$TTL 300\n"})
+    addr = loaded.model.addresses["dns.example.net"]
+    assert addr.served_in == "dns.example.net"
+    assert [rd.address for rd in rrsets(loaded, "dns.example.net")[("dns.example.net",
+                                                                     "A")]] == [addr.ipv4]
+    assert ("dns.example.net", "A") not in rrsets(loaded, "example.net")
+    assert loaded.model.addresses["ns2.example.net"].served_in == "example.net"
