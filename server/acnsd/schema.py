@@ -331,7 +331,11 @@ def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | No
                   required=("name",))
     if m is None or "name" not in m:
         return None
-    name = normalize(str(m["name"]))
+    if not isinstance(m["name"], str):  # `name: no` is a boolean, `name: 1.5` a number
+        r.error(join_path(path, "name"), f"a zone name must be a string, not "
+                f"{_kind(m['name'])} ({m['name']!r}); quote it")
+        return None
+    name = normalize(m["name"])
     why = zone_name_error(name)
     if why:
         r.error(join_path(path, "name"), f"zone name {m['name']!r} {why}")
