@@ -64,9 +64,21 @@ def check_names(accounts: tuple[Account, ...], server: ServerConfig,
                 locate: Locate) -> list[Problem]:
     """R3: at most five names a set; every name in one set of one account only."""
     problems: list[Problem] = []
-    seen: dict[str, str] = {ns.name: "server.standard_nameservers" for ns in
-                            server.standard_nameservers}
+    seen: dict[str, str] = {}
+    for i, standard in enumerate(server.standard_nameservers):
+        here = f"server.standard_nameservers[{i}]"
+        if standard.name in seen:
+            problems.append(locate(f"{here}.name", f"{standard.name} is already listed at "
+                                   f"{seen[standard.name]}", "R3"))
+        else:
+            seen[standard.name] = here
+    ids: dict[str, str] = {}
     for account in accounts:
+        if account.id in ids:
+            problems.append(locate(f"{account.path}.id", f"account id {account.id} is already "
+                                   f"used at {ids[account.id]}; account ids are unique", None))
+        else:
+            ids[account.id] = account.path
         for number, names in account_sets(account).items():
             if len(names) > MAX_SET_NAMES:
                 first = next(ns for ns in account.custom_nameservers if ns.ns_set == number)
