@@ -220,3 +220,25 @@ def test_missing_include_is_not_a_missing_zone_file(env):
     problem = only(env.refused(cfg, {"a.test": "$TTL 300\n$INCLUDE nowhere.inc\n"}))
     assert "nowhere.inc" in problem.message and "included" in problem.message
     assert problem.file.endswith("a.test.zone")
+
+
+@pytest.mark.parametrize("value", [False, 1.5, 42, ["a.test"]])
+def test_zone_name_must_be_a_string(env, value):
+    """`name: no` would otherwise become a zone called "false"."""
+    cfg = config(account(two_sets(), [{"name": value, "file": "z.zone"}]))
+    problem = only(env.refused(cfg, {"z": "$TTL 300\n"}))
+    assert problem.path == "accounts[0].zones[0].name"
+
+
+def test_duplicate_account_id_refused(env):
+    other = account([ns("ns1.other.test"), ns("ns2.other.test")])
+    problem = only(env.refused(config(account(two_sets()), other)))
+    assert problem.path == "accounts[1].id"
+    assert "accounts[0]" in problem.message
+
+
+def test_duplicate_standard_nameserver_refused(env):
+    standard = [{"name": "ns1.std.test"}, {"name": "NS1.std.test."}]
+    problem = only(env.refused(config(account(two_sets()), standard_nameservers=standard)))
+    assert problem.rule == "R3"
+    assert problem.path == "server.standard_nameservers[1].name"
