@@ -329,10 +329,8 @@ async def serve(
                 config, settings.api.listen, settings.api.tokens_file, server.apply
             )
             server.api.start()
-        if worker is None:  # a worker's parent has dropped privileges itself
-            drop_privileges(settings.user, settings.state_file)
-        else:
-            drop_privileges(settings.user)
+        # the state file is written by the only process, or by the parent of workers
+        drop_privileges(settings.user, settings.state_file if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
         log.error("event=start_failed reason=%r", str(exc))
         await _stop(server, exposition, 0)
