@@ -100,10 +100,9 @@ def match_name(
     return _MISS, None, False
 
 
-def _select(node: Node, qtype: int) -> WireRRset | None:
-    if qtype == _ANY:  # RFC 8482 §4.1: one RRset, the lowest type present
-        return node.rrsets[min(node.rrsets)] if node.rrsets else None
-    return node.rrsets.get(qtype)
+def _select_any(node: Node) -> WireRRset | None:
+    """RFC 8482 §4.1: ANY is answered with one RRset, the lowest type present."""
+    return node.rrsets[min(node.rrsets)] if node.rrsets else None
 
 
 def _visible(view: ViewTables, zone_key: bytes, owner_key: bytes) -> bool:
@@ -134,7 +133,7 @@ def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) 
     first_zone = zone
     answer: Answer = []
     owner: WireName | None = None  # None: the qname, written as a pointer to the question
-    seen = {key}
+    seen: set[bytes] | None = None  # names of the CNAME chain, made when there is one
     exists = False
     while True:
         how, node, found = match_name(zone, key, offsets, qtype)
@@ -148,23 +147,20 @@ def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) 
         if how == _MISS:
             return Result(_NXDOMAIN, first_zone, answer, [zone.negative_soa], [], exists)
         assert node is not None
-        rrset = _select(node, qtype)
+        rrset = node.rrsets.get(qtype) if qtype != _ANY else _select_any(node)
         if rrset is not None:
             answer.append((owner, rrset))
-            return Result(
-                _ANSWER,
-                first_zone,
-                answer,
-                [],
-                _additional(view, [r for _, r in answer]),
-                exists,
-            )
+            # only the last RRset of a chain can have targets (a CNAME has none)
+            additional = _additional(view, [rrset]) if rrset.extra else []
+            return Result(_ANSWER, first_zone, answer, [], additional, exists)
         cname = node.rrsets.get(_CNAME)
         if cname is None:
             return Result(_NODATA, first_zone, answer, [zone.negative_soa], [], exists)
         answer.append((owner, cname))
         target = cname.rdatas[0][0]
         assert isinstance(target, WireName)
+        if seen is None:
+            seen = {key}
         if len(answer) >= MAX_CHAIN or target.key in seen:
             return Result(_ANSWER, first_zone, answer, [], [], exists)
         seen.add(target.key)
