@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DnsperfResult", "missing", "parse", "run"]
+__all__ = ["DnsperfResult", "command", "missing", "parse", "run"]
 
 _FIELDS = {
     "sent": r"Queries sent:\s+(\d+)",

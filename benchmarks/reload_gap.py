@@ -1,10 +1,10 @@
 """The reload gap: the longest time acnsd stops answering while it reloads under load.
 
 A small UDP client loop keeps a window of queries outstanding against the server and
-timestamps every answer. A second in (`settle`), a marker record is added to a zone file and the
-server is sent SIGHUP; the loop goes on until the marker is answered (the reload is
-done) plus another second. The result is the longest gap between two answers, and how long
-the reload took from SIGHUP to the marker being served.
+timestamps every answer. After `settle` seconds a marker record is added to a zone file
+and the server is sent SIGHUP; the loop goes on until the marker is answered (the
+reload is done) plus `settle` seconds. The result is the longest gap between two
+answers, and how long the reload took from SIGHUP to the marker being served.
 """
 
 from __future__ import annotations

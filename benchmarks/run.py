@@ -41,7 +41,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="also load the scale set (10,000 zones, ~1,000,000 records)")
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help="comma-separated, from: " + ", ".join(SERVERS))
-    parser.add_argument("--scale-servers", default="acnsd,knot,nsd")
+    parser.add_argument("--scale-servers", default="knot,nsd,acnsd")
     parser.add_argument("--mixes", default=",".join(m.name for m in MIXES))
     parser.add_argument("--duration", type=float, help="seconds per dnsperf run (10)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (3)")
@@ -95,7 +95,7 @@ def _reload(running: Running, layout: Layout, questions: list[tuple[str, str]],
         os.sched_setaffinity(0, {client_cpu})
     try:
         return reload_gap(running.process.pid, running.port, questions,
-                          layout.acnsd_dir / f"{LARGE_ZONE}.zone", LARGE_ZONE, timeout=300,
+                          layout.acnsd_dir / f"{LARGE_ZONE}.zone", LARGE_ZONE, timeout=900,
                           settle=settle)
     finally:
         os.sched_setaffinity(0, affinity)

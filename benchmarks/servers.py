@@ -29,7 +29,7 @@ from benchmarks.dataset import LARGE_ZONE, DataSet
 from benchmarks.procs import process_tree
 from benchmarks.zonefiles import write_acnsd_config
 
-__all__ = ["SERVERS", "Layout", "Running", "ServerError", "free_port", "start"]
+__all__ = ["SERVERS", "Layout", "Running", "ServerError", "free_port", "probes", "start"]
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
