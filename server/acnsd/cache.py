@@ -1,12 +1,14 @@
 """The response cache: rendered responses keyed by the query's octets after the ID.
 
-The rule this module owns: what may enter the cache and how big it may grow. Only queries
-whose name exists in the tables (the core decides) and whose shape is plain (the question
-and at most an option-less OPT) are admitted, so a flood of random names can neither
-evict the hot entries nor grow memory; all caches of one Tables share one budget, and a
-full budget evicts the oldest entry of the cache being written (first in, first out).
-Entries hold the response after the ID for the lower-cased question; the core splices the
-query's ID and its own question back in.
+The rule this module owns: what may enter the cache and how big it may grow. Only plain
+queries (the question and at most an option-less OPT) are candidates. A response for a
+name that exists in the tables is admitted at once; any other (NXDOMAIN, wildcard,
+below a zone cut, REFUSED) only when the same query is seen a second time, remembered in
+a bounded doorkeeper set, so a flood of random names never enters the cache: it can
+neither evict the hot entries nor grow memory. All caches of one Tables share one entry
+budget; a full budget evicts the oldest entry of the cache being written (first in, first
+out). Entries hold the response after the ID for the lower-cased question; the core
+splices the query's ID and its own question back in.
 """
 
 from __future__ import annotations
@@ -20,15 +22,29 @@ CacheEntry = tuple[bytes, Outcome, str | None]
 
 
 class ResponseCache:
-    """The shared entry budget of every per-view, per-transport cache of one Tables."""
+    """The shared entry budget and doorkeeper of every per-view, per-transport cache."""
 
-    __slots__ = ("limit", "size")
+    __slots__ = ("limit", "size", "seen", "seen_limit")
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, seen_limit: int = 8192):
         self.limit = limit
         self.size = 0
+        self.seen: set[bytes] = set()  # keys seen once, not (yet) admitted
+        self.seen_limit = seen_limit
 
-    def store(self, cache: dict[bytes, CacheEntry], key: bytes, value: CacheEntry) -> None:
+    def admit(
+        self, cache: dict[bytes, CacheEntry], key: bytes, value: CacheEntry, exists: bool
+    ) -> None:
+        """Store `value` under `key` if admitted: at once when the qname exists, else on
+        the second sighting of the same query."""
+        if not exists:
+            seen = self.seen
+            if key not in seen:
+                if len(seen) >= self.seen_limit:
+                    seen.clear()
+                seen.add(key)
+                return
+            seen.discard(key)
         if key in cache:
             return
         if self.size >= self.limit:

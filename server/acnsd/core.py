@@ -17,10 +17,10 @@ one error boundary.
 Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carry our OPT
 when the query had one (payload size, DO echoed, NSID when asked and configured), and fit
 the client's limit: over UDP 512 octets without EDNS, else min(its size, ours) but at
-least 512; over TCP 65535. Responses for names that exist are kept in the tables' cache,
-keyed by the query after its ID with the question lower-cased; a hit splices the query's
-ID and own question into the stored octets. The core imports no asyncio, socket, time or
-metrics code: the adapters count the Outcome that `respond` returns.
+least 512; over TCP 65535. Responses are kept in the tables' cache (cache.py decides
+what is admitted), keyed by the query after its ID with the question lower-cased; a hit
+splices the query's ID and own question into the stored octets. The core imports no
+asyncio, socket, time or metrics code: the adapters count the Outcome `respond` returns.
 """
 
 from __future__ import annotations
@@ -152,10 +152,10 @@ def _respond(
             response = render(
                 wire, query, flags, result.answer, result.authority, result.additional, limit, opt
             )
-    if result.exists and query.plain:
+    if query.plain:
         key = wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :]
         body = response[2:HEADER_SIZE] + query.key + response[HEADER_SIZE + qlen :]
-        tables.cache.store(cache, key, (body, outcome, apex))
+        tables.cache.admit(cache, key, (body, outcome, apex), result.exists)
     return response, outcome, apex
 
 

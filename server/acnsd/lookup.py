@@ -53,7 +53,7 @@ class Result:
         self.answer = answer
         self.authority = authority
         self.additional = additional
-        self.exists = exists  # the qname is a node of its zone: the answer may be cached
+        self.exists = exists  # the qname is a node of its zone: cached at first sight
 
 
 def find_zone(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) -> Zone | None:

@@ -1,6 +1,7 @@
 """The response cache changes no answer: for random query mixes (0x20 case, EDNS shapes,
 transports, addresses with and without a view) the cached path gives byte for byte what
-the uncached path gives; random names are never admitted, and the budget holds."""
+the uncached path gives; random names are never admitted, other names on their second
+sighting, and the budget holds."""
 
 import dns.message
 import dns.name
@@ -81,6 +82,26 @@ def test_random_names_are_not_admitted():
             answer(t, make_query(name, "A").to_wire(), Transport.UDP)
     assert t.cache.size == 1
     assert hot[2:] in t.default.udp_cache
+
+
+def test_other_answers_are_admitted_on_the_second_sighting():
+    t = compile_plan(PLAN)
+    for name in ("x.deleg.example.com.", "nx.example.com.", "y.wild.example.com.", "nx.org."):
+        wire = make_query(name, "A").to_wire()
+        answer(t, wire, Transport.UDP)
+        assert wire[2:] not in t.default.udp_cache
+        first = answer(t, wire, Transport.UDP)
+        assert wire[2:] in t.default.udp_cache
+        assert answer(t, wire, Transport.UDP) == first
+    assert t.cache.size == 4
+
+
+def test_doorkeeper_is_bounded():
+    t = compile_plan(PLAN)
+    for i in range(3 * t.cache.seen_limit):
+        answer(t, make_query(f"r{i}.example.com.", "A").to_wire(), Transport.UDP)
+    assert len(t.cache.seen) <= t.cache.seen_limit
+    assert t.cache.size == 0
 
 
 def test_queries_with_options_are_not_admitted():
