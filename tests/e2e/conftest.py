@@ -6,7 +6,8 @@ import os
 import shutil
 
 import pytest
-from e2e_daemon import Daemon, kill, start_daemon, unused_port, write_config
+
+from .e2e_daemon import Daemon, kill, start_daemon, unused_port, write_config
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from e2e_daemon import BIG_TXT
+from .e2e_daemon import BIG_TXT
 
 
 def run_dig(dig: str, server, *args: str) -> str:

@@ -8,7 +8,8 @@ import subprocess
 import dns.message
 import dns.query
 import pytest
-from e2e_daemon import daemon_env, serve_command, unused_port, write_config
+
+from .e2e_daemon import daemon_env, serve_command, unused_port, write_config
 
 
 def www(address: str, port: int, send=dns.query.udp) -> set[str]:

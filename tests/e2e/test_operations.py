@@ -8,8 +8,9 @@ import subprocess
 import urllib.request
 
 import dns.rcode
-from e2e_daemon import ACCOUNT, API_TOKEN, unused_port
 from prometheus_client.parser import text_string_to_metric_families
+
+from .e2e_daemon import ACCOUNT, API_TOKEN, unused_port
 
 
 def scrape(port: int) -> str:

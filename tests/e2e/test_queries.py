@@ -7,7 +7,8 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 import pytest
-from e2e_daemon import BIG_TXT
+
+from .e2e_daemon import BIG_TXT
 
 TRANSPORTS = [pytest.param(False, id="udp"), pytest.param(True, id="tcp")]
 

@@ -9,7 +9,8 @@ import threading
 import dns.flags
 import dns.rcode
 import pytest
-from e2e_daemon import EXTRA_ADDRESSES, write_config
+
+from .e2e_daemon import EXTRA_ADDRESSES, write_config
 
 
 def www(daemon, tcp: bool = False) -> set[str]:

@@ -14,7 +14,8 @@ import dns.exception
 import dns.message
 import dns.rcode
 import pytest
-from e2e_daemon import daemon_env, serve_command, write_config
+
+from .e2e_daemon import daemon_env, serve_command, write_config
 
 BOUND = 5.0 + 2.0  # SHUTDOWN_GRACE, plus the interpreter's exit
 

@@ -7,7 +7,8 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 import pytest
-from e2e_daemon import CHILD_ADDRESSES, PARENT_ADDRESSES
+
+from .e2e_daemon import CHILD_ADDRESSES, PARENT_ADDRESSES
 
 TRANSPORTS = [pytest.param(False, id="udp"), pytest.param(True, id="tcp")]
 

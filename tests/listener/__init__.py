@@ -1,0 +1,1 @@
+"""Adapter tests: the UDP and TCP listeners and what `acnsd serve` binds."""
