@@ -69,15 +69,8 @@ SIZE_BUCKETS = (64, 128, 256, 512, 1024, 1232, 1500, 4096, 16384, 65535)
 _CELLS = len(QTYPE_LABELS) * len(OUTCOMES)  # counters per (transport, family)
 
 
-def _qtype_index(query: bytes) -> int:
-    """The index of the query's qtype in QTYPES, OTHER when unlisted or unreadable.
-
-    The qname ends at the first zero octet after the header: a zero inside a label's
-    text (legal, never seen in practice) only files the query under another qtype."""
-    end = query.find(0, 12)
-    if end < 0 or end + 2 >= len(query):
-        return OTHER
-    return _QTYPE_INDEX.get((query[end + 1] << 8) | query[end + 2], OTHER)
+# the size bucket of every possible response length (a TCP message is at most 65535 octets)
+_BUCKET_OF = bytes(bisect.bisect_left(SIZE_BUCKETS, n) for n in range(65536))
 
 
 class Counters:
@@ -100,22 +93,43 @@ class Counters:
         q = QTYPE_LABELS.index(qtype)
         return Counters.base(transport, family) + q * len(OUTCOMES) + _OUTCOME_INDEX[outcome]
 
-    def count(
-        self, base: int, query: bytes, response: bytes | None, outcome: Outcome, apex: str | None
-    ) -> None:
-        """Count one query received on a socket whose `base` is Counters.base(...)."""
-        self.queries[base + _qtype_index(query) * len(OUTCOMES) + _OUTCOME_INDEX[outcome]] += 1
-        if apex is not None:
-            zones = self.zones
-            zones[apex] = zones.get(apex, 0) + 1
-        if response is not None:
-            t = base // (len(FAMILIES) * _CELLS)
-            size = len(response)
-            sizes = self.sizes[t]
-            sizes[bisect.bisect_left(SIZE_BUCKETS, size)] += 1
-            sizes[-1] += size
-            if response[2] & 0x02:  # TC
-                self.truncated[t] += 1
+    def counter(
+        self, transport: Transport, family: str
+    ) -> Callable[[bytes, bytes | None, Outcome, str | None], None]:
+        """The function that counts one query received over `transport` from `family`:
+        count(query, response or None, outcome, zone apex or None). Everything it touches
+        is bound as a local, so a query costs a handful of integer increments."""
+        queries, zones = self.queries, self.zones
+        t = TRANSPORTS.index(transport)
+        truncated, sizes = self.truncated, self.sizes[t]
+        base = self.base(transport, family)
+        row = len(OUTCOMES)
+        outcome_index, qtype_index, bucket_of = _OUTCOME_INDEX, _QTYPE_INDEX, _BUCKET_OF
+        other = OTHER
+
+        def count(query: bytes, response: bytes | None, outcome: Outcome, apex: str | None) -> None:
+            # the qname ends at the first zero octet after the header: a zero inside a
+            # label's text (legal, never seen in practice) only files it under another qtype
+            end = query.find(0, 12)
+            try:
+                q = (
+                    qtype_index.get((query[end + 1] << 8) | query[end + 2], other)
+                    if end > 0
+                    else other
+                )
+            except IndexError:  # the qtype is cut short
+                q = other
+            queries[base + q * row + outcome_index[outcome]] += 1
+            if apex is not None:
+                zones[apex] = zones.get(apex, 0) + 1
+            if response is not None:
+                size = len(response)
+                sizes[bucket_of[size] if size < 65536 else -2] += 1
+                sizes[-1] += size
+                if response[2] & 0x02:  # TC
+                    truncated[t] += 1
+
+        return count
 
 
 def counting_responder(
@@ -128,13 +142,11 @@ def counting_responder(
 ) -> Callable[[bytes], bytes | None]:
     """A listener Responder: answers from `holder.tables` (read once per query, so a
     reload's swap is seen at once), counts the query, and logs it when `query_log`."""
-    counters = metrics.counters
-    base = Counters.base(transport, family)
-    count = counters.count
+    count = metrics.counters.counter(transport, family)
 
     def responder(query: bytes) -> bytes | None:
         response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
-        count(base, query, response, outcome, apex)
+        count(query, response, outcome, apex)
         return response
 
     if not query_log:
@@ -143,7 +155,7 @@ def counting_responder(
 
     def logging_responder(query: bytes) -> bytes | None:
         response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
-        count(base, query, response, outcome, apex)
+        count(query, response, outcome, apex)
         label = OUTCOME_LABELS[_OUTCOME_INDEX[outcome]]
         size = len(response) if response is not None else None
         log.info(

@@ -54,13 +54,27 @@ def query(name: str, qtype: str = "A", **make) -> bytes:
 
 def test_qtype_cells_are_bounded():
     counters = Counters()
-    base = Counters.base(Transport.UDP, "ipv4")
-    counters.count(base, query("example.com", "TYPE65000"), None, Outcome.DROP, None)
-    counters.count(base, b"\x00\x01", None, Outcome.DROP, None)  # no question at all
-    cell = Counters.cell(Transport.UDP, "ipv4", "other", Outcome.DROP)
-    assert counters.queries[cell] == 2
-    assert sum(counters.queries) == 2
+    count = counters.counter(Transport.UDP, "ipv4")
+    count(query("example.com", "TYPE65000"), None, Outcome.DROP, None)  # unlisted
+    count(b"\x00\x01", None, Outcome.DROP, None)  # no question at all
+    count(query("example.com", "AAAA")[:-3], None, Outcome.FORMERR, None)  # cut in the qtype
+    assert counters.queries[Counters.cell(Transport.UDP, "ipv4", "other", Outcome.DROP)] == 2
+    assert counters.queries[Counters.cell(Transport.UDP, "ipv4", "other", Outcome.FORMERR)] == 1
+    count(query("example.com", "CAA"), None, Outcome.NODATA, None)
+    assert counters.queries[Counters.cell(Transport.UDP, "ipv4", "CAA", Outcome.NODATA)] == 1
+    assert sum(counters.queries) == 4
     assert OTHER == len(QTYPES)
+
+
+def test_size_buckets_are_inclusive_upper_bounds():
+    counters = Counters()
+    count = counters.counter(Transport.TCP, "ipv6")
+    header = b"\x00\x00\x80\x00" + bytes(8)
+    for size in (64, 65, 512, 1232, 1233, 65535):
+        count(query("example.com"), header + bytes(size - 12), Outcome.ANSWER, None)
+    sizes = counters.sizes[1]
+    assert sizes[:10] == [1, 1, 0, 1, 0, 1, 1, 0, 0, 1]  # 64 | 128 256 512 ... 65535
+    assert sizes[-1] == 64 + 65 + 512 + 1232 + 1233 + 65535
 
 
 def test_known_queries_give_exact_counts(example):
