@@ -95,7 +95,9 @@ class Env:
         self.state_file = root / "acnsd.state.json"
 
     def zones_dir(self, cfg: dict[str, Any]) -> Path:
-        return self.root / str(cfg.get("server", {}).get("zones_dir", "zones"))
+        server = cfg.get("server")
+        zones_dir = server.get("zones_dir", "zones") if isinstance(server, dict) else "zones"
+        return self.root / (zones_dir if isinstance(zones_dir, str) else "zones")
 
     def write(self, cfg: dict[str, Any] | str, zones: dict[str, str] | None = None) -> Path:
         """Write the config (a dict, or YAML text) and its zone files; return its path."""
@@ -105,17 +107,24 @@ class Env:
             zdir = self.zones_dir(cfg)
             zdir.mkdir(parents=True, exist_ok=True)
             zones = dict(zones or {})
-            for acc in cfg.get("accounts") or []:
-                for z in (acc.get("zones") or []) if isinstance(acc, dict) else []:
+            accounts = cfg.get("accounts")
+            for acc in accounts if isinstance(accounts, list) else []:
+                acc_zones = acc.get("zones") if isinstance(acc, dict) else None
+                for z in acc_zones if isinstance(acc_zones, list) else []:
                     if not isinstance(z, dict) or not isinstance(z.get("name"), str):
                         continue
                     name = z["name"].lower().rstrip(".")
                     file = zdir / str(z.get("file", f"{name}.zone"))
                     text = zones.pop(name, None)
-                    if text is not None or not file.exists():
-                        file.parent.mkdir(parents=True, exist_ok=True)
-                        file.write_text(DEFAULT_ZONE if text is None else text,
-                                        encoding="utf-8")
+                    try:
+                        if not file.resolve().is_relative_to(self.root.resolve()):
+                            continue  # a strange name or file: leave it to the loader
+                        if text is not None or not file.exists():
+                            file.parent.mkdir(parents=True, exist_ok=True)
+                            file.write_text(DEFAULT_ZONE if text is None else text,
+                                            encoding="utf-8")
+                    except (OSError, ValueError):
+                        continue
             for name, text in zones.items():  # zone files of zones not in the config
                 (zdir / f"{name}.zone").write_text(text, encoding="utf-8")
         return self.path

@@ -250,3 +250,73 @@ def test_random_yaml_text_is_a_config_error_or_loads(text):
             env.load(text)
         except ConfigError as exc:
             assert exc.problems and all(str(p) for p in exc.problems)
+
+
+def _paths(value, prefix=()):
+    """Every path (tuple of keys and indexes) into a nested dict/list value."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _paths(item, (*prefix, i))
+
+
+EXAMPLE = {
+    "server": {"listen": ["127.0.0.1:5353"], "port": 5353, "standard_nameservers": STANDARD[:2],
+               "address_pools": {"ipv4": ["127.53.1.0/24"], "ipv6": ["fd00:53:1::/64"]},
+               "zones_dir": "zones", "chaos": {"version.bind": "x"}},
+    "accounts": [{
+        "id": "acc0", "name": "A",
+        "custom_nameservers": [{"ns_name": "ns1.example.com", "ns_set": 1},
+                               {"ns_name": "ns2.example.com", "ipv4": "10.0.0.1"},
+                               {"ns_name": "ns1.vanity.test", "ns_set": 2},
+                               {"ns_name": "ns2.vanity.test", "ns_set": 2}],
+        "dns_settings": {"zone_defaults": {"nameservers": {"type": "custom.account"},
+                                           "ns_ttl": 600, "soa": {"ttl": 300}}},
+        "zones": [
+            {"name": "example.com", "dns_settings": {"nameservers": {"type": "custom.account",
+                                                                     "ns_set": 1}}},
+            {"name": "sub.example.com"},
+            {"name": "shop.test", "dns_settings": {"nameservers": {"type": "custom.zone"},
+                                                   "multi_provider": True},
+             "vanity_name_servers": ["ns1.shop.test", "ns2.shop.test"]},
+        ],
+    }],
+}
+EXAMPLE_PATHS = [p for p in _paths(EXAMPLE) if p]
+junk = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2, 70000), st.floats(allow_nan=False),
+              st.text(max_size=6), st.sampled_from(["custom.account", "ns3.example.com",
+                                                    "10.0.0.1", "fd00::1", "a.test"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.sampled_from(["name", "type", "ns_set",
+                                                             "ns_name", "soa", "x"]),
+                                            inner, max_size=3)),
+    max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(EXAMPLE_PATHS), junk), min_size=1, max_size=3))
+def test_any_value_in_any_place_is_a_config_error_or_loads(replacements):
+    """Type confusion: put a random value anywhere in a valid configuration."""
+    import copy
+
+    cfg = copy.deepcopy(EXAMPLE)
+    for path, value in replacements:
+        target = cfg
+        try:
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier replacement removed this place
+    with tempfile.TemporaryDirectory() as tmp:
+        env = Env(Path(tmp))
+        try:
+            loaded = env.load(cfg)
+        except ConfigError as exc:
+            assert exc.problems and all(str(p) for p in exc.problems)
+            return
+        check_rules(loaded)
