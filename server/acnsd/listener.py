@@ -192,9 +192,16 @@ class TcpProtocol(asyncio.Protocol):
         if remaining > 0:
             self._idle_timer = loop.call_later(remaining, self._check_idle)
             return
-        self._idle_timer = None
+        if self._transport is not None and self._transport.is_closing():
+            # closed once already, yet the answers could not be written: the client does
+            # not read them
+            self._idle_timer = None
+            log.debug("event=tcp_idle_abort peer=%s", _peer(self._transport))
+            self.abort()
+            return
         log.debug("event=tcp_idle_close peer=%s", _peer(self._transport))
         self.close()
+        self._idle_timer = loop.call_later(self._connections.idle_timeout, self._check_idle)
 
 
 def _guarded(respond: Responder, query: bytes) -> bytes | None:

@@ -235,3 +235,25 @@ def test_stop_answers_the_queued_datagrams(run):
         assert answers == {b"Aq%d" % i for i in range(50)}
 
     run(scenario())
+
+
+def test_client_that_never_reads_is_aborted(run):
+    async def scenario():
+        listener, connections = await start(idle_timeout=0.3)
+        try:
+            with socket.create_connection(("127.0.0.1", listener.port)) as client:
+                client.setblocking(False)
+                try:  # pipeline large answers and never read one
+                    for _ in range(200):
+                        client.send(frame(b"big65535"))
+                except BlockingIOError:
+                    pass
+                for _ in range(100):  # idle close, then abort: the answers cannot drain
+                    await asyncio.sleep(0.05)
+                    if not connections.open:
+                        break
+                assert not connections.open
+        finally:
+            listener.stop_accepting()
+
+    run(scenario())
