@@ -91,7 +91,7 @@ def mutated(draw):
     return bytes(wire)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated(), st.sampled_from(list(Transport)))
 def test_mutated_queries(wire, transport):
     _check(wire, transport)
