@@ -84,20 +84,11 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
     server: _HttpServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self._handle("get")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._handle("post")
-
-    def do_PATCH(self) -> None:  # noqa: N802
-        self._handle("patch")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._handle("put")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._handle("delete")
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """http.server calls do_<METHOD>: every method gets the envelope (405 if not routed)."""
+        if name.startswith("do_"):
+            return lambda: self._handle(name[3:].lower())
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         log.info("event=api_request client=%s %s", self.client_address[0], format % args)
@@ -108,7 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def _handle(self, method: str) -> None:
         try:
