@@ -764,3 +764,31 @@ def test_r8_a_name_that_is_a_zone_apex_is_served_in_that_zone(env):
                                                                      "A")]] == [addr.ipv4]
     assert ("dns.example.net", "A") not in rrsets(loaded, "example.net")
     assert loaded.model.addresses["ns2.example.net"].served_in == "example.net"
+
+
+# --- what the server is given: per-address views (DESIGN.md §4) ---------------------------
+
+def test_views_per_assigned_address(env):
+    zones = [zone("example.com", "custom.account", 1), zone("sub.example.com",
+                                                            "custom.account", 2),
+             zone("plain.test", "cloudflare.standard")]
+    cfg = config(account(two_sets(), zones), serve_assigned_addresses=True, port=5399)
+    loaded = env.load(cfg)
+    assert loaded.plan.view_port == 5399
+    views = {v.address: v for v in loaded.plan.views}
+    addrs = loaded.model.addresses
+    for name, expected in (("ns1.example.com", {"example.com."}),
+                           ("ns2.vanity.test", {"sub.example.com."})):
+        for addr in (addrs[name].ipv4, addrs[name].ipv6):
+            assert {z.to_text() for z in views[addr].zones} == expected
+    assert {z.to_text() for z in views["127.53.0.1"].zones} == {"plain.test."}
+    # The names whose A/AAAA are served here, reachable on every address.
+    assert {n.to_text() for n in views["127.53.0.1"].names} == {"ns1.example.com.",
+                                                                 "ns2.example.com."}
+    assert len(views) == 2 * 4 + 2 * 2
+
+
+def test_no_views_unless_serving_assigned_addresses(env):
+    loaded = env.load(config(account(two_sets(), [zone("example.com", "custom.account")])))
+    assert loaded.plan.views == ()
+    assert loaded.plan.listen == (("127.0.0.1", 5353),)
