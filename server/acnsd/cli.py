@@ -1,4 +1,4 @@
-"""The `acnsd` command line: serve, check, show.
+"""The `acnsd` command line: serve, check, show, and the API client's ns and zone.
 
 Rule owned here: configuration problems are printed one per line on stderr, and the
 exit code says whether the configuration was valid (0) or not (1).
@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from .client import add_client_commands, run_client
 from .config import load
 from .errors import AcnsdError, ConfigError
 
@@ -31,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="sets, names, addresses and records to create elsewhere")
     show.add_argument("--config", required=True)
     show.add_argument("--json", action="store_true", help="one JSON document")
+    add_client_commands(sub)
     return parser
 
 
@@ -42,6 +44,8 @@ def _print_problems(error: ConfigError | AcnsdError) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("ns", "zone"):
+        return run_client(args)
     if args.command == "serve":
         from .serve import main as serve_main
 
