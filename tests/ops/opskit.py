@@ -15,7 +15,8 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 def require_tool(name: str) -> str:
     """The path of `name`; a failure in CI (CI=true) and a skip elsewhere when missing.
-    (tests/conftest.py has the same rule; a `conftest` import is ambiguous here.)"""
+    The rule of tests/conftest.py, repeated: a `conftest` import is ambiguous when
+    several test directories have one."""
     path = shutil.which(name) or next(
         (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
     )

@@ -18,8 +18,9 @@ import dns.flags
 import dns.message
 import dns.query
 import pytest
-from e2e_daemon import ACCOUNT, Daemon, kill, start_daemon, unused_port, write_config
-from opskit import parse, promtool_check, scrape
+from e2e.e2e_daemon import ACCOUNT, Daemon, kill, start_daemon, unused_port, write_config
+
+from .opskit import parse, promtool_check, scrape
 
 EXTRA_KEYS = ("log_format", "query_log", "user", "tcp_max_connections")
 

@@ -37,10 +37,11 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
-from e2e_daemon import unused_port
-from opskit import require_tool
+from e2e.e2e_daemon import unused_port
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from .opskit import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"

@@ -20,8 +20,9 @@ from acnsd.metrics import (
     start_exposition,
 )
 from acnsd.outcome import Outcome
-from opskit import parse, promtool_check, scrape
 from prometheus_client import CollectorRegistry, generate_latest
+
+from .opskit import parse, promtool_check, scrape
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353"

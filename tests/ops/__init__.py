@@ -1,0 +1,1 @@
+"""Operations tests: metrics, logs, privileges and the container image (issue 5)."""
