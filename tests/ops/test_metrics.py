@@ -170,3 +170,10 @@ def test_the_exposition_serves_and_passes_promtool(example):
     assert parse(text)[("acnsd_zone_queries_total", (("zone", "example.com."),))] == 1
     assert "process_resident_memory_bytes" in text
     promtool_check(text)
+
+
+def test_promtool_lints_names():
+    """The lint is real: a counter without `_total` and a non-base unit are refused."""
+    bad = "# HELP acnsd_x_count x\n# TYPE acnsd_x_count counter\nacnsd_x_count 1\n"
+    with pytest.raises(AssertionError, match="_total"):
+        promtool_check(bad)
