@@ -164,9 +164,16 @@ class Daemon:
             self.process.kill()
             self.process.wait()
 
-    def query(self, qname: str, qtype: str = "A") -> dns.message.Message:
-        return dns.query.udp(dns.message.make_query(qname, qtype), "127.0.0.1",
+    def query(self, qname: str, qtype: str = "A",
+              address: str = "127.0.0.1") -> dns.message.Message:
+        return dns.query.udp(dns.message.make_query(qname, qtype), address,
                              port=self.port, timeout=3)
+
+    def api(self) -> Client:
+        """A client of the daemon's own API (server.api on port 0: the port from the log)."""
+        self.wait_log(r"event=api_listening")
+        port = re.findall(r"event=api_listening address=127\.0\.0\.1:(\d+)", self.log())[-1]
+        return Client("127.0.0.1", int(port))
 
 
 def start_daemon(config: Path, port: int) -> Daemon:

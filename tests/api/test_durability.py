@@ -7,7 +7,6 @@ new names are still theirs (the state file was written before the answer).
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from pathlib import Path
@@ -71,12 +70,6 @@ class Writer(threading.Thread):
                 return  # the server was killed: this request may or may not have landed
 
 
-def api_client(daemon) -> Client:
-    daemon.wait_log(r"event=api_listening")
-    port = int(re.findall(r"event=api_listening address=127\.0\.0\.1:(\d+)", daemon.log())[-1])
-    return Client("127.0.0.1", port)
-
-
 def test_kill_9_loses_no_accepted_change(tmp_path: Path) -> None:
     port = unused_port()
     config = make_site(tmp_path, CONFIG.format(port=port, a=ACCOUNT_A), {"acme.test": ZONE_TEXT})
@@ -85,7 +78,7 @@ def test_kill_9_loses_no_accepted_change(tmp_path: Path) -> None:
     for round_ in range(ROUNDS):
         daemon = start_daemon(config, port)
         try:
-            writer = Writer(api_client(daemon), round_, acked)
+            writer = Writer(daemon.api(), round_, acked)
             writer.start()
             time.sleep(rng.uniform(0.2, 2.0))
             daemon.process.kill()  # SIGKILL, wherever the server is
@@ -108,7 +101,7 @@ def test_kill_9_loses_no_accepted_change(tmp_path: Path) -> None:
     daemon = start_daemon(config, port)  # a last restart: the reported addresses are kept
     try:
         listed = {e["ns_name"]: e["dns_records"]
-                  for e in api_client(daemon).ok("GET", f"/accounts/{ACCOUNT_A}/custom_ns")}
+                  for e in daemon.api().ok("GET", f"/accounts/{ACCOUNT_A}/custom_ns")}
     finally:
         daemon.stop()
     for name, records in acked["ns"].items():

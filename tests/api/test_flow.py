@@ -1,9 +1,11 @@
-"""The documentation's ACNS flow over real HTTP, answered by the real daemon.
+"""The documentation's ACNS flow over real HTTP, against the API of `acnsd serve`.
 
 Create names in sets 1 and 2 and see their addresses in `dns_records`; put a zone on set
-2 with PATCH dns_settings and see its NS and the names' A/AAAA answered from set 2; set
-the account's zone defaults to custom.account and see a new zone land on set 1, or on
-set 2 when its parent holds set 1; delete a name and see the refusal naming the zones.
+2 with PATCH dns_settings and see its NS and the names' A/AAAA answered from set 2, also
+on the set-2 names' own new addresses (bound live); set the account's zone defaults to
+custom.account and see a new zone land on set 1, or on set 2 when its parent holds set
+1; delete a name and see the refusal naming the zones; give a zone its own vanity
+nameservers (custom.zone).
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from acnsd.api import ApiServer
 from acnsd.model import zone_id
 from apikit import (
     ACCOUNT_A,
     ACCOUNT_B,
     ZONE_TEXT,
-    Client,
     addresses,
     make_site,
     ns_names,
@@ -32,12 +32,14 @@ CONFIG = """\
 # acnsd API flow test: this comment must survive every change.
 server:
   listen: ["127.0.0.1:{port}"]
+  serve_assigned_addresses: true   # each name is also answered on its own address
   port: {port}
   standard_nameservers:
     - {{name: ns1.acnsd.test, ipv4: 127.53.0.1}}
     - {{name: ns2.acnsd.test, ipv4: 127.53.0.2}}
   address_pools: {{ipv4: ["127.54.0.0/24"], ipv6: ["fd00:54::/64"]}}
   zones_dir: zones
+  api: {{listen: "127.0.0.1:0", tokens_file: tokens.yaml}}
 accounts:
   - id: {a}
     name: Acme                     # the account of the documentation's flow
@@ -59,12 +61,9 @@ def flow(tmp_path_factory: pytest.TempPathFactory):
                        {"example.com": ZONE_TEXT, "shop.example.com": ZONE_TEXT,
                         "other.org": ZONE_TEXT})
     daemon = start_daemon(config, port)
-    api = ApiServer(config, ("127.0.0.1", 0), directory / "tokens.yaml", daemon.hup)
-    api.start()
     try:
-        yield config, daemon, Client(*api.address)
+        yield config, daemon, daemon.api()
     finally:
-        api.stop()
         daemon.stop()
 
 
@@ -96,6 +95,8 @@ def test_documentation_flow(flow) -> None:
     for name in wanted:  # the names' A and AAAA, served in example.com (R8)
         served = addresses(daemon.query(name, "A")) + addresses(daemon.query(name, "AAAA"))
         assert sorted(served) == created[name]
+        own = next(a for a in created[name] if "." in a)  # the name's new IPv4 address
+        assert ns_names(daemon.query("shop.example.com", "NS", address=own)) == wanted
     zone = client.ok("GET", f"/zones/{shop}")
     assert zone["name_servers"] == wanted
     assert zone["account"] == {"id": ACCOUNT_A, "name": "Acme"}
@@ -147,3 +148,21 @@ def test_documentation_flow(flow) -> None:
     assert "# the account of the documentation's flow" in text
     assert "ns_name: ns4.example.com" not in text
     wait_until(lambda: not addresses(daemon.query("ns4.example.com", "A")))
+
+
+def test_zone_custom_nameservers(flow) -> None:
+    """custom.zone: names inside the zone, with addresses and A records of their own."""
+    _, daemon, client = flow
+    zone = zone_id("other.org")
+    vanity = ["ns1.other.org", "ns2.other.org"]
+    status, envelope = client.call("PATCH", f"/zones/{zone}/dns_settings",
+                                   {"nameservers": {"type": "custom.zone"}})
+    assert status == 400 and "vanity_name_servers" in refused(status, envelope)
+    client.ok("PATCH", f"/zones/{zone}", {"vanity_name_servers": vanity})
+    client.ok("PATCH", f"/zones/{zone}/dns_settings", {"nameservers": {"type": "custom.zone"}})
+    got = client.ok("GET", f"/zones/{zone}")
+    assert got["name_servers"] == got["vanity_name_servers"] == vanity
+    ips = got["vanity_name_servers_ips"]
+    wait_until(lambda: ns_names(daemon.query("other.org", "NS")) == vanity)
+    for name in vanity:
+        assert addresses(daemon.query(name, "A")) == [ips[name]["ipv4"]]
