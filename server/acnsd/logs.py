@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import sys
 import threading
@@ -133,19 +134,21 @@ class RateLimitFilter(logging.Filter):
         self._lock = threading.RLock()
         # (logger, template) → [window start, records seen in the window, a sample record]
         self._windows: dict[tuple[str, str], list] = {}
+        self._next_sweep = math.inf  # when the oldest window closes
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "acnsd_summary", False):
             return True
         with self._lock:
             now = self._clock()
-            due = self._expired(now)
+            due = self._expired(now) if now >= self._next_sweep else []
             passed = True
             if record.levelno >= self._level:
                 key = (record.name, str(record.msg))
                 window = self._windows.get(key)
                 if window is None:
                     self._windows[key] = [now, 1, record]
+                    self._next_sweep = min(self._next_sweep, now + self._interval)
                 else:
                     window[1] += 1
                     passed = window[1] <= self._burst
@@ -156,8 +159,10 @@ class RateLimitFilter(logging.Filter):
     def _expired(self, now: float) -> list[logging.LogRecord]:
         """Close every window older than the interval; a summary for each that dropped."""
         summaries = []
+        self._next_sweep = math.inf
         for key, (start, seen, sample) in list(self._windows.items()):
             if now - start < self._interval:
+                self._next_sweep = min(self._next_sweep, start + self._interval)
                 continue
             del self._windows[key]
             if seen > self._burst:
