@@ -32,19 +32,20 @@ class ResponseCache:
         self.seen: set[bytes] = set()  # keys seen once, not (yet) admitted
         self.seen_limit = seen_limit
 
-    def admit(
-        self, cache: dict[bytes, CacheEntry], key: bytes, value: CacheEntry, exists: bool
-    ) -> None:
-        """Store `value` under `key` if admitted: at once when the qname exists, else on
-        the second sighting of the same query."""
-        if not exists:
-            seen = self.seen
-            if key not in seen:
-                if len(seen) >= self.seen_limit:
-                    seen.clear()
-                seen.add(key)
-                return
+    def seen_before(self, key: bytes) -> bool:
+        """Whether `key` was seen once already (the doorkeeper forgets it then); if not, it
+        is remembered, in a set that is emptied when full."""
+        seen = self.seen
+        if key in seen:
             seen.discard(key)
+            return True
+        if len(seen) >= self.seen_limit:
+            seen.clear()
+        seen.add(key)
+        return False
+
+    def store(self, cache: dict[bytes, CacheEntry], key: bytes, value: CacheEntry) -> None:
+        """Keep `value` under `key` within the shared budget (first in, first out)."""
         if key in cache:
             return
         if self.size >= self.limit:

@@ -152,10 +152,11 @@ def _respond(
             response = render(
                 wire, query, flags, result.answer, result.authority, result.additional, limit, opt
             )
-    if query.plain:
+    if query.plain:  # admission (cache.py): names that exist at once, others when repeated
         key = wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :]
-        body = response[2:HEADER_SIZE] + query.key + response[HEADER_SIZE + qlen :]
-        tables.cache.admit(cache, key, (body, outcome, apex), result.exists)
+        if result.exists or tables.cache.seen_before(key):
+            body = response[2:HEADER_SIZE] + query.key + response[HEADER_SIZE + qlen :]
+            tables.cache.store(cache, key, (body, outcome, apex))
     return response, outcome, apex
 
 

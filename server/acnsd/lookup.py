@@ -58,9 +58,10 @@ class Result:
 
 def find_zone(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) -> Zone | None:
     """Step 2: the deepest zone served here that holds the name; DS starts at the parent."""
-    zone = view.names.get(key)
-    if zone is not None:
-        return zone
+    if view.names:
+        zone = view.names.get(key)
+        if zone is not None:
+            return zone
     zones = view.zones
     if qtype == _DS and len(offsets) > 1:
         for o in offsets[1:]:
