@@ -1,30 +1,8 @@
-"""Shared test settings: hypothesis profiles and the rule for missing tools.
+"""Shared test settings: the hypothesis profile every test runs with."""
 
-A test that needs an external tool (dig, knotd, nsd, dnsperf, promtool) calls
-`require_tool`: it skips on a developer machine without the tool, and fails in CI
-(CI=true), where .ci/run installs every tool, so no test silently disappears there.
-"""
-
-from __future__ import annotations
-
-import os
-import shutil
-
-import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "acnsd", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile("acnsd")
-
-
-def require_tool(name: str) -> str:
-    """The path of `name`; a failure in CI and a skip elsewhere when it is missing."""
-    path = shutil.which(name) or next(
-        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
-    if path:
-        return path
-    if os.environ.get("CI"):
-        pytest.fail(f"{name} is required in CI but is not installed")
-    pytest.skip(f"{name} is not installed")

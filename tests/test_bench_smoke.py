@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import require_tool
+from tooling import require_tool
 
 REPO = Path(__file__).resolve().parent.parent
 MIXES = ("cached", "nxflood", "edns-do", "tcp")

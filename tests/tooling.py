@@ -1,0 +1,24 @@
+"""Tools the tests need: fail in CI when one is missing, skip elsewhere.
+
+A test that needs an external tool (dig, knotd, nsd, dnsperf, promtool) calls
+`require_tool`: it skips on a developer machine without the tool, and fails in CI
+(CI=true), where .ci/run installs every tool, so no test silently disappears there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def require_tool(name: str) -> str:
+    """The path of `name`; a failure in CI and a skip elsewhere when it is missing."""
+    path = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is required in CI but is not installed")
+    pytest.skip(f"{name} is not installed")
