@@ -14,6 +14,7 @@ serialized by one lock, so none is lost.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import io
 import os
@@ -157,10 +158,17 @@ class ConfigEditor:
             edit(document)
             text = _dump(self._yaml, document)
             created = [p for p in (new_files or {}) if not p.exists()]
-            for file in created:
-                write_atomic(file, (new_files or {})[file])
             try:
+                for file in created:
+                    write_atomic(file, (new_files or {})[file])
                 model, decided = self._check(text)
+            except OSError as exc:
+                for file in created:
+                    file.unlink(missing_ok=True)
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+                raise Rejected(400, [(1030, f"cannot create {exc.filename or 'a file'}: the "
+                                      "name is too long for the file system")]) from None
             except Rejected:
                 for file in created:
                     file.unlink(missing_ok=True)

@@ -122,6 +122,8 @@ CASES = [
      400, "unsupported field"),
     ("zone-name-path", "POST", "/zones", {"name": "../../etc/x", "account": {"id": ACCOUNT_A}},
      400, "invalid zone name"),
+    ("zone-file-name-too-long", "POST", "/zones",
+     {"name": ".".join(["a" * 60] * 4), "account": {"id": ACCOUNT_A}}, 400, "too long"),
     ("zone-exists", "POST", "/zones", {"name": "Other.Org", "account": {"id": ACCOUNT_A}},
      409, "already exists"),
     ("zone-type", "POST", "/zones", {"name": "x.test", "type": "partial",
