@@ -90,6 +90,33 @@ def exec_form(args: str) -> list[str]:
     return value
 
 
+def _ignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
+    """.dockerignore as (exclude?, regex) in order; the last rule that matches wins."""
+    rules = []
+    for line in (REPO / ".dockerignore").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        exclude = not line.startswith("!")
+        pattern = line.lstrip("!").strip("/")
+        regex = re.escape(pattern).replace(r"\*\*/", "(.*/)?").replace(r"\*\*", ".*")
+        regex = regex.replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        rules.append((exclude, re.compile(regex)))
+    return rules
+
+
+def in_context(path: str) -> bool:
+    """Whether Docker sends `path` (relative, with /) to the build: a rule matches a
+    path or any of its parent directories."""
+    parts = path.strip("/").split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    included = True
+    for exclude, regex in _ignore_rules():
+        if any(regex.fullmatch(prefix) for prefix in prefixes):
+            included = not exclude
+    return included
+
+
 class Replay:
     """Runs Dockerfile steps with absolute paths moved under `root`."""
 
@@ -113,15 +140,21 @@ class Replay:
         self.workdir.mkdir(parents=True, exist_ok=True)
 
     def copy(self, args: str) -> None:
+        """COPY from the build context: the repository less what .dockerignore excludes."""
         *sources, dest = shlex.split(args)
         assert not any(s.startswith("--from") for s in sources), "COPY --from is not replayed"
         target = Path(self.path(dest)) if dest.startswith("/") else self.workdir / dest
         for source in sources:
             src = REPO / source
+            assert src.exists() and in_context(source), f"COPY {source}: not in the context"
             if src.is_dir():
-                into = target if len(sources) == 1 else target / src.name
-                skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
-                shutil.copytree(src, into, dirs_exist_ok=True, ignore=skip)
+                base = target if len(sources) == 1 else target / src.name
+                for file in sorted(p for p in src.rglob("*") if p.is_file()):
+                    relative = file.relative_to(REPO).as_posix()
+                    if in_context(relative):
+                        into = base / file.relative_to(src)
+                        into.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(file, into)
             else:
                 into = target / src.name if dest.endswith("/") or len(sources) > 1 else target
                 into.parent.mkdir(parents=True, exist_ok=True)
@@ -237,8 +270,10 @@ def test_image_shape(dockerfile):
         assert not re.search(r"apt-get|apk |gcc|build-essential", args), args
     volumes = set(exec_form(final.last("VOLUME")))
     assert {"/srv/acnsd/config", "/srv/acnsd/zones", "/srv/acnsd/state"} <= volumes
-    ignored = (REPO / ".dockerignore").read_text()
-    assert "**/*.state.json" in ignored and "**/__pycache__" in ignored
+    assert in_context("server/acnsd/core.py") and in_context("zones/example.com.zone")
+    assert not in_context("server/acnsd/__pycache__/core.cpython-311.pyc")
+    assert not in_context("config/acnsd.state.json") and not in_context(".venv/bin/python")
+    assert not in_context("tests/ops/test_dockerfile.py")
 
 
 def test_replayed_image_answers(dockerfile, tmp_path):
