@@ -32,6 +32,7 @@ __all__ = [
     "JsonFormatter",
     "PlainFormatter",
     "RateLimitFilter",
+    "command_line",
     "configure",
     "fields",
     "query_line",
@@ -183,6 +184,20 @@ class RateLimitFilter(logging.Filter):
         return record
 
 
+# --log-format and --query-log, recorded by the command line: they win over the config
+_command_line: dict[str, object] = {}
+
+
+def command_line(log_format: str | None = None, query_log: bool = False) -> None:
+    """Record the command line's --log-format and --query-log; every later `configure`
+    uses them instead of what the configuration says (server.log_format, query_log)."""
+    _command_line.clear()
+    if log_format is not None:
+        _command_line["log_format"] = log_format
+    if query_log:
+        _command_line["query_log"] = True
+
+
 def configure(
     log_format: str = "plain",
     *,
@@ -193,7 +208,10 @@ def configure(
     interval: float = INTERVAL,
 ) -> logging.Handler:
     """Send every acnsd log record to `stream` (stderr) as one line in `log_format`,
-    replacing the handler an earlier call installed; the handler is returned."""
+    replacing the handler an earlier call installed; the handler is returned. Options
+    given on the command line (`command_line`) take precedence."""
+    log_format = str(_command_line.get("log_format", log_format))
+    query_log = bool(_command_line.get("query_log", query_log))
     if log_format not in FORMATS:
         raise ValueError(f"log format {log_format!r}: one of {', '.join(FORMATS)}")
     root = logging.getLogger()

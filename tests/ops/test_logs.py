@@ -9,7 +9,7 @@ import re
 
 import dns.message
 import pytest
-from acnsd.logs import RateLimitFilter, configure, fields, query_line
+from acnsd.logs import RateLimitFilter, command_line, configure, fields, query_line
 
 
 @pytest.fixture
@@ -122,3 +122,13 @@ def test_query_line_names_the_question():
     assert 'qname="-" qtype=-' in query_line(
         "udp", "ipv4", None, b"\x00" * 5, None, "dropped", "none", None
     )
+
+
+def test_command_line_options_win_over_the_configuration(stream):
+    command_line("json", query_log=True)
+    try:
+        out = stream("plain", query_log=False)  # what the configuration says
+        logging.getLogger("acnsd.query").info("event=query qname=x.")
+    finally:
+        command_line()
+    assert json.loads(out.getvalue())["event"] == "query"
