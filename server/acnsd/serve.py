@@ -23,9 +23,11 @@ import asyncio
 import ipaddress
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from acnsd import logs
 from acnsd.api import ApiServer
@@ -47,6 +49,7 @@ __all__ = [
     "endpoints",
     "load_tables",
     "main",
+    "off_loop",
     "parse_address",
     "serve",
 ]
@@ -57,6 +60,7 @@ SHUTDOWN_GRACE = 5.0  # seconds between SIGTERM and exit, whatever the clients d
 APPLY_TIMEOUT = 60.0  # seconds an API change waits for the reload that makes it live
 
 Listen = tuple[tuple[str, int], ...] | None
+T = TypeVar("T")
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -120,6 +124,37 @@ def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables]:
     """
     loaded = load(config, save_state=save_state)
     return loaded, compile_plan(loaded.plan)
+
+
+async def off_loop(function: Callable[..., T], *args: object) -> T:
+    """Run a blocking call (a load, a compile) in a daemon thread, off the event loop.
+
+    Not the loop's default executor: the interpreter waits for those threads at exit,
+    so a long load in progress at SIGTERM would hold the exit past SHUTDOWN_GRACE. A
+    daemon thread is abandoned instead (the state file is written atomically)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():  # cancelled meanwhile: nobody waits for it any more
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            outcome: tuple[T | None, BaseException | None] = (function(*args), None)
+        except BaseException as exc:
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop has closed: the process is exiting
+            pass
+
+    threading.Thread(target=work, name=f"acnsd-{function.__name__}", daemon=True).start()
+    return await future
 
 
 def _log_problems(error: ConfigError) -> None:
@@ -227,7 +262,7 @@ class Server:
             self._reload_again = False
             if await self.reload() and self.api is not None:
                 # the operator edited the file: the API adopts it as its new base
-                await asyncio.get_running_loop().run_in_executor(None, self.api.refresh)
+                await off_loop(self.api.refresh)
             if not self._reload_again:
                 return
 
@@ -250,11 +285,8 @@ class Server:
     async def _reload(self) -> bool:
         started = time.monotonic()
         log.info("event=reload_started generation=%d config=%s", self.generation, self.config)
-        loop = asyncio.get_running_loop()
         try:
-            loaded, tables = await loop.run_in_executor(
-                None, load_tables, self.config, not self._worker
-            )
+            loaded, tables = await off_loop(load_tables, self.config, not self._worker)
         except ConfigError as exc:
             _log_problems(exc)
             self.metrics.reload_failed()
@@ -362,7 +394,7 @@ async def serve(
 
 async def _stop(server: Server, exposition: Exposition | None, grace: float) -> None:
     if server.api is not None:
-        await asyncio.get_running_loop().run_in_executor(None, server.api.stop)
+        await off_loop(server.api.stop)
     await server.shutdown(grace)
     if exposition is not None:
         exposition.close()
