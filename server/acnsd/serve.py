@@ -188,7 +188,8 @@ class Server:
         self._plan = loaded.plan
         self._listen = listen
         self._worker = worker  # SO_REUSEPORT, and the state file is the parent's
-        self._query_log = loaded.model.server.query_log
+        # on when logs.configure enabled it (server.query_log, or --query-log)
+        self._query_log = logging.getLogger(logs.QUERY_LOGGER).isEnabledFor(logging.INFO)
         options = loaded.plan.options
         self._connections = TcpConnections(options.tcp_max_connections, options.tcp_idle_timeout)
         self.metrics.tcp = self._connections
