@@ -38,10 +38,12 @@ def configure(directory: Path, port: int, metrics_port: int | None = None, **ser
 def daemons(tmp_path):
     started: list[Daemon] = []
 
-    def start(directory: Path | None = None, metrics_port: int | None = None, **server) -> Daemon:
+    def start(
+        directory: Path | None = None, metrics_port: int | None = None, workers: int = 1, **server
+    ) -> Daemon:
         port = unused_port()
         config = configure(directory or tmp_path, port, metrics_port, **server)
-        daemon = start_daemon(config, port)
+        daemon = start_daemon(config, port, workers=workers)
         started.append(daemon)
         return daemon
 
@@ -110,6 +112,31 @@ def test_exact_counts_by_zone_set_truncation_and_reload(daemons, tmp_path):
     assert got[("acnsd_zones_loaded", ())] == 4
     assert got[queries("udp", "A", "answer", "NOERROR")] == 4  # counts survive a reload
     promtool_check(text)
+
+
+def two_free_ports() -> int:
+    """A port P such that P and P + 1 were both free a moment ago."""
+    while True:
+        port = unused_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+
+
+def test_each_worker_counts_its_own_queries(daemons):
+    metrics_port = two_free_ports()
+    daemon = daemons(metrics_port=metrics_port, workers=2)
+    sent = 40
+    for i in range(sent):
+        daemon.query(f"host{i}.example.com", "A", tcp=i % 2 == 1)
+    per_worker = []
+    for port in (metrics_port, metrics_port + 1):  # worker i: the metrics port + i
+        got = parse(scrape("127.0.0.1", port))
+        per_worker.append(sum(v for (n, _), v in got.items() if n == "acnsd_queries_total"))
+    assert sum(per_worker) == sent
 
 
 def test_json_log_lines_and_the_query_log(daemons):
