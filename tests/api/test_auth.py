@@ -109,3 +109,16 @@ def test_openapi_is_public_and_tokens_are_reread(api) -> None:
     (directory / "tokens.yaml").write_text(
         TOKENS + f'- {{token: "{new_token}", accounts: ["{ACCOUNT_B}"]}}\n')
     assert [z["name"] for z in client.ok("GET", "/zones", token=new_token)] == ["other.test"]
+
+
+def test_listens_on_ipv6_loopback(tmp_path: Path) -> None:
+    config = two_accounts(tmp_path)
+    server = ApiServer(config, ("::1", 0), tmp_path / "tokens.yaml", lambda: None)
+    server.start()
+    try:
+        host, port = server.address
+        assert host == "::1"
+        assert Client(host, port).call("GET", "/zones", token=None)[0] == 401
+        assert len(Client(host, port).ok("GET", "/zones")) == 2
+    finally:
+        server.stop()

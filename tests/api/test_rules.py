@@ -132,6 +132,7 @@ CASES = [
     ("zone-not-found", "GET", f"/zones/{'0' * 32}", None, 404, "not found"),
     ("no-route", "GET", "/zones/x/y/z", None, 404, "No route"),
     ("method", "PUT", "/zones", {}, 405, "not available"),
+    ("method-trace", "TRACE", f"{NS}/ns1.example.com", None, 405, "not available"),
 ]
 
 
