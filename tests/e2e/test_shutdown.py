@@ -4,6 +4,8 @@ SIGHUP reaches every worker and SIGTERM stops them all."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -133,3 +135,14 @@ def test_port_in_use_fails_at_startup(daemon_factory, tmp_path):
     assert "event=start_failed" in result.stderr
     assert f"address=127.0.0.1:{first.port} zones=all: Address already in use" in result.stderr
     assert first.query("www.example.com").answer  # the first one is undisturbed
+
+
+def test_a_worker_that_dies_stops_the_others_with_exit_1(daemon_factory):
+    daemon = daemon_factory(workers=2)
+    pids = [int(p) for p in re.findall(r"event=worker_started worker=\d+ pid=(\d+)", daemon.log())]
+    assert len(pids) == 2
+    os.kill(pids[0], signal.SIGKILL)
+    assert daemon.process.wait(BOUND + 5) == 1
+    log = daemon.log()
+    assert f"pid={pids[0]} code=-9" in log
+    assert f"pid={pids[1]} code=0" in log  # stopped gracefully by the parent
