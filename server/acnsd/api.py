@@ -112,18 +112,22 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 500, envelope(500, errors=[(1500, "internal error; see the log")])
         self._send(status, body)
 
-    def _body(self) -> Any:
+    def _read_body(self) -> bytes:
+        """The request body, read whatever the answer, so the connection stays usable."""
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             if self.headers.get("Transfer-Encoding"):
                 self.close_connection = True
                 raise Rejected(411, [(1030, "send the body with a Content-Length")])
-            return None
+            return b""
         size = int(length)
         if size > MAX_BODY:
             self.close_connection = True
             raise Rejected(413, [(1030, f"the body is larger than {MAX_BODY} bytes")])
-        data = self.rfile.read(size)
+        return self.rfile.read(size)
+
+    @staticmethod
+    def _json(data: bytes) -> Any:
         if not data.strip():
             return None
         try:
@@ -133,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> tuple[int, dict[str, Any]]:
         api = self.server.api
-        body = self._body()  # read first, so the connection stays usable whatever follows
+        data = self._read_body()
         url = urlsplit(self.path)
         if not url.path.startswith(PREFIX + "/"):
             raise Rejected(404, [(7000, "No route for that URI")])
@@ -154,8 +158,8 @@ class _Handler(BaseHTTPRequestHandler):
                                       "URI")])
             params = {k: unquote(v) for k, v in match.groupdict().items()}
             query = dict(parse_qsl(url.query))
-            response: Response = getattr(api.resources, name)(Request(grant, params, query,
-                                                                      body))
+            request = Request(grant, params, query, self._json(data))
+            response: Response = getattr(api.resources, name)(request)
             return response.status, envelope(response.status, response.result,
                                              result_info=response.result_info)
         raise Rejected(404, [(7000, "No route for that URI")])

@@ -62,6 +62,13 @@ def test_other_scheme_is_401(api) -> None:
     assert status == 401
 
 
+def test_token_is_checked_before_the_body(api) -> None:
+    _, client = api
+    path = f"/accounts/{ACCOUNT_A}/custom_ns"
+    assert client.call("POST", path, token=None, raw=b"{not json")[0] == 401
+    assert client.call("POST", path, raw=b"{not json")[0] == 400
+
+
 def test_another_accounts_resources_are_403_without_a_hint(api) -> None:
     directory, client = api
     client.token = TOKEN_A
