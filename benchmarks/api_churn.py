@@ -3,8 +3,9 @@ sends a steady stream of accepted changes (issue 6).
 
 Each change is a PATCH of one zone's ns_ttl: the API edits, checks and writes the
 configuration, then the server reloads and swaps its tables, all inside the serving
-process (the API's threads share the interpreter with the DNS path). Rounds alternate
-idle and churn; the medians are printed with the number of changes applied per second.
+process (the API's threads share the interpreter with the DNS path), and the 200 comes
+once the new tables serve. Rounds alternate idle and churn; the medians are printed with
+the changes applied per second, and the time of one change with no DNS load.
 
     .venv/bin/python -m benchmarks.api_churn [--zones 50] [--duration 10] [--rounds 2]
 """
@@ -102,6 +103,11 @@ def main() -> int:
                 time.sleep(0.1)
             api_port = int(re.findall(r"event=api_listening address=127\.0\.0\.1:(\d+)",
                                       log.read_text())[-1])
+            latencies = []
+            for i in range(5):  # with no DNS load: from the request to the 200 (served)
+                started = time.monotonic()
+                _patch(api_port, names[i], 400 + i)
+                latencies.append(time.monotonic() - started)
             results: dict[str, list[float]] = {"idle": [], "churn": []}
             rates: list[float] = []
             for _ in range(args.rounds):
@@ -131,6 +137,8 @@ def main() -> int:
             idle, busy = statistics.median(results["idle"]), statistics.median(results["churn"])
             print(f"\nzones {args.zones}, dnsperf -l {args.duration:g} -q 100, "
                   f"{args.rounds} rounds (medians)")
+            print(f"one change, request to 200 (served), no DNS load: median "
+                  f"{statistics.median(latencies):.3f} s")
             print(f"API idle:  {idle:10.0f} q/s")
             print(f"API churn: {busy:10.0f} q/s ({busy / idle:.0%} of idle) while applying "
                   f"{statistics.median(rates):.1f} changes/s")
