@@ -17,6 +17,7 @@ import dataclasses
 import errno
 import hashlib
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -36,6 +37,8 @@ from .model import Model
 from .state import write_atomic
 
 __all__ = ["ConfigEditor", "Rejected", "to_yaml"]
+
+log = logging.getLogger("acnsd.api")
 
 # Rules whose breach is a conflict with what exists (409; R7: a pool exhausted), not a
 # malformed request (400).
@@ -72,7 +75,7 @@ def to_yaml(value: Any) -> Any:
     return value
 
 
-def _round_tripper(text: str) -> YAML:
+def _round_tripper(text: str, path: Path) -> YAML:
     """A YAML instance whose indentation reproduces `text` exactly, when one does."""
     for mapping, sequence, offset in INDENTS:
         yaml = _yaml(mapping, sequence, offset)
@@ -81,6 +84,9 @@ def _round_tripper(text: str) -> YAML:
                 return yaml
         except YAMLError:
             break
+    log.warning("event=api_layout file=%s reason='no indentation reproduces the file "
+                "exactly: the first change through the API rewrites its layout (comments and "
+                "order are kept)'", path)
     return _yaml(*INDENTS[0])
 
 
@@ -121,7 +127,7 @@ class ConfigEditor:
         """Take `text` as the file's content: its digest, layout and document."""
         self._text = text
         self._digest = _digest(text.encode("utf-8"))
-        self._yaml = _round_tripper(text)
+        self._yaml = _round_tripper(text, self.path)
         self._document: Any = None  # parsed on the next change
 
     def refresh(self) -> bool:
