@@ -387,6 +387,17 @@ def test_standard_random_pair_drawn_once_and_kept(env):
     assert {z.name: z.nameservers for z in env.load(cfg).model.zones} == first
 
 
+def test_standard_random_draws_from_the_whole_pool(env):
+    zones = [zone(f"z{i}.test") for i in range(16)]
+    cfg = config(account(two_sets(), zones, {"nameservers": {"type":
+                                                             "cloudflare.standard.random"}}),
+                 standard_nameservers=FOUR_STANDARD)
+    pairs = {frozenset(z.nameservers) for z in env.load(cfg).model.zones}
+    # 16 draws of one of 6 pairs: all the same by chance has probability 6**-15.
+    assert len(pairs) > 1
+    assert set().union(*pairs) - {"ns1.std.test", "ns2.std.test"}
+
+
 def test_standard_random_is_only_a_default(env):
     cfg = config(account(two_sets(), [zone("p.test", "cloudflare.standard.random")]))
     problem = only(env.refused(cfg))
