@@ -98,21 +98,27 @@ def _is_at_or_below(name: WireName, key: bytes) -> bool:
     return name.key.endswith(key) and (len(name.key) - len(key)) in name.offsets
 
 
-def _compile_zone(plan: ZonePlan) -> Zone:
+def _compile_zone(plan: ZonePlan, shared: dict[bytes, bytes]) -> Zone:
     origin = plan.origin
     apex = wire_name(origin)
     grouped: dict[tuple[bytes, int], dns.rrset.RRset] = {}
+    owners: dict[bytes, WireName] = {}
     problems = []
     for rrset in plan.rrsets:
-        if not rrset.name.is_subdomain(origin):
+        owner = WireName(rrset.name.to_wire())
+        if not _is_at_or_below(owner, apex.key):
             problems.append(Problem(f"zone {origin}: {rrset.name} is outside the zone"))
             continue
-        k = (rrset.name.to_wire().lower(), rrset.rdtype)
-        if k in grouped:
-            grouped[k].union_update(rrset)
-        else:
-            grouped[k] = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype)
-            grouped[k].update(rrset)
+        owner = owners.setdefault(owner.key, owner)
+        k = (owner.key, rrset.rdtype)
+        held = grouped.get(k)
+        if held is None:
+            grouped[k] = rrset
+        else:  # the same RRset listed twice: merged into a copy, the plan stays as it is
+            merged = dns.rrset.RRset(held.name, held.rdclass, held.rdtype)
+            merged.update(held)
+            merged.union_update(rrset)
+            grouped[k] = merged
     soa = grouped.get((apex.key, _SOA))
     if soa is None or len(soa) != 1:
         problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))
@@ -122,8 +128,8 @@ def _compile_zone(plan: ZonePlan) -> Zone:
     for (key, rdtype), rrset in grouped.items():
         node = nodes.get(key)
         if node is None:
-            node = nodes[key] = Node(wire_name(rrset.name), {})
-        node.rrsets[rdtype] = encode_rrset(rrset)
+            node = nodes[key] = Node(owners[key], {})
+        node.rrsets[rdtype] = encode_rrset(rrset, owner=node.name, shared=shared)
     # empty non-terminals: every ancestor of a name, up to the apex, is a node
     for key in list(nodes):
         name = nodes[key].name
@@ -213,9 +219,10 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     """Compile every zone and view of `plan`; raises ConfigError for an unservable plan."""
     zones: dict[bytes, Zone] = {}
     problems: list[Problem] = []
+    shared: dict[bytes, bytes] = {}  # equal octet strings of all zones, stored once
     for zone_plan in plan.zones:
         try:
-            zone = _compile_zone(zone_plan)
+            zone = _compile_zone(zone_plan, shared)
         except ConfigError as error:
             problems.extend(error.problems)
             continue

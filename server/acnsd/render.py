@@ -35,14 +35,15 @@ def opt_rr(payload: int, ext_rcode: int, do: bool, nsid: bytes | None) -> bytes:
 
 def _put_name(out: bytearray, name: WireName, table: dict[bytes, int]) -> None:
     pos = len(out)
-    for key, start in name.suffixes:
-        pointer = table.get(key)
+    key = name.key
+    for start in name.offsets[:-1]:  # the root is never compressed: a pointer is longer
+        pointer = table.get(key[start:])
         if pointer is not None:
             out += name.wire[:start]
             out += _PACK_H(0xC000 | pointer)
             return
         if pos + start < 0x4000:
-            table[key] = pos + start
+            table[key[start:]] = pos + start
     out += name.wire
 
 
@@ -126,7 +127,8 @@ def render(
 
 def _negative_tail(soa: WireRRset, qend: int, apex_at: int) -> bytes:
     out = bytearray(qend)
-    table = {key: apex_at + start for key, start in soa.owner.suffixes}
+    key = soa.owner.key
+    table = {key[start:]: apex_at + start for start in soa.owner.offsets[:-1]}
     _put_rrset(out, soa.owner, soa, table)
     return bytes(out[qend:])
 

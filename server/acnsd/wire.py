@@ -10,6 +10,7 @@ only the RFC 1035 types' embedded names may be compressed).
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 
 import dns.name
@@ -226,14 +227,16 @@ def parse_query(wire: bytes) -> Query:
 
 
 class WireName:
-    """A name pre-encoded for the renderer: its wire form (case kept), the lower-cased key,
-    and for compression each suffix's key with the position where it starts."""
+    """A name pre-encoded for the renderer: its wire form (case kept), the lower-cased key
+    (the same object when the name is lower-case already), and the offsets where each
+    suffix starts, the root's last."""
 
-    __slots__ = ("wire", "key", "offsets", "suffixes")
+    __slots__ = ("wire", "key", "offsets")
 
     def __init__(self, wire: bytes):
         self.wire = wire
-        self.key = wire.lower()
+        key = wire.lower()
+        self.key = wire if key == wire else key
         offsets = []
         pos = 0
         while wire[pos]:
@@ -241,8 +244,6 @@ class WireName:
             pos += wire[pos] + 1
         offsets.append(pos)
         self.offsets = tuple(offsets)
-        # the root is never compressed: a pointer is as long as the single zero octet
-        self.suffixes = tuple((self.key[o:], o) for o in offsets[:-1])
 
     def __repr__(self) -> str:
         return f"WireName({dns.name.from_wire(self.wire, 0)[0]})"
@@ -256,7 +257,7 @@ class WireRRset:
     """An RRset pre-encoded: owner, the packed type/class/TTL shared by its RRs, and each
     rdata as literal bytes (rdlength included) or as parts to compress at render time."""
 
-    __slots__ = ("owner", "rdtype", "ttl", "fixed", "rdatas", "targets", "extra")
+    __slots__ = ("owner", "rdtype", "fixed", "rdatas", "targets", "extra")
 
     def __init__(
         self,
@@ -266,11 +267,12 @@ class WireRRset:
         ttl: int,
         rdatas: tuple[bytes | tuple[bytes | WireName, ...], ...],
         targets: tuple[WireName, ...] = (),
+        shared: dict[bytes, bytes] | None = None,
     ):
         self.owner = owner
         self.rdtype = rdtype
-        self.ttl = ttl
-        self.fixed = _PACK_RR_FIXED(rdtype, rdclass, ttl)
+        fixed = _PACK_RR_FIXED(rdtype, rdclass, ttl)
+        self.fixed = fixed if shared is None else shared.setdefault(fixed, fixed)
         self.rdatas = rdatas
         self.targets = targets  # names whose addresses go in the additional section
         # linked by the compiler: (mandatory, zone key, owner key, A/AAAA RRset) per target
@@ -294,34 +296,50 @@ def _rdata_parts(rdata) -> tuple[bytes | WireName, ...]:
     return (wire_name(rdata.target),)  # NS, CNAME, PTR, MD, MF, MB, MG, MR
 
 
-def _target(rdata) -> dns.name.Name | None:
+def _rdata_wire(rdata) -> bytes:
+    """rdlength and rdata; addresses packed directly (dnspython's path parses text)."""
     t = rdata.rdtype
-    if t in (dns.rdatatype.NS, dns.rdatatype.SRV):
-        return rdata.target
-    if t == dns.rdatatype.MX:
-        return rdata.exchange
-    return None
+    if t == dns.rdatatype.A:  # dnspython keeps the address as validated dotted-quad text
+        raw = bytes(map(int, rdata.address.split(".")))
+    elif t == dns.rdatatype.AAAA:
+        raw = ipaddress.IPv6Address(rdata.address).packed
+    else:
+        raw = rdata.to_wire()
+    return _PACK_H(len(raw)) + raw
 
 
-def encode_rrset(rrset: dns.rrset.RRset, ttl: int | None = None) -> WireRRset:
-    """Pre-encode an RRset (names absolute); `ttl` overrides the RRset's own TTL."""
-    owner = wire_name(rrset.name)
+def encode_rrset(
+    rrset: dns.rrset.RRset,
+    ttl: int | None = None,
+    owner: WireName | None = None,
+    shared: dict[bytes, bytes] | None = None,
+) -> WireRRset:
+    """Pre-encode an RRset (names absolute); `ttl` overrides the RRset's own TTL; `owner`
+    shares an already encoded owner name; equal octet strings are stored once in `shared`
+    (one dict per compilation: large zones repeat TTLs and addresses)."""
     rdatas: list[bytes | tuple[bytes | WireName, ...]] = []
     targets = []
+    compressible = rrset.rdtype in _COMPRESSIBLE
     for rdata in rrset:
-        if rrset.rdtype in _COMPRESSIBLE:
-            rdatas.append(_rdata_parts(rdata))
+        if compressible:
+            parts = _rdata_parts(rdata)
+            rdatas.append(parts)
+            if rrset.rdtype in (dns.rdatatype.NS, dns.rdatatype.MX):
+                target = parts[-1]
+                assert isinstance(target, WireName)
+                if target.wire != b"\x00":
+                    targets.append(target)
         else:
-            raw = rdata.to_wire()
-            rdatas.append(_PACK_H(len(raw)) + raw)
-        target = _target(rdata)
-        if target is not None and target != dns.name.root:
-            targets.append(wire_name(target))
+            raw = _rdata_wire(rdata)
+            rdatas.append(raw if shared is None else shared.setdefault(raw, raw))
+            if rrset.rdtype == dns.rdatatype.SRV and rdata.target != dns.name.root:
+                targets.append(wire_name(rdata.target))
     return WireRRset(
-        owner,
+        owner or wire_name(rrset.name),
         rrset.rdtype,
         rrset.rdclass,
         rrset.ttl if ttl is None else ttl,
         tuple(rdatas),
         tuple(targets),
+        shared,
     )

@@ -1,0 +1,79 @@
+"""The compiler decides zone structure once: node roles, merged RRsets, the negative SOA,
+and it refuses a plan it cannot serve with a ConfigError that names the zone."""
+
+import dns.name
+import dns.rrset
+import pytest
+from acnsd.compiler import compile_plan
+from acnsd.errors import ConfigError
+from acnsd.plan import ServePlan, View, ZonePlan
+
+from .zonetext import ask, check, lines, tables, zone
+
+T = tables(
+    zone(
+        "example.com.",
+        """
+a.b.c A 192.0.2.9
+*.w TXT "w"
+d NS ns.d
+x.y.d A 192.0.2.1
+""",
+    )
+)
+
+
+def node(name: str):
+    return T.default.zones[dns.name.from_text("example.com.").to_wire()].nodes.get(
+        dns.name.from_text(name).to_wire()
+    )
+
+
+def test_node_roles():
+    assert not node("b.c.example.com.").rrsets and not node("c.example.com.").rrsets  # ENTs
+    assert node("w.example.com.").wildcard is node("*.w.example.com.")
+    cut = node("d.example.com.")
+    assert cut.cut is cut
+    assert node("x.y.d.example.com.").cut is cut and node("y.d.example.com.").cut is cut
+    assert node("example.com.").cut is None and node("a.b.c.example.com.").cut is None
+    assert node("zz.example.com.") is None
+
+
+def test_negative_soa_ttl():
+    soa = T.default.zones[b"\x07example\x03com\x00"].negative_soa
+    assert soa.fixed[-4:] == (1800).to_bytes(4, "big")  # min(3600, 1800)
+
+
+def test_rrsets_listed_twice_are_merged():
+    z = zone("example.com.", "www A 192.0.2.1")
+    extra = dns.rrset.from_text("www.example.com.", 3600, "IN", "A", "192.0.2.2")
+    t = compile_plan(ServePlan(zones=(ZonePlan(z.origin, (*z.rrsets, extra)),)))
+    r = ask(t, "www.example.com.", "A")
+    assert lines(r.answer) == [
+        "www.example.com. 3600 IN A 192.0.2.1",
+        "www.example.com. 3600 IN A 192.0.2.2",
+    ]
+
+
+def test_names_are_case_insensitive():
+    t = tables(zone("Example.COM.", "WWW A 192.0.2.1"))
+    answer = ["www.example.com. 3600 IN A 192.0.2.1"]
+    check(ask(t, "www.example.com.", "A"), "NOERROR", True, answer)
+
+
+def _problems(plan: ServePlan) -> str:
+    with pytest.raises(ConfigError) as error:
+        compile_plan(plan)
+    return str(error.value)
+
+
+def test_unservable_plans_are_refused():
+    z = zone("example.com.", "www A 192.0.2.1")
+    no_soa = ZonePlan(z.origin, tuple(r for r in z.rrsets if r.rdtype != 6))
+    assert "example.com.: the apex needs exactly one SOA" in _problems(ServePlan(zones=(no_soa,)))
+    outside = dns.rrset.from_text("www.example.org.", 3600, "IN", "A", "192.0.2.1")
+    stray = ZonePlan(z.origin, (*z.rrsets, outside))
+    assert "www.example.org. is outside the zone" in _problems(ServePlan(zones=(stray,)))
+    assert "listed twice" in _problems(ServePlan(zones=(z, z)))
+    view = View("127.53.1.1", frozenset({dns.name.from_text("example.net.")}))
+    assert "example.net." in _problems(ServePlan(zones=(z,), views=(view,)))
