@@ -53,7 +53,7 @@ def parse(output: str) -> DnsperfResult:
                          values["qps"], values["latency"], values["run_time"], rcodes)
 
 
-def command(port: int, queries: Path, duration: float, args: tuple[str, ...],
+def command(port: int | str, queries: Path, duration: float, args: tuple[str, ...],
             outstanding: int, cpu: int | None) -> list[str]:
     """The dnsperf command line; `args` (the mix's options) come last and win."""
     line = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),

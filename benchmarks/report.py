@@ -85,8 +85,9 @@ def markdown(results: dict[str, Any]) -> str:
     out = [
         f"# acnsd benchmark ({params['profile']} data set)", "",
         f"{results['started']} on {machine['cpu']} × {machine['cores']} cores, "
-        f"kernel {machine['kernel']}, load average at start {machine['loadavg']}. "
-        f"Pinning: {params['pinning']}.", "",
+        f"kernel {machine['kernel']}, load average {machine['loadavg']} at start and "
+        f"{machine.get('loadavg_end', '?')} at the end (other work on the machine makes "
+        f"numbers noisy). Pinning: {params['pinning']}.", "",
         f"Data set: {params['zones']:,} zones, {params['records']:,} records. "
         f"dnsperf: {params['duration']:g} s per run, {params['rounds']} interleaved "
         f"round(s), `-q {params['outstanding']}`; same options for every server. "
@@ -98,6 +99,7 @@ def markdown(results: dict[str, Any]) -> str:
         out.append("| " + " | ".join(_cell(row, *column) for column in _COLUMNS) + " |")
     out.append("")
     out += ["Mixes: " + "; ".join(f"`{m}`: {d}" for m, d in params["mixes"].items()), ""]
+    out += [f"- `{mix}`: `{line}`" for mix, line in params["dnsperf"].items()] + [""]
     content = results.get("content")
     if content:
         if not content["differences"]:
@@ -129,8 +131,10 @@ def markdown(results: dict[str, Any]) -> str:
             if "error" in gap:
                 out.append(f"| {name} | failed: {gap['error'].splitlines()[0]} | | | |")
             else:
+                took = (f"{gap['reload_seconds']:.2f}" if gap["reloaded"]
+                        else f"not done after {gap['duration_s']:.0f} s")
                 out.append(f"| {name} | {gap['longest_gap_ms']:.1f} | "
-                           f"{gap['gap_at_s_after_hup']:.3f} | {gap['reload_seconds']} | "
+                           f"{gap['gap_at_s_after_hup']:.3f} | {took} | "
                            f"{gap['answers_per_second']:,.0f} |")
     if results.get("targets"):
         out += ["", "## Issue 4 targets (this run)", "", "| target | measured | met |",

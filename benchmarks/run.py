@@ -20,11 +20,11 @@ from typing import Any
 from benchmarks import dnsperf
 from benchmarks.dataset import LARGE_ZONE, PROFILES, generate
 from benchmarks.measure import Sample, measure, summarize
-from benchmarks.mixes import MIXES, write_query_files
+from benchmarks.mixes import MIXES, Mix, write_query_files
 from benchmarks.procs import memory_kib
 from benchmarks.reload_gap import reload_gap
 from benchmarks.report import markdown, targets, write_chart, write_json
-from benchmarks.servers import SERVERS, Layout, Running, ServerError, start
+from benchmarks.servers import SERVERS, Layout, Running, ServerError, parse_spec, start
 from benchmarks.verify import compare
 from benchmarks.zonefiles import write_zone_files
 
@@ -40,14 +40,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", action="store_true",
                         help="also load the scale set (10,000 zones, ~1,000,000 records)")
     parser.add_argument("--servers", default=",".join(SERVERS),
-                        help="comma-separated, from: " + ", ".join(SERVERS))
+                        help="comma-separated NAME or NAME:WORKERS (acnsd:2), NAME one of: "
+                        + ", ".join(SERVERS))
     parser.add_argument("--scale-servers", default="knot,nsd,acnsd")
     parser.add_argument("--mixes", default=",".join(m.name for m in MIXES))
     parser.add_argument("--duration", type=float, help="seconds per dnsperf run (10)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (3)")
     parser.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="workers for every server (acnsd/NSD processes, Knot threads)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to CPUs")
     parser.add_argument("--no-reload", action="store_true", help="skip the reload gap")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
@@ -108,28 +107,75 @@ def _scale(args: argparse.Namespace, work: Path, cpus: tuple[int | None, int | N
     layout = _layout("scale", work)
     zones, records = len(layout.dataset.zones), layout.dataset.record_count()
     scale_questions = [(zone.name, "SOA") for zone in layout.dataset.zones[::50]]
-    for name in args.scale_servers.split(","):
-        if name in results["skipped"]:
+    for spec in args.scale_servers.split(","):
+        if parse_spec(spec)[0] in results["skipped"]:
             continue
-        print(f"scale set: starting {name} ...", file=sys.stderr, flush=True)
+        print(f"scale set: starting {spec} ...", file=sys.stderr, flush=True)
         try:
-            running = start(name, layout, work / "scale-run" / name, cpus[0], timeout=900,
-                            workers=args.workers)
+            running = start(spec, layout, work / "scale-run" / spec, cpus[0], timeout=900)
         except ServerError as error:
-            results["scale"][name] = {"error": str(error)}
+            results["scale"][spec] = {"error": str(error)}
             continue
         try:
             pids = running.pids()
-            results["scale"][name] = {
+            results["scale"][spec] = {
                 "zones": zones, "records": records, "load_seconds": running.load_seconds,
                 "rss_mib": memory_kib(pids, "VmRSS") / 1024,
                 "peak_rss_mib": memory_kib(pids, "VmHWM") / 1024,
             }
-            if name == "acnsd" and not args.no_reload:
-                results["reload"]["scale"] = _reload(running, layout, scale_questions, cpus[1],
-                                                     settle=1.0)
+            if parse_spec(spec)[0] == "acnsd" and not args.no_reload:
+                results["reload"][f"scale, {spec}"] = _reload(running, layout, scale_questions,
+                                                              cpus[1], settle=1.0)
         finally:
             running.stop()
+
+
+def _specs(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:
+    """The server specs to run; missing servers go to results["skipped"]."""
+    specs = [spec for spec in args.servers.split(",") if spec]
+    for spec in specs + args.scale_servers.split(","):
+        name, _ = parse_spec(spec)
+        if name not in results["skipped"] and (reason := SERVERS[name].missing()):
+            results["skipped"][name] = reason
+    return [spec for spec in specs if parse_spec(spec)[0] not in results["skipped"]]
+
+
+def _rounds(args: argparse.Namespace, running: dict[str, Running], mixes: list[Mix],
+            queries: dict[str, Path], client_cpu: int | None,
+            results: dict[str, Any]) -> list[Sample]:
+    """Interleaved rounds: every round, every mix, each server in turn."""
+    samples = []
+    for round_number in range(1, args.rounds + 1):
+        for mix in mixes:
+            for spec in list(running):
+                print(f"round {round_number}: {mix.name} on {spec}", file=sys.stderr,
+                      flush=True)
+                try:
+                    samples.append(measure(running[spec], mix, queries[mix.queries],
+                                           round_number, args.duration, args.outstanding,
+                                           client_cpu))
+                except (RuntimeError, ValueError, OSError) as error:
+                    results["errors"][spec] = f"{mix.name}: {error}\n{running[spec].log_tail()}"
+                    running.pop(spec).stop()
+    return samples
+
+
+def _report(args: argparse.Namespace, results: dict[str, Any], samples: list[Sample]) -> None:
+    print("writing the report ...", file=sys.stderr, flush=True)
+    results["machine"]["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results["samples"] = [s.as_dict() for s in samples]
+    results["summary"] = [s.as_dict() for s in summarize(samples, results["load_seconds"])]
+    results["targets"] = targets(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        if not args.no_chart:
+            write_chart(results, args.out / "results.png")
+    except ImportError:
+        results["skipped"]["chart"] = "needs matplotlib: pip install -r benchmarks/requirements.txt"
+    write_json(results, args.out / "results.json")
+    text = markdown(results)
+    (args.out / "results.md").write_text(text)
+    print(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,22 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         "machine": _machine(), "skipped": {}, "errors": {}, "samples": [], "summary": [],
         "reload": {}, "scale": {}, "load_seconds": {},
     }
-    if reason := dnsperf.missing():
-        print(reason, file=sys.stderr)
+    try:
+        specs = _specs(args, results)
+    except ValueError as error:
+        print(error, file=sys.stderr)
         return 2
-    names = [n for n in args.servers.split(",") if n]
-    for name in names:
-        if name not in SERVERS:
-            print(f"unknown server {name!r}; known: {', '.join(SERVERS)}", file=sys.stderr)
-            return 2
-        if reason := SERVERS[name].missing():
-            results["skipped"][name] = reason
-    if results["skipped"] and args.require_all:
-        print("missing: " + "; ".join(results["skipped"].values()), file=sys.stderr)
+    if (reason := dnsperf.missing()) or (results["skipped"] and args.require_all):
+        print(reason or "missing: " + "; ".join(results["skipped"].values()), file=sys.stderr)
         return 2
-    # pinning puts the whole server on one core: only meaningful with one worker
-    pin = (not args.no_pin and args.workers == 1 and (os.cpu_count() or 1) >= 2
-           and shutil.which("taskset"))
+    pin = not args.no_pin and (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
     cpus: tuple[int | None, int | None] = (1, 0) if pin else (None, None)
     work = args.out / "work"
     layout = _layout(profile, work)
@@ -165,24 +204,24 @@ def main(argv: list[str] | None = None) -> int:
     results["params"] = {
         "profile": profile, "zones": len(layout.dataset.zones),
         "records": layout.dataset.record_count(), "duration": args.duration,
-        "rounds": args.rounds, "outstanding": args.outstanding, "workers": args.workers,
-        "pinning": "server on CPU 1, dnsperf on CPU 0" if pin else "none",
+        "rounds": args.rounds, "outstanding": args.outstanding,
+        "pinning": ("servers with one worker on CPU 1, dnsperf and the reload client on "
+                    "CPU 0" if pin else "none"),
         "mixes": {m.name: m.description for m in mixes},
-        "dnsperf": {m.name: " ".join(dnsperf.command(0, queries[m.queries], args.duration,
+        "dnsperf": {m.name: " ".join(dnsperf.command("PORT", queries[m.queries], args.duration,
                                                      m.args, args.outstanding, cpus[1]))
                     for m in mixes},
     }
     running: dict[str, Running] = {}
     samples: list[Sample] = []
     try:
-        for name in (n for n in names if n not in results["skipped"]):
-            print(f"starting {name} ...", file=sys.stderr, flush=True)
+        for spec in specs:
+            print(f"starting {spec} ...", file=sys.stderr, flush=True)
             try:
-                running[name] = start(name, layout, work / "run" / name, cpus[0], timeout=120,
-                                      workers=args.workers)
-                results["load_seconds"][name] = running[name].load_seconds
+                running[spec] = start(spec, layout, work / "run" / spec, cpus[0], timeout=120)
+                results["load_seconds"][spec] = running[spec].load_seconds
             except ServerError as error:
-                results["errors"][name] = str(error)
+                results["errors"][spec] = str(error)
         if len(running) > 1:
             reference = "knot" if "knot" in running else next(iter(running))
             sample = (_questions(queries["cached"], 100 if args.smoke else 300)
@@ -192,43 +231,20 @@ def main(argv: list[str] | None = None) -> int:
                 "differences": compare({n: r.port for n, r in running.items()}, sample,
                                        reference),
             }
-        for round_number in range(1, args.rounds + 1):
-            for mix in mixes:
-                for name in list(running):
-                    print(f"round {round_number}: {mix.name} on {name}", file=sys.stderr,
-                          flush=True)
-                    try:
-                        samples.append(measure(running[name], mix, queries[mix.queries],
-                                               round_number, args.duration, args.outstanding,
-                                               cpus[1]))
-                    except (RuntimeError, ValueError, OSError) as error:
-                        results["errors"][name] = f"{mix.name}: {error}\n{running[name].log_tail()}"
-                        running.pop(name).stop()
-        if "acnsd" in running and not args.no_reload:
-            print("reload gap of acnsd ...", file=sys.stderr, flush=True)
-            results["reload"][profile] = _reload(running["acnsd"], layout,
-                                                 _questions(queries["cached"], 500), cpus[1],
-                                                 settle=0.3 if args.smoke else 1.0)
+        samples = _rounds(args, running, mixes, queries, cpus[1], results)
+        acnsd = next((spec for spec in running if parse_spec(spec)[0] == "acnsd"), None)
+        if acnsd and not args.no_reload:
+            print(f"reload gap of {acnsd} ...", file=sys.stderr, flush=True)
+            results["reload"][f"{profile}, {acnsd}"] = _reload(
+                running[acnsd], layout, _questions(queries["cached"], 500), cpus[1],
+                settle=0.3 if args.smoke else 1.0)
     finally:
         print("stopping servers ...", file=sys.stderr, flush=True)
         for server in running.values():
             server.stop()
     if args.scale:
         _scale(args, work, cpus, results)
-    print("writing the report ...", file=sys.stderr, flush=True)
-    results["samples"] = [s.as_dict() for s in samples]
-    results["summary"] = [s.as_dict() for s in summarize(samples, results["load_seconds"])]
-    results["targets"] = targets(results)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(results, args.out / "results.json")
-    try:
-        if not args.no_chart:
-            write_chart(results, args.out / "results.png")
-    except ImportError:
-        results["skipped"]["chart"] = "needs matplotlib: pip install -r benchmarks/requirements.txt"
-    text = markdown(results)
-    (args.out / "results.md").write_text(text)
-    print(text)
+    _report(args, results, samples)
     return 1 if results["errors"] else 0
 
 

@@ -29,7 +29,8 @@ from benchmarks.dataset import LARGE_ZONE, DataSet
 from benchmarks.procs import process_tree
 from benchmarks.zonefiles import write_acnsd_config
 
-__all__ = ["SERVERS", "Layout", "Running", "ServerError", "free_port", "probes", "start"]
+__all__ = ["SERVERS", "Layout", "Running", "ServerError", "free_port", "parse_spec",
+           "probes", "start"]
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
@@ -200,26 +201,38 @@ def _answers(port: int, zone: str) -> bool:
             and len(reply.answer) == 1)
 
 
-def start(name: str, layout: Layout, workdir: Path, cpu: int | None, timeout: float,
-          workers: int = 1) -> Running:
-    """Start server `name` on a free port, pinned to `cpu`, and wait until it answers."""
+def parse_spec(spec: str) -> tuple[str, int]:
+    """A server spec is a server name, optionally with `:N` workers: `acnsd`, `acnsd:2`."""
+    name, _, workers = spec.partition(":")
+    if name not in SERVERS or not (workers or "1").isdigit() or int(workers or 1) < 1:
+        raise ValueError(f"bad server {spec!r}: use NAME or NAME:WORKERS, NAME one of "
+                         + ", ".join(SERVERS))
+    return name, int(workers or 1)
+
+
+def start(spec: str, layout: Layout, workdir: Path, cpu: int | None, timeout: float) -> Running:
+    """Start server `spec` on a free port, pinned to `cpu`, and wait until it answers.
+
+    A server with several workers is not pinned: one core would defeat the workers.
+    """
+    name, workers = parse_spec(spec)
     port = free_port()
     command = SERVERS[name].prepare(layout, workdir, port, workers)
-    if cpu is not None:
+    if cpu is not None and workers == 1:
         command = ["taskset", "-c", str(cpu), *command]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     with (workdir / "server.log").open("wb") as log:
         began = time.monotonic()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
                                    env=env, stdin=subprocess.DEVNULL, start_new_session=True)
-    running = Running(name, process, port, workdir)
+    running = Running(spec, process, port, workdir)
     pending = probes(layout.dataset)
     while pending:
         if process.poll() is not None:
-            raise ServerError(f"{name} exited with {process.returncode}:\n{running.log_tail()}")
+            raise ServerError(f"{spec} exited with {process.returncode}:\n{running.log_tail()}")
         if time.monotonic() - began > timeout:
             running.stop()
-            raise ServerError(f"{name} not ready after {timeout:.0f} s (no answer for "
+            raise ServerError(f"{spec} not ready after {timeout:.0f} s (no answer for "
                               f"{pending[0]} SOA):\n{running.log_tail()}")
         pending = [zone for zone in pending if not _answers(port, zone)]
         if pending:

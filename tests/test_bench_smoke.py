@@ -37,7 +37,7 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
         for mix in MIXES:
             assert rows[(server, mix)]["qps"] > 0, (server, mix)
     assert results["content"]["differences"] == {}
-    assert results["reload"]["smoke"]["reloaded"]
+    assert results["reload"]["smoke, acnsd"]["reloaded"]
     table = (tmp_path / "results.md").read_text()
     for server in servers:
         for mix in MIXES:
