@@ -55,7 +55,7 @@ def parse(output: str) -> DnsperfResult:
 
 def command(port: int | str, queries: Path, duration: float, args: tuple[str, ...],
             outstanding: int, cpu: int | None) -> list[str]:
-    """The dnsperf command line; `args` (the mix's options) come last and win."""
+    """The dnsperf command line for one server; `args` are the mix's own options."""
     line = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
             "-l", f"{duration:g}", "-t", "1", "-q", str(outstanding), *args]
     return ["taskset", "-c", str(cpu), *line] if cpu is not None else line

@@ -30,10 +30,12 @@ class Mix:
     description: str
 
 
+# UDP from 4 sockets, so that SO_REUSEPORT spreads the queries over a server's workers
 MIXES = (
-    Mix("cached", "cached", (), "UDP; hits, NXDOMAIN, NS/SOA, CNAME, wildcard, referral"),
-    Mix("nxflood", "flood", (), "UDP; random-subdomain NXDOMAIN flood, distinct names"),
-    Mix("edns-do", "cached", ("-D",), "UDP; the cached mix with EDNS0 and the DO bit"),
+    Mix("cached", "cached", ("-c", "4"),
+        "UDP; hits, NXDOMAIN, NS/SOA, CNAME, wildcard, referral"),
+    Mix("nxflood", "flood", ("-c", "4"), "UDP; random-subdomain NXDOMAIN flood, distinct names"),
+    Mix("edns-do", "cached", ("-c", "4", "-D"), "UDP; the cached mix with EDNS0 and the DO bit"),
     Mix("tcp", "cached", ("-m", "tcp", "-c", "8"), "TCP; the cached mix, 8 connections"),
 )
 

@@ -24,7 +24,7 @@ from benchmarks.mixes import MIXES, Mix, write_query_files
 from benchmarks.procs import memory_kib
 from benchmarks.reload_gap import reload_gap
 from benchmarks.report import markdown, targets, write_chart, write_json
-from benchmarks.servers import SERVERS, Layout, Running, ServerError, parse_spec, start
+from benchmarks.servers import DEFAULT, SERVERS, Layout, Running, ServerError, parse_spec, start
 from benchmarks.verify import compare
 from benchmarks.zonefiles import write_zone_files
 
@@ -39,7 +39,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="tiny data set, one short round (the test suite's mode)")
     parser.add_argument("--scale", action="store_true",
                         help="also load the scale set (10,000 zones, ~1,000,000 records)")
-    parser.add_argument("--servers", default=",".join(SERVERS),
+    parser.add_argument("--servers", default=",".join(DEFAULT),
                         help="comma-separated NAME or NAME:WORKERS (acnsd:2), NAME one of: "
                         + ", ".join(SERVERS))
     parser.add_argument("--scale-servers", default="knot,nsd,acnsd")

@@ -29,7 +29,7 @@ from benchmarks.dataset import LARGE_ZONE, DataSet
 from benchmarks.procs import process_tree
 from benchmarks.zonefiles import write_acnsd_config
 
-__all__ = ["SERVERS", "Layout", "Running", "ServerError", "free_port", "parse_spec",
+__all__ = ["DEFAULT", "SERVERS", "Layout", "Running", "ServerError", "free_port", "parse_spec",
            "probes", "start"]
 
 HOST = "127.0.0.1"
@@ -139,6 +139,7 @@ class Acnsd:
 
 
 SERVERS = {server.name: server for server in (Acnsd(), Knot(), Nsd(), Dnslib())}
+DEFAULT = ("acnsd", "acnsd:2", "knot", "nsd", "dnslib")  # acnsd:2 shows how workers scale
 
 
 @dataclass
