@@ -34,19 +34,21 @@ _SOA = dns.rdatatype.SOA
 _WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)
 
 
-class Node:
-    """One owner name in a zone (or an empty non-terminal, with no RRsets)."""
+class Node(dict[int, WireRRset]):
+    """One owner name in a zone: its RRsets by type (none for an empty non-terminal).
 
-    __slots__ = ("name", "rrsets", "cut", "wildcard")
+    A dict itself, so that a node costs one object: large zones have millions of them."""
 
-    def __init__(self, name: WireName, rrsets: dict[int, WireRRset]):
+    __slots__ = ("name", "cut", "wildcard")
+
+    def __init__(self, name: WireName):
+        super().__init__()
         self.name = name
-        self.rrsets = rrsets
         self.cut: Node | None = None  # the delegation at or above this node, if any
         self.wildcard: Node | None = None  # the `*` child (RFC 4592 source of synthesis)
 
     def __repr__(self) -> str:
-        return f"Node({self.name!r})"
+        return f"Node({self.name!r}, {sorted(self)})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +97,15 @@ class Tables:
 
 
 def _is_at_or_below(name: WireName, key: bytes) -> bool:
-    return name.key.endswith(key) and (len(name.key) - len(key)) in name.offsets
+    """Whether `name` is `key` or a name below it (lower-cased wire forms)."""
+    if not name.key.endswith(key):
+        return False
+    boundary = len(name.key) - len(key)
+    wire = name.wire
+    pos = 0
+    while pos < boundary:
+        pos += wire[pos] + 1
+    return pos == boundary
 
 
 def _compile_zone(plan: ZonePlan, shared: dict[bytes, bytes]) -> Zone:
@@ -128,23 +138,24 @@ def _compile_zone(plan: ZonePlan, shared: dict[bytes, bytes]) -> Zone:
     for (key, rdtype), rrset in grouped.items():
         node = nodes.get(key)
         if node is None:
-            node = nodes[key] = Node(owners[key], {})
-        node.rrsets[rdtype] = encode_rrset(rrset, owner=node.name, shared=shared)
+            node = nodes[key] = Node(owners[key])
+        node[rdtype] = encode_rrset(rrset, owner=node.name, shared=shared)
     # empty non-terminals: every ancestor of a name, up to the apex, is a node
     for key in list(nodes):
-        name = nodes[key].name
-        for o in name.offsets[1:]:
-            parent = key[o:]
-            if len(parent) < len(apex.key) or parent in nodes:
+        wire = nodes[key].name.wire
+        while len(key) > len(apex.key):
+            cut = key[0] + 1
+            key, wire = key[cut:], wire[cut:]
+            if key in nodes:
                 break
-            nodes[parent] = Node(WireName(name.wire[o:]), {})
+            nodes[key] = Node(WireName(wire))
     # roles, parents before children: zone cuts and what lies below them, wildcard parents
     for key in sorted(nodes, key=len):
         node = nodes[key]
         if key == apex.key:
             continue
         parent = nodes[key[key[0] + 1 :]]
-        node.cut = parent.cut or (node if _NS in node.rrsets else None)
+        node.cut = parent.cut or (node if _NS in node else None)
         if key[:2] == b"\x01*":
             parent.wildcard = node
     soa_rrset = soa  # checked above
@@ -163,7 +174,7 @@ def _find_zone(zones: dict[bytes, Zone], name: WireName) -> Zone | None:
 def _addresses(node: Node | None) -> list[WireRRset]:
     if node is None:
         return []
-    return [node.rrsets[t] for t in (_A, _AAAA) if t in node.rrsets]
+    return [node[t] for t in (_A, _AAAA) if t in node]
 
 
 def _link(zones: dict[bytes, Zone]) -> None:
@@ -174,7 +185,7 @@ def _link(zones: dict[bytes, Zone]) -> None:
             if node.cut is not None and node.cut is not node:
                 continue  # below a cut: glue, not served as data
             for rdtype in _WITH_TARGETS:
-                rrset = node.rrsets.get(rdtype)
+                rrset = node.get(rdtype)
                 if rrset is None:
                     continue
                 extra = []

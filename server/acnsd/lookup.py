@@ -103,7 +103,7 @@ def match_name(
 
 def _select_any(node: Node) -> WireRRset | None:
     """RFC 8482 §4.1: ANY is answered with one RRset, the lowest type present."""
-    return node.rrsets[min(node.rrsets)] if node.rrsets else None
+    return node[min(node)] if node else None
 
 
 def _visible(view: ViewTables, zone_key: bytes, owner_key: bytes) -> bool:
@@ -142,19 +142,19 @@ def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) 
             exists = found
         if how == _REFERRAL:
             assert node is not None
-            ns = node.rrsets[_NS]
+            ns = node[_NS]
             outcome = _ANSWER if answer else _REFERRAL_OUTCOME
             return Result(outcome, first_zone, answer, [ns], _additional(view, [ns]), exists)
         if how == _MISS:
             return Result(_NXDOMAIN, first_zone, answer, [zone.negative_soa], [], exists)
         assert node is not None
-        rrset = node.rrsets.get(qtype) if qtype != _ANY else _select_any(node)
+        rrset = node.get(qtype) if qtype != _ANY else _select_any(node)
         if rrset is not None:
             answer.append((owner, rrset))
             # only the last RRset of a chain can have targets (a CNAME has none)
             additional = _additional(view, [rrset]) if rrset.extra else []
             return Result(_ANSWER, first_zone, answer, [], additional, exists)
-        cname = node.rrsets.get(_CNAME)
+        cname = node.get(_CNAME)
         if cname is None:
             return Result(_NODATA, first_zone, answer, [zone.negative_soa], [], exists)
         answer.append((owner, cname))

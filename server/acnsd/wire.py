@@ -229,21 +229,30 @@ def parse_query(wire: bytes) -> Query:
 class WireName:
     """A name pre-encoded for the renderer: its wire form (case kept), the lower-cased key
     (the same object when the name is lower-case already), and the offsets where each
-    suffix starts, the root's last."""
+    suffix starts, the root's last (worked out on first use: most owner names never need
+    them, and large zones have millions)."""
 
-    __slots__ = ("wire", "key", "offsets")
+    __slots__ = ("wire", "key", "_offsets")
 
     def __init__(self, wire: bytes):
         self.wire = wire
         key = wire.lower()
         self.key = wire if key == wire else key
-        offsets = []
-        pos = 0
-        while wire[pos]:
-            offsets.append(pos)
-            pos += wire[pos] + 1
-        offsets.append(pos)
-        self.offsets = tuple(offsets)
+        self._offsets: tuple[int, ...] | None = None
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        offsets = self._offsets
+        if offsets is None:
+            wire = self.wire
+            found = []
+            pos = 0
+            while wire[pos]:
+                found.append(pos)
+                pos += wire[pos] + 1
+            found.append(pos)
+            offsets = self._offsets = tuple(found)
+        return offsets
 
     def __repr__(self) -> str:
         return f"WireName({dns.name.from_wire(self.wire, 0)[0]})"
