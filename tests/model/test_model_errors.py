@@ -242,3 +242,13 @@ def test_duplicate_standard_nameserver_refused(env):
     problem = only(env.refused(config(account(two_sets()), standard_nameservers=standard)))
     assert problem.rule == "R3"
     assert problem.path == "server.standard_nameservers[1].name"
+
+
+def test_a_problem_with_a_block_value_is_on_the_line_of_its_key(env):
+    text = ("accounts:\n"
+            "  - id: a\n"
+            "    dns_settings:\n"
+            "      - zone_defaults\n")
+    problem = only(env.refused(text))
+    assert problem.path == "accounts[0].dns_settings"
+    assert problem.line == 3

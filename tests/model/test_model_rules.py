@@ -277,6 +277,14 @@ def test_r6_set_1_taken_by_a_child_so_new_parent_gets_set_2(env):
     assert resolved(loaded, "example.com").ns_set == 2
 
 
+def test_r6_new_parent_and_child_together_get_different_sets(env):
+    zones = [zone("2.0.192.in-addr.arpa"), zone("0.192.in-addr.arpa"), zone("other.org")]
+    loaded = env.load(config(account(two_sets(), zones, DEFAULT_CUSTOM)))
+    assert resolved(loaded, "2.0.192.in-addr.arpa").ns_set == 1
+    assert resolved(loaded, "0.192.in-addr.arpa").ns_set == 2
+    assert resolved(loaded, "other.org").ns_set == 1
+
+
 def test_r6_unavailable_set_1_is_skipped(env):
     names = [ns("ns1.example.com", 1), ns("ns1.vanity.test", 3), ns("ns2.vanity.test", 3)]
     loaded = env.load(config(account(names, [zone("other.org")], DEFAULT_CUSTOM)))
