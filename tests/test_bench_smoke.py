@@ -16,6 +16,7 @@ from pathlib import Path
 from tooling import require_tool
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the benchmarks package lives at the top of the repository
 MIXES = ("cached", "nxflood", "edns-do", "tcp")
 
 
@@ -42,3 +43,51 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
     for server in servers:
         for mix in MIXES:
             assert f"| {server} | {mix} |" in table
+
+
+DNSPERF_TCP_OUTPUT = """
+Statistics:
+
+  Queries sent:         107847
+  Queries completed:    107840 (99.99%)
+  Queries lost:         7 (0.01%)
+
+  Response codes:       NOERROR 71898 (66.67%), NXDOMAIN 35942 (33.33%)
+  Average packet size:  request 30, response 76
+  Run time (s):         2.043781
+  Queries per second:   52768.373911
+
+  Average Latency (s):  0.000890 (min 0.000023, max 0.043841)
+  Latency StdDev (s):   0.000968
+
+Connection Statistics:
+
+  Reconnections:        0
+
+  Average Latency (s):  0.001553 (min 0.000765, max 0.001708)
+"""
+
+
+def test_dnsperf_statistics_are_read_from_the_query_block() -> None:
+    from benchmarks.dnsperf import parse
+
+    result = parse(DNSPERF_TCP_OUTPUT)
+    assert (result.sent, result.completed, result.lost) == (107847, 107840, 7)
+    assert result.qps == 52768.373911 and result.latency == 0.000890
+    assert result.rcodes == {"NOERROR": 71898, "NXDOMAIN": 35942}
+
+
+def test_data_set_is_deterministic_and_follows_the_rules() -> None:
+    from benchmarks.dataset import PROFILES, generate
+
+    dataset = generate(PROFILES["smoke"])
+    assert dataset == generate(PROFILES["smoke"])
+    zones = {zone.name: zone for zone in dataset.zones}
+    children = [zone for zone in dataset.zones if zone.name.startswith("dev.")]
+    assert children
+    for child in children:  # R5: a child zone on another set than its parent
+        assert child.ns_set != zones[child.name[len("dev."):]].ns_set
+    served = dataset.served_records(zones["acct1.test"])
+    assert served[0].startswith("acct1.test. 3600 IN SOA ns1.acct1.test. hostmaster.acct1.test.")
+    assert "ns3.acct1.test. 86400 IN A 127.53.1.3" in served  # R8: the set-2 names' address
+    assert not any("vanity" in line and " A " in line for line in served)
