@@ -261,6 +261,12 @@ def _resolve_account(account: Account, server: ServerConfig, state: State,
             problems.append(locate(f"{zone.path}.dns_settings", f"zone {zone.name} uses "
                                    f"{ns_type}, but server.standard_nameservers lists "
                                    f"{len(nameservers)} name(s); at least two are needed", None))
+        gone = sorted(set(nameservers) - {ns.name for ns in server.standard_nameservers})
+        if ns_type == STANDARD_RANDOM and gone:
+            warnings.append(locate(zone.path, f"zone {zone.name} keeps the standard pair it "
+                                   f"drew ({', '.join(nameservers)}), but {', '.join(gone)} "
+                                   "is no longer in server.standard_nameservers; give the zone"
+                                   " explicit nameservers to move it", "R6"))
         if ns_type == CUSTOM_ZONE:
             problems += _check_vanity(zone, locate)
         elif zone.vanity_name_servers:
