@@ -395,6 +395,17 @@ def test_standard_random_pair_drawn_once_and_kept(env):
     assert {z.name: z.nameservers for z in env.load(cfg).model.zones} == first
 
 
+def test_standard_random_pair_kept_when_the_pool_shrinks_with_a_warning(env):
+    cfg = config(account(two_sets(), [zone("z.test")], {"nameservers": {
+        "type": "cloudflare.standard.random"}}), standard_nameservers=FOUR_STANDARD)
+    pair = resolved(env.load(cfg), "z.test").nameservers
+    cfg["server"]["standard_nameservers"] = [s for s in FOUR_STANDARD if s["name"] != pair[0]]
+    loaded = env.load(cfg)
+    assert resolved(loaded, "z.test").nameservers == pair
+    warning = only(loaded.warnings, "R6")
+    assert pair[0] in warning.message and "z.test" in warning.message
+
+
 def test_standard_random_draws_from_the_whole_pool(env):
     zones = [zone(f"z{i}.test") for i in range(16)]
     cfg = config(account(two_sets(), zones, {"nameservers": {"type":
