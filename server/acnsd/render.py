@@ -21,6 +21,7 @@ _PACK_HEADER = struct.Struct(">HHHHHH").pack_into
 _PACK_HEADER_BYTES = struct.Struct(">HHHHHH").pack
 _PACK_OPT = struct.Struct(">HHIH").pack
 _QNAME_POINTER = b"\xc0\x0c"
+NEGATIVE_TAILS = 32  # question lengths per zone whose negative SOA encoding is kept
 
 Answer = list[tuple[WireName | None, WireRRset]]  # owner None: the qname itself
 Additional = list[tuple[WireRRset, bool]]  # (RRset, mandatory)
@@ -144,11 +145,14 @@ def render_negative(
 ) -> bytes:
     """NXDOMAIN or NODATA with only the negative SOA (RFC 2308 §2): the SOA RR, its names
     compressed against the apex inside the question, depends only on where the question
-    ends, so it is encoded once per question length and kept in `tails`."""
+    ends, so it is encoded once per question length and kept in `tails` (at most
+    NEGATIVE_TAILS lengths per zone, so that memory stays flat under any flood)."""
     qend = query.question_end
     tail = tails.get(qend)
     if tail is None:
-        tail = tails[qend] = _negative_tail(soa, qend, qend - 4 - len(soa.owner.key))
+        tail = _negative_tail(soa, qend, qend - 4 - len(soa.owner.key))
+        if len(tails) < NEGATIVE_TAILS:
+            tails[qend] = tail
     if opt is None:
         opt, ar = b"", 0
     else:

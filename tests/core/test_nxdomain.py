@@ -2,6 +2,7 @@
 every zone served is REFUSED instead, AA and RA clear."""
 
 import pytest
+from acnsd.render import NEGATIVE_TAILS
 
 from .zonetext import ask, check, tables, zone
 
@@ -24,3 +25,11 @@ def test_no_zone_is_refused(qname):
 def test_the_deepest_zone_answers():
     soa = SOA.replace("example.com", "example.org")
     check(ask(T, "nx.example.org.", "A"), "NXDOMAIN", True, [], [soa])
+
+
+def test_negative_encodings_kept_per_zone_are_bounded():
+    t = tables(zone("example.com.", ""))
+    for length in range(1, 60):
+        r = ask(t, "x" * length + ".example.com.", "A")
+        check(r, "NXDOMAIN", True, [], [SOA])
+    assert len(t.default.zones[b"\x07example\x03com\x00"].negative_tails) == NEGATIVE_TAILS
