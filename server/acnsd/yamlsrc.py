@@ -17,6 +17,8 @@ from .errors import ConfigError, Problem
 
 __all__ = ["Source", "join_path", "parse"]
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
 
 @dataclass
 class Source:
@@ -83,7 +85,13 @@ def _convert(node: yaml.Node, path: str, source: Source, problems: list[Problem]
     parents = parents | {id(node)}
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:  # first, so that own keys keep their lines
+            if key_node.tag == MERGE_TAG:  # `<<: *defaults`: the keys of other mappings
+                merged.update(_merge(value_node, path, source, problems, constructor, parents))
         for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem("a mapping key must be a plain value", file=source.file,
                                         line=key_node.start_mark.line + 1, path=path or None))
@@ -96,13 +104,30 @@ def _convert(node: yaml.Node, path: str, source: Source, problems: list[Problem]
                 continue
             source.lines[child] = key_node.start_mark.line + 1
             result[key] = _convert(value_node, child, source, problems, constructor, parents)
-        return result
+        return {**merged, **result}  # the mapping's own keys win over merged ones
     if isinstance(node, yaml.SequenceNode):
         return [
             _convert(item, join_path(path, i), source, problems, constructor, parents)
             for i, item in enumerate(node.value)
         ]
     return _scalar(node, path, source, problems, constructor)
+
+
+def _merge(node: yaml.Node, path: str, source: Source, problems: list[Problem],
+           constructor: SafeConstructor, parents: frozenset[int]) -> dict[str, Any]:
+    """The keys a YAML merge (`<<`) brings: of one mapping, or of a list of mappings where
+    the earlier ones win. Their lines are those of the mapping they come from."""
+    sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    merged: dict[str, Any] = {}
+    for item in reversed(sources):
+        value = _convert(item, path, source, problems, constructor, parents)
+        if isinstance(value, dict):
+            merged.update(value)
+        else:
+            problems.append(Problem("a YAML merge (<<) takes a mapping or a list of mappings",
+                                    file=source.file, line=item.start_mark.line + 1,
+                                    path=path or None))
+    return merged
 
 
 def _scalar(node: yaml.Node, path: str, source: Source, problems: list[Problem],
