@@ -252,3 +252,46 @@ def test_a_problem_with_a_block_value_is_on_the_line_of_its_key(env):
     problem = only(env.refused(text))
     assert problem.path == "accounts[0].dns_settings"
     assert problem.line == 3
+
+
+def test_yaml_anchors_aliases_and_merge_keys(env):
+    text = """\
+server:
+  standard_nameservers: [{name: ns1.std.test}, {name: ns2.std.test}]
+  address_pools: {ipv4: ["127.53.1.0/24"], ipv6: ["fd00:53:1::/64"]}
+accounts:
+  - id: a
+    custom_nameservers: [{ns_name: ns1.a.test}, {ns_name: ns2.a.test},
+                         {ns_name: ns1.b.test, ns_set: 2}, {ns_name: ns2.b.test, ns_set: 2}]
+    zones:
+      - name: a.test
+        dns_settings: &set1 {nameservers: {type: custom.account, ns_set: 1}, ns_ttl: 600}
+      - name: sub.a.test
+        <<: {dns_settings: {nameservers: {type: custom.account, ns_set: 2}}}
+      - name: c.test
+        dns_settings:
+          <<: *set1
+          ns_ttl: 900
+      - name: d.test
+        dns_settings:
+          ns_ttl: 5
+          <<: *set1
+"""
+    (env.root / "zones").mkdir()
+    for name in ("a.test", "sub.a.test", "c.test", "d.test"):
+        (env.root / "zones" / f"{name}.zone").write_text("$TTL 300\n")
+    problem = only(env.refused(text))
+    # d.test's own ns_ttl wins over the merged one, and is reported on its own line.
+    assert problem.path == "accounts[0].zones[3].dns_settings.ns_ttl"
+    assert problem.line == 19
+    env.path.write_text(text.replace("ns_ttl: 5", "ns_ttl: 60"))
+    loaded = env.load()
+    got = {z.name: (z.ns_set, z.ns_ttl) for z in loaded.model.zones}
+    assert got == {"a.test": (1, 600), "sub.a.test": (2, 86400), "c.test": (1, 900),
+                   "d.test": (1, 60)}
+
+
+def test_yaml_merge_of_a_non_mapping_is_a_problem(env):
+    problems = env.refused("accounts:\n  - id: a\n    <<: [1, {name: x}]\n")
+    problem = only(problems)
+    assert "merge" in problem.message and problem.line == 3
