@@ -158,6 +158,15 @@ def check_rules(loaded) -> None:
         for a, b in combinations(custom, 2):  # R5
             if is_subdomain(a.name, b.name) or is_subdomain(b.name, a.name):
                 assert a.ns_set != b.ns_set, (a.name, b.name)
+        for z in custom:  # R6: a new zone got the lowest set that is available and keeps R5
+            if z.reason != "zone default":
+                continue
+            for lower in range(1, z.ns_set):
+                usable = lower in sets and len(sets[lower]) >= 2
+                clash = any(o.ns_set == lower and o.name != z.name and (
+                    is_subdomain(o.name, z.name) or is_subdomain(z.name, o.name))
+                    for o in custom)
+                assert not usable or clash, (z.name, z.ns_set, lower)
     for z in model.zones:
         if z.ns_type == "custom.zone":
             assert 2 <= len(z.vanity_name_servers) <= 5
