@@ -44,6 +44,10 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
     except OSError as exc:
         raise ConfigError([Problem(f"cannot read the configuration: {exc.strerror}",
                                    file=str(config_file))]) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(f"the configuration is not UTF-8 text ({exc.reason})",
+                                   file=str(config_file), line=line)]) from None
     source = parse(text, str(config_file))
     server, accounts, problems = read_config(source, config_file)
     if problems or server is None:
