@@ -295,3 +295,9 @@ def test_yaml_merge_of_a_non_mapping_is_a_problem(env):
     problems = env.refused("accounts:\n  - id: a\n    <<: [1, {name: x}]\n")
     problem = only(problems)
     assert "merge" in problem.message and problem.line == 3
+
+
+def test_config_not_utf8_is_a_config_error_with_its_line(env):
+    env.path.write_bytes(b"accounts: []\nserver:\n  nsid: \"\xff\"\n")
+    problem = only(env.refused())
+    assert problem.line == 3 and "UTF-8" in problem.message
