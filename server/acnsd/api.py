@@ -57,6 +57,8 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 
 ROUTES = [(_pattern(template), template) for template in PATHS]
+QUERY = {(template, method): {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+         for template, operations in PATHS.items() for method, operation in operations.items()}
 
 
 def envelope(status: int, result: Any = None, errors: list[tuple[int, str]] = (),
@@ -93,9 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         log.info("event=api_request client=%s %s", self.client_address[0], format % args)
 
-    def _send(self, status: int, body: dict[str, Any]) -> None:
+    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
         data = json.dumps(body, indent=None, sort_keys=False).encode() + b"\n"
         self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -103,14 +107,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _handle(self, method: str) -> None:
+        headers: dict[str, str] = {}
         try:
             status, body = self._dispatch(method)
         except Rejected as exc:
             status, body = exc.status, envelope(exc.status, errors=exc.errors)
+            headers = exc.headers
         except Exception:
             log.exception("event=api_error method=%s path=%s", method.upper(), self.path)
             status, body = 500, envelope(500, errors=[(1500, "internal error; see the log")])
-        self._send(status, body)
+        self._send(status, body, headers)
 
     def _read_body(self) -> bytes:
         """The request body, read whatever the answer, so the connection stays usable."""
@@ -154,10 +160,16 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             name = HANDLERS.get((template, method))
             if name is None:
+                allowed = ", ".join(m.upper() for t, m in HANDLERS if t == template)
                 raise Rejected(405, [(7001, f"Method {method.upper()} not available for that "
-                                      "URI")])
+                                      f"URI; allowed: {allowed}")], {"Allow": allowed})
             params = {k: unquote(v) for k, v in match.groupdict().items()}
-            query = dict(parse_qsl(url.query))
+            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            unknown = sorted(set(query) - QUERY[(template, method)])
+            if unknown:  # a filter silently ignored would answer another question
+                raise Rejected(400, [(1030, f"unsupported query parameter(s) "
+                                      f"{', '.join(map(repr, unknown))}; this endpoint takes "
+                                      f"{', '.join(sorted(QUERY[(template, method)])) or 'none'}")])
             request = Request(grant, params, query, self._json(data))
             response: Response = getattr(api.resources, name)(request)
             return response.status, envelope(response.status, response.result,

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,12 @@ INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (3, 5, 3))
 
 @dataclass
 class Rejected(Exception):
-    """A change refused: the HTTP status and Cloudflare-style errors [(code, message)]."""
+    """A change refused: the HTTP status, Cloudflare-style errors [(code, message)] and
+    any header the status calls for (Allow with 405)."""
 
     status: int
     errors: list[tuple[int, str]]
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return "; ".join(message for _, message in self.errors)

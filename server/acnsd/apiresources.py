@@ -314,8 +314,9 @@ class Resources:
                  and (name is None or z.name == name)
                  and (account_id is None or z.account == account_id)]
         page = _positive(req.query.get("page"), 1, "page")
-        per_page = min(_positive(req.query.get("per_page"), DEFAULT_PER_PAGE, "per_page"),
-                       MAX_PER_PAGE)
+        per_page = _positive(req.query.get("per_page"), DEFAULT_PER_PAGE, "per_page")
+        if per_page > MAX_PER_PAGE:
+            raise _bad(f"per_page must be 1..{MAX_PER_PAGE}, not {per_page}")
         chosen = zones[(page - 1) * per_page:page * per_page]
         return Response(200, [zone_object(self.model, z) for z in chosen], {
             "page": page, "per_page": per_page, "count": len(chosen),

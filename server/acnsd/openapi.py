@@ -11,20 +11,23 @@ from typing import Any
 
 __all__ = ["document"]
 
-HOSTNAME = {"type": "string", "maxLength": 253, "example": "ns1.example.com"}
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME = {"type": "string", "maxLength": 253, "example": "ns1.example.com",
+            "pattern": f"^({_LABEL}\\.)+{_LABEL}\\.?$"}  # R1: LDH, at least two labels
 ACCOUNT_ID = {"name": "account_id", "in": "path", "required": True,
               "schema": {"type": "string", "maxLength": 64}}
 ZONE_ID = {"name": "zone_id", "in": "path", "required": True,
            "schema": {"type": "string", "maxLength": 32}}
 NS_NAME = {"name": "ns_name", "in": "path", "required": True, "schema": HOSTNAME}
 
-SOA = {"type": "object", "additionalProperties": False, "properties": {
+# In dns_settings, null removes a field (back to the default or what the zone received).
+SOA = {"type": "object", "nullable": True, "additionalProperties": False, "properties": {
     "mname": {"type": "string", "nullable": True}, "rname": {"type": "string", "nullable": True},
-    "refresh": {"type": "integer", "minimum": 600, "maximum": 86400},
-    "retry": {"type": "integer", "minimum": 600, "maximum": 86400},
-    "expire": {"type": "integer", "minimum": 86400, "maximum": 2419200},
-    "min_ttl": {"type": "integer", "minimum": 60, "maximum": 86400},
-    "ttl": {"type": "integer", "minimum": 300, "maximum": 86400}}}
+    "refresh": {"type": "integer", "minimum": 600, "maximum": 86400, "nullable": True},
+    "retry": {"type": "integer", "minimum": 600, "maximum": 86400, "nullable": True},
+    "expire": {"type": "integer", "minimum": 86400, "maximum": 2419200, "nullable": True},
+    "min_ttl": {"type": "integer", "minimum": 60, "maximum": 86400, "nullable": True},
+    "ttl": {"type": "integer", "minimum": 300, "maximum": 86400, "nullable": True}}}
 NS_TYPE = {"type": "string", "enum": ["cloudflare.standard", "custom.account", "custom.zone"]}
 DEFAULT_NS_TYPE = {"type": "string", "enum": ["cloudflare.standard", "cloudflare.standard.random",
                                               "custom.account"]}
@@ -33,11 +36,12 @@ NS_SET = {"type": "integer", "minimum": 1, "maximum": 5}
 
 def _settings(ns_type: dict, with_set: bool) -> dict[str, Any]:
     nameservers = {"type": "object", "required": ["type"], "additionalProperties": False,
+                   "nullable": True,
                    "properties": {"type": ns_type, **({"ns_set": NS_SET} if with_set else {})}}
     return {"type": "object", "additionalProperties": False, "properties": {
         "nameservers": nameservers,
-        "ns_ttl": {"type": "integer", "minimum": 30, "maximum": 86400},
-        "soa": SOA, "multi_provider": {"type": "boolean"}}}
+        "ns_ttl": {"type": "integer", "minimum": 30, "maximum": 86400, "nullable": True},
+        "soa": SOA, "multi_provider": {"type": "boolean", "nullable": True}}}
 
 
 SCHEMAS: dict[str, Any] = {
@@ -64,7 +68,8 @@ SCHEMAS: dict[str, Any] = {
     "ZoneDnsSettings": _settings(NS_TYPE, True),
     "ZoneDefaults": _settings(DEFAULT_NS_TYPE, False),
     "AccountDnsSettings": {"type": "object", "additionalProperties": False, "properties": {
-        "zone_defaults": {"$ref": "#/components/schemas/ZoneDefaults"}}},
+        "zone_defaults": {"allOf": [{"$ref": "#/components/schemas/ZoneDefaults"}],
+                          "nullable": True}}},
     "Zone": {"type": "object", "required": ["id", "name", "account", "name_servers", "status"],
              "properties": {
                  "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
@@ -104,7 +109,8 @@ def _operation(summary: str, params: list[dict], result: dict[str, Any],
         "summary": summary,
         "parameters": params + (query or []),
         "responses": {"200": _success(result), "400": failure, "401": failure,
-                      "403": failure, "404": failure, "409": failure},
+                      "403": failure, "404": failure, "405": failure, "409": failure,
+                      "411": failure, "413": failure},
     }
     if body:
         operation["requestBody"] = {"required": True, "content": {"application/json": {

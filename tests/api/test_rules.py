@@ -130,6 +130,8 @@ CASES = [
                                      "account": {"id": ACCOUNT_A}}, 400, "full"),
     ("ns-not-found", "DELETE", f"{NS}/ns9.example.com", None, 404, "not found"),
     ("zone-not-found", "GET", f"/zones/{'0' * 32}", None, 404, "not found"),
+    ("query-unknown", "GET", "/zones?status=pending", None, 400, "unsupported query"),
+    ("query-per-page", "GET", "/zones?per_page=1001", None, 400, "per_page"),
     ("no-route", "GET", "/zones/x/y/z", None, 404, "No route"),
     ("method", "PUT", "/zones", {}, 405, "not available"),
     ("method-trace", "TRACE", f"{NS}/ns1.example.com", None, 405, "not available"),
