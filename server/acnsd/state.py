@@ -83,6 +83,10 @@ def load_state(path: Path) -> State:
         return State(path)
     except OSError as exc:
         raise StateFileError(path, f"cannot read the state file: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise StateFileError(path, f"the state file is corrupt (not UTF-8: {exc.reason}); "
+                             "restore it from a backup, or delete it to have every address "
+                             "assigned anew") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
