@@ -247,3 +247,10 @@ def test_state_records_zone_defaults_received(env):
     assert state["zones"]["a.test"]["nameservers"] == {"type": "custom.account", "ns_set": 1}
     assert "nameservers" not in state["zones"]["b.test"]  # explicit: nothing received
     assert resolved(loaded, "b.test").reason == "explicit"
+
+
+def test_state_file_of_binary_garbage_is_a_clear_error(env):
+    cfg = _prepared(env)
+    env.state_file.write_bytes(b"\x00\xff\xfe garbage \x80")
+    problem = _state_refused(env, cfg)
+    assert "corrupt" in problem.message
