@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -256,3 +257,66 @@ def test_same_answer_as_knot(knot, ours, qname, qtype, options):
         for part in ("answer", "authority", "additional"):
             del mine[part], theirs[part]
     assert mine == theirs
+
+
+def _header(flags: int = 0, qd: int = 1, an: int = 0, ar: int = 0) -> bytes:
+    return struct.pack(">HHHHHH", 0xBEEF, flags, qd, an, 0, ar)
+
+
+_Q = make_query("www.example.com.", "A", edns=None).to_wire()[12:]
+_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
+_A_RR = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\x01\x02\x03\x04"
+
+# (name, query octets, our difference from Knot with the reason, or None when they agree)
+EDGE_CASES: list[tuple[str, bytes, str | None]] = [
+    ("IQUERY", _header(0x0800) + _Q, "we assume no section layout for opcodes we do not "
+     "implement: NOTIMP with the header only (RFC 1035 §4.1.1, RFC 3425)"),
+    ("STATUS", _header(0x1000) + _Q, "NOTIMP with the header only, as for IQUERY"),
+    ("NOTIFY", _header(0x2000) + _Q, "NOTIFY (RFC 1996) is not implemented: NOTIMP; Knot "
+     "says NOTAUTH because no ACL allows it"),
+    ("UPDATE", _header(0x2800) + _Q, "UPDATE (RFC 2136 §3.8) is not implemented: NOTIMP; "
+     "Knot says FORMERR"),
+    ("QDCOUNT 0", _header(qd=0), None),
+    ("QDCOUNT 2", _header(qd=2) + _Q + _Q, "RFC 9619 §2: FORMERR; Knot drops it"),
+    ("pointer in question", _header() + b"\xc0\x0c\x00\x01\x00\x01", "FORMERR "
+     "(RFC 1035 §4.1.1: unable to interpret); Knot drops it"),
+    ("trailing octets", _header() + _Q + b"\x00", None),
+    ("two OPT", _header(ar=2) + _Q + _OPT + _OPT, None),
+    ("missing additional", _header(ar=1) + _Q, None),
+    ("answer in query", _header(an=1) + _Q + _A_RR, "a QUERY carries no answer records: "
+     "FORMERR (RFC 1035 §4.1.1); Knot ignores them and answers"),
+    ("qtype OPT", _header() + _Q[:-4] + b"\x00\x29\x00\x01", "OPT is a pseudo-RR, never "
+     "data (RFC 6891 §6.1.1): FORMERR; Knot answers NODATA"),
+    ("AXFR over UDP", _header() + _Q[:-4] + b"\x00\xfc\x00\x01", None),
+    ("IXFR over UDP", _header() + _Q[:-4] + b"\x00\xfb\x00\x01", "transfers are not "
+     "implemented: NOTIMP; Knot says NOTAUTH (no ACL)"),
+    ("class CH", _header() + _Q[:-4] + b"\x00\x01\x00\x03", None),
+    ("class HS", _header() + _Q[:-4] + b"\x00\x01\x00\x04", None),
+    ("class ANY", _header() + _Q[:-4] + b"\x00\x01\x00\xff", "only class IN is served "
+     "(DESIGN.md, issue 3 edge table): REFUSED; Knot answers QCLASS * (RFC 1035 §3.2.5) as IN"),
+    ("QR set", _header(0x8000) + _Q, None),
+    ("short", _header()[:11], None),
+]  # fmt: skip
+
+
+def _edge_summary(response: bytes | None) -> tuple:
+    if response is None:
+        return ("drop",)
+    flags, qdcount = struct.unpack(">HH", response[2:6])
+    return flags & 0x0F, qdcount, bool(flags & 0x0400), bool(flags & 0x0200)
+
+
+@pytest.mark.parametrize("name,wire,difference", EDGE_CASES, ids=[c[0] for c in EDGE_CASES])
+def test_edge_cases_as_knot(knot, ours, name, wire, difference):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(1.0)
+        s.sendto(wire, ("127.0.0.1", knot))
+        try:
+            theirs = _edge_summary(s.recv(65535))
+        except TimeoutError:
+            theirs = ("drop",)
+    mine = _edge_summary(answer(ours, wire, Transport.UDP))
+    if difference is None:
+        assert mine == theirs
+    else:
+        assert mine != theirs, f"listed disagreement no longer holds: {difference}"

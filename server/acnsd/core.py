@@ -4,16 +4,20 @@ The rule this module owns: the edge policy, as one table applied in this order, 
 one error boundary.
 
     shorter than a header, or QR set            → drop (no response)
-    opcode other than QUERY                     → NOTIMP, header only
+    opcode other than QUERY                     → NOTIMP, header only (no section
+                                                  layout of other opcodes is assumed)
     QDCOUNT ≠ 1, malformed question or records,
-      more than one OPT, qtype OPT/TKEY/TSIG    → FORMERR, header only
+      more than one OPT, qtype OPT/TKEY/TSIG    → FORMERR
+    AXFR, IXFR (no zone transfers)              → NOTIMP
     EDNS version above 0                        → BADVERS (RFC 6891 §6.1.3)
     class CH: a configured name                 → its TXT; any other → REFUSED
-    class other than IN and CH, AXFR, IXFR      → REFUSED
+    class other than IN and CH                  → REFUSED
     no zone served at this address              → REFUSED (RA is never set)
     otherwise                                   → the lookup (lookup.py)
     an exception anywhere                       → SERVFAIL, counted and logged
 
+FORMERR, and NOTIMP for transfers, carry the header and the question when one can be read
+(as Knot DNS does), no OPT.
 Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carry our OPT
 when the query had one (payload size, DO echoed, NSID when asked and configured), and fit
 the client's limit: over UDP 512 octets without EDNS, else min(its size, ours) but at
@@ -37,7 +41,7 @@ from .compiler import Tables, ViewTables
 from .lookup import Result, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
 from .render import opt_rr, render, render_negative
-from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query
+from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query, read_question_name
 
 __all__ = ["Outcome", "Transport", "answer", "internal_errors", "respond"]
 
@@ -83,6 +87,21 @@ def _header_only(wire: bytes, rcode: int) -> bytes:
     return _PACK_HEADER((wire[0] << 8) | wire[1], out_flags, 0, 0, 0, 0)
 
 
+def _refusal(wire: bytes, rcode: int) -> bytes:
+    """An error response without OPT: the header, and the question when there is exactly
+    one that can be read (as Knot DNS does), else the header alone."""
+    head = _header_only(wire, rcode)
+    if wire[4:6] == b"\x00\x01":
+        try:
+            qname, _ = read_question_name(wire)
+        except MalformedQuery:
+            return head
+        end = HEADER_SIZE + len(qname) + 4
+        if end <= len(wire):
+            return head[:5] + b"\x01" + head[6:] + wire[HEADER_SIZE:end]
+    return head
+
+
 def _chaos(tables: Tables, query: Query) -> Result:
     rrset = tables.chaos.get(query.key)
     if rrset is None:
@@ -93,7 +112,7 @@ def _chaos(tables: Tables, query: Query) -> Result:
 
 
 def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
-    if query.qclass == _IN and query.qtype not in _TRANSFER_QTYPES:
+    if query.qclass == _IN:
         return resolve(view, query.key, query.offsets, query.qtype)
     if query.qclass == _CH and tables.chaos:
         return _chaos(tables, query)
@@ -110,9 +129,11 @@ def _respond(
     try:
         query = parse_query(wire)
     except MalformedQuery:
-        return _header_only(wire, RCODE[_FORMERR]), _FORMERR, None
+        return _refusal(wire, RCODE[_FORMERR]), _FORMERR, None
     if query.qtype in _FORMERR_QTYPES:
-        return _header_only(wire, RCODE[_FORMERR]), _FORMERR, None
+        return _refusal(wire, RCODE[_FORMERR]), _FORMERR, None
+    if query.qtype in _TRANSFER_QTYPES:  # zone transfers are not implemented
+        return _refusal(wire, RCODE[_NOTIMP]), _NOTIMP, None
     qlen = len(query.qname)
     if query.plain and query.key != query.qname:  # 0x20: the cache holds the lower-cased form
         hit = cache.get(wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :])

@@ -26,6 +26,7 @@ __all__ = [
     "WireRRset",
     "encode_rrset",
     "parse_query",
+    "read_question_name",
     "wire_name",
 ]
 
@@ -119,7 +120,7 @@ class Query:
         self.question_end = HEADER_SIZE + len(qname) + 4
 
 
-def _read_question_name(wire: bytes) -> tuple[bytes, tuple[int, ...]]:
+def read_question_name(wire: bytes) -> tuple[bytes, tuple[int, ...]]:
     """The question's name, uncompressed (a pointer here could only point backwards into the
     header), with the offsets of its suffixes relative to its first octet."""
     pos = HEADER_SIZE
@@ -184,7 +185,7 @@ def parse_query(wire: bytes) -> Query:
         raise MalformedQuery("QDCOUNT is not 1")
     if ancount or nscount:
         raise MalformedQuery("a query with answer or authority records")
-    qname, offsets = _read_question_name(wire)
+    qname, offsets = read_question_name(wire)
     pos = HEADER_SIZE + len(qname)
     end = len(wire)
     if pos + 4 > end:
