@@ -88,6 +88,11 @@ def build_zone(zone: ResolvedZone, data: ZoneFileData,
     records = dict(data)
     file_soa = records.pop((origin, dns.rdatatype.SOA), None)
     file_ns = records.pop((origin, dns.rdatatype.NS), None)
+    if (origin, dns.rdatatype.CNAME) in records:
+        errors.append(Problem(f"zone {zone.name}: the zone file has a CNAME at the apex, "
+                              "where acnsd serves the SOA and NS; a CNAME cannot have other "
+                              "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
+                              rule="R9"))
 
     ns = dns.rrset.RRset(origin, dns.rdataclass.IN, dns.rdatatype.NS)
     for name in zone.nameservers:
