@@ -822,3 +822,9 @@ def test_no_views_unless_serving_assigned_addresses(env):
     loaded = env.load(config(account(two_sets(), [zone("example.com", "custom.account")])))
     assert loaded.plan.views == ()
     assert loaded.plan.listen == (("127.0.0.1", 5353),)
+
+
+def test_r9_cname_at_the_apex_refused(env):
+    cfg = config(account(two_sets(), [zone("a.test", "custom.account")]))
+    problem = only(env.refused(cfg, {"a.test": "$TTL 300\n@ IN CNAME elsewhere.test.\n"}))
+    assert problem.rule == "R9" and "CNAME" in problem.message
