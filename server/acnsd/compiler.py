@@ -92,9 +92,6 @@ class Tables:
     cache: ResponseCache
     opt_records: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]  # our OPT by [DO][NSID asked]
 
-    def view(self, local_address: str | None) -> ViewTables:
-        return self.views.get(local_address, self.default) if local_address else self.default
-
 
 def _is_at_or_below(name: WireName, key: bytes) -> bool:
     """Whether `name` is `key` or a name below it (lower-cased wire forms)."""
