@@ -828,3 +828,55 @@ def test_r9_cname_at_the_apex_refused(env):
     cfg = config(account(two_sets(), [zone("a.test", "custom.account")]))
     problem = only(env.refused(cfg, {"a.test": "$TTL 300\n@ IN CNAME elsewhere.test.\n"}))
     assert problem.rule == "R9" and "CNAME" in problem.message
+
+
+# --- every rule, named with file, line and YAML path in one table ---------------------------
+
+def _rule_cases():
+    one = [ns("ns1.example.com"), ns("ns2.example.com")]
+    return [
+        ("R1", config(account([ns("ns1.example.com"), ns("ns2.example.com"), ns("ns3.x.test", 2),
+                               ns("bad..name", 2)])),
+         "accounts[0].custom_nameservers[3].ns_name", "bad..name"),
+        ("R2", config(account([ns("ns1.example.com"), ns("ns2.example.com", 6)])),
+         "accounts[0].custom_nameservers[1].ns_set", "ns_set: 6"),
+        ("R3", config(account([*one, ns("ns1.example.com", 2)])),
+         "accounts[0].custom_nameservers[2].ns_name", "ns1.example.com"),
+        ("R4", config(account([*one, ns("ns1.vanity.test", 2)],
+                              [zone("a.test", "custom.account", 2)])),
+         "accounts[0].zones[0].dns_settings", "dns_settings:"),
+        ("R5", config(account(two_sets(), [zone("example.com", "custom.account", 1),
+                                           zone("sub.example.com", "custom.account", 1)])),
+         "accounts[0].zones[1].dns_settings.nameservers", "nameservers:"),
+        ("R6", config(account(one, [zone("example.com", "custom.account", 1),
+                                    zone("sub.example.com")], DEFAULT_CUSTOM)),
+         "accounts[0].zones[1]", "name: sub.example.com"),
+        ("R7", config(account([ns("ns1.example.com", ipv4="10.0.0.1"),
+                               ns("ns2.example.com", ipv4="10.0.0.1")])),
+         "accounts[0].custom_nameservers[1].ipv4", "ipv4: 10.0.0.1"),
+        ("R9", config(account(one, [zone("a.test", "custom.account",
+                                         dns_settings={"ns_ttl": 29})])),
+         "accounts[0].zones[0].dns_settings.ns_ttl", "ns_ttl: 29"),
+        ("R10", config(account(one, [zone("a.test", "custom.account",
+                                          dns_settings={"soa": {"expire": 3}})])),
+         "accounts[0].zones[0].dns_settings.soa.expire", "expire: 3"),
+    ]
+
+
+@pytest.mark.parametrize("rule,cfg,path,needle", _rule_cases(), ids=lambda v: v
+                         if isinstance(v, str) and v.startswith("R") else "")
+def test_each_rule_is_named_with_file_line_and_path(env, rule, cfg, path, needle):
+    problem = only(env.refused(cfg))
+    assert problem.rule == rule
+    assert problem.path == path
+    assert problem.file == str(env.path)
+    assert problem.line == env.line_of(needle, -1)  # the last: e.g. the second of two
+    assert str(problem).startswith(f"{env.path}:{problem.line}: {path}: [{rule}] ")
+
+
+def test_r8_is_named_with_the_zone_file(env):
+    cfg = config(account(two_sets(), [zone("example.com", "custom.account", 1)]))
+    problem = only(env.refused(cfg, {"example.com": DEFAULT_ZONE + "ns2 IN A 192.0.2.7\n"}))
+    zone_file = env.root / "zones" / "example.com.zone"
+    assert (problem.rule, problem.file) == ("R8", str(zone_file))
+    assert str(problem).startswith(f"{zone_file}: [R8] ")
