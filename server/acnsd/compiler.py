@@ -44,7 +44,9 @@ class Node(dict[int, WireRRset]):
     def __init__(self, name: WireName):
         super().__init__()
         self.name = name
-        self.cut: Node | None = None  # the delegation at or above this node, if any
+        # the NS RRset of the delegation at or above this node, if any (the RRset, not its
+        # node: the tables hold no reference cycle, so reference counting frees them)
+        self.cut: WireRRset | None = None
         self.wildcard: Node | None = None  # the `*` child (RFC 4592 source of synthesis)
 
     def __repr__(self) -> str:
@@ -152,7 +154,7 @@ def _compile_zone(plan: ZonePlan, shared: dict[bytes, bytes]) -> Zone:
         if key == apex.key:
             continue
         parent = nodes[key[key[0] + 1 :]]
-        node.cut = parent.cut or (node if _NS in node else None)
+        node.cut = parent.cut or node.get(_NS)
         if key[:2] == b"\x01*":
             parent.wildcard = node
     soa_rrset = soa  # checked above
@@ -179,7 +181,8 @@ def _link(zones: dict[bytes, Zone]) -> None:
     the A/AAAA of NS, MX and SRV targets of authoritative data from any zone served."""
     for zone in zones.values():
         for node in zone.nodes.values():
-            if node.cut is not None and node.cut is not node:
+            at_cut = node.cut is not None and node.cut is node.get(_NS)
+            if node.cut is not None and not at_cut:
                 continue  # below a cut: glue, not served as data
             for rdtype in _WITH_TARGETS:
                 rrset = node.get(rdtype)
@@ -187,7 +190,7 @@ def _link(zones: dict[bytes, Zone]) -> None:
                     continue
                 extra = []
                 for target in rrset.targets:
-                    if node.cut is node:  # a delegation: glue is the parent zone's data only
+                    if at_cut:  # a delegation: glue is the parent zone's data only
                         mandatory = _is_at_or_below(target, node.name.key)
                         for a in _addresses(zone.nodes.get(target.key)):
                             extra.append((mandatory, zone.key, target.key, a))

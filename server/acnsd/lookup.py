@@ -78,27 +78,28 @@ def find_zone(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int
 
 def match_name(
     zone: Zone, key: bytes, offsets: tuple[int, ...], qtype: int
-) -> tuple[int, Node | None, bool]:
-    """Step 3: (how the name matched, the node to answer from, whether the name exists)."""
+) -> tuple[int, Node | None, WireRRset | None, bool]:
+    """Step 3: (how the name matched, the node to answer from, the delegation's NS RRset
+    for a referral, whether the name exists)."""
     nodes = zone.nodes
     node = nodes.get(key)
     if node is not None:
         cut = node.cut
-        if cut is not None and not (cut is node and qtype == _DS):
-            return _REFERRAL, cut, True
-        return _EXACT, node, True
+        if cut is not None and not (qtype == _DS and cut is node.get(_NS)):
+            return _REFERRAL, None, cut, True
+        return _EXACT, node, None, True
     # RFC 4592 §3.3.1: the closest encloser; the apex is a node, so the walk ends there
     for o in offsets[1:]:
         encloser = nodes.get(key[o:])
         if encloser is not None:
             break
     else:  # the name is not in this zone (cannot happen for a zone found by step 2)
-        return _MISS, None, False
+        return _MISS, None, None, False
     if encloser.cut is not None:
-        return _REFERRAL, encloser.cut, False
+        return _REFERRAL, None, encloser.cut, False
     if encloser.wildcard is not None:
-        return _WILDCARD, encloser.wildcard, False
-    return _MISS, None, False
+        return _WILDCARD, encloser.wildcard, None, False
+    return _MISS, None, None, False
 
 
 def _select_any(node: Node) -> WireRRset | None:
@@ -137,12 +138,11 @@ def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) 
     seen: set[bytes] | None = None  # names of the CNAME chain, made when there is one
     exists = False
     while True:
-        how, node, found = match_name(zone, key, offsets, qtype)
+        how, node, ns, found = match_name(zone, key, offsets, qtype)
         if owner is None:
             exists = found
         if how == _REFERRAL:
-            assert node is not None
-            ns = node[_NS]
+            assert ns is not None
             outcome = _ANSWER if answer else _REFERRAL_OUTCOME
             return Result(outcome, first_zone, answer, [ns], _additional(view, [ns]), exists)
         if how == _MISS:

@@ -1,6 +1,8 @@
 """The compiler decides zone structure once: node roles, merged RRsets, the negative SOA,
 and it refuses a plan it cannot serve with a ConfigError that names the zone."""
 
+import gc
+
 import dns.name
 import dns.rrset
 import pytest
@@ -32,11 +34,26 @@ def node(name: str):
 def test_node_roles():
     assert node("b.c.example.com.") == {} and node("c.example.com.") == {}  # ENTs
     assert node("w.example.com.").wildcard is node("*.w.example.com.")
-    cut = node("d.example.com.")
-    assert cut.cut is cut
-    assert node("x.y.d.example.com.").cut is cut and node("y.d.example.com.").cut is cut
+    ns = node("d.example.com.")[2]  # a cut's role is its NS RRset
+    assert node("d.example.com.").cut is ns
+    assert node("x.y.d.example.com.").cut is ns and node("y.d.example.com.").cut is ns
     assert node("example.com.").cut is None and node("a.b.c.example.com.").cut is None
     assert node("zz.example.com.") is None
+
+
+def test_tables_hold_no_reference_cycles():
+    # so that reference counting frees old tables after a reload, and gc.freeze() is safe
+    plan = ServePlan(
+        zones=(zone("example.com.", "d NS ns.d\nns.d A 192.0.2.1\n*.d2 A 192.0.2.2\nd2 NS x."),),
+    )
+    gc.collect()
+    t = compile_plan(plan)
+    for name in ("www.example.com.", "a.d.example.com.", "d.example.com.", "q.d2.example.com."):
+        ask(t, name, "A")
+        ask(t, name, "DS")
+    gc.collect()
+    del t
+    assert gc.collect() == 0
 
 
 def test_negative_soa_ttl():
