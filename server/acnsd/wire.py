@@ -3,9 +3,10 @@
 The rule this module owns: a query is decoded by hand, and only as far as answering needs,
 header, the one question and the OPT pseudo-RR; anything malformed on the way raises
 MalformedQuery (FORMERR). On the output side it owns the pre-encoded forms the renderer
-writes: names with their lower-cased suffixes for compression, and RRsets with the fixed
-part of every RR and rdata split into literal bytes and compressible names (RFC 3597 §4:
-only the RFC 1035 types' embedded names may be compressed).
+writes: names with their lower-cased key and label offsets (for lookups and compression),
+and RRsets with the fixed part of every RR and rdata split into literal bytes and
+compressible names (RFC 3597 §4: only the RFC 1035 types' embedded names may be
+compressed; SRV targets and the like are written whole).
 """
 
 from __future__ import annotations
