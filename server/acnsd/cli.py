@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from .client import add_client_commands, run_client
 from .config import load
 from .errors import AcnsdError, ConfigError
+from .logs import FORMATS, command_line
 
 __all__ = ["main"]
 
@@ -27,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", action="append", metavar="ADDR:PORT",
                        help="listen here instead of server.listen (repeatable)")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the ports")
+    serve.add_argument("--log-format", choices=FORMATS,
+                       help="plain (default) or json lines; overrides server.log_format")
+    serve.add_argument("--query-log", action="store_true",
+                       help="log one line per query (as server.query_log: true)")
     check = sub.add_parser("check", help="validate the configuration and every zone file")
     check.add_argument("--config", required=True)
     show = sub.add_parser("show", help="sets, names, addresses and records to create elsewhere")
@@ -49,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from .serve import main as serve_main
 
+        command_line(args.log_format, args.query_log)
         return serve_main(args.config, args.listen, args.workers)
     try:
         loaded = load(args.config, save_state=args.command == "show")
