@@ -39,11 +39,15 @@ def daemons(tmp_path):
     started: list[Daemon] = []
 
     def start(
-        directory: Path | None = None, metrics_port: int | None = None, workers: int = 1, **server
+        directory: Path | None = None,
+        metrics_port: int | None = None,
+        workers: int = 1,
+        args: tuple[str, ...] = (),
+        **server,
     ) -> Daemon:
         port = unused_port()
         config = configure(directory or tmp_path, port, metrics_port, **server)
-        daemon = start_daemon(config, port, workers=workers)
+        daemon = start_daemon(config, port, *args, workers=workers)
         started.append(daemon)
         return daemon
 
@@ -152,6 +156,14 @@ def test_json_log_lines_and_the_query_log(daemons):
         ("tcp", "nothing.example.com.", "A", "nxdomain", "example.com."),
     ]
     assert any(d.get("event") == "ready" for d in docs)
+
+
+def test_command_line_log_options(daemons):
+    daemon = daemons(args=("--log-format", "json", "--query-log"))  # the config says neither
+    daemon.query("www.example.com", "A")
+    daemon.wait_log(r"event=query")
+    docs = [json.loads(line) for line in daemon.log().splitlines()]
+    assert [d["qname"] for d in docs if d.get("event") == "query"] == ["www.example.com."]
 
 
 def test_no_query_log_unless_switched_on(daemons):
