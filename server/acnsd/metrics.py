@@ -141,8 +141,15 @@ def counting_responder(
     query_log: bool = False,
 ) -> Callable[[bytes], bytes | None]:
     """A listener Responder: answers from `holder.tables` (read once per query, so a
-    reload's swap is seen at once), counts the query, and logs it when `query_log`."""
-    count = metrics.counters.counter(transport, family)
+    reload's swap is seen at once), counts the query unless `metrics.counting` is off,
+    and logs it when `query_log`."""
+    if not metrics.counting and not query_log:
+
+        def bare(query: bytes) -> bytes | None:
+            return respond(holder.tables, query, transport, view)[0]  # type: ignore[attr-defined]
+
+        return bare
+    count = metrics.counters.counter(transport, family) if metrics.counting else _not_counted
 
     def responder(query: bytes) -> bytes | None:
         response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
@@ -169,6 +176,10 @@ def counting_responder(
     return logging_responder
 
 
+def _not_counted(query: bytes, response: bytes | None, outcome: Outcome, apex: str | None) -> None:
+    """The count of a server whose metrics are off (used with the query log on)."""
+
+
 @dataclass
 class LoadState:
     """What the last successful load brought, and how the last reload went."""
@@ -188,7 +199,8 @@ class Metrics:
     a rejected one; `tcp` is any object with `open` (a sized collection) and `refused`
     (an int), such as listener.TcpConnections."""
 
-    def __init__(self) -> None:
+    def __init__(self, counting: bool = True) -> None:
+        self.counting = counting  # off: queries are not counted (no exposition to read them)
         self.counters = Counters()
         self.state = LoadState()
         self.reloads = {"ok": 0, "rejected": 0}

@@ -177,3 +177,14 @@ def test_promtool_lints_names():
     bad = "# HELP acnsd_x_count x\n# TYPE acnsd_x_count counter\nacnsd_x_count 1\n"
     with pytest.raises(AssertionError, match="_total"):
         promtool_check(bad)
+
+
+def test_without_an_exposition_nothing_is_counted(example):
+    loaded, holder = example
+    metrics = Metrics(counting=False)
+    respond_udp = counting_responder(metrics, holder, Transport.UDP, "ipv4", None)
+    with_log = counting_responder(metrics, holder, Transport.UDP, "ipv4", None, query_log=True)
+    for responder in (respond_udp, with_log):
+        reply = dns.message.from_wire(responder(query("www.example.com")))
+        assert reply.answer
+    assert sum(metrics.counters.queries) == 0 and metrics.counters.zones == {}
