@@ -183,7 +183,7 @@ class Server:
         self.tables = tables  # the one reference every query reads
         self.generation = 1
         self.listeners: dict[Endpoint, Listener] = {}
-        self.metrics = Metrics()
+        self.metrics = Metrics(counting=loaded.model.server.metrics is not None)
         self.api: ApiServer | None = None
         self._plan = loaded.plan
         self._listen = listen
