@@ -1,0 +1,64 @@
+"""Freeing replaced tables without stopping the event loop.
+
+The rule this module owns: after a reload swaps in new tables, the old tables and the
+plan they were compiled from are freed from a background thread, a few thousand objects
+at a time. Dropping the last reference at once would free millions of objects in one
+cascade of deallocations that holds the GIL throughout, and no query would be answered
+until it ended.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from .compiler import Tables
+from .plan import ServePlan
+
+__all__ = ["dismantle", "dismantle_later"]
+
+
+def dismantle_later(tables: Tables, plan: ServePlan) -> None:
+    """Free `tables` and `plan` in a daemon thread (nothing may answer from them now).
+
+    The thread is handed a list it empties, not the objects as arguments: a Thread keeps
+    its arguments until its target returns, and they would then be freed in one cascade.
+    """
+    parts: list[object] = [tables, plan]
+    del tables, plan
+    threading.Thread(target=_dismantle_parts, args=(parts,), name="acnsd-dismantle",
+                     daemon=True).start()
+
+
+def _dismantle_parts(parts: list) -> None:
+    plan = parts.pop()
+    tables = parts.pop()
+    dismantle(tables, plan)
+
+
+def dismantle(tables: Tables, plan: ServePlan, chunk: int = 2000) -> None:
+    """Free tables and the plan they came from, a few thousand objects at a time, with a
+    yield of the GIL between pieces (see the module doc)."""
+    views = [tables.default, *tables.views.values()]
+    del tables
+    zones = list({id(z): z for v in views
+                  for z in (*v.zones.values(), *v.names.values())}.values())
+    plans = list(plan.zones)
+    del plan
+    while views:
+        view = views.pop()
+        for mapping in (view.zones, view.names, view.udp_cache, view.tcp_cache):
+            _drain(mapping, chunk)
+    while zones:
+        _drain(zones.pop().nodes, chunk)
+    while plans:
+        plans.pop()
+        if len(plans) % 64 == 0:
+            time.sleep(0)
+
+
+def _drain(mapping: dict, chunk: int) -> None:
+    while mapping:
+        for _ in range(min(chunk, len(mapping))):
+            mapping.popitem()
+        time.sleep(0)  # let the event loop thread take the GIL

@@ -1,0 +1,60 @@
+"""Freeing replaced tables piecewise (release.py): everything is freed, nothing early."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+
+from acnsd.compiler import compile_plan
+from acnsd.release import dismantle, dismantle_later
+
+from .zonetext import make_query, zone
+
+ZONE = """
+@ 3600 IN A 192.0.2.1
+www 3600 IN A 192.0.2.2
+sub 3600 IN NS ns.sub
+ns.sub 3600 IN A 192.0.2.53
+"""
+
+
+def _tables():
+    from acnsd.core import Transport, answer
+    from acnsd.plan import ServePlan
+
+    plan = ServePlan(zones=(zone("example.com", ZONE),))
+    tables = compile_plan(plan)
+    assert answer(tables, make_query("www.example.com", "A").to_wire(), Transport.UDP)  # cached
+    return tables, plan
+
+
+def _refs(tables, plan):
+    zone_ref = weakref.ref(next(iter(tables.default.zones.values())))
+    plan_ref = weakref.ref(plan.zones[0])
+    return zone_ref, plan_ref
+
+
+def test_dismantle_frees_tables_and_plan_without_the_cycle_collector():
+    gc.disable()
+    try:
+        tables, plan = _tables()
+        zone_ref, plan_ref = _refs(tables, plan)
+        view = tables.default
+        dismantle(tables, plan, chunk=1)
+        del tables, plan
+        assert zone_ref() is None and plan_ref() is None
+        assert not view.zones and not view.udp_cache
+    finally:
+        gc.enable()
+
+
+def test_dismantle_later_frees_in_a_thread():
+    tables, plan = _tables()
+    zone_ref, plan_ref = _refs(tables, plan)
+    dismantle_later(tables, plan)
+    del tables, plan
+    for thread in threading.enumerate():
+        if thread.name == "acnsd-dismantle":
+            thread.join(5)
+    assert zone_ref() is None and plan_ref() is None
