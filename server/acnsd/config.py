@@ -24,7 +24,7 @@ from .plan import ServePlan, ServerOptions, View, ZonePlan
 from .schema import read_config
 from .state import State, StateFileError, load_state
 from .yamlsrc import Source, parse
-from .zonedata import ZoneFileData, build_zone, read_zone_file
+from .zonedata import ZoneFileData, build_zone, read_zone_files
 
 __all__ = ["Loaded", "load"]
 
@@ -155,16 +155,15 @@ def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], st
     for addr in addresses.values():
         if addr.served_in:
             auto.setdefault(addr.served_in, {})[addr.name] = (addr.ipv4, addr.ipv6)
-    problems: list[Problem] = []
     warnings: list[Problem] = []
     data: dict[str, ZoneFileData] = {}
     plans = []
+    files, problems = read_zone_files(zones, locate)
     for zone in zones:
-        content, errs = read_zone_file(zone, locate)
-        problems += errs
+        content = files.get(zone.name)
         if content is None:
             continue
-        data[zone.name] = content
+        data[zone.name] = content.records
         plan, errs, warns = build_zone(zone, content, auto.get(zone.name, {}), state, locate)
         problems += errs
         warnings += warns

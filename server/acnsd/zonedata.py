@@ -13,8 +13,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import dns.exception
 import dns.name
@@ -23,29 +27,94 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import dns.zone
+from dns.rdtypes.ANY.NS import NS
 
 from .errors import Problem
 from .model import ResolvedZone
 from .plan import ZonePlan
 from .state import State
 
-__all__ = ["ZoneFileData", "build_zone", "read_zone_file"]
+__all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_files"]
 
 ZoneFileData = dict[tuple[dns.name.Name, int], dns.rrset.RRset]
 Locate = Callable[[str, str, str | None], Problem]
 
+_INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
 
-def read_zone_file(zone: ResolvedZone, locate: Locate) -> tuple[ZoneFileData | None,
-                                                                 list[Problem]]:
+
+@dataclass(frozen=True)
+class ZoneFile:
+    """A parsed zone file: (owner, type) → RRset, shared by every load that finds the file
+    unchanged, so never mutated; `digest` is the SHA-256 of its bytes (None when it has a
+    $INCLUDE: the included files are not covered, so such a file is neither cached nor
+    digested by its bytes)."""
+
+    records: ZoneFileData
+    digest: str | None
+
+
+@dataclass(frozen=True)
+class _Cached:
+    stamp: tuple[int, int, int]  # (mtime_ns, size, inode) when read
+    read_at: int  # time.time_ns() when read
+    content: ZoneFile
+
+
+# Parsed zone files by (path, origin): a reload or a management change re-parses only the
+# files that changed. Holds only the files of the last configuration loaded
+# (read_zone_files drops the others).
+_cache: dict[tuple[str, dns.name.Name], _Cached] = {}
+# A file whose (mtime, size, inode) is unchanged is taken as unchanged without reading it
+# only if it was last modified this long before it was read: a file rewritten within the
+# file system's timestamp granularity keeps its mtime, so a recent one is read again and
+# compared by its digest ("racy git").
+_SETTLED_NS = 2_000_000_000
+
+
+def read_zone_files(zones: Sequence[ResolvedZone],
+                    locate: Locate) -> tuple[dict[str, ZoneFile], list[Problem]]:
+    """Every zone's file by zone name (those that could not be read are absent, with their
+    problems), from the cache when unchanged since it was last read."""
+    files: dict[str, ZoneFile] = {}
+    problems: list[Problem] = []
+    keep = set()
+    for zone in zones:
+        origin = dns.name.from_text(zone.name)
+        keep.add((str(zone.file), origin))
+        content, errs = _read_zone_file(zone, origin, locate)
+        problems += errs
+        if content is not None:
+            files[zone.name] = content
+    for key in [k for k in _cache if k not in keep]:
+        _cache.pop(key, None)
+    return files, problems
+
+
+def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name,
+                    locate: Locate) -> tuple[ZoneFile | None, list[Problem]]:
     """Parse a zone's RFC 1035 master file with dnspython; (owner, type) → RRset."""
-    origin = dns.name.from_text(zone.name)
+    path = str(zone.file)
     try:
-        parsed = dns.zone.from_file(str(zone.file), origin=origin, relativize=False,
-                                    check_origin=False)
+        read_at = time.time_ns()
+        st = os.stat(path)
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        cached = _cache.get((path, origin))
+        if (cached is not None and cached.stamp == stamp
+                and stamp[0] < cached.read_at - _SETTLED_NS):
+            return cached.content, []
+        with open(path, "rb") as f:
+            raw = f.read()
+        digest = hashlib.sha256(raw).hexdigest()
+        if cached is not None and cached.content.digest == digest:
+            _cache[(path, origin)] = _Cached(stamp, read_at, cached.content)
+            return cached.content, []
+        parsed = dns.zone.from_file(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"),
+                                    origin=origin, relativize=False, check_origin=False,
+                                    filename=path)
     except FileNotFoundError as exc:
-        if exc.filename and exc.filename != str(zone.file):  # a $INCLUDE of the zone file
+        if exc.filename and exc.filename != path:  # a $INCLUDE of the zone file
             return None, [Problem(f"zone {zone.name}: included file {exc.filename} does not "
-                                  "exist", file=str(zone.file))]
+                                  "exist", file=path)]
         return None, [locate(f"{zone.path}.file", f"zone file {zone.file} of zone "
                              f"{zone.name} does not exist", None)]
     except OSError as exc:
@@ -53,7 +122,7 @@ def read_zone_file(zone: ResolvedZone, locate: Locate) -> tuple[ZoneFileData | N
                              f"{exc.strerror}", None)]
     except UnicodeDecodeError as exc:
         return None, [Problem(f"zone {zone.name}: the zone file is not UTF-8 text (byte "
-                              f"{exc.start}: {exc.reason})", file=str(zone.file))]
+                              f"{exc.start}: {exc.reason})", file=path)]
     except dns.exception.DNSException as exc:
         return None, [_zone_file_problem(zone, exc)]
     data: ZoneFileData = {}
@@ -62,7 +131,11 @@ def read_zone_file(zone: ResolvedZone, locate: Locate) -> tuple[ZoneFileData | N
             rrset = dns.rrset.RRset(name, rdataset.rdclass, rdataset.rdtype)
             rrset.update(rdataset)
             data[(name, rdataset.rdtype)] = rrset
-    return data, []
+    if _INCLUDE.search(raw):
+        return ZoneFile(data, None), []
+    content = ZoneFile(data, digest)
+    _cache[(path, origin)] = _Cached(stamp, read_at, content)
+    return content, []
 
 
 def _zone_file_problem(zone: ResolvedZone, exc: Exception) -> Problem:
@@ -75,7 +148,7 @@ def _zone_file_problem(zone: ResolvedZone, exc: Exception) -> Problem:
     return Problem(f"zone {zone.name}: {text}", file=file, line=line)
 
 
-def build_zone(zone: ResolvedZone, data: ZoneFileData,
+def build_zone(zone: ResolvedZone, file: ZoneFile,
                auto: dict[str, tuple[str | None, str | None]], state: State,
                locate: Locate) -> tuple[ZonePlan, list[Problem], list[Problem]]:
     """Merge the managed records into the file's; returns (plan, errors, warnings).
@@ -85,6 +158,7 @@ def build_zone(zone: ResolvedZone, data: ZoneFileData,
     errors: list[Problem] = []
     warnings: list[Problem] = []
     origin = dns.name.from_text(zone.name)
+    data = file.records
     records = dict(data)
     file_soa = records.pop((origin, dns.rdatatype.SOA), None)
     file_ns = records.pop((origin, dns.rdatatype.NS), None)
@@ -96,7 +170,7 @@ def build_zone(zone: ResolvedZone, data: ZoneFileData,
 
     ns = dns.rrset.RRset(origin, dns.rdataclass.IN, dns.rdatatype.NS)
     for name in zone.nameservers:
-        ns.add(_rdata("NS", f"{name}."), zone.ns_ttl)
+        ns.add(NS(dns.rdataclass.IN, dns.rdatatype.NS, dns.name.from_text(name)), zone.ns_ttl)
     if file_ns is not None:
         if zone.multi_provider:
             for rd in file_ns:
@@ -137,7 +211,7 @@ def build_zone(zone: ResolvedZone, data: ZoneFileData,
                              f"hostmaster.{zone.name} is longer than a DNS name may be; set "
                              "dns_settings.soa.rname", "R10"))
         return ZonePlan(origin=origin, rrsets=tuple(records.values())), errors, warnings
-    soa = _managed_soa(zone, origin, records, state)
+    soa = _managed_soa(zone, origin, records, file, state)
     if file_soa is not None and _soa_fields(file_soa[0]) != _soa_fields(soa[0]):
         warnings.append(Problem(f"zone {zone.name}: the zone file's SOA ({file_soa[0]}) is "
                                 f"replaced by the managed SOA ({soa[0]})", file=str(zone.file),
@@ -171,15 +245,24 @@ def _soa_fields(rd: dns.rdata.Rdata) -> tuple[object, ...]:
     return (rd.mname, rd.rname, rd.refresh, rd.retry, rd.expire, rd.minimum)
 
 
-def _managed_soa(zone: ResolvedZone, origin: dns.name.Name,
-                 records: ZoneFileData, state: State) -> dns.rrset.RRset:
-    """The SOA of R10, with a serial bumped whenever the content digest changes."""
+def _managed_soa(zone: ResolvedZone, origin: dns.name.Name, records: ZoneFileData,
+                 file: ZoneFile, state: State) -> dns.rrset.RRset:
+    """The SOA of R10, with a serial bumped whenever the content digest changes.
+
+    The digest covers the SOA fields and every served RRset: the file's by the digest of
+    its bytes when it has one (an edit that changes no record still bumps the serial, which
+    is harmless), the managed ones (apex NS, R8 A/AAAA) by their text."""
     s = zone.soa
     mname = s.mname or (zone.nameservers[0] if zone.nameservers else zone.name)
     rname = s.rname or f"hostmaster.{zone.name}"
     fields = f"{mname}. {rname}. {{serial}} {s.refresh} {s.retry} {s.expire} {s.min_ttl}"
     digest = hashlib.sha256(f"{fields} {s.ttl}".encode())
-    for key in sorted(records):
+    if file.digest is None:
+        digested = sorted(records)
+    else:
+        digest.update(f" file {file.digest}".encode())
+        digested = sorted(k for k, rrset in records.items() if rrset is not file.records.get(k))
+    for key in digested:
         digest.update(records[key].to_text().encode())
     digest_text = digest.hexdigest()
     recorded = state.serials.get(zone.name)
