@@ -1,4 +1,5 @@
-"""Tools the tests need: fail in CI when one is missing, skip elsewhere.
+"""What many tests need: external tools (fail in CI when one is missing, skip elsewhere)
+and free loopback ports.
 
 A test that needs an external tool (dig, knotd, nsd, dnsperf, promtool) calls
 `require_tool`: it skips on a developer machine without the tool, and fails in CI
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -22,3 +24,17 @@ def require_tool(name: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(f"{name} is required in CI but is not installed")
     pytest.skip(f"{name} is not installed")
+
+
+def unused_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 a moment ago."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port

@@ -83,22 +83,16 @@ def assign_addresses(
                                             "choose another address"))
                 continue
             result[req.name][family] = addr
-        # Recorded assignments keep their address.
-        for req in requests:
-            if family in result[req.name] or getattr(req, family) is not None:
-                continue
-            recorded = state.addresses.get(req.name, {}).get(family)
-            if recorded and recorded not in owner:
-                owner[recorded] = req.name
-                result[req.name][family] = recorded
-        # A returning name gets its released address back when it is still free.
-        for req in requests:
-            if family in result[req.name] or getattr(req, family) is not None:
-                continue
-            previous = state.released.get(req.name, {}).get(family)
-            if previous and previous not in owner:
-                owner[previous] = req.name
-                result[req.name][family] = previous
+        # Recorded assignments keep their address; then a returning name gets its
+        # released address back when it is still free.
+        for records in (state.addresses, state.released):
+            for req in requests:
+                if family in result[req.name] or getattr(req, family) is not None:
+                    continue
+                previous = records.get(req.name, {}).get(family)
+                if previous and previous not in owner:
+                    owner[previous] = req.name
+                    result[req.name][family] = previous
         released = {rec.get(family) for n, rec in state.released.items() if n not in wanted}
         fresh = (a for a in _hosts(pools.get(family, ())) if a not in released)
         reused = (a for a in _hosts(pools.get(family, ())) if a in released)

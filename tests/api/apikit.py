@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -45,19 +44,6 @@ TOKENS = f"""\
 
 ZONE_TEXT = "$TTL 3600\n@ IN A 192.0.2.1\nwww IN A 192.0.2.2\n"
 
-
-def unused_port() -> int:
-    """A port free for UDP and TCP on 127.0.0.1 a moment ago."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
 
 
 def make_site(directory: Path, config: str, zones: dict[str, str]) -> Path:

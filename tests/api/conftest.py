@@ -4,6 +4,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for path in (str(HERE.parents[1] / "server"), str(HERE)):
+for path in (str(HERE.parents[1] / "server"), str(HERE.parent), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)

@@ -13,8 +13,9 @@ import pytest
 from acnsd.api import ApiServer
 from acnsd.cli import main
 from acnsd.config import load
-from apikit import ACCOUNT_A, ACCOUNT_B, TOKEN_A, TOKEN_ALL, unused_port
+from apikit import ACCOUNT_A, ACCOUNT_B, TOKEN_A, TOKEN_ALL
 from sites import two_accounts
+from tooling import unused_port
 
 
 @pytest.fixture

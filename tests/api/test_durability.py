@@ -14,7 +14,8 @@ from typing import Any
 
 from acnsd.config import load
 from acnsd.model import zone_id
-from apikit import ACCOUNT_A, ZONE_TEXT, Client, make_site, start_daemon, unused_port
+from apikit import ACCOUNT_A, ZONE_TEXT, Client, make_site, start_daemon
+from tooling import unused_port
 
 ROUNDS = 5
 SEED = 20261127

@@ -24,9 +24,9 @@ from apikit import (
     ns_names,
     refused,
     start_daemon,
-    unused_port,
     wait_until,
 )
+from tooling import unused_port
 
 CONFIG = """\
 # acnsd API flow test: this comment must survive every change.

@@ -22,8 +22,8 @@ from apikit import (
     refused,
     snapshot,
     start_daemon,
-    unused_port,
 )
+from tooling import unused_port
 
 HIERARCHY = ("example.com", "shop.example.com", "a.shop.example.com",
              "b.a.shop.example.com")  # on sets 1, 2, 3, 4: no set left below (R6)

@@ -6,8 +6,9 @@ import os
 import shutil
 
 import pytest
+from tooling import unused_port
 
-from .e2e_daemon import Daemon, kill, start_daemon, unused_port, write_config
+from .e2e_daemon import Daemon, kill, start_daemon, write_config
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import subprocess
 import dns.message
 import dns.query
 import pytest
+from tooling import unused_port
 
-from .e2e_daemon import daemon_env, serve_command, unused_port, write_config
+from .e2e_daemon import daemon_env, serve_command, write_config
 
 
 def www(address: str, port: int, send=dns.query.udp) -> set[str]:

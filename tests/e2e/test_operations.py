@@ -9,8 +9,9 @@ import urllib.request
 
 import dns.rcode
 from prometheus_client.parser import text_string_to_metric_families
+from tooling import unused_port
 
-from .e2e_daemon import ACCOUNT, API_TOKEN, unused_port
+from .e2e_daemon import ACCOUNT, API_TOKEN
 
 
 def scrape(port: int) -> str:

@@ -18,7 +18,8 @@ import dns.flags
 import dns.message
 import dns.query
 import pytest
-from e2e.e2e_daemon import ACCOUNT, Daemon, kill, start_daemon, unused_port, write_config
+from e2e.e2e_daemon import ACCOUNT, Daemon, kill, start_daemon, write_config
+from tooling import unused_port
 
 from .opskit import parse, promtool_check, scrape
 

@@ -39,9 +39,9 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
-from e2e.e2e_daemon import unused_port
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from tooling import unused_port
 
 from .opskit import require_tool
 
