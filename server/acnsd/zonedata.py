@@ -29,6 +29,7 @@ import dns.rrset
 import dns.zone
 from dns.rdtypes.ANY.NS import NS
 
+from . import zonefile
 from .errors import Problem
 from .model import ResolvedZone
 from .plan import ZonePlan
@@ -92,7 +93,8 @@ def read_zone_files(zones: Sequence[ResolvedZone],
 
 def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name,
                     locate: Locate) -> tuple[ZoneFile | None, list[Problem]]:
-    """Parse a zone's RFC 1035 master file with dnspython; (owner, type) → RRset."""
+    """Parse a zone's RFC 1035 master file, (owner, type) → RRset: with the fast reader when
+    the file is in its subset, else (and for every error) with dnspython's."""
     path = str(zone.file)
     try:
         read_at = time.time_ns()
@@ -108,9 +110,9 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name,
         if cached is not None and cached.content.digest == digest:
             _cache[(path, origin)] = _Cached(stamp, read_at, cached.content)
             return cached.content, []
-        parsed = dns.zone.from_file(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"),
-                                    origin=origin, relativize=False, check_origin=False,
-                                    filename=path)
+        data = zonefile.parse(raw.decode("ascii"), origin) if raw.isascii() else None
+        if data is None:
+            data = _read_with_dnspython(raw, path, origin)
     except FileNotFoundError as exc:
         if exc.filename and exc.filename != path:  # a $INCLUDE of the zone file
             return None, [Problem(f"zone {zone.name}: included file {exc.filename} does not "
@@ -125,17 +127,24 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name,
                               f"{exc.start}: {exc.reason})", file=path)]
     except dns.exception.DNSException as exc:
         return None, [_zone_file_problem(zone, exc)]
+    if _INCLUDE.search(raw):
+        return ZoneFile(data, None), []
+    content = ZoneFile(data, digest)
+    _cache[(path, origin)] = _Cached(stamp, read_at, content)
+    return content, []
+
+
+def _read_with_dnspython(raw: bytes, path: str, origin: dns.name.Name) -> ZoneFileData:
+    parsed = dns.zone.from_file(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"),
+                                origin=origin, relativize=False, check_origin=False,
+                                filename=path)
     data: ZoneFileData = {}
     for name, node in parsed.nodes.items():
         for rdataset in node.rdatasets:
             rrset = dns.rrset.RRset(name, rdataset.rdclass, rdataset.rdtype)
             rrset.update(rdataset)
             data[(name, rdataset.rdtype)] = rrset
-    if _INCLUDE.search(raw):
-        return ZoneFile(data, None), []
-    content = ZoneFile(data, digest)
-    _cache[(path, origin)] = _Cached(stamp, read_at, content)
-    return content, []
+    return data
 
 
 def _zone_file_problem(zone: ResolvedZone, exc: Exception) -> Problem:

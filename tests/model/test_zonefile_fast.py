@@ -1,11 +1,13 @@
 """Loading zone files fast: the cache of parsed files across loads, the R10 digest of a
-file's bytes.
+file's bytes, the fast reader.
 
 - an unchanged file is not parsed again: a second load serves the very same RRsets;
 - a file rewritten with other content is parsed again, even with the same size and mtime;
 - the cache holds only the files of the configuration last loaded;
 - a zone's serial stays put across loads and restarts while its file is unchanged, and
-  increases when the file or an included file changes (R10).
+  increases when the file or an included file changes (R10);
+- the fast reader gives exactly dnspython's RRsets (owners, types, TTLs, rdatas, order), or
+  leaves the file to dnspython: for every file of its subset, and mutated ones.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from __future__ import annotations
 import os
 import time
 
-from acnsd import zonedata
+import dns.name
+import dns.rdatatype
+import pytest
+from acnsd import zonedata, zonefile
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from modelkit import DEFAULT_ZONE, account, config, rrsets, two_sets, zone
 
 SETTLED = time.time_ns() - 3_600 * 10**9  # an mtime long before any load of the test
@@ -85,3 +92,148 @@ def test_the_serial_survives_a_restart_and_follows_included_files(env):
         == ["192.0.2.8"]
     assert _serial(loaded, "example.com") > serials["example.com"]
     assert _serial(loaded, "other.org") == serials["other.org"]
+
+
+# The fast reader against dnspython's: random zone files of the subset, and mutated ones.
+
+ORIGIN = dns.name.from_text("example.com")
+# (well-formed, malformed) examples of each part of a line
+OWNERS = (["@", "www", "WWW", "a.b", "*", "*.wild", "mail", "x-1", "www.example.com.",
+           "www.EXAMPLE.com.", "example.com.", "outside.org."], ["a..b", "x" * 64, '"q"'])
+TARGETS = ["@", ".", "www", "mail.example.com.", "MAIL", "ns.other.net."]
+VALUES = {
+    "A": (["192.0.2.1", "192.0.2.2"], ["10.0.0.256", "1.2.3", "192.0.2.01"]),
+    "AAAA": (["2001:db8::1", "2001:DB8::1", "::ffff:1.2.3.4"], ["2001:db8::g"]),
+    "NS": (TARGETS, ["a..b"]), "CNAME": (TARGETS, ["a b"]), "PTR": (TARGETS, ['"www"']),
+    "MX": ([f"{p} {t}" for p in ("10", "0") for t in TARGETS], ["65536 www", "x www"]),
+    "SRV": (["10 60 5060 www", "0 0 0 ."], ["1 2 70000 www", "1 2 3"]),
+    "TXT": (['"hello world"', '"a;b" bare', '""', "bare", '"x" "y" "z"'],
+            ['"' + "x" * 256 + '"', '"unclosed', 'a"b"', ""]),
+    "CAA": (['0 issue "letsencrypt.org"', "128 iodef mailto:x@example.com", '0 "issue" ";"'],
+            ["0 bad-tag x", "256 issue x"]),
+    "SOA": (["ns1 hostmaster 1 3600 600 86400 300", "ns1. h.example.com. 7 1h 10m 1w 1d"],
+            ["ns1 hostmaster 1 2 3 4"]),
+    # outside the subset: dnspython reads the file
+    "HINFO": ([], ['"cpu" "os"']), "type65534": ([], ["\\# 0"]),
+}
+TTLS = (["", "300", "0", "1h", "2w1d", "4294967295"], ["4294967296", "1h30"])
+CLASSES = (["", "IN", "in"], ["CH"])
+DIRECTIVES = (["$TTL 300", "$ttl 1h", "$ORIGIN sub", "$ORIGIN sub.example.com.",
+               "$ORIGIN other.org.", "$ORIGIN example.com."], ["$TTL bad", "$TTL 1 2"])
+
+
+def _pick(draw, choices: tuple[list[str], list[str]], clean: bool) -> str:
+    good, bad = choices
+    return draw(st.sampled_from(good if clean or not bad else good + bad))
+
+
+@st.composite
+def record_lines(draw, clean: bool) -> str:
+    owner = draw(st.sampled_from(["", "\t", _pick(draw, OWNERS, clean)]))
+    ttl, cls = _pick(draw, TTLS, clean), _pick(draw, CLASSES, clean)
+    fields = [ttl, cls] if draw(st.booleans()) else [cls, ttl]
+    rdtype = draw(st.sampled_from(sorted(t for t, (good, _) in VALUES.items()
+                                         if good or not clean)))
+    value = _pick(draw, VALUES[rdtype], clean)
+    line = " ".join([owner, *[f for f in fields if f], draw(st.sampled_from(
+        [rdtype, rdtype.lower()])), value])
+    return line + draw(st.sampled_from(["", " ; a comment", "\t;", "  "]))
+
+
+def zone_texts(clean: bool) -> st.SearchStrategy[str]:
+    directives = DIRECTIVES[0] if clean else DIRECTIVES[0] + DIRECTIVES[1]
+    lines = st.one_of(record_lines(clean),
+                      st.sampled_from(["", "; only a comment", "   ", *directives]))
+    return st.lists(lines, max_size=12).map(lambda lines: "\n".join(lines) + "\n")
+
+
+@st.composite
+def mutated_texts(draw) -> str:
+    text = draw(zone_texts(clean=False))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        edit = draw(st.sampled_from(list('()";\\ \t\n.@$0aZ\ré') + ["", "IN", "TXT"]))
+        text = text[:at] + edit + text[at + draw(st.integers(0, 2)):]
+    return text
+
+
+def _dnspython(text: str):
+    try:
+        return zonedata._read_with_dnspython(text.encode(), "test.zone", ORIGIN)
+    except Exception as exc:  # noqa: BLE001 - any failure: the fast reader must fail too
+        return exc
+
+
+def _same(fast, slow) -> None:
+    assert list(fast) == list(slow)
+    for key, expected in slow.items():
+        got = fast[key]
+        assert got.name.to_text() == expected.name.to_text()
+        assert (got.rdclass, got.rdtype, got.ttl) == (expected.rdclass, expected.rdtype,
+                                                      expected.ttl)
+        assert [rd.to_text() for rd in got] == [rd.to_text() for rd in expected]
+        assert list(got) == list(expected)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(zone_texts(clean=True))
+def test_the_fast_reader_reads_files_of_its_subset_as_dnspython_does(text):
+    fast = zonefile.parse(text, ORIGIN)
+    slow = _dnspython(text)
+    event("refused by dnspython" if isinstance(slow, Exception) else "read")
+    if isinstance(slow, Exception):  # e.g. a CNAME and other data, no TTL known
+        assert fast is None
+    else:
+        assert fast is not None
+        _same(fast, slow)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(zone_texts(clean=False), mutated_texts()))
+def test_the_fast_reader_gives_dnspython_rrsets_or_leaves_the_file_to_it(text):
+    fast = zonefile.parse(text, ORIGIN)
+    slow = _dnspython(text)
+    event("fast" if fast is not None else "dnspython")
+    if fast is not None:
+        assert not isinstance(slow, Exception), slow
+        _same(fast, slow)
+
+
+def test_the_fast_reader_reads_the_whole_subset():
+    text = ("$TTL 3600\n@ IN SOA ns1 hostmaster 1 1h 10m 1w 300\n"
+            "  IN NS ns1\n\tNS ns2.example.com.\n"
+            "www 300 IN A 192.0.2.1 ; first\nwww IN 300 A 192.0.2.2\nWWW A 192.0.2.1\n"
+            "www AAAA 2001:db8::1\nalias CNAME www\n@ MX 10 mail\n_sip._udp SRV 1 2 5060 www\n"
+            '@ TXT "v=spf1 -all" "b;c" bare\n@ CAA 0 issue "ca.test"\n'
+            "$ORIGIN rev.example.com.\n1 PTR host.example.com.\noutside.org. A 192.0.2.9\n")
+    fast = zonefile.parse(text, ORIGIN)
+    assert fast is not None
+    _same(fast, _dnspython(text))
+    www = fast[(dns.name.from_text("www.example.com"), dns.rdatatype.A)]
+    assert (www.ttl, [rd.address for rd in www]) == (300, ["192.0.2.1", "192.0.2.2"])
+
+
+SOA = "ns1 hostmaster 1 2 3 4 300"
+
+
+@pytest.mark.parametrize("text", [
+    f"@ 3600 SOA {SOA}\nwww 60 A 192.0.2.1\nx A 192.0.2.2\n",  # RFC 2308: the last TTL
+    f"$TTL 100\n@ 3600 SOA {SOA}\nwww 60 A 192.0.2.1\nx A 192.0.2.2\n",  # $TTL wins
+    f"@ SOA {SOA}\nx A 192.0.2.2\n",  # the SOA's minimum
+    f"www 60 A 192.0.2.1\n@ SOA {SOA}\nx A 192.0.2.2\n",
+    f"$TTL 1h\n@ SOA {SOA}\n$TTL 5\nx A 192.0.2.2\n",
+    "www A 192.0.2.1\n",  # no TTL known: refused
+    "$TTL 1\nwww 60 A 192.0.2.1\nwww 30 A 192.0.2.1\nwww A 192.0.2.2\n",  # the least TTL
+    "$TTL 1\nc CNAME a\nc 5 CNAME b\n",  # a later CNAME replaces the earlier one
+    "$TTL 1\nc CNAME a\nc A 192.0.2.1\n",  # a CNAME and other data: refused
+    "$TTL 1\nWWW NS A.example.com.\nwww NS a.example.com.\nwww TXT x\nWWW A 192.0.2.1\n",
+    f"$TTL 1\nsub SOA {SOA}\n",  # a SOA below the apex: refused
+])
+def test_ttls_duplicates_and_refusals_as_dnspython(text):
+    fast = zonefile.parse(text, ORIGIN)
+    slow = _dnspython(text)
+    if isinstance(slow, Exception):
+        assert fast is None
+    else:
+        assert fast is not None
+        _same(fast, slow)
