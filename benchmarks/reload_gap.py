@@ -4,7 +4,8 @@ A small UDP client loop keeps a window of queries outstanding against the server
 timestamps every answer. After `settle` seconds a marker record is added to a zone file
 and the server is sent SIGHUP; the loop goes on until the marker is answered (the
 reload is done) plus `settle` seconds. The result is the longest gap between two
-answers, and how long the reload took from SIGHUP to the marker being served.
+answers from the SIGHUP on, the longest before it (the noise floor of the machine and
+the client), and how long the reload took from SIGHUP to the marker being served.
 """
 
 from __future__ import annotations
@@ -47,19 +48,25 @@ def reload_gap(pid: int, port: int, questions: list[tuple[str, str]], zone_file:
     poller.register(sock, select.POLLIN)
     began = time.monotonic()
     last_answer = began
-    longest, longest_at = 0.0, 0.0
+    gaps = {"before": (0.0, 0.0), "after": (0.0, 0.0)}  # (longest gap, when it ended)
     sent = answered = outstanding = 0
     hup_at = done_at = None
+
+    def note_gap(now: float) -> None:
+        phase = "before" if hup_at is None else "after"
+        if now - last_answer > gaps[phase][0]:
+            gaps[phase] = (now - last_answer, now - began)
+
     try:
         while True:
             now = time.monotonic()
             if hup_at is None and now - began >= settle:
+                note_gap(now)
+                last_answer = now  # a gap that spans the SIGHUP counts from here, after it
                 zone_file.write_text(original + f'{marker} 60 IN TXT "{token}"\n')
                 os.kill(pid, signal.SIGHUP)
                 hup_at = now
-            if done_at is not None and now - done_at >= settle:
-                break
-            if now - began > timeout:
+            if (done_at is not None and now - done_at >= settle) or now - began > timeout:
                 break
             if now - last_answer > _STALL:
                 outstanding = 0  # answers were lost: refill the window
@@ -68,7 +75,7 @@ def reload_gap(pid: int, port: int, questions: list[tuple[str, str]], zone_file:
                 query[0:2] = (sent & 0xFFFF).to_bytes(2, "big")
                 try:
                     sock.send(query)
-                except BlockingIOError:
+                except OSError:  # full buffer, or ICMP unreachable from a dead server
                     break
                 sent += 1
                 outstanding += 1
@@ -77,25 +84,25 @@ def reload_gap(pid: int, port: int, questions: list[tuple[str, str]], zone_file:
             while True:
                 try:
                     reply = sock.recv(4096)
-                except BlockingIOError:
+                except OSError:
                     break
                 now = time.monotonic()
-                if now - last_answer > longest:
-                    longest, longest_at = now - last_answer, now - (hup_at or now)
+                note_gap(now)
                 last_answer = now
                 answered += 1
                 outstanding = max(outstanding - 1, 0)
                 if done_at is None and hup_at and token.encode() in reply:
                     done_at = now
         end = time.monotonic()
-        if end - last_answer > longest:
-            longest, longest_at = end - last_answer, end - (hup_at or end)
+        note_gap(end)
     finally:
         sock.close()
         zone_file.write_text(original)
     return {
-        "longest_gap_ms": round(longest * 1000, 2),
-        "gap_at_s_after_hup": round(longest_at, 3),
+        "longest_gap_ms": round(gaps["after"][0] * 1000, 2),  # from the SIGHUP on
+        "gap_ends_at_s": round(gaps["after"][1], 3),
+        "hup_at_s": round((hup_at or end) - began, 3),
+        "longest_gap_before_hup_ms": round(gaps["before"][0] * 1000, 2),
         "reload_seconds": round(done_at - hup_at, 3) if done_at and hup_at else None,
         "reloaded": done_at is not None,
         "sent": sent,

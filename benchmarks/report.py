@@ -73,9 +73,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 add(f"scale set: acnsd {label} ≤ 3 × Knot", ours_v / knot_v,
                     ours_v / knot_v <= 3, "{:.2f} ×")
     for name, gap in results.get("reload", {}).items():
-        if "longest_gap_ms" in gap:
-            add(f"reload ({name}): longest gap ≤ 50 ms", gap["longest_gap_ms"],
-                gap["reloaded"] and gap["longest_gap_ms"] <= 50, "{:.1f} ms")
+        add(f"reload ({name}): longest gap from SIGHUP on ≤ 50 ms", gap["longest_gap_ms"],
+            gap["reloaded"] and gap["longest_gap_ms"] <= 50, "{:.1f} ms")
     return rows
 
 
@@ -125,17 +124,16 @@ def markdown(results: dict[str, Any]) -> str:
                            f"{row['peak_rss_mib']:.1f} |")
     if results.get("reload"):
         out += ["", "## Reload under load (SIGHUP)", "",
-                "| data set | longest gap ms | at s after HUP | reload s | answers/s |",
-                "|---|---|---|---|---|"]
+                "| data set | longest gap ms | gap ends at s | HUP at s | reload s | "
+                "longest gap before HUP ms | answers/s |",
+                "|---|---|---|---|---|---|---|"]
         for name, gap in results["reload"].items():
-            if "error" in gap:
-                out.append(f"| {name} | failed: {gap['error'].splitlines()[0]} | | | |")
-            else:
-                took = (f"{gap['reload_seconds']:.2f}" if gap["reloaded"]
-                        else f"not done after {gap['duration_s']:.0f} s")
-                out.append(f"| {name} | {gap['longest_gap_ms']:.1f} | "
-                           f"{gap['gap_at_s_after_hup']:.3f} | {took} | "
-                           f"{gap['answers_per_second']:,.0f} |")
+            took = (f"{gap['reload_seconds']:.2f}" if gap["reloaded"]
+                    else f"not done after {gap['duration_s']:.0f} s")
+            out.append(f"| {name} | {gap['longest_gap_ms']:.1f} | {gap['gap_ends_at_s']:.3f} | "
+                       f"{gap['hup_at_s']:.3f} | {took} | "
+                       f"{gap['longest_gap_before_hup_ms']:.1f} | "
+                       f"{gap['answers_per_second']:,.0f} |")
     if results.get("targets"):
         out += ["", "## Issue 4 targets (this run)", "", "| target | measured | met |",
                 "|---|---|---|"]
