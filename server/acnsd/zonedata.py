@@ -12,12 +12,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import dns.exception
@@ -28,6 +29,7 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 from dns.rdtypes.ANY.NS import NS
+from dns.rdtypes.ANY.SOA import SOA
 
 from . import zonefile
 from .errors import Problem
@@ -38,6 +40,7 @@ from .state import State
 __all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_files"]
 
 ZoneFileData = dict[tuple[dns.name.Name, int], dns.rrset.RRset]
+_IN = dns.rdataclass.IN
 Locate = Callable[[str, str, str | None], Problem]
 
 _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
@@ -177,20 +180,18 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
                               "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
                               rule="R9"))
 
-    ns = dns.rrset.RRset(origin, dns.rdataclass.IN, dns.rdatatype.NS)
-    for name in zone.nameservers:
-        ns.add(NS(dns.rdataclass.IN, dns.rdatatype.NS, dns.name.from_text(name)), zone.ns_ttl)
+    ns_rdatas = [NS(_IN, dns.rdatatype.NS, _name(name)) for name in zone.nameservers]
     if file_ns is not None:
         if zone.multi_provider:
-            for rd in file_ns:
-                ns.add(rd, zone.ns_ttl)
+            ns_rdatas += file_ns
         else:
             listed = ", ".join(sorted(str(rd.target) for rd in file_ns))
             warnings.append(Problem(f"zone {zone.name}: the NS records at the apex ({listed}) "
                                     "are ignored; the apex NS are the zone's assigned "
                                     "nameservers (set multi_provider: true to serve both)",
                                     file=str(zone.file), rule="R9"))
-    records[(origin, dns.rdatatype.NS)] = ns
+    records[(origin, dns.rdatatype.NS)] = _rrset(origin, dns.rdatatype.NS, zone.ns_ttl,
+                                                  ns_rdatas)
 
     for name, (v4, v6) in sorted(auto.items()):
         owner = dns.name.from_text(name)
@@ -211,9 +212,7 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
                                       f"(assigned {value}); remove them from the zone file",
                                       file=str(zone.file), rule="R8"))
                 continue
-            rrset = dns.rrset.RRset(owner, dns.rdataclass.IN, key[1])
-            rrset.add(_rdata(rdtype, value), zone.ns_ttl)
-            records[key] = rrset
+            records[key] = _rrset(owner, key[1], zone.ns_ttl, [_rdata(rdtype, value)])
 
     if zone.soa.rname is None and len(f"hostmaster.{zone.name}") > 253:
         errors.append(locate(zone.path, f"zone {zone.name}: the default SOA rname "
@@ -227,7 +226,7 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
                                 rule="R10"))
     records[(origin, dns.rdatatype.SOA)] = soa
     plan = ZonePlan(origin=origin, rrsets=tuple(records.values()),
-                    nameservers=tuple(dns.name.from_text(n) for n in zone.nameservers))
+                    nameservers=tuple(_name(n) for n in zone.nameservers))
     return plan, errors, warnings
 
 
@@ -244,6 +243,23 @@ def _hidden_by(owner: dns.name.Name, origin: dns.name.Name, data: ZoneFileData) 
             return f"a DNAME at {name}"
         name = name.parent()
     return None
+
+
+def _rrset(owner: dns.name.Name, rdtype: int, ttl: int,
+           rdatas: Iterable[dns.rdata.Rdata]) -> dns.rrset.RRset:
+    """An RRset of `rdatas`, duplicates collapsed, each rdata hashed once (RRset.add hashes
+    it twice)."""
+    rrset = dns.rrset.RRset(owner, _IN, rdtype)
+    rrset.update_ttl(ttl)
+    for rdata in rdatas:
+        rrset.items.setdefault(rdata)
+    return rrset
+
+
+@functools.lru_cache(maxsize=4096)
+def _name(text: str) -> dns.name.Name:
+    """A nameserver or SOA name of the configuration (valid, plain; names are immutable)."""
+    return dns.name.from_text(text)
 
 
 def _rdata(rdtype: str, text: str) -> dns.rdata.Rdata:
@@ -281,6 +297,6 @@ def _managed_soa(zone: ResolvedZone, origin: dns.name.Name, records: ZoneFileDat
         previous = int(recorded["serial"]) if recorded else 0
         serial = max(previous + 1, int(time.time())) % 2**32
         state.serials[zone.name] = {"serial": serial, "digest": digest_text}
-    soa = dns.rrset.RRset(origin, dns.rdataclass.IN, dns.rdatatype.SOA)
-    soa.add(_rdata("SOA", fields.format(serial=serial)), s.ttl)
-    return soa
+    rdata = SOA(_IN, dns.rdatatype.SOA, _name(f"{mname}."), _name(f"{rname}."), serial,
+                s.refresh, s.retry, s.expire, s.min_ttl)
+    return _rrset(origin, dns.rdatatype.SOA, s.ttl, [rdata])

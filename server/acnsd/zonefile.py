@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import dns.ipv4
+import dns.ipv6
 import dns.name
 import dns.rdata
 import dns.rdataclass
@@ -49,7 +51,14 @@ _PIECE = re.compile(r'[ \t]+|"[^"]*"|;.*|[^ \t";]+')
 _IN = dns.rdataclass.IN
 _SOA = dns.rdatatype.SOA
 _CNAME = dns.rdatatype.CNAME
+_A, _AAAA, _MX = dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.MX
+_SRV, _TXT = dns.rdatatype.SRV, dns.rdatatype.TXT
 _SINGLETONS = (_SOA, _CNAME)  # a later record replaces the earlier one (dnspython)
+
+
+_new = object.__new__
+_set = object.__setattr__
+_Parse = Callable[["_Reader", list[str]], dns.rdata.Rdata]
 
 
 class _Outside(Exception):
@@ -104,7 +113,8 @@ class _Reader:
         # owners by text, relative to self.origin: (name, key of its node, in the zone)
         self.owners: dict[str, tuple[dns.name.Name, bytes, bool]] = {}
         self.ttls: dict[str, int | None] = {}
-        self.last_owner = (origin, b".".join(origin.labels).lower(), True)
+        self.zone_key = b".".join(origin.labels).lower()
+        self.last_owner = (origin, self.zone_key, True)
         self.last_ttl: int | None = None
         self.default_ttl: int | None = None
         self.default_ttl_from_soa = False
@@ -123,8 +133,9 @@ class _Reader:
         owner = self.owners.get(text)
         if owner is None:
             name = self.name(text)
-            owner = self.owners[text] = (name, b".".join(name.labels).lower(),
-                                         name.is_subdomain(self.zone_origin))
+            key = b".".join(name.labels).lower()
+            owner = self.owners[text] = (name, key, key == self.zone_key
+                                         or key.endswith(b"." + self.zone_key))
         return owner
 
     def ttl(self, text: str) -> int | None:
@@ -228,16 +239,26 @@ class _Reader:
 
 
 def _name(text: str, origin: dns.name.Name) -> dns.name.Name:
-    """dns.name.from_text for a name without escapes (this subset has none)."""
-    if text[0] == '"':
-        raise _Outside
+    """dns.name.from_text for a name without escapes (this subset has none), built without
+    Name's constructor but with its checks."""
     if text == "@":
         return origin
-    if text[-1] != ".":
-        return dns.name.Name([label.encode() for label in text.split(".")] + list(origin.labels))
     if text == ".":
         return dns.name.root
-    return dns.name.Name([label.encode() for label in text[:-1].split(".")] + [b""])
+    if text[0] == '"':
+        raise _Outside
+    if text[-1] == ".":
+        body, tail = text[:-1], (b"",)
+    else:
+        body, tail = text, origin.labels
+    labels = body.encode().split(b".")
+    if b"" in labels or max(map(len, labels)) > 63:
+        raise _Outside
+    if len(body) + sum(map(len, tail)) + len(tail) + 1 > 255:
+        raise _Outside
+    name = _new(dns.name.Name)
+    _set(name, "labels", (*labels, *tail))
+    return name
 
 
 def _one(words: list[str]) -> str:
@@ -252,36 +273,84 @@ def _count(words: list[str], n: int) -> list[str]:
     return words
 
 
-def _txt(words: list[str]) -> TXT:
-    if not words:
+def _uint16(word: str) -> int:
+    value = _uint(word)
+    if value > 0xFFFF:
         raise _Outside
-    return TXT(_IN, dns.rdatatype.TXT, [_string(w) for w in words])
+    return value
 
 
-def _caa(words: list[str]) -> CAA:
+# Rdatas are built without their constructors, whose generic checks (an immutability
+# context, enum and type conversions) cost several times the parsing: each value below is
+# checked and canonicalized as the constructor does (tested against dnspython's reader).
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                   r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+
+
+def _rdata(cls: type[dns.rdata.Rdata], rdtype: int, **fields: object) -> dns.rdata.Rdata:
+    rdata = _new(cls)
+    _set(rdata, "rdclass", _IN)
+    _set(rdata, "rdtype", rdtype)
+    _set(rdata, "rdcomment", None)
+    for name, value in fields.items():
+        _set(rdata, name, value)
+    return rdata
+
+
+def _a(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+    address = _one(words)
+    if not _IPV4.fullmatch(address):  # dnspython accepts only the canonical form
+        address = dns.ipv4.canonicalize(address)
+    return _rdata(A, _A, address=address)
+
+
+def _aaaa(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+    return _rdata(AAAA, _AAAA, address=dns.ipv6.canonicalize(_one(words)))
+
+
+def _target(cls: type[dns.rdata.Rdata], rdtype: int) -> _Parse:
+    return lambda r, words: _rdata(cls, rdtype, target=r.name(_one(words)))
+
+
+def _mx(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+    preference, exchange = _count(words, 2)
+    return _rdata(MX, _MX, preference=_uint16(preference), exchange=r.name(exchange))
+
+
+def _srv(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+    priority, weight, port, target = _count(words, 4)
+    return _rdata(SRV, _SRV, priority=_uint16(priority), weight=_uint16(weight),
+                  port=_uint16(port), target=r.name(target))
+
+
+def _txt(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+    strings = tuple(_string(w) for w in words)
+    if not strings or max(map(len, strings)) > 255:
+        raise _Outside
+    return _rdata(TXT, _TXT, strings=strings)
+
+
+def _caa(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
     flags, tag, value = _count(words, 3)
     return CAA(_IN, dns.rdatatype.CAA, _uint(flags), _string(tag), _string(value))
 
 
-def _soa(r: _Reader, words: list[str]) -> SOA:
+def _soa(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
     mname, rname, serial, *timers = _count(words, 7)
     values = [dns.ttl.from_text(t) for t in timers]
     return SOA(_IN, _SOA, r.name(mname), r.name(rname), _uint(serial), *values)
 
 
-_Parse = Callable[[_Reader, list[str]], dns.rdata.Rdata]
 _PARSERS: dict[str, tuple[int, _Parse]] = {
-    "A": (dns.rdatatype.A, lambda r, w: A(_IN, dns.rdatatype.A, _one(w))),
-    "AAAA": (dns.rdatatype.AAAA, lambda r, w: AAAA(_IN, dns.rdatatype.AAAA, _one(w))),
-    "NS": (dns.rdatatype.NS, lambda r, w: NS(_IN, dns.rdatatype.NS, r.name(_one(w)))),
-    "CNAME": (_CNAME, lambda r, w: CNAME(_IN, _CNAME, r.name(_one(w)))),
-    "PTR": (dns.rdatatype.PTR, lambda r, w: PTR(_IN, dns.rdatatype.PTR, r.name(_one(w)))),
-    "MX": (dns.rdatatype.MX, lambda r, w: MX(_IN, dns.rdatatype.MX, _uint(_count(w, 2)[0]),
-                                           r.name(w[1]))),
-    "SRV": (dns.rdatatype.SRV, lambda r, w: SRV(_IN, dns.rdatatype.SRV,
-                                              *map(_uint, _count(w, 4)[:3]), r.name(w[3]))),
-    "TXT": (dns.rdatatype.TXT, lambda r, w: _txt(w)),
-    "CAA": (dns.rdatatype.CAA, lambda r, w: _caa(w)),
+    "A": (_A, _a),
+    "AAAA": (_AAAA, _aaaa),
+    "NS": (dns.rdatatype.NS, _target(NS, dns.rdatatype.NS)),
+    "CNAME": (_CNAME, _target(CNAME, _CNAME)),
+    "PTR": (dns.rdatatype.PTR, _target(PTR, dns.rdatatype.PTR)),
+    "MX": (_MX, _mx),
+    "SRV": (_SRV, _srv),
+    "TXT": (_TXT, _txt),
+    "CAA": (dns.rdatatype.CAA, _caa),
     "SOA": (_SOA, _soa),
 }
 

@@ -99,7 +99,10 @@ def test_the_serial_survives_a_restart_and_follows_included_files(env):
 ORIGIN = dns.name.from_text("example.com")
 # (well-formed, malformed) examples of each part of a line
 OWNERS = (["@", "www", "WWW", "a.b", "*", "*.wild", "mail", "x-1", "www.example.com.",
-           "www.EXAMPLE.com.", "example.com.", "outside.org."], ["a..b", "x" * 64, '"q"'])
+           "www.EXAMPLE.com.", "example.com.", "outside.org.",
+           ".".join(["x" * 63] * 3 + ["x" * 61, ""])],  # 255 octets: the longest name
+          ["a..b", "x" * 64, '"q"', ".".join(["x" * 63] * 3 + ["x" * 62, ""]),
+           ".".join(["x" * 63] * 4)])
 TARGETS = ["@", ".", "www", "mail.example.com.", "MAIL", "ns.other.net."]
 VALUES = {
     "A": (["192.0.2.1", "192.0.2.2"], ["10.0.0.256", "1.2.3", "192.0.2.01"]),
@@ -228,6 +231,10 @@ SOA = "ns1 hostmaster 1 2 3 4 300"
     "$TTL 1\nc CNAME a\nc A 192.0.2.1\n",  # a CNAME and other data: refused
     "$TTL 1\nWWW NS A.example.com.\nwww NS a.example.com.\nwww TXT x\nWWW A 192.0.2.1\n",
     f"$TTL 1\nsub SOA {SOA}\n",  # a SOA below the apex: refused
+    *(f"$TTL 1\n{name} A 192.0.2.1\nwww NS {name}\n" for name in (  # names of 255 octets
+        "x" * 63, "x" * 64, ".".join(["x" * 63] * 3 + ["x" * 61, ""]),
+        ".".join(["x" * 63] * 3 + ["x" * 62, ""]), ".".join(["x" * 63] * 3 + ["x" * 49]),
+        ".".join(["x" * 63] * 3 + ["x" * 50]))),
 ])
 def test_ttls_duplicates_and_refusals_as_dnspython(text):
     fast = zonefile.parse(text, ORIGIN)
