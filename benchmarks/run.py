@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -178,8 +179,13 @@ def _report(args: argparse.Namespace, results: dict[str, Any], samples: list[Sam
     print(text)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # so that `finally` stops the servers
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     profile = "smoke" if args.smoke else "full"
     mixes = [m for m in MIXES if m.name in args.mixes.split(",")]
     results: dict[str, Any] = {

@@ -1,14 +1,16 @@
 """The servers under test and their lifecycle: config, start, readiness, stop.
 
-A server definition knows three things: whether it is installed (`missing`), how to
+A server definition knows two things: whether it is installed (`missing`), how to
 write its configuration for a data set and return the command that serves it on a
 loopback port (`prepare`), and nothing else; `start` runs that command in its own
 process group, times the zone load (start to the first authoritative answer to every
-probe), and `Running.stop` ends that process group and only that one.
+probe), and `Running.stop` ends that process group and only that one. A server also
+gets SIGTERM from the kernel if the harness dies first, so none outlives a run.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -172,6 +174,11 @@ class Running:
                 self.process.wait(timeout=10)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the harness dies, even by SIGKILL."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     """A port that is free for both UDP and TCP on HOST right now."""
     while True:
@@ -225,7 +232,8 @@ def start(spec: str, layout: Layout, workdir: Path, cpu: int | None, timeout: fl
     with (workdir / "server.log").open("wb") as log:
         began = time.monotonic()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-                                   env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+                                   env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=_die_with_parent)
     running = Running(spec, process, port, workdir)
     pending = probes(layout.dataset)
     while pending:
