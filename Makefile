@@ -49,7 +49,7 @@ bench: $(STAMP)
 	  echo "not root, not installing:$$missing (the benchmark skips what is missing)"; \
 	fi
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
-	$(BIN)/python -m benchmarks.run --scale $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run --scale --publish $(BENCH_ARGS)
 
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --smoke $(BENCH_ARGS)

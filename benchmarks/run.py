@@ -32,6 +32,7 @@ from benchmarks.zonefiles import write_zone_files
 __all__ = ["main"]
 
 OUT = Path(__file__).resolve().parent / "out"
+PUBLISHED = Path(__file__).resolve().parent / "results"  # the latest full run, committed
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -54,6 +55,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--require-all", action="store_true",
                         help="fail (exit 2) when dnsperf or a selected server is missing")
     parser.add_argument("--out", type=Path, help="report directory (benchmarks/out)")
+    parser.add_argument("--publish", action="store_true",
+                        help="also copy the report to benchmarks/results/ (committed)")
     args = parser.parse_args(argv)
     args.duration = args.duration or (0.2 if args.smoke else 10.0)
     args.rounds = args.rounds or (1 if args.smoke else 3)
@@ -177,6 +180,11 @@ def _report(args: argparse.Namespace, results: dict[str, Any], samples: list[Sam
     text = markdown(results)
     (args.out / "results.md").write_text(text)
     print(text)
+    if args.publish:
+        PUBLISHED.mkdir(exist_ok=True)
+        for name in ("results.md", "results.json", "results.png"):
+            if (args.out / name).exists():
+                shutil.copyfile(args.out / name, PUBLISHED / name)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
