@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import io
 import os
@@ -78,17 +79,26 @@ _SETTLED_NS = 2_000_000_000
 def read_zone_files(zones: Sequence[ResolvedZone],
                     locate: Locate) -> tuple[dict[str, ZoneFile], list[Problem]]:
     """Every zone's file by zone name (those that could not be read are absent, with their
-    problems), from the cache when unchanged since it was last read."""
+    problems), from the cache when unchanged since it was last read.
+
+    The cyclic garbage collector is paused meanwhile: parsing creates millions of objects
+    without reference cycles, and each collection would walk every one alive."""
     files: dict[str, ZoneFile] = {}
     problems: list[Problem] = []
     keep = set()
-    for zone in zones:
-        origin = dns.name.from_text(zone.name)
-        keep.add((str(zone.file), origin))
-        content, errs = _read_zone_file(zone, origin, locate)
-        problems += errs
-        if content is not None:
-            files[zone.name] = content
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for zone in zones:
+            origin = dns.name.from_text(zone.name)
+            keep.add((str(zone.file), origin))
+            content, errs = _read_zone_file(zone, origin, locate)
+            problems += errs
+            if content is not None:
+                files[zone.name] = content
+    finally:
+        if collecting:
+            gc.enable()
     for key in [k for k in _cache if k not in keep]:
         _cache.pop(key, None)
     return files, problems
@@ -190,8 +200,8 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
                                     "are ignored; the apex NS are the zone's assigned "
                                     "nameservers (set multi_provider: true to serve both)",
                                     file=str(zone.file), rule="R9"))
-    records[(origin, dns.rdatatype.NS)] = _rrset(origin, dns.rdatatype.NS, zone.ns_ttl,
-                                                  ns_rdatas)
+    managed = [(origin, dns.rdatatype.NS)]  # the keys of the RRsets acnsd adds
+    records[managed[0]] = _rrset(origin, dns.rdatatype.NS, zone.ns_ttl, ns_rdatas)
 
     for name, (v4, v6) in sorted(auto.items()):
         owner = dns.name.from_text(name)
@@ -213,13 +223,14 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
                                       file=str(zone.file), rule="R8"))
                 continue
             records[key] = _rrset(owner, key[1], zone.ns_ttl, [_rdata(rdtype, value)])
+            managed.append(key)
 
     if zone.soa.rname is None and len(f"hostmaster.{zone.name}") > 253:
         errors.append(locate(zone.path, f"zone {zone.name}: the default SOA rname "
                              f"hostmaster.{zone.name} is longer than a DNS name may be; set "
                              "dns_settings.soa.rname", "R10"))
         return ZonePlan(origin=origin, rrsets=tuple(records.values())), errors, warnings
-    soa = _managed_soa(zone, origin, records, file, state)
+    soa = _managed_soa(zone, origin, records, managed, file, state)
     if file_soa is not None and _soa_fields(file_soa[0]) != _soa_fields(soa[0]):
         warnings.append(Problem(f"zone {zone.name}: the zone file's SOA ({file_soa[0]}) is "
                                 f"replaced by the managed SOA ({soa[0]})", file=str(zone.file),
@@ -271,7 +282,8 @@ def _soa_fields(rd: dns.rdata.Rdata) -> tuple[object, ...]:
 
 
 def _managed_soa(zone: ResolvedZone, origin: dns.name.Name, records: ZoneFileData,
-                 file: ZoneFile, state: State) -> dns.rrset.RRset:
+                 managed: list[tuple[dns.name.Name, int]], file: ZoneFile,
+                 state: State) -> dns.rrset.RRset:
     """The SOA of R10, with a serial bumped whenever the content digest changes.
 
     The digest covers the SOA fields and every served RRset: the file's by the digest of
@@ -286,7 +298,7 @@ def _managed_soa(zone: ResolvedZone, origin: dns.name.Name, records: ZoneFileDat
         digested = sorted(records)
     else:
         digest.update(f" file {file.digest}".encode())
-        digested = sorted(k for k, rrset in records.items() if rrset is not file.records.get(k))
+        digested = sorted(managed)
     for key in digested:
         digest.update(records[key].to_text().encode())
     digest_text = digest.hexdigest()
