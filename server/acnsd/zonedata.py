@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -67,13 +68,29 @@ class _Cached:
 
 # Parsed zone files by (path, origin): a reload or a management change re-parses only the
 # files that changed. Holds only the files of the last configuration loaded
-# (read_zone_files drops the others).
+# (read_zone_files drops the others, and the built zones of the others).
 _cache: dict[tuple[str, dns.name.Name], _Cached] = {}
 # A file whose (mtime, size, inode) is unchanged is taken as unchanged without reading it
 # only if it was last modified this long before it was read: a file rewritten within the
 # file system's timestamp granularity keeps its mtime, so a recent one is read again and
 # compared by its digest ("racy git").
 _SETTLED_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class _Built:
+    """What build_zone made of a zone, and from what."""
+
+    zone: ResolvedZone
+    file: ZoneFile
+    auto: dict[str, tuple[str | None, str | None]]
+    serial: dict[str, Any] | None  # the zone's state entry after the build
+    plan: ZonePlan
+    warnings: tuple[Problem, ...]
+
+
+# The last zones built, by name (only those of the last configuration loaded).
+_built: dict[str, _Built] = {}
 
 
 def read_zone_files(zones: Sequence[ResolvedZone],
@@ -101,6 +118,8 @@ def read_zone_files(zones: Sequence[ResolvedZone],
             gc.enable()
     for key in [k for k in _cache if k not in keep]:
         _cache.pop(key, None)
+    for name in [n for n in _built if n not in files]:
+        _built.pop(name, None)
     return files, problems
 
 
@@ -175,8 +194,27 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
                locate: Locate) -> tuple[ZonePlan, list[Problem], list[Problem]]:
     """Merge the managed records into the file's; returns (plan, errors, warnings).
 
-    `auto` maps each nameserver name whose A/AAAA this zone serves to (ipv4, ipv6).
+    `auto` maps each nameserver name whose A/AAAA this zone serves to (ipv4, ipv6). A zone
+    built before from the same inputs (the same parsed file, settings, addresses and
+    recorded serial) is not built again: its plan is the same.
     """
+    done = _built.get(zone.name)
+    if (done is not None and done.file is file and done.zone == zone and done.auto == auto
+            and state.serials.get(zone.name) == done.serial):
+        return done.plan, [], list(done.warnings)
+    plan, errors, warnings = _build_zone(zone, file, auto, state, locate)
+    if errors:
+        _built.pop(zone.name, None)
+    else:
+        serial = state.serials.get(zone.name)
+        _built[zone.name] = _Built(zone, file, dict(auto), serial and dict(serial), plan,
+                                   tuple(warnings))
+    return plan, errors, warnings
+
+
+def _build_zone(zone: ResolvedZone, file: ZoneFile,
+                auto: dict[str, tuple[str | None, str | None]], state: State,
+                locate: Locate) -> tuple[ZonePlan, list[Problem], list[Problem]]:
     errors: list[Problem] = []
     warnings: list[Problem] = []
     origin = dns.name.from_text(zone.name)

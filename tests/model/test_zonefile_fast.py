@@ -12,6 +12,7 @@ file's bytes, the fast reader.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -244,3 +245,17 @@ def test_ttls_duplicates_and_refusals_as_dnspython(text):
     else:
         assert fast is not None
         _same(fast, slow)
+
+
+def test_an_unchanged_zone_is_not_built_again_unless_its_recorded_serial_changed(env):
+    env.write(_cfg("example.com"))
+    _age(env.root / "zones" / "example.com.zone")
+    first = env.load()
+    second = env.load()
+    assert second.plan.zones == first.plan.zones
+    assert second.plan.zones[0] is first.plan.zones[0]
+    state = json.loads(env.state_file.read_text())
+    state["serials"]["example.com"]["serial"] += 5
+    env.state_file.write_text(json.dumps(state))
+    third = env.load()
+    assert _serial(third, "example.com") == _serial(first, "example.com") + 5
