@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from socket import AF_INET6, inet_ntop, inet_pton
 
 import dns.ipv4
 import dns.ipv6
@@ -228,7 +229,7 @@ class _Reader:
                 raise _Outside  # dnspython refuses a CNAME and other data
             for rdtype, (ttl, rdatas) in types.items():
                 rrset = dns.rrset.RRset(owner, _IN, rdtype)
-                rrset.update_ttl(ttl)
+                rrset.ttl = ttl  # checked by dns.ttl.from_text
                 if rdtype in _SINGLETONS:
                     rdatas = rdatas[-1:]
                 items = rrset.items
@@ -305,7 +306,15 @@ def _a(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
 
 
 def _aaaa(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
-    return _rdata(AAAA, _AAAA, address=dns.ipv6.canonicalize(_one(words)))
+    address = _one(words)
+    try:  # already canonical (the C library formats as dnspython does: BIND's rules)?
+        canonical = "." not in address and inet_ntop(AF_INET6,
+                                                     inet_pton(AF_INET6, address)) == address
+    except OSError:
+        canonical = False
+    if not canonical:
+        address = dns.ipv6.canonicalize(address)
+    return _rdata(AAAA, _AAAA, address=address)
 
 
 def _target(cls: type[dns.rdata.Rdata], rdtype: int) -> _Parse:
