@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +17,8 @@ from .client import add_client_commands, run_client
 from .config import load
 from .errors import AcnsdError, ConfigError
 from .logs import FORMATS, command_line
+from .model import Model
+from .pidfile import pid_path, read_pid
 
 __all__ = ["main"]
 
@@ -37,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="sets, names, addresses and records to create elsewhere")
     show.add_argument("--config", required=True)
     show.add_argument("--json", action="store_true", help="one JSON document")
+    reload = sub.add_parser("reload", help="check the configuration, then have the running "
+                            "server load it (SIGHUP)")
+    reload.add_argument("--config", required=True)
     add_client_commands(sub)
     return parser
 
@@ -56,13 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         command_line(args.log_format, args.query_log)
         return serve_main(args.config, args.listen, args.workers)
-    try:
+    try:  # check and reload write nothing: the server records its own decisions
         loaded = load(args.config, save_state=args.command == "show")
     except AcnsdError as exc:
         _print_problems(exc)
         return 1
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.command == "reload":
+        return _signal_reload(loaded.model)
     if args.command == "check":
         model = loaded.model
         print(f"{args.config}: OK: {len(model.accounts)} account(s), {len(model.zones)} "
@@ -73,6 +82,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     doc = report(loaded.model)
     print(json.dumps(doc, indent=2, sort_keys=True) if args.json else render_text(doc))
+    return 0
+
+
+def _signal_reload(model: Model) -> int:
+    """Send SIGHUP to the server of this configuration (found by its pid file)."""
+    path = pid_path(model)
+    pid = read_pid(path)
+    if pid is None:
+        print(f"error: no running acnsd serve for {model.config_file} (pid file {path})",
+              file=sys.stderr)
+        return 1
+    os.kill(pid, signal.SIGHUP)
+    print(f"{model.config_file}: valid; reload requested from acnsd serve (pid {pid}); its "
+          "log says when the new tables serve")
     return 0
 
 

@@ -39,6 +39,7 @@ from acnsd.core import Transport
 from acnsd.errors import AcnsdError, ConfigError
 from acnsd.listener import BindError, Listener, TcpConnections, format_address, open_listener
 from acnsd.metrics import Exposition, Metrics, counting_responder, start_exposition
+from acnsd.pidfile import pid_path, remove_pid, write_pid
 from acnsd.plan import ServePlan
 from acnsd.privileges import drop_privileges
 from acnsd.release import dismantle_later
@@ -505,6 +506,14 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     if workers > 1 and 0 in ports:
         log.error("event=bad_workers workers=%d reason='port 0 would differ per worker'", workers)
         return 2
-    if workers == 1:
-        return _run(config, loaded, tables, override, None)
-    return _supervise(config, loaded, tables, override, workers)
+    pid_file = pid_path(loaded.model)
+    try:
+        write_pid(pid_file)
+    except OSError as exc:
+        log.warning("event=pid_file_unwritable path=%s reason=%r", pid_file, exc.strerror)
+    try:
+        if workers == 1:
+            return _run(config, loaded, tables, override, None)
+        return _supervise(config, loaded, tables, override, workers)
+    finally:
+        remove_pid(pid_file)

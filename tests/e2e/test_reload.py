@@ -4,13 +4,15 @@ with every problem logged while the old tables keep serving; view addresses foll
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 
 import dns.flags
 import dns.rcode
 import pytest
 
-from .e2e_daemon import EXTRA_ADDRESSES, write_config
+from .e2e_daemon import EXTRA_ADDRESSES, daemon_env, write_config
 
 
 def www(daemon, tcp: bool = False) -> set[str]:
@@ -109,3 +111,33 @@ def test_twenty_reloads_under_load_lose_no_query(daemon_factory):
     assert not problems, problems[:5]
     assert counts["udp"] > 0 and counts["tcp"] > 0
     assert daemon.stop() == 0
+
+
+def _reload_command(config) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "acnsd", "reload", "--config", str(config)],
+                          env=daemon_env(), capture_output=True, text=True, timeout=60)
+
+
+def test_reload_command_checks_then_signals_the_server(daemon_factory):
+    daemon = daemon_factory()
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.21")
+    done = _reload_command(daemon.config)
+    assert done.returncode == 0, done.stderr
+    assert f"pid {daemon.process.pid}" in done.stdout
+    daemon.wait_log(r"event=reload result=ok generation=2")
+    assert www(daemon) == {"192.0.2.21"}
+
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.22", broken=True)
+    done = _reload_command(daemon.config)
+    assert done.returncode == 1
+    assert "ns_set" in done.stderr  # the same words as `acnsd check`
+    assert "event=reload_started generation=2" not in daemon.log()  # never signalled
+    assert www(daemon) == {"192.0.2.21"}
+    assert daemon.stop() == 0
+
+
+def test_reload_command_without_a_server(tmp_path):
+    config = write_config(tmp_path, 53)
+    done = _reload_command(config)
+    assert done.returncode == 1
+    assert "no running acnsd serve" in done.stderr
