@@ -1,0 +1,141 @@
+"""The UDP reader, batched (recvmmsg/sendmmsg) and one datagram at a time: every answer
+goes to the sender of its query, whatever is dropped or raises around it in a batch."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from acnsd import udpbatch
+from acnsd.listener import UDP_READ_PER_WAKEUP
+
+from .test_listener import run, start  # noqa: F401  (run is a fixture)
+
+CLIENTS = 3
+PER_CLIENT = 40  # 120 queued datagrams: several batches, fewer than one wakeup's share
+
+
+@pytest.fixture(params=["batched", "one_at_a_time"])
+def reading(request, monkeypatch):
+    """Each test runs with recvmmsg/sendmmsg and with the socket module's fallback."""
+    if request.param == "batched" and not udpbatch.available:
+        pytest.skip("recvmmsg is not available here")
+    if request.param == "one_at_a_time":
+        monkeypatch.setattr(udpbatch, "available", False)
+    return request.param
+
+
+def clients(family: int, count: int = CLIENTS) -> list[socket.socket]:
+    made = []
+    for _ in range(count):
+        client = socket.socket(family, socket.SOCK_DGRAM)
+        client.settimeout(2)
+        made.append(client)
+    return made
+
+
+def receive_all(client: socket.socket) -> list[bytes]:
+    """What has reached `client`, without waiting once nothing more comes."""
+    got = []
+    client.settimeout(0.3)
+    try:
+        while True:
+            got.append(client.recv(70000))
+    except TimeoutError:
+        return got
+
+
+def interleaved_queries(index: int) -> list[bytes]:
+    """A client's queries, with drops and a raising one among them."""
+    queries = []
+    for i in range(PER_CLIENT):
+        if i % 7 == 3:
+            queries.append(b"drop")
+        elif i % 11 == 5:
+            queries.append(b"boom")
+        else:
+            queries.append(b"c%dq%d" % (index, i))
+    return queries
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_each_answer_reaches_its_sender(run, reading, host):  # noqa: F811
+    if host == "::1" and not socket.has_ipv6:
+        pytest.skip("no IPv6")
+
+    async def scenario():
+        try:
+            listener, _ = await start(host=host)
+        except OSError as exc:
+            pytest.skip(f"{host} cannot be bound here: {exc}")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        senders = clients(family)
+        try:
+            # queued in the kernel, interleaved, before the event loop reads any
+            for i in range(PER_CLIENT):
+                for index, client in enumerate(senders):
+                    client.sendto(interleaved_queries(index)[i], (host, listener.port))
+            await asyncio.sleep(0.2)
+            for index, client in enumerate(senders):
+                expected = [b"A" + q for q in interleaved_queries(index) if q.startswith(b"c")]
+                assert sorted(await asyncio.to_thread(receive_all, client)) == sorted(expected)
+        finally:
+            for client in senders:
+                client.close()
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_largest_answers_and_empty_datagrams(run, reading):  # noqa: F811
+    async def scenario():
+        listener, _ = await start()
+        (client,) = clients(socket.AF_INET, 1)
+        try:
+            for query in (b"big65507", b"", b"big1", b"x" * 65507):
+                client.sendto(query, ("127.0.0.1", listener.port))
+            await asyncio.sleep(0.2)
+            got = await asyncio.to_thread(receive_all, client)
+            # the last answer, "A" + 65,507 octets, is over the IPv4 limit: lost, not fatal
+            assert got == [b"x" * 65507, b"A", b"x"]
+        finally:
+            client.close()
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_a_wakeup_reads_a_bounded_share(run, reading):  # noqa: F811
+    async def scenario():
+        listener, _ = await start()
+        (client,) = clients(socket.AF_INET, 1)
+        try:
+            for i in range(100):  # queued: the event loop does not run meanwhile
+                client.sendto(b"q%d" % i, ("127.0.0.1", listener.port))
+            read = listener.udp.answer_queued(40)
+            assert 40 <= read < 40 + udpbatch.BATCH
+            assert listener.udp.answer_queued(UDP_READ_PER_WAKEUP) == 100 - read
+            assert listener.udp.answer_queued(UDP_READ_PER_WAKEUP) == 0
+            got = await asyncio.to_thread(receive_all, client)
+            assert sorted(got) == sorted(b"Aq%d" % i for i in range(100))
+        finally:
+            client.close()
+            listener.stop_accepting()
+
+    run(scenario())
+
+
+def test_stopped_listener_reads_no_more(run, reading):  # noqa: F811
+    async def scenario():
+        listener, _ = await start()
+        port = listener.port
+        assert listener.stop_accepting() == 0
+        assert listener.udp.sock.fileno() == -1  # closed
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(0.3)
+            client.sendto(b"late", ("127.0.0.1", port))
+            with pytest.raises(OSError):  # timeout, or ICMP port unreachable
+                client.recv(100)
+
+    run(scenario())
