@@ -10,9 +10,9 @@ Anything else (parentheses, escapes, $INCLUDE, $GENERATE, other types or classes
 characters outside printable ASCII) and any error make it return None.
 
 It is faster than dnspython's reader because it splits lines with str methods instead of a
-character tokenizer, builds each rdata with its class's constructor, parses a repeated
-name or TTL once, and hashes each rdata once (into its RRset) instead of in every step of
-a transaction.
+character tokenizer, builds rdatas and names without dnspython's generic constructors (with
+the same checks and canonical forms), parses a repeated name or TTL once, and hashes each
+rdata once (into its RRset) instead of in every step of a transaction.
 """
 
 from __future__ import annotations

@@ -16,8 +16,10 @@ import json
 import os
 import time
 
+import dns.exception
 import dns.name
 import dns.rdatatype
+import dns.zone
 import pytest
 from acnsd import zonedata, zonefile
 from hypothesis import HealthCheck, event, given, settings
@@ -262,3 +264,14 @@ def test_an_unchanged_zone_is_not_built_again_unless_its_recorded_serial_changed
     env.state_file.write_text(json.dumps(state))
     third = env.load()
     assert _serial(third, "example.com") == _serial(first, "example.com") + 5
+
+
+def test_an_error_in_a_file_of_the_subset_is_dnspythons(env):
+    text = "$TTL 300\n@ A 192.0.2.1\nwww A 192.0.2.300\n"
+    problems = env.refused(_cfg("example.com"), {"example.com": text})
+    with pytest.raises(dns.exception.SyntaxError) as info:
+        dns.zone.from_file(str(env.root / "zones" / "example.com.zone"), origin=ORIGIN,
+                           relativize=False, check_origin=False)
+    file, line, detail = str(info.value).split(":", 2)
+    assert [(p.file, p.line, p.message) for p in problems] == [
+        (file, int(line), f"zone example.com: {detail.strip()}")]
