@@ -23,6 +23,7 @@ from typing import Any
 import dns.message
 import dns.query
 import dns.rdatatype
+from tooling import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "server"
@@ -142,13 +143,7 @@ class Daemon:
         self.process.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, STOP_TIMEOUT)
 
     def query(self, qname: str, qtype: str = "A",
               address: str = "127.0.0.1") -> dns.message.Message:

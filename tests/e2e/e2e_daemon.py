@@ -19,6 +19,7 @@ from pathlib import Path
 import dns.message
 import dns.query
 import pytest
+from tooling import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER = REPO / "server"
@@ -217,10 +218,4 @@ def start_daemon(config: Path, port: int, *args: str, workers: int = 1) -> Daemo
 
 
 def kill(daemon: Daemon) -> None:
-    if daemon.process.poll() is None:
-        daemon.process.send_signal(signal.SIGTERM)
-        try:
-            daemon.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            daemon.process.kill()
-            daemon.process.wait()
+    stop_process(daemon.process, STOP_TIMEOUT)
