@@ -93,6 +93,7 @@ class Tables:
     chaos: dict[bytes, WireRRset]  # CHAOS TXT answers by lower-cased wire name
     cache: ResponseCache
     opt_records: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]  # our OPT by [DO][NSID asked]
+    records: int = 0  # resource records served, over every zone
 
 
 def _is_at_or_below(name: WireName, key: bytes) -> bool:
@@ -231,7 +232,9 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     zones: dict[bytes, Zone] = {}
     problems: list[Problem] = []
     shared: dict[bytes, bytes] = {}  # equal octet strings of all zones, stored once
+    records = 0
     for zone_plan in plan.zones:
+        records += sum(len(rrset) for rrset in zone_plan.rrsets)
         try:
             zone = _compile_zone(zone_plan, shared)
         except ConfigError as error:
@@ -276,4 +279,5 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
         _chaos(plan.options),
         ResponseCache(cache_entries),
         opt_records,
+        records,
     )

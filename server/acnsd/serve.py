@@ -209,7 +209,9 @@ class Server:
         options = loaded.plan.options
         self._connections = TcpConnections(options.tcp_max_connections, options.tcp_idle_timeout)
         self.metrics.tcp = self._connections
-        self.metrics.loaded(loaded.plan, loaded.model, self.generation)
+        self.metrics.loaded(
+            len(loaded.plan.zones), tables.records, loaded.model, self.generation
+        )
         self._reload_lock = asyncio.Lock()
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
@@ -324,7 +326,9 @@ class Server:
         self._plan = loaded.plan
         dismantle_later(*previous)
         del previous
-        self.metrics.loaded(loaded.plan, loaded.model, self.generation)
+        self.metrics.loaded(
+            len(loaded.plan.zones), tables.records, loaded.model, self.generation
+        )
         self._connections.max_connections = loaded.plan.options.tcp_max_connections
         self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
         await self.bind()

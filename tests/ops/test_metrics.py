@@ -81,7 +81,7 @@ def test_size_buckets_are_inclusive_upper_bounds():
 def test_known_queries_give_exact_counts(example):
     loaded, holder = example
     metrics = Metrics()
-    metrics.loaded(loaded.plan, loaded.model)
+    metrics.loaded(len(loaded.plan.zones), holder.tables.records, loaded.model)
     udp4 = counting_responder(metrics, holder, Transport.UDP, "ipv4", None)
     tcp6 = counting_responder(metrics, holder, Transport.TCP, "ipv6", None)
     sizes = []
@@ -130,19 +130,23 @@ def test_truncation_is_counted_apart_from_the_outcome(example):
 
 
 def test_reloads_and_generation(example):
-    loaded, _ = example
+    loaded, holder = example
     metrics = Metrics()
-    metrics.loaded(loaded.plan, loaded.model)
+    metrics.loaded(len(loaded.plan.zones), holder.tables.records, loaded.model)
     metrics.reload_failed()
     got = samples(metrics)
     assert got[("acnsd_last_reload_success", ())] == 0
     assert got[("acnsd_reloads_total", (("result", "rejected"),))] == 1
     assert got[("acnsd_config_generation", ())] == 1
-    metrics.loaded(loaded.plan, loaded.model)
+    metrics.loaded(len(loaded.plan.zones), holder.tables.records, loaded.model)
     got = samples(metrics)
     assert got[("acnsd_last_reload_success", ())] == 1
     assert got[("acnsd_reloads_total", (("result", "ok"),))] == 1
     assert got[("acnsd_config_generation", ())] == 2
+    # counted by the compiler; here against dnspython's count over the plan
+    served = sum(len(rrset) for zone in loaded.plan.zones for rrset in zone.rrsets)
+    assert got[("acnsd_records_loaded", ())] == served > 0
+    assert got[("acnsd_zones_loaded", ())] == len(loaded.plan.zones)
 
 
 def test_tcp_connections_are_read_at_scrape_time():
@@ -160,7 +164,7 @@ def test_tcp_connections_are_read_at_scrape_time():
 def test_the_exposition_serves_and_passes_promtool(example):
     loaded, holder = example
     metrics = Metrics()
-    metrics.loaded(loaded.plan, loaded.model)
+    metrics.loaded(len(loaded.plan.zones), holder.tables.records, loaded.model)
     counting_responder(metrics, holder, Transport.UDP, "ipv4", None)(query("example.com"))
     exposition = start_exposition(metrics, "127.0.0.1", 0)
     try:
