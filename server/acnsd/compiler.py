@@ -81,6 +81,7 @@ class ViewTables:
     visible_names: frozenset[bytes]
     udp_cache: dict[bytes, CacheEntry]
     tcp_cache: dict[bytes, CacheEntry]
+    negative: dict[bytes, tuple] = field(default_factory=dict)  # NXDOMAIN templates (core.py)
 
 
 @dataclass(frozen=True, eq=False)
