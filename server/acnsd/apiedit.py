@@ -31,7 +31,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from .config import load
+from .apisplice import compose, plain, splice
+from .config import Loaded, load
 from .errors import ConfigError, Problem
 from .model import Model
 from .state import write_atomic
@@ -77,19 +78,22 @@ def to_yaml(value: Any) -> Any:
     return value
 
 
-def _round_tripper(text: str, path: Path) -> YAML:
-    """A YAML instance whose indentation reproduces `text` exactly, when one does."""
-    for mapping, sequence, offset in INDENTS:
-        yaml = _yaml(mapping, sequence, offset)
-        try:
-            if _dump(yaml, yaml.load(text)) == text:
-                return yaml
-        except YAMLError:
-            break
+def _round_tripper(text: str, path: Path) -> tuple[YAML, Any, bool]:
+    """A YAML instance whose indentation reproduces `text` exactly, when one does; the
+    document it read, and whether the reproduction is exact."""
+    try:
+        document = _yaml(*INDENTS[0]).load(text)
+    except YAMLError:
+        document = None
+    if document is not None:
+        for mapping, sequence, offset in INDENTS:
+            yaml = _yaml(mapping, sequence, offset)
+            if _dump(yaml, document) == text:
+                return yaml, document, True
     log.warning("event=api_layout file=%s reason='no indentation reproduces the file "
                 "exactly: the first change through the API rewrites its layout (comments and "
                 "order are kept)'", path)
-    return _yaml(*INDENTS[0])
+    return _yaml(*INDENTS[0]), document, False
 
 
 def _yaml(mapping: int, sequence: int, offset: int) -> YAML:
@@ -123,14 +127,31 @@ class ConfigEditor:
             stale.unlink(missing_ok=True)
         data = self.path.read_bytes()
         self.model: Model = load(self.path, save_state=False).model
+        # the last accepted change as checked, with the digest of the text it was
+        # checked from (the server serves it without loading the file again)
+        self._checked: tuple[str, Loaded] | None = None
         self._adopt(data.decode("utf-8"))
 
     def _adopt(self, text: str) -> None:
         """Take `text` as the file's content: its digest, layout and document."""
         self._text = text
         self._digest = _digest(text.encode("utf-8"))
-        self._yaml = _round_tripper(text, self.path)
-        self._document: Any = None  # parsed on the next change
+        self._yaml, self._document, self._exact = _round_tripper(text, self.path)
+        self._data: Any = None  # plain(self._document), kept between changes
+        self._tree: Any = None  # compose(self._text): line positions, for splicing
+        self._checked = None
+
+    def checked(self) -> Loaded | None:
+        """What the last accepted change loaded (model, plan), while the file on disk is
+        still exactly the text it was checked from; None otherwise (load the file)."""
+        checked = self._checked
+        if checked is None:
+            return None
+        try:
+            on_disk = _digest(self.path.read_bytes())
+        except OSError:
+            return None
+        return checked[1] if on_disk == checked[0] else None
 
     def refresh(self) -> bool:
         """Adopt the file as it is on disk now, if it loads (after an operator's reload)."""
@@ -159,17 +180,19 @@ class ConfigEditor:
                 raise Rejected(409, [(1021, f"{self.path} changed on disk since the server "
                                       "loaded it; check it (acnsd check) and reload the server "
                                       "(SIGHUP) before changing it through the API")])
-            document = self._document
+            document, before, tree = self._document, self._data, self._tree
             self._document = None  # a refused edit leaves it half changed: parse again
             if document is None:
-                document = self._yaml.load(self._text)
+                document, before, tree = self._yaml.load(self._text), None, None
+            if before is None:
+                before = plain(document)
             edit(document)
-            text = _dump(self._yaml, document)
+            text, tree = self._write(document, before, tree)
             created = [p for p in (new_files or {}) if not p.exists()]
             try:
                 for file in created:
                     write_atomic(file, (new_files or {})[file])
-                model, decided = self._check(text)
+                loaded, decided = self._check(text)
             except OSError as exc:
                 for file in created:
                     file.unlink(missing_ok=True)
@@ -192,17 +215,36 @@ class ConfigEditor:
                 if decided is not None:
                     decided.unlink(missing_ok=True)
             if decided is None:  # a state file named in the config: record by loading it
-                model = load(self.path, save_state=True).model
-            self.model = model
+                loaded = load(self.path, save_state=True)
+            self.model = loaded.model
             self._text, self._digest = text, _digest(text.encode("utf-8"))
-            self._document = document
-            return model
+            self._document, self._data, self._tree = document, plain(document), tree
+            self._exact = True  # the text is the dumper's own now, spliced or not
+            self._checked = (self._digest, loaded)
+            return loaded.model
 
-    def _check(self, text: str) -> tuple[Model, Path | None]:
+    def _write(self, document: Any, before: Any, tree: Any) -> tuple[str, Any]:
+        """The text of the edited document and its positions (None: not composed yet).
+
+        Only the edited entries' lines are rewritten when the file's layout is the
+        dumper's own (apisplice); else, or when splicing does not give back exactly the
+        document with its comments, the whole document is dumped."""
+        if self._exact:
+            if tree is None:
+                tree = compose(self._text)
+            if tree is not None:
+                spliced = splice(self._yaml, self._text, tree, before, document)
+                if spliced is not None:
+                    return spliced
+                log.info("event=api_splice result=whole_dump file=%s", self.path)
+        return _dump(self._yaml, document), None
+
+    def _check(self, text: str) -> tuple[Loaded, Path | None]:
         """Load `text` as if it were the configuration; Rejected with every problem.
 
-        Returns the model and, when the state file is the default one next to the
-        configuration, a copy of it with this change's decisions recorded (else None).
+        Returns what was loaded (told about the real files) and, when the state file is
+        the default one next to the configuration, a copy of it with this change's
+        decisions recorded (else None).
         """
         state = self.model.server.state_file
         follows = state == self.path.with_suffix(".state.json")  # the default name
@@ -216,7 +258,7 @@ class ConfigEditor:
                 handle.write(text)
             if follows and state.exists():
                 shutil.copyfile(state, tmp_state)
-            model = load(tmp, save_state=follows).model
+            loaded = load(tmp, save_state=follows)
             accepted = True
         except ConfigError as exc:
             raise Rejected(_status(exc.problems), [
@@ -226,9 +268,13 @@ class ConfigEditor:
             tmp.unlink(missing_ok=True)
             if not accepted:
                 tmp_state.unlink(missing_ok=True)
-        model = dataclasses.replace(model, config_file=self.path, server=dataclasses.replace(
-            model.server, state_file=state))
-        return model, (tmp_state if follows and tmp_state.exists() else None)
+        model = dataclasses.replace(loaded.model, config_file=self.path,
+                                    server=dataclasses.replace(loaded.model.server,
+                                                               state_file=state))
+        warnings = [dataclasses.replace(w, file=str(self.path)) if w.file == str(tmp) else w
+                    for w in loaded.warnings]
+        loaded = dataclasses.replace(loaded, model=model, warnings=warnings)
+        return loaded, (tmp_state if follows and tmp_state.exists() else None)
 
 
 def _replace_durably(source: Path, target: Path) -> None:

@@ -287,12 +287,65 @@ class Server:
 
     def apply(self) -> None:
         """The API's hook, called from its thread after it wrote an accepted change:
-        returns once the reload that serves the change is done."""
+        returns once the tables that serve the change are swapped in."""
         if self._loop is None:
             raise RuntimeError("the server is not running")
-        future = asyncio.run_coroutine_threadsafe(self.reload(), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._apply_checked(), self._loop)
         if not future.result(APPLY_TIMEOUT):
             raise AcnsdError("the reload after the API change was rejected; see the log")
+
+    async def _apply_checked(self) -> bool:
+        """Serve what the API last accepted without loading the file again: the editor
+        checked it with the same load() and wrote exactly that text and state file, so
+        only compiling (in a thread) and the swap remain, as in reload(). When the file on
+        disk is no longer that text (the operator edited it), reload() it instead."""
+        async with self._reload_lock:
+            loaded = self.api.editor.checked() if self.api is not None else None
+            if loaded is None:
+                return await self._reload()
+            if loaded.plan is self._plan:  # a later change's apply already served it
+                return True
+            started = time.monotonic()
+            try:
+                tables = await off_loop(self._compile_frozen, loaded)
+            except Exception:
+                self.metrics.reload_failed()
+                log.exception("event=reload result=failed source=api generation=%d",
+                              self.generation)
+                return False
+            _log_warnings(loaded)
+            previous = (self.tables, self._plan)
+            self.tables = tables
+            self.generation += 1
+            self._plan = loaded.plan
+            dismantle_later(*previous)
+            del previous
+            self.metrics.loaded(
+                len(loaded.plan.zones), tables.records, loaded.model, self.generation
+            )
+            self._connections.max_connections = loaded.plan.options.tcp_max_connections
+            self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
+            await self.bind()
+            log.info(
+                "event=reload result=ok source=api generation=%d zones=%d seconds=%.3f",
+                self.generation,
+                len(loaded.plan.zones),
+                time.monotonic() - started,
+            )
+            return True
+
+    @staticmethod
+    def _compile_frozen(loaded: Loaded) -> Tables:
+        """compile_plan with cyclic GC paused and the result frozen, as load_tables does."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            tables = compile_plan(loaded.plan)
+            gc.freeze()
+        finally:
+            if enabled:
+                gc.enable()
+        return tables
 
     async def reload(self) -> bool:
         """Load and compile the configuration in a thread; swap the tables on success.
