@@ -7,20 +7,24 @@ error (PyYAML silently keeps the last one), and so are non-scalar keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from .errors import ConfigError, Problem
 
-# libyaml's composer when PyYAML has it (several times faster on large configs).
+# libyaml's parser when PyYAML has it (several times faster on large configs).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 __all__ = ["Source", "join_path", "parse"]
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 
 
 @dataclass
@@ -52,9 +56,20 @@ def join_path(path: str, key: str | int) -> str:
 
 
 def parse(text: str, file: str) -> Source:
-    """Parse one YAML document; raise ConfigError for syntax errors and duplicate keys."""
+    """Parse one YAML document; raise ConfigError for syntax errors and duplicate keys.
+
+    Values are built straight from libyaml's event stream, not from a composed node
+    tree: a tree of a large configuration costs seconds to compose, and freeing it in
+    one cascade would hold the GIL (and stop a serving process answering) for as long.
+    """
+    source = Source(file, None)
+    problems: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        events = yaml.parse(text, Loader=_LOADER)
+        _expect(events, yaml.StreamStartEvent)
+        first = next(events)
+        if not isinstance(first, yaml.StreamEndEvent):  # an empty stream is no document
+            source.value = _Reader(events, source, problems).document(first)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -66,81 +81,192 @@ def parse(text: str, file: str) -> Source:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(f"YAML error: {exc}", file=file)]) from None
-    source = Source(file, None)
-    problems: list[Problem] = []
-    constructor = SafeConstructor()
-    if node is not None:
-        source.value = _convert(node, "", source, problems, constructor)
-        source.lines[""] = node.start_mark.line + 1
     if problems:
         raise ConfigError(problems)
     return source
 
 
-def _convert(node: yaml.Node, path: str, source: Source, problems: list[Problem],
-             constructor: SafeConstructor, parents: frozenset[int] = frozenset()) -> Any:
-    source.lines.setdefault(path, node.start_mark.line + 1)
-    if id(node) in parents:  # an alias of an enclosing node: the value would be infinite
-        problems.append(Problem("a YAML alias refers to a node that contains it",
-                                file=source.file, line=node.start_mark.line + 1,
-                                path=path or None))
-        return None
-    parents = parents | {id(node)}
-    if isinstance(node, yaml.MappingNode):
+def _expect(events: Iterator[yaml.Event], kind: type) -> yaml.Event:
+    event = next(events)
+    if not isinstance(event, kind):  # libyaml's parser guarantees the stream's shape
+        raise yaml.YAMLError(f"unexpected {event}")
+    return event
+
+
+class _Reader:
+    """Values and lines from one pass over events (or a replay of an anchored node's).
+
+    As PyYAML's composer does: an anchor names the node that follows, an alias repeats
+    it (converted again, under the alias's path), a second anchor of the same name is an
+    error, and an alias inside the node it names is reported (its value would be
+    infinite). Plain scalars get their implicit tags from PyYAML's resolver and their
+    values from its SafeConstructor.
+    """
+
+    def __init__(self, events: Iterator[yaml.Event], source: Source, problems: list[Problem],
+                 anchors: dict[str, list[yaml.Event]] | None = None,
+                 active: frozenset[str] = frozenset()):
+        self.events = events
+        self.source = source
+        self.problems = problems
+        self.anchors: dict[str, list[yaml.Event]] = {} if anchors is None else anchors
+        self.first_marks: dict[str, yaml.Mark] = {}
+        self.active = set(active)  # anchors whose node encloses the current event
+        self.recording: list[list[yaml.Event]] = []  # events of anchored nodes in progress
+        self.constructor = SafeConstructor()
+        self.resolver = Resolver()
+        self.tags: dict[str, str] = {}  # implicit tags of plain scalars, by their text
+
+    def next(self) -> yaml.Event:
+        event = next(self.events)
+        for recorded in self.recording:
+            recorded.append(event)
+        return event
+
+    def document(self, start: yaml.Event) -> Any:
+        root = self.next()
+        value = self.node(root, "")
+        self.source.lines[""] = root.start_mark.line + 1
+        _expect(self.events, yaml.DocumentEndEvent)
+        after = next(self.events)
+        if not isinstance(after, yaml.StreamEndEvent):
+            raise ComposerError("expected a single document in the stream", start.start_mark,
+                                "but found another document", after.start_mark)
+        return value
+
+    def node(self, event: yaml.Event, path: str, lines: dict[str, int] | None = None) -> Any:
+        """The value of the node that starts with `event`; its lines go to `lines`."""
+        if lines is None:
+            lines = self.source.lines
+        line = event.start_mark.line + 1
+        lines.setdefault(path, line)
+        if isinstance(event, yaml.AliasEvent):
+            return self.alias(event, path, lines)
+        anchor = event.anchor
+        if anchor is None:
+            return self.content(event, path, lines)
+        if anchor in self.first_marks:
+            raise ComposerError("found duplicate anchor; first occurrence",
+                                self.first_marks[anchor], "second occurrence", event.start_mark)
+        self.first_marks[anchor] = event.start_mark
+        recorded = [event]
+        self.recording.append(recorded)
+        self.active.add(anchor)
+        try:
+            value = self.content(event, path, lines)
+        finally:
+            self.active.discard(anchor)
+            self.recording.pop()
+        self.anchors[anchor] = recorded
+        return value
+
+    def alias(self, event: yaml.AliasEvent, path: str, lines: dict[str, int]) -> Any:
+        name = event.anchor
+        if name in self.active:  # an alias of an enclosing node: the value would be infinite
+            self.problems.append(Problem("a YAML alias refers to a node that contains it",
+                                         file=self.source.file, line=event.start_mark.line + 1,
+                                         path=path or None))
+            return None
+        recorded = self.anchors.get(name)
+        if recorded is None:
+            raise ComposerError(None, None, f"found undefined alias {name!r}", event.start_mark)
+        replay = _Reader(iter(recorded), self.source, self.problems, self.anchors,
+                         frozenset(self.active | {name}))
+        replay.first_marks = {}  # the anchors inside were checked when first read
+        return replay.content(replay.next(), path, lines)
+
+    def content(self, event: yaml.Event, path: str, lines: dict[str, int]) -> Any:
+        if isinstance(event, yaml.MappingStartEvent):
+            return self.mapping(path, lines)
+        if isinstance(event, yaml.SequenceStartEvent):
+            result = []
+            item = self.next()
+            while not isinstance(item, yaml.SequenceEndEvent):
+                result.append(self.node(item, join_path(path, len(result)), lines))
+                item = self.next()
+            return result
+        return self.scalar(event, path)
+
+    def mapping(self, path: str, lines: dict[str, int]) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        merged: list[dict[str, Any]] = []
+        merged_lines: dict[str, int] = {}
+        key_event = self.next()
+        while not isinstance(key_event, yaml.MappingEndEvent):
+            key_line = key_event.start_mark.line + 1
+            if isinstance(key_event, yaml.ScalarEvent) and self.tag(key_event) == MERGE_TAG:
+                # `<<: *defaults`: the keys of other mappings; the mapping's own keys keep
+                # their own lines, whatever their order
+                merged.append(self.merge(self.next(), path, merged_lines))
+            elif not isinstance(self.start(key_event), yaml.ScalarEvent):
+                self.node(key_event, path, {})  # read past the key and its value
+                self.node(self.next(), path, {})
+                self.problems.append(Problem("a mapping key must be a plain value",
+                                             file=self.source.file, line=key_line,
+                                             path=path or None))
+            else:
+                key = str(self.node(key_event, path, {}))
+                child = join_path(path, key)
+                if key in result:
+                    self.problems.append(Problem(f"duplicate key {key!r}", file=self.source.file,
+                                                 line=key_line, path=child))
+                    self.node(self.next(), child, {})
+                else:
+                    lines[child] = key_line
+                    result[key] = self.node(self.next(), child, lines)
+            key_event = self.next()
+        for merged_path, merged_line in merged_lines.items():
+            lines.setdefault(merged_path, merged_line)
+        combined: dict[str, Any] = {}
+        for keys in reversed(merged):  # of several `<<` keys, the earlier ones win
+            combined.update(keys)
+        return {**combined, **result}  # the mapping's own keys win over merged ones
+
+    def merge(self, event: yaml.Event, path: str, lines: dict[str, int]) -> dict[str, Any]:
+        """The keys a YAML merge (`<<`) brings: of one mapping, or of a list of mappings
+        where the earlier ones win. Their lines are those of the mapping they come from."""
+        value = self.node(event, path, lines)
         merged: dict[str, Any] = {}
-        for key_node, value_node in node.value:  # first, so that own keys keep their lines
-            if key_node.tag == MERGE_TAG:  # `<<: *defaults`: the keys of other mappings
-                merged.update(_merge(value_node, path, source, problems, constructor, parents))
-        for key_node, value_node in node.value:
-            if key_node.tag == MERGE_TAG:
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem("a mapping key must be a plain value", file=source.file,
-                                        line=key_node.start_mark.line + 1, path=path or None))
-                continue
-            key = str(_scalar(key_node, path, source, problems, constructor))
-            child = join_path(path, key)
-            if key in result:
-                problems.append(Problem(f"duplicate key {key!r}", file=source.file,
-                                        line=key_node.start_mark.line + 1, path=child))
-                continue
-            source.lines[child] = key_node.start_mark.line + 1
-            result[key] = _convert(value_node, child, source, problems, constructor, parents)
-        return {**merged, **result}  # the mapping's own keys win over merged ones
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _convert(item, join_path(path, i), source, problems, constructor, parents)
-            for i, item in enumerate(node.value)
-        ]
-    return _scalar(node, path, source, problems, constructor)
+        for item in reversed(value if isinstance(value, list) else [value]):
+            if isinstance(item, dict):
+                merged.update(item)
+            else:
+                self.problems.append(Problem(
+                    "a YAML merge (<<) takes a mapping or a list of mappings",
+                    file=self.source.file, line=event.start_mark.line + 1, path=path or None))
+        return merged
 
+    def start(self, event: yaml.Event) -> yaml.Event:
+        """The event that starts the node `event` stands for (an alias: the named node's)."""
+        if isinstance(event, yaml.AliasEvent):
+            recorded = self.anchors.get(event.anchor)
+            if recorded:
+                return recorded[0]
+        return event
 
-def _merge(node: yaml.Node, path: str, source: Source, problems: list[Problem],
-           constructor: SafeConstructor, parents: frozenset[int]) -> dict[str, Any]:
-    """The keys a YAML merge (`<<`) brings: of one mapping, or of a list of mappings where
-    the earlier ones win. Their lines are those of the mapping they come from."""
-    sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
-    merged: dict[str, Any] = {}
-    for item in reversed(sources):
-        value = _convert(item, path, source, problems, constructor, parents)
-        if isinstance(value, dict):
-            merged.update(value)
-        else:
-            problems.append(Problem("a YAML merge (<<) takes a mapping or a list of mappings",
-                                    file=source.file, line=item.start_mark.line + 1,
-                                    path=path or None))
-    return merged
+    def tag(self, event: yaml.ScalarEvent) -> str:
+        tag = event.tag
+        if tag is None or tag == "!":
+            implicit = event.implicit
+            if not implicit[0]:  # quoted: a string, or what a non-specific `!` makes it
+                return _STR
+            tag = self.tags.get(event.value)
+            if tag is None:
+                tag = self.tags[event.value] = self.resolver.resolve(
+                    yaml.ScalarNode, event.value, implicit)
+        return tag
 
-
-def _scalar(node: yaml.Node, path: str, source: Source, problems: list[Problem],
-            constructor: SafeConstructor) -> Any:
-    """A scalar's value; an unknown tag or a tag its text does not fit is a problem."""
-    try:
-        return constructor.construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError, TypeError) as exc:
-        what = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else exc
-        problems.append(Problem(f"YAML value {node.value!r} with tag {node.tag}: {what}",
-                                file=source.file, line=node.start_mark.line + 1,
-                                path=path or None))
-        return None
+    def scalar(self, event: yaml.ScalarEvent, path: str) -> Any:
+        """A scalar's value; an unknown tag or a tag its text does not fit is a problem."""
+        tag = self.tag(event)
+        if tag == _STR:
+            return event.value
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            what = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else exc
+            self.problems.append(Problem(f"YAML value {event.value!r} with tag {tag}: {what}",
+                                         file=self.source.file, line=event.start_mark.line + 1,
+                                         path=path or None))
+            return None
