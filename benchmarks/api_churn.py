@@ -2,10 +2,11 @@
 sends a steady stream of accepted changes (issue 6).
 
 Each change is a PATCH of one zone's ns_ttl: the API edits, checks and writes the
-configuration, then the server reloads and swaps its tables, all inside the serving
-process (the API's threads share the interpreter with the DNS path), and the 200 comes
-once the new tables serve. Rounds alternate idle and churn; the medians are printed with
-the changes applied per second, and the time of one change with no DNS load.
+configuration, then the server compiles what the check loaded and swaps its tables, all
+inside the serving process (the API's threads share the interpreter with the DNS path),
+and the 200 comes once the new tables serve. Rounds alternate idle and churn; the medians
+are printed with the changes applied per second, and the time of one change with no DNS
+load.
 
     .venv/bin/python -m benchmarks.api_churn [--zones 50] [--duration 10] [--rounds 2]
 """

@@ -6,7 +6,7 @@ result}` with a status that says what happened (200, 400 bad request or broken r
 no request can reach a resource before its token is checked (only the OpenAPI document
 is public). The server runs in its own threads, beside the DNS path; changes are
 serialized by the ConfigEditor and made live by the `apply` hook that `acnsd serve`
-passes in (it reloads the tables off the hot path).
+passes in (it compiles what the editor checked, or reloads the file, off the hot path).
 """
 
 from __future__ import annotations

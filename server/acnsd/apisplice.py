@@ -17,6 +17,7 @@ round-trip library attaches to that entry.
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass
 from itertools import pairwise
@@ -28,6 +29,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from yaml.constructor import SafeConstructor
 
 __all__ = ["compose", "plain", "splice"]
+
+log = logging.getLogger("acnsd.api")
 
 SENTINEL = "__acnsd_splice_sentinel__"
 _STR = "tag:yaml.org,2002:str"
@@ -62,15 +65,25 @@ def plain(value: Any) -> Any:
     return value
 
 
-def splice(dumper: YAML, text: str, node: yaml.Node, before: Any,
+def splice(dumper: YAML, text: str, node: yaml.Node, before: Any, after: Any,
            document: Any) -> tuple[str, yaml.Node] | None:
-    """`text` (whose tree is `node` and data `before`) rewritten to read `document`, by
-    replacing only the changed entries' lines; with the new text's tree. None when that
-    is not possible or does not give exactly `document` with every comment kept."""
+    """`text` (whose tree is `node` and data `before`) rewritten to read `document`
+    (whose data is `after`, see plain()), by replacing only the changed entries' lines;
+    with the new text's tree. None when that is not possible or does not give exactly
+    `after` with every comment of the replaced lines kept."""
+    try:
+        return _splice(dumper, text, node, before, after, document)
+    except Exception:  # splicing is an optimisation: the whole dump is always right
+        log.exception("event=api_splice result=failed")
+        return None
+
+
+def _splice(dumper: YAML, text: str, node: yaml.Node, before: Any, after: Any,
+            document: Any) -> tuple[str, yaml.Node] | None:
     lines = text.split("\n")
     end = len(lines) - 1 if text.endswith("\n") else len(lines)
     ops: list[_Op] = []
-    if not _collection(before, document, node, (), end, lines, ops):
+    if not _collection(before, after, document, node, (), end, lines, ops):
         return None
     if not ops:
         return text, node
@@ -86,17 +99,18 @@ def splice(dumper: YAML, text: str, node: yaml.Node, before: Any,
     if tree is None:
         return None
     try:
-        same = _data(tree, SafeConstructor()) == plain(document)
-    except Exception:  # a node the fast path does not construct (merge keys, tags)
+        same = _data(tree, SafeConstructor()) == after
+    except yaml.YAMLError:  # a node the fast path does not construct (merge keys, tags)
         return None
     return (spliced, tree) if same else None
 
 
-def _collection(before: Any, after: Any, node: yaml.Node, path: tuple[Any, ...], end: int,
-                lines: list[str], ops: list[_Op]) -> bool:
+def _collection(before: Any, after: Any, live: Any, node: yaml.Node, path: tuple[Any, ...],
+                end: int, lines: list[str], ops: list[_Op]) -> bool:
     """Add to `ops` the rewrites of the block collection `node` (at `path`, its lines
-    ending before line `end`) that make it read `after` instead of `before`; False when
-    only rewriting the whole collection can."""
+    ending before line `end`) that make it read `after` (the data of the round-trip
+    collection `live`) instead of `before`; False when only rewriting the whole
+    collection can."""
     if isinstance(before, dict) and isinstance(after, dict) and isinstance(node, yaml.MappingNode):
         keys, new_keys = list(before), list(after)
         marks = [k.start_mark for k, _ in node.value]
@@ -110,7 +124,7 @@ def _collection(before: Any, after: Any, node: yaml.Node, path: tuple[Any, ...],
         sequence = True
     else:
         return False
-    fa = getattr(after, "fa", None)
+    fa = getattr(live, "fa", None)
     if (not before or not after or node.flow_style or len(marks) != len(keys)
             or (fa is not None and fa.flow_style())):
         return False  # empty or flow collections are written on their parent's lines
@@ -145,8 +159,9 @@ def _collection(before: Any, after: Any, node: yaml.Node, path: tuple[Any, ...],
         if old == new:
             return True
         inner: list[_Op] = []
-        if isinstance(new, dict | list) and _collection(old, new, values[i], path + (key,),
-                                                        bounds[i + 1], lines, inner):
+        if isinstance(new, dict | list) and _collection(old, new, live[key], values[i],
+                                                        path + (key,), bounds[i + 1], lines,
+                                                        inner):
             found.extend(inner)
             return True
         return rewrite(i, [key])

@@ -165,11 +165,12 @@ def test_splice_refuses_a_lost_comment() -> None:
     before = apisplice.plain(document)
     document["a"]["b"] = 5
     tree = apisplice.compose(text)
-    spliced = apisplice.splice(yaml, text, tree, before, document)
+    spliced = apisplice.splice(yaml, text, tree, before, apisplice.plain(document), document)
     assert spliced is not None and spliced[0] == "a:\n  b: 5\n  # about c\n  c: 2\n"
     document["a"].ca.items.pop("b")  # the comment no longer comes with b
     document["a"]["b"] = 6
-    assert apisplice.splice(yaml, text, tree, before, document) is None
+    assert apisplice.splice(yaml, text, tree, before, apisplice.plain(document),
+                            document) is None
 
 
 def test_an_unreproducible_layout_is_dumped_whole_once(tmp_path: Path, monkeypatch) -> None:
