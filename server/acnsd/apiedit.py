@@ -190,14 +190,31 @@ class ConfigEditor:
                                       "loaded it; check it (acnsd check) and reload the server "
                                       "(SIGHUP) before changing it through the API")])
             with _gc_paused():
-                return self._change(edit, new_files)
+                try:
+                    return self._change(edit, new_files)
+                finally:
+                    if self._document is None:  # refused: the edited document is stale
+                        self._parse_later()
+
+    def _parse_later(self) -> None:
+        """Parse the file's text again in the background after a refused change (a second
+        at a thousand zones), so that the next change need not wait for all of it."""
+        def parse() -> None:
+            with self.lock:
+                if self._document is None:
+                    try:
+                        self._document = self._yaml.load(self._text)
+                    except YAMLError:
+                        pass  # the next change parses it again and reports the error
+
+        threading.Thread(target=parse, name="acnsd-api-parse", daemon=True).start()
 
     def _change(self, edit: Edit, new_files: dict[Path, str] | None) -> Model:
         """change() once the file is known to be unchanged: edit, check, write."""
         document, before, tree = self._document, self._data, self._tree
         self._document = None  # a refused edit leaves it half changed: parse again
         if document is None:
-            document, before, tree = self._yaml.load(self._text), None, None
+            document = self._yaml.load(self._text)
         if before is None:
             before = plain(document)
         edit(document)

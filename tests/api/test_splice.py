@@ -145,6 +145,19 @@ def test_each_change_rewrites_only_its_entries(site) -> None:
     assert "\n\n  # the second account, after a blank line\n" in text
 
 
+def test_a_refused_change_leaves_nothing_behind(site) -> None:
+    config, client, dumps = site
+    before = config.read_text()
+    status, _ = client.call("PATCH", f"/zones/{zone_id('two.test')}/dns_settings",
+                            {"nameservers": {"type": "custom.account", "ns_set": 7}})
+    assert status == 400 and config.read_text() == before  # no set 7 in the account
+    # the edited document was dropped (parsed again): the next change is still spliced
+    client.ok("PATCH", f"/zones/{zone_id('two.test')}/dns_settings", {"ns_ttl": 60})
+    assert changed_lines(before, config.read_text()) == ["-          ns_ttl: 3600",
+                                                         "+          ns_ttl: 60"]
+    assert dumps == []
+
+
 def test_a_splice_that_does_not_round_trip_falls_back(site, monkeypatch) -> None:
     config, client, dumps = site
     before = config.read_text()
