@@ -152,15 +152,19 @@ class ConfigEditor:
 
     def checked(self) -> Loaded | None:
         """What the last accepted change loaded (model, plan), while the file on disk is
-        still exactly the text it was checked from; None otherwise (load the file)."""
-        checked = self._checked
-        if checked is None:
-            return None
-        try:
-            on_disk = _digest(self.path.read_bytes())
-        except OSError:
-            return None
-        return checked[1] if on_disk == checked[0] else None
+        still exactly the text it was checked from; None otherwise (load the file).
+
+        Blocks while a change is in progress (call it off the event loop): then the
+        answer is that change's, with its file and state file both written."""
+        with self.lock:
+            checked = self._checked
+            if checked is None:
+                return None
+            try:
+                on_disk = _digest(self.path.read_bytes())
+            except OSError:
+                return None
+            return checked[1] if on_disk == checked[0] else None
 
     def refresh(self) -> bool:
         """Adopt the file as it is on disk now, if it loads (after an operator's reload)."""

@@ -300,7 +300,7 @@ class Server:
         only compiling (in a thread) and the swap remain, as in reload(). When the file on
         disk is no longer that text (the operator edited it), reload() it instead."""
         async with self._reload_lock:
-            loaded = self.api.editor.checked() if self.api is not None else None
+            loaded = await off_loop(self.api.editor.checked) if self.api is not None else None
             if loaded is None:
                 return await self._reload()
             if loaded.plan is self._plan:  # a later change's apply already served it

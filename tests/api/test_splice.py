@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -231,6 +232,18 @@ def test_the_daemon_serves_the_checked_change(tmp_path: Path) -> None:
                                        {"ns_ttl": 99})[0] == 200)
         assert {rrset.ttl for rrset in daemon.query("other.test", "NS").answer} == {99}
         assert {rrset.ttl for rrset in daemon.query("two.test", "NS").answer} == {4321}
+        # concurrent changes: each 200 comes once its own change (or a later one) serves
+        wanted = {name: 500 + i for i, name in enumerate(ZONES)}
+
+        def change(name: str) -> None:
+            client.ok("PATCH", f"/zones/{zone_id(name)}/dns_settings",
+                      {"ns_ttl": wanted[name]})
+            assert {r.ttl for r in daemon.query(name, "NS").answer} == {wanted[name]}
+
+        with ThreadPoolExecutor(len(ZONES)) as pool:
+            list(pool.map(change, ZONES))
+        for name, ttl in wanted.items():
+            assert {r.ttl for r in daemon.query(name, "NS").answer} == {ttl}
     finally:
         daemon.stop()
 
