@@ -6,12 +6,15 @@ every node gets its role (apex, zone cut, below a cut, wildcard parent, empty
 non-terminal); glue is linked to each delegation and marked mandatory when in-domain
 (RFC 9471); the A/AAAA of NS, MX and SRV targets in our zones are linked to their RRsets;
 the negative-answer SOA is prebuilt with TTL min(SOA TTL, MINIMUM) (RFC 2308 §5); each
-per-address view (DESIGN.md §4) gets the zones it may answer; every RRset is pre-encoded.
+per-address view (DESIGN.md §4) gets the zones it may answer. The plan's RRsets come
+pre-encoded (wire.WireRRset) and the tables share them; the compiler copies only those it
+links (NS, MX, SRV) or respells, so that tables compiled later never change them.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import struct
 from dataclasses import dataclass, field
 
 import dns.name
@@ -23,7 +26,7 @@ from .cache import CacheEntry, ResponseCache
 from .errors import ConfigError, Problem
 from .plan import ServePlan, ServerOptions, ZonePlan
 from .render import opt_rr
-from .wire import WireName, WireRRset, encode_rrset, wire_name
+from .wire import WireName, WireRRset, decode_rrset, encode_rrset, wire_name
 
 __all__ = ["Node", "Tables", "ViewTables", "Zone", "compile_plan"]
 
@@ -32,6 +35,7 @@ _AAAA = dns.rdatatype.AAAA
 _NS = dns.rdatatype.NS
 _SOA = dns.rdatatype.SOA
 _WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)
+_UNPACK_I = struct.Struct(">I").unpack_from
 
 
 class Node(dict[int, WireRRset]):
@@ -109,42 +113,54 @@ def _is_at_or_below(name: WireName, key: bytes) -> bool:
     return pos == boundary
 
 
-def _compile_zone(plan: ZonePlan, shared: dict[bytes, bytes]) -> Zone:
+def _merged(held: WireRRset, rrset: WireRRset) -> WireRRset:
+    """The union of two RRsets of one owner and type (duplicates collapsed as dnspython
+    does, the least TTL), as a new RRset: the plan stays as it is."""
+    union = decode_rrset(held)
+    union.union_update(decode_rrset(rrset))
+    return encode_rrset(union, owner=held.owner)
+
+
+def _compile_zone(plan: ZonePlan) -> Zone:
+    """A zone's nodes. The plan's RRsets are shared, not copied, except those that the
+    compiler links (NS, MX, SRV: `extra`) and those whose owner is spelled otherwise than
+    the node's first (each node has one owner name)."""
     origin = plan.origin
     apex = wire_name(origin)
-    grouped: dict[tuple[bytes, int], dns.rrset.RRset] = {}
-    owners: dict[bytes, WireName] = {}
+    apex_key = apex.key
+    nodes: dict[bytes, Node] = {}
     problems = []
+    soa_owner = None  # the first apex SOA's owner as the plan spells it: negative answers'
+
     for rrset in plan.rrsets:
-        owner = WireName(rrset.name.to_wire())
-        if not _is_at_or_below(owner, apex.key):
-            problems.append(Problem(f"zone {origin}: {rrset.name} is outside the zone"))
-            continue
-        owner = owners.setdefault(owner.key, owner)
-        k = (owner.key, rrset.rdtype)
-        held = grouped.get(k)
-        if held is None:
-            grouped[k] = rrset
-        else:  # the same RRset listed twice: merged into a copy, the plan stays as it is
-            merged = dns.rrset.RRset(held.name, held.rdclass, held.rdtype)
-            merged.update(held)
-            merged.union_update(rrset)
-            grouped[k] = merged
-    soa = grouped.get((apex.key, _SOA))
-    if soa is None or len(soa) != 1:
+        owner = rrset.owner
+        key = owner.key
+        node = nodes.get(key)
+        if node is None:
+            if not _is_at_or_below(owner, apex_key):
+                problems.append(Problem(f"zone {origin}: {decode_rrset(rrset).name} is outside "
+                                        "the zone"))
+                continue
+            node = nodes[key] = Node(owner)
+        rdtype = rrset.rdtype
+        if rdtype == _SOA and key == apex_key and soa_owner is None:
+            soa_owner = owner
+        held = node.get(rdtype)
+        if held is not None:  # the same RRset listed twice: merged
+            rrset = _merged(held, rrset)
+        elif owner is not node.name:
+            rrset = rrset.copy(owner=node.name)
+        elif rdtype in _WITH_TARGETS:
+            rrset = rrset.copy()  # _link sets its `extra`
+        node[rdtype] = rrset
+    if soa_owner is None or len(nodes[apex_key][_SOA]) != 1:
         problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))
     if problems:
         raise ConfigError(problems)
-    nodes: dict[bytes, Node] = {}
-    for (key, rdtype), rrset in grouped.items():
-        node = nodes.get(key)
-        if node is None:
-            node = nodes[key] = Node(owners[key])
-        node[rdtype] = encode_rrset(rrset, owner=node.name, shared=shared)
     # empty non-terminals: every ancestor of a name, up to the apex, is a node
     for key in list(nodes):
         wire = nodes[key].name.wire
-        while len(key) > len(apex.key):
+        while len(key) > len(apex_key):
             cut = key[0] + 1
             key, wire = key[cut:], wire[cut:]
             if key in nodes:
@@ -153,15 +169,16 @@ def _compile_zone(plan: ZonePlan, shared: dict[bytes, bytes]) -> Zone:
     # roles, parents before children: zone cuts and what lies below them, wildcard parents
     for key in sorted(nodes, key=len):
         node = nodes[key]
-        if key == apex.key:
+        if key == apex_key:
             continue
         parent = nodes[key[key[0] + 1 :]]
         node.cut = parent.cut or node.get(_NS)
         if key[:2] == b"\x01*":
             parent.wildcard = node
-    soa_rrset = soa  # checked above
-    negative_ttl = min(soa_rrset.ttl, soa_rrset[0].minimum)
-    return Zone(apex, nodes, encode_rrset(soa_rrset, ttl=negative_ttl), origin.to_text())
+    soa = nodes[apex_key][_SOA]
+    minimum = _UNPACK_I(soa.rdatas[0][-1], 16)[0]  # the last of the SOA's five 32-bit fields
+    negative = soa.copy(owner=soa_owner, ttl=min(soa.ttl, minimum))
+    return Zone(apex, nodes, negative, origin.to_text())
 
 
 def _find_zone(zones: dict[bytes, Zone], name: WireName) -> Zone | None:
@@ -232,12 +249,11 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     """Compile every zone and view of `plan`; raises ConfigError for an unservable plan."""
     zones: dict[bytes, Zone] = {}
     problems: list[Problem] = []
-    shared: dict[bytes, bytes] = {}  # equal octet strings of all zones, stored once
     records = 0
     for zone_plan in plan.zones:
-        records += sum(len(rrset) for rrset in zone_plan.rrsets)
+        records += sum(map(len, zone_plan.rrsets))
         try:
-            zone = _compile_zone(zone_plan, shared)
+            zone = _compile_zone(zone_plan)
         except ConfigError as error:
             problems.extend(error.problems)
             continue

@@ -23,6 +23,7 @@ from .model import Model, NameAddress, ResolvedZone, ServerConfig
 from .plan import ServePlan, ServerOptions, View, ZonePlan
 from .schema import read_config
 from .state import State, StateFileError, load_state
+from .wire import decode_rrset
 from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_files
 
@@ -176,16 +177,21 @@ def _lame_delegations(zones: list[ResolvedZone],
                       data: dict[str, ZoneFileData]) -> list[Problem]:
     """Warn when a zone delegates a child served here to other names than the child's."""
     by_name = {z.name: z for z in zones}
+    labels = [zone.name.split(".") for zone in zones]
+    ancestors = {".".join(names[i:]) for names in labels for i in range(1, len(names))}
     warnings = []
     for zone in zones:
-        origin = dns.name.from_text(zone.name)
-        for (owner, rdtype), rrset in data.get(zone.name, {}).items():
-            if rdtype != dns.rdatatype.NS or owner == origin:
+        if zone.name not in ancestors:  # no zone served here below it: none to delegate
+            continue
+        apex = dns.name.from_text(zone.name).to_wire().lower()
+        for rrset in data.get(zone.name, ()):
+            if rrset.rdtype != dns.rdatatype.NS or rrset.owner.key == apex:
                 continue
-            child = by_name.get(owner.to_text(omit_final_dot=True).lower())
+            decoded = decode_rrset(rrset)
+            child = by_name.get(decoded.name.to_text(omit_final_dot=True).lower())
             if child is None:
                 continue
-            delegated = {rd.target.to_text(omit_final_dot=True).lower() for rd in rrset}
+            delegated = {rd.target.to_text(omit_final_dot=True).lower() for rd in decoded}
             if delegated != set(child.nameservers):
                 warnings.append(Problem(
                     f"zone {zone.name} delegates {child.name} to {', '.join(sorted(delegated))}"

@@ -4,7 +4,8 @@ The model layer (YAML loader, rules R1-R10, nameserver assignment, addresses) en
 ServePlan; the compiler turns a ServePlan into immutable lookup tables. Nothing in this
 module knows about YAML, accounts or sets: a zone here is an origin and the exact records
 to serve, with the managed SOA, the synthesized apex NS and the automatic A/AAAA already
-merged in (DESIGN.md R8-R10).
+merged in (DESIGN.md R8-R10), each RRset already in the wire form the answering core
+writes.
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dns.name
-import dns.rrset
+
+from .wire import WireRRset
 
 __all__ = ["ServerOptions", "ServePlan", "View", "ZonePlan"]
 
 
 @dataclass(frozen=True)
 class ZonePlan:
-    """One zone: its origin and every RRset served in it (apex SOA and NS included)."""
+    """One zone: its origin and every RRset served in it (apex SOA and NS included),
+    pre-encoded (`wire.encode_rrset` makes one of a dnspython RRset): the compiled tables
+    share them."""
 
     origin: dns.name.Name
-    rrsets: tuple[dns.rrset.RRset, ...]
+    rrsets: tuple[WireRRset, ...]
     nameservers: tuple[dns.name.Name, ...] = ()
 
 

@@ -15,6 +15,8 @@ import ipaddress
 import struct
 
 import dns.name
+import dns.rdata
+import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
@@ -25,8 +27,12 @@ __all__ = [
     "Query",
     "WireName",
     "WireRRset",
+    "decode_rrset",
+    "encode_rdata",
     "encode_rrset",
+    "pack_fixed",
     "parse_query",
+    "rdata_targets",
     "read_question_name",
     "wire_name",
 ]
@@ -34,12 +40,16 @@ __all__ = [
 HEADER_SIZE = 12
 OPT = 41
 NSID = 3  # RFC 5001 option code
+IN = dns.rdataclass.IN
 _MAX_NAME = 255
 _UNPACK_HEADER = struct.Struct(">HHHHHH").unpack_from
 _UNPACK_HH = struct.Struct(">HH").unpack_from
 _UNPACK_RR = struct.Struct(">HHIH").unpack_from
 _PACK_RR_FIXED = struct.Struct(">HHI").pack
 _PACK_H = struct.Struct(">H").pack
+_PACK_I = struct.Struct(">I").pack
+_UNPACK_I = struct.Struct(">I").unpack_from
+_UNPACK_FIXED = struct.Struct(">HHI").unpack
 _PLAIN_OPT_HEAD = b"\x00\x00\x29"  # root owner, type OPT
 _PLAIN_OPTS: dict[bytes, Edns] = {}  # decoded option-less OPT RRs, by their 11 octets
 
@@ -264,9 +274,18 @@ def wire_name(name: dns.name.Name) -> WireName:
     return WireName(name.to_wire())
 
 
+def pack_fixed(rdtype: int, ttl: int, rdclass: int = IN) -> bytes:
+    """TYPE, CLASS and TTL of an RR, packed: what follows the owner name of each RR."""
+    return _PACK_RR_FIXED(rdtype, rdclass, ttl)
+
+
 class WireRRset:
     """An RRset pre-encoded: owner, the packed type/class/TTL shared by its RRs, and each
-    rdata as literal bytes (rdlength included) or as parts to compress at render time."""
+    rdata as literal bytes (rdlength included) or as parts to compress at render time.
+
+    Shared by every load that finds its zone file unchanged, and by the tables compiled
+    from them: never modified once built, except `extra`, which the compiler sets on its
+    own copies (see `copy`)."""
 
     __slots__ = ("owner", "rdtype", "fixed", "rdatas", "targets", "extra")
 
@@ -274,27 +293,48 @@ class WireRRset:
         self,
         owner: WireName,
         rdtype: int,
-        rdclass: int,
-        ttl: int,
+        fixed: bytes,
         rdatas: tuple[bytes | tuple[bytes | WireName, ...], ...],
         targets: tuple[WireName, ...] = (),
-        shared: dict[bytes, bytes] | None = None,
     ):
         self.owner = owner
         self.rdtype = rdtype
-        fixed = _PACK_RR_FIXED(rdtype, rdclass, ttl)
-        self.fixed = fixed if shared is None else shared.setdefault(fixed, fixed)
+        self.fixed = fixed  # pack_fixed(rdtype, ttl, rdclass)
         self.rdatas = rdatas
         self.targets = targets  # names whose addresses go in the additional section
         # linked by the compiler: (mandatory, zone key, owner key, A/AAAA RRset) per target
         self.extra: tuple[tuple[bool, bytes, bytes, WireRRset], ...] = ()
 
+    @property
+    def ttl(self) -> int:
+        return _UNPACK_I(self.fixed, 4)[0]
+
+    def __len__(self) -> int:
+        """The number of RRs."""
+        return len(self.rdatas)
+
+    def copy(self, owner: WireName | None = None, ttl: int | None = None) -> WireRRset:
+        """The same RRs, unlinked (`extra` empty), with another owner (of the same key) or
+        TTL when given."""
+        fixed = self.fixed if ttl is None else self.fixed[:4] + _PACK_I(ttl)
+        return WireRRset(owner or self.owner, self.rdtype, fixed, self.rdatas, self.targets)
+
     def __repr__(self) -> str:
         return f"WireRRset({self.owner!r} {dns.rdatatype.to_text(self.rdtype)})"
 
 
-def _rdata_parts(rdata) -> tuple[bytes | WireName, ...]:
+def encode_rdata(rdata: dns.rdata.Rdata) -> bytes | tuple[bytes | WireName, ...]:
+    """One rdata as a WireRRset holds it: rdlength and rdata as literal bytes, or the parts
+    of a type whose names may be compressed."""
     t = rdata.rdtype
+    if t not in _COMPRESSIBLE:
+        if t == dns.rdatatype.A:  # dnspython keeps the address as validated dotted text
+            raw = bytes(map(int, rdata.address.split(".")))
+        elif t == dns.rdatatype.AAAA:
+            raw = ipaddress.IPv6Address(rdata.address).packed
+        else:
+            raw = rdata.to_wire()
+        return _PACK_H(len(raw)) + raw
     if t == dns.rdatatype.SOA:
         tail = struct.pack(
             ">IIIII", rdata.serial, rdata.refresh, rdata.retry, rdata.expire, rdata.minimum
@@ -307,16 +347,17 @@ def _rdata_parts(rdata) -> tuple[bytes | WireName, ...]:
     return (wire_name(rdata.target),)  # NS, CNAME, PTR, MD, MF, MB, MG, MR
 
 
-def _rdata_wire(rdata) -> bytes:
-    """rdlength and rdata; addresses packed directly (dnspython's path parses text)."""
-    t = rdata.rdtype
-    if t == dns.rdatatype.A:  # dnspython keeps the address as validated dotted-quad text
-        raw = bytes(map(int, rdata.address.split(".")))
-    elif t == dns.rdatatype.AAAA:
-        raw = ipaddress.IPv6Address(rdata.address).packed
+def rdata_targets(rdtype: int, rdatas: tuple[bytes | tuple[bytes | WireName, ...], ...]
+                  ) -> tuple[WireName, ...]:
+    """The names whose addresses go in the additional section (RFC 1035 §3.3.9, §3.3.11;
+    RFC 2782): the NS, MX and SRV targets but the root."""
+    if rdtype in (dns.rdatatype.NS, dns.rdatatype.MX):
+        names = [rdata[-1] for rdata in rdatas]
+    elif rdtype == dns.rdatatype.SRV:
+        names = [WireName(rdata[8:]) for rdata in rdatas]  # rdlength, 3 × 16 bits, target
     else:
-        raw = rdata.to_wire()
-    return _PACK_H(len(raw)) + raw
+        return ()
+    return tuple(name for name in names if name.wire != b"\x00")
 
 
 def encode_rrset(
@@ -326,31 +367,30 @@ def encode_rrset(
     shared: dict[bytes, bytes] | None = None,
 ) -> WireRRset:
     """Pre-encode an RRset (names absolute); `ttl` overrides the RRset's own TTL; `owner`
-    shares an already encoded owner name; equal octet strings are stored once in `shared`
-    (one dict per compilation: large zones repeat TTLs and addresses)."""
-    rdatas: list[bytes | tuple[bytes | WireName, ...]] = []
-    targets = []
-    compressible = rrset.rdtype in _COMPRESSIBLE
+    shares an already encoded owner name; equal octet strings are stored once in `shared`."""
+    rdatas = []
     for rdata in rrset:
-        if compressible:
-            parts = _rdata_parts(rdata)
-            rdatas.append(parts)
-            if rrset.rdtype in (dns.rdatatype.NS, dns.rdatatype.MX):
-                target = parts[-1]
-                assert isinstance(target, WireName)
-                if target.wire != b"\x00":
-                    targets.append(target)
+        encoded = encode_rdata(rdata)
+        if shared is not None and encoded.__class__ is bytes:
+            encoded = shared.setdefault(encoded, encoded)
+        rdatas.append(encoded)
+    fixed = pack_fixed(rrset.rdtype, rrset.ttl if ttl is None else ttl, rrset.rdclass)
+    if shared is not None:
+        fixed = shared.setdefault(fixed, fixed)
+    encoded_rdatas = tuple(rdatas)
+    return WireRRset(owner or wire_name(rrset.name), rrset.rdtype, fixed, encoded_rdatas,
+                     rdata_targets(rrset.rdtype, encoded_rdatas))
+
+
+def decode_rrset(rrset: WireRRset) -> dns.rrset.RRset:
+    """The dnspython RRset a WireRRset encodes (for messages, digests and tests)."""
+    rdtype, rdclass, ttl = _UNPACK_FIXED(rrset.fixed)
+    decoded = dns.rrset.RRset(dns.name.from_wire(rrset.owner.wire, 0)[0], rdclass, rdtype)
+    decoded.update_ttl(ttl)
+    for rdata in rrset.rdatas:
+        if rdata.__class__ is bytes:
+            raw = rdata[2:]
         else:
-            raw = _rdata_wire(rdata)
-            rdatas.append(raw if shared is None else shared.setdefault(raw, raw))
-            if rrset.rdtype == dns.rdatatype.SRV and rdata.target != dns.name.root:
-                targets.append(wire_name(rdata.target))
-    return WireRRset(
-        owner or wire_name(rrset.name),
-        rrset.rdtype,
-        rrset.rdclass,
-        rrset.ttl if ttl is None else ttl,
-        tuple(rdatas),
-        tuple(targets),
-        shared,
-    )
+            raw = b"".join(p if p.__class__ is bytes else p.wire for p in rdata)
+        decoded.add(dns.rdata.from_wire(rdclass, rdtype, raw, 0, len(raw)))
+    return decoded

@@ -18,9 +18,11 @@ import hashlib
 import io
 import os
 import re
+import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import dns.exception
@@ -30,19 +32,20 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import dns.zone
-from dns.rdtypes.ANY.NS import NS
-from dns.rdtypes.ANY.SOA import SOA
 
 from . import zonefile
 from .errors import Problem
 from .model import ResolvedZone
 from .plan import ZonePlan
 from .state import State
+from .wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fixed, rdata_targets
 
 __all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_files"]
 
-ZoneFileData = dict[tuple[dns.name.Name, int], dns.rrset.RRset]
+ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
+_SOA, _NS, _CNAME = dns.rdatatype.SOA, dns.rdatatype.NS, dns.rdatatype.CNAME
+_OWNER_KEY = attrgetter("owner.key")
 Locate = Callable[[str, str, str | None], Problem]
 
 _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
@@ -50,10 +53,10 @@ _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class ZoneFile:
-    """A parsed zone file: (owner, type) → RRset, shared by every load that finds the file
-    unchanged, so never mutated; `digest` is the SHA-256 of its bytes (None when it has a
-    $INCLUDE: the included files are not covered, so such a file is neither cached nor
-    digested by its bytes)."""
+    """A parsed zone file: its RRsets, pre-encoded, shared by every load that finds the file
+    unchanged and by the tables compiled from it, so never mutated; `digest` is the SHA-256
+    of its bytes (None when it has a $INCLUDE: the included files are not covered, so such
+    a file is neither cached nor digested by its bytes)."""
 
     records: ZoneFileData
     digest: str | None
@@ -99,8 +102,10 @@ def read_zone_files(zones: Sequence[ResolvedZone],
     problems), from the cache when unchanged since it was last read.
 
     The cyclic garbage collector is paused meanwhile: parsing creates millions of objects
-    without reference cycles, and each collection would walk every one alive."""
+    without reference cycles, and each collection would walk every one alive. Equal octet
+    strings (rdatas, TTLs) of all the files read are stored once."""
     files: dict[str, ZoneFile] = {}
+    shared: dict[bytes, bytes] = {}
     problems: list[Problem] = []
     keep = set()
     collecting = gc.isenabled()
@@ -109,7 +114,7 @@ def read_zone_files(zones: Sequence[ResolvedZone],
         for zone in zones:
             origin = dns.name.from_text(zone.name)
             keep.add((str(zone.file), origin))
-            content, errs = _read_zone_file(zone, origin, locate)
+            content, errs = _read_zone_file(zone, origin, locate, shared)
             problems += errs
             if content is not None:
                 files[zone.name] = content
@@ -123,10 +128,10 @@ def read_zone_files(zones: Sequence[ResolvedZone],
     return files, problems
 
 
-def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name,
-                    locate: Locate) -> tuple[ZoneFile | None, list[Problem]]:
-    """Parse a zone's RFC 1035 master file, (owner, type) → RRset: with the fast reader when
-    the file is in its subset, else (and for every error) with dnspython's."""
+def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
+                    shared: dict[bytes, bytes]) -> tuple[ZoneFile | None, list[Problem]]:
+    """Parse a zone's RFC 1035 master file: with the fast reader when the file is in its
+    subset, else (and for every error) with dnspython's."""
     path = str(zone.file)
     try:
         read_at = time.time_ns()
@@ -142,9 +147,9 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name,
         if cached is not None and cached.content.digest == digest:
             _cache[(path, origin)] = _Cached(stamp, read_at, cached.content)
             return cached.content, []
-        data = zonefile.parse(raw.decode("ascii"), origin) if raw.isascii() else None
+        data = zonefile.parse(raw.decode("ascii"), origin, shared) if raw.isascii() else None
         if data is None:
-            data = _read_with_dnspython(raw, path, origin)
+            data = _read_with_dnspython(raw, path, origin, shared)
     except FileNotFoundError as exc:
         if exc.filename and exc.filename != path:  # a $INCLUDE of the zone file
             return None, [Problem(f"zone {zone.name}: included file {exc.filename} does not "
@@ -166,17 +171,19 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name,
     return content, []
 
 
-def _read_with_dnspython(raw: bytes, path: str, origin: dns.name.Name) -> ZoneFileData:
+def _read_with_dnspython(raw: bytes, path: str, origin: dns.name.Name,
+                         shared: dict[bytes, bytes] | None = None) -> ZoneFileData:
     parsed = dns.zone.from_file(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"),
                                 origin=origin, relativize=False, check_origin=False,
                                 filename=path)
-    data: ZoneFileData = {}
+    data: dict[tuple[dns.name.Name, int], WireRRset] = {}
     for name, node in parsed.nodes.items():
+        owner = WireName(name.to_wire())
         for rdataset in node.rdatasets:
             rrset = dns.rrset.RRset(name, rdataset.rdclass, rdataset.rdtype)
             rrset.update(rdataset)
-            data[(name, rdataset.rdtype)] = rrset
-    return data
+            data[(name, rdataset.rdtype)] = encode_rrset(rrset, owner=owner, shared=shared)
+    return tuple(data.values())
 
 
 def _zone_file_problem(zone: ResolvedZone, exc: Exception) -> Problem:
@@ -218,32 +225,57 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
     errors: list[Problem] = []
     warnings: list[Problem] = []
     origin = dns.name.from_text(zone.name)
-    data = file.records
-    records = dict(data)
-    file_soa = records.pop((origin, dns.rdatatype.SOA), None)
-    file_ns = records.pop((origin, dns.rdatatype.NS), None)
-    if (origin, dns.rdatatype.CNAME) in records:
+    apex = WireName(origin.to_wire())
+    # the file's RRsets at the apex, by type (each owner's RRsets are together)
+    keys = list(map(_OWNER_KEY, file.records))
+    first = keys.index(apex.key) if apex.key in keys else len(keys)
+    end = first
+    while end < len(keys) and keys[end] == apex.key:
+        end += 1
+    at_apex = {r.rdtype: r for r in file.records[first:end]}
+    file_soa, file_ns = at_apex.pop(_SOA, None), at_apex.pop(_NS, None)
+    records = list(file.records)
+    if file_soa is not None or file_ns is not None:
+        records[first:end] = [r for r in records[first:end]
+                              if r is not file_soa and r is not file_ns]
+    from_file = len(records)
+    if _CNAME in at_apex:
         errors.append(Problem(f"zone {zone.name}: the zone file has a CNAME at the apex, "
                               "where acnsd serves the SOA and NS; a CNAME cannot have other "
                               "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
                               rule="R9"))
+    # the apex as the file spells it, when it does as the configuration (else the compiler
+    # copies our RRsets to the node's owner)
+    spelled = next(iter(at_apex.values()), None)
+    if spelled is not None and spelled.owner.wire == apex.wire:
+        apex = spelled.owner
+    managed = {}  # the presentation text of each RRset acnsd adds, for the serial's digest
 
-    ns_rdatas = [NS(_IN, dns.rdatatype.NS, _name(name)) for name in zone.nameservers]
+    rdatas, ns_texts = _nameservers(zone.nameservers)
     if file_ns is not None:
-        if zone.multi_provider:
-            ns_rdatas += file_ns
+        decoded = decode_rrset(file_ns)
+        if zone.multi_provider:  # ours, then the file's, duplicates collapsed (RFC 4034 §6.2)
+            keys = {rdata[0].key for rdata in rdatas}
+            for rdata, rd in zip(file_ns.rdatas, decoded, strict=True):
+                if rdata[0].key not in keys:
+                    keys.add(rdata[0].key)
+                    rdatas += (rdata,)
+                    ns_texts += (rd.target.to_text(),)
         else:
-            listed = ", ".join(sorted(str(rd.target) for rd in file_ns))
+            listed = ", ".join(sorted(str(rd.target) for rd in decoded))
             warnings.append(Problem(f"zone {zone.name}: the NS records at the apex ({listed}) "
                                     "are ignored; the apex NS are the zone's assigned "
                                     "nameservers (set multi_provider: true to serve both)",
                                     file=str(zone.file), rule="R9"))
-    managed = [(origin, dns.rdatatype.NS)]  # the keys of the RRsets acnsd adds
-    records[managed[0]] = _rrset(origin, dns.rdatatype.NS, zone.ns_ttl, ns_rdatas)
+    records.append(WireRRset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas,
+                             rdata_targets(_NS, rdatas)))
+    managed[(origin, _NS)] = "\n".join(f"{zone.name}. {zone.ns_ttl} IN NS {target}"
+                                       for target in ns_texts)  # origin.to_text()
 
+    held = {(r.owner.key, r.rdtype) for r in file.records} if auto else set()
     for name, (v4, v6) in sorted(auto.items()):
         owner = dns.name.from_text(name)
-        hidden = _hidden_by(owner, origin, data)
+        hidden = _hidden_by(owner, origin, held)
         if hidden:
             errors.append(Problem(f"zone {zone.name}: {name} is a nameserver name whose A/AAAA "
                                   f"acnsd serves in this zone, but the zone file has {hidden};"
@@ -254,61 +286,85 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
             if value is None:
                 continue
             key = (owner, dns.rdatatype.from_text(rdtype))
-            if key in records:
+            if (owner.to_wire().lower(), key[1]) in held:
                 errors.append(Problem(f"zone {zone.name}: the zone file has {rdtype} records "
                                       f"for {name}, whose {rdtype} is managed by acnsd "
                                       f"(assigned {value}); remove them from the zone file",
                                       file=str(zone.file), rule="R8"))
                 continue
-            records[key] = _rrset(owner, key[1], zone.ns_ttl, [_rdata(rdtype, value)])
-            managed.append(key)
+            rrset = dns.rrset.from_rdata(owner, zone.ns_ttl, _rdata(rdtype, value))
+            records.append(encode_rrset(rrset))
+            managed[key] = rrset.to_text()
 
     if zone.soa.rname is None and len(f"hostmaster.{zone.name}") > 253:
         errors.append(locate(zone.path, f"zone {zone.name}: the default SOA rname "
                              f"hostmaster.{zone.name} is longer than a DNS name may be; set "
                              "dns_settings.soa.rname", "R10"))
-        return ZonePlan(origin=origin, rrsets=tuple(records.values())), errors, warnings
-    soa = _managed_soa(zone, origin, records, managed, file, state)
-    if file_soa is not None and _soa_fields(file_soa[0]) != _soa_fields(soa[0]):
-        warnings.append(Problem(f"zone {zone.name}: the zone file's SOA ({file_soa[0]}) is "
-                                f"replaced by the managed SOA ({soa[0]})", file=str(zone.file),
-                                rule="R10"))
-    records[(origin, dns.rdatatype.SOA)] = soa
-    plan = ZonePlan(origin=origin, rrsets=tuple(records.values()),
+        return ZonePlan(origin=origin, rrsets=tuple(records)), errors, warnings
+    if file.digest is None:  # digested by its records' text instead of its bytes
+        for rrset in records[:from_file]:
+            decoded = decode_rrset(rrset)
+            managed.setdefault((decoded.name, rrset.rdtype), decoded.to_text())
+    soa = _managed_soa(zone, apex, managed, file, state)
+    if file_soa is not None:
+        given, served = decode_rrset(file_soa)[0], decode_rrset(soa)[0]
+        if _soa_fields(given) != _soa_fields(served):
+            warnings.append(Problem(f"zone {zone.name}: the zone file's SOA ({given}) is "
+                                    f"replaced by the managed SOA ({served})",
+                                    file=str(zone.file), rule="R10"))
+    records.append(soa)
+    plan = ZonePlan(origin=origin, rrsets=tuple(records),
                     nameservers=tuple(_name(n) for n in zone.nameservers))
     return plan, errors, warnings
 
 
-def _hidden_by(owner: dns.name.Name, origin: dns.name.Name, data: ZoneFileData) -> str | None:
-    """What in the zone file would make A/AAAA at `owner` invalid or unreachable: a CNAME
-    at the name (RFC 1034 §3.6.2), or a delegation or DNAME between it and the apex."""
-    if (owner, dns.rdatatype.CNAME) in data:
+def _hidden_by(owner: dns.name.Name, origin: dns.name.Name,
+               held: set[tuple[bytes, int]]) -> str | None:
+    """What in the zone file (`held`: its owners and types) would make A/AAAA at `owner`
+    invalid or unreachable: a CNAME at the name (RFC 1034 §3.6.2), or a delegation or
+    DNAME between it and the apex."""
+    if (owner.to_wire().lower(), _CNAME) in held:
         return f"a CNAME at {owner}"
     name = owner
     while name != origin and name.is_subdomain(origin):
-        if (name, dns.rdatatype.NS) in data:
+        key = name.to_wire().lower()
+        if (key, _NS) in held:
             return f"a delegation (NS records) at {name}"
-        if name != owner and (name, dns.rdatatype.DNAME) in data:
+        if name != owner and (key, dns.rdatatype.DNAME) in held:
             return f"a DNAME at {name}"
         name = name.parent()
     return None
 
 
-def _rrset(owner: dns.name.Name, rdtype: int, ttl: int,
-           rdatas: Iterable[dns.rdata.Rdata]) -> dns.rrset.RRset:
-    """An RRset of `rdatas`, duplicates collapsed, each rdata hashed once (RRset.add hashes
-    it twice)."""
-    rrset = dns.rrset.RRset(owner, _IN, rdtype)
-    rrset.update_ttl(ttl)
-    for rdata in rdatas:
-        rrset.items.setdefault(rdata)
-    return rrset
+@functools.lru_cache(maxsize=4096)
+def _name(text: str) -> dns.name.Name:
+    """A zone, nameserver or SOA name of the configuration (valid, plain; names are
+    immutable)."""
+    return dns.name.from_text(text)
 
 
 @functools.lru_cache(maxsize=4096)
-def _name(text: str) -> dns.name.Name:
-    """A nameserver or SOA name of the configuration (valid, plain; names are immutable)."""
-    return dns.name.from_text(text)
+def _wire_name(text: str) -> WireName:
+    """A nameserver name of the configuration, encoded once for all the zones it serves."""
+    return WireName(_name(text).to_wire())
+
+
+@functools.lru_cache(maxsize=1024)
+def _nameservers(names: tuple[str, ...]) -> tuple[tuple[tuple[WireName], ...],
+                                                  tuple[str, ...]]:
+    """The rdatas of an apex NS RRset of `names`, duplicates collapsed, and their text;
+    shared by the zones on the same nameservers."""
+    rdatas = {}
+    for name in names:
+        target = _wire_name(name)
+        rdatas.setdefault(target.key, ((target,), _name(name).to_text()))
+    return (tuple(rdata for rdata, _ in rdatas.values()),
+            tuple(text for _, text in rdatas.values()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fixed(rdtype: int, ttl: int) -> bytes:
+    return pack_fixed(rdtype, ttl)
 
 
 def _rdata(rdtype: str, text: str) -> dns.rdata.Rdata:
@@ -319,26 +375,26 @@ def _soa_fields(rd: dns.rdata.Rdata) -> tuple[object, ...]:
     return (rd.mname, rd.rname, rd.refresh, rd.retry, rd.expire, rd.minimum)
 
 
-def _managed_soa(zone: ResolvedZone, origin: dns.name.Name, records: ZoneFileData,
-                 managed: list[tuple[dns.name.Name, int]], file: ZoneFile,
-                 state: State) -> dns.rrset.RRset:
+def _managed_soa(zone: ResolvedZone, apex: WireName,
+                 managed: dict[tuple[dns.name.Name, int], str], file: ZoneFile,
+                 state: State) -> WireRRset:
     """The SOA of R10, with a serial bumped whenever the content digest changes.
 
     The digest covers the SOA fields and every served RRset: the file's by the digest of
     its bytes when it has one (an edit that changes no record still bumps the serial, which
-    is harmless), the managed ones (apex NS, R8 A/AAAA) by their text."""
+    is harmless), the managed ones (apex NS, R8 A/AAAA) by their text (`managed`; with the
+    file's records too when the file has no digest)."""
     s = zone.soa
     mname = s.mname or (zone.nameservers[0] if zone.nameservers else zone.name)
     rname = s.rname or f"hostmaster.{zone.name}"
+    rname_wire = (b"\nhostmaster" + apex.wire if s.rname is None
+                  else dns.name.from_text(f"{rname}.").to_wire())
     fields = f"{mname}. {rname}. {{serial}} {s.refresh} {s.retry} {s.expire} {s.min_ttl}"
     digest = hashlib.sha256(f"{fields} {s.ttl}".encode())
-    if file.digest is None:
-        digested = sorted(records)
-    else:
+    if file.digest is not None:
         digest.update(f" file {file.digest}".encode())
-        digested = sorted(managed)
-    for key in digested:
-        digest.update(records[key].to_text().encode())
+    for key in sorted(managed):
+        digest.update(managed[key].encode())
     digest_text = digest.hexdigest()
     recorded = state.serials.get(zone.name)
     if recorded and recorded.get("digest") == digest_text:
@@ -347,6 +403,6 @@ def _managed_soa(zone: ResolvedZone, origin: dns.name.Name, records: ZoneFileDat
         previous = int(recorded["serial"]) if recorded else 0
         serial = max(previous + 1, int(time.time())) % 2**32
         state.serials[zone.name] = {"serial": serial, "digest": digest_text}
-    rdata = SOA(_IN, dns.rdatatype.SOA, _name(f"{mname}."), _name(f"{rname}."), serial,
-                s.refresh, s.retry, s.expire, s.min_ttl)
-    return _rrset(origin, dns.rdatatype.SOA, s.ttl, [rdata])
+    timers = struct.pack(">IIIII", serial, s.refresh, s.retry, s.expire, s.min_ttl)
+    rdata = (_wire_name(f"{mname}."), WireName(rname_wire), timers)
+    return WireRRset(apex, _SOA, _fixed(_SOA, s.ttl), (rdata,))

@@ -1,65 +1,63 @@
-"""A fast reader for the common subset of RFC 1035 master files, giving dnspython's RRsets.
+"""A fast reader for the common subset of RFC 1035 master files, giving pre-encoded RRsets.
 
 The rule this module owns: `parse` either returns exactly the RRsets that
-`dns.zone.from_file(..., relativize=False, check_origin=False)` gives for the same text, or
-None, and then the caller reads the file with dnspython (which also words every error).
-It handles one record per line; $TTL and $ORIGIN; relative, absolute and `@` owners, a
-blank owner repeating the previous one; TTL and class in either order, each optional;
-comments; quoted strings; the types A, AAAA, NS, CNAME, PTR, MX, SRV, TXT, CAA and SOA.
-Anything else (parentheses, escapes, $INCLUDE, $GENERATE, other types or classes,
-characters outside printable ASCII) and any error make it return None.
+`dns.zone.from_file(..., relativize=False, check_origin=False)` gives for the same text,
+encoded as `wire.encode_rrset` encodes them, or None, and then the caller reads the file
+with dnspython (which also words every error). It handles one record per line; $TTL and
+$ORIGIN; relative, absolute and `@` owners, a blank owner repeating the previous one; TTL
+and class in either order, each optional; comments; quoted strings; the types A, AAAA, NS,
+CNAME, PTR, MX, SRV, TXT, CAA and SOA. Anything else (parentheses, escapes, $INCLUDE,
+$GENERATE, other types or classes, characters outside printable ASCII) and any error make
+it return None.
 
-It is faster than dnspython's reader because it splits lines with str methods instead of a
-character tokenizer, builds rdatas and names without dnspython's generic constructors (with
-the same checks and canonical forms), parses a repeated name or TTL once, and hashes each
-rdata once (into its RRset) instead of in every step of a transaction.
+It is faster than dnspython's reader, and its result smaller, because it splits lines
+with str methods instead of a character tokenizer, encodes each rdata straight to the wire
+form the answering core writes (no dnspython object per record), parses a repeated name or
+TTL once, and collapses duplicate rdatas by their canonical form (RFC 4034 §6.2: names
+lower-cased) as dnspython's RRsets do.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from socket import AF_INET6, inet_ntop, inet_pton
+import struct
+from collections.abc import Callable, Iterable
+from operator import attrgetter, call, ne
+from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 
-import dns.ipv4
 import dns.ipv6
 import dns.name
-import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rrset
 import dns.ttl
 from dns.rdtypes.ANY.CAA import CAA
-from dns.rdtypes.ANY.CNAME import CNAME
-from dns.rdtypes.ANY.MX import MX
-from dns.rdtypes.ANY.NS import NS
-from dns.rdtypes.ANY.PTR import PTR
 from dns.rdtypes.ANY.SOA import SOA
-from dns.rdtypes.ANY.TXT import TXT
-from dns.rdtypes.IN.A import A
-from dns.rdtypes.IN.AAAA import AAAA
-from dns.rdtypes.IN.SRV import SRV
+
+from .wire import WireName, WireRRset, encode_rdata, pack_fixed, rdata_targets
 
 __all__ = ["parse"]
 
 # Characters that leave the subset anywhere in the file: anything but printable ASCII, tab
 # and newline (so also CR: dnspython reads files with universal newlines), parentheses
 # (records spanning lines) and backslashes (escapes).
-_OUTSIDE = re.compile(r"[^\t\n -~]|[()\\]")
+_OUTSIDE = re.compile(r"[^\t\n\x20-\x27\x2a-\x5b\x5d-\x7e]")
 # The pieces of a line with quoted strings: blanks, a quoted string, a comment, a word.
 _PIECE = re.compile(r'[ \t]+|"[^"]*"|;.*|[^ \t";]+')
 
 _IN = dns.rdataclass.IN
 _SOA = dns.rdatatype.SOA
 _CNAME = dns.rdatatype.CNAME
-_A, _AAAA, _MX = dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.MX
-_SRV, _TXT = dns.rdatatype.SRV, dns.rdatatype.TXT
 _SINGLETONS = (_SOA, _CNAME)  # a later record replaces the earlier one (dnspython)
+_WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)  # rdata_targets
+_ROOT = WireName(b"\x00")
+_PACK_H = struct.Struct(">H").pack
+_PACK_HHH = struct.Struct(">HHH").pack
+_UNPACK_I = struct.Struct(">I").unpack_from
 
-
-_new = object.__new__
-_set = object.__setattr__
-_Parse = Callable[["_Reader", list[str]], dns.rdata.Rdata]
+Rdata = bytes | tuple[bytes | WireName, ...]
+# A type's reader: the rdata as a WireRRset holds it, and the key by which equal rdatas
+# (dnspython's equality: the canonical wire form) are collapsed into one.
+_Parse = Callable[["_Reader", list[str]], tuple[Rdata, bytes]]
 
 
 class _Outside(Exception):
@@ -106,38 +104,89 @@ def _string(word: str) -> bytes:
     return word.encode()
 
 
+def _is_at_or_below(key: bytes, zone_key: bytes) -> bool:
+    """Whether the lower-cased wire name `key` is `zone_key` or below it."""
+    boundary = len(key) - len(zone_key)
+    if boundary < 0 or not key.endswith(zone_key):
+        return False
+    pos = 0
+    while pos < boundary:
+        pos += key[pos] + 1
+    return pos == boundary
+
+
 class _Reader:
-    def __init__(self, origin: dns.name.Name):
-        self.zone_origin = origin
-        self.origin = origin
-        self.names: dict[str, dns.name.Name] = {}  # by text, relative to self.origin
-        # owners by text, relative to self.origin: (name, key of its node, in the zone)
-        self.owners: dict[str, tuple[dns.name.Name, bytes, bool]] = {}
+    def __init__(self, origin: dns.name.Name, shared: dict[bytes, bytes]):
+        self.zone_origin = WireName(origin.to_wire())
+        self.zone_key = self.zone_origin.key
+        # absolute names written with the zone's name as the file gives it (the common
+        # case) are encoded as relative ones
+        self.zone_text = origin.to_text()
+        self.zone_suffix = "." + self.zone_text if origin != dns.name.root else "\n"
+        self.origin = self.zone_origin
+        self.origin_inside = True  # whether $ORIGIN is the zone's name or below it
+        self.shared = shared
+        self.fixed: dict[int, bytes] = {}  # by type << 32 | TTL
+        self.names: dict[str, WireName] = {}  # by text, relative to self.origin
+        # owners by text, relative to self.origin: (name, whether in the zone)
+        self.owners: dict[str, tuple[WireName, bool]] = {}
         self.ttls: dict[str, int | None] = {}
-        self.zone_key = b".".join(origin.labels).lower()
-        self.last_owner = (origin, self.zone_key, True)
+        self.last_owner = (self.zone_origin, True)
         self.last_ttl: int | None = None
         self.default_ttl: int | None = None
         self.default_ttl_from_soa = False
-        # by node key (the lower-cased owner): the owner as first written, its rdatas by
-        # type, in dnspython's order: owners as first seen, types as last added
-        self.nodes: dict[bytes, tuple[dns.name.Name,
-                                      dict[int, tuple[int, list[dns.rdata.Rdata]]]]] = {}
+        # by node key (the lower-cased owner): the owner as first written, and by type in
+        # dnspython's order (owners as first seen, types as last added): (TTL, rdata, key)
+        # for one rdata, [TTL, rdatas, keys] for more (`key`: see _Parse)
+        self.nodes: dict[bytes, tuple[WireName, dict[int, tuple | list]]] = {}
 
-    def name(self, text: str) -> dns.name.Name:
+    def name(self, text: str) -> WireName:
         name = self.names.get(text)
         if name is None:
-            name = self.names[text] = _name(text, self.origin)
+            name = self.names[text] = self._name(text)[0]
         return name
 
-    def owner(self, text: str) -> tuple[dns.name.Name, bytes, bool]:
+    def owner(self, text: str) -> tuple[WireName, bool]:
         owner = self.owners.get(text)
         if owner is None:
-            name = self.name(text)
-            key = b".".join(name.labels).lower()
-            owner = self.owners[text] = (name, key, key == self.zone_key
-                                         or key.endswith(b"." + self.zone_key))
+            owner = self.owners[text] = self._name(text)
+            self.names.setdefault(text, owner[0])
         return owner
+
+    def _name(self, text: str) -> tuple[WireName, bool]:
+        """dns.name.from_text for a name without escapes (this subset has none), encoded
+        straight to the wire form, with dnspython's checks; and whether it is in the zone."""
+        if text[-1] == ".":
+            if text.endswith(self.zone_suffix):
+                head, tail, inside = text[:-len(self.zone_suffix)], self.zone_origin, True
+            elif text == self.zone_text:
+                return self.zone_origin, True
+            elif text == ".":
+                return _ROOT, False
+            else:
+                head, tail, inside = text[:-1], _ROOT, None
+        elif text == "@":
+            return self.origin, self.origin_inside
+        else:
+            head, tail, inside = text, self.origin, self.origin_inside or None
+        if head[0] == '"':
+            raise _Outside
+        if "." in head:
+            labels = head.encode().split(b".")
+            if b"" in labels or max(map(len, labels)) > 63:
+                raise _Outside
+            wire = b"".join([bytes((len(label),)) + label for label in labels]) + tail.wire
+        else:
+            label = head.encode()
+            if len(label) > 63:
+                raise _Outside
+            wire = bytes((len(label),)) + label + tail.wire
+        if len(wire) > 255:
+            raise _Outside
+        name = WireName(wire)
+        if inside is None:
+            inside = _is_at_or_below(name.key, self.zone_key)
+        return name, inside
 
     def ttl(self, text: str) -> int | None:
         """The TTL a word gives, None when it is not one."""
@@ -159,6 +208,11 @@ class _Reader:
             return self.last_ttl
         return self.default_ttl
 
+    def literal(self, raw: bytes) -> bytes:
+        """rdlength and rdata, stored once however many zones repeat it."""
+        rdata = _PACK_H(len(raw)) + raw
+        return self.shared.setdefault(rdata, rdata)
+
     def directive(self, words: list[str]) -> None:
         keyword = words[0].upper()
         if len(words) != 2:
@@ -167,26 +221,28 @@ class _Reader:
             self.default_ttl = dns.ttl.from_text(words[1])
             self.default_ttl_from_soa = False
         elif keyword == "$ORIGIN":
-            origin = self.name(words[1])
-            if not origin.is_absolute():
-                raise _Outside
-            self.origin = origin
+            self.origin, self.origin_inside = self._name(words[1])
             self.names = {}
             self.owners = {}
         else:
             raise _Outside
 
     def record(self, words: list[str], blank_owner: bool) -> None:
-        if not blank_owner:
-            self.last_owner = self.owner(words[0])
-            words = words[1:]
-        owner, key, inside = self.last_owner
+        if blank_owner:
+            i = 0
+        else:
+            owner = self.owners.get(words[0])
+            self.last_owner = owner if owner is not None else self.owner(words[0])
+            i = 1
+        owner, inside = self.last_owner
         if not inside:
             return  # dnspython skips records outside the zone
-        ttl = self.ttl(words[0])
-        i = 0 if ttl is None else 1
+        ttls = self.ttls
+        word = words[i]
+        ttl = ttls[word] if word in ttls else self.ttl(word)
         if ttl is not None:
             self.last_ttl = ttl
+            i += 1
         if words[i].upper() == "IN":
             i += 1
         if ttl is None:
@@ -200,66 +256,60 @@ class _Reader:
         if kind is None:
             raise _Outside
         rdtype, parse = kind
-        rdata = parse(self, words[i + 1:])
+        rdata, key = parse(self, words[i + 1:])
         if rdtype == _SOA:
-            if owner != self.zone_origin:
+            if owner.key != self.zone_key:
                 raise _Outside
             if self.default_ttl is None:
-                self.default_ttl = rdata.minimum
+                self.default_ttl = _UNPACK_I(rdata[-1], 16)[0]  # the SOA's MINIMUM
                 self.default_ttl_from_soa = True
                 if ttl is None:
                     ttl = self.implicit_ttl()
         if ttl is None:
             raise _Outside
-        node = self.nodes.get(key)
+        node = self.nodes.get(owner.key)
         if node is None:
-            node = self.nodes[key] = (owner, {})
+            self.nodes[owner.key] = (owner, {rdtype: (ttl, rdata, key)})
+            return
         types = node[1]
         held = types.pop(rdtype, None)
         if held is None:
-            types[rdtype] = (ttl, [rdata])
-        else:
+            types[rdtype] = (ttl, rdata, key)
+            return
+        if held.__class__ is tuple:
+            held = [held[0], [held[1]], [held[2]]]
+        types[rdtype] = held
+        if ttl < held[0]:
+            held[0] = ttl
+        if rdtype in _SINGLETONS:
+            held[1:] = [[rdata], [key]]
+        elif key not in held[2]:
             held[1].append(rdata)
-            types[rdtype] = (min(held[0], ttl), held[1])
+            held[2].append(key)
 
-    def rrsets(self) -> dict[tuple[dns.name.Name, int], dns.rrset.RRset]:
-        data = {}
+    def rrsets(self) -> tuple[WireRRset, ...]:
+        shared = self.shared
+        fixeds = self.fixed
+        out = []
+        append = out.append
         for owner, types in self.nodes.values():
             if _CNAME in types and len(types) > 1:
                 raise _Outside  # dnspython refuses a CNAME and other data
-            for rdtype, (ttl, rdatas) in types.items():
-                rrset = dns.rrset.RRset(owner, _IN, rdtype)
-                rrset.ttl = ttl  # checked by dns.ttl.from_text
-                if rdtype in _SINGLETONS:
-                    rdatas = rdatas[-1:]
-                items = rrset.items
-                for rdata in rdatas:
-                    items.setdefault(rdata)
-                data[(owner, rdtype)] = rrset
-        return data
-
-
-def _name(text: str, origin: dns.name.Name) -> dns.name.Name:
-    """dns.name.from_text for a name without escapes (this subset has none), built without
-    Name's constructor but with its checks."""
-    if text == "@":
-        return origin
-    if text == ".":
-        return dns.name.root
-    if text[0] == '"':
-        raise _Outside
-    if text[-1] == ".":
-        body, tail = text[:-1], (b"",)
-    else:
-        body, tail = text, origin.labels
-    labels = body.encode().split(b".")
-    if b"" in labels or max(map(len, labels)) > 63:
-        raise _Outside
-    if len(body) + sum(map(len, tail)) + len(tail) + 1 > 255:
-        raise _Outside
-    name = _new(dns.name.Name)
-    _set(name, "labels", (*labels, *tail))
-    return name
+            for rdtype, held in types.items():
+                ttl = held[0]
+                fixed = fixeds.get(rdtype << 32 | ttl)
+                if fixed is None:  # the TTL was checked by dns.ttl.from_text
+                    fixed = pack_fixed(rdtype, ttl)
+                    fixed = fixeds[rdtype << 32 | ttl] = shared.setdefault(fixed, fixed)
+                if held.__class__ is tuple:
+                    rdatas = (held[1],)
+                else:
+                    rdatas = tuple(held[1])
+                if rdtype in _WITH_TARGETS:
+                    append(WireRRset(owner, rdtype, fixed, rdatas, rdata_targets(rdtype, rdatas)))
+                else:
+                    append(WireRRset(owner, rdtype, fixed, rdatas))
+        return tuple(out)
 
 
 def _one(words: list[str]) -> str:
@@ -281,101 +331,225 @@ def _uint16(word: str) -> int:
     return value
 
 
-# Rdatas are built without their constructors, whose generic checks (an immutability
-# context, enum and type conversions) cost several times the parsing: each value below is
-# checked and canonicalized as the constructor does (tested against dnspython's reader).
-_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
-                   r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+# Each value below is checked and canonicalized as dnspython's constructors do (tested
+# against dnspython's reader), and encoded as wire.encode_rdata encodes dnspython's rdata.
 
 
-def _rdata(cls: type[dns.rdata.Rdata], rdtype: int, **fields: object) -> dns.rdata.Rdata:
-    rdata = _new(cls)
-    _set(rdata, "rdclass", _IN)
-    _set(rdata, "rdtype", rdtype)
-    _set(rdata, "rdcomment", None)
-    for name, value in fields.items():
-        _set(rdata, name, value)
-    return rdata
+def _a(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
+    # the C library takes exactly what dnspython does: four decimal numbers of at most 255,
+    # without leading zeros (an error raises OSError: dnspython reads the file)
+    rdata = b"\x00\x04" + inet_pton(AF_INET, _one(words))
+    rdata = r.shared.setdefault(rdata, rdata)
+    return rdata, rdata
 
 
-def _a(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+def _aaaa(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     address = _one(words)
-    if not _IPV4.fullmatch(address):  # dnspython accepts only the canonical form
-        address = dns.ipv4.canonicalize(address)
-    return _rdata(A, _A, address=address)
+    packed = inet_pton(AF_INET6, address)
+    # canonical already (the C library formats as dnspython does: BIND's rules)? Then
+    # dnspython takes it; otherwise dnspython's own parser decides
+    if "." in address or inet_ntop(AF_INET6, packed) != address:
+        packed = dns.ipv6.inet_aton(address)
+    rdata = r.literal(packed)
+    return rdata, rdata
 
 
-def _aaaa(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
-    address = _one(words)
-    try:  # already canonical (the C library formats as dnspython does: BIND's rules)?
-        canonical = "." not in address and inet_ntop(AF_INET6,
-                                                     inet_pton(AF_INET6, address)) == address
-    except OSError:
-        canonical = False
-    if not canonical:
-        address = dns.ipv6.canonicalize(address)
-    return _rdata(AAAA, _AAAA, address=address)
+def _target(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
+    name = r.name(_one(words))
+    return (name,), name.key
 
 
-def _target(cls: type[dns.rdata.Rdata], rdtype: int) -> _Parse:
-    return lambda r, words: _rdata(cls, rdtype, target=r.name(_one(words)))
-
-
-def _mx(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+def _mx(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     preference, exchange = _count(words, 2)
-    return _rdata(MX, _MX, preference=_uint16(preference), exchange=r.name(exchange))
+    name = r.name(exchange)
+    packed = _PACK_H(_uint16(preference))
+    return (packed, name), packed + name.key
 
 
-def _srv(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+def _srv(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     priority, weight, port, target = _count(words, 4)
-    return _rdata(SRV, _SRV, priority=_uint16(priority), weight=_uint16(weight),
-                  port=_uint16(port), target=r.name(target))
+    name = r.name(target)
+    fields = _PACK_HHH(_uint16(priority), _uint16(weight), _uint16(port))
+    return r.literal(fields + name.wire), fields + name.key
 
 
-def _txt(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
-    strings = tuple(_string(w) for w in words)
+def _txt(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
+    strings = [_string(w) for w in words]
     if not strings or max(map(len, strings)) > 255:
         raise _Outside
-    return _rdata(TXT, _TXT, strings=strings)
+    rdata = r.literal(b"".join(bytes((len(s),)) + s for s in strings))
+    return rdata, rdata
 
 
-def _caa(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+def _caa(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     flags, tag, value = _count(words, 3)
-    return CAA(_IN, dns.rdatatype.CAA, _uint(flags), _string(tag), _string(value))
+    rdata = encode_rdata(CAA(_IN, dns.rdatatype.CAA, _uint(flags), _string(tag),
+                             _string(value)))
+    return rdata, rdata
 
 
-def _soa(r: _Reader, words: list[str]) -> dns.rdata.Rdata:
+def _soa(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     mname, rname, serial, *timers = _count(words, 7)
     values = [dns.ttl.from_text(t) for t in timers]
-    return SOA(_IN, _SOA, r.name(mname), r.name(rname), _uint(serial), *values)
+    SOA(_IN, _SOA, dns.name.root, dns.name.root, _uint(serial), *values)  # checks the values
+    fields = struct.pack(">IIIII", int(serial), *values)
+    return (r.name(mname), r.name(rname), fields), b""  # a singleton: no key needed
 
 
 _PARSERS: dict[str, tuple[int, _Parse]] = {
-    "A": (_A, _a),
-    "AAAA": (_AAAA, _aaaa),
-    "NS": (dns.rdatatype.NS, _target(NS, dns.rdatatype.NS)),
-    "CNAME": (_CNAME, _target(CNAME, _CNAME)),
-    "PTR": (dns.rdatatype.PTR, _target(PTR, dns.rdatatype.PTR)),
-    "MX": (_MX, _mx),
-    "SRV": (_SRV, _srv),
-    "TXT": (_TXT, _txt),
+    "A": (dns.rdatatype.A, _a),
+    "AAAA": (dns.rdatatype.AAAA, _aaaa),
+    "NS": (dns.rdatatype.NS, _target),
+    "CNAME": (_CNAME, _target),
+    "PTR": (dns.rdatatype.PTR, _target),
+    "MX": (dns.rdatatype.MX, _mx),
+    "SRV": (dns.rdatatype.SRV, _srv),
+    "TXT": (dns.rdatatype.TXT, _txt),
     "CAA": (dns.rdatatype.CAA, _caa),
     "SOA": (_SOA, _soa),
 }
 
 
-def parse(text: str, origin: dns.name.Name) -> dict[tuple[dns.name.Name, int],
-                                                     dns.rrset.RRset] | None:
-    """The RRsets of a zone file's text by (owner, type), owners absolute; None when the
-    text is outside the subset or has an error (read it with dnspython then)."""
+_TYPES = {text: rdtype for text, (rdtype, _) in _PARSERS.items()}
+_KEY = attrgetter("key")
+
+
+def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
+    """The RRsets of a file in the form zone exports have (dnspython's and BIND's
+    output), built column by column: every line `owner TTL IN TYPE rdata`, the TTL in
+    seconds, no comments, each owner's lines together and one record per owner and type.
+    Then each line is an RRset, in the order of the file (dnspython's). None for any other
+    file (the reader reads it line by line then)."""
+    if (";" in text or text[0] in " \t$" or "\n " in text or "\n\t" in text
+            or "\n$" in text):
+        return None  # comments, blank owners, directives
+    rows = [line.split(None, 4) for line in text.splitlines()]
+    if sum(map(len, rows)) != 5 * len(rows):
+        return None
+    owner_texts, ttl_texts, classes, type_texts, rdata_texts = zip(*rows, strict=True)
+    if (set(classes) != {"IN"} or not "".join(ttl_texts).isdigit()
+            or not _TYPES.keys() >= set(type_texts)):
+        return None
+    names = _owners(dict.fromkeys(owner_texts), reader)
+    if names is None:
+        return None
+    owners = list(map(names.__getitem__, owner_texts))
+    keys = list(map(_KEY, owners))
+    if not len(names) == len(set(keys)) == 1 + sum(map(ne, keys[:-1], keys[1:])):
+        return None  # an owner's lines apart, or an owner spelled in two ways
+    if len(set(zip(keys, type_texts, strict=True))) != len(rows):
+        return None  # an RRset of more than one RR
+    if "CNAME" in type_texts:  # a CNAME and other data: dnspython refuses the file
+        for i, (key, rdtype) in enumerate(zip(keys, type_texts, strict=True)):
+            if rdtype == "CNAME" and keys[max(i - 1, 0) : i + 2].count(key) > 1:
+                return None
+    if "SOA" in type_texts and any(key != reader.zone_key for key, rdtype
+                                   in zip(keys, type_texts, strict=True) if rdtype == "SOA"):
+        return None
+    rdtypes = list(map(_TYPES.__getitem__, type_texts))
+    shared = reader.shared
+    fixed = {}
+    for rdtype, ttl in set(zip(rdtypes, ttl_texts, strict=True)):
+        if int(ttl) > 0xFFFFFFFF:
+            return None
+        packed = pack_fixed(rdtype, int(ttl))
+        fixed[(rdtype, ttl)] = shared.setdefault(packed, packed)
+    encoders = _encoders(reader)
+    rdatas = zip(map(call, map(encoders.__getitem__, type_texts), rdata_texts))
+    rrsets = tuple(map(WireRRset, owners, rdtypes,
+                       map(fixed.__getitem__, zip(rdtypes, ttl_texts, strict=True)), rdatas))
+    if not _WITH_TARGET_TEXTS.isdisjoint(type_texts):
+        for rrset in rrsets:
+            if rrset.rdtype in _WITH_TARGETS:
+                rrset.targets = rdata_targets(rrset.rdtype, rrset.rdatas)
+    return rrsets
+
+
+_WITH_TARGET_TEXTS = frozenset(dns.rdatatype.to_text(t) for t in _WITH_TARGETS)
+
+
+def _owners(texts: Iterable[str], reader: _Reader) -> dict[str, WireName] | None:
+    """Owner names by their text, those of one label in the zone encoded directly; None
+    when one is outside the zone or has a quote (the reader decides then)."""
+    suffix, cut = reader.zone_suffix, -len(reader.zone_suffix)
+    tail = reader.zone_origin.wire
+    longest = min(63, 254 - len(tail))
+    names = {}
+    for text in texts:
+        head = text[:cut]
+        if (text.endswith(suffix) and "." not in head and 0 < len(head) <= longest
+                and '"' not in head):
+            names[text] = WireName((chr(len(head)) + head).encode() + tail)
+        elif '"' in text:
+            return None
+        else:
+            name, inside = reader._name(text)
+            if not inside:
+                return None
+            names[text] = name
+    return names
+
+
+def _encoders(reader: _Reader) -> dict[str, Callable[[str], Rdata]]:
+    """By type, what encodes an rdata's text (the rest of a line, blanks included)."""
+    shared = reader.shared
+
+    def a(text: str) -> bytes:
+        rdata = b"\x00\x04" + inet_pton(AF_INET, text.rstrip())
+        return shared.setdefault(rdata, rdata)
+
+    def aaaa(text: str) -> bytes:
+        return _aaaa(reader, [text.rstrip()])[0]
+
+    def txt(text: str) -> bytes:
+        text = text.rstrip()
+        if text.count('"') == 2 and text[0] == '"' and text[-1] == '"':
+            value = text[1:-1].encode()
+            if len(value) > 255:
+                raise _Outside
+            rdata = _PACK_H(len(value) + 1) + bytes((len(value),)) + value
+            return shared.setdefault(rdata, rdata)
+        words = _words(text)
+        if words is None:
+            raise _Outside
+        return _txt(reader, words)[0]
+
+    def other(parse: _Parse) -> Callable[[str], Rdata]:
+        def encode(text: str) -> Rdata:
+            if '"' in text and parse is not _caa:
+                raise _Outside  # e.g. a quoted name: dnspython reads the file
+            words = _words(text) if parse is _caa else text.split()
+            if words is None:
+                raise _Outside
+            return parse(reader, words)[0]
+        return encode
+
+    encoders = {text: other(parse) for text, (_, parse) in _PARSERS.items()}
+    encoders.update({"A": a, "AAAA": aaaa, "TXT": txt})
+    return encoders
+
+
+def parse(text: str, origin: dns.name.Name,
+          shared: dict[bytes, bytes] | None = None) -> tuple[WireRRset, ...] | None:
+    """The RRsets of a zone file's text, pre-encoded, owners absolute, in dnspython's
+    order; None when the text is outside the subset or has an error (read it with
+    dnspython then). Equal octet strings are stored once in `shared`, when given."""
     if _OUTSIDE.search(text):
         return None
-    reader = _Reader(origin)
+    reader = _Reader(origin, {} if shared is None else shared)
     try:
+        rrsets = _columns(text, reader) if text else None
+        if rrsets is not None:
+            return rrsets
         for line in text.split("\n"):
-            words = _words(line)
-            if words is None:
-                return None
+            if '"' in line:
+                words = _words(line)
+                if words is None:
+                    return None
+            elif ";" in line:
+                words = line.partition(";")[0].split()
+            else:
+                words = line.split()
             if not words:
                 continue
             if line[0] == "$":
@@ -383,5 +557,5 @@ def parse(text: str, origin: dns.name.Name) -> dict[tuple[dns.name.Name, int],
             else:
                 reader.record(words, line[0] in " \t")
         return reader.rrsets()
-    except Exception:  # _Outside, or any error of dnspython's on the record
+    except Exception:  # _Outside, or any error of dnspython's or the C library's
         return None

@@ -9,6 +9,7 @@ import pytest
 from acnsd.compiler import compile_plan
 from acnsd.errors import ConfigError
 from acnsd.plan import ServePlan, View, ZonePlan
+from acnsd.wire import encode_rrset
 
 from .zonetext import ask, check, lines, tables, zone
 
@@ -63,7 +64,7 @@ def test_negative_soa_ttl():
 
 def test_rrsets_listed_twice_are_merged():
     z = zone("example.com.", "www A 192.0.2.1")
-    extra = dns.rrset.from_text("www.example.com.", 3600, "IN", "A", "192.0.2.2")
+    extra = encode_rrset(dns.rrset.from_text("www.example.com.", 3600, "IN", "A", "192.0.2.2"))
     t = compile_plan(ServePlan(zones=(ZonePlan(z.origin, (*z.rrsets, extra)),)))
     r = ask(t, "www.example.com.", "A")
     assert lines(r.answer) == [
@@ -88,7 +89,7 @@ def test_unservable_plans_are_refused():
     z = zone("example.com.", "www A 192.0.2.1")
     no_soa = ZonePlan(z.origin, tuple(r for r in z.rrsets if r.rdtype != 6))
     assert "example.com.: the apex needs exactly one SOA" in _problems(ServePlan(zones=(no_soa,)))
-    outside = dns.rrset.from_text("www.example.org.", 3600, "IN", "A", "192.0.2.1")
+    outside = encode_rrset(dns.rrset.from_text("www.example.org.", 3600, "IN", "A", "192.0.2.1"))
     stray = ZonePlan(z.origin, (*z.rrsets, outside))
     assert "www.example.org. is outside the zone" in _problems(ServePlan(zones=(stray,)))
     assert "listed twice" in _problems(ServePlan(zones=(z, z)))

@@ -14,6 +14,7 @@ import dns.zone
 from acnsd.compiler import Tables, compile_plan
 from acnsd.core import Transport, answer
 from acnsd.plan import ServePlan, ServerOptions, View, ZonePlan
+from acnsd.wire import encode_rrset
 
 SOA_NS = """
 $TTL 3600
@@ -33,7 +34,10 @@ def zone(origin: str, text: str, *, soa: bool = True) -> ZonePlan:
     rrsets = tuple(z.iterate_rdatasets())
     return ZonePlan(
         origin=name,
-        rrsets=tuple(dns.rrset.from_rdata_list(owner, rds.ttl, list(rds)) for owner, rds in rrsets),
+        rrsets=tuple(
+            encode_rrset(dns.rrset.from_rdata_list(owner, rds.ttl, list(rds)))
+            for owner, rds in rrsets
+        ),
     )
 
 

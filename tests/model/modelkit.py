@@ -21,6 +21,7 @@ if SERVER not in sys.path:
 
 from acnsd.config import Loaded, load  # noqa: E402
 from acnsd.errors import ConfigError, Problem  # noqa: E402
+from acnsd.wire import decode_rrset  # noqa: E402
 
 DEFAULT_ZONE = "$TTL 3600\n@ IN A 192.0.2.1\nwww IN A 192.0.2.2\n"
 ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -158,13 +159,14 @@ def only(problems: list[Problem], rule: str | None = None) -> Problem:
 
 
 def rrsets(loaded: Loaded, zone_name: str) -> dict[tuple[str, str], Any]:
-    """(owner text without the final dot, type text) → RRset of a zone of the plan."""
+    """(owner text without the final dot, type text) → RRset of a zone of the plan, decoded
+    to dnspython's form."""
     import dns.rdatatype
 
     for plan in loaded.plan.zones:
         if plan.origin.to_text(omit_final_dot=True) == zone_name:
             return {(r.name.to_text(omit_final_dot=True), dns.rdatatype.to_text(r.rdtype)): r
-                    for r in plan.rrsets}
+                    for r in map(decode_rrset, plan.rrsets)}
     raise AssertionError(f"zone {zone_name} is not in the plan")
 
 

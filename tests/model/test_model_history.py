@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from acnsd.errors import ConfigError
+from acnsd.wire import decode_rrset
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from modelkit import DEFAULT_ZONE, Env, account, config, ns, zone
@@ -59,8 +60,8 @@ def apply(cfg, files, op) -> None:
 
 
 def serials(loaded):
-    return {p.origin.to_text(omit_final_dot=True): next(
-        r for r in p.rrsets if r.rdtype == 6)[0].serial for p in loaded.plan.zones}
+    return {p.origin.to_text(omit_final_dot=True): decode_rrset(next(
+        r for r in p.rrsets if r.rdtype == 6))[0].serial for p in loaded.plan.zones}
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,6 +14,7 @@ import dns.rdatatype
 from acnsd.assign import account_sets
 from acnsd.errors import ConfigError
 from acnsd.names import host_name_error, is_subdomain
+from acnsd.wire import decode_rrset
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from modelkit import Env
@@ -198,7 +199,8 @@ def check_rules(loaded) -> None:
     plans = {p.origin.to_text(omit_final_dot=True): p for p in loaded.plan.zones}
     assert set(plans) == {z.name for z in model.zones}
     for z in model.zones:
-        data = {(r.name.to_text(omit_final_dot=True), r.rdtype): r for r in plans[z.name].rrsets}
+        data = {(r.name.to_text(omit_final_dot=True), r.rdtype): r
+                for r in map(decode_rrset, plans[z.name].rrsets)}
         apex_ns = data[(z.name, dns.rdatatype.NS)]
         targets = {rd.target.to_text(omit_final_dot=True) for rd in apex_ns}
         assert set(z.nameservers) <= targets and apex_ns.ttl == z.ns_ttl
@@ -216,7 +218,8 @@ def check_rules(loaded) -> None:
         if addr.served_in:
             zone = next(z for z in model.zones if z.name == addr.served_in)
             plan = plans[zone.name]
-            data = {(r.name.to_text(omit_final_dot=True), r.rdtype): r for r in plan.rrsets}
+            data = {(r.name.to_text(omit_final_dot=True), r.rdtype): r
+                    for r in map(decode_rrset, plan.rrsets)}
             a = data[(addr.name, dns.rdatatype.A)]
             aaaa = data[(addr.name, dns.rdatatype.AAAA)]
             assert [r.address for r in a] == [addr.ipv4] and a.ttl == zone.ns_ttl
@@ -225,8 +228,9 @@ def check_rules(loaded) -> None:
 
 def decisions(loaded):
     zones = {z.name: (z.ns_type, z.ns_set, z.nameservers, z.ns_ttl) for z in loaded.model.zones}
-    serials = {p.origin.to_text(): next(r for r in p.rrsets if r.rdtype == dns.rdatatype.SOA)[0]
-               .serial for p in loaded.plan.zones}
+    serials = {p.origin.to_text(): decode_rrset(next(
+        r for r in p.rrsets if r.rdtype == dns.rdatatype.SOA))[0].serial
+        for p in loaded.plan.zones}
     return zones, loaded.model.addresses, serials
 
 

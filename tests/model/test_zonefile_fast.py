@@ -6,12 +6,14 @@ file's bytes, the fast reader.
 - the cache holds only the files of the configuration last loaded;
 - a zone's serial stays put across loads and restarts while its file is unchanged, and
   increases when the file or an included file changes (R10);
-- the fast reader gives exactly dnspython's RRsets (owners, types, TTLs, rdatas, order), or
-  leaves the file to dnspython: for every file of its subset, and mutated ones.
+- the fast reader gives exactly dnspython's RRsets (owners, types, TTLs, rdatas, order),
+  encoded exactly as wire.encode_rrset encodes dnspython's, or leaves the file to
+  dnspython: for every file of its subset, and mutated ones.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -19,9 +21,11 @@ import time
 import dns.exception
 import dns.name
 import dns.rdatatype
+import dns.rrset
 import dns.zone
 import pytest
 from acnsd import zonedata, zonefile
+from acnsd.wire import WireRRset, decode_rrset
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from modelkit import DEFAULT_ZONE, account, config, rrsets, two_sets, zone
@@ -45,10 +49,15 @@ def test_an_unchanged_file_is_not_parsed_again(env):
     cfg = _cfg("example.com")
     env.write(cfg)
     _age(env.root / "zones" / "example.com.zone")
-    first = rrsets(env.load(), "example.com")
-    second = rrsets(env.load(), "example.com")
-    assert second[("www.example.com", "A")] is first[("www.example.com", "A")]
-    assert _serial(env.load(), "example.com") == first[("example.com", "SOA")][0].serial
+    first, second = env.load(), env.load()
+
+    def www(loaded) -> WireRRset:
+        plan = next(p for p in loaded.plan.zones if p.origin.to_text() == "example.com.")
+        return next(r for r in plan.rrsets if r.owner.wire == b"\x03www\x07example\x03com\x00"
+                    and r.rdtype == dns.rdatatype.A)
+
+    assert www(second) is www(first)
+    assert _serial(env.load(), "example.com") == _serial(first, "example.com")
 
 
 def test_a_rewritten_file_is_read_again_with_the_same_size_and_mtime(env):
@@ -167,21 +176,37 @@ def mutated_texts(draw) -> str:
 
 
 def _dnspython(text: str):
+    """dnspython's RRsets of the text, as zonedata reads a file the fast reader leaves."""
     try:
-        return zonedata._read_with_dnspython(text.encode(), "test.zone", ORIGIN)
+        parsed = dns.zone.from_file(io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8"),
+                                    origin=ORIGIN, relativize=False, check_origin=False)
     except Exception as exc:  # noqa: BLE001 - any failure: the fast reader must fail too
         return exc
+    return [dns.rrset.from_rdata_list(name, rdataset.ttl, list(rdataset))
+            for name, node in parsed.nodes.items() for rdataset in node.rdatasets]
 
 
-def _same(fast, slow) -> None:
-    assert list(fast) == list(slow)
-    for key, expected in slow.items():
-        got = fast[key]
+def _form(rrset: WireRRset) -> tuple:
+    """Everything a WireRRset holds, names by their wire form."""
+    def rdata(rd):
+        return rd if rd.__class__ is bytes else tuple(
+            p if p.__class__ is bytes else ("name", p.wire) for p in rd)
+    return (rrset.owner.wire, rrset.rdtype, rrset.fixed, [rdata(rd) for rd in rrset.rdatas],
+            [t.wire for t in rrset.targets], rrset.extra)
+
+
+def _same(fast: tuple[WireRRset, ...], slow: list[dns.rrset.RRset], text: str) -> None:
+    # decoded, the fast reader's RRsets are dnspython's
+    assert len(fast) == len(slow)
+    for got, expected in zip(map(decode_rrset, fast), slow, strict=True):
         assert got.name.to_text() == expected.name.to_text()
         assert (got.rdclass, got.rdtype, got.ttl) == (expected.rdclass, expected.rdtype,
                                                       expected.ttl)
         assert [rd.to_text() for rd in got] == [rd.to_text() for rd in expected]
         assert list(got) == list(expected)
+    # and encoded, exactly what the fallback (dnspython's reader, then encode_rrset) gives
+    encoded = zonedata._read_with_dnspython(text.encode(), "test.zone", ORIGIN)
+    assert [_form(r) for r in fast] == [_form(r) for r in encoded]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -194,7 +219,7 @@ def test_the_fast_reader_reads_files_of_its_subset_as_dnspython_does(text):
         assert fast is None
     else:
         assert fast is not None
-        _same(fast, slow)
+        _same(fast, slow, text)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -205,7 +230,7 @@ def test_the_fast_reader_gives_dnspython_rrsets_or_leaves_the_file_to_it(text):
     event("fast" if fast is not None else "dnspython")
     if fast is not None:
         assert not isinstance(slow, Exception), slow
-        _same(fast, slow)
+        _same(fast, slow, text)
 
 
 def test_the_fast_reader_reads_the_whole_subset():
@@ -217,9 +242,83 @@ def test_the_fast_reader_reads_the_whole_subset():
             "$ORIGIN rev.example.com.\n1 PTR host.example.com.\noutside.org. A 192.0.2.9\n")
     fast = zonefile.parse(text, ORIGIN)
     assert fast is not None
-    _same(fast, _dnspython(text))
-    www = fast[(dns.name.from_text("www.example.com"), dns.rdatatype.A)]
+    _same(fast, _dnspython(text), text)
+    www = next(decode_rrset(r) for r in fast if r.owner.wire == b"\x03www\x07example\x03com\x00"
+               and r.rdtype == dns.rdatatype.A)
     assert (www.ttl, [rd.address for rd in www]) == (300, ["192.0.2.1", "192.0.2.2"])
+
+
+# Files in the form zone exports have (`owner TTL IN TYPE rdata`), which the fast reader
+# builds column by column when each owner's lines are together, one record per type.
+
+EXPORT_OWNERS = (["www.example.com.", "mail.example.com.", "a.b.example.com.", "example.com.",
+                  "x", "@", "*.example.com.", "x" * 63 + ".example.com.",
+                  ".".join(["x" * 63] * 3 + ["x" * 49, ""])],
+                 ["WWW.example.com.", "www.EXAMPLE.com.", "outside.org.", '"q".example.com.',
+                  "x" * 64 + ".example.com.", 'a"b.example.com.'])
+
+
+@st.composite
+def export_texts(draw) -> str:
+    """Clean ones (each owner's lines together, one record per type, good values), and
+    others with one kind of flaw."""
+    clean = draw(st.booleans())
+    owners = draw(st.lists(st.sampled_from(EXPORT_OWNERS[0] if clean else sum(EXPORT_OWNERS, [])),
+                           min_size=1, max_size=5, unique=True))
+    lines = []
+    for owner in owners:
+        types = draw(st.lists(st.sampled_from(sorted(t for t, (good, _) in VALUES.items()
+                                                     if good)), min_size=1, max_size=3,
+                              unique=True))
+        if clean:  # what dnspython refuses: a CNAME and other data, a SOA below the apex
+            types = ["CNAME"] if "CNAME" in types else types
+            types = [t for t in types if t != "SOA" or owner in ("@", "example.com.")] or ["A"]
+        for rdtype in types:
+            ttl = draw(st.sampled_from(["0", "300", "0300", "4294967295"]
+                                       + ([] if clean else ["4294967296"])))
+            value = _pick(draw, VALUES[rdtype], clean=clean or draw(st.booleans()))
+            if clean and ";" in value:  # a comment: read line by line
+                value = '"no comment"' if rdtype == "TXT" else value
+            lines.append(f"{owner}{draw(st.sampled_from([' ', '  ', chr(9)]))}{ttl} IN "
+                         f"{rdtype} {value}{draw(st.sampled_from(['', ' ', chr(9)]))}")
+    if not clean and draw(st.booleans()):  # an owner's lines apart, an RRset of two RRs
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(lines)))
+    return "\n".join(lines) + draw(st.sampled_from(["\n", ""]))
+
+
+def _columns(text: str):
+    """What the column-by-column reader gives, None when it leaves the file (or errs, which
+    makes parse return None)."""
+    try:
+        return zonefile._columns(text, zonefile._Reader(ORIGIN, {}))
+    except Exception:  # noqa: BLE001 - parse turns every error into None
+        return None
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(export_texts())
+def test_files_in_export_form_are_read_column_by_column_as_dnspython_reads_them(text):
+    columns = _columns(text)
+    event("column by column" if columns is not None else "line by line")
+    fast = zonefile.parse(text, ORIGIN)
+    slow = _dnspython(text)
+    if isinstance(slow, Exception):
+        assert fast is None and columns is None
+    else:
+        assert fast is not None
+        _same(fast, slow, text)
+        if columns is not None:
+            assert [_form(r) for r in columns] == [_form(r) for r in fast]
+
+
+def test_a_typical_export_is_read_column_by_column():
+    text = ("example.com. 3600 IN A 192.0.2.1\nexample.com. 3600 IN MX 10 mail.example.com.\n"
+            'example.com. 3600 IN TXT "v=spf1 mx -all"\nwww.example.com. 300 IN CNAME @\n'
+            "mail.example.com. 3600 IN A 192.0.2.2\nmail.example.com. 3600 IN AAAA 2001:db8::2\n"
+            "sub.example.com. 86400 IN NS ns.sub.example.com.\n")
+    columns = _columns(text)
+    assert columns is not None
+    _same(columns, _dnspython(text), text)
 
 
 SOA = "ns1 hostmaster 1 2 3 4 300"
@@ -249,7 +348,7 @@ def test_ttls_duplicates_and_refusals_as_dnspython(text):
         assert fast is None
     else:
         assert fast is not None
-        _same(fast, slow)
+        _same(fast, slow, text)
 
 
 def test_an_unchanged_zone_is_not_built_again_unless_its_recorded_serial_changed(env):
