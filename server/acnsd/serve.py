@@ -124,22 +124,34 @@ def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables]:
 
     `save_state` records new decisions (addresses, serials) in the state file; workers
     leave that to their parent, which loads first, so they never write it concurrently.
-
-    Cyclic garbage collection is paused while loading, and what is alive afterwards is
-    frozen (gc.freeze): the tables hold no reference cycles (reference counting frees
-    them), and a full collection walking millions of table objects would hold the GIL,
-    and so stop answering, for hundreds of milliseconds during a reload.
     """
+
+    def load_and_compile() -> tuple[Loaded, Tables]:
+        loaded = load(config, save_state=save_state)
+        return loaded, compile_plan(loaded.plan)
+
+    return frozen(load_and_compile)
+
+
+def compile_frozen(loaded: Loaded) -> Tables:
+    """Compile what was already loaded and checked (the API's change), as load_tables."""
+    return frozen(compile_plan, loaded.plan)
+
+
+def frozen(function: Callable[..., T], *args: object) -> T:
+    """Call `function` with cyclic garbage collection paused, and gc.freeze() what is alive
+    afterwards: the tables hold no reference cycles (reference counting frees them), and
+    a full collection walking millions of table objects would hold the GIL, and so stop
+    answering, for hundreds of milliseconds during a reload."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        loaded = load(config, save_state=save_state)
-        tables = compile_plan(loaded.plan)
+        result = function(*args)
         gc.freeze()
     finally:
         if enabled:
             gc.enable()
-    return loaded, tables
+    return result
 
 
 async def off_loop(function: Callable[..., T], *args: object) -> T:
@@ -307,45 +319,14 @@ class Server:
                 return True
             started = time.monotonic()
             try:
-                tables = await off_loop(self._compile_frozen, loaded)
+                tables = await off_loop(compile_frozen, loaded)
             except Exception:
                 self.metrics.reload_failed()
                 log.exception("event=reload result=failed source=api generation=%d",
                               self.generation)
                 return False
-            _log_warnings(loaded)
-            previous = (self.tables, self._plan)
-            self.tables = tables
-            self.generation += 1
-            self._plan = loaded.plan
-            dismantle_later(*previous)
-            del previous
-            self.metrics.loaded(
-                len(loaded.plan.zones), tables.records, loaded.model, self.generation
-            )
-            self._connections.max_connections = loaded.plan.options.tcp_max_connections
-            self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
-            await self.bind()
-            log.info(
-                "event=reload result=ok source=api generation=%d zones=%d seconds=%.3f",
-                self.generation,
-                len(loaded.plan.zones),
-                time.monotonic() - started,
-            )
+            await self._swap(loaded, tables, started, "api")
             return True
-
-    @staticmethod
-    def _compile_frozen(loaded: Loaded) -> Tables:
-        """compile_plan with cyclic GC paused and the result frozen, as load_tables does."""
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            tables = compile_plan(loaded.plan)
-            gc.freeze()
-        finally:
-            if enabled:
-                gc.enable()
-        return tables
 
     async def reload(self) -> bool:
         """Load and compile the configuration in a thread; swap the tables on success.
@@ -372,6 +353,12 @@ class Server:
             self.metrics.reload_failed()
             log.exception("event=reload result=failed generation=%d", self.generation)
             return False
+        await self._swap(loaded, tables, started, "file")
+        return True
+
+    async def _swap(self, loaded: Loaded, tables: Tables, started: float, source: str) -> None:
+        """Serve `tables` from now on (one assignment), free the old ones off the loop,
+        and adopt the new options, metrics and listening addresses."""
         _log_warnings(loaded)
         previous = (self.tables, self._plan)
         self.tables = tables
@@ -379,19 +366,17 @@ class Server:
         self._plan = loaded.plan
         dismantle_later(*previous)
         del previous
-        self.metrics.loaded(
-            len(loaded.plan.zones), tables.records, loaded.model, self.generation
-        )
+        self.metrics.loaded(len(loaded.plan.zones), tables.records, loaded.model, self.generation)
         self._connections.max_connections = loaded.plan.options.tcp_max_connections
         self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
         await self.bind()
         log.info(
-            "event=reload result=ok generation=%d zones=%d seconds=%.3f",
+            "event=reload result=ok generation=%d source=%s zones=%d seconds=%.3f",
             self.generation,
+            source,
             len(loaded.plan.zones),
             time.monotonic() - started,
         )
-        return True
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Stop accepting, write the answers already due, close TCP connections."""

@@ -219,13 +219,13 @@ def test_the_daemon_serves_the_checked_change(tmp_path: Path) -> None:
         client.ok("PATCH", f"/zones/{zone_id('two.test')}/dns_settings", {"ns_ttl": 1234})
         # the 200 comes once the change is served: no wait needed
         assert {rrset.ttl for rrset in daemon.query("two.test", "NS").answer} == {1234}
-        assert daemon.count(r"event=reload result=ok source=api") == 1
+        assert daemon.count(r"event=reload result=ok generation=\d+ source=api") == 1
         assert daemon.count(r"event=reload_started") == 0  # not loaded a second time
         # an operator's edit on disk: the next apply loads the file, not a stale check
         text = config.read_text()
         config.write_text(text.replace("ns_ttl: 1234", "ns_ttl: 4321"))
         daemon.hup()
-        daemon.wait_log(r"event=reload result=ok generation")
+        daemon.wait_log(r"event=reload result=ok generation=\d+ source=file")
         assert {rrset.ttl for rrset in daemon.query("two.test", "NS").answer} == {4321}
         # (the API adopts the operator's text just after the reload: until then, 409)
         wait_until(lambda: client.call("PATCH", f"/zones/{zone_id('other.test')}/dns_settings",
