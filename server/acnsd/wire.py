@@ -26,15 +26,16 @@ __all__ = [
     "MalformedQuery",
     "Query",
     "WireName",
+    "LinkedRRset",
     "WireRRset",
     "decode_rrset",
     "encode_rdata",
     "encode_rrset",
     "pack_fixed",
     "parse_query",
-    "rdata_targets",
     "read_question_name",
     "wire_name",
+    "wire_rrset",
 ]
 
 HEADER_SIZE = 12
@@ -53,6 +54,9 @@ _UNPACK_FIXED = struct.Struct(">HHI").unpack
 _PLAIN_OPT_HEAD = b"\x00\x00\x29"  # root owner, type OPT
 _PLAIN_OPTS: dict[bytes, Edns] = {}  # decoded option-less OPT RRs, by their 11 octets
 
+# The types whose targets' addresses go in the additional section (RFC 1035 §3.3.9,
+# §3.3.11; RFC 2782).
+_WITH_TARGETS = frozenset({dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV})
 # RFC 3597 §4: the RR types of RFC 1035 whose rdata names may be compressed.
 _COMPRESSIBLE = frozenset(
     {
@@ -279,31 +283,28 @@ def pack_fixed(rdtype: int, ttl: int, rdclass: int = IN) -> bytes:
     return _PACK_RR_FIXED(rdtype, rdclass, ttl)
 
 
+Rdatas = tuple[bytes | tuple[bytes | WireName, ...], ...]
+
+
 class WireRRset:
     """An RRset pre-encoded: owner, the packed type/class/TTL shared by its RRs, and each
     rdata as literal bytes (rdlength included) or as parts to compress at render time.
 
     Shared by every load that finds its zone file unchanged, and by the tables compiled
-    from them: never modified once built, except `extra`, which the compiler sets on its
-    own copies (see `copy`)."""
+    from them: never modified once built. NS, MX and SRV RRsets are LinkedRRsets (see
+    `wire_rrset`); the others have neither targets nor extra data, and no slots for them
+    (large zones have millions of RRsets)."""
 
-    __slots__ = ("owner", "rdtype", "fixed", "rdatas", "targets", "extra")
+    __slots__ = ("owner", "rdtype", "fixed", "rdatas")
+    targets: tuple[WireName, ...] = ()  # names whose addresses go in the additional section
+    # (mandatory, zone key, owner key, A/AAAA RRset) per target, linked by the compiler
+    extra: tuple[tuple[bool, bytes, bytes, WireRRset], ...] = ()
 
-    def __init__(
-        self,
-        owner: WireName,
-        rdtype: int,
-        fixed: bytes,
-        rdatas: tuple[bytes | tuple[bytes | WireName, ...], ...],
-        targets: tuple[WireName, ...] = (),
-    ):
+    def __init__(self, owner: WireName, rdtype: int, fixed: bytes, rdatas: Rdatas):
         self.owner = owner
         self.rdtype = rdtype
         self.fixed = fixed  # pack_fixed(rdtype, ttl, rdclass)
         self.rdatas = rdatas
-        self.targets = targets  # names whose addresses go in the additional section
-        # linked by the compiler: (mandatory, zone key, owner key, A/AAAA RRset) per target
-        self.extra: tuple[tuple[bool, bytes, bytes, WireRRset], ...] = ()
 
     @property
     def ttl(self) -> int:
@@ -317,10 +318,35 @@ class WireRRset:
         """The same RRs, unlinked (`extra` empty), with another owner (of the same key) or
         TTL when given."""
         fixed = self.fixed if ttl is None else self.fixed[:4] + _PACK_I(ttl)
-        return WireRRset(owner or self.owner, self.rdtype, fixed, self.rdatas, self.targets)
+        return wire_rrset(owner or self.owner, self.rdtype, fixed, self.rdatas, self.targets)
 
     def __repr__(self) -> str:
         return f"WireRRset({self.owner!r} {dns.rdatatype.to_text(self.rdtype)})"
+
+
+class LinkedRRset(WireRRset):
+    """An NS, MX or SRV RRset: its targets, and the A/AAAA of them that the compiler links
+    (`extra`) on its own copy of the RRset (`copy`), so that what a load shares with
+    tables compiled earlier never changes."""
+
+    __slots__ = ("targets", "extra")
+
+    def __init__(self, owner: WireName, rdtype: int, fixed: bytes, rdatas: Rdatas,
+                 targets: tuple[WireName, ...]):
+        super().__init__(owner, rdtype, fixed, rdatas)
+        self.targets = targets
+        self.extra = ()
+
+
+def wire_rrset(owner: WireName, rdtype: int, fixed: bytes, rdatas: Rdatas,
+               targets: tuple[WireName, ...] | None = None) -> WireRRset:
+    """A WireRRset, or a LinkedRRset for the types with targets (worked out from `rdatas`
+    unless given)."""
+    if rdtype not in _WITH_TARGETS:
+        return WireRRset(owner, rdtype, fixed, rdatas)
+    if targets is None:
+        targets = _rdata_targets(rdtype, rdatas)
+    return LinkedRRset(owner, rdtype, fixed, rdatas, targets)
 
 
 def encode_rdata(rdata: dns.rdata.Rdata) -> bytes | tuple[bytes | WireName, ...]:
@@ -347,8 +373,7 @@ def encode_rdata(rdata: dns.rdata.Rdata) -> bytes | tuple[bytes | WireName, ...]
     return (wire_name(rdata.target),)  # NS, CNAME, PTR, MD, MF, MB, MG, MR
 
 
-def rdata_targets(rdtype: int, rdatas: tuple[bytes | tuple[bytes | WireName, ...], ...]
-                  ) -> tuple[WireName, ...]:
+def _rdata_targets(rdtype: int, rdatas: Rdatas) -> tuple[WireName, ...]:
     """The names whose addresses go in the additional section (RFC 1035 §3.3.9, §3.3.11;
     RFC 2782): the NS, MX and SRV targets but the root."""
     if rdtype in (dns.rdatatype.NS, dns.rdatatype.MX):
@@ -377,9 +402,7 @@ def encode_rrset(
     fixed = pack_fixed(rrset.rdtype, rrset.ttl if ttl is None else ttl, rrset.rdclass)
     if shared is not None:
         fixed = shared.setdefault(fixed, fixed)
-    encoded_rdatas = tuple(rdatas)
-    return WireRRset(owner or wire_name(rrset.name), rrset.rdtype, fixed, encoded_rdatas,
-                     rdata_targets(rrset.rdtype, encoded_rdatas))
+    return wire_rrset(owner or wire_name(rrset.name), rrset.rdtype, fixed, tuple(rdatas))
 
 
 def decode_rrset(rrset: WireRRset) -> dns.rrset.RRset:

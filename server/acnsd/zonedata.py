@@ -38,7 +38,7 @@ from .errors import Problem
 from .model import ResolvedZone
 from .plan import ZonePlan
 from .state import State
-from .wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fixed, rdata_targets
+from .wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fixed, wire_rrset
 
 __all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_files"]
 
@@ -103,7 +103,7 @@ def read_zone_files(zones: Sequence[ResolvedZone],
 
     The cyclic garbage collector is paused meanwhile: parsing creates millions of objects
     without reference cycles, and each collection would walk every one alive. Equal octet
-    strings (rdatas, TTLs) of all the files read are stored once."""
+    strings of all the files read (rdatas but addresses, TTLs) are stored once."""
     files: dict[str, ZoneFile] = {}
     shared: dict[bytes, bytes] = {}
     problems: list[Problem] = []
@@ -267,8 +267,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     "are ignored; the apex NS are the zone's assigned "
                                     "nameservers (set multi_provider: true to serve both)",
                                     file=str(zone.file), rule="R9"))
-    records.append(WireRRset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas,
-                             rdata_targets(_NS, rdatas)))
+    records.append(wire_rrset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas))
     managed[(origin, _NS)] = "\n".join(f"{zone.name}. {zone.ns_ttl} IN NS {target}"
                                        for target in ns_texts)  # origin.to_text()
 

@@ -33,7 +33,7 @@ import dns.ttl
 from dns.rdtypes.ANY.CAA import CAA
 from dns.rdtypes.ANY.SOA import SOA
 
-from .wire import WireName, WireRRset, encode_rdata, pack_fixed, rdata_targets
+from .wire import WireName, WireRRset, encode_rdata, pack_fixed, wire_rrset
 
 __all__ = ["parse"]
 
@@ -48,7 +48,7 @@ _IN = dns.rdataclass.IN
 _SOA = dns.rdatatype.SOA
 _CNAME = dns.rdatatype.CNAME
 _SINGLETONS = (_SOA, _CNAME)  # a later record replaces the earlier one (dnspython)
-_WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)  # rdata_targets
+_WITH_TARGETS = frozenset({"NS", "MX", "SRV"})  # the types of LinkedRRsets (wire_rrset)
 _ROOT = WireName(b"\x00")
 _PACK_H = struct.Struct(">H").pack
 _PACK_HHH = struct.Struct(">HHH").pack
@@ -209,7 +209,8 @@ class _Reader:
         return self.default_ttl
 
     def literal(self, raw: bytes) -> bytes:
-        """rdlength and rdata, stored once however many zones repeat it."""
+        """rdlength and rdata, stored once however many zones repeat it (addresses are not
+    looked up there: they seldom repeat)."""
         rdata = _PACK_H(len(raw)) + raw
         return self.shared.setdefault(rdata, rdata)
 
@@ -305,10 +306,7 @@ class _Reader:
                     rdatas = (held[1],)
                 else:
                     rdatas = tuple(held[1])
-                if rdtype in _WITH_TARGETS:
-                    append(WireRRset(owner, rdtype, fixed, rdatas, rdata_targets(rdtype, rdatas)))
-                else:
-                    append(WireRRset(owner, rdtype, fixed, rdatas))
+                append(wire_rrset(owner, rdtype, fixed, rdatas))
         return tuple(out)
 
 
@@ -339,7 +337,6 @@ def _a(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     # the C library takes exactly what dnspython does: four decimal numbers of at most 255,
     # without leading zeros (an error raises OSError: dnspython reads the file)
     rdata = b"\x00\x04" + inet_pton(AF_INET, _one(words))
-    rdata = r.shared.setdefault(rdata, rdata)
     return rdata, rdata
 
 
@@ -350,7 +347,7 @@ def _aaaa(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     # dnspython takes it; otherwise dnspython's own parser decides
     if "." in address or inet_ntop(AF_INET6, packed) != address:
         packed = dns.ipv6.inet_aton(address)
-    rdata = r.literal(packed)
+    rdata = b"\x00\x10" + packed
     return rdata, rdata
 
 
@@ -456,16 +453,14 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
         fixed[(rdtype, ttl)] = shared.setdefault(packed, packed)
     encoders = _encoders(reader)
     rdatas = zip(map(call, map(encoders.__getitem__, type_texts), rdata_texts))
-    rrsets = tuple(map(WireRRset, owners, rdtypes,
-                       map(fixed.__getitem__, zip(rdtypes, ttl_texts, strict=True)), rdatas))
-    if not _WITH_TARGET_TEXTS.isdisjoint(type_texts):
-        for rrset in rrsets:
-            if rrset.rdtype in _WITH_TARGETS:
-                rrset.targets = rdata_targets(rrset.rdtype, rrset.rdatas)
-    return rrsets
-
-
-_WITH_TARGET_TEXTS = frozenset(dns.rdatatype.to_text(t) for t in _WITH_TARGETS)
+    rrsets = list(map(WireRRset, owners, rdtypes,
+                      map(fixed.__getitem__, zip(rdtypes, ttl_texts, strict=True)), rdatas))
+    if not _WITH_TARGETS.isdisjoint(type_texts):
+        for i, rdtype in enumerate(type_texts):
+            if rdtype in _WITH_TARGETS:
+                rrset = rrsets[i]
+                rrsets[i] = wire_rrset(rrset.owner, rrset.rdtype, rrset.fixed, rrset.rdatas)
+    return tuple(rrsets)
 
 
 def _owners(texts: Iterable[str], reader: _Reader) -> dict[str, WireName] | None:
@@ -495,8 +490,7 @@ def _encoders(reader: _Reader) -> dict[str, Callable[[str], Rdata]]:
     shared = reader.shared
 
     def a(text: str) -> bytes:
-        rdata = b"\x00\x04" + inet_pton(AF_INET, text.rstrip())
-        return shared.setdefault(rdata, rdata)
+        return b"\x00\x04" + inet_pton(AF_INET, text.rstrip())
 
     def aaaa(text: str) -> bytes:
         return _aaaa(reader, [text.rstrip()])[0]
@@ -533,7 +527,8 @@ def parse(text: str, origin: dns.name.Name,
           shared: dict[bytes, bytes] | None = None) -> tuple[WireRRset, ...] | None:
     """The RRsets of a zone file's text, pre-encoded, owners absolute, in dnspython's
     order; None when the text is outside the subset or has an error (read it with
-    dnspython then). Equal octet strings are stored once in `shared`, when given."""
+    dnspython then). Equal rdatas (but addresses, which seldom repeat) and TTLs are stored
+    once in `shared`, when given."""
     if _OUTSIDE.search(text):
         return None
     reader = _Reader(origin, {} if shared is None else shared)
