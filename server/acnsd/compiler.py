@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import dns.name
 import dns.rdataclass
@@ -36,6 +37,9 @@ _NS = dns.rdatatype.NS
 _SOA = dns.rdatatype.SOA
 _WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)
 _UNPACK_I = struct.Struct(">I").unpack_from
+_RDATAS = attrgetter("rdatas")
+_WILDCARD = b"\x01*"  # the start of a wildcard's key (RFC 4592)
+_WILDCARD_KEY = b"\x00\x01*"  # ... after the end of another key, when keys are joined
 
 
 class Node(dict[int, WireRRset]):
@@ -121,27 +125,34 @@ def _merged(held: WireRRset, rrset: WireRRset) -> WireRRset:
     return encode_rrset(union, owner=held.owner)
 
 
-def _compile_zone(plan: ZonePlan) -> Zone:
-    """A zone's nodes. The plan's RRsets are shared, not copied, except those that the
-    compiler links (NS, MX, SRV: `extra`) and those whose owner is spelled otherwise than
-    the node's first (each node has one owner name)."""
+def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
+    """A zone's nodes, and those with RRsets to link (NS, MX, SRV). The plan's RRsets are
+    shared, not copied, except those that the compiler links and those whose owner is
+    spelled otherwise than the node's first (each node has one owner name)."""
     origin = plan.origin
     apex = wire_name(origin)
     apex_key = apex.key
+    apex_len = len(apex_key)
     nodes: dict[bytes, Node] = {}
+    deeper: list[bytes] = []  # the names more than one label below the apex
+    linked: dict[bytes, Node] = {}
+    cuts = False  # whether the zone delegates
     problems = []
     soa_owner = None  # the first apex SOA's owner as the plan spells it: negative answers'
-
     for rrset in plan.rrsets:
         owner = rrset.owner
         key = owner.key
         node = nodes.get(key)
         if node is None:
-            if not _is_at_or_below(owner, apex_key):
+            below = len(key) - apex_len  # a child of the apex has one label before it
+            if not ((below == key[0] + 1 or below == 0) and key.endswith(apex_key)
+                    or _is_at_or_below(owner, apex_key)):
                 problems.append(Problem(f"zone {origin}: {decode_rrset(rrset).name} is outside "
                                         "the zone"))
                 continue
             node = nodes[key] = Node(owner)
+            if below > key[0] + 1:
+                deeper.append(key)
         rdtype = rrset.rdtype
         if rdtype == _SOA and key == apex_key and soa_owner is None:
             soa_owner = owner
@@ -152,33 +163,42 @@ def _compile_zone(plan: ZonePlan) -> Zone:
             rrset = rrset.copy(owner=node.name)
         elif rdtype in _WITH_TARGETS:
             rrset = rrset.copy()  # _link sets its `extra`
+        if rdtype in _WITH_TARGETS:
+            linked[key] = node
+            cuts = cuts or (rdtype == _NS and key != apex_key)
         node[rdtype] = rrset
     if soa_owner is None or len(nodes[apex_key][_SOA]) != 1:
         problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))
     if problems:
         raise ConfigError(problems)
-    # empty non-terminals: every ancestor of a name, up to the apex, is a node
-    for key in list(nodes):
+    # empty non-terminals: every ancestor of a name, up to the apex, is a node (a child of
+    # the apex has the apex as its parent)
+    for key in deeper:
         wire = nodes[key].name.wire
-        while len(key) > len(apex_key):
+        while len(key) > apex_len:
             cut = key[0] + 1
             key, wire = key[cut:], wire[cut:]
             if key in nodes:
                 break
             nodes[key] = Node(WireName(wire))
     # roles, parents before children: zone cuts and what lies below them, wildcard parents
-    for key in sorted(nodes, key=len):
-        node = nodes[key]
-        if key == apex_key:
-            continue
-        parent = nodes[key[key[0] + 1 :]]
-        node.cut = parent.cut or node.get(_NS)
-        if key[:2] == b"\x01*":
-            parent.wildcard = node
+    if cuts:
+        for key in sorted(nodes, key=len):
+            node = nodes[key]
+            if key == apex_key:
+                continue
+            parent = nodes[key[key[0] + 1 :]]
+            node.cut = parent.cut or node.get(_NS)
+            if key[:2] == _WILDCARD:
+                parent.wildcard = node
+    elif _WILDCARD_KEY in b"\x00" + b"".join(nodes):  # any key starting with \x01*?
+        for key, node in nodes.items():
+            if key[:2] == _WILDCARD:
+                nodes[key[2:]].wildcard = node
     soa = nodes[apex_key][_SOA]
     minimum = _UNPACK_I(soa.rdatas[0][-1], 16)[0]  # the last of the SOA's five 32-bit fields
     negative = soa.copy(owner=soa_owner, ttl=min(soa.ttl, minimum))
-    return Zone(apex, nodes, negative, origin.to_text())
+    return Zone(apex, nodes, negative, origin.to_text()), list(linked.values())
 
 
 def _find_zone(zones: dict[bytes, Zone], name: WireName) -> Zone | None:
@@ -195,11 +215,12 @@ def _addresses(node: Node | None) -> list[WireRRset]:
     return [node[t] for t in (_A, _AAAA) if t in node]
 
 
-def _link(zones: dict[bytes, Zone]) -> None:
+def _link(zones: dict[bytes, Zone], linked: list[tuple[Zone, list[Node]]]) -> None:
     """Glue for every delegation (in-domain: mandatory; sibling: optional; RFC 9471), and
-    the A/AAAA of NS, MX and SRV targets of authoritative data from any zone served."""
-    for zone in zones.values():
-        for node in zone.nodes.values():
+    the A/AAAA of NS, MX and SRV targets of authoritative data from any zone served
+    (`linked`: the nodes with such RRsets, by zone)."""
+    for zone, nodes in linked:
+        for node in nodes:
             at_cut = node.cut is not None and node.cut is node.get(_NS)
             if node.cut is not None and not at_cut:
                 continue  # below a cut: glue, not served as data
@@ -250,19 +271,21 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     zones: dict[bytes, Zone] = {}
     problems: list[Problem] = []
     records = 0
+    linked = []
     for zone_plan in plan.zones:
-        records += sum(map(len, zone_plan.rrsets))
+        records += sum(map(len, map(_RDATAS, zone_plan.rrsets)))
         try:
-            zone = _compile_zone(zone_plan)
+            zone, nodes = _compile_zone(zone_plan)
         except ConfigError as error:
             problems.extend(error.problems)
             continue
         if zone.key in zones:
             problems.append(Problem(f"zone {zone_plan.origin} is listed twice"))
         zones[zone.key] = zone
+        linked.append((zone, nodes))
     if problems:
         raise ConfigError(problems)
-    _link(zones)
+    _link(zones, linked)
     default = ViewTables(zones, {}, None, frozenset(), {}, {})
     views: dict[str, ViewTables] = {}
     for view in plan.views:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable, Iterable
-from operator import attrgetter, call, ne
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import add, attrgetter, eq, itemgetter, ne
 from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 
 import dns.ipv6
@@ -424,6 +426,8 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
     if sum(map(len, rows)) != 5 * len(rows):
         return None
     owner_texts, ttl_texts, classes, type_texts, rdata_texts = zip(*rows, strict=True)
+    if " \n" in text or "\t\n" in text or text[-1] in " \t":
+        rdata_texts = tuple(map(str.rstrip, rdata_texts))
     if (set(classes) != {"IN"} or not "".join(ttl_texts).isdigit()
             or not _TYPES.keys() >= set(type_texts)):
         return None
@@ -446,15 +450,15 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
     rdtypes = list(map(_TYPES.__getitem__, type_texts))
     shared = reader.shared
     fixed = {}
+    one_ttl = len(set(ttl_texts)) == 1  # the usual case: then fixed by type
     for rdtype, ttl in set(zip(rdtypes, ttl_texts, strict=True)):
         if int(ttl) > 0xFFFFFFFF:
             return None
         packed = pack_fixed(rdtype, int(ttl))
-        fixed[(rdtype, ttl)] = shared.setdefault(packed, packed)
-    encoders = _encoders(reader)
-    rdatas = zip(map(call, map(encoders.__getitem__, type_texts), rdata_texts))
-    rrsets = list(map(WireRRset, owners, rdtypes,
-                      map(fixed.__getitem__, zip(rdtypes, ttl_texts, strict=True)), rdatas))
+        fixed[rdtype if one_ttl else (rdtype, ttl)] = shared.setdefault(packed, packed)
+    fixeds = map(fixed.__getitem__, rdtypes if one_ttl else zip(rdtypes, ttl_texts, strict=True))
+    rdatas = zip(_encode(type_texts, rdata_texts, reader))  # one rdata each
+    rrsets = list(map(WireRRset, owners, rdtypes, fixeds, rdatas))
     if not _WITH_TARGETS.isdisjoint(type_texts):
         for i, rdtype in enumerate(type_texts):
             if rdtype in _WITH_TARGETS:
@@ -463,64 +467,84 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
     return tuple(rrsets)
 
 
-def _owners(texts: Iterable[str], reader: _Reader) -> dict[str, WireName] | None:
-    """Owner names by their text, those of one label in the zone encoded directly; None
-    when one is outside the zone or has a quote (the reader decides then)."""
-    suffix, cut = reader.zone_suffix, -len(reader.zone_suffix)
-    tail = reader.zone_origin.wire
-    longest = min(63, 254 - len(tail))
+def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, WireName] | None:
+    """Owner names by their text; None when one is outside the zone or has a quote (the
+    reader decides then). The usual ones, one label and the zone's name, are encoded
+    together."""
     names = {}
+    suffix, tail = reader.zone_suffix, reader.zone_origin.wire
+    if texts.pop(reader.zone_text, False) is None:
+        names[reader.zone_text] = reader.zone_origin
+    if texts and all(map(str.endswith, texts, repeat(suffix))):
+        heads = list(map(str.removesuffix, texts, repeat(suffix)))
+        joined = "\n".join(heads)
+        lengths = list(map(len, heads))
+        if ("." not in joined and '"' not in joined and min(lengths) > 0
+                and max(lengths) <= min(63, 254 - len(tail))):
+            labels = map(add, map(_OCTETS.__getitem__, lengths), joined.encode().split(b"\n"))
+            names.update(zip(texts, map(WireName, map(add, labels, repeat(tail))), strict=True))
+            return names
     for text in texts:
-        head = text[:cut]
-        if (text.endswith(suffix) and "." not in head and 0 < len(head) <= longest
-                and '"' not in head):
-            names[text] = WireName((chr(len(head)) + head).encode() + tail)
-        elif '"' in text:
+        name, inside = reader._name(text)
+        if not inside or '"' in text:
             return None
-        else:
-            name, inside = reader._name(text)
-            if not inside:
-                return None
-            names[text] = name
+        names[text] = name
     return names
 
 
+_OCTETS = [bytes((n,)) for n in range(256)]
+# a TXT rdata of one string: rdlength and the string's length octet, by that length
+_TXT_HEADS = [_PACK_H(n + 1) + bytes((n,)) for n in range(256)]
+
+
+def _encode(types: Sequence[str], texts: Sequence[str], reader: _Reader) -> list[Rdata]:
+    """Each line's rdata, encoded type by type: the usual forms of A, AAAA and TXT rdatas
+    all at once (C loops), the others one by one."""
+    order = sorted(range(len(types)), key=types.__getitem__)
+    types = list(map(types.__getitem__, order))
+    texts = list(map(texts.__getitem__, order))
+    encoders = _encoders(reader)
+    encoded: list[Rdata] = []
+    for rdtype in dict.fromkeys(types):
+        group = texts[bisect_left(types, rdtype) : bisect_right(types, rdtype)]
+        if rdtype == "A":
+            encoded += map(add, repeat(b"\x00\x04"), map(inet_pton, repeat(AF_INET), group))
+            continue
+        if rdtype == "AAAA":
+            packed = list(map(inet_pton, repeat(AF_INET6), group))
+            # canonical already (the C library formats as dnspython does: BIND's rules)?
+            # then dnspython takes them; otherwise dnspython's own parser decides
+            if "." not in "".join(group) and all(map(eq, map(inet_ntop, repeat(AF_INET6),
+                                                               packed), group)):
+                encoded += map(add, repeat(b"\x00\x10"), packed)
+                continue
+        if rdtype == "TXT" and all(map(eq, map(str.count, group, repeat('"')), repeat(2))) \
+                and all(map(str.startswith, group, repeat('"'))) \
+                and all(map(str.endswith, group, repeat('"'))):  # one quoted string each
+            values = "\n".join(map(itemgetter(slice(1, -1)), group)).encode().split(b"\n")
+            if max(map(len, values)) > 255:
+                raise _Outside
+            rdatas = list(map(add, map(_TXT_HEADS.__getitem__, map(len, values)), values))
+            encoded += map(reader.shared.setdefault, rdatas, rdatas)
+            continue
+        encoded += map(encoders[rdtype], group)
+    return list(map(encoded.__getitem__, sorted(range(len(order)), key=order.__getitem__)))
+
+
 def _encoders(reader: _Reader) -> dict[str, Callable[[str], Rdata]]:
-    """By type, what encodes an rdata's text (the rest of a line, blanks included)."""
-    shared = reader.shared
+    """By type, what encodes one rdata's text (the rest of its line)."""
 
-    def a(text: str) -> bytes:
-        return b"\x00\x04" + inet_pton(AF_INET, text.rstrip())
+    def encoder(parse: _Parse) -> Callable[[str], Rdata]:
+        strings = parse in (_txt, _caa)  # types with character strings, maybe quoted
 
-    def aaaa(text: str) -> bytes:
-        return _aaaa(reader, [text.rstrip()])[0]
-
-    def txt(text: str) -> bytes:
-        text = text.rstrip()
-        if text.count('"') == 2 and text[0] == '"' and text[-1] == '"':
-            value = text[1:-1].encode()
-            if len(value) > 255:
-                raise _Outside
-            rdata = _PACK_H(len(value) + 1) + bytes((len(value),)) + value
-            return shared.setdefault(rdata, rdata)
-        words = _words(text)
-        if words is None:
-            raise _Outside
-        return _txt(reader, words)[0]
-
-    def other(parse: _Parse) -> Callable[[str], Rdata]:
         def encode(text: str) -> Rdata:
-            if '"' in text and parse is not _caa:
-                raise _Outside  # e.g. a quoted name: dnspython reads the file
-            words = _words(text) if parse is _caa else text.split()
+            words = _words(text) if strings else None if '"' in text else text.split()
             if words is None:
-                raise _Outside
+                raise _Outside  # e.g. a quoted name: dnspython reads the file
             return parse(reader, words)[0]
         return encode
 
-    encoders = {text: other(parse) for text, (_, parse) in _PARSERS.items()}
-    encoders.update({"A": a, "AAAA": aaaa, "TXT": txt})
-    return encoders
+    return {text: encoder(parse) for text, (_, parse) in _PARSERS.items()}
 
 
 def parse(text: str, origin: dns.name.Name,
