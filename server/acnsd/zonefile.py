@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 import struct
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
-from itertools import repeat
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from itertools import compress, repeat
 from operator import add, attrgetter, eq, itemgetter, ne
 from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 
@@ -500,51 +500,53 @@ _TXT_HEADS = [_PACK_H(n + 1) + bytes((n,)) for n in range(256)]
 def _encode(types: Sequence[str], texts: Sequence[str], reader: _Reader) -> list[Rdata]:
     """Each line's rdata, encoded type by type: the usual forms of A, AAAA and TXT rdatas
     all at once (C loops), the others one by one."""
-    order = sorted(range(len(types)), key=types.__getitem__)
-    types = list(map(types.__getitem__, order))
-    texts = list(map(texts.__getitem__, order))
-    encoders = _encoders(reader)
-    encoded: list[Rdata] = []
+    encoded: list[Rdata] = [b""] * len(types)
     for rdtype in dict.fromkeys(types):
-        group = texts[bisect_left(types, rdtype) : bisect_right(types, rdtype)]
+        lines = list(compress(range(len(types)), map(eq, types, repeat(rdtype))))
+        group = list(map(texts.__getitem__, lines))
         if rdtype == "A":
-            encoded += map(add, repeat(b"\x00\x04"), map(inet_pton, repeat(AF_INET), group))
-            continue
-        if rdtype == "AAAA":
-            packed = list(map(inet_pton, repeat(AF_INET6), group))
-            # canonical already (the C library formats as dnspython does: BIND's rules)?
-            # then dnspython takes them; otherwise dnspython's own parser decides
-            if "." not in "".join(group) and all(map(eq, map(inet_ntop, repeat(AF_INET6),
-                                                               packed), group)):
-                encoded += map(add, repeat(b"\x00\x10"), packed)
-                continue
-        if rdtype == "TXT" and all(map(eq, map(str.count, group, repeat('"')), repeat(2))) \
-                and all(map(str.startswith, group, repeat('"'))) \
-                and all(map(str.endswith, group, repeat('"'))):  # one quoted string each
-            values = "\n".join(map(itemgetter(slice(1, -1)), group)).encode().split(b"\n")
-            if max(map(len, values)) > 255:
-                raise _Outside
-            rdatas = list(map(add, map(_TXT_HEADS.__getitem__, map(len, values)), values))
-            encoded += map(reader.shared.setdefault, rdatas, rdatas)
-            continue
-        encoded += map(encoders[rdtype], group)
-    return list(map(encoded.__getitem__, sorted(range(len(order)), key=order.__getitem__)))
+            rdatas = map(add, repeat(b"\x00\x04"), map(inet_pton, repeat(AF_INET), group))
+        else:
+            rdatas = _encode_group(rdtype, group, reader)
+        deque(map(encoded.__setitem__, lines, rdatas), maxlen=0)  # in the lines' places
+    return encoded
 
 
-def _encoders(reader: _Reader) -> dict[str, Callable[[str], Rdata]]:
-    """By type, what encodes one rdata's text (the rest of its line)."""
+def _encode_group(rdtype: str, group: list[str], reader: _Reader) -> Iterable[Rdata]:
+    """The rdatas of the lines of one type but A."""
+    if rdtype == "AAAA":
+        packed = list(map(inet_pton, repeat(AF_INET6), group))
+        # canonical already (the C library formats as dnspython does: BIND's rules)?
+        # then dnspython takes it; otherwise dnspython's own parser decides
+        canonical = list(map(eq, map(inet_ntop, repeat(AF_INET6), packed), group))
+        if not all(canonical) or "." in "".join(group):
+            packed = [p if ok and "." not in text else dns.ipv6.inet_aton(text)
+                      for p, ok, text in zip(packed, canonical, group, strict=True)]
+        return map(add, repeat(b"\x00\x10"), packed)
+    if rdtype == "TXT" and all(map(eq, map(str.count, group, repeat('"')), repeat(2))) \
+            and all(map(str.startswith, group, repeat('"'))) \
+            and all(map(str.endswith, group, repeat('"'))):  # one quoted string each
+        values = "\n".join(map(itemgetter(slice(1, -1)), group)).encode().split(b"\n")
+        if max(map(len, values)) > 255:
+            raise _Outside
+        rdatas = list(map(add, map(_TXT_HEADS.__getitem__, map(len, values)), values))
+        return map(reader.shared.setdefault, rdatas, rdatas)
+    return map(_ENCODERS[rdtype], repeat(reader), group)
 
-    def encoder(parse: _Parse) -> Callable[[str], Rdata]:
-        strings = parse in (_txt, _caa)  # types with character strings, maybe quoted
 
-        def encode(text: str) -> Rdata:
-            words = _words(text) if strings else None if '"' in text else text.split()
-            if words is None:
-                raise _Outside  # e.g. a quoted name: dnspython reads the file
-            return parse(reader, words)[0]
-        return encode
+def _encode_one(parse: _Parse) -> Callable[[_Reader, str], Rdata]:
+    """What encodes one rdata's text (the rest of its line) with a type's reader."""
+    strings = parse in (_txt, _caa)  # types with character strings, maybe quoted
 
-    return {text: encoder(parse) for text, (_, parse) in _PARSERS.items()}
+    def encode(reader: _Reader, text: str) -> Rdata:
+        words = _words(text) if strings else None if '"' in text else text.split()
+        if words is None:
+            raise _Outside  # e.g. a quoted name: dnspython reads the file
+        return parse(reader, words)[0]
+    return encode
+
+
+_ENCODERS = {text: _encode_one(parse) for text, (_, parse) in _PARSERS.items()}
 
 
 def parse(text: str, origin: dns.name.Name,
