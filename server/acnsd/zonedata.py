@@ -112,7 +112,7 @@ def read_zone_files(zones: Sequence[ResolvedZone],
     gc.disable()
     try:
         for zone in zones:
-            origin = dns.name.from_text(zone.name)
+            origin = _origin(zone.name)
             keep.add((str(zone.file), origin))
             content, errs = _read_zone_file(zone, origin, locate, shared)
             problems += errs
@@ -224,7 +224,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                 locate: Locate) -> tuple[ZonePlan, list[Problem], list[Problem]]:
     errors: list[Problem] = []
     warnings: list[Problem] = []
-    origin = dns.name.from_text(zone.name)
+    origin = _origin(zone.name)
     apex = WireName(origin.to_wire())
     # the file's RRsets at the apex, by type (each owner's RRsets are together)
     keys = list(map(_OWNER_KEY, file.records))
@@ -333,6 +333,12 @@ def _hidden_by(owner: dns.name.Name, origin: dns.name.Name,
             return f"a DNAME at {name}"
         name = name.parent()
     return None
+
+
+def _origin(zone_name: str) -> dns.name.Name:
+    """A zone's name (checked by the schema: plain ASCII presentation form, no escapes, so
+    its labels are its dot-separated parts), without dns.name.from_text's parsing."""
+    return dns.name.Name([*zone_name.encode().split(b"."), b""])
 
 
 @functools.lru_cache(maxsize=4096)
