@@ -69,10 +69,10 @@ class _Cached:
     content: ZoneFile
 
 
-# Parsed zone files by (path, origin): a reload or a management change re-parses only the
+# Parsed zone files by (path, zone name): a reload or a management change re-parses only the
 # files that changed. Holds only the files of the last configuration loaded
 # (read_zone_files drops the others, and the built zones of the others).
-_cache: dict[tuple[str, dns.name.Name], _Cached] = {}
+_cache: dict[tuple[str, str], _Cached] = {}
 # A file whose (mtime, size, inode) is unchanged is taken as unchanged without reading it
 # only if it was last modified this long before it was read: a file rewritten within the
 # file system's timestamp granularity keeps its mtime, so a recent one is read again and
@@ -113,7 +113,7 @@ def read_zone_files(zones: Sequence[ResolvedZone],
     try:
         for zone in zones:
             origin = _origin(zone.name)
-            keep.add((str(zone.file), origin))
+            keep.add((str(zone.file), zone.name))
             content, errs = _read_zone_file(zone, origin, locate, shared)
             problems += errs
             if content is not None:
@@ -137,7 +137,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
         read_at = time.time_ns()
         st = os.stat(path)
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-        cached = _cache.get((path, origin))
+        cached = _cache.get((path, zone.name))
         if (cached is not None and cached.stamp == stamp
                 and stamp[0] < cached.read_at - _SETTLED_NS):
             return cached.content, []
@@ -145,7 +145,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
             raw = f.read()
         digest = hashlib.sha256(raw).hexdigest()
         if cached is not None and cached.content.digest == digest:
-            _cache[(path, origin)] = _Cached(stamp, read_at, cached.content)
+            _cache[(path, zone.name)] = _Cached(stamp, read_at, cached.content)
             return cached.content, []
         data = zonefile.parse(raw.decode("ascii"), origin, shared) if raw.isascii() else None
         if data is None:
@@ -167,7 +167,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     if _INCLUDE.search(raw):
         return ZoneFile(data, None), []
     content = ZoneFile(data, digest)
-    _cache[(path, origin)] = _Cached(stamp, read_at, content)
+    _cache[(path, zone.name)] = _Cached(stamp, read_at, content)
     return content, []
 
 

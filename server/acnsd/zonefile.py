@@ -124,7 +124,7 @@ class _Reader:
         # absolute names written with the zone's name as the file gives it (the common
         # case) are encoded as relative ones
         self.zone_text = origin.to_text()
-        self.zone_suffix = "." + self.zone_text if origin != dns.name.root else "\n"
+        self.zone_suffix = "\n" if self.zone_key == b"\x00" else "." + self.zone_text
         self.origin = self.zone_origin
         self.origin_inside = True  # whether $ORIGIN is the zone's name or below it
         self.shared = shared
