@@ -14,7 +14,10 @@ It is faster than dnspython's reader, and its result smaller, because it splits 
 with str methods instead of a character tokenizer, encodes each rdata straight to the wire
 form the answering core writes (no dnspython object per record), parses a repeated name or
 TTL once, and collapses duplicate rdatas by their canonical form (RFC 4034 §6.2: names
-lower-cased) as dnspython's RRsets do.
+lower-cased) as dnspython's RRsets do. Files in the form zone exports have (every line
+`owner TTL IN TYPE rdata`, each owner's lines together, one record per type) are read
+column by column, in C loops (map, zip) over all their lines instead of Python code per
+record (_columns); any other file line by line (_Reader).
 """
 
 from __future__ import annotations
