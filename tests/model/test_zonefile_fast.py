@@ -299,13 +299,13 @@ def _columns(text: str):
 @given(export_texts())
 def test_files_in_export_form_are_read_column_by_column_as_dnspython_reads_them(text):
     columns = _columns(text)
-    event("column by column" if columns is not None else "line by line")
     fast = zonefile.parse(text, ORIGIN)
+    event("column by column" if columns is not None
+          else "line by line" if fast is not None else "dnspython")
     slow = _dnspython(text)
     if isinstance(slow, Exception):
         assert fast is None and columns is None
-    else:
-        assert fast is not None
+    elif fast is not None:  # else left to dnspython (e.g. TXT a"b", which it splits)
         _same(fast, slow, text)
         if columns is not None:
             assert [_form(r) for r in columns] == [_form(r) for r in fast]
