@@ -49,8 +49,7 @@ class Node(dict[int, WireRRset]):
 
     __slots__ = ("name", "cut", "wildcard")
 
-    def __init__(self, name: WireName):
-        super().__init__()
+    def __init__(self, name: WireName):  # empty already: dict.__init__ adds nothing
         self.name = name
         # the NS RRset of the delegation at or above this node, if any (the RRset, not its
         # node: the tables hold no reference cycle, so reference counting frees them)

@@ -255,10 +255,10 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
     if file_ns is not None:
         decoded = decode_rrset(file_ns)
         if zone.multi_provider:  # ours, then the file's, duplicates collapsed (RFC 4034 §6.2)
-            keys = {rdata[0].key for rdata in rdatas}
+            seen = {rdata[0].key for rdata in rdatas}
             for rdata, rd in zip(file_ns.rdatas, decoded, strict=True):
-                if rdata[0].key not in keys:
-                    keys.add(rdata[0].key)
+                if rdata[0].key not in seen:
+                    seen.add(rdata[0].key)
                     rdatas += (rdata,)
                     ns_texts += (rd.target.to_text(),)
         else:
