@@ -42,10 +42,10 @@ from .wire import WireName, WireRRset, encode_rdata, pack_fixed, wire_rrset
 
 __all__ = ["parse"]
 
-# Characters that leave the subset anywhere in the file: anything but printable ASCII, tab
-# and newline (so also CR: dnspython reads files with universal newlines), parentheses
-# (records spanning lines) and backslashes (escapes).
-_OUTSIDE = re.compile(r"[^\t\n\x20-\x27\x2a-\x5b\x5d-\x7e]")
+# The characters of the subset: printable ASCII and tab and newline (so not CR: dnspython
+# reads files with universal newlines), but parentheses (records spanning lines) and
+# backslashes (escapes).
+_INSIDE = bytes([9, 10, *range(0x20, 0x7F)]).translate(None, b"()\\")
 # The pieces of a line with quoted strings: blanks, a quoted string, a comment, a word.
 _PIECE = re.compile(r'[ \t]+|"[^"]*"|;.*|[^ \t";]+')
 
@@ -558,8 +558,8 @@ def parse(text: str, origin: dns.name.Name,
     order; None when the text is outside the subset or has an error (read it with
     dnspython then). Equal rdatas (but addresses, which seldom repeat) and TTLs are stored
     once in `shared`, when given."""
-    if _OUTSIDE.search(text):
-        return None
+    if not text.isascii() or text.encode().translate(None, _INSIDE):
+        return None  # a character outside the subset
     reader = _Reader(origin, {} if shared is None else shared)
     try:
         rrsets = _columns(text, reader) if text else None
