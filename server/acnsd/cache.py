@@ -9,28 +9,36 @@ neither evict the hot entries nor grow memory. All caches of one Tables share on
 budget; a full budget evicts the oldest entry of the cache being written (first in, first
 out). Entries hold the response after the ID for the lower-cased question; the core
 splices the query's ID and its own question back in.
+
+NXDOMAIN templates (core.py) have a budget of their own, shared the same way: a template
+is made only below a node that exists, so random parents never make one, and a flood of
+query shapes under one parent evicts only older templates.
 """
 
 from __future__ import annotations
 
 from .outcome import Outcome
 
-__all__ = ["CacheEntry", "ResponseCache"]
+__all__ = ["CacheEntry", "NegativeTemplate", "ResponseCache"]
 
 # the response after its ID (question lower-cased), its outcome, the answering zone's apex
 CacheEntry = tuple[bytes, Outcome, str | None]
+# core.py's NXDOMAIN answer below one parent name (see core._negative for the fields)
+NegativeTemplate = tuple[bytes, bytes, int, int, dict, dict, object, bytes, int, str]
 
 
 class ResponseCache:
     """The shared entry budget and doorkeeper of every per-view, per-transport cache."""
 
-    __slots__ = ("limit", "size", "seen", "seen_limit")
+    __slots__ = ("limit", "size", "seen", "seen_limit", "template_limit", "templates")
 
-    def __init__(self, limit: int, seen_limit: int = 8192):
+    def __init__(self, limit: int, seen_limit: int = 8192, template_limit: int = 4096):
         self.limit = limit
         self.size = 0
         self.seen: set[bytes] = set()  # keys seen once, not (yet) admitted
         self.seen_limit = seen_limit
+        self.template_limit = min(limit, template_limit)  # no cache: no templates either
+        self.templates = 0
 
     def seen_before(self, key: bytes) -> bool:
         """Whether `key` was seen once already (the doorkeeper forgets it then); if not, it
@@ -55,3 +63,17 @@ class ResponseCache:
             self.size -= 1
         cache[key] = value
         self.size += 1
+
+    def store_template(
+        self, templates: dict[bytes, NegativeTemplate], key: bytes, value: NegativeTemplate
+    ) -> None:
+        """Keep an NXDOMAIN template within the templates' own budget (first in, first out)."""
+        if key in templates:
+            return
+        if self.templates >= self.template_limit:
+            if not templates:
+                return
+            del templates[next(iter(templates))]
+            self.templates -= 1
+        templates[key] = value
+        self.templates += 1

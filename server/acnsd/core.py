@@ -23,8 +23,19 @@ when the query had one (payload size, DO echoed, NSID when asked and configured)
 the client's limit: over UDP 512 octets without EDNS, else min(its size, ours) but at
 least 512; over TCP 65535. Responses are kept in the tables' cache (cache.py decides
 what is admitted), keyed by the query after its ID with the question lower-cased; a hit
-splices the query's ID and own question into the stored octets. The core imports no
-asyncio, socket, time or metrics code: the adapters count the Outcome `respond` returns.
+splices the query's ID and own question into the stored octets.
+
+A name that does not exist below one that does (a random-subdomain flood, which the
+cache never admits) is answered from a template, made by the first NXDOMAIN below a
+parent name P that is a node of its zone, not at or below a zone cut, without a wildcard
+child: then every name X.P that is not a node of that zone, nor a zone or a view's name
+served here, is NXDOMAIN with the zone's negative SOA. The answer is the header, the
+query's own question and the SOA RR encoded for where that question ends
+(render.negative_tail), byte for byte what the full path writes. Templates are keyed by
+the query after its ID without its first label (the exact octets of flags, P, type,
+class and an option-less OPT): one dict lookup, then one to prove X.P is not a node. DS
+(answered from the parent side) never gets one. The core imports no asyncio, socket,
+time or metrics code: the adapters count the Outcome `respond` returns.
 """
 
 from __future__ import annotations
@@ -36,14 +47,14 @@ import struct
 import dns.rdataclass
 import dns.rdatatype
 
-from .cache import CacheEntry
-from .compiler import Tables, ViewTables
+from .cache import CacheEntry, NegativeTemplate
+from .compiler import Tables, ViewTables, Zone
 from .lookup import Result, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
-from .render import opt_rr, render, render_negative
+from .render import negative_tail, opt_rr, render, render_negative
 from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query, read_question_name
 
-__all__ = ["Outcome", "Transport", "answer", "internal_errors", "respond"]
+__all__ = ["Outcome", "Transport", "answer", "answer_many", "internal_errors", "respond"]
 
 log = logging.getLogger("acnsd.core")
 
@@ -59,6 +70,8 @@ _TXT = dns.rdatatype.TXT
 _ANY = dns.rdatatype.ANY
 _FORMERR_QTYPES = frozenset({dns.rdatatype.OPT, dns.rdatatype.TKEY, dns.rdatatype.TSIG})
 _TRANSFER_QTYPES = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
+_DS = dns.rdatatype.DS
+_MAX_NAME = 255
 _QR = 0x8000
 _AA = 0x0400
 _COPIED = 0x0110  # RD and CD
@@ -119,6 +132,67 @@ def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
     return Result(_REFUSED, None, [], [], [], False)
 
 
+def _negative(view: ViewTables, wire: bytes, udp: bool) -> tuple[bytes, str] | None:
+    """The NXDOMAIN answer from a template (module doc) and the zone's apex, or None: no
+    template, or the name exists, or the answer does not fit; the full path decides."""
+    first = wire[HEADER_SIZE]  # the caller checked that the query is longer than a header
+    if not 0 < first < 64:
+        return None
+    cut = HEADER_SIZE + 1 + first
+    template = view.negative.get(wire[2:HEADER_SIZE] + wire[cut:])
+    if template is None:
+        return None
+    head, parent, longest, rest, nodes, tails, soa, opt, limit, apex = template
+    if first > longest:  # the name would be longer than 255 octets: FORMERR
+        return None
+    key = wire[HEADER_SIZE:cut].lower() + parent
+    if key in nodes or key in view.zones or key in view.names:
+        return None
+    qend = cut + rest
+    tail = tails.get(qend)
+    if tail is None:
+        tail = negative_tail(soa, tails, qend)
+    if udp and qend + len(tail) + len(opt) > limit:
+        return None
+    return wire[:2] + head + wire[HEADER_SIZE:qend] + tail + opt, apex
+
+
+def _remember_negative(
+    tables: Tables,
+    view: ViewTables,
+    wire: bytes,
+    query: Query,
+    flags: int,
+    zone: Zone,
+    opt: bytes | None,
+) -> None:
+    """Make the template for the parent of an NXDOMAIN query name, when it may have one."""
+    offsets = query.offsets
+    if len(offsets) < 2:
+        return
+    parent = query.key[offsets[1] :]
+    node = zone.nodes.get(parent)
+    if node is None or node.cut is not None or node.wildcard is not None:
+        return
+    ar = 0 if opt is None else 1
+    edns = query.edns  # the UDP limit, whichever transport this query came over
+    limit = _MIN_UDP if edns is None else min(edns.payload, tables.options.edns_udp_size)
+    template: NegativeTemplate = (
+        _PACK_HEADER(0, flags, 1, 0, 1, ar)[2:],
+        parent,
+        _MAX_NAME - 1 - len(parent),
+        len(parent) + 4,
+        zone.nodes,
+        zone.negative_tails,
+        zone.negative_soa,
+        opt or b"",
+        limit if limit > _MIN_UDP else _MIN_UDP,
+        zone.name,
+    )
+    key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] :]
+    tables.cache.store_template(view.negative, key, template)
+
+
 def _respond(
     tables: Tables, view: ViewTables, cache: dict[bytes, CacheEntry], wire: bytes, udp: bool
 ) -> tuple[bytes | None, Outcome, str | None]:
@@ -169,6 +243,8 @@ def _respond(
         if (outcome is _NXDOMAIN or outcome is _NODATA) and not result.answer:
             soa, tails = zone.negative_soa, zone.negative_tails
             response = render_negative(wire, query, flags, soa, tails, limit, opt)
+            if outcome is _NXDOMAIN and query.plain and query.qtype != _DS:
+                _remember_negative(tables, view, wire, query, flags, zone, opt)
         else:
             response = render(
                 wire, query, flags, result.answer, result.authority, result.additional, limit, opt
@@ -202,7 +278,12 @@ def respond(
         hit = cache.get(query[2:])
         if hit is not None:
             return query[:2] + hit[0], hit[1], hit[2]
-        return _respond(tables, view, cache, query, transport is _UDP)
+        udp = transport is _UDP
+        if view.negative and len(query) > HEADER_SIZE:
+            negative = _negative(view, query, udp)
+            if negative is not None:
+                return negative[0], _NXDOMAIN, negative[1]
+        return _respond(tables, view, cache, query, udp)
     except Exception:
         return _internal_error(query)
 
@@ -219,6 +300,43 @@ def answer(
         hit = cache.get(query[2:])
         if hit is not None:
             return query[:2] + hit[0]
-        return _respond(tables, view, cache, query, transport is _UDP)[0]
+        udp = transport is _UDP
+        if view.negative and len(query) > HEADER_SIZE:
+            negative = _negative(view, query, udp)
+            if negative is not None:
+                return negative[0]
+        return _respond(tables, view, cache, query, udp)[0]
     except Exception:
         return _internal_error(query)[0]
+
+
+def answer_many(
+    tables: Tables, queries: list[bytes], transport: Transport, local_address: str | None = None
+) -> list[bytes | None]:
+    """`answer` for each of `queries` (a batch read from one socket), in order; the view
+    and its cache are looked up once. Never raises."""
+    try:
+        view = tables.views.get(local_address, tables.default) if tables.views else tables.default
+        udp = transport is _UDP
+        cache = view.udp_cache if udp else view.tcp_cache
+    except Exception:
+        return [_internal_error(query)[0] for query in queries]
+    get = cache.get
+    negative = view.negative
+    out: list[bytes | None] = []
+    append = out.append
+    for query in queries:
+        try:
+            hit = get(query[2:])
+            if hit is not None:
+                append(query[:2] + hit[0])
+                continue
+            if negative and len(query) > HEADER_SIZE:
+                fast = _negative(view, query, udp)
+                if fast is not None:
+                    append(fast[0])
+                    continue
+            append(_respond(tables, view, cache, query, udp)[0])
+        except Exception:
+            append(_internal_error(query)[0])
+    return out

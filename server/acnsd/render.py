@@ -13,7 +13,7 @@ import struct
 
 from .wire import HEADER_SIZE, Query, WireName, WireRRset
 
-__all__ = ["Additional", "Answer", "opt_rr", "render", "render_negative"]
+__all__ = ["Additional", "Answer", "negative_tail", "opt_rr", "render", "render_negative"]
 
 TC = 0x0200
 _PACK_H = struct.Struct(">H").pack
@@ -134,6 +134,18 @@ def _negative_tail(soa: WireRRset, qend: int, apex_at: int) -> bytes:
     return bytes(out[qend:])
 
 
+def negative_tail(soa: WireRRset, tails: dict[int, bytes], qend: int) -> bytes:
+    """The negative SOA RR of a response whose question ends at `qend`, its names
+    compressed against the apex at the end of the question; kept in `tails` (at most
+    NEGATIVE_TAILS question ends per zone, so that memory stays flat under any flood)."""
+    tail = tails.get(qend)
+    if tail is None:
+        tail = _negative_tail(soa, qend, qend - 4 - len(soa.owner.key))
+        if len(tails) < NEGATIVE_TAILS:
+            tails[qend] = tail
+    return tail
+
+
 def render_negative(
     wire: bytes,
     query: Query,
@@ -145,14 +157,11 @@ def render_negative(
 ) -> bytes:
     """NXDOMAIN or NODATA with only the negative SOA (RFC 2308 §2): the SOA RR, its names
     compressed against the apex inside the question, depends only on where the question
-    ends, so it is encoded once per question length and kept in `tails` (at most
-    NEGATIVE_TAILS lengths per zone, so that memory stays flat under any flood)."""
+    ends, so it is encoded once per question length (negative_tail)."""
     qend = query.question_end
     tail = tails.get(qend)
     if tail is None:
-        tail = _negative_tail(soa, qend, qend - 4 - len(soa.owner.key))
-        if len(tails) < NEGATIVE_TAILS:
-            tails[qend] = tail
+        tail = negative_tail(soa, tails, qend)
     if opt is None:
         opt, ar = b"", 0
     else:
