@@ -444,8 +444,8 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
     if len(set(zip(keys, type_texts, strict=True))) != len(rows):
         return None  # an RRset of more than one RR
     if "CNAME" in type_texts:  # a CNAME and other data: dnspython refuses the file
-        for i, (key, rdtype) in enumerate(zip(keys, type_texts, strict=True)):
-            if rdtype == "CNAME" and keys[max(i - 1, 0) : i + 2].count(key) > 1:
+        for i in compress(range(len(keys)), map(eq, type_texts, repeat("CNAME"))):
+            if keys[max(i - 1, 0) : i + 2].count(keys[i]) > 1:  # an owner's lines are together
                 return None
     if "SOA" in type_texts and any(key != reader.zone_key for key, rdtype
                                    in zip(keys, type_texts, strict=True) if rdtype == "SOA"):
