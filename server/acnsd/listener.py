@@ -10,7 +10,9 @@ a message may arrive in any number of pieces; an idle connection is closed after
 When a listener stops, the datagrams already queued on its UDP socket are answered
 before it closes, and open connections are closed once their answers are written.
 Nothing here knows about zones or DNS messages: each socket is given a `Responder`, a
-function from query bytes to response bytes or None (drop).
+function from query bytes to response bytes or None (drop). A UDP responder may also
+offer `many`, the same function over a list of queries at once, which must not raise:
+the batched reader then makes one call per batch instead of one per datagram.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class UdpReader:
         self._respond = respond
         self._loop = loop
         self._batch = udpbatch.batch_for(sock.family) if udpbatch.available else None
+        many = getattr(respond, "many", None)
+        self._many: udpbatch.ManyResponder = many if many is not None else self._one_by_one
         loop.add_reader(sock.fileno(), self.answer_queued, UDP_READ_PER_WAKEUP)
 
     def answer_queued(self, limit: int) -> int:
@@ -85,14 +89,18 @@ class UdpReader:
         batch = self._batch
         if batch is None:
             return self._answer_one_at_a_time(limit)
-        fd, respond = self.sock.fileno(), self._respond
+        fd, many = self.sock.fileno(), self._many
         read = 0
         while read < limit:
-            count = batch.answer(fd, respond)
+            count = batch.answer(fd, many)
             read += count
             if count < udpbatch.BATCH:  # the queue is empty
                 break
         return read
+
+    def _one_by_one(self, queries: list[bytes]) -> list[bytes | None]:
+        respond = self._respond
+        return [_guarded(respond, query) for query in queries]
 
     def _answer_one_at_a_time(self, limit: int) -> int:
         sock, respond = self.sock, self._respond

@@ -13,6 +13,13 @@ short. They are allocated once per thread and address family and shared by every
 read on that thread: an event loop runs one reader at a time. Linux (glibc or musl) only;
 where libc has no recvmmsg `available` is False and the listener reads one datagram at
 a time with the socket module.
+
+Per datagram, only what cannot be done per batch is done in Python: the queries are cut
+from the map by one list comprehension (their lengths unpacked by one struct call), the
+responder answers the whole list at once, and the answers are joined into one buffer
+whose offsets and lengths go into the send vectors by two strided writes. Every answer's
+message keeps its query's slot, so its peer address never moves; a dropped query splits
+the send into runs around it.
 """
 
 from __future__ import annotations
@@ -22,10 +29,16 @@ import errno
 import logging
 import mmap
 import socket
+import struct
 import threading
+from array import array
 from collections.abc import Callable
+from itertools import accumulate
 
-__all__ = ["BATCH", "Batch", "available", "batch_for"]
+__all__ = ["BATCH", "Batch", "ManyResponder", "available", "batch_for"]
+
+# answers a list of queries at once: one answer (None: drop) per query, in order
+ManyResponder = Callable[[list[bytes]], list["bytes | None"]]
 
 log = logging.getLogger("acnsd.listener")  # the listener's events, logged where they happen
 
@@ -94,73 +107,90 @@ class Batch:
         self._queries = mmap.mmap(-1, BATCH * SLOT)
         self._answers = mmap.mmap(-1, BATCH * SLOT)
         self._answers_view = memoryview(self._answers)  # writes faster than the map itself
+        self._starts = [i * SLOT for i in range(BATCH)]
         names = (ctypes.c_char * (BATCH * _NAME))()
         query_iov, answer_iov = (_Iovec * BATCH)(), (_Iovec * BATCH)()
         received, sent = (_Mmsghdr * BATCH)(), (_Mmsghdr * BATCH)()
         queries_at = ctypes.addressof(ctypes.c_char.from_buffer(self._queries))
         answers_at = ctypes.addressof(ctypes.c_char.from_buffer(self._answers))
-        self._names_at = [ctypes.addressof(names) + i * _NAME for i in range(BATCH)]
+        names_at = ctypes.addressof(names)
         for i in range(BATCH):
             query_iov[i].base, query_iov[i].len = queries_at + i * SLOT, SLOT
-            answer_iov[i].base = answers_at + i * SLOT
             hdr = received[i].hdr
-            hdr.name, hdr.namelen = self._names_at[i], _NAME_LENGTH[family]
+            hdr.name, hdr.namelen = names_at + i * _NAME, _NAME_LENGTH[family]
             hdr.iov, hdr.iovlen = ctypes.addressof(query_iov) + i * ctypes.sizeof(_Iovec), 1
-            hdr = sent[i].hdr
-            hdr.namelen = _NAME_LENGTH[family]
+            hdr = sent[i].hdr  # the answer to slot i goes to the peer of the query in slot i
+            hdr.name, hdr.namelen = names_at + i * _NAME, _NAME_LENGTH[family]
             hdr.iov, hdr.iovlen = ctypes.addressof(answer_iov) + i * ctypes.sizeof(_Iovec), 1
-        # the headers are read and written through flat views: an index, not a ctypes object
+        # the received lengths of the first n messages, in one struct call per batch
         size = ctypes.sizeof(_Mmsghdr)
+        before = _Mmsghdr.len.offset  # type: ignore[attr-defined]
+        entry = f"{before}xI{size - before - 4}x"
+        self._lengths = [struct.Struct("=" + entry * n).unpack_from for n in range(BATCH + 1)]
+        self._received = received
         self._size = size
-        self._received_u32 = memoryview(received).cast("B").cast("I")  # type: ignore[arg-type]
-        self._length_index = _Mmsghdr.len.offset // 4  # type: ignore[attr-defined]
-        self._stride_u32 = size // 4
-        self._sent_u64 = memoryview(sent).cast("B").cast("Q")  # type: ignore[arg-type]
-        self._name_index = (_Mmsghdr.hdr.offset + _Msghdr.name.offset) // 8  # type: ignore[attr-defined]
-        self._stride_u64 = size // 8
+        self._answers_at = answers_at
+        # the answer vectors, (base, length) pairs of u64: written by strided slices
         self._answer_iov_u64 = memoryview(answer_iov).cast("B").cast("Q")  # type: ignore[arg-type]
         self._received_at, self._sent_at = ctypes.addressof(received), ctypes.addressof(sent)
         # the ctypes objects own the memory the addresses above point into
         self._keep = (names, query_iov, answer_iov, received, sent)
 
-    def answer(self, fd: int, respond: Callable[[bytes], bytes | None]) -> int:
-        """Read the datagrams queued on `fd` (at most BATCH; never blocks), answer each
-        with `respond` and send the answers in one call. Returns how many were read:
-        fewer than BATCH means the queue was empty. A responder that raises drops that
-        query; an answer the kernel refuses (a full send buffer) is lost, as with sendto."""
-        recvmmsg, sendmmsg = _CALLS  # type: ignore[misc]
+    def answer(self, fd: int, respond: ManyResponder) -> int:
+        """Read the datagrams queued on `fd` (at most BATCH; never blocks), answer them
+        with one call of `respond` and send the answers in one call. Returns how many were
+        read: fewer than BATCH means the queue was empty. `respond` must not raise; an
+        answer the kernel refuses (a full send buffer) is lost, as with sendto."""
+        recvmmsg = _CALLS[0]  # type: ignore[index]
         count = recvmmsg(fd, self._received_at, BATCH, socket.MSG_DONTWAIT, None)
         if count <= 0:
             code = ctypes.get_errno()
             if count < 0 and code not in _AGAIN:
                 log.debug("event=udp_error error=%s", errno.errorcode.get(code, code))
             return 0
-        queries, answers = self._queries, self._answers_view
-        u32, length_at, stride = self._received_u32, self._length_index, self._stride_u32
-        sent_u64, name_at, stride64 = self._sent_u64, self._name_index, self._stride_u64
-        iov_u64, names_at = self._answer_iov_u64, self._names_at
-        ready = 0
-        for i in range(count):
-            start = i * SLOT
-            query = queries[start : start + u32[length_at + i * stride]]  # bytes, one copy
-            try:
-                response = respond(query)
-            except Exception:
-                log.exception("event=internal_error where=responder action=dropped")
-                continue
-            if response is None:
-                continue
-            size = len(response)
-            if size > SLOT:
-                log.error("event=udp_oversize length=%d action=dropped", size)
-                continue
-            start = ready * SLOT
-            answers[start : start + size] = response
-            iov_u64[2 * ready + 1] = size
-            sent_u64[ready * stride64 + name_at] = names_at[i]
-            ready += 1
-        done = 0
-        while done < ready:
-            written = sendmmsg(fd, self._sent_at + done * self._size, ready - done, 0)
-            done += written if written > 0 else 1  # the first one failed: it is lost
+        queries = self._queries
+        lengths = self._lengths[count](self._received)
+        starts = self._starts  # one per slot; zip stops after the `count` lengths
+        responses = respond([queries[s : s + n] for s, n in zip(starts, lengths, strict=False)])
+        try:
+            sizes = list(map(len, responses))
+        except TypeError:  # a dropped query: None
+            self._send_runs(fd, responses)
+            return count
+        data = b"".join(responses)
+        if len(data) > count * SLOT:  # some answer larger than a datagram can be
+            self._send_runs(fd, responses)
+            return count
+        self._answers_view[: len(data)] = data
+        iov = self._answer_iov_u64  # answers back to back: their offsets are running sums
+        iov[0 : 2 * count : 2] = array("Q", list(accumulate(sizes[:-1], initial=self._answers_at)))
+        iov[1 : 2 * count : 2] = array("Q", sizes)
+        self._send(fd, 0, count)
         return count
+
+    def _send(self, fd: int, first: int, end: int) -> None:
+        """sendmmsg the prepared messages first..end-1."""
+        sendmmsg = _CALLS[1]  # type: ignore[index]
+        at, size = self._sent_at, self._size
+        while first < end:
+            written = sendmmsg(fd, at + first * size, end - first, 0)
+            first += written if written > 0 else 1  # the first one failed: it is lost
+
+    def _send_runs(self, fd: int, responses: list[bytes | None]) -> None:
+        """The rare batch with dropped queries (None) or answers too large: each answer
+        still goes out from its query's slot, in runs of consecutive answers."""
+        iov, answers = self._answer_iov_u64, self._answers_view
+        first = 0
+        for i, response in enumerate(responses):
+            if response is not None and len(response) > SLOT:
+                log.error("event=udp_oversize length=%d action=dropped", len(response))
+                response = None
+            if response is None:
+                self._send(fd, first, i)
+                first = i + 1
+                continue
+            start = i * SLOT
+            answers[start : start + len(response)] = response
+            iov[2 * i] = self._answers_at + start
+            iov[2 * i + 1] = len(response)
+        self._send(fd, first, len(responses))

@@ -8,9 +8,9 @@ import socket
 
 import pytest
 from acnsd import udpbatch
-from acnsd.listener import UDP_READ_PER_WAKEUP
+from acnsd.listener import UDP_READ_PER_WAKEUP, TcpConnections, open_listener
 
-from .test_listener import run, start  # noqa: F401  (run is a fixture)
+from .test_listener import echo, run, start  # noqa: F401  (run is a fixture)
 
 CLIENTS = 3
 PER_CLIENT = 40  # 120 queued datagrams: several batches, fewer than one wakeup's share
@@ -137,5 +137,43 @@ def test_stopped_listener_reads_no_more(run, reading):  # noqa: F811
             client.sendto(b"late", ("127.0.0.1", port))
             with pytest.raises(OSError):  # timeout, or ICMP port unreachable
                 client.recv(100)
+
+    run(scenario())
+
+
+def test_a_responder_with_many_answers_whole_batches(run):  # noqa: F811
+    """A UDP responder offering `many` is given each batch as one list (with recvmmsg);
+    its None drops that query only, and every answer still reaches its sender."""
+    if not udpbatch.available:
+        pytest.skip("recvmmsg is not available here")
+    calls: list[int] = []
+
+    def respond(query: bytes) -> bytes | None:
+        raise AssertionError("the batched reader answers through `many`")
+
+    def many(queries: list[bytes]) -> list[bytes | None]:
+        calls.append(len(queries))
+        return [None if q == b"drop" else b"M" + q for q in queries]
+
+    respond.many = many  # type: ignore[attr-defined]
+
+    async def scenario():
+        listener = await open_listener("127.0.0.1", 0, respond, echo, TcpConnections(8, 5.0))
+        senders = clients(socket.AF_INET)
+        try:
+            for i in range(PER_CLIENT):
+                for index, client in enumerate(senders):
+                    query = b"drop" if i % 5 == 2 else b"c%dq%d" % (index, i)
+                    client.sendto(query, ("127.0.0.1", listener.port))
+            await asyncio.sleep(0.2)
+            for index, client in enumerate(senders):
+                expected = [b"Mc%dq%d" % (index, i) for i in range(PER_CLIENT) if i % 5 != 2]
+                assert sorted(await asyncio.to_thread(receive_all, client)) == sorted(expected)
+        finally:
+            for client in senders:
+                client.close()
+            listener.stop_accepting()
+        assert sum(calls) == CLIENTS * PER_CLIENT
+        assert max(calls) > 1  # whole batches, not one datagram per call
 
     run(scenario())
