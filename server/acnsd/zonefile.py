@@ -27,7 +27,7 @@ import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
-from operator import add, attrgetter, eq, itemgetter, ne
+from operator import add, attrgetter, eq, itemgetter, ne, not_
 from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 
 import dns.ipv6
@@ -496,15 +496,18 @@ def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, WireName] | No
 
 
 _OCTETS = [bytes((n,)) for n in range(256)]
+_BULK = frozenset({"A", "AAAA", "TXT"})  # the types _encode encodes in C loops
 # a TXT rdata of one string: rdlength and the string's length octet, by that length
 _TXT_HEADS = [_PACK_H(n + 1) + bytes((n,)) for n in range(256)]
 
 
 def _encode(types: Sequence[str], texts: Sequence[str], reader: _Reader) -> list[Rdata]:
-    """Each line's rdata, encoded type by type: the usual forms of A, AAAA and TXT rdatas
-    all at once (C loops), the others one by one."""
+    """Each line's rdata: A, AAAA and TXT rdatas of the usual forms type by type, all at
+    once (C loops), the others one by one."""
     encoded: list[Rdata] = [b""] * len(types)
-    for rdtype in dict.fromkeys(types):
+    for rdtype in _BULK:
+        if rdtype not in types:
+            continue
         lines = list(compress(range(len(types)), map(eq, types, repeat(rdtype))))
         group = list(map(texts.__getitem__, lines))
         if rdtype == "A":
@@ -512,6 +515,9 @@ def _encode(types: Sequence[str], texts: Sequence[str], reader: _Reader) -> list
         else:
             rdatas = _encode_group(rdtype, group, reader)
         deque(map(encoded.__setitem__, lines, rdatas), maxlen=0)  # in the lines' places
+    if len(_BULK.intersection(types)) < len(set(types)):
+        for i in compress(range(len(types)), map(not_, map(_BULK.__contains__, types))):
+            encoded[i] = _ENCODERS[types[i]](reader, texts[i])
     return encoded
 
 
