@@ -85,12 +85,7 @@ class UdpReader:
 
     def answer_queued(self, limit: int) -> int:
         """Answer the datagrams queued now (never blocks), stopping once `limit` were read
-        (with recvmmsg, rounded up to a whole batch). Returns how many were read.
-
-        With recvmmsg a short batch does not end the turn: while its answers were made and
-        sent, more queries have usually come (clients answered go on asking), and another
-        read finds them for less than a trip through the event loop (epoll_wait and the
-        callback); only a read that finds nothing ends it."""
+        (with recvmmsg, rounded up to a whole batch). Returns how many were read."""
         batch = self._batch
         if batch is None:
             return self._answer_one_at_a_time(limit)
@@ -98,9 +93,9 @@ class UdpReader:
         read = 0
         while read < limit:
             count = batch.answer(fd, many)
-            if not count:  # the queue is empty
-                break
             read += count
+            if count < udpbatch.BATCH:  # the queue is empty
+                break
         return read
 
     def _one_by_one(self, queries: list[bytes]) -> list[bytes | None]:
