@@ -24,6 +24,7 @@ import gc
 import ipaddress
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -520,9 +521,20 @@ def _signal_self_hup() -> None:
     signal.pthread_kill(signal.main_thread_id(), signal.SIGHUP)
 
 
+# How long a thread that holds the GIL keeps it while another waits (Python's default is
+# 5 ms). The event loop gives up the GIL in every system call; while a reload or an API
+# change compiles in a thread, a shorter turn lets the loop take it back sooner. Measured
+# at 1,000 zones with changes applied back to back (benchmarks/api_churn.py): 9.5k q/s
+# answered at 5 ms, 12.8k at 1 ms, 17.4k at 0.5 ms, 24.5k at 0.2 ms (95k idle), the
+# changes themselves slowing from 2.6 to 1.8 per second. With no second thread it costs
+# nothing.
+SWITCH_INTERVAL = 0.0005
+
+
 def main(config: str, listen: list[str] | None, workers: int) -> int:
     """`acnsd serve`: load, compile, bind and serve until stopped; the exit code."""
     logs.configure()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     # SIGHUP's default action ends the process: until the loop handles it, ignore it
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:

@@ -1,0 +1,35 @@
+"""state.py reads its file with the pure-Python JSON scanner: the same values as json.loads,
+and the same errors with their lines."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from acnsd.errors import StateError
+from acnsd.state import load_state
+from hypothesis import given
+from hypothesis import strategies as st
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), _JSON, max_size=5), st.sampled_from([None, 2]))
+def test_values_equal_json_loads(tmp_path_factory, extra, indent):
+    path = tmp_path_factory.mktemp("state") / "s.json"
+    data = {"version": 1, "extra": extra}
+    path.write_text(json.dumps(data, indent=indent))
+    assert load_state(path).data == {**json.loads(path.read_text()), "addresses": {}, "zones": {},
+                                     "released": {}, "serials": {}}
+
+
+def test_a_syntax_error_names_its_line(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text('{\n  "version": 1,\n  "zones": {,\n}\n')
+    with pytest.raises(StateError) as caught:
+        load_state(path)
+    assert caught.value.line == 3
