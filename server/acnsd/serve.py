@@ -39,7 +39,7 @@ from acnsd.config import Loaded, load
 from acnsd.core import Transport
 from acnsd.errors import AcnsdError, ConfigError
 from acnsd.listener import BindError, Listener, TcpConnections, format_address, open_listener
-from acnsd.metrics import Exposition, Metrics, counting_responder, start_exposition
+from acnsd.metrics import Exposition, Metrics, acns_sets, counting_responder, start_exposition
 from acnsd.pidfile import pid_path, remove_pid, write_pid
 from acnsd.plan import ServePlan
 from acnsd.privileges import drop_privileges
@@ -215,6 +215,8 @@ class Server:
         self.metrics = Metrics(counting=loaded.model.server.metrics is not None)
         self.api: ApiServer | None = None
         self._plan = loaded.plan
+        # kept until the next swap, then freed off the loop with the plan and tables
+        self._model = loaded.model
         self._listen = listen
         self._worker = worker  # SO_REUSEPORT, and the state file is the parent's
         # on when logs.configure enabled it (server.query_log, or --query-log)
@@ -223,7 +225,7 @@ class Server:
         self._connections = TcpConnections(options.tcp_max_connections, options.tcp_idle_timeout)
         self.metrics.tcp = self._connections
         self.metrics.loaded(
-            len(loaded.plan.zones), tables.records, loaded.model, self.generation
+            len(loaded.plan.zones), tables.records, acns_sets(loaded.model), self.generation
         )
         self._reload_lock = asyncio.Lock()
         self._reload_task: asyncio.Task[None] | None = None
@@ -358,16 +360,17 @@ class Server:
         return True
 
     async def _swap(self, loaded: Loaded, tables: Tables, started: float, source: str) -> None:
-        """Serve `tables` from now on (one assignment), free the old ones off the loop,
-        and adopt the new options, metrics and listening addresses."""
+        """Serve `tables` from now on (one assignment) and adopt the new options, metrics
+        and listening addresses; then free the old tables, plan and model off the loop.
+        What takes time over many zones is done in threads: a stop of the event loop is a
+        gap in the answers."""
+        sets = await off_loop(acns_sets, loaded.model)
         _log_warnings(loaded)
-        previous = (self.tables, self._plan)
+        previous = (self.tables, self._plan, self._model)
         self.tables = tables
         self.generation += 1
-        self._plan = loaded.plan
-        dismantle_later(*previous)
-        del previous
-        self.metrics.loaded(len(loaded.plan.zones), tables.records, loaded.model, self.generation)
+        self._plan, self._model = loaded.plan, loaded.model
+        self.metrics.loaded(len(loaded.plan.zones), tables.records, sets, self.generation)
         self._connections.max_connections = loaded.plan.options.tcp_max_connections
         self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
         await self.bind()
@@ -378,6 +381,7 @@ class Server:
             len(loaded.plan.zones),
             time.monotonic() - started,
         )
+        dismantle_later(*previous)
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Stop accepting, write the answers already due, close TCP connections."""

@@ -49,12 +49,17 @@ def test_dismantle_frees_tables_and_plan_without_the_cycle_collector():
         gc.enable()
 
 
+class _Model:
+    """Stands for the config model: anything that must be freed with the plan."""
+
+
 def test_dismantle_later_frees_in_a_thread():
     tables, plan = _tables()
-    zone_ref, plan_ref = _refs(tables, plan)
-    dismantle_later(tables, plan)
-    del tables, plan
+    model = _Model()
+    zone_ref, plan_ref, model_ref = *_refs(tables, plan), weakref.ref(model)
+    dismantle_later(tables, plan, model)
+    del tables, plan, model
     for thread in threading.enumerate():
         if thread.name == "acnsd-dismantle":
             thread.join(5)
-    assert zone_ref() is None and plan_ref() is None
+    assert zone_ref() is None and plan_ref() is None and model_ref() is None

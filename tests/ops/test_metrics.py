@@ -16,6 +16,7 @@ from acnsd.metrics import (
     Counters,
     Metrics,
     MetricsCollector,
+    acns_sets,
     counting_responder,
     start_exposition,
 )
@@ -81,7 +82,7 @@ def test_size_buckets_are_inclusive_upper_bounds():
 def test_known_queries_give_exact_counts(example):
     loaded, holder = example
     metrics = Metrics()
-    metrics.loaded(len(loaded.plan.zones), holder.tables.records, loaded.model)
+    metrics.loaded(len(loaded.plan.zones), holder.tables.records, acns_sets(loaded.model))
     udp4 = counting_responder(metrics, holder, Transport.UDP, "ipv4", None)
     tcp6 = counting_responder(metrics, holder, Transport.TCP, "ipv6", None)
     sizes = []
@@ -132,13 +133,13 @@ def test_truncation_is_counted_apart_from_the_outcome(example):
 def test_reloads_and_generation(example):
     loaded, holder = example
     metrics = Metrics()
-    metrics.loaded(len(loaded.plan.zones), holder.tables.records, loaded.model)
+    metrics.loaded(len(loaded.plan.zones), holder.tables.records, acns_sets(loaded.model))
     metrics.reload_failed()
     got = samples(metrics)
     assert got[("acnsd_last_reload_success", ())] == 0
     assert got[("acnsd_reloads_total", (("result", "rejected"),))] == 1
     assert got[("acnsd_config_generation", ())] == 1
-    metrics.loaded(len(loaded.plan.zones), holder.tables.records, loaded.model)
+    metrics.loaded(len(loaded.plan.zones), holder.tables.records, acns_sets(loaded.model))
     got = samples(metrics)
     assert got[("acnsd_last_reload_success", ())] == 1
     assert got[("acnsd_reloads_total", (("result", "ok"),))] == 1
@@ -164,7 +165,7 @@ def test_tcp_connections_are_read_at_scrape_time():
 def test_the_exposition_serves_and_passes_promtool(example):
     loaded, holder = example
     metrics = Metrics()
-    metrics.loaded(len(loaded.plan.zones), holder.tables.records, loaded.model)
+    metrics.loaded(len(loaded.plan.zones), holder.tables.records, acns_sets(loaded.model))
     counting_responder(metrics, holder, Transport.UDP, "ipv4", None)(query("example.com"))
     exposition = start_exposition(metrics, "127.0.0.1", 0)
     try:
