@@ -9,6 +9,7 @@ import difflib
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,10 +86,11 @@ def whole_dump(text: str) -> str:
     return out.getvalue()
 
 
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    config = make_site(tmp_path, CONFIG.format(port=53, a=ACCOUNT_A, b=ACCOUNT_B),
-                       dict.fromkeys(ZONES, ZONE_TEXT))
+@contextmanager
+def counted_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str):
+    """An API over a site with `text` as its config; yields (config, client, dumps), where
+    `dumps` gets one item per whole-document dump (cleared after the start's check)."""
+    config = make_site(tmp_path, text, dict.fromkeys(ZONES, ZONE_TEXT))
     dumps: list[int] = []
     dump = apiedit._dump
     monkeypatch.setattr(apiedit, "_dump", lambda *a: dumps.append(1) or dump(*a))
@@ -99,6 +101,13 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield config, Client(*api.address), dumps
     finally:
         api.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    text = CONFIG.format(port=53, a=ACCOUNT_A, b=ACCOUNT_B)
+    with counted_api(tmp_path, monkeypatch, text) as got:
+        yield got
 
 
 def test_each_change_rewrites_only_its_entries(site) -> None:
@@ -188,25 +197,15 @@ def test_splice_refuses_a_lost_comment() -> None:
 
 
 def test_an_unreproducible_layout_is_dumped_whole_once(tmp_path: Path, monkeypatch) -> None:
-    config = make_site(tmp_path, CONFIG.format(port=53, a=ACCOUNT_A, b=ACCOUNT_B)
-                       .replace("        dns_settings: {nameservers: {type: custom.account}}",
-                                "        dns_settings:   {nameservers: {type: custom.account}}"),
-                       dict.fromkeys(ZONES, ZONE_TEXT))
-    dumps: list[int] = []
-    dump = apiedit._dump
-    monkeypatch.setattr(apiedit, "_dump", lambda *a: dumps.append(1) or dump(*a))
-    api = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml", lambda: None)
-    api.start()
-    try:
-        client = Client(*api.address)
-        dumps.clear()
+    text = CONFIG.format(port=53, a=ACCOUNT_A, b=ACCOUNT_B).replace(
+        "        dns_settings: {nameservers: {type: custom.account}}",
+        "        dns_settings:   {nameservers: {type: custom.account}}")
+    with counted_api(tmp_path, monkeypatch, text) as (config, client, dumps):
         client.ok("PATCH", f"/zones/{zone_id('two.test')}/dns_settings", {"ns_ttl": 60})
         assert dumps == [1]  # the layout is rewritten once, as before
         assert "# the end of the file" in config.read_text()
         client.ok("PATCH", f"/zones/{zone_id('two.test')}/dns_settings", {"ns_ttl": 61})
         assert dumps == [1]  # then the text is the dumper's own: spliced
-    finally:
-        api.stop()
 
 
 def test_the_daemon_serves_the_checked_change(tmp_path: Path) -> None:
