@@ -294,20 +294,7 @@ def answer(
     """The response to `query` received over `transport` on `local_address`; None: drop.
 
     `respond` without the outcome, for adapters that count nothing; never raises."""
-    try:
-        view = tables.views.get(local_address, tables.default) if tables.views else tables.default
-        cache = view.udp_cache if transport is _UDP else view.tcp_cache
-        hit = cache.get(query[2:])
-        if hit is not None:
-            return query[:2] + hit[0]
-        udp = transport is _UDP
-        if view.negative and len(query) > HEADER_SIZE:
-            negative = _negative(view, query, udp)
-            if negative is not None:
-                return negative[0]
-        return _respond(tables, view, cache, query, udp)[0]
-    except Exception:
-        return _internal_error(query)[0]
+    return answer_many(tables, [query], transport, local_address)[0]
 
 
 def answer_many(
