@@ -20,10 +20,8 @@ only compiles it, as long as the file on disk is still that text.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import errno
-import gc
 import hashlib
 import io
 import logging
@@ -31,7 +29,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,7 @@ from ruamel.yaml.error import YAMLError
 from .apisplice import compose, plain, splice
 from .config import Loaded, load
 from .errors import ConfigError, Problem
+from .gcpause import gc_paused
 from .model import Model
 from .state import write_atomic
 
@@ -193,7 +192,7 @@ class ConfigEditor:
                 raise Rejected(409, [(1021, f"{self.path} changed on disk since the server "
                                       "loaded it; check it (acnsd check) and reload the server "
                                       "(SIGHUP) before changing it through the API")])
-            with _gc_paused():
+            with gc_paused():
                 try:
                     return self._change(edit, new_files)
                 finally:
@@ -311,20 +310,6 @@ class ConfigEditor:
                     for w in loaded.warnings]
         loaded = dataclasses.replace(loaded, model=model, warnings=warnings)
         return loaded, (tmp_state if follows and tmp_state.exists() else None)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Cyclic garbage collection off during a change, as during the server's own reload
-    (serve.load_tables): the check's load allocates enough to start several full
-    collections, which would double the time of a change at a thousand zones."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _replace_durably(source: Path, target: Path) -> None:

@@ -38,6 +38,7 @@ from acnsd.compiler import Tables, compile_plan
 from acnsd.config import Loaded, load
 from acnsd.core import Transport
 from acnsd.errors import AcnsdError, ConfigError
+from acnsd.gcpause import gc_paused
 from acnsd.listener import BindError, Listener, TcpConnections, format_address, open_listener
 from acnsd.metrics import Exposition, Metrics, acns_sets, counting_responder, start_exposition
 from acnsd.pidfile import pid_path, remove_pid, write_pid
@@ -144,14 +145,9 @@ def frozen(function: Callable[..., T], *args: object) -> T:
     afterwards: the tables hold no reference cycles (reference counting frees them), and
     a full collection walking millions of table objects would hold the GIL, and so stop
     answering, for hundreds of milliseconds during a reload."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         result = function(*args)
         gc.freeze()
-    finally:
-        if enabled:
-            gc.enable()
     return result
 
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import io
 import os
@@ -35,6 +34,7 @@ import dns.zone
 
 from . import zonefile
 from .errors import Problem
+from .gcpause import gc_paused
 from .model import ResolvedZone
 from .plan import ZonePlan
 from .state import State
@@ -108,9 +108,7 @@ def read_zone_files(zones: Sequence[ResolvedZone],
     shared: dict[bytes, bytes] = {}
     problems: list[Problem] = []
     keep = set()
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         for zone in zones:
             origin = _origin(zone.name)
             keep.add((str(zone.file), zone.name))
@@ -118,9 +116,6 @@ def read_zone_files(zones: Sequence[ResolvedZone],
             problems += errs
             if content is not None:
                 files[zone.name] = content
-    finally:
-        if collecting:
-            gc.enable()
     for key in [k for k in _cache if k not in keep]:
         _cache.pop(key, None)
     for name in [n for n in _built if n not in files]:
