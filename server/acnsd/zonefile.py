@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import re
 import struct
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from itertools import compress, repeat
-from operator import add, attrgetter, eq, itemgetter, ne, not_
-from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import compress, islice, repeat
+from operator import add, attrgetter, eq, itemgetter, ne
+from socket import AF_INET, AF_INET6, inet_pton
 
-import dns.ipv6
 import dns.name
 import dns.rdataclass
 import dns.rdatatype
@@ -346,13 +344,9 @@ def _a(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
 
 
 def _aaaa(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
-    address = _one(words)
-    packed = inet_pton(AF_INET6, address)
-    # canonical already (the C library formats as dnspython does: BIND's rules)? Then
-    # dnspython takes it; otherwise dnspython's own parser decides
-    if "." in address or inet_ntop(AF_INET6, packed) != address:
-        packed = dns.ipv6.inet_aton(address)
-    rdata = b"\x00\x10" + packed
+    # the C library takes exactly the addresses dnspython takes, in every text form of
+    # RFC 4291 §2.2 (tested): an error raises OSError, and dnspython reads the file
+    rdata = b"\x00\x10" + inet_pton(AF_INET6, _one(words))
     return rdata, rdata
 
 
@@ -425,49 +419,56 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
     if (";" in text or text[0] in " \t$" or "\n " in text or "\n\t" in text
             or "\n$" in text):
         return None  # comments, blank owners, directives
-    rows = [line.split(None, 4) for line in text.splitlines()]
+    rows = list(map(str.split, text.splitlines(), repeat(None), repeat(4)))
     if sum(map(len, rows)) != 5 * len(rows):
         return None
     owner_texts, ttl_texts, classes, type_texts, rdata_texts = zip(*rows, strict=True)
     if " \n" in text or "\t\n" in text or text[-1] in " \t":
         rdata_texts = tuple(map(str.rstrip, rdata_texts))
+    types = set(type_texts)
     if (set(classes) != {"IN"} or not "".join(ttl_texts).isdigit()
-            or not _TYPES.keys() >= set(type_texts)):
+            or not _TYPES.keys() >= types):
         return None
     names = _owners(dict.fromkeys(owner_texts), reader)
     if names is None:
         return None
-    owners = list(map(names.__getitem__, owner_texts))
-    keys = list(map(_KEY, owners))
-    if not len(names) == len(set(keys)) == 1 + sum(map(ne, keys[:-1], keys[1:])):
-        return None  # an owner's lines apart, or an owner spelled in two ways
-    if len(set(zip(keys, type_texts, strict=True))) != len(rows):
-        return None  # an RRset of more than one RR
-    if "CNAME" in type_texts:  # a CNAME and other data: dnspython refuses the file
-        for i in compress(range(len(keys)), map(eq, type_texts, repeat("CNAME"))):
-            if keys[max(i - 1, 0) : i + 2].count(keys[i]) > 1:  # an owner's lines are together
-                return None
-    if "SOA" in type_texts and any(key != reader.zone_key for key, rdtype
-                                   in zip(keys, type_texts, strict=True) if rdtype == "SOA"):
+    # an owner's lines together, spelled in one way; an RRset of one RR each
+    if (1 + sum(map(ne, owner_texts, islice(owner_texts, 1, None))) != len(names)
+            or len(set(map(_KEY, names.values()))) != len(names)
+            or len(set(zip(owner_texts, type_texts, strict=True))) != len(owner_texts)):
         return None
-    rdtypes = list(map(_TYPES.__getitem__, type_texts))
-    shared = reader.shared
-    fixed = {}
-    one_ttl = len(set(ttl_texts)) == 1  # the usual case: then fixed by type
-    for rdtype, ttl in set(zip(rdtypes, ttl_texts, strict=True)):
-        if int(ttl) > 0xFFFFFFFF:
-            return None
-        packed = pack_fixed(rdtype, int(ttl))
-        fixed[rdtype if one_ttl else (rdtype, ttl)] = shared.setdefault(packed, packed)
-    fixeds = map(fixed.__getitem__, rdtypes if one_ttl else zip(rdtypes, ttl_texts, strict=True))
-    rdatas = zip(_encode(type_texts, rdata_texts, reader))  # one rdata each
+    if "CNAME" in types:  # a CNAME and other data: dnspython refuses the file
+        for i in compress(range(len(owner_texts)), map(eq, type_texts, repeat("CNAME"))):
+            if owner_texts[max(i - 1, 0) : i + 2].count(owner_texts[i]) > 1:
+                return None
+    if "SOA" in types and any(names[owner].key != reader.zone_key for owner, rdtype
+                              in zip(owner_texts, type_texts, strict=True) if rdtype == "SOA"):
+        return None
+    if len(set(ttl_texts)) == 1:  # the usual case: then fixed by type
+        fixed = _fixed(types, ttl_texts[0], reader.shared)
+        fixeds = map(fixed.__getitem__, type_texts)
+    else:
+        fixed = {(rdtype, ttl): packed for ttl in set(ttl_texts)
+                 for rdtype, packed in _fixed(types, ttl, reader.shared).items()}
+        fixeds = map(fixed.__getitem__, zip(type_texts, ttl_texts, strict=True))
+    owners = map(names.__getitem__, owner_texts)
+    rdtypes = map(_TYPES.__getitem__, type_texts)
+    rdatas = zip(_encode(types, type_texts, rdata_texts, reader))  # one rdata each
     rrsets = list(map(WireRRset, owners, rdtypes, fixeds, rdatas))
-    if not _WITH_TARGETS.isdisjoint(type_texts):
-        for i, rdtype in enumerate(type_texts):
-            if rdtype in _WITH_TARGETS:
-                rrset = rrsets[i]
-                rrsets[i] = wire_rrset(rrset.owner, rrset.rdtype, rrset.fixed, rrset.rdatas)
+    if not _WITH_TARGETS.isdisjoint(types):
+        for i in compress(range(len(rrsets)), map(_WITH_TARGETS.__contains__, type_texts)):
+            rrset = rrsets[i]
+            rrsets[i] = wire_rrset(rrset.owner, rrset.rdtype, rrset.fixed, rrset.rdatas)
     return tuple(rrsets)
+
+
+def _fixed(types: set[str], ttl: str, shared: dict[bytes, bytes]) -> dict[str, bytes]:
+    """The packed type, class and TTL of RRs of these types and TTL (digits), by type."""
+    value = int(ttl)
+    if value > 0xFFFFFFFF:
+        raise _Outside
+    packed = [pack_fixed(_TYPES[rdtype], value) for rdtype in types]
+    return dict(zip(types, map(shared.setdefault, packed, packed), strict=True))
 
 
 def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, WireName] | None:
@@ -496,42 +497,28 @@ def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, WireName] | No
 
 
 _OCTETS = [bytes((n,)) for n in range(256)]
-_BULK = frozenset({"A", "AAAA", "TXT"})  # the types _encode encodes in C loops
 # a TXT rdata of one string: rdlength and the string's length octet, by that length
 _TXT_HEADS = [_PACK_H(n + 1) + bytes((n,)) for n in range(256)]
 
 
-def _encode(types: Sequence[str], texts: Sequence[str], reader: _Reader) -> list[Rdata]:
-    """Each line's rdata: A, AAAA and TXT rdatas of the usual forms type by type, all at
-    once (C loops), the others one by one."""
-    encoded: list[Rdata] = [b""] * len(types)
-    for rdtype in _BULK:
-        if rdtype not in types:
-            continue
-        lines = list(compress(range(len(types)), map(eq, types, repeat(rdtype))))
-        group = list(map(texts.__getitem__, lines))
-        if rdtype == "A":
-            rdatas = map(add, repeat(b"\x00\x04"), map(inet_pton, repeat(AF_INET), group))
-        else:
-            rdatas = _encode_group(rdtype, group, reader)
-        deque(map(encoded.__setitem__, lines, rdatas), maxlen=0)  # in the lines' places
-    if len(_BULK.intersection(types)) < len(set(types)):
-        for i in compress(range(len(types)), map(not_, map(_BULK.__contains__, types))):
-            encoded[i] = _ENCODERS[types[i]](reader, texts[i])
-    return encoded
+def _encode(types: set[str], type_texts: Sequence[str], texts: Sequence[str],
+            reader: _Reader) -> Iterator[Rdata]:
+    """Each line's rdata, in the order of the lines: the lines of each type are encoded
+    together (in C loops for the usual forms of A, AAAA and TXT)."""
+    if len(types) == 1:
+        return iter(_encode_group(type_texts[0], texts, reader))
+    groups = {rdtype: iter(_encode_group(
+        rdtype, list(compress(texts, map(eq, type_texts, repeat(rdtype)))), reader))
+        for rdtype in types}
+    return map(next, map(groups.__getitem__, type_texts))
 
 
-def _encode_group(rdtype: str, group: list[str], reader: _Reader) -> Iterable[Rdata]:
-    """The rdatas of the lines of one type but A."""
-    if rdtype == "AAAA":
-        packed = list(map(inet_pton, repeat(AF_INET6), group))
-        # canonical already (the C library formats as dnspython does: BIND's rules)?
-        # then dnspython takes it; otherwise dnspython's own parser decides
-        canonical = list(map(eq, map(inet_ntop, repeat(AF_INET6), packed), group))
-        if not all(canonical) or "." in "".join(group):
-            packed = [p if ok and "." not in text else dns.ipv6.inet_aton(text)
-                      for p, ok, text in zip(packed, canonical, group, strict=True)]
-        return map(add, repeat(b"\x00\x10"), packed)
+def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterable[Rdata]:
+    """The rdatas of lines of one type."""
+    if rdtype == "A":
+        return map(add, repeat(b"\x00\x04"), map(inet_pton, repeat(AF_INET), group))
+    if rdtype == "AAAA":  # inet_pton takes exactly the addresses dnspython takes (tested)
+        return map(add, repeat(b"\x00\x10"), map(inet_pton, repeat(AF_INET6), group))
     if rdtype == "TXT" and all(map(eq, map(str.count, group, repeat('"')), repeat(2))) \
             and all(map(str.startswith, group, repeat('"'))) \
             and all(map(str.endswith, group, repeat('"'))):  # one quoted string each

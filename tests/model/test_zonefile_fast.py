@@ -16,9 +16,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import time
 
 import dns.exception
+import dns.ipv6
 import dns.name
 import dns.rdatatype
 import dns.rrset
@@ -120,8 +122,10 @@ VALUES = {
     "A": (["192.0.2.1", "192.0.2.2"], ["10.0.0.256", "1.2.3", "192.0.2.01"]),
     "AAAA": (["2001:db8::1", "2001:DB8::1", "::ffff:1.2.3.4", "::1.2.3.4", "::", "::1",
               "fe80::", "2001:0db8::1", "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1",
-              "1:0:1:1:1:1:1:1", "1::1:1:1:1:1:1", "0:0:0:0:0:ffff:102:304"],
-             ["2001:db8::g", "1::2::3", "1:2:3:4:5:6:7:8:9", "::ffff:1.2.3"]),
+              "1:0:1:1:1:1:1:1", "1::1:1:1:1:1:1", "0:0:0:0:0:ffff:102:304", "2001:db8:0::5",
+              "1:2:3:4:5:6:7::", "::ffff:0102:0304"],
+             ["2001:db8::g", "1::2::3", "1:2:3:4:5:6:7:8:9", "::ffff:1.2.3", ":1:2:3:4:5:6:7",
+              "1:2:3:4:5:6:7:", "1::2:3:4:5:6:7:8", "::1.2.3.04"]),
     "NS": (TARGETS, ["a..b"]), "CNAME": (TARGETS, ["a b"]), "PTR": (TARGETS, ['"www"']),
     "MX": ([f"{p} {t}" for p in ("10", "0") for t in TARGETS], ["65536 www", "x www"]),
     "SRV": (["10 60 5060 www", "0 0 0 ."], ["1 2 70000 www", "1 2 3"]),
@@ -231,6 +235,51 @@ def test_the_fast_reader_gives_dnspython_rrsets_or_leaves_the_file_to_it(text):
     if fast is not None:
         assert not isinstance(slow, Exception), slow
         _same(fast, slow, text)
+
+
+@st.composite
+def ipv6_texts(draw) -> str:
+    """Texts near IPv6 addresses: groups of hex digits, with a `::` when fewer than eight,
+    perhaps an IPv4 tail; and some flaw at times (a group too long or not hex, a bad IPv4
+    tail, a group too many or too few, a `::` more or less, a stray colon)."""
+    v4 = draw(st.booleans())
+    count = draw(st.integers(1 if v4 else 0, 6 if v4 else 8))
+    groups = draw(st.lists(st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=4),
+                           min_size=count, max_size=count))
+    if v4:
+        groups.append(draw(st.sampled_from(["1.2.3.4", "255.255.255.255", "0.0.0.0"])))
+    if count < (6 if v4 else 8):
+        at = draw(st.integers(0, len(groups)))
+        groups[at:at] = [""] if 0 < at < len(groups) else ["", ""]
+    flaw = draw(st.sampled_from(["none"] * 6 + ["group", "v4", "count", "colon"]))
+    if flaw == "group" and groups:
+        groups[draw(st.integers(0, len(groups) - 1))] = draw(st.sampled_from(["12345", "g"]))
+    elif flaw == "v4":
+        groups.append(draw(st.sampled_from(["01.2.3.4", "256.1.1.1", "1.2.3", "1.2.3.4.5"])))
+    elif flaw == "count":
+        groups.insert(draw(st.integers(0, len(groups))), draw(st.sampled_from(["0", ""])))
+    text = ":".join(groups) or "::"
+    if flaw == "colon":
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + ":" + text[at:]
+    return text
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(ipv6_texts(), st.text(alphabet="0123456789abcdefABCDEFg:.", max_size=24)))
+def test_the_c_library_reads_ipv6_addresses_as_dnspython_does(text):
+    """The fast reader encodes AAAA rdatas with inet_pton: it must take exactly the texts
+    dnspython takes (every form of RFC 4291 §2.2), as the same 16 octets."""
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, text)
+    except OSError:
+        packed = None
+    try:
+        expected = dns.ipv6.inet_aton(text)
+    except dns.exception.SyntaxError:
+        expected = None
+    event("taken" if expected is not None else "refused")
+    assert packed == expected
 
 
 def test_the_fast_reader_reads_the_whole_subset():
