@@ -21,7 +21,7 @@ import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, indexOf
 from typing import Any
 
 import dns.exception
@@ -222,10 +222,11 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
     origin = _origin(zone.name)
     apex = WireName(origin.to_wire())
     # the file's RRsets at the apex, by type (each owner's RRsets are together)
-    keys = list(map(_OWNER_KEY, file.records))
-    first = keys.index(apex.key) if apex.key in keys else len(keys)
-    end = first
-    while end < len(keys) and keys[end] == apex.key:
+    try:
+        first = end = indexOf(map(_OWNER_KEY, file.records), apex.key)
+    except ValueError:
+        first = end = len(file.records)
+    while end < len(file.records) and file.records[end].owner.key == apex.key:
         end += 1
     at_apex = {r.rdtype: r for r in file.records[first:end]}
     file_soa, file_ns = at_apex.pop(_SOA, None), at_apex.pop(_NS, None)
@@ -330,9 +331,11 @@ def _hidden_by(owner: dns.name.Name, origin: dns.name.Name,
     return None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _origin(zone_name: str) -> dns.name.Name:
     """A zone's name (checked by the schema: plain ASCII presentation form, no escapes, so
-    its labels are its dot-separated parts), without dns.name.from_text's parsing."""
+    its labels are its dot-separated parts), without dns.name.from_text's parsing; made
+    once for the reading of its file and the building of its plan (names are immutable)."""
     return dns.name.Name([*zone_name.encode().split(b"."), b""])
 
 

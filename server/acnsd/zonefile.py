@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, islice, repeat
 from operator import add, attrgetter, eq, itemgetter, ne
@@ -507,10 +508,11 @@ def _encode(types: set[str], type_texts: Sequence[str], texts: Sequence[str],
     together (in C loops for the usual forms of A, AAAA and TXT)."""
     if len(types) == 1:
         return iter(_encode_group(type_texts[0], texts, reader))
-    groups = {rdtype: iter(_encode_group(
-        rdtype, list(compress(texts, map(eq, type_texts, repeat(rdtype)))), reader))
-        for rdtype in types}
-    return map(next, map(groups.__getitem__, type_texts))
+    groups: dict[str, list[str]] = {rdtype: [] for rdtype in types}
+    deque(map(list.append, map(groups.__getitem__, type_texts), texts), maxlen=0)
+    encoded = {rdtype: iter(_encode_group(rdtype, group, reader))
+               for rdtype, group in groups.items()}
+    return map(next, map(encoded.__getitem__, type_texts))
 
 
 def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterable[Rdata]:
