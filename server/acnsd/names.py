@@ -17,6 +17,9 @@ import dns.name
 __all__ = ["host_name_error", "is_subdomain", "normalize", "zone_name_error"]
 
 _LDH = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# what dnspython reads otherwise than as a label's own octet ("@", escapes) or writes
+# escaped (besides control characters and non-ASCII text)
+_SPECIAL = frozenset('"();@\\$')
 
 
 def normalize(name: str) -> str:
@@ -57,6 +60,9 @@ def zone_name_error(name: str) -> str | None:
             return f"has a label of {len(label)} octets; at most 63"
         if any(c.isspace() for c in label):
             return "contains white space"
+    if (name.isascii() and name.isprintable() and _SPECIAL.isdisjoint(name)
+            and name.lower() == name):
+        return None  # dnspython reads it label by label and writes it back as it is
     try:
         text = dns.name.from_text(name).to_text(omit_final_dot=True)
     except dns.exception.DNSException as exc:

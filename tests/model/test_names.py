@@ -1,0 +1,33 @@
+"""Zone names (R1): plain names are taken without dnspython's reader, and every text gets
+exactly the verdict (None or the same message) that reading it with dnspython gives."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from acnsd import names
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+LABEL_CHARS = string.ascii_lowercase + string.digits + "-_*/" + 'A"();@\\$ \té\x01\x7f.'
+
+
+def _by_dnspython(name: str) -> str | None:
+    """The verdict with every name read by dnspython (no name counts as plain)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(names, "_SPECIAL", frozenset(string.printable))
+        return names.zone_name_error(name)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(
+    st.lists(st.text(alphabet=string.ascii_lowercase + string.digits + "-", min_size=1,
+                     max_size=8), min_size=1, max_size=4).map(".".join),
+    st.text(alphabet=LABEL_CHARS, min_size=0, max_size=20),
+    st.sampled_from(["@", "a.@", "x\\.y.com", "\\065.com", "a$b.com", "0/25.2.0.192.in-addr.arpa",
+                     "xn--bcher-kva.example", "bücher.example", "A.com", "x" * 64 + ".com"])))
+def test_zone_names_get_dnspythons_verdict(name):
+    verdict = names.zone_name_error(name)
+    event("valid" if verdict is None else "refused")
+    assert verdict == _by_dnspython(name)
