@@ -9,7 +9,6 @@ never a silent fresh start that would hand out new addresses.
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import json
 import json.scanner
@@ -42,7 +41,7 @@ class State:
         self.data: dict[str, Any] = data or {"version": VERSION}
         for section in _SECTIONS:
             self.data.setdefault(section, {})
-        self._saved = copy.deepcopy(self.data)
+        self._saved = _copy(self.data)
 
     @property
     def addresses(self) -> dict[str, dict[str, str | None]]:
@@ -73,7 +72,17 @@ class State:
             write_atomic(self.path, text)
         except OSError as exc:
             raise StateFileError(self.path, f"cannot write the state file: {exc}") from exc
-        self._saved = copy.deepcopy(self.data)
+        self._saved = _copy(self.data)
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists and immutable scalars), several times faster
+    than copy.deepcopy, which handles any object."""
+    if value.__class__ is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if value.__class__ is list:
+        return [_copy(item) for item in value]
+    return value
 
 
 def load_state(path: Path) -> State:

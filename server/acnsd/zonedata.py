@@ -136,8 +136,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
         if (cached is not None and cached.stamp == stamp
                 and stamp[0] < cached.read_at - _SETTLED_NS):
             return cached.content, []
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = _read_bytes(path, st.st_size)
         digest = hashlib.sha256(raw).hexdigest()
         if cached is not None and cached.content.digest == digest:
             _cache[(path, zone.name)] = _Cached(stamp, read_at, cached.content)
@@ -164,6 +163,19 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     content = ZoneFile(data, digest)
     _cache[(path, zone.name)] = _Cached(stamp, read_at, content)
     return content, []
+
+
+def _read_bytes(path: str, size: int) -> bytes:
+    """A file's bytes, `size` its size when looked at: in one read unless it grew since (or
+    is not a regular file), without the buffered file object `open` makes."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        raw = os.read(fd, size + 1)
+        if len(raw) > size:
+            raw += b"".join(iter(functools.partial(os.read, fd, 1 << 20), b""))
+        return raw
+    finally:
+        os.close(fd)
 
 
 def _read_with_dnspython(raw: bytes, path: str, origin: dns.name.Name,

@@ -3,9 +3,11 @@ and the same errors with their lines."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
+from acnsd import state
 from acnsd.errors import StateError
 from acnsd.state import load_state
 from hypothesis import given
@@ -33,3 +35,20 @@ def test_a_syntax_error_names_its_line(tmp_path):
     with pytest.raises(StateError) as caught:
         load_state(path)
     assert caught.value.line == 3
+
+
+def _containers(value) -> list:
+    if isinstance(value, dict):
+        return [value, *(c for item in value.values() for c in _containers(item))]
+    if isinstance(value, list):
+        return [value, *(c for item in value for c in _containers(item))]
+    return []
+
+
+@given(_JSON)
+def test_the_saved_copy_is_a_deep_copy(value):
+    """State keeps a copy of what it read to tell whether it changed: equal to the data
+    (as copy.deepcopy's), and sharing no dict or list with it."""
+    copied = state._copy(value)
+    assert copied == copy.deepcopy(value)
+    assert not {id(c) for c in _containers(copied)} & {id(c) for c in _containers(value)}
