@@ -22,8 +22,10 @@ Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carr
 when the query had one (payload size, DO echoed, NSID when asked and configured), and fit
 the client's limit: over UDP 512 octets without EDNS, else min(its size, ours) but at
 least 512; over TCP 65535. Responses are kept in the tables' cache (cache.py decides
-what is admitted), keyed by the query after its ID with the question lower-cased; a hit
-splices the query's ID and own question into the stored octets.
+what is admitted), keyed by the query after its ID with the question lower-cased. A UDP
+batch is answered after the IDs (`answer_after_id`; the batch sends each query's own ID),
+so a hit is the stored octets as they are; a single query's hit gets its ID in front,
+and a query in mixed case (0x20) gets its own question spliced in.
 
 A name that does not exist below one that does (a random-subdomain flood, which the
 cache never admits) is answered from a template, made by the first NXDOMAIN below a
@@ -43,6 +45,8 @@ from __future__ import annotations
 import enum
 import logging
 import struct
+from itertools import repeat
+from operator import itemgetter
 
 import dns.rdataclass
 import dns.rdatatype
@@ -54,7 +58,7 @@ from .outcome import AUTHORITATIVE, RCODE, Outcome
 from .render import negative_tail, opt_rr, render, render_negative
 from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query, read_question_name
 
-__all__ = ["Outcome", "Transport", "answer", "answer_many", "internal_errors", "respond"]
+__all__ = ["Outcome", "Transport", "answer", "answer_after_id", "internal_errors", "respond"]
 
 log = logging.getLogger("acnsd.core")
 
@@ -85,6 +89,11 @@ _DROP, _NOTIMP, _FORMERR = Outcome.DROP, Outcome.NOTIMP, Outcome.FORMERR
 _BADVERS, _SERVFAIL, _REFUSED = Outcome.BADVERS, Outcome.SERVFAIL, Outcome.REFUSED
 _ANSWER, _NODATA, _NXDOMAIN = Outcome.ANSWER, Outcome.NODATA, Outcome.NXDOMAIN
 _FLAGS = {o: (RCODE[o] & 0xF) | (_AA if o in AUTHORITATIVE else 0) for o in RCODE}
+
+_QUESTION = HEADER_SIZE - 2  # where the question starts in a query after its ID
+_NO_ID = b"\0\0"  # the ID put in front of a query after its ID for the full path
+_MISSED: CacheEntry = (None, None, None)  # type: ignore[assignment]
+_FIRST = itemgetter(0)
 
 _errors = [0]  # internal errors since start; a list so the count needs no `global`
 
@@ -132,29 +141,30 @@ def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
     return Result(_REFUSED, None, [], [], [], False)
 
 
-def _negative(view: ViewTables, wire: bytes, udp: bool) -> tuple[bytes, str] | None:
-    """The NXDOMAIN answer from a template (module doc) and the zone's apex, or None: no
-    template, or the name exists, or the answer does not fit; the full path decides."""
-    first = wire[HEADER_SIZE]  # the caller checked that the query is longer than a header
+def _negative(view: ViewTables, body: bytes, udp: bool) -> tuple[bytes, str] | None:
+    """The NXDOMAIN answer after its ID from a template (module doc) and the zone's apex,
+    or None: no template, or the name exists, or the answer does not fit; the full path
+    decides. `body` is the query after its ID (longer than the rest of a header)."""
+    first = body[_QUESTION]
     if not 0 < first < 64:
         return None
-    cut = HEADER_SIZE + 1 + first
-    template = view.negative.get(wire[2:HEADER_SIZE] + wire[cut:])
+    cut = _QUESTION + 1 + first
+    template = view.negative.get(body[:_QUESTION] + body[cut:])
     if template is None:
         return None
     head, parent, longest, rest, nodes, tails, soa, opt, limit, apex = template
     if first > longest:  # the name would be longer than 255 octets: FORMERR
         return None
-    key = wire[HEADER_SIZE:cut].lower() + parent
+    key = body[_QUESTION:cut].lower() + parent
     if key in nodes or key in view.zones or key in view.names:
         return None
-    qend = cut + rest
-    tail = tails.get(qend)
+    qend = cut + rest  # where the question ends, in the body
+    tail = tails.get(qend + 2)  # tails are keyed by the offset in the whole message
     if tail is None:
-        tail = negative_tail(soa, tails, qend)
-    if udp and qend + len(tail) + len(opt) > limit:
+        tail = negative_tail(soa, tails, qend + 2)
+    if udp and qend + 2 + len(tail) + len(opt) > limit:
         return None
-    return wire[:2] + head + wire[HEADER_SIZE:qend] + tail + opt, apex
+    return head + body[_QUESTION:qend] + tail + opt, apex
 
 
 def _remember_negative(
@@ -280,9 +290,9 @@ def respond(
             return query[:2] + hit[0], hit[1], hit[2]
         udp = transport is _UDP
         if view.negative and len(query) > HEADER_SIZE:
-            negative = _negative(view, query, udp)
+            negative = _negative(view, query[2:], udp)
             if negative is not None:
-                return negative[0], _NXDOMAIN, negative[1]
+                return query[:2] + negative[0], _NXDOMAIN, negative[1]
         return _respond(tables, view, cache, query, udp)
     except Exception:
         return _internal_error(query)
@@ -294,36 +304,46 @@ def answer(
     """The response to `query` received over `transport` on `local_address`; None: drop.
 
     `respond` without the outcome, for adapters that count nothing; never raises."""
-    return answer_many(tables, [query], transport, local_address)[0]
+    body = answer_after_id(tables, [query[2:]], transport, local_address)[0]
+    return None if body is None else query[:2] + body
 
 
-def answer_many(
+def answer_after_id(
     tables: Tables, queries: list[bytes], transport: Transport, local_address: str | None = None
 ) -> list[bytes | None]:
-    """`answer` for each of `queries` (a batch read from one socket), in order; the view
-    and its cache are looked up once. Never raises."""
+    """`answer` for a batch of queries read from one socket, each given and answered
+    *after its two-octet ID* (udpbatch.py sends every query's own ID in front of its
+    answer): a cache hit is then the stored octets themselves. Never raises."""
     try:
         view = tables.views.get(local_address, tables.default) if tables.views else tables.default
         udp = transport is _UDP
         cache = view.udp_cache if udp else view.tcp_cache
     except Exception:
-        return [_internal_error(query)[0] for query in queries]
-    get = cache.get
-    negative = view.negative
-    out: list[bytes | None] = []
-    append = out.append
-    for query in queries:
-        try:
-            hit = get(query[2:])
-            if hit is not None:
-                append(query[:2] + hit[0])
-                continue
-            if negative and len(query) > HEADER_SIZE:
-                fast = _negative(view, query, udp)
-                if fast is not None:
-                    append(fast[0])
-                    continue
-            append(_respond(tables, view, cache, query, udp)[0])
-        except Exception:
-            append(_internal_error(query)[0])
-    return out
+        return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
+    answers = list(map(_FIRST, map(cache.get, queries, repeat(_MISSED))))
+    missed = -1
+    try:
+        while True:  # each query the cache did not answer (list.index: a scan in C)
+            missed = answers.index(None, missed + 1)
+            answers[missed] = _answer_missed(tables, view, cache, queries[missed], udp)
+    except ValueError:
+        pass
+    return answers
+
+
+def _answer_missed(
+    tables: Tables, view: ViewTables, cache: dict[bytes, CacheEntry], body: bytes, udp: bool
+) -> bytes | None:
+    """A query after its ID that the cache did not answer: a template, else the full path."""
+    try:
+        if view.negative and len(body) > _QUESTION:
+            fast = _negative(view, body, udp)
+            if fast is not None:
+                return fast[0]
+        return _after_id(_respond(tables, view, cache, _NO_ID + body, udp)[0])
+    except Exception:
+        return _after_id(_internal_error(_NO_ID + body)[0])
+
+
+def _after_id(response: bytes | None) -> bytes | None:
+    return None if response is None else response[2:]

@@ -1,7 +1,9 @@
 """The asyncio adapters between sockets and the answering core: UDP datagrams and TCP framing.
 
 The rule this module owns: a socket's bytes reach the core unchanged and the core's bytes
-reach the client unchanged. UDP is one datagram in, at most one datagram out; the event
+reach the client unchanged, but that a UDP answer's first two octets are its query's
+(the DNS ID, which every response copies), so a datagram shorter than that gets no
+answer. UDP is one datagram in, at most one datagram out; the event
 loop reads the socket itself, many datagrams per wakeup (UdpReader). TCP follows
 RFC 7766: every message is preceded by a two-octet length (§8); several queries may be
 sent on one connection and each is answered as soon as it is complete (pipelining, §6.2.1);
@@ -11,8 +13,10 @@ When a listener stops, the datagrams already queued on its UDP socket are answer
 before it closes, and open connections are closed once their answers are written.
 Nothing here knows about zones or DNS messages: each socket is given a `Responder`, a
 function from query bytes to response bytes or None (drop). A UDP responder may also
-offer `many`, the same function over a list of queries at once, which must not raise:
-the batched reader then makes one call per batch instead of one per datagram.
+offer `many`, the same function over a list of queries at once, each query and answer
+without its two-octet ID (the batch sends every query's own ID in front of its answer),
+which must not raise: the batched reader then makes one call per batch instead of one
+per datagram.
 """
 
 from __future__ import annotations
@@ -80,7 +84,8 @@ class UdpReader:
         self._loop = loop
         self._batch = udpbatch.batch_for(sock.family) if udpbatch.available else None
         many = getattr(respond, "many", None)
-        self._many: udpbatch.ManyResponder = many if many is not None else self._one_by_one
+        self._whole = many is None  # whole messages to `respond`, one by one
+        self._many: udpbatch.ManyResponder = self._one_by_one if many is None else many
         loop.add_reader(sock.fileno(), self.answer_queued, UDP_READ_PER_WAKEUP)
 
     def answer_queued(self, limit: int) -> int:
@@ -89,10 +94,10 @@ class UdpReader:
         batch = self._batch
         if batch is None:
             return self._answer_one_at_a_time(limit)
-        fd, many = self.sock.fileno(), self._many
+        fd, many, whole = self.sock.fileno(), self._many, self._whole
         read = 0
         while read < limit:
-            count = batch.answer(fd, many)
+            count = batch.answer(fd, many, whole)
             read += count
             if count < udpbatch.BATCH:  # the queue is empty
                 break
@@ -111,6 +116,8 @@ class UdpReader:
             except OSError:  # BlockingIOError: nothing is left
                 break
             read += 1
+            if len(query) < 2:  # no whole ID: no answer (as with recvmmsg, udpbatch.py)
+                continue
             response = _guarded(respond, query)
             if response is not None:
                 try:

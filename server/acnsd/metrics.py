@@ -33,7 +33,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from . import __version__
-from .core import Transport, answer, answer_many, internal_errors, respond
+from .core import Transport, answer, answer_after_id, internal_errors, respond
 from .logs import QUERY_LOGGER, query_line
 from .model import Model
 from .outcome import RCODE, Outcome
@@ -149,7 +149,7 @@ def counting_responder(
             return answer(holder.tables, query, transport, view)  # type: ignore[attr-defined]
 
         def many(queries: list[bytes]) -> list[bytes | None]:  # a UDP batch (listener.py)
-            return answer_many(holder.tables, queries, transport, view)  # type: ignore[attr-defined]
+            return answer_after_id(holder.tables, queries, transport, view)  # type: ignore[attr-defined]
 
         bare.many = many  # type: ignore[attr-defined]
         return bare

@@ -14,6 +14,13 @@ read on that thread: an event loop runs one reader at a time. Linux (glibc or mu
 where libc has no recvmmsg `available` is False and the listener reads one datagram at
 a time with the socket module.
 
+Every answer starts with its query's two-octet ID, and the kernel is pointed at it where
+it wrote it: an answer's message has two vectors, the ID in the query's slot and the
+answer after it. So the responder is given each query after its ID and returns each
+answer after its ID, and a response the cache holds (keyed by the query after its ID)
+goes out as it is stored, without a copy made to put an ID in front. A datagram too
+short to hold an ID gets no answer.
+
 Per datagram, only what cannot be done per batch is done in Python: the queries are cut
 from the map by one list comprehension (their lengths unpacked by one struct call), the
 responder answers the whole list at once, and the answers are joined into one buffer
@@ -37,12 +44,13 @@ from itertools import accumulate
 
 __all__ = ["BATCH", "Batch", "ManyResponder", "available", "batch_for"]
 
-# answers a list of queries at once: one answer (None: drop) per query, in order
+# answers a list of queries, each after its ID, at once: one answer after its ID (None:
+# drop) per query, in order; only a query of at least a header may have an answer
 ManyResponder = Callable[[list[bytes]], list["bytes | None"]]
 
 log = logging.getLogger("acnsd.listener")  # the listener's events, logged where they happen
 
-BATCH = 32  # datagrams per system call
+BATCH = 128  # datagrams per system call: more than a load generator keeps in flight
 SLOT = 65536  # one datagram per slot: every UDP payload fits (at most 65,507 octets)
 _NAME = 28  # bytes per peer address: sizeof(struct sockaddr_in6), the larger family
 _NAME_LENGTH = {socket.AF_INET: 16, socket.AF_INET6: 28}  # sizeof(struct sockaddr_in[6])
@@ -109,7 +117,7 @@ class Batch:
         self._answers_view = memoryview(self._answers)  # writes faster than the map itself
         self._starts = [i * SLOT for i in range(BATCH)]
         names = (ctypes.c_char * (BATCH * _NAME))()
-        query_iov, answer_iov = (_Iovec * BATCH)(), (_Iovec * BATCH)()
+        query_iov, answer_iov = (_Iovec * BATCH)(), (_Iovec * (2 * BATCH))()
         received, sent = (_Mmsghdr * BATCH)(), (_Mmsghdr * BATCH)()
         queries_at = ctypes.addressof(ctypes.c_char.from_buffer(self._queries))
         answers_at = ctypes.addressof(ctypes.c_char.from_buffer(self._answers))
@@ -119,9 +127,11 @@ class Batch:
             hdr = received[i].hdr
             hdr.name, hdr.namelen = names_at + i * _NAME, _NAME_LENGTH[family]
             hdr.iov, hdr.iovlen = ctypes.addressof(query_iov) + i * ctypes.sizeof(_Iovec), 1
-            hdr = sent[i].hdr  # the answer to slot i goes to the peer of the query in slot i
+            hdr = sent[i].hdr  # the answer to slot i goes to the peer of the query in slot i,
             hdr.name, hdr.namelen = names_at + i * _NAME, _NAME_LENGTH[family]
-            hdr.iov, hdr.iovlen = ctypes.addressof(answer_iov) + i * ctypes.sizeof(_Iovec), 1
+            # and starts with that query's ID, where the kernel wrote it
+            hdr.iov, hdr.iovlen = ctypes.addressof(answer_iov) + 2 * i * ctypes.sizeof(_Iovec), 2
+            answer_iov[2 * i].base, answer_iov[2 * i].len = queries_at + i * SLOT, 2
         # the received lengths of the first n messages, in one struct call per batch
         size = ctypes.sizeof(_Mmsghdr)
         before = _Mmsghdr.len.offset  # type: ignore[attr-defined]
@@ -130,17 +140,20 @@ class Batch:
         self._received = received
         self._size = size
         self._answers_at = answers_at
-        # the answer vectors, (base, length) pairs of u64: written by strided slices
+        # the answer vectors, (base, length) pairs of u64, two per answer (its query's ID,
+        # then the answer after it): the second ones are written by strided slices
         self._answer_iov_u64 = memoryview(answer_iov).cast("B").cast("Q")  # type: ignore[arg-type]
         self._received_at, self._sent_at = ctypes.addressof(received), ctypes.addressof(sent)
         # the ctypes objects own the memory the addresses above point into
         self._keep = (names, query_iov, answer_iov, received, sent)
 
-    def answer(self, fd: int, respond: ManyResponder) -> int:
+    def answer(self, fd: int, respond: ManyResponder, whole: bool = False) -> int:
         """Read the datagrams queued on `fd` (at most BATCH; never blocks), answer them
-        with one call of `respond` and send the answers in one call. Returns how many were
-        read: fewer than BATCH means the queue was empty. `respond` must not raise; an
-        answer the kernel refuses (a full send buffer) is lost, as with sendto."""
+        with one call of `respond` (queries and answers after their ID; with `whole`,
+        whole messages, whose first two octets are then not sent) and send the answers in
+        one call. Returns how many were read: fewer than BATCH means the queue was empty.
+        `respond` must not raise; an answer the kernel refuses (a full send buffer) is
+        lost, as with sendto."""
         recvmmsg = _CALLS[0]  # type: ignore[index]
         count = recvmmsg(fd, self._received_at, BATCH, socket.MSG_DONTWAIT, None)
         if count <= 0:
@@ -151,7 +164,15 @@ class Batch:
         queries = self._queries
         lengths = self._lengths[count](self._received)
         starts = self._starts  # one per slot; zip stops after the `count` lengths
-        responses = respond([queries[s : s + n] for s, n in zip(starts, lengths, strict=False)])
+        skip = 0 if whole else 2  # each query after its ID, or whole
+        cut = [queries[s + skip : s + n] for s, n in zip(starts, lengths, strict=False)]
+        responses = respond(cut)
+        if whole:
+            responses = [None if r is None else r[2:] for r in responses]
+        if min(lengths) < 2:  # a datagram without a whole ID: no answer
+            answered = zip(responses, lengths, strict=True)
+            self._send_runs(fd, [r if n >= 2 else None for r, n in answered])
+            return count
         try:
             sizes = list(map(len, responses))
         except TypeError:  # a dropped query: None
@@ -163,8 +184,8 @@ class Batch:
             return count
         self._answers_view[: len(data)] = data
         iov = self._answer_iov_u64  # answers back to back: their offsets are running sums
-        iov[0 : 2 * count : 2] = array("Q", list(accumulate(sizes[:-1], initial=self._answers_at)))
-        iov[1 : 2 * count : 2] = array("Q", sizes)
+        iov[2 : 4 * count : 4] = array("Q", list(accumulate(sizes[:-1], initial=self._answers_at)))
+        iov[3 : 4 * count : 4] = array("Q", sizes)
         self._send(fd, 0, count)
         return count
 
@@ -191,6 +212,6 @@ class Batch:
                 continue
             start = i * SLOT
             answers[start : start + len(response)] = response
-            iov[2 * i] = self._answers_at + start
-            iov[2 * i + 1] = len(response)
+            iov[4 * i + 2] = self._answers_at + start
+            iov[4 * i + 3] = len(response)
         self._send(fd, first, len(responses))

@@ -1,13 +1,13 @@
 """The response cache changes no answer: for random query mixes (0x20 case, EDNS shapes,
 transports, addresses with and without a view) the cached path gives byte for byte what
-the uncached path gives; random names are never admitted, other names on their second
+the uncached path gives (and a UDP batch's path the same after the ID); random names are never admitted, other names on their second
 sighting, and the budget holds."""
 
 import dns.message
 import dns.name
 from acnsd.cache import ResponseCache
 from acnsd.compiler import compile_plan
-from acnsd.core import Transport, answer
+from acnsd.core import Transport, answer, answer_after_id
 from acnsd.plan import ServePlan, View
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -70,6 +70,7 @@ def test_cached_path_equals_uncached_path(data):
         expected = answer(cold, wire, transport, local)
         assert answer(WARM, wire, transport, local) == expected
         assert answer(WARM, wire, transport, local) == expected  # now surely from the cache
+        assert answer_after_id(WARM, [wire[2:]], transport, local) == [expected[2:]]
         assert dns.message.from_wire(expected).question[0].name.to_text() == qname
 
 

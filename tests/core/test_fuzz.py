@@ -1,13 +1,15 @@
 """No input makes the core raise: random octets and mutations of valid queries always end
 in a response that dnspython parses, echoes the ID (and the question when it has one),
-fits the size limit; or in a drop. An internal error (SERVFAIL) never happens."""
+fits the size limit; or in a drop. An internal error (SERVFAIL) never happens. A UDP
+batch's path (`answer_after_id`, given the query after its ID) answers the same after
+the ID."""
 
 import struct
 
 import dns.message
 import dns.rcode
 from acnsd import core
-from acnsd.core import Outcome, Transport, respond
+from acnsd.core import Outcome, Transport, answer_after_id, respond
 from acnsd.plan import ServerOptions
 from acnsd.wire import parse_query
 from hypothesis import HealthCheck, given, settings
@@ -39,6 +41,8 @@ def _check(wire: bytes, transport: Transport) -> None:
     response, outcome, _ = respond(T, wire, transport)
     assert core.internal_errors() == before
     assert outcome is not Outcome.SERVFAIL
+    after_id = answer_after_id(T, [wire[2:]], transport)[0]
+    assert after_id == (None if response is None else response[2:])
     if response is None:
         assert outcome is Outcome.DROP
         return

@@ -11,15 +11,22 @@ from acnsd.listener import BindError, TcpConnections, open_listener
 TIMEOUT = 5.0
 
 
+def reply(query: bytes) -> bytes:
+    """The fake core's answer: like a DNS response it starts with the query's first two
+    octets (its ID), then b"A" and the rest of the query."""
+    return query[:2] + b"A" + query[2:]
+
+
 def echo(query: bytes) -> bytes | None:
-    """A fake core: answers b"A" + query, drops b"drop", raises on b"boom"."""
+    """A fake core: answers reply(query), drops b"drop", raises on b"boom"; b"bigN" is
+    answered with N octets."""
     if query == b"drop":
         return None
     if query == b"boom":
         raise RuntimeError("core bug")
     if query.startswith(b"big"):
-        return b"x" * int(query[3:])
-    return b"A" + query
+        return query[:2] + b"x" * (int(query[3:]) - 2)
+    return reply(query)
 
 
 try:
@@ -80,10 +87,10 @@ def test_udp_answers_and_drops(run):
     async def scenario():
         listener, _ = await start()
         try:
-            assert await udp_exchange("127.0.0.1", listener.port, b"q1") == b"Aq1"
+            assert await udp_exchange("127.0.0.1", listener.port, b"q1") == reply(b"q1")
             assert await udp_exchange("127.0.0.1", listener.port, b"drop", wait=0.3) is None
             assert await udp_exchange("127.0.0.1", listener.port, b"boom", wait=0.3) is None
-            assert await udp_exchange("127.0.0.1", listener.port, b"q2") == b"Aq2"
+            assert await udp_exchange("127.0.0.1", listener.port, b"q2") == reply(b"q2")
         finally:
             listener.stop_accepting()
 
@@ -98,14 +105,14 @@ def test_tcp_pipelined_queries_in_pieces(run):
             data = frame(b"one") + frame(b"drop") + frame(b"two") + frame(b"three")
             writer.write(data[:5])
             await writer.drain()
-            assert await read_frame(reader) == b"Aone"
+            assert await read_frame(reader) == reply(b"one")
             for i in range(5, len(data)):  # the rest one octet at a time
                 writer.write(data[i : i + 1])
                 await writer.drain()
-            assert await read_frame(reader) == b"Atwo"
-            assert await read_frame(reader) == b"Athree"
+            assert await read_frame(reader) == reply(b"two")
+            assert await read_frame(reader) == reply(b"three")
             writer.write(frame(b"boom") + frame(b"after"))
-            assert await read_frame(reader) == b"Aafter"
+            assert await read_frame(reader) == reply(b"after")
             writer.write_eof()
             assert await reader.read() == b""  # closed once our answers are written
             writer.close()
@@ -121,8 +128,8 @@ def test_tcp_largest_message(run):
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
             writer.write(frame(b"big65535") + frame(b"big65536") + frame(b"ok"))
-            assert await read_frame(reader) == b"x" * 65535
-            assert await read_frame(reader) == b"Aok"  # the oversize answer was dropped
+            assert await read_frame(reader) == b"bi" + b"x" * 65533
+            assert await read_frame(reader) == reply(b"ok")  # the oversize answer was dropped
             writer.close()
         finally:
             listener.stop_accepting()
@@ -152,7 +159,7 @@ def test_tcp_connection_cap(run):
             clients = [await asyncio.open_connection("127.0.0.1", listener.port) for _ in range(2)]
             for reader, writer in clients:  # both admitted
                 writer.write(frame(b"hi"))
-                assert await read_frame(reader) == b"Ahi"
+                assert await read_frame(reader) == reply(b"hi")
             reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
             try:
                 assert await asyncio.wait_for(reader.read(), 3) == b""
@@ -173,7 +180,7 @@ def test_drain_answers_then_closes(run):
         listener, connections = await start()
         reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
         writer.write(frame(b"last"))
-        assert await read_frame(reader) == b"Alast"
+        assert await read_frame(reader) == reply(b"last")
         listener.stop_accepting()
         aborted = await connections.drain(2.0)
         assert aborted == 0
@@ -196,10 +203,10 @@ def test_ipv6_loopback(run):
             pytest.skip(f"::1 cannot be bound here: {exc}")
         try:
             assert listener.address == f"[::1]:{listener.port}"
-            assert await udp_exchange("::1", listener.port, b"v6") == b"Av6"
+            assert await udp_exchange("::1", listener.port, b"v6") == reply(b"v6")
             reader, writer = await asyncio.open_connection("::1", listener.port)
             writer.write(frame(b"v6tcp"))
-            assert await read_frame(reader) == b"Av6tcp"
+            assert await read_frame(reader) == reply(b"v6tcp")
             writer.close()
         finally:
             listener.stop_accepting()
@@ -232,7 +239,7 @@ def test_stop_answers_the_queued_datagrams(run):
                 client.sendto(b"q%d" % i, ("127.0.0.1", listener.port))
             assert listener.stop_accepting() == 50
             answers = {client.recv(100) for _ in range(50)}
-        assert answers == {b"Aq%d" % i for i in range(50)}
+        assert answers == {reply(b"q%d" % i) for i in range(50)}
 
     run(scenario())
 

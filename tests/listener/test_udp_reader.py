@@ -10,7 +10,7 @@ import pytest
 from acnsd import udpbatch
 from acnsd.listener import UDP_READ_PER_WAKEUP, TcpConnections, open_listener
 
-from .test_listener import echo, run, start  # noqa: F401  (run is a fixture)
+from .test_listener import echo, reply, run, start  # noqa: F401  (run is a fixture)
 
 CLIENTS = 3
 PER_CLIENT = 40  # 120 queued datagrams: several batches, fewer than one wakeup's share
@@ -78,7 +78,7 @@ def test_each_answer_reaches_its_sender(run, reading, host):  # noqa: F811
                     client.sendto(interleaved_queries(index)[i], (host, listener.port))
             await asyncio.sleep(0.2)
             for index, client in enumerate(senders):
-                expected = [b"A" + q for q in interleaved_queries(index) if q.startswith(b"c")]
+                expected = [reply(q) for q in interleaved_queries(index) if q.startswith(b"c")]
                 assert sorted(await asyncio.to_thread(receive_all, client)) == sorted(expected)
         finally:
             for client in senders:
@@ -88,17 +88,18 @@ def test_each_answer_reaches_its_sender(run, reading, host):  # noqa: F811
     run(scenario())
 
 
-def test_largest_answers_and_empty_datagrams(run, reading):  # noqa: F811
+def test_largest_answers_and_datagrams_without_an_id(run, reading):  # noqa: F811
     async def scenario():
         listener, _ = await start()
         (client,) = clients(socket.AF_INET, 1)
         try:
-            for query in (b"big65507", b"", b"big1", b"x" * 65507):
+            for query in (b"big65507", b"", b"x", b"big2", b"x" * 65507):
                 client.sendto(query, ("127.0.0.1", listener.port))
             await asyncio.sleep(0.2)
             got = await asyncio.to_thread(receive_all, client)
-            # the last answer, "A" + 65,507 octets, is over the IPv4 limit: lost, not fatal
-            assert got == [b"x" * 65507, b"A", b"x"]
+            # datagrams shorter than an ID get no answer; the last answer, 65,508 octets,
+            # is over the IPv4 limit: lost, not fatal
+            assert got == [b"bi" + b"x" * 65505, b"bi"]
         finally:
             client.close()
             listener.stop_accepting()
@@ -118,7 +119,7 @@ def test_a_wakeup_reads_a_bounded_share(run, reading):  # noqa: F811
             assert listener.udp.answer_queued(UDP_READ_PER_WAKEUP) == 100 - read
             assert listener.udp.answer_queued(UDP_READ_PER_WAKEUP) == 0
             got = await asyncio.to_thread(receive_all, client)
-            assert sorted(got) == sorted(b"Aq%d" % i for i in range(100))
+            assert sorted(got) == sorted(reply(b"q%d" % i) for i in range(100))
         finally:
             client.close()
             listener.stop_accepting()
@@ -142,8 +143,9 @@ def test_stopped_listener_reads_no_more(run, reading):  # noqa: F811
 
 
 def test_a_responder_with_many_answers_whole_batches(run):  # noqa: F811
-    """A UDP responder offering `many` is given each batch as one list (with recvmmsg);
-    its None drops that query only, and every answer still reaches its sender."""
+    """A UDP responder offering `many` is given each batch as one list (with recvmmsg),
+    every query after its ID; its None drops that query only, and every answer reaches
+    its sender after the ID of its own query."""
     if not udpbatch.available:
         pytest.skip("recvmmsg is not available here")
     calls: list[int] = []
@@ -153,7 +155,7 @@ def test_a_responder_with_many_answers_whole_batches(run):  # noqa: F811
 
     def many(queries: list[bytes]) -> list[bytes | None]:
         calls.append(len(queries))
-        return [None if q == b"drop" else b"M" + q for q in queries]
+        return [None if q == b"op" else b"M" + q for q in queries]  # b"drop" after its ID
 
     respond.many = many  # type: ignore[attr-defined]
 
@@ -167,7 +169,7 @@ def test_a_responder_with_many_answers_whole_batches(run):  # noqa: F811
                     client.sendto(query, ("127.0.0.1", listener.port))
             await asyncio.sleep(0.2)
             for index, client in enumerate(senders):
-                expected = [b"Mc%dq%d" % (index, i) for i in range(PER_CLIENT) if i % 5 != 2]
+                expected = [b"c%dMq%d" % (index, i) for i in range(PER_CLIENT) if i % 5 != 2]
                 assert sorted(await asyncio.to_thread(receive_all, client)) == sorted(expected)
         finally:
             for client in senders:
