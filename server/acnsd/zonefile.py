@@ -431,7 +431,7 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
     if " \n" in text or tabs and "\t\n" in text or text[-1] in " \t":
         rdata_texts = tuple(map(str.rstrip, rdata_texts))
     types = set(type_texts)
-    if (set(classes) != {"IN"} or not "".join(ttl_texts).isdigit()
+    if (classes.count("IN") != len(classes) or not "".join(ttl_texts).isdigit()
             or not _TYPES.keys() >= types):
         return None
     names = _owners(dict.fromkeys(owner_texts), reader)
@@ -449,7 +449,7 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
     if "SOA" in types and any(names[owner].key != reader.zone_key for owner, rdtype
                               in zip(owner_texts, type_texts, strict=True) if rdtype == "SOA"):
         return None
-    if len(set(ttl_texts)) == 1:  # the usual case: then fixed by type
+    if ttl_texts.count(ttl_texts[0]) == len(ttl_texts):  # the usual case: fixed by type
         fixed = _fixed(types, ttl_texts[0], reader.shared)
         fixeds = map(fixed.__getitem__, type_texts)
     else:
