@@ -152,19 +152,20 @@ def _negative(view: ViewTables, body: bytes, udp: bool) -> tuple[bytes, str] | N
     template = view.negative.get(body[:_QUESTION] + body[cut:])
     if template is None:
         return None
-    head, parent, longest, rest, nodes, tails, soa, opt, limit, apex = template
+    head, longest, rest, nodes, tails, soa, opt, limit, apex, ends = template
     if first > longest:  # the name would be longer than 255 octets: FORMERR
         return None
-    key = body[_QUESTION:cut].lower() + parent
+    qend = cut + rest  # where the question ends, in the body
+    key = body[_QUESTION : qend - 4].lower()  # the template's key matched the parent's case
     if key in nodes or key in view.zones or key in view.names:
         return None
-    qend = cut + rest  # where the question ends, in the body
-    tail = tails.get(qend + 2)  # tails are keyed by the offset in the whole message
-    if tail is None:
-        tail = negative_tail(soa, tails, qend + 2)
-    if udp and qend + 2 + len(tail) + len(opt) > limit:
+    end = ends.get(qend)  # the SOA RR and the OPT after a question ending there
+    if end is None:
+        end = negative_tail(soa, tails, qend + 2) + opt  # tails: offsets in the message
+        ends[qend] = end  # at most one per question length: bounded
+    if udp and qend + 2 + len(end) > limit:
         return None
-    return head + body[_QUESTION:qend] + tail + opt, apex
+    return head + body[_QUESTION:qend] + end, apex
 
 
 def _remember_negative(
@@ -189,7 +190,6 @@ def _remember_negative(
     limit = _MIN_UDP if edns is None else min(edns.payload, tables.options.edns_udp_size)
     template: NegativeTemplate = (
         _PACK_HEADER(0, flags, 1, 0, 1, ar)[2:],
-        parent,
         _MAX_NAME - 1 - len(parent),
         len(parent) + 4,
         zone.nodes,
@@ -198,6 +198,7 @@ def _remember_negative(
         opt or b"",
         limit if limit > _MIN_UDP else _MIN_UDP,
         zone.name,
+        {},
     )
     key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] :]
     tables.cache.store_template(view.negative, key, template)

@@ -1,7 +1,7 @@
 """The response cache changes no answer: for random query mixes (0x20 case, EDNS shapes,
 transports, addresses with and without a view) the cached path gives byte for byte what
-the uncached path gives (and a UDP batch's path the same after the ID); random names are never admitted, other names on their second
-sighting, and the budget holds."""
+the uncached path gives (and a UDP batch's path the same after the ID); random names are
+never admitted, other names on their second sighting, and the budget holds."""
 
 import dns.message
 import dns.name
