@@ -36,6 +36,7 @@ _AAAA = dns.rdatatype.AAAA
 _NS = dns.rdatatype.NS
 _SOA = dns.rdatatype.SOA
 _WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)
+_LINKED = frozenset(_WITH_TARGETS)
 _UNPACK_I = struct.Struct(">I").unpack_from
 _RDATAS = attrgetter("rdatas")
 _WILDCARD = b"\x01*"  # the start of a wildcard's key (RFC 4592)
@@ -155,14 +156,11 @@ def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
         rdtype = rrset.rdtype
         if rdtype == _SOA and key == apex_key and soa_owner is None:
             soa_owner = owner
-        held = node.get(rdtype)
-        if held is not None:  # the same RRset listed twice: merged
-            rrset = _merged(held, rrset)
-        elif owner is not node.name:
-            rrset = rrset.copy(owner=node.name)
-        elif rdtype in _WITH_TARGETS:
-            rrset = rrset.copy()  # _link sets its `extra`
-        if rdtype in _WITH_TARGETS:
+        if rdtype in node:  # the same RRset listed twice: merged
+            rrset = _merged(node[rdtype], rrset)
+        elif owner is not node.name or rdtype in _LINKED:
+            rrset = rrset.copy(owner=node.name)  # _link sets a linked copy's `extra`
+        if rdtype in _LINKED:
             linked[key] = node
             cuts = cuts or (rdtype == _NS and key != apex_key)
         node[rdtype] = rrset
