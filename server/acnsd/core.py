@@ -323,12 +323,9 @@ def answer_after_id(
         return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
     answers = list(map(_FIRST, map(cache.get, queries, repeat(_MISSED))))
     missed = -1
-    try:
-        while True:  # each query the cache did not answer (list.index: a scan in C)
-            missed = answers.index(None, missed + 1)
-            answers[missed] = _answer_missed(tables, view, cache, queries[missed], udp)
-    except ValueError:
-        pass
+    for _ in range(answers.count(None)):  # the queries the cache did not answer, in order
+        missed = answers.index(None, missed + 1)  # (scans in C)
+        answers[missed] = _answer_missed(tables, view, cache, queries[missed], udp)
     return answers
 
 
