@@ -176,6 +176,8 @@ class _Reader:
         return replay.content(replay.next(), path, lines)
 
     def content(self, event: yaml.Event, path: str, lines: dict[str, int]) -> Any:
+        if event.__class__ is yaml.ScalarEvent:  # the most common, looked for first
+            return self.scalar(event, path)
         if isinstance(event, yaml.MappingStartEvent):
             return self.mapping(path, lines)
         if isinstance(event, yaml.SequenceStartEvent):
@@ -204,9 +206,10 @@ class _Reader:
                 self.problems.append(Problem("a mapping key must be a plain value",
                                              file=self.source.file, line=key_line,
                                              path=path or None))
-            else:
-                key = str(self.node(key_event, path, {}))
-                child = join_path(path, key)
+            else:  # a plain key is a scalar's value (node would record its line: unused)
+                key = str(self.node(key_event, path, {}) if key_event.anchor is not None
+                          else self.scalar(key_event, path))
+                child = f"{path}.{key}" if path else key  # join_path
                 if key in result:
                     self.problems.append(Problem(f"duplicate key {key!r}", file=self.source.file,
                                                  line=key_line, path=child))
