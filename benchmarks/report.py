@@ -10,7 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["markdown", "targets", "write_chart", "write_json"]
+__all__ = ["markdown", "publish_in_readme", "readme_section", "targets", "write_chart",
+           "write_json"]
+
+# the README's benchmark section lies between these lines; --publish rewrites it
+README_BEGIN = "<!-- benchmark results: written by `make bench` (benchmarks/report.py) -->"
+README_END = "<!-- end of benchmark results -->"
 
 _COLUMNS = (
     ("server", "server", "{}"), ("mix", "mix", "{}"), ("q/s", "qps", "{:,.0f}"),
@@ -140,6 +145,56 @@ def markdown(results: dict[str, Any]) -> str:
         for row in results["targets"]:
             out.append(f"| {row['target']} | {row['shown']} | {'yes' if row['ok'] else 'NO'} |")
     return "\n".join(out) + "\n"
+
+
+def readme_section(results: dict[str, Any], chart: str) -> str:
+    """The README's summary of a full run: the machine, every server's queries/s per mix
+    (and CPU per query on the cached mix), the scale set, the reload gap, the targets and
+    the chart (`chart`: its path as the README links it)."""
+    machine, params, summary = results["machine"], results["params"], results["summary"]
+    mixes = list(dict.fromkeys(r["mix"] for r in summary))
+    out = [
+        f"Latest run: {results['started']} on {machine['cpu']} × {machine['cores']} cores "
+        f"(kernel {machine['kernel']}; load average {machine['loadavg']} at the start), "
+        f"{params['pinning']}. {params['zones']:,} zones / {params['records']:,} records; "
+        f"medians of {params['rounds']} interleaved rounds of {params['duration']:g} s with "
+        f"`dnsperf -q {params['outstanding']}`, the same options for every server.", "",
+        "| server | " + " | ".join(f"{mix} q/s" for mix in mixes)
+        + " | cached CPU µs/q | lost (most in a run) | peak RSS MiB | load s |",
+        "|" + "---|" * (len(mixes) + 5),
+    ]
+    for server in dict.fromkeys(r["server"] for r in summary):
+        rows = [_find(summary, server, mix) for mix in mixes]
+        cached = _find(summary, server, "cached") or next(r for r in rows if r)
+        cells = [f"{r['qps']:,.0f}" if r else "–" for r in rows]
+        lost = max(r["lost_max"] for r in rows if r)
+        out.append(f"| {server} | " + " | ".join(cells) + f" | {cached['cpu_us_per_query']:.2f} "
+                   f"| {lost} | {cached['peak_rss_mib']:.1f} | {cached['load_seconds']:.2f} |")
+    scale = {name: row for name, row in results.get("scale", {}).items() if "error" not in row}
+    if scale:
+        first = next(iter(scale.values()))
+        out += ["", f"Scale set ({first['zones']:,} zones, {first['records']:,} records): "
+                + "; ".join(f"{name} loads in {row['load_seconds']:.1f} s with "
+                            f"{row['rss_mib']:.0f} MiB RSS" for name, row in scale.items())
+                + "."]
+    if results.get("reload"):
+        out += ["", "Longest gap in answers during a reload under load: " + "; ".join(
+            f"{gap['longest_gap_ms']:.1f} ms ({name})" for name, gap in results["reload"].items())
+            + "."]
+    if results.get("targets"):
+        out += ["", "| issue 4 target | measured | met |", "|---|---|---|"]
+        out += [f"| {row['target']} | {row['shown']} | {'yes' if row['ok'] else 'NO'} |"
+                for row in results["targets"]]
+    out += ["", f"![queries/s and CPU per query, per mix and server]({chart})"]
+    return "\n".join(out)
+
+
+def publish_in_readme(readme: str, section: str) -> str:
+    """`readme` with the text between README_BEGIN and README_END replaced by `section`."""
+    begin, end = readme.find(README_BEGIN), readme.find(README_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f"the README has no {README_BEGIN!r} ... {README_END!r} section")
+    return readme[: begin + len(README_BEGIN)] + "\n" + section + "\n" + readme[end:]
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:

@@ -25,7 +25,14 @@ from benchmarks.measure import Sample, measure, summarize
 from benchmarks.mixes import MIXES, Mix, write_query_files
 from benchmarks.procs import memory_kib
 from benchmarks.reload_gap import reload_gap
-from benchmarks.report import markdown, targets, write_chart, write_json
+from benchmarks.report import (
+    markdown,
+    publish_in_readme,
+    readme_section,
+    targets,
+    write_chart,
+    write_json,
+)
 from benchmarks.servers import DEFAULT, SERVERS, Layout, Running, ServerError, parse_spec, start
 from benchmarks.verify import compare
 from benchmarks.zonefiles import write_zone_files
@@ -34,6 +41,7 @@ __all__ = ["main"]
 
 OUT = Path(__file__).resolve().parent / "out"
 PUBLISHED = Path(__file__).resolve().parent / "results"  # the latest full run, committed
+README = Path(__file__).resolve().parent.parent / "README.md"  # shows the latest full run
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -186,6 +194,8 @@ def _report(args: argparse.Namespace, results: dict[str, Any], samples: list[Sam
         for name in ("results.md", "results.json", "results.png"):
             if (args.out / name).exists():
                 shutil.copyfile(args.out / name, PUBLISHED / name)
+        chart = (PUBLISHED / "results.png").relative_to(README.parent)
+        README.write_text(publish_in_readme(README.read_text(), readme_section(results, chart)))
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

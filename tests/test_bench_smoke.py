@@ -13,10 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tooling import require_tool
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the benchmarks package lives at the top of the repository
+from benchmarks.report import README_BEGIN, README_END, publish_in_readme, readme_section  # noqa: E402
+
 MIXES = ("cached", "nxflood", "edns-do", "tcp")
 
 
@@ -43,6 +46,18 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
     for server in servers:
         for mix in MIXES:
             assert f"| {server} | {mix} |" in table
+    # what --publish writes into the README: the run's own numbers, between the markers
+    section = readme_section(results, "results.png")
+    for server in servers:
+        cached = f"{rows[(server, 'cached')]['qps']:,.0f}"
+        assert f"| {server} | {cached} |" in section, section
+    readme = (REPO / "README.md").read_text()
+    published = publish_in_readme(readme, section)
+    assert section in published
+    assert published.split(README_BEGIN)[0] == readme.split(README_BEGIN)[0]
+    assert published.split(README_END)[1] == readme.split(README_END)[1]
+    with pytest.raises(ValueError):
+        publish_in_readme(readme.replace(README_END, ""), section)
 
 
 DNSPERF_TCP_OUTPUT = """
