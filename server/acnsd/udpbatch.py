@@ -83,11 +83,10 @@ def _libc_calls() -> tuple[Callable[..., int], Callable[..., int]] | None:
         recvmmsg, sendmmsg = libc.recvmmsg, libc.sendmmsg
     except (OSError, AttributeError):
         return None
-    fd, pointer, count, flags = ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int
-    recvmmsg.argtypes = [fd, pointer, count, flags, pointer]  # the last: no timeout
-    recvmmsg.restype = ctypes.c_int
-    sendmmsg.argtypes = [fd, pointer, count, flags]
-    sendmmsg.restype = ctypes.c_int
+    # No argtypes: converting each argument through argtypes costs as much as the rest of
+    # the call. The callers pass ints that fit a C int (descriptor, count, flags), pointers
+    # as ctypes.c_void_p and None for the NULL timeout, which ctypes passes as they are.
+    recvmmsg.restype = sendmmsg.restype = ctypes.c_int
     return recvmmsg, sendmmsg
 
 
@@ -138,12 +137,13 @@ class Batch:
         entry = f"{before}xI{size - before - 4}x"
         self._lengths = [struct.Struct("=" + entry * n).unpack_from for n in range(BATCH + 1)]
         self._received = received
-        self._size = size
         self._answers_at = answers_at
         # the answer vectors, (base, length) pairs of u64, two per answer (its query's ID,
         # then the answer after it): the second ones are written by strided slices
         self._answer_iov_u64 = memoryview(answer_iov).cast("B").cast("Q")  # type: ignore[arg-type]
-        self._received_at, self._sent_at = ctypes.addressof(received), ctypes.addressof(sent)
+        self._received_at = ctypes.c_void_p(ctypes.addressof(received))
+        # where the messages from the i-th on start, for sendmmsg
+        self._sent_from = [ctypes.c_void_p(ctypes.addressof(sent) + i * size) for i in range(BATCH)]
         # the ctypes objects own the memory the addresses above point into
         self._keep = (names, query_iov, answer_iov, received, sent)
 
@@ -192,9 +192,9 @@ class Batch:
     def _send(self, fd: int, first: int, end: int) -> None:
         """sendmmsg the prepared messages first..end-1."""
         sendmmsg = _CALLS[1]  # type: ignore[index]
-        at, size = self._sent_at, self._size
+        sent_from = self._sent_from
         while first < end:
-            written = sendmmsg(fd, at + first * size, end - first, 0)
+            written = sendmmsg(fd, sent_from[first], end - first, 0)
             first += written if written > 0 else 1  # the first one failed: it is lost
 
     def _send_runs(self, fd: int, responses: list[bytes | None]) -> None:
