@@ -27,7 +27,7 @@ from .cache import CacheEntry, ResponseCache
 from .errors import ConfigError, Problem
 from .plan import ServePlan, ServerOptions, ZonePlan
 from .render import opt_rr
-from .wire import WireName, WireRRset, decode_rrset, encode_rrset, wire_name
+from .wire import WireName, WireRRset, decode_rrset, encode_rrset, name_text, wire_name
 
 __all__ = ["Node", "Tables", "ViewTables", "Zone", "compile_plan"]
 
@@ -195,7 +195,7 @@ def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
     soa = nodes[apex_key][_SOA]
     minimum = _UNPACK_I(soa.rdatas[0][-1], 16)[0]  # the last of the SOA's five 32-bit fields
     negative = soa.copy(owner=soa_owner, ttl=min(soa.ttl, minimum))
-    return Zone(apex, nodes, negative, origin.to_text()), list(linked.values())
+    return Zone(apex, nodes, negative, name_text(origin)), list(linked.values())
 
 
 def _find_zone(zones: dict[bytes, Zone], name: WireName) -> Zone | None:

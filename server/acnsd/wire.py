@@ -31,6 +31,7 @@ __all__ = [
     "decode_rrset",
     "encode_rdata",
     "encode_rrset",
+    "name_text",
     "pack_fixed",
     "parse_query",
     "read_question_name",
@@ -276,6 +277,22 @@ class WireName:
 
 def wire_name(name: dns.name.Name) -> WireName:
     return WireName(name.to_wire())
+
+
+# the octets dnspython writes in a name's text as they are (not escaped), and the dot
+# between labels
+_PLAIN_TEXT = bytes(c for c in range(0x21, 0x7F) if c not in b'"();\\@$')
+
+
+def name_text(name: dns.name.Name) -> str:
+    """`name.to_text()`, without dnspython's octet by octet escaping for an absolute name
+    whose labels need none (the usual zone names)."""
+    labels = name.labels
+    text = b".".join(labels)
+    if (len(labels) > 1 and not labels[-1] and text.count(b".") == len(labels) - 1
+            and not text.translate(None, _PLAIN_TEXT)):
+        return text.decode()
+    return name.to_text()
 
 
 def pack_fixed(rdtype: int, ttl: int, rdclass: int = IN) -> bytes:

@@ -37,7 +37,7 @@ import dns.ttl
 from dns.rdtypes.ANY.CAA import CAA
 from dns.rdtypes.ANY.SOA import SOA
 
-from .wire import WireName, WireRRset, encode_rdata, pack_fixed, wire_rrset
+from .wire import WireName, WireRRset, encode_rdata, name_text, pack_fixed, wire_rrset
 
 __all__ = ["parse"]
 
@@ -125,7 +125,7 @@ class _Reader:
         self.zone_key = self.zone_origin.key
         # absolute names written with the zone's name as the file gives it (the common
         # case) are encoded as relative ones
-        self.zone_text = origin.to_text()
+        self.zone_text = name_text(origin)
         self.zone_suffix = "\n" if self.zone_key == b"\x00" else "." + self.zone_text
         self.origin = self.zone_origin
         self.origin_inside = True  # whether $ORIGIN is the zone's name or below it

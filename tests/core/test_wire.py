@@ -4,7 +4,7 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.name
-from acnsd.wire import HEADER_SIZE, parse_query
+from acnsd.wire import HEADER_SIZE, name_text, parse_query
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,3 +63,15 @@ def test_decoder_matches_dnspython(q):
         assert parsed.edns.do == bool(q.ednsflags & dns.flags.DO)
         assert parsed.edns.nsid == any(o.otype == dns.edns.NSID for o in q.options)
         assert parsed.plain == (not q.options)
+
+
+text_label = st.text(alphabet='abcXYZ019-_*/."();\\@$ \x01\x7f', min_size=1, max_size=8).map(
+    str.encode) | label
+
+
+@settings(max_examples=500)
+@given(st.lists(text_label, min_size=0, max_size=5), st.booleans())
+def test_name_text_is_dnspythons(labels, absolute):
+    """name_text writes a plain name without dnspython, and every name as dnspython does."""
+    name = dns.name.Name([*labels, b""] if absolute else labels)
+    assert name_text(name) == name.to_text()
