@@ -322,25 +322,20 @@ def answer_after_id(
     except Exception:
         return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
     answers = list(map(_FIRST, map(cache.get, queries, repeat(_MISSED))))
+    negative = view.negative
     missed = -1
     for _ in range(answers.count(None)):  # the queries the cache did not answer, in order
         missed = answers.index(None, missed + 1)  # (scans in C)
-        answers[missed] = _answer_missed(tables, view, cache, queries[missed], udp)
-    return answers
-
-
-def _answer_missed(
-    tables: Tables, view: ViewTables, cache: dict[bytes, CacheEntry], body: bytes, udp: bool
-) -> bytes | None:
-    """A query after its ID that the cache did not answer: a template, else the full path."""
-    try:
-        if view.negative and len(body) > _QUESTION:
-            fast = _negative(view, body, udp)
+        body = queries[missed]
+        try:  # a template, else the full path
+            fast = _negative(view, body, udp) if negative and len(body) > _QUESTION else None
             if fast is not None:
-                return fast[0]
-        return _after_id(_respond(tables, view, cache, _NO_ID + body, udp)[0])
-    except Exception:
-        return _after_id(_internal_error(_NO_ID + body)[0])
+                answers[missed] = fast[0]
+            else:
+                answers[missed] = _after_id(_respond(tables, view, cache, _NO_ID + body, udp)[0])
+        except Exception:
+            answers[missed] = _after_id(_internal_error(_NO_ID + body)[0])
+    return answers
 
 
 def _after_id(response: bytes | None) -> bytes | None:
