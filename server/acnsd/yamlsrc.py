@@ -216,7 +216,10 @@ class _Reader:
                     self.node(self.next(), child, {})
                 else:
                     lines[child] = key_line
-                    result[key] = self.node(self.next(), child, lines)
+                    value = self.next()
+                    # a plain scalar's value (node would record the line `child` already has)
+                    result[key] = (self.scalar(value, child) if value.__class__ is yaml.ScalarEvent
+                                   and value.anchor is None else self.node(value, child, lines))
             key_event = self.next()
         for merged_path, merged_line in merged_lines.items():
             lines.setdefault(merged_path, merged_line)
