@@ -305,8 +305,7 @@ def answer(
     """The response to `query` received over `transport` on `local_address`; None: drop.
 
     `respond` without the outcome, for adapters that count nothing; never raises."""
-    body = answer_after_id(tables, [query[2:]], transport, local_address)[0]
-    return None if body is None else query[:2] + body
+    return respond(tables, query, transport, local_address)[0]
 
 
 def answer_after_id(
