@@ -14,12 +14,12 @@ import re
 import dns.exception
 import dns.name
 
+from .wire import NAME_TEXT_SPECIAL
+
 __all__ = ["host_name_error", "is_subdomain", "normalize", "zone_name_error"]
 
 _LDH = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-# what dnspython reads otherwise than as a label's own octet ("@", escapes) or writes
-# escaped (besides control characters and non-ASCII text)
-_SPECIAL = frozenset('"();@\\$')
+_SPECIAL = frozenset(NAME_TEXT_SPECIAL)
 
 
 def normalize(name: str) -> str:

@@ -159,9 +159,7 @@ def render_negative(
     compressed against the apex inside the question, depends only on where the question
     ends, so it is encoded once per question length (negative_tail)."""
     qend = query.question_end
-    tail = tails.get(qend)
-    if tail is None:
-        tail = negative_tail(soa, tails, qend)
+    tail = negative_tail(soa, tails, qend)
     if opt is None:
         opt, ar = b"", 0
     else:

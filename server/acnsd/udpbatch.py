@@ -45,7 +45,7 @@ from itertools import accumulate
 __all__ = ["BATCH", "Batch", "ManyResponder", "available", "batch_for"]
 
 # answers a list of queries, each after its ID, at once: one answer after its ID (None:
-# drop) per query, in order; only a query of at least a header may have an answer
+# drop) per query, in order (a datagram shorter than an ID gets none, whatever it returns)
 ManyResponder = Callable[[list[bytes]], list["bytes | None"]]
 
 log = logging.getLogger("acnsd.listener")  # the listener's events, logged where they happen
@@ -198,8 +198,9 @@ class Batch:
             first += written if written > 0 else 1  # the first one failed: it is lost
 
     def _send_runs(self, fd: int, responses: list[bytes | None]) -> None:
-        """The rare batch with dropped queries (None) or answers too large: each answer
-        still goes out from its query's slot, in runs of consecutive answers."""
+        """The rare batch with dropped queries (None: also a datagram without an ID) or
+        answers too large: each answer still goes out from its query's slot, in runs of
+        consecutive answers."""
         iov, answers = self._answer_iov_u64, self._answers_view
         first = 0
         for i, response in enumerate(responses):

@@ -31,6 +31,7 @@ __all__ = [
     "decode_rrset",
     "encode_rdata",
     "encode_rrset",
+    "NAME_TEXT_SPECIAL",
     "name_text",
     "pack_fixed",
     "parse_query",
@@ -279,9 +280,12 @@ def wire_name(name: dns.name.Name) -> WireName:
     return WireName(name.to_wire())
 
 
+# what dnspython reads in a name's text otherwise than as a label's own octet ("@",
+# escapes) or writes escaped (besides control characters, space and non-ASCII text)
+NAME_TEXT_SPECIAL = '"();@\\$'
 # the octets dnspython writes in a name's text as they are (not escaped), and the dot
 # between labels
-_PLAIN_TEXT = bytes(c for c in range(0x21, 0x7F) if c not in b'"();\\@$')
+_PLAIN_TEXT = bytes(c for c in range(0x21, 0x7F) if chr(c) not in NAME_TEXT_SPECIAL)
 
 
 def name_text(name: dns.name.Name) -> str:

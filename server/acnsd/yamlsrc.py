@@ -209,7 +209,7 @@ class _Reader:
             else:  # a plain key is a scalar's value (node would record its line: unused)
                 key = str(self.node(key_event, path, {}) if key_event.anchor is not None
                           else self.scalar(key_event, path))
-                child = f"{path}.{key}" if path else key  # join_path
+                child = join_path(path, key)
                 if key in result:
                     self.problems.append(Problem(f"duplicate key {key!r}", file=self.source.file,
                                                  line=key_line, path=child))
