@@ -92,7 +92,8 @@ _FLAGS = {o: (RCODE[o] & 0xF) | (_AA if o in AUTHORITATIVE else 0) for o in RCOD
 
 _QUESTION = HEADER_SIZE - 2  # where the question starts in a query after its ID
 _NO_ID = b"\0\0"  # the ID put in front of a query after its ID for the full path
-_MISSED: CacheEntry = (None, None, None)  # type: ignore[assignment]
+_MISSED: CacheEntry = (b"", None, None)  # type: ignore[assignment]
+_MISSES = repeat(_MISSED)  # endless and shared: made once, not per batch
 _FIRST = itemgetter(0)
 
 _errors = [0]  # internal errors since start; a list so the count needs no `global`
@@ -320,11 +321,11 @@ def answer_after_id(
         cache = view.udp_cache if udp else view.tcp_cache
     except Exception:
         return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
-    answers = list(map(_FIRST, map(cache.get, queries, repeat(_MISSED))))
+    answers = [*map(_FIRST, map(cache.get, queries, _MISSES))]  # b"": not in the cache
     negative = view.negative
     missed = -1
-    for _ in range(answers.count(None)):  # the queries the cache did not answer, in order
-        missed = answers.index(None, missed + 1)  # (scans in C)
+    for _ in range(answers.count(b"")):  # the queries the cache did not answer, in order
+        missed = answers.index(b"", missed + 1)  # (scans in C)
         body = queries[missed]
         try:  # a template, else the full path
             fast = _negative(view, body, udp) if negative and len(body) > _QUESTION else None

@@ -179,3 +179,78 @@ def test_a_responder_with_many_answers_whole_batches(run):  # noqa: F811
         assert max(calls) > 1  # whole batches, not one datagram per call
 
     run(scenario())
+
+
+def many_responder(seen: list[bytes]):
+    """A responder offering `many` that answers every query after its ID, never None."""
+
+    def respond(query: bytes) -> bytes | None:
+        raise AssertionError("the batched reader answers through `many`")
+
+    def many(queries: list[bytes]) -> list[bytes | None]:
+        seen.extend(queries)
+        return [b"M" + q for q in queries]
+
+    respond.many = many  # type: ignore[attr-defined]
+    return respond
+
+
+def test_many_no_answer_to_a_datagram_without_an_id(run):  # noqa: F811
+    """Even when the responder answers it, a datagram of 0 or 1 octets gets no answer
+    in a batch answered after the IDs; one of exactly an ID does."""
+    if not udpbatch.available:
+        pytest.skip("recvmmsg is not available here")
+    seen: list[bytes] = []
+
+    async def scenario():
+        listener = await open_listener(
+            "127.0.0.1", 0, many_responder(seen), echo, TcpConnections(8, 5.0)
+        )
+        (client,) = clients(socket.AF_INET, 1)
+        try:
+            for query in (b"c0q0", b"", b"x", b"ab", b"c0q1"):
+                client.sendto(query, ("127.0.0.1", listener.port))
+            await asyncio.sleep(0.2)
+            got = await asyncio.to_thread(receive_all, client)
+            assert sorted(got) == sorted([b"c0Mq0", b"abM", b"c0Mq1"])
+        finally:
+            client.close()
+            listener.stop_accepting()
+        assert len(seen) == 5  # one batch, every datagram given to the responder
+
+    run(scenario())
+
+
+def test_a_short_sendmmsg_sends_the_rest(run, monkeypatch):  # noqa: F811
+    """When the kernel takes only some of a batch's answers, the rest are sent by further
+    calls; an answer it refuses (-1) is lost, not the ones after it."""
+    if not udpbatch.available:
+        pytest.skip("recvmmsg is not available here")
+    recvmmsg, sendmmsg = udpbatch._CALLS
+    calls: list[int] = []
+
+    def some(fd, first, count, flags):
+        calls.append(count)
+        if len(calls) == 1:
+            return -1  # the first message of the first call is refused
+        return sendmmsg(fd, first, min(count, 3), flags)
+
+    monkeypatch.setattr(udpbatch, "_CALLS", (recvmmsg, some))
+
+    async def scenario():
+        listener = await open_listener(
+            "127.0.0.1", 0, many_responder([]), echo, TcpConnections(8, 5.0)
+        )
+        (client,) = clients(socket.AF_INET, 1)
+        try:
+            for i in range(10):
+                client.sendto(b"q%d" % i, ("127.0.0.1", listener.port))
+            await asyncio.sleep(0.2)
+            got = await asyncio.to_thread(receive_all, client)
+            assert sorted(got) == sorted(b"q%dM" % i for i in range(1, 10))
+        finally:
+            client.close()
+            listener.stop_accepting()
+        assert calls == [10, 9, 6, 3]
+
+    run(scenario())
