@@ -6,7 +6,8 @@ reach the client unchanged, but that a UDP answer's first two octets are its que
 answer. UDP is one datagram in, at most one datagram out; the event
 loop reads the socket itself, many datagrams per wakeup (UdpReader). TCP follows
 RFC 7766: every message is preceded by a two-octet length (§8); several queries may be
-sent on one connection and each is answered as soon as it is complete (pipelining, §6.2.1);
+sent on one connection and each is answered as soon as it is complete (pipelining, §6.2.1;
+the answers to the queries completed by one read are written together, in order);
 a message may arrive in any number of pieces; an idle connection is closed after a timeout
 (§6.2.3); past a cap on concurrent connections, new ones are closed at once (§6.2.2).
 When a listener stops, the datagrams already queued on its UDP socket are answered
@@ -204,6 +205,7 @@ class TcpProtocol(asyncio.Protocol):
         buffer = self._buffer
         buffer += data
         start = 0
+        framed = []  # the answers to every query complete in this read, in order
         while len(buffer) - start >= 2:
             length = (buffer[start] << 8) | buffer[start + 1]
             end = start + 2 + length
@@ -216,9 +218,12 @@ class TcpProtocol(asyncio.Protocol):
             if len(response) > MAX_TCP_MESSAGE:
                 log.error("event=tcp_oversize length=%d action=dropped", len(response))
                 continue
-            self._transport.write(len(response).to_bytes(2, "big") + response)  # type: ignore[union-attr]
+            framed.append(len(response).to_bytes(2, "big"))
+            framed.append(response)
         if start:
             del buffer[:start]
+        if framed:  # one write (one system call) for all of them
+            self._transport.write(b"".join(framed))  # type: ignore[union-attr]
 
     def eof_received(self) -> bool:
         return False  # the client has finished sending: close once our answers are written

@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from acnsd.listener import BindError, TcpConnections, open_listener
+from acnsd.listener import BindError, TcpConnections, TcpProtocol, open_listener
 
 TIMEOUT = 5.0
 
@@ -118,6 +118,44 @@ def test_tcp_pipelined_queries_in_pieces(run):
             writer.close()
         finally:
             listener.stop_accepting()
+
+    run(scenario())
+
+
+class _Transport:
+    """What a TcpProtocol writes, call by call."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def get_extra_info(self, name: str) -> None:
+        return None
+
+
+def test_tcp_answers_to_one_read_go_out_in_one_write(run):
+    """Pipelined queries that arrive in one read are answered in order by one write (one
+    system call, not one per query); a dropped or raising query is left out of it."""
+
+    async def scenario():
+        connections = TcpConnections(8, 5.0)
+        protocol = TcpProtocol(echo, connections)
+        transport = _Transport()
+        protocol.connection_made(transport)  # type: ignore[arg-type]
+        try:
+            protocol.data_received(frame(b"one") + frame(b"drop") + frame(b"boom") + frame(b"tw"))
+            protocol.data_received(frame(b"three") + frame(b"four")[:4])  # and a piece
+            protocol.data_received(frame(b"four")[4:])
+            protocol.data_received(frame(b"drop"))
+            assert transport.writes == [
+                frame(reply(b"one")) + frame(reply(b"tw")),
+                frame(reply(b"three")),
+                frame(reply(b"four")),
+            ]
+        finally:
+            protocol.connection_lost(None)
 
     run(scenario())
 
