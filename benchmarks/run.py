@@ -55,8 +55,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         + ", ".join(SERVERS))
     parser.add_argument("--scale-servers", default="knot,nsd,acnsd")
     parser.add_argument("--mixes", default=",".join(m.name for m in MIXES))
-    parser.add_argument("--duration", type=float, help="seconds per dnsperf run (10)")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (3)")
+    parser.add_argument("--duration", type=float, help="seconds per dnsperf run (6)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds (5)")
     parser.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to CPUs")
     parser.add_argument("--no-reload", action="store_true", help="skip the reload gap")
@@ -67,8 +67,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--publish", action="store_true",
                         help="also copy the report to benchmarks/results/ (committed)")
     args = parser.parse_args(argv)
-    args.duration = args.duration or (0.2 if args.smoke else 10.0)
-    args.rounds = args.rounds or (1 if args.smoke else 3)
+    args.duration = args.duration or (0.2 if args.smoke else 6.0)
+    args.rounds = args.rounds or (1 if args.smoke else 5)
     args.out = args.out or (OUT / "smoke" if args.smoke else OUT)
     return args
 
