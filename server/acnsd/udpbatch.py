@@ -191,9 +191,7 @@ class Batch:
         # one more than there are answers: the last lands in the spare vector
         iov[2 : 4 * count + 4 : 4] = array("Q", accumulate(sizes, initial=self._answers_at))
         iov[3 : 4 * count : 4] = sizes
-        written = _CALLS[1](fd, self._sent_from[0], count, 0)  # type: ignore[index]
-        if written < count:
-            self._send(fd, written if written > 0 else 1, count)
+        self._send(fd, 0, count)
         return count
 
     def _send(self, fd: int, first: int, end: int) -> None:
