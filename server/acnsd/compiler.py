@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import attrgetter
 
 import dns.name
@@ -85,6 +87,9 @@ class ViewTables:
 
     zones: dict[bytes, Zone]
     names: dict[bytes, Zone]  # R8 names answered from a zone outside `zones`
+    # the names of `zones` and `names` by their parent name: what a parent's NXDOMAIN
+    # template (core.py) must not answer for, though no node of the parent's zone holds it
+    children: dict[bytes, frozenset[bytes]]
     visible_zones: frozenset[bytes] | None
     visible_names: frozenset[bytes]
     udp_cache: dict[bytes, CacheEntry]
@@ -263,6 +268,15 @@ def _address_forms(address: str) -> set[str]:
     return forms
 
 
+def _children(*names: Iterable[bytes]) -> dict[bytes, frozenset[bytes]]:
+    """Lower-cased wire names by their parent name (the name without its first label)."""
+    found: dict[bytes, set[bytes]] = {}
+    for key in chain(*names):
+        if key != b"\0":
+            found.setdefault(key[key[0] + 1 :], set()).add(key)
+    return {parent: frozenset(below) for parent, below in found.items()}
+
+
 def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     """Compile every zone and view of `plan`; raises ConfigError for an unservable plan."""
     zones: dict[bytes, Zone] = {}
@@ -283,7 +297,7 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     if problems:
         raise ConfigError(problems)
     _link(zones, linked)
-    default = ViewTables(zones, {}, None, frozenset(), {}, {})
+    default = ViewTables(zones, {}, _children(zones), None, frozenset(), {}, {})
     views: dict[str, ViewTables] = {}
     for view in plan.views:
         keys = {origin.to_wire().lower() for origin in view.zones}
@@ -297,8 +311,9 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
             held = _find_zone(zones, wire_name(name))
             if held is not None:
                 names[name.to_wire().lower()] = held
+        served = {k: zones[k] for k in keys}
         tables = ViewTables(
-            {k: zones[k] for k in keys}, names, frozenset(keys), frozenset(names), {}, {}
+            served, names, _children(served, names), frozenset(keys), frozenset(names), {}, {}
         )
         for form in _address_forms(view.address):
             views[form] = tables

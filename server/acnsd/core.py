@@ -35,8 +35,9 @@ served here, is NXDOMAIN with the zone's negative SOA. The answer is the header,
 query's own question and the SOA RR encoded for where that question ends
 (render.negative_tail), byte for byte what the full path writes. Templates are keyed by
 the query after its ID without its first label (the exact octets of flags, P, type,
-class and an option-less OPT): one dict lookup, then one to prove X.P is not a node. DS
-(answered from the parent side) never gets one. The core imports no asyncio, socket,
+class and an option-less OPT): one dict lookup, then one to prove X.P is not a node (one
+more only where a zone or a view's name served here lies right below P: the compiler
+lists those by parent). DS (answered from the parent side) never gets one. The core imports no asyncio, socket,
 time or metrics code: the adapters count the Outcome `respond` returns.
 """
 
@@ -153,12 +154,12 @@ def _negative(view: ViewTables, body: bytes, udp: bool) -> tuple[bytes, str] | N
     template = view.negative.get(body[:_QUESTION] + body[cut:])
     if template is None:
         return None
-    head, longest, rest, nodes, tails, soa, opt, limit, apex, ends = template
+    head, longest, rest, nodes, served, tails, soa, opt, limit, apex, ends = template
     if first > longest:  # the name would be longer than 255 octets: FORMERR
         return None
     qend = cut + rest  # where the question ends, in the body
     key = body[_QUESTION : qend - 4].lower()  # the template's key matched the parent's case
-    if key in nodes or key in view.zones or key in view.names:
+    if key in nodes or served is not None and key in served:
         return None
     end = ends.get(qend)  # the SOA RR and the OPT after a question ending there
     if end is None:
@@ -194,6 +195,7 @@ def _remember_negative(
         _MAX_NAME - 1 - len(parent),
         len(parent) + 4,
         zone.nodes,
+        view.children.get(parent),  # zones and view names below the parent, if any
         zone.negative_tails,
         zone.negative_soa,
         opt or b"",
