@@ -4,6 +4,9 @@ A server is a process tree (NSD forks, acnsd may run workers); every figure here
 sum over the tree rooted at the process the harness started. CPU time is utime+stime
 of /proc/PID/stat (all threads of each process, dead threads included); memory is
 VmRSS / VmHWM of /proc/PID/status.
+
+Also how busy one CPU is (/proc/stat): the core the load generator is pinned to, so the
+report can tell when dnsperf rather than the server set the rate.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cpu_seconds", "memory_kib", "process_tree"]
+__all__ = ["cpu_jiffies", "cpu_seconds", "memory_kib", "process_tree"]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -63,3 +66,18 @@ def memory_kib(pids: list[int], key: str = "VmHWM") -> int:
             if line.startswith(key + ":"):
                 total += int(line.split()[1])
     return total
+
+
+def cpu_jiffies(cpu: int) -> tuple[int, int]:
+    """Busy and total jiffies of CPU `cpu` since boot, from its `cpuN` line of /proc/stat.
+
+    Total is user + nice + system + idle + iowait + irq + softirq + steal (guest time is
+    already in user); busy is total minus idle and iowait.
+    """
+    prefix = f"cpu{cpu} "
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(prefix):
+            fields = [int(field) for field in line.split()[1:9]]
+            total = sum(fields)
+            return total - fields[3] - fields[4], total
+    raise ValueError(f"/proc/stat has no line for CPU {cpu}")

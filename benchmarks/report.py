@@ -17,10 +17,11 @@ __all__ = ["markdown", "publish_in_readme", "readme_section", "targets", "write_
 README_BEGIN = "<!-- benchmark results: written by `make bench` (benchmarks/report.py) -->"
 README_END = "<!-- end of benchmark results -->"
 
+_BUSY = ("dnsperf core busy %", "load_core_busy_pct", "{:.0f}")
 _COLUMNS = (
     ("server", "server", "{}"), ("mix", "mix", "{}"), ("q/s", "qps", "{:,.0f}"),
     ("q/s min–max", None, ""), ("avg latency ms", "latency_ms", "{:.3f}"),
-    ("lost (max)", None, ""), ("CPU µs/q", "cpu_us_per_query", "{:.2f}"),
+    ("lost (max)", None, ""), ("CPU µs/q", "cpu_us_per_query", "{:.2f}"), _BUSY,
     ("peak RSS MiB", "peak_rss_mib", "{:.1f}"), ("RSS Δ MiB", "rss_growth_mib", "{:+.1f}"),
     ("load s", "load_seconds", "{:.2f}"),
 )
@@ -31,11 +32,20 @@ def _cell(row: dict[str, Any], title: str, key: str | None, fmt: str) -> str:
         return f"{row['qps_min']:,.0f}–{row['qps_max']:,.0f}"
     if title == "lost (max)":
         return f"{row['lost']} ({row['lost_max']})"
-    return fmt.format(row[key])
+    return "–" if row[key] is None else fmt.format(row[key])
 
 
 def _find(summary: list[dict[str, Any]], server: str, mix: str) -> dict[str, Any] | None:
     return next((r for r in summary if r["server"] == server and r["mix"] == mix), None)
+
+
+def _others_to(summary: list[dict[str, Any]], base: dict[str, Any]) -> str:
+    """' (nsd 38.1 ×, knot 24.8 ×)': the q/s of every server but acnsd (any workers) and
+    `base` itself over `base`'s, on `base`'s mix, in summary order; '' when there is none."""
+    ratios = [f"{r['server']} {r['qps'] / base['qps']:.1f} ×" for r in summary
+              if r["mix"] == base["mix"] and r["server"] != base["server"]
+              and not r["server"].startswith("acnsd")]
+    return f" ({', '.join(ratios)})" if ratios else ""
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -43,9 +53,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     summary = results["summary"]
     rows: list[dict[str, Any]] = []
 
-    def add(target: str, value: float | None, ok: bool, fmt: str = "{:.2f}") -> None:
+    def add(target: str, value: float | None, ok: bool, fmt: str = "{:.2f}",
+            context: str = "") -> None:
         rows.append({"target": target, "value": None if value is None else round(value, 3),
-                     "shown": "n/a" if value is None else fmt.format(value), "ok": ok})
+                     "shown": ("n/a" if value is None else fmt.format(value)) + context,
+                     "ok": ok})
 
     ours, knot = _find(summary, "acnsd", "cached"), _find(summary, "knot", "cached")
     if ours and knot:
@@ -69,7 +81,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         base = _find(summary, "dnslib", row["mix"])
         if row["server"] == "acnsd" and base:
             ratio = row["qps"] / base["qps"]
-            add(f"{row['mix']}: acnsd q/s ≥ 40 × dnslib", ratio, ratio >= 40, "{:.1f} ×")
+            add(f"{row['mix']}: acnsd q/s ≥ 40 × dnslib", ratio, ratio >= 40, "{:.1f} ×",
+                _others_to(summary, base))
     scale = results.get("scale", {})
     if "acnsd" in scale and "knot" in scale:
         for key, label in (("load_seconds", "load time"), ("rss_mib", "RSS")):
@@ -101,7 +114,9 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for row in results["summary"]:
         out.append("| " + " | ".join(_cell(row, *column) for column in _COLUMNS) + " |")
-    out.append("")
+    out += ["", "dnsperf core busy %: the share of dnsperf's own core that was busy during "
+            "the server's runs (from /proc/stat); near 100 % means the load generator, not "
+            "the server, set the rate.", ""]
     out += ["Mixes: " + "; ".join(f"`{m}`: {d}" for m, d in params["mixes"].items()), ""]
     out += [f"- `{mix}`: `{line}`" for mix, line in params["dnsperf"].items()] + [""]
     content = results.get("content")
@@ -149,8 +164,8 @@ def markdown(results: dict[str, Any]) -> str:
 
 def readme_section(results: dict[str, Any], chart: str) -> str:
     """The README's summary of a full run: the machine, every server's queries/s per mix
-    (and CPU per query on the cached mix), the scale set, the reload gap, the targets and
-    the chart (`chart`: its path as the README links it)."""
+    (and, on the cached mix, CPU per query and how busy dnsperf's core was), the scale set,
+    the reload gap, the targets and the chart (`chart`: its path as the README links it)."""
     machine, params, summary = results["machine"], results["params"], results["summary"]
     mixes = list(dict.fromkeys(r["mix"] for r in summary))
     out = [
@@ -160,8 +175,9 @@ def readme_section(results: dict[str, Any], chart: str) -> str:
         f"medians of {params['rounds']} interleaved rounds of {params['duration']:g} s with "
         f"`dnsperf -q {params['outstanding']}`, the same options for every server.", "",
         "| server | " + " | ".join(f"{mix} q/s" for mix in mixes)
-        + " | cached CPU µs/q | lost (most in a run) | peak RSS MiB | load s |",
-        "|" + "---|" * (len(mixes) + 5),
+        + " | cached CPU µs/q | cached dnsperf core busy % | lost (most in a run) "
+        "| peak RSS MiB | load s |",
+        "|" + "---|" * (len(mixes) + 6),
     ]
     for server in dict.fromkeys(r["server"] for r in summary):
         rows = [_find(summary, server, mix) for mix in mixes]
@@ -169,7 +185,8 @@ def readme_section(results: dict[str, Any], chart: str) -> str:
         cells = [f"{r['qps']:,.0f}" if r else "–" for r in rows]
         lost = max(r["lost_max"] for r in rows if r)
         out.append(f"| {server} | " + " | ".join(cells) + f" | {cached['cpu_us_per_query']:.2f} "
-                   f"| {lost} | {cached['peak_rss_mib']:.1f} | {cached['load_seconds']:.2f} |")
+                   f"| {_cell(cached, *_BUSY)} | {lost} | {cached['peak_rss_mib']:.1f} "
+                   f"| {cached['load_seconds']:.2f} |")
     scale = {name: row for name, row in results.get("scale", {}).items() if "error" not in row}
     if scale:
         first = next(iter(scale.values()))

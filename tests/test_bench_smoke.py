@@ -18,7 +18,13 @@ from tooling import require_tool
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the benchmarks package lives at the top of the repository
-from benchmarks.report import README_BEGIN, README_END, publish_in_readme, readme_section  # noqa: E402
+from benchmarks.report import (  # noqa: E402
+    README_BEGIN,
+    README_END,
+    publish_in_readme,
+    readme_section,
+    targets,
+)
 
 MIXES = ("cached", "nxflood", "edns-do", "tcp")
 
@@ -40,17 +46,27 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
     for server in servers:
         for mix in MIXES:
             assert rows[(server, mix)]["qps"] > 0, (server, mix)
+    # dnsperf is pinned (the test requires taskset) on any machine with two cores or more
+    pinned = results["params"]["pinning"] != "none"
+    for row in results["summary"]:
+        busy = row["load_core_busy_pct"]
+        assert (0 <= busy <= 100) if pinned else busy is None, row
     assert results["content"]["differences"] == {}
     assert results["reload"]["smoke, acnsd"]["reloaded"]
     table = (tmp_path / "results.md").read_text()
     for server in servers:
         for mix in MIXES:
             assert f"| {server} | {mix} |" in table
+    assert "| CPU µs/q | dnsperf core busy % |" in table
     # what --publish writes into the README: the run's own numbers, between the markers
     section = readme_section(results, "results.png")
+    assert "| cached CPU µs/q | cached dnsperf core busy % |" in section
     for server in servers:
-        cached = f"{rows[(server, 'cached')]['qps']:,.0f}"
-        assert f"| {server} | {cached} |" in section, section
+        cached = rows[(server, "cached")]
+        busy = f"{cached['load_core_busy_pct']:.0f}" if pinned else "–"
+        line = next(line for line in section.splitlines() if line.startswith(f"| {server} | "))
+        assert line.startswith(f"| {server} | {cached['qps']:,.0f} |"), section
+        assert f"| {cached['cpu_us_per_query']:.2f} | {busy} |" in line, line
     readme = (REPO / "README.md").read_text()
     published = publish_in_readme(readme, section)
     assert section in published
@@ -58,6 +74,24 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
     assert published.split(README_END)[1] == readme.split(README_END)[1]
     with pytest.raises(ValueError):
         publish_in_readme(readme.replace(README_END, ""), section)
+
+
+def _row(server: str, mix: str, qps: float) -> dict[str, object]:
+    return {"server": server, "mix": mix, "qps": qps, "cpu_us_per_query": 10.0, "lost_max": 0,
+            "rss_growth_mib": 0.0}
+
+
+def test_dnslib_target_shows_the_other_servers_ratios_but_judges_acnsd_alone() -> None:
+    summary = [_row("acnsd", "cached", 35_900), _row("acnsd:2", "cached", 60_000),
+               _row("knot", "cached", 24_800), _row("nsd", "cached", 38_100),
+               _row("dnslib", "cached", 1_000),
+               _row("acnsd", "tcp", 41_000), _row("dnslib", "tcp", 1_000)]
+    rows = {row["target"]: row for row in targets({"summary": summary})}
+    cached = rows["cached: acnsd q/s ≥ 40 × dnslib"]
+    assert cached["shown"] == "35.9 × (knot 24.8 ×, nsd 38.1 ×)"
+    assert (cached["value"], cached["ok"]) == (35.9, False)
+    tcp = rows["tcp: acnsd q/s ≥ 40 × dnslib"]
+    assert (tcp["shown"], tcp["value"], tcp["ok"]) == ("41.0 ×", 41.0, True)
 
 
 DNSPERF_TCP_OUTPUT = """
