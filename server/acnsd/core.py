@@ -37,8 +37,9 @@ query's own question and the SOA RR encoded for where that question ends
 the query after its ID without its first label (the exact octets of flags, P, type,
 class and an option-less OPT): one dict lookup, then one to prove X.P is not a node (one
 more only where a zone or a view's name served here lies right below P: the compiler
-lists those by parent). DS (answered from the parent side) never gets one. The core imports no asyncio, socket,
-time or metrics code: the adapters count the Outcome `respond` returns.
+lists those by parent). DS (answered from the parent side) never gets one. The core
+imports no asyncio, socket, time or metrics code: the adapters count the Outcome
+`respond` returns.
 """
 
 from __future__ import annotations
