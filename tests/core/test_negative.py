@@ -250,3 +250,22 @@ def test_templates_are_per_view():
     sub = query_wire([b"sub", *labels_of("example.com.")], 1)
     assert answer(t, sub, Transport.UDP, EXTRA) == answer(COLD, sub, Transport.UDP, EXTRA)
     assert dns.message.from_wire(answer(t, sub, Transport.UDP, EXTRA)).rcode() == dns.rcode.NOERROR
+
+
+def test_no_template_below_a_view_name_in_a_zone_the_view_does_not_serve():
+    # gone.other.org. is an extra name of the view (R8) but no node of other.org., which
+    # the view does not serve: NXDOMAIN, and its siblings stay REFUSED
+    plan = ServePlan(
+        zones=ZONES,
+        views=(View(EXTRA, frozenset({dns.name.from_text("example.com.")}),
+                    frozenset({dns.name.from_text("gone.other.org.")})),),
+    )  # fmt: skip
+    warm, cold = compile_plan(plan), compile_plan(plan, cache_entries=0)
+    parent = labels_of("other.org.")
+    for label in (b"gone", b"zzz", b"gone", b"yyy"):
+        wire = query_wire([label, *parent], 1)
+        assert answer(warm, wire, Transport.UDP, EXTRA) == answer(cold, wire, Transport.UDP, EXTRA)
+        assert answer_after_id(warm, [wire[2:]], Transport.UDP, EXTRA) == [
+            answer(cold, wire, Transport.UDP, EXTRA)[2:]
+        ]
+    assert not warm.views[EXTRA].negative
