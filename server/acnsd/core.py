@@ -30,16 +30,15 @@ and a query in mixed case (0x20) gets its own question spliced in.
 A name that does not exist below one that does (a random-subdomain flood, which the
 cache never admits) is answered from a template, made by the first NXDOMAIN below a
 parent name P that is a node of its zone (one this address serves), not at or below a
-zone cut, without a wildcard child: then every name X.P that is not a node of that
-zone, nor a zone or a view's name served here, is NXDOMAIN with the zone's negative SOA.
-The answer is the header, the query's own question and the SOA RR encoded for where
-that question ends
-(render.negative_tail), byte for byte what the full path writes. Templates are keyed by
-the query after its ID without its first label (the exact octets of flags, P, type,
-class and an option-less OPT): one dict lookup, then one to prove X.P is not a node (one
-more only where a zone or a view's name served here lies right below P: the compiler
-lists those by parent). DS (answered from the parent side) never gets one. The core
-imports no asyncio, socket, time or metrics code: the adapters count the Outcome
+zone cut, without a wildcard child: then every name X.P that is not a node of that zone,
+nor a zone or a view's name served here, is NXDOMAIN with the zone's negative SOA. The
+answer is the header, the query's own question and the SOA RR encoded for where that
+question ends (render.negative_tail), byte for byte what the full path writes. Templates
+are keyed by the query after its ID without its first label (the exact octets of flags,
+P, type, class and an option-less OPT): one dict lookup, then one to prove X.P is not a
+node (one more only where a zone or a view's name served here lies right below P: the
+compiler lists those by parent). DS (answered from the parent side) never gets one. The
+core imports no asyncio, socket, time or metrics code: the adapters count the Outcome
 `respond` returns.
 """
 
