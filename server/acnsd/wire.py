@@ -161,7 +161,9 @@ def read_question_name(wire: bytes) -> tuple[bytes, tuple[int, ...]]:
 
 
 def _skip_name(wire: bytes, pos: int) -> tuple[int, bool]:
-    """Position after a (possibly compressed) name in an RR, and whether it is the root."""
+    """Position after a (possibly compressed) name in an RR, and whether it is the root:
+    a zero octet, or a pointer to one (RFC 1035 §4.1.4 lets any name be one; Knot DNS
+    takes it as an OPT owner too)."""
     end = len(wire)
     first = pos
     while True:
@@ -173,10 +175,24 @@ def _skip_name(wire: bytes, pos: int) -> tuple[int, bool]:
         if length & 0xC0 == 0xC0:
             if pos + 2 > end:
                 raise MalformedQuery("truncated compression pointer")
-            return pos + 2, False
+            return pos + 2, pos == first and _points_to_root(wire, pos)
         if length > 63:
             raise MalformedQuery("unknown label type")
         pos += length + 1
+
+
+def _points_to_root(wire: bytes, pos: int) -> bool:
+    """Whether the compression pointer at `pos` leads to the root name, through pointers
+    each to an earlier octet (so the walk ends)."""
+    while True:
+        target = ((wire[pos] & 0x3F) << 8) | wire[pos + 1]
+        if target >= pos:
+            return False
+        if wire[target] == 0:
+            return True
+        if wire[target] & 0xC0 != 0xC0:
+            return False
+        pos = target  # a pointer to a pointer: both octets lie before the first one
 
 
 def _parse_opt(wire: bytes, rdclass: int, ttl: int, start: int, end: int) -> Edns:

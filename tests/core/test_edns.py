@@ -7,6 +7,7 @@ import struct
 import dns.edns
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
 import pytest
 from acnsd.core import Transport, answer
@@ -80,6 +81,34 @@ def test_two_opts_are_formerr():
 
 def test_opt_with_a_non_root_owner_is_formerr():
     wire = _with_additional([_opt(b"\x01a\x00")])
+    assert dns.message.from_wire(answer(T, wire, Transport.UDP)).rcode() == dns.rcode.FORMERR
+
+
+def test_opt_owner_may_be_a_pointer_to_the_root():
+    # RFC 1035 §4.1.4: any name may be compressed; Knot DNS answers as for a plain owner
+    root_at = 12 + len(dns.name.from_text("www.example.com.").to_wire()) - 1
+    pointer = struct.pack(">H", 0xC000 | root_at)
+    other = pointer + struct.pack(">HHIH", 16, 1, 0, 0)  # an empty TXT record
+    chained = struct.pack(">H", 0xC000 | len(_with_additional([])))  # to `other`'s owner
+    for records, plain in (
+        ([_opt(pointer)], [_opt()]),
+        ([other, _opt(chained)], [other, _opt()]),  # through a chain of two pointers
+    ):
+        response = answer(T, _with_additional(records), Transport.UDP)
+        assert response[2:] == answer(T, _with_additional(plain), Transport.UDP)[2:]
+        assert dns.message.from_wire(response).edns == 0
+
+
+@pytest.mark.parametrize(
+    "owner",
+    [
+        struct.pack(">H", 0xC000 | 12),  # to the question name: not the root
+        struct.pack(">H", 0xC000 | 4000),  # past the message
+        b"\xc0",  # cut short
+    ],
+)
+def test_opt_owner_pointing_elsewhere_is_formerr(owner):
+    wire = _with_additional([_opt(owner)])
     assert dns.message.from_wire(answer(T, wire, Transport.UDP)).rcode() == dns.rcode.FORMERR
 
 
