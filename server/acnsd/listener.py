@@ -90,8 +90,10 @@ class UdpReader:
         loop.add_reader(sock.fileno(), self.answer_queued, UDP_READ_PER_WAKEUP)
 
     def answer_queued(self, limit: int) -> int:
-        """Answer the datagrams queued now (never blocks), stopping once `limit` were read
-        (with recvmmsg, rounded up to a whole batch). Returns how many were read."""
+        """Answer the datagrams queued, those that arrive meanwhile included, until a read
+        finds none (never blocks) or `limit` were read (with recvmmsg, rounded up to a whole
+        batch): under load each batch finds the next one queued, without a trip through
+        the event loop. Returns how many were read."""
         batch = self._batch
         if batch is None:
             return self._answer_one_at_a_time(limit)
@@ -99,9 +101,9 @@ class UdpReader:
         read = 0
         while read < limit:
             count = batch.answer(fd, many, whole)
-            read += count
-            if count < udpbatch.BATCH:  # the queue is empty
+            if count == 0:  # the queue is empty
                 break
+            read += count
         return read
 
     def _one_by_one(self, queries: list[bytes]) -> list[bytes | None]:

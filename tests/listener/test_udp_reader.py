@@ -127,6 +127,44 @@ def test_a_wakeup_reads_a_bounded_share(run, reading):  # noqa: F811
     run(scenario())
 
 
+def test_a_wakeup_reads_what_arrives_while_it_answers(run, reading):  # noqa: F811
+    """Datagrams that arrive while a batch is answered are read in the same wakeup (up to
+    its share), not after a trip through the event loop: under load, each batch finds the
+    next queued."""
+    (client,) = clients(socket.AF_INET, 1)
+    port = []
+
+    def arrive() -> None:
+        if len(port) == 1:  # the first call: 20 more while it answers
+            port.append(None)
+            for i in range(20):
+                client.sendto(b"late%d" % i, ("127.0.0.1", port[0]))
+
+    def respond(query: bytes) -> bytes | None:
+        arrive()
+        return reply(query)
+
+    def many(queries: list[bytes]) -> list[bytes | None]:
+        arrive()
+        return [b"M" + q for q in queries]
+
+    respond.many = many  # type: ignore[attr-defined]
+
+    async def scenario():
+        listener = await open_listener("127.0.0.1", 0, respond, echo, TcpConnections(8, 5.0))
+        port.append(listener.port)
+        try:
+            for i in range(5):
+                client.sendto(b"q%d" % i, ("127.0.0.1", listener.port))
+            assert listener.udp.answer_queued(UDP_READ_PER_WAKEUP) == 25
+            assert len(await asyncio.to_thread(receive_all, client)) == 25
+        finally:
+            client.close()
+            listener.stop_accepting()
+
+    run(scenario())
+
+
 def test_stopped_listener_reads_no_more(run, reading):  # noqa: F811
     async def scenario():
         listener, _ = await start()
