@@ -25,7 +25,7 @@ __all__ = ["CacheEntry", "NegativeTemplate", "ResponseCache"]
 CacheEntry = tuple[bytes, Outcome, str | None]
 # core.py's NXDOMAIN answer below one parent name (see core._negative for the fields)
 NegativeTemplate = tuple[
-    bytes, int, int, dict, frozenset | None, dict, object, bytes, int, str, dict
+    bytes, int, int, int, dict, frozenset | None, dict, object, bytes, int, str, dict
 ]
 
 

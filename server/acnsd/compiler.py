@@ -69,6 +69,9 @@ class Zone:
     nodes: dict[bytes, Node]  # every owner name and empty non-terminal, by lower-cased wire
     negative_soa: WireRRset  # RFC 2308 §5: the SOA for NXDOMAIN and NODATA answers
     name: str  # the apex as text, e.g. "example.com." (a bounded metrics label)
+    # the lengths of the first labels of the apex's children (empty non-terminals too), one
+    # bit each: a name right below the apex whose first label has another length is no node
+    child_lengths: int
     # the negative SOA RR encoded per question end (render_negative), filled on first use
     negative_tails: dict[int, bytes] = field(default_factory=dict)
 
@@ -140,6 +143,7 @@ def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
     apex_len = len(apex_key)
     nodes: dict[bytes, Node] = {}
     deeper: list[bytes] = []  # the names more than one label below the apex
+    child_lengths = 0
     linked: dict[bytes, Node] = {}
     cuts = False  # whether the zone delegates
     problems = []
@@ -158,6 +162,8 @@ def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
             node = nodes[key] = Node(owner)
             if below > key[0] + 1:
                 deeper.append(key)
+            elif below:  # a child of the apex
+                child_lengths |= 1 << key[0]
         rdtype = rrset.rdtype
         if rdtype == _SOA and key == apex_key and soa_owner is None:
             soa_owner = owner
@@ -183,6 +189,8 @@ def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
             if key in nodes:
                 break
             nodes[key] = Node(WireName(wire))
+            if len(key) - apex_len == key[0] + 1:  # a child of the apex
+                child_lengths |= 1 << key[0]
     # roles, parents before children: zone cuts and what lies below them, wildcard parents
     if cuts:
         for key in sorted(nodes, key=len):
@@ -200,7 +208,7 @@ def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
     soa = nodes[apex_key][_SOA]
     minimum = _UNPACK_I(soa.rdatas[0][-1], 16)[0]  # the last of the SOA's five 32-bit fields
     negative = soa.copy(owner=soa_owner, ttl=min(soa.ttl, minimum))
-    return Zone(apex, nodes, negative, name_text(origin)), list(linked.values())
+    return Zone(apex, nodes, negative, name_text(origin), child_lengths), list(linked.values())
 
 
 def _find_zone(zones: dict[bytes, Zone], name: WireName) -> Zone | None:

@@ -37,9 +37,11 @@ question ends (render.negative_tail), byte for byte what the full path writes. T
 are keyed by the query after its ID without its first label (the exact octets of flags,
 P, type, class and an option-less OPT): one dict lookup, then one to prove X.P is not a
 node (one more only where a zone or a view's name served here lies right below P: the
-compiler lists those by parent). DS (answered from the parent side) never gets one. The
-core imports no asyncio, socket, time or metrics code: the adapters count the Outcome
-`respond` returns.
+compiler lists those by parent). Below an apex even that lookup is left out when no name
+right below it has a first label as long as X (the compiler keeps those lengths as bits),
+as with the long random labels of a flood. DS (answered from the parent side) never
+gets one. The core imports no asyncio, socket, time or metrics code: the adapters count
+the Outcome `respond` returns.
 """
 
 from __future__ import annotations
@@ -147,21 +149,25 @@ def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
 def _negative(view: ViewTables, body: bytes, udp: bool) -> tuple[bytes, str] | None:
     """The NXDOMAIN answer after its ID from a template (module doc) and the zone's apex,
     or None: no template, or the name exists, or the answer does not fit; the full path
-    decides. `body` is the query after its ID (longer than the rest of a header)."""
-    first = body[_QUESTION]
+    decides. `body` is the query after its ID."""
+    try:
+        first = body[_QUESTION]
+    except IndexError:  # no question
+        return None
     if not 0 < first < 64:
         return None
     cut = _QUESTION + 1 + first
     template = view.negative.get(body[:_QUESTION] + body[cut:])
     if template is None:
         return None
-    head, longest, rest, nodes, served, tails, soa, opt, limit, apex, ends = template
+    head, longest, rest, lengths, nodes, served, tails, soa, opt, limit, apex, ends = template
     if first > longest:  # the name would be longer than 255 octets: FORMERR
         return None
     qend = cut + rest  # where the question ends, in the body
-    key = body[_QUESTION : qend - 4].lower()  # the template's key matched the parent's case
-    if key in nodes or served is not None and key in served:
-        return None
+    if lengths >> first & 1:  # some name right below the parent has a first label this long
+        key = body[_QUESTION : qend - 4].lower()  # the template's key matched the parent's case
+        if key in nodes or served is not None and key in served:
+            return None
     end = ends.get(qend)  # the SOA RR and the OPT after a question ending there
     if end is None:
         end = negative_tail(soa, tails, qend + 2) + opt  # tails: offsets in the message
@@ -190,6 +196,10 @@ def _remember_negative(
     node = zone.nodes.get(parent)
     if node is None or node.cut is not None or node.wildcard is not None:
         return
+    served = view.children.get(parent)  # zones and view names right below it, if any
+    lengths = zone.child_lengths if parent == zone.key else -1  # -1: every length
+    for name in served or ():
+        lengths |= 1 << name[0]
     ar = 0 if opt is None else 1
     edns = query.edns  # the UDP limit, whichever transport this query came over
     limit = _MIN_UDP if edns is None else min(edns.payload, tables.options.edns_udp_size)
@@ -197,8 +207,9 @@ def _remember_negative(
         _PACK_HEADER(0, flags, 1, 0, 1, ar)[2:],
         _MAX_NAME - 1 - len(parent),
         len(parent) + 4,
+        lengths,
         zone.nodes,
-        view.children.get(parent),  # zones and view names below the parent, if any
+        served,
         zone.negative_tails,
         zone.negative_soa,
         opt or b"",
@@ -296,7 +307,7 @@ def respond(
         if hit is not None:
             return query[:2] + hit[0], hit[1], hit[2]
         udp = transport is _UDP
-        if view.negative and len(query) > HEADER_SIZE:
+        if view.negative:
             negative = _negative(view, query[2:], udp)
             if negative is not None:
                 return query[:2] + negative[0], _NXDOMAIN, negative[1]
@@ -333,7 +344,7 @@ def answer_after_id(
         missed = answers.index(b"", missed + 1)  # (scans in C)
         body = queries[missed]
         try:  # a template, else the full path
-            fast = _negative(view, body, udp) if negative and len(body) > _QUESTION else None
+            fast = _negative(view, body, udp) if negative else None
             if fast is not None:
                 answers[missed] = fast[0]
             else:

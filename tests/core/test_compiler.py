@@ -42,6 +42,17 @@ def test_node_roles():
     assert node("zz.example.com.") is None
 
 
+def test_child_lengths_are_those_of_the_apex_children_empty_non_terminals_included():
+    zone_ = T.default.zones[dns.name.from_text("example.com.").to_wire()]
+    apex = zone_.key
+    children = [key for key in zone_.nodes if key != apex and key[key[0] + 1 :] == apex]
+    names = ("c.example.com.", "w.example.com.", "d.example.com.")  # c, w: empty non-terminals
+    assert sorted(children) == sorted(dns.name.from_text(n).to_wire() for n in names)
+    assert zone_.child_lengths == 1 << 1  # every child's first label has one octet
+    other = tables(zone("example.org.", "www A 192.0.2.1\nmail.x A 192.0.2.2\nlg.a.b A 192.0.2.3"))
+    assert other.default.zones[b"\x07example\x03org\x00"].child_lengths == 1 << 3 | 1 << 1
+
+
 def test_tables_hold_no_reference_cycles():
     # so that reference counting frees old tables after a reload, and gc.freeze() is safe
     plan = ServePlan(

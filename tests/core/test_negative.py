@@ -196,6 +196,44 @@ def test_a_template_answers_the_next_random_name(monkeypatch):
         assert message.authority[0].name == dns.name.from_text("example.com.")
 
 
+@pytest.mark.parametrize("parent", ["example.com.", "b.c.example.com.", "other.org.", BIG])
+def test_a_template_hides_no_name_that_exists(parent):
+    """Every name right below a template's parent (nodes, empty non-terminals, zones and
+    view names served there), in any case, gets what it gets without templates."""
+    t = fresh()
+    for local in (None, SUB, EXTRA):
+        view = t.views.get(local, t.default)
+        below = {
+            key[: key[0] + 1]
+            for table in (*COLD.default.zones.values(), *COLD.views[EXTRA].names.values())
+            for key in (*table.nodes, *view.zones, *view.names)
+            if key[key[0] + 1 :] == dns.name.from_text(parent).to_wire()
+        }
+        made = query_wire([b"nothere-at-all", *labels_of(parent)], 1)
+        answer(t, made, Transport.UDP, local)
+        for first in below:
+            for label in (first[1:], first[1:].upper()):
+                wire = query_wire([label, *labels_of(parent)], 1)
+                expected = answer(COLD, wire, Transport.UDP, local)
+                assert answer(t, wire, Transport.UDP, local) == expected, (local, label)
+    assert t.default.negative or parent != "example.com."
+
+
+def test_a_zone_served_right_below_an_apex_is_not_hidden_by_its_template():
+    # no name of example.net. has a first label of six octets: only the zone deeper.
+    plan = ServePlan(zones=(zone("example.net.", "www A 192.0.2.1"),
+                            zone("deeper.example.net.", "www A 192.0.2.2")))  # fmt: skip
+    t, cold = compile_plan(plan), compile_plan(plan, cache_entries=0)
+    answer(t, query_wire([b"nothere", *labels_of("example.net.")], 1), Transport.UDP)
+    assert t.default.negative
+    for label in (b"deeper", b"DeePer", b"deepe"):
+        wire = query_wire([label, *labels_of("example.net.")], 1)
+        assert answer(t, wire, Transport.UDP) == answer(cold, wire, Transport.UDP)
+    message = dns.message.from_wire(answer(t, query_wire([b"deeper", b"example", b"net"], 6),
+                                           Transport.UDP))  # fmt: skip
+    assert message.rcode() == dns.rcode.NOERROR and message.answer  # its SOA
+
+
 @pytest.mark.parametrize(
     "parent",
     ["wild.example.com.", "deleg.example.com.", "x.deleg.example.com.", "nothere.example.com.",
