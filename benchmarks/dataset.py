@@ -40,6 +40,9 @@ PROFILES = {
                     child_every=25),
     "scale": Profile("scale", accounts=20, small_zones=10000, small_records=100,
                      large_records=1000, child_every=100),
+    # what --smoke --scale loads: the smoke set again, so that the test suite runs that code
+    "smoke-scale": Profile("smoke-scale", accounts=2, small_zones=20, small_records=8,
+                           large_records=120, child_every=5),
 }
 
 

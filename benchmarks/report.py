@@ -133,14 +133,15 @@ def markdown(results: dict[str, Any]) -> str:
     for name, reason in results.get("skipped", {}).items():
         out.append(f"- {name} skipped: {reason}")
     if results.get("scale"):
-        out += ["", "## Scale set", "", "| server | zones | records | load s | RSS MiB | "
-                "peak RSS MiB |", "|---|---|---|---|---|---|"]
+        out += ["", "## Scale set", "", "| server | zones | records | load s (median) | "
+                "load s, every round | RSS MiB | peak RSS MiB |", "|---|---|---|---|---|---|---|"]
         for name, row in results["scale"].items():
             if "error" in row:
-                out.append(f"| {name} | failed: {row['error'].splitlines()[0]} | | | | |")
+                out.append(f"| {name} | failed: {row['error'].splitlines()[0]} | | | | | |")
             else:
+                rounds = ", ".join(f"{x:.2f}" for x in row.get("load_seconds_rounds", []))
                 out.append(f"| {name} | {row['zones']:,} | {row['records']:,} | "
-                           f"{row['load_seconds']:.2f} | {row['rss_mib']:.1f} | "
+                           f"{row['load_seconds']:.2f} | {rounds} | {row['rss_mib']:.1f} | "
                            f"{row['peak_rss_mib']:.1f} |")
     if results.get("reload"):
         out += ["", "## Reload under load (SIGHUP)", "",
@@ -190,7 +191,9 @@ def readme_section(results: dict[str, Any], chart: str) -> str:
     scale = {name: row for name, row in results.get("scale", {}).items() if "error" not in row}
     if scale:
         first = next(iter(scale.values()))
-        out += ["", f"Scale set ({first['zones']:,} zones, {first['records']:,} records): "
+        loads = len(first.get("load_seconds_rounds", [])) or 1
+        out += ["", f"Scale set ({first['zones']:,} zones, {first['records']:,} records; "
+                f"load times are medians of {loads} loads in turn): "
                 + "; ".join(f"{name} loads in {row['load_seconds']:.1f} s with "
                             f"{row['rss_mib']:.0f} MiB RSS" for name, row in scale.items())
                 + "."]

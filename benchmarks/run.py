@@ -14,6 +14,7 @@ import argparse
 import os
 import shutil
 import signal
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -54,6 +55,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated NAME or NAME:WORKERS (acnsd:2), NAME one of: "
                         + ", ".join(SERVERS))
     parser.add_argument("--scale-servers", default="knot,nsd,acnsd")
+    parser.add_argument("--scale-rounds", type=int, default=3,
+                        help="loads of the scale set per server, in turn (3)")
     parser.add_argument("--mixes", default=",".join(m.name for m in MIXES))
     parser.add_argument("--duration", type=float, help="seconds per dnsperf run (6)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (5)")
@@ -115,32 +118,44 @@ def _reload(running: Running, layout: Layout, questions: list[tuple[str, str]],
 
 def _scale(args: argparse.Namespace, work: Path, cpus: tuple[int | None, int | None],
            results: dict[str, Any]) -> None:
-    """Load the scale set in each server alone: load time and RSS; acnsd's reload gap."""
+    """Load the scale set in each server alone, `--scale-rounds` times with the servers in
+    turn (a load takes seconds, and this host's speed drifts over minutes): the median
+    load time with every round's, and the RSS; acnsd's reload gap in the last round."""
     print("generating the scale set ...", file=sys.stderr, flush=True)
-    layout = _layout("scale", work)
+    layout = _layout("smoke-scale" if args.smoke else "scale", work)
     zones, records = len(layout.dataset.zones), layout.dataset.record_count()
     scale_questions = [(zone.name, "SOA") for zone in layout.dataset.zones[::50]]
-    for spec in args.scale_servers.split(","):
-        if parse_spec(spec)[0] in results["skipped"]:
-            continue
-        print(f"scale set: starting {spec} ...", file=sys.stderr, flush=True)
-        try:
-            running = start(spec, layout, work / "scale-run" / spec, cpus[0], timeout=900)
-        except ServerError as error:
-            results["scale"][spec] = {"error": str(error)}
-            continue
-        try:
-            pids = running.pids()
-            results["scale"][spec] = {
-                "zones": zones, "records": records, "load_seconds": running.load_seconds,
-                "rss_mib": memory_kib(pids, "VmRSS") / 1024,
-                "peak_rss_mib": memory_kib(pids, "VmHWM") / 1024,
-            }
-            if parse_spec(spec)[0] == "acnsd" and not args.no_reload:
-                results["reload"][f"scale, {spec}"] = _reload(running, layout, scale_questions,
-                                                              cpus[1], settle=1.0)
-        finally:
-            running.stop()
+    specs = [spec for spec in args.scale_servers.split(",")
+             if parse_spec(spec)[0] not in results["skipped"]]
+    loads: dict[str, list[float]] = {spec: [] for spec in specs}
+    for round_ in range(args.scale_rounds):
+        for spec in specs[round_ % len(specs):] + specs[:round_ % len(specs)]:
+            if "error" in results["scale"].get(spec, {}):
+                continue
+            print(f"scale set, round {round_ + 1}: starting {spec} ...", file=sys.stderr,
+                  flush=True)
+            try:
+                running = start(spec, layout, work / "scale-run" / spec, cpus[0], timeout=900)
+            except ServerError as error:
+                results["scale"][spec] = {"error": str(error)}
+                continue
+            try:
+                loads[spec].append(running.load_seconds)
+                pids = running.pids()
+                results["scale"][spec] = {
+                    "zones": zones, "records": records,
+                    "load_seconds": statistics.median(loads[spec]),
+                    "load_seconds_rounds": loads[spec],
+                    "rss_mib": memory_kib(pids, "VmRSS") / 1024,
+                    "peak_rss_mib": memory_kib(pids, "VmHWM") / 1024,
+                }
+                last = round_ == args.scale_rounds - 1
+                if last and parse_spec(spec)[0] == "acnsd" and not args.no_reload:
+                    results["reload"][f"scale, {spec}"] = _reload(
+                        running, layout, scale_questions, cpus[1],
+                        settle=0.3 if args.smoke else 1.0)
+            finally:
+                running.stop()
 
 
 def _specs(args: argparse.Namespace, results: dict[str, Any]) -> list[str]:

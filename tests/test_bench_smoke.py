@@ -37,7 +37,7 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
         servers.append("dnslib")
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--smoke", "--require-all", "--no-chart",
-         "--servers", ",".join(servers), "--out", str(tmp_path)],
+         "--servers", ",".join(servers), "--out", str(tmp_path), "--scale", "--scale-rounds", "3"],
         cwd=REPO, capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -53,11 +53,19 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
         assert (0 <= busy <= 100) if pinned else busy is None, row
     assert results["content"]["differences"] == {}
     assert results["reload"]["smoke, acnsd"]["reloaded"]
+    for server in ("knot", "nsd", "acnsd"):  # --scale: each loaded three times, in turn
+        scale = results["scale"][server]
+        assert len(scale["load_seconds_rounds"]) == 3, scale
+        assert scale["load_seconds"] == sorted(scale["load_seconds_rounds"])[1] > 0
+        assert scale["rss_mib"] > 0
+    assert results["reload"]["scale, acnsd"]["reloaded"]
     table = (tmp_path / "results.md").read_text()
     for server in servers:
         for mix in MIXES:
             assert f"| {server} | {mix} |" in table
     assert "| CPU µs/q | dnsperf core busy % |" in table
+    rounds = ", ".join(f"{x:.2f}" for x in results["scale"]["acnsd"]["load_seconds_rounds"])
+    assert f"| {results['scale']['acnsd']['load_seconds']:.2f} | {rounds} |" in table
     # what --publish writes into the README: the run's own numbers, between the markers
     section = readme_section(results, "results.png")
     assert "| cached CPU µs/q | cached dnsperf core busy % |" in section
