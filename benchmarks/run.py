@@ -128,7 +128,7 @@ def _scale(args: argparse.Namespace, work: Path, cpus: tuple[int | None, int | N
     specs = [spec for spec in args.scale_servers.split(",")
              if parse_spec(spec)[0] not in results["skipped"]]
     loads: dict[str, list[float]] = {spec: [] for spec in specs}
-    for round_ in range(args.scale_rounds):
+    for round_ in range(args.scale_rounds if specs else 0):
         for spec in specs[round_ % len(specs):] + specs[:round_ % len(specs)]:
             if "error" in results["scale"].get(spec, {}):
                 continue
