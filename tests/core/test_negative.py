@@ -203,12 +203,10 @@ def test_a_template_hides_no_name_that_exists(parent):
     t = fresh()
     for local in (None, SUB, EXTRA):
         view = t.views.get(local, t.default)
-        below = {
-            key[: key[0] + 1]
-            for table in (*COLD.default.zones.values(), *COLD.views[EXTRA].names.values())
-            for key in (*table.nodes, *view.zones, *view.names)
-            if key[key[0] + 1 :] == dns.name.from_text(parent).to_wire()
-        }
+        keys = {key for zone_ in COLD.default.zones.values() for key in zone_.nodes}
+        keys |= {*view.zones, *view.names}
+        parent_key = dns.name.from_text(parent).to_wire()
+        below = {key[: key[0] + 1] for key in keys if key[key[0] + 1 :] == parent_key}
         made = query_wire([b"nothere-at-all", *labels_of(parent)], 1)
         answer(t, made, Transport.UDP, local)
         for first in below:
