@@ -67,6 +67,10 @@ def zone_name_error(name: str) -> str | None:
         text = dns.name.from_text(name).to_text(omit_final_dot=True)
     except dns.exception.DNSException as exc:
         return f"is not a valid DNS name ({exc})"
+    if "\\" in name:  # even one dnspython writes back the same ("\@"): the zone is made
+        # from the text as written, so it would be served with the backslashes in its labels
+        return ("contains an escape (\\); write the zone name in ASCII presentation form,"
+                " without escapes")
     if text.lower() != name:  # "@" (the root), escapes, IDNA: not what the operator wrote
         return (f"is not a plain DNS name: it would be served as {text!r}; write the zone"
                 " name in ASCII presentation form, without escapes")

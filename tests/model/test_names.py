@@ -31,3 +31,10 @@ def test_zone_names_get_dnspythons_verdict(name):
     verdict = names.zone_name_error(name)
     event("valid" if verdict is None else "refused")
     assert verdict == _by_dnspython(name)
+
+
+@pytest.mark.parametrize("name", ["\\@\\@", "a\\@b.com", "x\\.y.com", "\\065.com"])
+def test_zone_names_with_escapes_are_refused(name):
+    # "\\@" reads back as written: it was accepted and then served as a name with backslashes
+    verdict = names.zone_name_error(name)
+    assert verdict is not None and "without escapes" in verdict
