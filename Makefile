@@ -33,13 +33,13 @@ clean:
 	rm -rf $(VENV) build *.egg-info server/*.egg-info
 
 # The benchmark suite of issue 4 (benchmarks/README.md). `make bench` installs what is
-# missing (Debian's dnsperf, knot, nsd when run as root; benchmarks/requirements.txt into
-# .venv), then runs the full suite and the scale set; BENCH_ARGS adds options, e.g.
+# missing (Debian's dnsperf, knot, nsd and gcc when run as root; benchmarks/requirements.txt
+# into .venv), then runs the full suite and the scale set; BENCH_ARGS adds options, e.g.
 # `make bench BENCH_ARGS="--mixes cached --duration 5"`. `make bench-smoke` is the
 # short run the tests use, against the servers that are installed.
 .PHONY: bench bench-smoke
 bench: $(STAMP)
-	@missing=""; for pair in dnsperf:dnsperf knotd:knot nsd:nsd; do \
+	@missing=""; for pair in dnsperf:dnsperf knotd:knot nsd:nsd cc:gcc; do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${pair%%:*} ] \
 	    || missing="$$missing $${pair##*:}"; \
 	done; \

@@ -29,6 +29,10 @@ class Mix:
     args: tuple[str, ...]
     description: str
 
+    @property
+    def over_tcp(self) -> bool:
+        return "tcp" in self.args
+
 
 # UDP from 4 sockets, so that SO_REUSEPORT spreads the queries over a server's workers
 MIXES = (

@@ -48,6 +48,21 @@ def _others_to(summary: list[dict[str, Any]], base: dict[str, Any]) -> str:
     return f" ({', '.join(ratios)})" if ratios else ""
 
 
+def _ceiling(summary: list[dict[str, Any]]) -> list[str]:
+    """What the null responder (no DNS work at all) got on each mix, and every server's
+    share of it: the lines that say whether a rate is the server's or dnsperf's."""
+    lines = []
+    for null in (r for r in summary if r["server"] == "null"):
+        shares = [f"{r['server']} {100 * r['qps'] / null['qps']:.0f} %" for r in summary
+                  if r["mix"] == null["mix"] and r["server"] != "null"]
+        lines.append(f"- `{null['mix']}`: {null['qps']:,.0f} q/s; " + ", ".join(shares))
+    if lines:
+        lines[:0] = ["Ceiling of the load generator: the null responder (a C program that "
+                     "returns each UDP query as its answer, with no lookup) measured with the "
+                     "same dnsperf options, and each server's q/s as a share of it:", ""]
+    return lines
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Issue 4's targets that this run can judge: [{target, value, ok}]."""
     summary = results["summary"]
@@ -117,6 +132,8 @@ def markdown(results: dict[str, Any]) -> str:
     out += ["", "dnsperf core busy %: the share of dnsperf's own core that was busy during "
             "the server's runs (from /proc/stat); near 100 % means the load generator, not "
             "the server, set the rate.", ""]
+    if ceiling := _ceiling(results["summary"]):
+        out += ceiling + [""]
     out += ["Mixes: " + "; ".join(f"`{m}`: {d}" for m, d in params["mixes"].items()), ""]
     out += [f"- `{mix}`: `{line}`" for mix, line in params["dnsperf"].items()] + [""]
     content = results.get("content")
@@ -188,6 +205,8 @@ def readme_section(results: dict[str, Any], chart: str) -> str:
         out.append(f"| {server} | " + " | ".join(cells) + f" | {cached['cpu_us_per_query']:.2f} "
                    f"| {_cell(cached, *_BUSY)} | {lost} | {cached['peak_rss_mib']:.1f} "
                    f"| {cached['load_seconds']:.2f} |")
+    if ceiling := _ceiling(summary):
+        out += [""] + ceiling
     scale = {name: row for name, row in results.get("scale", {}).items() if "error" not in row}
     if scale:
         first = next(iter(scale.values()))

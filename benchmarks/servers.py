@@ -31,8 +31,8 @@ from benchmarks.dataset import LARGE_ZONE, DataSet
 from benchmarks.procs import process_tree
 from benchmarks.zonefiles import write_acnsd_config
 
-__all__ = ["DEFAULT", "SERVERS", "Layout", "Running", "ServerError", "free_port", "parse_spec",
-           "probes", "start"]
+__all__ = ["DEFAULT", "SERVERS", "Layout", "Running", "Server", "ServerError", "free_port",
+           "parse_spec", "probes", "start"]
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +51,15 @@ class Layout:
     acnsd_dir: Path
 
 
-class Knot:
+class Server:
+    """A DNS server that serves the data set's zones over UDP and TCP."""
+
+    name = ""
+    serves_zones = True  # answers with the zones' content (readiness, content check)
+    over_tcp = True  # listens on TCP too
+
+
+class Knot(Server):
     name = "knot"
 
     def missing(self) -> str | None:
@@ -75,7 +83,7 @@ class Knot:
         return ["knotd", "-c", str(workdir / "knot.conf")]
 
 
-class Nsd:
+class Nsd(Server):
     name = "nsd"
 
     def missing(self) -> str | None:
@@ -99,7 +107,7 @@ class Nsd:
         return ["nsd", "-d", "-c", str(workdir / "nsd.conf")]
 
 
-class Dnslib:
+class Dnslib(Server):
     name = "dnslib"
 
     def missing(self) -> str | None:
@@ -115,7 +123,7 @@ class Dnslib:
                 "--zones-dir", str(layout.served_dir), "--address", HOST, "--port", str(port)]
 
 
-class Acnsd:
+class Acnsd(Server):
     name = "acnsd"
 
     @staticmethod
@@ -140,8 +148,34 @@ class Acnsd:
                 "--listen", f"{HOST}:{port}", "--workers", str(workers)]
 
 
-SERVERS = {server.name: server for server in (Acnsd(), Knot(), Nsd(), Dnslib())}
-DEFAULT = ("acnsd", "acnsd:2", "knot", "nsd", "dnslib")  # acnsd:2 shows how workers scale
+class NullResponder(Server):
+    """Not a DNS server: each UDP query comes back as its own answer (null_responder.c),
+    so what dnsperf reaches against it is the ceiling of the load generator on this host."""
+
+    name = "null"
+    serves_zones = False
+    over_tcp = False
+    SOURCE = Path(__file__).resolve().parent / "null_responder.c"
+
+    def missing(self) -> str | None:
+        return (None if shutil.which("cc")
+                else "no C compiler for null_responder.c (apt-get install gcc)")
+
+    def prepare(self, layout: Layout, workdir: Path, port: int, workers: int) -> list[str]:
+        if workers != 1:
+            raise ServerError("the null responder runs one process: use `null`")
+        workdir.mkdir(parents=True, exist_ok=True)
+        binary = workdir / "null_responder"
+        built = subprocess.run(["cc", "-O2", "-o", str(binary), str(self.SOURCE)],
+                               capture_output=True, text=True, timeout=120)
+        if built.returncode != 0:
+            raise ServerError(f"cc {self.SOURCE.name} failed:\n{built.stderr[-800:]}")
+        return [str(binary), HOST, str(port)]
+
+
+SERVERS = {server.name: server for server in (Acnsd(), Knot(), Nsd(), Dnslib(), NullResponder())}
+# acnsd:2 shows how workers scale; null the ceiling of the load generator
+DEFAULT = ("acnsd", "acnsd:2", "knot", "nsd", "dnslib", "null")
 
 
 @dataclass
@@ -199,14 +233,16 @@ def probes(dataset: DataSet) -> list[str]:
     return sorted({names[0], names[len(names) // 2], names[-1], LARGE_ZONE})
 
 
-def _answers(port: int, zone: str) -> bool:
+def _answers(port: int, zone: str, serves_zones: bool) -> bool:
+    """Whether the zone's SOA is answered with authority (any reply at all when the server
+    does not serve zones)."""
     query = dns.message.make_query(zone, "SOA")
     try:
         reply = dns.query.udp(query, HOST, port=port, timeout=0.2)
     except (OSError, dns.exception.DNSException):
         return False
-    return (reply.rcode() == dns.rcode.NOERROR and bool(reply.flags & dns.flags.AA)
-            and len(reply.answer) == 1)
+    return not serves_zones or (reply.rcode() == dns.rcode.NOERROR
+                                and bool(reply.flags & dns.flags.AA) and len(reply.answer) == 1)
 
 
 def parse_spec(spec: str) -> tuple[str, int]:
@@ -243,7 +279,8 @@ def start(spec: str, layout: Layout, workdir: Path, cpu: int | None, timeout: fl
             running.stop()
             raise ServerError(f"{spec} not ready after {timeout:.0f} s (no answer for "
                               f"{pending[0]} SOA):\n{running.log_tail()}")
-        pending = [zone for zone in pending if not _answers(port, zone)]
+        pending = [zone for zone in pending
+                   if not _answers(port, zone, SERVERS[name].serves_zones)]
         if pending:
             time.sleep(0.01)
     running.load_seconds = time.monotonic() - began

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import dns.message
 import pytest
 from tooling import require_tool
 
@@ -30,11 +32,12 @@ MIXES = ("cached", "nxflood", "edns-do", "tcp")
 
 
 def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
-    for tool in ("dnsperf", "knotd", "nsd", "taskset"):
+    for tool in ("dnsperf", "knotd", "nsd", "taskset", "cc"):
         require_tool(tool)
     servers = ["acnsd", "knot", "nsd"]
     if importlib.util.find_spec("dnslib") is not None:
         servers.append("dnslib")
+    servers.append("null")  # the load generator's ceiling: UDP only, no content
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--smoke", "--require-all", "--no-chart",
          "--servers", ",".join(servers), "--out", str(tmp_path), "--scale", "--scale-rounds", "3"],
@@ -45,13 +48,16 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
     rows = {(row["server"], row["mix"]): row for row in results["summary"]}
     for server in servers:
         for mix in MIXES:
-            assert rows[(server, mix)]["qps"] > 0, (server, mix)
+            if (server, mix) == ("null", "tcp"):
+                assert (server, mix) not in rows
+            else:
+                assert rows[(server, mix)]["qps"] > 0, (server, mix)
     # dnsperf is pinned (the test requires taskset) on any machine with two cores or more
     pinned = results["params"]["pinning"] != "none"
     for row in results["summary"]:
         busy = row["load_core_busy_pct"]
         assert (0 <= busy <= 100) if pinned else busy is None, row
-    assert results["content"]["differences"] == {}
+    assert results["content"]["differences"] == {}  # the null responder is not compared
     assert results["reload"]["smoke, acnsd"]["reloaded"]
     for server in ("knot", "nsd", "acnsd"):  # --scale: each loaded three times, in turn
         scale = results["scale"][server]
@@ -62,13 +68,18 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
     table = (tmp_path / "results.md").read_text()
     for server in servers:
         for mix in MIXES:
-            assert f"| {server} | {mix} |" in table
+            assert (f"| {server} | {mix} |" in table) == ((server, mix) in rows)
+    for mix in ("cached", "nxflood", "edns-do"):  # every server's share of the ceiling
+        null, ours = rows[("null", mix)], rows[("acnsd", mix)]
+        assert (f"- `{mix}`: {null['qps']:,.0f} q/s; acnsd "
+                f"{100 * ours['qps'] / null['qps']:.0f} %, knot ") in table
     assert "| CPU µs/q | dnsperf core busy % |" in table
     rounds = ", ".join(f"{x:.2f}" for x in results["scale"]["acnsd"]["load_seconds_rounds"])
     assert f"| {results['scale']['acnsd']['load_seconds']:.2f} | {rounds} |" in table
     # what --publish writes into the README: the run's own numbers, between the markers
     section = readme_section(results, "results.png")
     assert "| cached CPU µs/q | cached dnsperf core busy % |" in section
+    assert "Ceiling of the load generator" in section
     for server in servers:
         cached = rows[(server, "cached")]
         busy = f"{cached['load_core_busy_pct']:.0f}" if pinned else "–"
@@ -82,6 +93,27 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
     assert published.split(README_END)[1] == readme.split(README_END)[1]
     with pytest.raises(ValueError):
         publish_in_readme(readme.replace(README_END, ""), section)
+
+
+def test_the_null_responder_returns_each_query_as_its_answer(tmp_path: Path) -> None:
+    require_tool("cc")
+    from benchmarks.dataset import PROFILES, generate
+    from benchmarks.servers import Layout, start
+
+    running = start("null", Layout(generate(PROFILES["smoke"]), tmp_path, tmp_path),
+                    tmp_path / "null", None, timeout=60)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(2)
+            client.connect(("127.0.0.1", running.port))
+            client.send(b"\x12\x34\x01")  # shorter than a header: no answer
+            query = dns.message.make_query("any.name.example.", "TXT", use_edns=0).to_wire()
+            client.send(query)
+            answer = client.recv(2048)
+    finally:
+        running.stop()
+    assert answer == query[:2] + bytes([query[2] | 0x80]) + query[3:]
+    assert running.process.returncode is not None
 
 
 def _row(server: str, mix: str, qps: float) -> dict[str, object]:
