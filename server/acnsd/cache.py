@@ -23,7 +23,7 @@ __all__ = ["CacheEntry", "NegativeTemplate", "ResponseCache"]
 
 # the response after its ID (question lower-cased), its outcome, the answering zone's apex
 CacheEntry = tuple[bytes, Outcome, str | None]
-# core.py's NXDOMAIN answer below one parent name (see core._negative for the fields)
+# core.py's NXDOMAIN answer below one parent name (see core._from_templates for the fields)
 NegativeTemplate = tuple[
     bytes, int, int, int, dict, frozenset | None, dict, object, bytes, int, str, dict
 ]

@@ -39,9 +39,10 @@ P, type, class and an option-less OPT): one dict lookup, then one to prove X.P i
 node (one more only where a zone or a view's name served here lies right below P: the
 compiler lists those by parent). Below an apex even that lookup is left out when no name
 right below it has a first label as long as X (the compiler keeps those lengths as bits),
-as with the long random labels of a flood. DS (answered from the parent side) never
-gets one. The core imports no asyncio, socket, time or metrics code: the adapters count
-the Outcome `respond` returns.
+as with the long random labels of a flood. A batch's cache misses go through the
+templates in one pass (`_from_templates`), and only what they leave takes the full path.
+DS (answered from the parent side) never gets one. The core imports no asyncio, socket,
+time or metrics code: the adapters count the Outcome `respond` returns.
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ _errors = [0]  # internal errors since start; a list so the count needs no `glob
 
 
 def internal_errors() -> int:
-    """How many queries ended in an internal error (SERVFAIL) since the process started."""
+    """How many internal errors there were since the process started: queries that ended
+    in SERVFAIL, and batches whose template pass failed (their queries then took the full
+    path)."""
     return _errors[0]
 
 
@@ -146,35 +149,47 @@ def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
     return Result(_REFUSED, None, [], [], [], False)
 
 
-def _negative(view: ViewTables, body: bytes, udp: bool) -> tuple[bytes, str] | None:
-    """The NXDOMAIN answer after its ID from a template (module doc) and the zone's apex,
-    or None: no template, or the name exists, or the answer does not fit; the full path
-    decides. `body` is the query after its ID."""
-    try:
-        first = body[_QUESTION]
-    except IndexError:  # no question
-        return None
-    if not 0 < first < 64:
-        return None
-    cut = _QUESTION + 1 + first
-    template = view.negative.get(body[:_QUESTION] + body[cut:])
-    if template is None:
-        return None
-    head, longest, rest, lengths, nodes, served, tails, soa, opt, limit, apex, ends = template
-    if first > longest:  # the name would be longer than 255 octets: FORMERR
-        return None
-    qend = cut + rest  # where the question ends, in the body
-    if lengths >> first & 1:  # some name right below the parent has a first label this long
-        key = body[_QUESTION : qend - 4].lower()  # the template's key matched the parent's case
-        if key in nodes or served is not None and key in served:
-            return None
-    end = ends.get(qend)  # the SOA RR and the OPT after a question ending there
-    if end is None:
-        end = negative_tail(soa, tails, qend + 2) + opt  # tails: offsets in the message
-        ends[qend] = end  # at most one per question length: bounded
-    if udp and qend + 2 + len(end) > limit:
-        return None
-    return head + body[_QUESTION:qend] + end, apex
+def _from_templates(
+    negative: dict[bytes, NegativeTemplate], bodies: list[bytes], answers: list[bytes], udp: bool
+) -> str | None:
+    """Answer from the NXDOMAIN templates (module doc) each query whose answer is still
+    b"" (not in the response cache): `answers[i]` becomes the answer after its ID to
+    `bodies[i]`, the query after its ID, or stays b"" when there is no template, the name
+    exists or the answer does not fit; the full path decides those. A batch's queries are
+    answered in one call (no call per query). Returns the apex of the zone of the last
+    answer made (None: none made)."""
+    made = None
+    missed = -1
+    for _ in range(answers.count(b"")):  # the queries still unanswered, in order
+        missed = answers.index(b"", missed + 1)  # (scans in C)
+        body = bodies[missed]
+        try:
+            first = body[_QUESTION]
+        except IndexError:  # no question
+            continue
+        if not 0 < first < 64:
+            continue
+        cut = _QUESTION + 1 + first
+        template = negative.get(body[:_QUESTION] + body[cut:])
+        if template is None:
+            continue
+        head, longest, rest, lengths, nodes, served, tails, soa, opt, limit, apex, ends = template
+        if first > longest:  # the name would be longer than 255 octets: FORMERR
+            continue
+        qend = cut + rest  # where the question ends, in the body
+        if lengths >> first & 1:  # some name right below the parent has a first label this long
+            key = body[_QUESTION : qend - 4].lower()  # the template's key matched the parent's case
+            if key in nodes or served is not None and key in served:
+                continue
+        end = ends.get(qend)  # the SOA RR and the OPT after a question ending there
+        if end is None:
+            end = negative_tail(soa, tails, qend + 2) + opt  # tails: offsets in the message
+            ends[qend] = end  # at most one per question length: bounded
+        if udp and qend + 2 + len(end) > limit:
+            continue
+        answers[missed] = head + body[_QUESTION:qend] + end
+        made = apex
+    return made
 
 
 def _remember_negative(
@@ -308,9 +323,10 @@ def respond(
             return query[:2] + hit[0], hit[1], hit[2]
         udp = transport is _UDP
         if view.negative:
-            negative = _negative(view, query[2:], udp)
-            if negative is not None:
-                return query[:2] + negative[0], _NXDOMAIN, negative[1]
+            answers = [b""]
+            apex = _from_templates(view.negative, [query[2:]], answers, udp)
+            if apex is not None:
+                return query[:2] + answers[0], _NXDOMAIN, apex
         return _respond(tables, view, cache, query, udp)
     except Exception:
         return _internal_error(query)
@@ -338,17 +354,18 @@ def answer_after_id(
     except Exception:
         return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
     answers = [*map(_FIRST, map(cache.get, queries, _MISSES))]  # b"": not in the cache
-    negative = view.negative
+    if view.negative:
+        try:
+            _from_templates(view.negative, queries, answers, udp)
+        except Exception:  # what it left unanswered takes the full path
+            _errors[0] += 1
+            log.exception("internal error in the NXDOMAIN templates; the full path answers")
     missed = -1
-    for _ in range(answers.count(b"")):  # the queries the cache did not answer, in order
-        missed = answers.index(b"", missed + 1)  # (scans in C)
+    for _ in range(answers.count(b"")):  # the queries no cache or template answered, in order
+        missed = answers.index(b"", missed + 1)
         body = queries[missed]
-        try:  # a template, else the full path
-            fast = _negative(view, body, udp) if negative else None
-            if fast is not None:
-                answers[missed] = fast[0]
-            else:
-                answers[missed] = _after_id(_respond(tables, view, cache, _NO_ID + body, udp)[0])
+        try:
+            answers[missed] = _after_id(_respond(tables, view, cache, _NO_ID + body, udp)[0])
         except Exception:
             answers[missed] = _after_id(_internal_error(_NO_ID + body)[0])
     return answers

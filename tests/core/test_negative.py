@@ -8,6 +8,7 @@ bounded."""
 
 from __future__ import annotations
 
+import logging
 import struct
 
 import dns.message
@@ -194,6 +195,32 @@ def test_a_template_answers_the_next_random_name(monkeypatch):
         assert message.rcode() == dns.rcode.NXDOMAIN
         assert message.question[0].name.labels[0] == label  # the query's own case
         assert message.authority[0].name == dns.name.from_text("example.com.")
+
+
+def test_a_batch_is_answered_from_templates_in_one_pass(monkeypatch, caplog):
+    t = fresh()
+    parent = labels_of("b.c.example.com.")
+    answer(t, query_wire([b"r1", *parent], 1), Transport.UDP)  # makes the template
+    names = [b"r2", b"www", b"R4", b"x" * 63]  # www.b.c.example.com. does not exist either
+    bodies = [query_wire([n, *parent], 1)[2:] for n in names] + [b"\x01"]  # and no question
+    expected = [answer(COLD, b"\0\0" + body, Transport.UDP) for body in bodies]
+    passes = []
+
+    def counted(*args):
+        passes.append(args[2][:])  # the answers when the pass began
+        return from_templates(*args)
+
+    from_templates = core._from_templates
+    monkeypatch.setattr(core, "_from_templates", counted)
+    assert answer_after_id(t, bodies, Transport.UDP) == [e and e[2:] for e in expected]
+    assert passes == [[b""] * len(bodies)]  # one pass for the batch's misses
+    # a pass that fails is an internal error, and the full path answers its queries
+    monkeypatch.setattr(core, "_from_templates", None)
+    before = core.internal_errors()
+    with caplog.at_level(logging.ERROR, logger="acnsd.core"):
+        assert answer_after_id(t, bodies, Transport.UDP) == [e and e[2:] for e in expected]
+    assert core.internal_errors() == before + 1
+    assert any("NXDOMAIN templates" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize("parent", ["example.com.", "b.c.example.com.", "other.org.", BIG])
