@@ -59,7 +59,8 @@ def _ceiling(summary: list[dict[str, Any]]) -> list[str]:
     if lines:
         lines[:0] = ["Ceiling of the load generator: the null responder (a C program that "
                      "returns each UDP query as its answer, with no lookup) measured with the "
-                     "same dnsperf options, and each server's q/s as a share of it:", ""]
+                     "same dnsperf options, and each server's q/s as a share of it (above "
+                     "100 %: within the spread of the rounds):", ""]
     return lines
 
 
