@@ -59,7 +59,7 @@ def _site(directory: Path, zones: int, port: int) -> tuple[Path, list[str]]:
 
 
 def _patch(port: int, zone_name: str, ttl: int) -> None:
-    from acnsd.model import zone_id
+    from acnsd.model.types import zone_id
 
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:

@@ -16,11 +16,9 @@ from pathlib import Path
 
 import dns.message
 import pytest
-from tooling import require_tool
+from tooling import REPO, require_tool
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # the benchmarks package lives at the top of the repository
-from benchmarks.report import (  # noqa: E402
+from benchmarks.report import (
     README_BEGIN,
     README_END,
     publish_in_readme,

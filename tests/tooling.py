@@ -1,5 +1,9 @@
-"""What many tests need: external tools (fail in CI when one is missing, skip elsewhere)
-and free loopback ports.
+"""What many tests need: where the repository is, external tools (fail in CI when one is
+missing, skip elsewhere) and free loopback ports.
+
+pytest puts `server/`, `tests/` and the kit folders on sys.path (pyproject.toml,
+`pythonpath`), so the tests import the source tree whether it is installed or not; a
+subprocess gets `SERVER` on its PYTHONPATH.
 
 A test that needs an external tool (dig, knotd, nsd, dnsperf, promtool) calls
 `require_tool`: it skips on a developer machine without the tool, and fails in CI
@@ -12,8 +16,12 @@ import os
 import shutil
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER = REPO / "server"
 
 
 def require_tool(name: str) -> str:

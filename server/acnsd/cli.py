@@ -13,12 +13,12 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .client import add_client_commands, run_client
-from .config import load
+from .api.client import add_client_commands, run_client
+from .daemon.logs import FORMATS, command_line
+from .daemon.pidfile import pid_path, read_pid
 from .errors import AcnsdError, ConfigError
-from .logs import FORMATS, command_line
-from .model import Model
-from .pidfile import pid_path, read_pid
+from .model.config import load
+from .model.types import Model
 
 __all__ = ["main"]
 
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("ns", "zone"):
         return run_client(args)
     if args.command == "serve":
-        from .serve import main as serve_main
+        from .daemon.serve import main as serve_main
 
         command_line(args.log_format, args.query_log)
         return serve_main(args.config, args.listen, args.workers)
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"zone(s), {len(model.addresses)} nameserver name(s), "
               f"{len(loaded.warnings)} warning(s)")
         return 0
-    from .show import render_text, report
+    from .model.show import render_text, report
 
     doc = report(loaded.model)
     print(json.dumps(doc, indent=2, sort_keys=True) if args.json else render_text(doc))

@@ -23,10 +23,8 @@ from typing import Any
 import dns.message
 import dns.query
 import dns.rdatatype
-from tooling import stop_process
+from tooling import SERVER, stop_process
 
-REPO = Path(__file__).resolve().parents[2]
-SERVER = REPO / "server"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from acnsd.api import ApiServer
+from acnsd.api.server import ApiServer
 from acnsd.cli import main
-from acnsd.config import load
+from acnsd.model.config import load
 from apikit import ACCOUNT_A, ACCOUNT_B, TOKEN_A, TOKEN_ALL
 from sites import two_accounts
 from tooling import unused_port

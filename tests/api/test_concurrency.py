@@ -10,9 +10,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from acnsd.api import ApiServer
-from acnsd.config import load
-from acnsd.model import zone_id
+from acnsd.api.server import ApiServer
+from acnsd.model.config import load
+from acnsd.model.types import zone_id
 from apikit import ACCOUNT_A, ACCOUNT_B, Client
 from sites import two_accounts
 

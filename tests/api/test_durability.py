@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from acnsd.config import load
-from acnsd.model import zone_id
+from acnsd.model.config import load
+from acnsd.model.types import zone_id
 from apikit import ACCOUNT_A, ZONE_TEXT, Client, make_site, start_daemon
 from tooling import unused_port
 

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from acnsd.api import ApiServer
-from acnsd.model import zone_id
+from acnsd.api.server import ApiServer
+from acnsd.model.types import zone_id
 from apikit import TOKENS, Client, refused
 
 REPO = Path(__file__).resolve().parents[2]

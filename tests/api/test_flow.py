@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from acnsd.model import zone_id
+from acnsd.model.types import zone_id
 from apikit import (
     ACCOUNT_A,
     ACCOUNT_B,

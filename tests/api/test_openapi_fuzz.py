@@ -20,10 +20,10 @@ except ImportError:  # the test extra of pyproject.toml installs it; CI must hav
     if os.environ.get("CI"):
         raise
     pytest.skip("schemathesis is not installed", allow_module_level=True)
-from acnsd.api import HANDLERS, ApiServer
-from acnsd.config import load
-from acnsd.model import zone_id
-from acnsd.openapi import PATHS, document
+from acnsd.api.openapi import PATHS, document
+from acnsd.api.server import HANDLERS, ApiServer
+from acnsd.model.config import load
+from acnsd.model.types import zone_id
 from apikit import ACCOUNT_A, TOKEN_ALL
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from acnsd.api import ApiServer
-from acnsd.model import zone_id
+from acnsd.api.server import ApiServer
+from acnsd.model.types import zone_id
 from apikit import (
     ACCOUNT_A,
     ACCOUNT_B,

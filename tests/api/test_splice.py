@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from acnsd import apiedit, apisplice
-from acnsd.api import ApiServer
-from acnsd.model import zone_id
+from acnsd.api import edit as apiedit
+from acnsd.api import splice as apisplice
+from acnsd.api.server import ApiServer
+from acnsd.model.types import zone_id
 from apikit import (
     ACCOUNT_A,
     ACCOUNT_B,

@@ -18,9 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from acnsd.compiler import compile_plan  # noqa: E402
-from acnsd.core import Transport, answer  # noqa: E402
-from acnsd.plan import ServePlan  # noqa: E402
+from acnsd.dns.compiler import compile_plan  # noqa: E402
+from acnsd.dns.core import Transport, answer  # noqa: E402
+from acnsd.dns.plan import ServePlan  # noqa: E402
 
 from core.zonetext import make_query, zone  # noqa: E402
 

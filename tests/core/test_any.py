@@ -2,7 +2,7 @@
 over UDP and TCP alike; NODATA, NXDOMAIN and referrals as for any other type."""
 
 import pytest
-from acnsd.core import Transport
+from acnsd.dns.core import Transport
 
 from .zonetext import ask, check, tables, zone
 

@@ -5,10 +5,10 @@ never admitted, other names on their second sighting, and the budget holds."""
 
 import dns.message
 import dns.name
-from acnsd.cache import ResponseCache
-from acnsd.compiler import compile_plan
-from acnsd.core import Transport, answer, answer_after_id
-from acnsd.plan import ServePlan, View
+from acnsd.dns.cache import ResponseCache
+from acnsd.dns.compiler import compile_plan
+from acnsd.dns.core import Transport, answer, answer_after_id
+from acnsd.dns.plan import ServePlan, View
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

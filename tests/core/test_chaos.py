@@ -2,7 +2,7 @@
 other CH names are REFUSED; an empty `chaos` option disables the class entirely."""
 
 import pytest
-from acnsd.plan import ServerOptions
+from acnsd.dns.plan import ServerOptions
 
 from .zonetext import ask, check, tables, zone
 

@@ -2,7 +2,7 @@
 served here, bounded, loops cut; the rcode is the last name's, AA the first name's."""
 
 import pytest
-from acnsd.lookup import MAX_CHAIN
+from acnsd.dns.lookup import MAX_CHAIN
 
 from .zonetext import ask, check, tables, zone
 

@@ -6,10 +6,10 @@ import gc
 import dns.name
 import dns.rrset
 import pytest
-from acnsd.compiler import compile_plan
+from acnsd.dns.compiler import compile_plan
+from acnsd.dns.plan import ServePlan, View, ZonePlan
+from acnsd.dns.wire import encode_rrset
 from acnsd.errors import ConfigError
-from acnsd.plan import ServePlan, View, ZonePlan
-from acnsd.wire import encode_rrset
 
 from .zonetext import ask, check, lines, tables, zone
 

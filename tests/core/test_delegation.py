@@ -3,7 +3,7 @@ glue is mandatory (TC rather than drop it, RFC 9471), sibling glue optional; DS 
 is answered by the parent (RFC 4035 §3.1.4.1); names below a cut are referred."""
 
 import pytest
-from acnsd.core import Transport
+from acnsd.dns.core import Transport
 
 from .zonetext import ask, check, lines, tables, zone
 

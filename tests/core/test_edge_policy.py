@@ -1,4 +1,4 @@
-"""The edge policy table of acnsd.core, row by row, with hand-made query octets."""
+"""The edge policy table of acnsd.dns.core, row by row, with hand-made query octets."""
 
 import logging
 import struct
@@ -6,8 +6,8 @@ import struct
 import dns.message
 import dns.rcode
 import pytest
-from acnsd import core
-from acnsd.core import Outcome, Transport, answer, respond
+from acnsd.dns import core
+from acnsd.dns.core import Outcome, Transport, answer, respond
 
 from .zonetext import make_query, tables, zone
 

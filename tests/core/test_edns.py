@@ -10,8 +10,8 @@ import dns.message
 import dns.name
 import dns.rcode
 import pytest
-from acnsd.core import Transport, answer
-from acnsd.plan import ServerOptions
+from acnsd.dns.core import Transport, answer
+from acnsd.dns.plan import ServerOptions
 
 from .zonetext import ask, make_query, tables, zone
 

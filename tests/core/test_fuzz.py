@@ -8,10 +8,10 @@ import struct
 
 import dns.message
 import dns.rcode
-from acnsd import core
-from acnsd.core import Outcome, Transport, answer_after_id, respond
-from acnsd.plan import ServerOptions
-from acnsd.wire import parse_query
+from acnsd.dns import core
+from acnsd.dns.core import Outcome, Transport, answer_after_id, respond
+from acnsd.dns.plan import ServerOptions
+from acnsd.dns.wire import parse_query
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

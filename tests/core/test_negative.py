@@ -15,10 +15,10 @@ import dns.message
 import dns.name
 import dns.rcode
 import pytest
-from acnsd import core
-from acnsd.compiler import compile_plan
-from acnsd.core import Transport, answer, answer_after_id, respond
-from acnsd.plan import ServePlan, View
+from acnsd.dns import core
+from acnsd.dns.compiler import compile_plan
+from acnsd.dns.core import Transport, answer, answer_after_id, respond
+from acnsd.dns.plan import ServePlan, View
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

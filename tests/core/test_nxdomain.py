@@ -2,7 +2,7 @@
 every zone served is REFUSED instead, AA and RA clear."""
 
 import pytest
-from acnsd.render import NEGATIVE_TAILS
+from acnsd.dns.render import NEGATIVE_TAILS
 
 from .zonetext import ask, check, tables, zone
 

@@ -6,8 +6,8 @@ import gc
 import threading
 import weakref
 
-from acnsd.compiler import compile_plan
-from acnsd.release import dismantle, dismantle_later
+from acnsd.daemon.release import dismantle, dismantle_later
+from acnsd.dns.compiler import compile_plan
 
 from .zonetext import make_query, zone
 
@@ -20,8 +20,8 @@ ns.sub 3600 IN A 192.0.2.53
 
 
 def _tables():
-    from acnsd.core import Transport, answer
-    from acnsd.plan import ServePlan
+    from acnsd.dns.core import Transport, answer
+    from acnsd.dns.plan import ServePlan
 
     plan = ServePlan(zones=(zone("example.com", ZONE),))
     tables = compile_plan(plan)

@@ -5,7 +5,7 @@ and keeps only the question and the OPT; over TCP up to 65535 octets."""
 import dns.flags
 import dns.message
 import pytest
-from acnsd.core import Transport, answer
+from acnsd.dns.core import Transport, answer
 
 from .zonetext import ask, make_query, tables, zone
 

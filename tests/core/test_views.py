@@ -4,8 +4,8 @@ view answer every zone."""
 
 import dns.name
 import pytest
-from acnsd.core import Transport
-from acnsd.plan import View
+from acnsd.dns.core import Transport
+from acnsd.dns.plan import View
 
 from .zonetext import ask, check, lines, tables, zone
 

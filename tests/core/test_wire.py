@@ -7,7 +7,7 @@ import dns.edns
 import dns.flags
 import dns.message
 import dns.name
-from acnsd.wire import HEADER_SIZE, MalformedQuery, name_text, parse_query
+from acnsd.dns.wire import HEADER_SIZE, MalformedQuery, name_text, parse_query
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -11,10 +11,10 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import dns.zone
-from acnsd.compiler import Tables, compile_plan
-from acnsd.core import Transport, answer
-from acnsd.plan import ServePlan, ServerOptions, View, ZonePlan
-from acnsd.wire import encode_rrset
+from acnsd.dns.compiler import Tables, compile_plan
+from acnsd.dns.core import Transport, answer
+from acnsd.dns.plan import ServePlan, ServerOptions, View, ZonePlan
+from acnsd.dns.wire import encode_rrset
 
 SOA_NS = """
 $TTL 3600

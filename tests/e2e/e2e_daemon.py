@@ -19,10 +19,8 @@ from pathlib import Path
 import dns.message
 import dns.query
 import pytest
-from tooling import stop_process
+from tooling import SERVER, stop_process
 
-REPO = Path(__file__).resolve().parents[2]
-SERVER = REPO / "server"
 START_TIMEOUT = 30.0  # the daemon imports dnspython and compiles; slow CI machines
 STOP_TIMEOUT = 10.0
 

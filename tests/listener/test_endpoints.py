@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dns.name
 import pytest
-from acnsd.plan import ServePlan, View
-from acnsd.serve import Endpoint, endpoints, parse_address
+from acnsd.daemon.serve import Endpoint, endpoints, parse_address
+from acnsd.dns.plan import ServePlan, View
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from acnsd.listener import BindError, TcpConnections, TcpProtocol, open_listener
+from acnsd.net.listener import BindError, TcpConnections, TcpProtocol, open_listener
 
 TIMEOUT = 5.0
 

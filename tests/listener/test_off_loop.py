@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from acnsd.serve import off_loop
-
-SERVER = str(Path(__file__).resolve().parents[2] / "server")
+from acnsd.daemon.serve import off_loop
+from tooling import SERVER
 
 
 def test_result_and_error_come_back_to_the_loop():
@@ -26,7 +24,7 @@ def test_result_and_error_come_back_to_the_loop():
 def test_a_load_in_progress_does_not_hold_the_exit():
     program = (
         "import asyncio, time\n"
-        "from acnsd.serve import off_loop\n"
+        "from acnsd.daemon.serve import off_loop\n"
         "async def main():\n"
         "    task = asyncio.ensure_future(off_loop(time.sleep, 60))\n"
         "    await asyncio.sleep(0.2)\n"
@@ -35,7 +33,7 @@ def test_a_load_in_progress_does_not_hold_the_exit():
     )
     result = subprocess.run(  # held for the 60 s of the abandoned load: TimeoutExpired
         [sys.executable, "-c", program],
-        env={"PYTHONPATH": SERVER},
+        env={"PYTHONPATH": str(SERVER)},
         capture_output=True,
         timeout=30,
     )

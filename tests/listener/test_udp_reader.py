@@ -7,8 +7,8 @@ import asyncio
 import socket
 
 import pytest
-from acnsd import udpbatch
-from acnsd.listener import UDP_READ_PER_WAKEUP, TcpConnections, open_listener
+from acnsd.net import udpbatch
+from acnsd.net.listener import UDP_READ_PER_WAKEUP, TcpConnections, open_listener
 
 from .test_listener import echo, reply, run, start  # noqa: F401  (run is a fixture)
 

@@ -1,17 +1,9 @@
-"""The model tests run against the source tree; `env` is a configuration directory."""
+"""The model tests: `env` is a configuration directory."""
 
-import sys
 from pathlib import Path
 
 import pytest
-
-HERE = str(Path(__file__).resolve().parent)
-SERVER = str(Path(__file__).resolve().parents[2] / "server")
-for entry in (SERVER, HERE):
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
-
-from modelkit import Env  # noqa: E402
+from modelkit import Env
 
 
 @pytest.fixture

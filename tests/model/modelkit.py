@@ -8,20 +8,14 @@ expects a ConfigError and returns its problems. The `env` fixture is in conftest
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-SERVER = str(Path(__file__).resolve().parents[2] / "server")
-if SERVER not in sys.path:
-    sys.path.insert(0, SERVER)
-
-from acnsd.config import Loaded, load  # noqa: E402
-from acnsd.errors import ConfigError, Problem  # noqa: E402
-from acnsd.wire import decode_rrset  # noqa: E402
+from acnsd.dns.wire import decode_rrset
+from acnsd.errors import ConfigError, Problem
+from acnsd.model.config import Loaded, load
 
 DEFAULT_ZONE = "$TTL 3600\n@ IN A 192.0.2.1\nwww IN A 192.0.2.2\n"
 ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"

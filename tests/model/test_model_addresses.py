@@ -9,7 +9,7 @@ import os
 
 import pytest
 from acnsd.errors import ConfigError
-from acnsd.state import load_state
+from acnsd.model.state import load_state
 from modelkit import account, config, ns, only, resolved, rrsets, two_sets, zone
 
 

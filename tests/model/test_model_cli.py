@@ -14,8 +14,7 @@ import pytest
 import yaml
 from acnsd.cli import main
 from modelkit import account, config, ns, two_sets, zone
-
-REPO = Path(__file__).resolve().parents[2]
+from tooling import REPO, SERVER
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def test_check_example_exits_0_and_records_nothing(example, capsys):
 
 def test_check_as_a_command(example):
     """The real entry point: exit status and streams."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "server")}
+    env = {**os.environ, "PYTHONPATH": str(SERVER)}
     good = subprocess.run([sys.executable, "-m", "acnsd", "check", "--config", str(example)],
                           capture_output=True, text=True, env=env, timeout=60)
     assert good.returncode == 0, good.stderr

@@ -41,7 +41,7 @@ def test_several_rule_violations_in_one_account_are_all_reported(env):
 def test_error_message_is_one_line_per_problem(env):
     names = [ns("ns1.example.com", 9), ns("bad_name.example.com"), ns("ns2.example.com")]
     env.write(config(account(names)))
-    from acnsd.config import load
+    from acnsd.model.config import load
 
     with pytest.raises(ConfigError) as info:
         load(env.path)
@@ -144,7 +144,7 @@ def test_not_a_mapping(env):
 
 
 def test_missing_config_file(env):
-    from acnsd.config import load
+    from acnsd.model.config import load
 
     with pytest.raises(ConfigError) as info:
         load(env.root / "nope.yaml")

@@ -15,8 +15,8 @@ import copy
 import tempfile
 from pathlib import Path
 
+from acnsd.dns.wire import decode_rrset
 from acnsd.errors import ConfigError
-from acnsd.wire import decode_rrset
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from modelkit import DEFAULT_ZONE, Env, account, config, ns, zone

@@ -11,10 +11,10 @@ from itertools import combinations
 from pathlib import Path
 
 import dns.rdatatype
-from acnsd.assign import account_sets
+from acnsd.dns.wire import decode_rrset
 from acnsd.errors import ConfigError
-from acnsd.names import host_name_error, is_subdomain
-from acnsd.wire import decode_rrset
+from acnsd.model.assign import account_sets
+from acnsd.model.names import host_name_error, is_subdomain
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from modelkit import Env

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from acnsd.config import load
+from acnsd.model.config import load
+from tooling import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 BLOCK = re.compile(r"^```ya?ml[^\n]*\n(.*?)^```", re.S | re.M)
 

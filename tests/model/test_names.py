@@ -6,7 +6,7 @@ from __future__ import annotations
 import string
 
 import pytest
-from acnsd import names
+from acnsd.model import names
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 

@@ -7,9 +7,9 @@ import copy
 import json
 
 import pytest
-from acnsd import state
 from acnsd.errors import StateError
-from acnsd.state import load_state
+from acnsd.model import state
+from acnsd.model.state import load_state
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from acnsd.errors import ConfigError
-from acnsd.yamlsrc import parse
+from acnsd.model.yamlsrc import parse
 from hypothesis import given
 from hypothesis import strategies as st
 

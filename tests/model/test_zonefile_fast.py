@@ -26,8 +26,8 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 import pytest
-from acnsd import zonedata, zonefile
-from acnsd.wire import WireRRset, decode_rrset
+from acnsd.dns.wire import WireRRset, decode_rrset
+from acnsd.model import zonedata, zonefile
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from modelkit import DEFAULT_ZONE, account, config, rrsets, two_sets, zone

@@ -41,11 +41,10 @@ import dns.rdatatype
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from tooling import unused_port
+from tooling import REPO, unused_port
 
 from .opskit import require_tool
 
-REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
 NOT_REPLAYED = ("groupadd", "useradd", "chown")  # would create or need users
 START_TIMEOUT = 60.0
@@ -270,7 +269,7 @@ def test_image_shape(dockerfile):
         assert not re.search(r"apt-get|apk |gcc|build-essential", args), args
     volumes = set(exec_form(final.last("VOLUME")))
     assert {"/srv/acnsd/config", "/srv/acnsd/zones", "/srv/acnsd/state"} <= volumes
-    assert in_context("server/acnsd/core.py") and in_context("zones/example.com.zone")
+    assert in_context("server/acnsd/dns/core.py") and in_context("zones/example.com.zone")
     assert not in_context("server/acnsd/__pycache__/core.cpython-311.pyc")
     assert not in_context("config/acnsd.state.json") and not in_context(".venv/bin/python")
     assert not in_context("tests/ops/test_dockerfile.py")

@@ -9,7 +9,7 @@ import re
 
 import dns.message
 import pytest
-from acnsd.logs import RateLimitFilter, command_line, configure, fields, query_line
+from acnsd.daemon.logs import RateLimitFilter, command_line, configure, fields, query_line
 
 
 @pytest.fixture

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dns.message
 import dns.rcode
 import pytest
-from acnsd.compiler import compile_plan
-from acnsd.config import load
-from acnsd.core import Transport
-from acnsd.metrics import (
+from acnsd.daemon.metrics import (
     OTHER,
     QTYPES,
     Counters,
@@ -20,12 +15,15 @@ from acnsd.metrics import (
     counting_responder,
     start_exposition,
 )
-from acnsd.outcome import Outcome
+from acnsd.dns.compiler import compile_plan
+from acnsd.dns.core import Transport
+from acnsd.dns.outcome import Outcome
+from acnsd.model.config import load
 from prometheus_client import CollectorRegistry, generate_latest
+from tooling import REPO
 
 from .opskit import parse, promtool_check, scrape
 
-REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353"
 
 

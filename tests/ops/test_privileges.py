@@ -17,13 +17,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-SERVER = str(Path(__file__).resolve().parents[2] / "server")
+from tooling import SERVER
 
 CHILD = """
 import json, logging, os, socket, sys
 from pathlib import Path
-from acnsd.privileges import PrivilegeError, drop_privileges
+from acnsd.daemon.privileges import PrivilegeError, drop_privileges
 logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 address = sys.argv[2]
 bound = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -51,7 +50,7 @@ print(json.dumps({"became": became, "uid": os.getuid(), "euid": os.geteuid(),
 
 def run_child(user: str, state_dir: Path) -> tuple[dict, str]:
     address = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    env = dict(os.environ, PYTHONPATH=SERVER)
+    env = dict(os.environ, PYTHONPATH=str(SERVER))
     done = subprocess.run(
         [sys.executable, "-c", CHILD, user, address, str(state_dir / "acnsd.state.json")],
         capture_output=True, text=True, timeout=30, env=env,

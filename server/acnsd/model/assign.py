@@ -19,8 +19,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .errors import Problem
-from .model import (
+from ..errors import Problem
+from .names import is_subdomain
+from .state import State
+from .types import (
     CUSTOM_ACCOUNT,
     CUSTOM_ZONE,
     NS_TTL_DEFAULT,
@@ -34,8 +36,6 @@ from .model import (
     Soa,
     ZoneConfig,
 )
-from .names import is_subdomain
-from .state import State
 
 __all__ = ["account_sets", "check_names", "resolve_zones"]
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .apiauth import Tokens
-from .apiedit import ConfigEditor, Rejected
-from .apiresources import Request, Resources, Response
+from .auth import Tokens
+from .edit import ConfigEditor, Rejected
 from .openapi import PATHS, document
+from .resources import Request, Resources, Response
 
 __all__ = ["HANDLERS", "PREFIX", "ApiServer"]
 

@@ -14,9 +14,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .errors import Problem
-from .model import (
+from .. import __version__
+from ..errors import Problem
+from .names import host_name_error, normalize, zone_name_error
+from .types import (
     DEFAULT_NS_TYPES,
     NS_TYPES,
     Account,
@@ -29,7 +30,6 @@ from .model import (
     StandardNameserver,
     ZoneConfig,
 )
-from .names import host_name_error, normalize, zone_name_error
 from .yamlsrc import Source, join_path
 
 __all__ = ["read_config", "parse_hostport"]

@@ -16,14 +16,14 @@ from pathlib import Path
 import dns.name
 import dns.rdatatype
 
+from ..dns.plan import ServePlan, ServerOptions, View, ZonePlan
+from ..dns.wire import decode_rrset
+from ..errors import ConfigError, Problem, StateError
 from .addresses import AddressRequest, assign_addresses
 from .assign import check_names, resolve_zones
-from .errors import ConfigError, Problem, StateError
-from .model import Model, NameAddress, ResolvedZone, ServerConfig
-from .plan import ServePlan, ServerOptions, View, ZonePlan
 from .schema import read_config
 from .state import State, StateFileError, load_state
-from .wire import decode_rrset
+from .types import Model, NameAddress, ResolvedZone, ServerConfig
 from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_files
 

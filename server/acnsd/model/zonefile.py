@@ -37,7 +37,7 @@ import dns.ttl
 from dns.rdtypes.ANY.CAA import CAA
 from dns.rdtypes.ANY.SOA import SOA
 
-from .wire import WireName, WireRRset, encode_rdata, name_text, pack_fixed, wire_rrset
+from ..dns.wire import WireName, WireRRset, encode_rdata, name_text, pack_fixed, wire_rrset
 
 __all__ = ["parse"]
 

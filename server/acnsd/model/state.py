@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import StateError
+from ..errors import StateError
 
 __all__ = ["State", "StateFileError", "load_state", "write_atomic"]
 

@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .errors import Problem
+from ..errors import Problem
 from .state import State
 
 __all__ = ["AddressRequest", "assign_addresses"]

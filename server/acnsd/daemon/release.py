@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 import time
 
-from .compiler import Tables
-from .plan import ServePlan
+from ..dns.compiler import Tables
+from ..dns.plan import ServePlan
 
 __all__ = ["dismantle", "dismantle_later"]
 

@@ -25,8 +25,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from ..errors import ConfigError, Problem
 from .cache import CacheEntry, ResponseCache
-from .errors import ConfigError, Problem
 from .plan import ServePlan, ServerOptions, ZonePlan
 from .render import opt_rr
 from .wire import WireName, WireRRset, decode_rrset, encode_rrset, name_text, wire_name

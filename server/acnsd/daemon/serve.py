@@ -31,21 +31,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from acnsd import logs
-from acnsd.api import ApiServer
-from acnsd.apiauth import TokenError
-from acnsd.compiler import Tables, compile_plan
-from acnsd.config import Loaded, load
-from acnsd.core import Transport
+from acnsd.api.auth import TokenError
+from acnsd.api.server import ApiServer
+from acnsd.daemon import logs
+from acnsd.daemon.metrics import (
+    Exposition,
+    Metrics,
+    acns_sets,
+    counting_responder,
+    start_exposition,
+)
+from acnsd.daemon.pidfile import pid_path, remove_pid, write_pid
+from acnsd.daemon.privileges import drop_privileges
+from acnsd.daemon.release import dismantle_later
+from acnsd.daemon.supervise import Supervisor
+from acnsd.dns.compiler import Tables, compile_plan
+from acnsd.dns.core import Transport
+from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError
 from acnsd.gcpause import gc_paused
-from acnsd.listener import BindError, Listener, TcpConnections, format_address, open_listener
-from acnsd.metrics import Exposition, Metrics, acns_sets, counting_responder, start_exposition
-from acnsd.pidfile import pid_path, remove_pid, write_pid
-from acnsd.plan import ServePlan
-from acnsd.privileges import drop_privileges
-from acnsd.release import dismantle_later
-from acnsd.supervise import Supervisor
+from acnsd.model.config import Loaded, load
+from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
 
 __all__ = [
     "SHUTDOWN_GRACE",

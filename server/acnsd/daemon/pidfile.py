@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .model import Model
-from .state import write_atomic
+from ..model.state import write_atomic
+from ..model.types import Model
 
 __all__ = ["pid_path", "read_pid", "remove_pid", "write_pid"]
 

@@ -38,12 +38,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from .apisplice import compose, plain, splice
-from .config import Loaded, load
-from .errors import ConfigError, Problem
-from .gcpause import gc_paused
-from .model import Model
-from .state import write_atomic
+from ..errors import ConfigError, Problem
+from ..gcpause import gc_paused
+from ..model.config import Loaded, load
+from ..model.state import write_atomic
+from ..model.types import Model
+from .splice import compose, plain, splice
 
 __all__ = ["ConfigEditor", "Rejected", "to_yaml"]
 

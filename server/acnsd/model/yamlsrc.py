@@ -16,7 +16,7 @@ from yaml.composer import ComposerError
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from .errors import ConfigError, Problem
+from ..errors import ConfigError, Problem
 
 # libyaml's parser when PyYAML has it (several times faster on large configs).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

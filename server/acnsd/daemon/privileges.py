@@ -16,7 +16,7 @@ import os
 import pwd
 from pathlib import Path
 
-from .errors import AcnsdError
+from ..errors import AcnsdError
 
 __all__ = ["PrivilegeError", "drop_privileges"]
 

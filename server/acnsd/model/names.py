@@ -14,7 +14,7 @@ import re
 import dns.exception
 import dns.name
 
-from .wire import NAME_TEXT_SPECIAL
+from ..dns.wire import NAME_TEXT_SPECIAL
 
 __all__ = ["host_name_error", "is_subdomain", "normalize", "zone_name_error"]
 

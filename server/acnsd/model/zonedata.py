@@ -32,13 +32,13 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 
+from ..dns.plan import ZonePlan
+from ..dns.wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fixed, wire_rrset
+from ..errors import Problem
+from ..gcpause import gc_paused
 from . import zonefile
-from .errors import Problem
-from .gcpause import gc_paused
-from .model import ResolvedZone
-from .plan import ZonePlan
 from .state import State
-from .wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fixed, wire_rrset
+from .types import ResolvedZone
 
 __all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_files"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .assign import MIN_SET_NAMES, account_sets
-from .model import NS_TTL_DEFAULT, Model, NameAddress, zone_id
+from .types import NS_TTL_DEFAULT, Model, NameAddress, zone_id
 
 __all__ = ["report", "render_text"]
 

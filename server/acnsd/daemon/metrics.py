@@ -32,11 +32,11 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from . import __version__
-from .core import Transport, answer, answer_after_id, internal_errors, respond
+from .. import __version__
+from ..dns.core import Transport, answer, answer_after_id, internal_errors, respond
+from ..dns.outcome import RCODE, Outcome
+from ..model.types import Model
 from .logs import QUERY_LOGGER, query_line
-from .model import Model
-from .outcome import RCODE, Outcome
 
 __all__ = [
     "FAMILIES",

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .apiauth import Grant
-from .apiedit import ConfigEditor, Rejected, to_yaml
-from .model import (
+from ..model.names import normalize, zone_name_error
+from ..model.show import report
+from ..model.types import (
     CUSTOM_ACCOUNT,
     CUSTOM_ZONE,
     NS_TTL_DEFAULT,
@@ -29,8 +29,8 @@ from .model import (
     ResolvedZone,
     zone_id,
 )
-from .names import normalize, zone_name_error
-from .show import report
+from .auth import Grant
+from .edit import ConfigEditor, Rejected, to_yaml
 
 __all__ = ["Request", "Resources", "Response"]
 

@@ -1,0 +1,1 @@
+"""The management API: HTTP, tokens, resources and edits of the configuration."""

@@ -1,0 +1,1 @@
+"""The running server: serving, reloads, workers, metrics, logs."""

@@ -1,0 +1,1 @@
+"""The answering core and its tables: pure functions from bytes to bytes."""

@@ -1,0 +1,1 @@
+"""The account → nameserver set → zone model: loading, rules, state."""

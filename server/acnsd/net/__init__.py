@@ -1,0 +1,1 @@
+"""Sockets: UDP batches and TCP framing between the network and the core."""
