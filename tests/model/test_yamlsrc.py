@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from acnsd.errors import ConfigError
-from acnsd.model.yamlsrc import parse
+from acnsd.model.yamlsrc import MAX_ALIAS_NODES, parse
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -98,3 +98,43 @@ def test_problems_name_their_line(text, words, line):
 def test_an_empty_document_has_no_value():
     assert parse("", "t.yaml").value is None
     assert parse("# only a comment\n", "t.yaml").value is None
+
+
+def _aliases_adding(nodes: int, size: int = 1000) -> str:
+    """A document whose aliases add `nodes` nodes: copies of a list of `size` nodes (the
+    list and its items), then of one scalar."""
+    copies, rest = divmod(nodes, size)
+    items = ", ".join(["x"] * (size - 1))
+    return (f"big: &big [{items}]\none: &one y\n"
+            f"copies: [{', '.join(['*big'] * copies + ['*one'] * rest)}]\n")
+
+
+def test_aliases_may_add_up_to_the_limit():
+    value = parse(_aliases_adding(MAX_ALIAS_NODES), "t.yaml").value
+    assert len(value["copies"]) == MAX_ALIAS_NODES // 1000
+
+
+def test_an_alias_past_the_limit_is_refused_where_it_is():
+    """Issue 15: one node more than the limit is refused, at the alias that passes it."""
+    with pytest.raises(ConfigError) as caught:
+        parse(_aliases_adding(MAX_ALIAS_NODES + 1), "t.yaml")
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.line) == ("t.yaml", 3)
+    assert problem.path == f"copies[{MAX_ALIAS_NODES // 1000}]"
+    assert f"{MAX_ALIAS_NODES:,}" in problem.message and "*one" in problem.message
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_aliases_of_aliases_count_what_they_expand_to(merge):
+    """A "billion laughs": each level copies the one before nine times, so that l4 stands
+    for 66,430 nodes; its fourth copy passes the limit, in a list or in a merge key, and
+    is refused before it is built (l9 would be 10⁹ nodes)."""
+    lines = ["l0: &l0 [a, b, c, d, e, f, g, h, i]"]
+    for level in range(1, 5):
+        lines.append(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]")
+    copies = ["{k: *l4}"] * 3 if merge else ["*l4"] * 3
+    lines.append(f"all: {{<<: [{', '.join(copies)}]}}" if merge else f"all: [{', '.join(copies)}]")
+    with pytest.raises(ConfigError) as caught:
+        parse("\n".join(lines) + "\n", "bomb.yaml")
+    problem = caught.value.problems[0]
+    assert problem.line == 6 and "*l4 copies 66,430 nodes" in problem.message

@@ -3,8 +3,10 @@
 Rule owned here: a request is allowed only with `Authorization: Bearer <token>` naming a
 token of the tokens file, and only for the accounts that token lists ("*": every
 account). Tokens are compared in constant time. The file is a YAML list of
-`{token, accounts}`; it is read again when it changes on disk, and a file that cannot be
-read or is malformed keeps the tokens read before (at start it is an error).
+`{token, accounts}`, read by the configuration's YAML reader (duplicate keys and aliases
+that expand it beyond its limit are errors); it is read again when it changes on disk,
+and a file that cannot be read or is malformed keeps the tokens read before (at start it
+is an error).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from ..errors import ConfigError
+from ..model.yamlsrc import parse
 
 __all__ = ["Grant", "TokenError", "Tokens"]
 
@@ -55,9 +58,9 @@ class Tokens:
         except OSError as exc:
             raise TokenError(f"{self.path}: cannot read the tokens file: {exc.strerror}") from None
         try:
-            entries = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise TokenError(f"{self.path}: not YAML: {exc}") from None
+            entries = parse(text, str(self.path)).value
+        except ConfigError as exc:
+            raise TokenError(str(exc)) from None
         if not isinstance(entries, list):
             raise TokenError(f"{self.path}: must be a list of {{token, accounts}}")
         grants = []
