@@ -70,7 +70,7 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
     addresses, problems = _addresses(accounts, zones, server, state, source)
     if problems:
         raise ConfigError(problems)
-    plans, problems, more = _zone_plans(zones, addresses, state, locate)
+    plans, problems, more = _zone_plans(zones, addresses, state, server, locate)
     warnings += more
     if problems:
         raise ConfigError(problems)
@@ -151,6 +151,7 @@ def _provider(name: str, zones: dict[str, ResolvedZone]) -> ResolvedZone | None:
 
 
 def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], state: State,
+                server: ServerConfig,
                 locate) -> tuple[list[ZonePlan], list[Problem], list[Problem]]:
     auto: dict[str, dict[str, tuple[str | None, str | None]]] = {}
     for addr in addresses.values():
@@ -159,7 +160,7 @@ def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], st
     warnings: list[Problem] = []
     data: dict[str, ZoneFileData] = {}
     plans = []
-    files, problems = read_zone_files(zones, locate)
+    files, problems = read_zone_files(zones, server, locate)
     for zone in zones:
         content = files.get(zone.name)
         if content is None:

@@ -24,6 +24,7 @@ from .types import (
     ApiConfig,
     CustomNameserver,
     DnsSettings,
+    Limits,
     Nameservers,
     ServerConfig,
     Soa,
@@ -48,8 +49,9 @@ SETTINGS_KEYS = ("nameservers", "ns_ttl", "soa", "multi_provider")
 SERVER_KEYS = (
     "listen", "port", "serve_assigned_addresses", "standard_nameservers", "address_pools",
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
-    "tcp_max_connections", "metrics", "user", "log_format", "query_log", "api",
+    "tcp_max_connections", "metrics", "user", "log_format", "query_log", "api", "limits",
 )
+LIMIT_KEYS = ("max_records_per_zone", "max_records_total", "max_zone_file_bytes")
 API_LISTEN_DEFAULT = "127.0.0.1:8053"
 LOG_FORMATS = ("plain", "json")
 CHAOS_NAMES = ("version.bind", "id.server", "hostname.bind")
@@ -276,7 +278,16 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         log_format=log_format,
         query_log=r.boolean(m, "query_log", path, False),
         api=_api(r, m["api"], join_path(path, "api"), base) if "api" in m else None,
+        limits=_limits(r, m.get("limits"), join_path(path, "limits")),
     )
+
+
+def _limits(r: _Reader, value: Any, path: str) -> Limits:
+    """`server.limits`: each a positive integer; an absent key keeps its default."""
+    m = r.mapping(value, path, LIMIT_KEYS) or {}
+    defaults = Limits()
+    return Limits(**{key: r.integer(m, key, path, 1, 2**53, default=getattr(defaults, key))
+                     for key in LIMIT_KEYS})
 
 
 def _api(r: _Reader, value: Any, path: str, base: Path) -> ApiConfig | None:

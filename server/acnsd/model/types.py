@@ -20,6 +20,7 @@ __all__ = [
     "ApiConfig",
     "CustomNameserver",
     "DnsSettings",
+    "Limits",
     "Model",
     "NameAddress",
     "Nameservers",
@@ -118,6 +119,16 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """`server.limits`: how much zone data one load may read; a zone file or a set of
+    them that passes a limit is refused, and reading stops where it passes."""
+
+    max_records_per_zone: int = 1_000_000  # records read from one zone's files
+    max_records_total: int = 10_000_000  # records read from every zone's files
+    max_zone_file_bytes: int = 128 * 2**20  # one zone's files ($INCLUDEs too), in bytes
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     listen: tuple[tuple[str, int], ...]
     port: int
@@ -137,6 +148,7 @@ class ServerConfig:
     log_format: str = "plain"  # "plain" or "json" (logs.py)
     api: ApiConfig | None = None  # the management API (api.py); off when absent
     query_log: bool = False  # one log line per query
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@
   which case both are served.
 - R10: the SOA is managed (mname = first nameserver, rname = hostmaster.<zone>, timers
   from dns_settings.soa), and its serial increases whenever the served content changes.
+
+Zone files are read within `server.limits`: a zone file must be a regular file of at most
+max_zone_file_bytes (its $INCLUDEs counted in, includes.py), and reading stops, with an
+error at that line, where the records read pass max_records_per_zone or, all zones
+together, max_records_total.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import struct
 import time
 from collections.abc import Callable, Sequence
@@ -25,25 +31,30 @@ from operator import attrgetter, indexOf, itemgetter
 from typing import Any
 
 import dns.exception
+import dns.grange
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.tokenizer
 import dns.zone
+import dns.zonefile
 
 from ..dns.plan import ZonePlan
 from ..dns.wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fixed, wire_rrset
 from ..errors import Problem
 from ..gcpause import gc_paused
-from . import zonefile
+from . import includes, zonefile
 from .state import State
-from .types import ResolvedZone
+from .types import Limits, ResolvedZone, ServerConfig
+from .zonefile import RecordLimit, TooManyRecords
 
 __all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_files"]
 
 ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
+_RDATAS = attrgetter("rdatas")
 _SOA, _NS, _CNAME = dns.rdatatype.SOA, dns.rdatatype.NS, dns.rdatatype.CNAME
 _OWNER_KEY = attrgetter("owner.key")
 Locate = Callable[[str, str, str | None], Problem]
@@ -60,6 +71,11 @@ class ZoneFile:
 
     records: ZoneFileData
     digest: str | None
+
+    @property
+    def count(self) -> int:
+        """The records (rdatas) in the file, equal ones once."""
+        return sum(map(len, map(_RDATAS, self.records)))
 
 
 @dataclass(frozen=True)
@@ -96,10 +112,12 @@ class _Built:
 _built: dict[str, _Built] = {}
 
 
-def read_zone_files(zones: Sequence[ResolvedZone],
+def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
                     locate: Locate) -> tuple[dict[str, ZoneFile], list[Problem]]:
     """Every zone's file by zone name (those that could not be read are absent, with their
-    problems), from the cache when unchanged since it was last read.
+    problems), from the cache when unchanged since it was last read; within
+    `server.limits` (once the records of all the zones pass max_records_total, the other
+    zones' files are not read).
 
     The cyclic garbage collector is paused meanwhile: parsing creates millions of objects
     without reference cycles, and each collection would walk every one alive. Equal octet
@@ -108,14 +126,24 @@ def read_zone_files(zones: Sequence[ResolvedZone],
     shared: dict[bytes, bytes] = {}
     problems: list[Problem] = []
     keep = set()
+    records = 0
     with gc_paused():
         for zone in zones:
             origin = _origin(zone.name)
             keep.add((str(zone.file), zone.name))
-            content, errs = _read_zone_file(zone, origin, locate, shared)
+            limit = _record_limit(zone, server.limits, records)
+            try:
+                content, errs = _read_zone_file(zone, origin, locate, shared, server, limit)
+            except TooManyRecords as exc:
+                problems.append(Problem(str(exc), file=exc.file or str(zone.file),
+                                        line=exc.line))
+                if limit.total:
+                    break
+                continue
             problems += errs
             if content is not None:
                 files[zone.name] = content
+                records += content.count
     for key in [k for k in _cache if k not in keep]:
         _cache.pop(key, None)
     for name in [n for n in _built if n not in files]:
@@ -123,31 +151,52 @@ def read_zone_files(zones: Sequence[ResolvedZone],
     return files, problems
 
 
+def _record_limit(zone: ResolvedZone, limits: Limits, records: int) -> RecordLimit:
+    """The records `zone`'s files may hold, `records` having been read before them."""
+    left = limits.max_records_total - records
+    if left < limits.max_records_per_zone:
+        return RecordLimit(left, f"zone {zone.name}: more than {left:,} records, which "
+                           "would make the zones read so far hold more than "
+                           f"{limits.max_records_total:,} (the limit, "
+                           "server.limits.max_records_total); reading stopped here and "
+                           "the zones after it were not read", total=True)
+    return RecordLimit(limits.max_records_per_zone, f"zone {zone.name}: more than "
+                       f"{limits.max_records_per_zone:,} records (the limit, "
+                       "server.limits.max_records_per_zone); reading stopped here")
+
+
 def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
-                    shared: dict[bytes, bytes]) -> tuple[ZoneFile | None, list[Problem]]:
+                    shared: dict[bytes, bytes], server: ServerConfig,
+                    limit: RecordLimit) -> tuple[ZoneFile | None, list[Problem]]:
     """Parse a zone's RFC 1035 master file: with the fast reader when the file is in its
-    subset, else (and for every error) with dnspython's."""
+    subset, else (and for every error) with dnspython's. TooManyRecords when its records
+    pass `limit`."""
     path = str(zone.file)
+    most = server.limits.max_zone_file_bytes
     try:
         read_at = time.time_ns()
         st = os.stat(path)
+        problem = _not_readable(zone, st, most)
+        if problem is not None:
+            return None, [problem]
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         cached = _cache.get((path, zone.name))
         if (cached is not None and cached.stamp == stamp
                 and stamp[0] < cached.read_at - _SETTLED_NS):
-            return cached.content, []
-        raw = _read_bytes(path, st.st_size)
+            return _within(cached.content, limit)
+        raw = _read_bytes(path, st.st_size, most)
+        if len(raw) > most:
+            return None, [_too_large(zone, most)]
         digest = hashlib.sha256(raw).hexdigest()
         if cached is not None and cached.content.digest == digest:
             _cache[(path, zone.name)] = _Cached(stamp, read_at, cached.content)
-            return cached.content, []
-        data = zonefile.parse(raw.decode("ascii"), origin, shared) if raw.isascii() else None
+            return _within(cached.content, limit)
+        data = (zonefile.parse(raw.decode("ascii"), origin, shared, limit) if raw.isascii()
+                else None)
         if data is None:
-            data = _read_with_dnspython(raw, path, origin, shared)
-    except FileNotFoundError as exc:
-        if exc.filename and exc.filename != path:  # a $INCLUDE of the zone file
-            return None, [Problem(f"zone {zone.name}: included file {exc.filename} does not "
-                                  "exist", file=path)]
+            with includes.confined(zone.file, server.zones_dir, most - len(raw), most):
+                data = _read_with_dnspython(raw, path, origin, shared, limit)
+    except FileNotFoundError:
         return None, [locate(f"{zone.path}.file", f"zone file {zone.file} of zone "
                              f"{zone.name} does not exist", None)]
     except OSError as exc:
@@ -156,6 +205,8 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     except UnicodeDecodeError as exc:
         return None, [Problem(f"zone {zone.name}: the zone file is not UTF-8 text (byte "
                               f"{exc.start}: {exc.reason})", file=path)]
+    except includes.IncludeError as exc:
+        return None, [Problem(f"zone {zone.name}: {exc}", file=exc.file, line=exc.line)]
     except dns.exception.DNSException as exc:
         return None, [_zone_file_problem(zone, exc)]
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
@@ -165,24 +216,49 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     return content, []
 
 
-def _read_bytes(path: str, size: int) -> bytes:
-    """A file's bytes, `size` its size when looked at: in one read unless it grew since (or
-    is not a regular file), without the buffered file object `open` makes."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+def _not_readable(zone: ResolvedZone, st: os.stat_result, most: int) -> Problem | None:
+    """Why a zone file is not read at all: not a regular file (a FIFO would stall the
+    load, a device never end), or larger than the limit; else None."""
+    if not stat.S_ISREG(st.st_mode):
+        return Problem(f"zone {zone.name}: the zone file is not a regular file",
+                       file=str(zone.file))
+    if st.st_size > most:
+        return _too_large(zone, most)
+    return None
+
+
+def _too_large(zone: ResolvedZone, most: int) -> Problem:
+    return Problem(f"zone {zone.name}: the zone file is larger than {most:,} bytes (the "
+                   "limit, server.limits.max_zone_file_bytes); it was not read",
+                   file=str(zone.file))
+
+
+def _within(content: ZoneFile, limit: RecordLimit) -> tuple[ZoneFile, list[Problem]]:
+    """A file read before, if its records are within the limit now (it may be lower)."""
+    if content.count > limit.count:
+        raise TooManyRecords(limit, None)
+    return content, []
+
+
+def _read_bytes(path: str, size: int, most: int) -> bytes:
+    """A file's bytes, `size` its size when looked at, at most `most` + 1 of them (see
+    includes.read_capped), without the buffered file object `open` makes."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
-        raw = os.read(fd, size + 1)
-        if len(raw) > size:
-            raw += b"".join(iter(functools.partial(os.read, fd, 1 << 20), b""))
-        return raw
+        return includes.read_capped(fd, size, most)
     finally:
         os.close(fd)
 
 
 def _read_with_dnspython(raw: bytes, path: str, origin: dns.name.Name,
-                         shared: dict[bytes, bytes] | None = None) -> ZoneFileData:
-    parsed = dns.zone.from_file(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"),
-                                origin=origin, relativize=False, check_origin=False,
-                                filename=path)
+                         shared: dict[bytes, bytes] | None = None,
+                         limit: RecordLimit | None = None) -> ZoneFileData:
+    """What dns.zone.from_file reads (relativize=False, check_origin=False), or the
+    errors of _ZoneReader."""
+    parsed = dns.zone.Zone(origin, _IN, relativize=False)
+    with parsed.writer(True) as txn:
+        text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8")
+        _ZoneReader(dns.tokenizer.Tokenizer(text, path), txn, limit).read()
     data: dict[tuple[dns.name.Name, int], WireRRset] = {}
     for name, node in parsed.nodes.items():
         owner = WireName(name.to_wire())
@@ -191,6 +267,54 @@ def _read_with_dnspython(raw: bytes, path: str, origin: dns.name.Name,
             rrset.update(rdataset)
             data[(name, rdataset.rdtype)] = encode_rrset(rrset, owner=owner, shared=shared)
     return tuple(data.values())
+
+
+class _ZoneReader(dns.zonefile.Reader):
+    """dnspython's zone file reader ($INCLUDE allowed, within includes.py's rule), with
+    its refusals located at the file and line being read: an IncludeError, and
+    TooManyRecords where the records added pass `limit`. A $GENERATE line whose range
+    alone would pass the limit is refused before it generates any (a two-line file can
+    ask for 10⁸ records)."""
+
+    def __init__(self, tok: dns.tokenizer.Tokenizer, txn: Any, limit: RecordLimit | None):
+        super().__init__(tok, _IN, txn, allow_include=True)
+        self.limit = limit
+        self.left = limit.count if limit is not None else -1
+        if limit is not None:
+            add = txn.add
+
+            def counted(*args: Any) -> None:
+                self.left -= 1
+                if self.left < 0:
+                    raise TooManyRecords(limit, *self._where(line_read=True))
+                add(*args)
+
+            txn.add = counted
+
+    def read(self) -> None:
+        try:
+            super().read()
+        except includes.IncludeError as exc:  # raised where the $INCLUDE line was read
+            exc.line, exc.file = self._where(line_read=True)
+            raise
+
+    def _generate_line(self) -> None:
+        if self.limit is not None:
+            token = self.tok.get()
+            self.tok.unget(token)
+            try:
+                start, stop, step = dns.grange.from_text(token.value)
+            except Exception:  # dnspython's own reading words the error
+                pass
+            else:
+                if (stop - start) // step + 1 > self.left:
+                    raise TooManyRecords(self.limit, *self._where(line_read=False))
+        super()._generate_line()
+
+    def _where(self, line_read: bool) -> tuple[int, str]:
+        """The line and file being read; `line_read`: up to its end (past its newline)."""
+        file, line = self.tok.where()
+        return line - (line_read and not self.tok.eof), file
 
 
 def _zone_file_problem(zone: ResolvedZone, exc: Exception) -> Problem:

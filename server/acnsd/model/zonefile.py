@@ -8,7 +8,8 @@ $ORIGIN; relative, absolute and `@` owners, a blank owner repeating the previous
 and class in either order, each optional; comments; quoted strings; the types A, AAAA, NS,
 CNAME, PTR, MX, SRV, TXT, CAA and SOA. Anything else (parentheses, escapes, $INCLUDE,
 $GENERATE, other types or classes, characters outside printable ASCII) and any error make
-it return None.
+it return None. Given a RecordLimit, it raises TooManyRecords at the line where the records
+read pass it, without splitting the rest of the text.
 
 It is faster than dnspython's reader, and its result smaller, because it splits lines
 with str methods instead of a character tokenizer, encodes each rdata straight to the wire
@@ -26,6 +27,7 @@ import re
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import compress, islice, repeat
 from operator import add, attrgetter, eq, itemgetter, ne
 from socket import AF_INET, AF_INET6, inet_pton
@@ -39,7 +41,7 @@ from dns.rdtypes.ANY.SOA import SOA
 
 from ..dns.wire import WireName, WireRRset, encode_rdata, name_text, pack_fixed, wire_rrset
 
-__all__ = ["parse"]
+__all__ = ["RecordLimit", "TooManyRecords", "parse"]
 
 # The characters of the subset: printable ASCII and tab and newline (so not CR: dnspython
 # reads files with universal newlines), but parentheses (records spanning lines) and
@@ -66,6 +68,25 @@ _Parse = Callable[["_Reader", list[str]], tuple[Rdata, bytes]]
 
 class _Outside(Exception):
     """The text is outside the subset, or has an error: dnspython reads it instead."""
+
+
+@dataclass(frozen=True)
+class RecordLimit:
+    """At most `count` records may be read; `message` says which limit that is, and
+    `total` whether it is what is left of the limit of all the zones together."""
+
+    count: int
+    message: str
+    total: bool = False
+
+
+class TooManyRecords(Exception):
+    """More records than a RecordLimit allows: reading stopped at `line` of `file` (the
+    zone file when None; dnspython's reader may be in a file it includes)."""
+
+    def __init__(self, limit: RecordLimit, line: int | None, file: str | None = None):
+        super().__init__(limit.message)
+        self.limit, self.line, self.file = limit, line, file
 
 
 def _words(line: str) -> list[str] | None:
@@ -139,6 +160,7 @@ class _Reader:
         self.last_ttl: int | None = None
         self.default_ttl: int | None = None
         self.default_ttl_from_soa = False
+        self.records = 0  # records read in the zone
         # by node key (the lower-cased owner): the owner as first written, and by type in
         # dnspython's order (owners as first seen, types as last added): (TTL, rdata, key)
         # for one rdata, [TTL, rdatas, keys] for more (`key`: see _Parse)
@@ -242,6 +264,7 @@ class _Reader:
         owner, inside = self.last_owner
         if not inside:
             return  # dnspython skips records outside the zone
+        self.records += 1
         ttls = self.ttls
         word = words[i]
         ttl = ttls[word] if word in ttls else self.ttl(word)
@@ -553,20 +576,36 @@ def _encode_one(parse: _Parse) -> Callable[[_Reader, str], Rdata]:
 _ENCODERS = {text: _encode_one(parse) for text, (_, parse) in _PARSERS.items()}
 
 
-def parse(text: str, origin: dns.name.Name,
-          shared: dict[bytes, bytes] | None = None) -> tuple[WireRRset, ...] | None:
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` one at a time (str.split would make them all at once)."""
+    start = 0
+    find = text.find
+    while (end := find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+def parse(text: str, origin: dns.name.Name, shared: dict[bytes, bytes] | None = None,
+          limit: RecordLimit | None = None) -> tuple[WireRRset, ...] | None:
     """The RRsets of a zone file's text, pre-encoded, owners absolute, in dnspython's
     order; None when the text is outside the subset or has an error (read it with
     dnspython then). Equal rdatas (but addresses, which seldom repeat) and TTLs are stored
-    once in `shared`, when given."""
+    once in `shared`, when given. TooManyRecords when the records read pass `limit`.
+
+    A text of no more lines than the limit cannot pass it (one record a line at most): it
+    is read as fast as it can be. Any other is read line by line, counting, so that one
+    over the limit costs no more than the lines up to it."""
     if not text.isascii() or text.encode().translate(None, _INSIDE):
         return None  # a character outside the subset
     reader = _Reader(origin, {} if shared is None else shared)
+    most = limit.count if limit is not None else None
+    counted = most is not None and text.count("\n") >= most
     try:
-        rrsets = _columns(text, reader) if text else None
+        rrsets = _columns(text, reader) if text and not counted else None
         if rrsets is not None:
             return rrsets
-        for line in text.split("\n"):
+        for number, line in enumerate(_lines(text) if counted else text.split("\n"), 1):
             if '"' in line:
                 words = _words(line)
                 if words is None:
@@ -581,6 +620,10 @@ def parse(text: str, origin: dns.name.Name,
                 reader.directive(words)
             else:
                 reader.record(words, line[0] in " \t")
+                if counted and reader.records > most:
+                    raise TooManyRecords(limit, number)
         return reader.rrsets()
+    except TooManyRecords:
+        raise
     except Exception:  # _Outside, or any error of dnspython's or the C library's
         return None
