@@ -292,7 +292,7 @@ class ConfigEditor:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             if follows and state.exists():
-                shutil.copyfile(state, tmp_state)
+                shutil.copy(state, tmp_state)  # with its mode, which the state file keeps
             loaded = load(tmp, save_state=follows)
             accepted = True
         except ConfigError as exc:

@@ -51,6 +51,8 @@ from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError
 from acnsd.gcpause import gc_paused
 from acnsd.model.config import Loaded, load
+from acnsd.model.state import remove_stale_temporaries
+from acnsd.model.types import Model
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
 
 __all__ = [
@@ -186,6 +188,15 @@ async def off_loop(function: Callable[..., T], *args: object) -> T:
 
     threading.Thread(target=work, name=f"acnsd-{function.__name__}", daemon=True).start()
     return await future
+
+
+def _remove_stale_temporaries(model: Model) -> None:
+    """Remove what a crash (kill -9) left of atomic writes in the directories acnsd writes
+    to: the configuration's, the state file's (and pid file's) and zones_dir."""
+    server = model.server
+    for directory in {model.config_file.parent, server.state_file.parent, server.zones_dir}:
+        for path in remove_stale_temporaries(directory):
+            log.info("event=stale_temporary_removed path=%s", path)
 
 
 def _log_problems(error: ConfigError) -> None:
@@ -560,6 +571,7 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     settings = loaded.model.server
     logs.configure(settings.log_format, query_log=settings.query_log)
     _log_warnings(loaded)
+    _remove_stale_temporaries(loaded.model)
     plan = loaded.plan
     log.info("event=loaded config=%s zones=%d views=%d", config, len(plan.zones), len(plan.views))
     ports = [port for _, port in override or plan.listen] + [plan.view_port] * bool(plan.views)

@@ -5,6 +5,12 @@ the zone defaults, R7 every name's addresses, R10 each zone's serial) are kept i
 file, written atomically (temporary file, fsync, rename, fsync of the directory), so a
 crash leaves either the old file or the new one. A file that cannot be read is an error,
 never a silent fresh start that would hand out new addresses.
+
+Every file acnsd writes (this one, the configuration, new zone files, the pid file) is
+written by `write_atomic`: the new content keeps the mode (and, as root, the owner) of the
+file it replaces, and a new file gets 0644 less the umask. Its temporary file is named
+`.<name>.<8 random>.acnsd-tmp`, so that those a crash (kill -9) left behind are found
+and removed at the next start (`remove_stale_temporaries`), and nothing else is.
 """
 
 from __future__ import annotations
@@ -13,16 +19,21 @@ import ipaddress
 import json
 import json.scanner
 import os
-import tempfile
+import re
+import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
 
-__all__ = ["State", "StateFileError", "load_state", "write_atomic"]
+__all__ = ["State", "StateFileError", "load_state", "remove_stale_temporaries", "write_atomic"]
 
 VERSION = 1
 _SECTIONS = ("addresses", "released", "zones", "serials")
+NEW_FILE_MODE = 0o644  # less the umask
+TEMP_SUFFIX = ".acnsd-tmp"
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX))
 
 
 class StateFileError(StateError):
@@ -194,20 +205,61 @@ def _zone_problem(entry: dict[str, Any]) -> str | None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a crash leaves the old or the new content."""
+    """Replace `path` with `text` so that a crash leaves the old or the new content; the
+    file keeps its mode and owner (see the module's docstring)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
+        _keep_mode(fd, path)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new temporary file beside `path`, open for writing, with NEW_FILE_MODE less the
+    umask (the kernel applies it at creation; mkstemp would make it 0600)."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                         NEW_FILE_MODE)
+        except FileExistsError:  # 1 in 4 billion: draw again
+            continue
+        return fd, tmp
+
+
+def _keep_mode(fd: int, path: Path) -> None:
+    """Give the open file `fd` the mode of `path` and, when we may (as root), its owner."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    if os.geteuid() == 0:
+        os.fchown(fd, info.st_uid, info.st_gid)
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Remove the temporary files of write_atomic that a crash left in `directory`; the
+    files removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:  # a directory that does not exist has none
+        return []
+    for entry in entries:
+        if _TEMP_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
