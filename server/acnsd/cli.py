@@ -1,7 +1,9 @@
 """The `acnsd` command line: serve, check, show, and the API client's ns and zone.
 
 Rule owned here: configuration problems are printed one per line on stderr, and the
-exit code says whether the configuration was valid (0) or not (1).
+exit code says whether the configuration was valid (0) or not (1). Output whose reader
+went away (`acnsd show | head -1`) ends the command with one line on stderr and exit code
+1, not a traceback.
 """
 
 from __future__ import annotations
@@ -55,6 +57,27 @@ def _print_problems(error: ConfigError | AcnsdError) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _command(argv)
+    except BrokenPipeError:
+        return _output_closed()
+
+
+def _output_closed() -> int:
+    """The reader of stdout is gone: say so once; stdout goes to /dev/null, so that the
+    interpreter's last flush of what is left in its buffer raises nothing more."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    try:
+        print("acnsd: the output was closed before all of it was written (broken pipe)",
+              file=sys.stderr)
+    except OSError:  # stderr went with it
+        pass
+    return 1
+
+
+def _command(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("ns", "zone"):
         return run_client(args)
