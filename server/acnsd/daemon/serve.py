@@ -20,6 +20,7 @@ addresses and server.user. The exposition of worker i listens on the metrics por
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import ipaddress
 import logging
@@ -41,7 +42,7 @@ from acnsd.daemon.metrics import (
     counting_responder,
     start_exposition,
 )
-from acnsd.daemon.pidfile import pid_path, remove_pid, write_pid
+from acnsd.daemon.pidfile import PidFile, pid_path
 from acnsd.daemon.privileges import drop_privileges
 from acnsd.daemon.release import dismantle_later
 from acnsd.daemon.supervise import Supervisor
@@ -566,14 +567,16 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     if workers > 1 and 0 in ports:
         log.error("event=bad_workers workers=%d reason='port 0 would differ per worker'", workers)
         return 2
-    pid_file = pid_path(loaded.model)
-    try:
-        write_pid(pid_file)
-    except OSError as exc:
-        log.warning("event=pid_file_unwritable path=%s reason=%r", pid_file, exc.strerror)
-    try:
+    with contextlib.ExitStack() as stack:
+        pid_file = PidFile(pid_path(loaded.model))
+        try:
+            stack.enter_context(pid_file)
+        except AcnsdError as exc:
+            log.error("event=start_failed reason=%r", str(exc))
+            return 1
+        except OSError as exc:
+            log.warning("event=pid_file_unwritable path=%s reason=%r", pid_file.path,
+                        exc.strerror)
         if workers == 1:
             return _run(config, loaded, tables, override, None)
         return _supervise(config, loaded, tables, override, workers)
-    finally:
-        remove_pid(pid_file)
