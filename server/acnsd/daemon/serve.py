@@ -234,6 +234,7 @@ class Server:
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._skipped: dict[Endpoint, str] = {}  # addresses not bound, and why
 
     def _responders(self, endpoint: Endpoint) -> tuple[Callable, Callable]:
         """Per transport: read self.tables once, answer, count (and log, with the query
@@ -249,10 +250,12 @@ class Server:
     async def bind(self, *, strict: bool = False) -> None:
         """Make the bound listeners match the current plan: close those no longer wanted,
         open the new ones. An address not on this host is skipped; with `strict` (at
-        startup) any other bind error (port in use, permission) is raised. Each skipped
-        address is one INFO line (never rate-limited), then one WARNING counts them."""
+        startup) any other bind error (port in use, permission) is raised. Skipped
+        addresses are logged when the set of them or a reason changes, not again at every
+        reload: one INFO line per address (never rate-limited), then one WARNING counts
+        them."""
         self._loop = asyncio.get_running_loop()
-        skipped = 0
+        skipped: dict[Endpoint, str] = {}
         wanted = endpoints(self._plan, self._listen)
         for endpoint in [e for e in self.listeners if e not in wanted]:
             self.listeners.pop(endpoint).stop_accepting()
@@ -272,20 +275,22 @@ class Server:
                 )
             except BindError as exc:
                 if strict and not exc.not_on_this_host:
-                    raise BindError(exc.errno, f"{endpoint}: {exc.strerror}") from exc
-                log.info("event=skipped %s reason=%r", endpoint, exc.strerror)
-                skipped += 1
+                    where = format_address(endpoint.host, endpoint.port)
+                    raise AcnsdError(f"{where}: {exc.strerror}{exc.hint}") from exc
+                skipped[endpoint] = exc.strerror
                 continue
             self.listeners[endpoint] = listener
             log.info("event=listening transports=udp,tcp %s", endpoint)
             if endpoint.port == 0:  # port 0: report the one chosen
                 log.info("event=port_chosen %s port=%d", endpoint, listener.port)
-        if skipped:
-            log.warning(
-                "event=addresses_skipped count=%d bound=%d",
-                skipped,
-                len(self.listeners),
-            )
+        if skipped != self._skipped:
+            for endpoint, reason in skipped.items():
+                if self._skipped.get(endpoint) != reason:
+                    log.info("event=skipped %s reason=%r", endpoint, reason)
+            if skipped:
+                log.warning("event=addresses_skipped count=%d bound=%d", len(skipped),
+                            len(self.listeners))
+            self._skipped = skipped
 
     def request_reload(self) -> None:
         """SIGHUP: reload now, or once more after the reload in progress."""
