@@ -195,6 +195,12 @@ def test_show_text_of_the_example(example, capsys):
     assert "ns1.vanity.test. 3600 IN A 127.53.2.1" in out
     assert "register glue" in out
     assert "A/AAAA served here in zone example.com" in out
+    # issue 20: a name served here still needs its glue at the registrar, as --json says
+    code, doc, _ = run(capsys, "show", "--config", str(example), "--json")
+    for entry in json.loads(doc)["accounts"][0]["custom_nameservers"]:
+        glue = entry["glue"]
+        assert (f"register glue at {glue['register_at']}: host {glue['host']} with "
+                f"{', '.join(glue['addresses'])}") in out
 
 
 def test_show_broken_config_exits_1(example, capsys):
