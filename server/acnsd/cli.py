@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.command in ("check", "reload") and (problem := _api_problem(loaded.model)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     if args.command == "reload":
         return _signal_reload(loaded.model)
     if args.command == "check":
@@ -83,6 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc = report(loaded.model)
     print(json.dumps(doc, indent=2, sort_keys=True) if args.json else render_text(doc))
     return 0
+
+
+def _api_problem(model: Model) -> str | None:
+    """What would stop `acnsd serve` from starting the management API: its tokens file."""
+    if model.server.api is None:
+        return None
+    from .api.auth import TokenError, Tokens
+
+    try:
+        Tokens(model.server.api.tokens_file)
+    except TokenError as exc:
+        return f"server.api.tokens_file: {exc}"
+    return None
 
 
 def _signal_reload(model: Model) -> int:
