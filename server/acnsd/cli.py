@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from . import __version__
 from .api.client import add_client_commands, run_client
 from .daemon.logs import FORMATS, command_line
 from .daemon.pidfile import pid_path, read_pid
@@ -26,6 +27,7 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="acnsd", description="Authoritative DNS for account "
                                      "custom nameservers.")
+    parser.add_argument("--version", action="version", version=f"acnsd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve every zone of the configuration")
     serve.add_argument("--config", required=True)
