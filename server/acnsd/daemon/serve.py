@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import ipaddress
 import logging
 import signal
 import sys
@@ -52,6 +51,7 @@ from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError
 from acnsd.gcpause import gc_paused
 from acnsd.model.config import Loaded, load
+from acnsd.model.schema import parse_hostport
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
 
 __all__ = [
@@ -62,7 +62,6 @@ __all__ = [
     "load_tables",
     "main",
     "off_loop",
-    "parse_address",
     "serve",
 ]
 
@@ -73,22 +72,6 @@ APPLY_TIMEOUT = 60.0  # seconds an API change waits for the reload that makes it
 
 Listen = tuple[tuple[str, int], ...] | None
 T = TypeVar("T")
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """Split "127.0.0.1:5353" or "[::1]:5353" into (host, port); ValueError if malformed."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{text!r}: expected ADDR:PORT, e.g. 127.0.0.1:5353 or [::1]:5353")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"{text!r}: an IPv6 address is written in brackets, e.g. [::1]:5353")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"{text!r}: {host!r} is not an IP address") from None
-    return host, int(port)
 
 
 @dataclass(frozen=True)
@@ -543,6 +526,13 @@ def _signal_self_hup() -> None:
 SWITCH_INTERVAL = 0.0005
 
 
+def _listen_option(text: str) -> tuple[str, int]:
+    try:
+        return parse_hostport(text)
+    except ValueError as exc:
+        raise ValueError(f"--listen {text!r}: {exc}") from None
+
+
 def main(config: str, listen: list[str] | None, workers: int) -> int:
     """`acnsd serve`: load, compile, bind and serve until stopped; the exit code."""
     logs.configure()
@@ -550,9 +540,9 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     # SIGHUP's default action ends the process: until the loop handles it, ignore it
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        override = tuple(parse_address(text) for text in listen) if listen else None
+        override = tuple(_listen_option(text) for text in listen) if listen else None
     except ValueError as exc:
-        log.error("event=bad_listen %s", exc)
+        log.error("event=bad_listen reason=%r", str(exc))
         return 2
     if workers < 1:
         log.error("event=bad_workers workers=%d reason='at least 1'", workers)
