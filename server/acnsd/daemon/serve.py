@@ -38,12 +38,12 @@ from acnsd.daemon.metrics import (
     Exposition,
     Metrics,
     acns_sets,
-    counting_responder,
     start_exposition,
 )
 from acnsd.daemon.pidfile import PidFile, pid_path
 from acnsd.daemon.privileges import drop_privileges
 from acnsd.daemon.release import dismantle_later
+from acnsd.daemon.responders import counting_responder
 from acnsd.daemon.supervise import Supervisor
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport
