@@ -193,8 +193,10 @@ def test_r4_a_zone_default_set_that_becomes_unavailable_is_refused(env):
 
 
 def test_r4_unused_one_name_set_is_fine(env):
-    env.load(config(account([*two_sets(), ns("ns1.spare.test", 3)],
-                            [zone("example.com", "custom.account", 1)])))
+    loaded = env.load(config(account([*two_sets(), ns("ns1.spare.test", 3)],
+                                     [zone("example.com", "custom.account", 1)])))
+    assert resolved(loaded, "example.com").ns_set == 1
+    assert "ns1.spare.test" in loaded.model.addresses  # the lone name still gets addresses
 
 
 # --- R5: zones in one direct hierarchy on custom.account use different sets -----------------
@@ -236,14 +238,18 @@ def test_r5_siblings_and_lookalikes_may_share_a_set(env):
              zone("b.example.com", "custom.account", 2),
              zone("xexample.com", "custom.account", 1),
              zone("example.com", "custom.account", 1)]
-    env.load(config(account(two_sets(), zones)))
+    loaded = env.load(config(account(two_sets(), zones)))
+    assert [resolved(loaded, z["name"]).ns_set for z in zones] == [2, 2, 1, 1]
 
 
 def test_r5_only_custom_account_zones_count(env):
     zones = [zone("example.com", "cloudflare.standard"),
              zone("sub.example.com", "custom.account", 1),
              zone("deep.sub.example.com", "cloudflare.standard")]
-    env.load(config(account(two_sets(), zones)))
+    loaded = env.load(config(account(two_sets(), zones)))
+    assert [resolved(loaded, z["name"]).ns_type for z in zones] == [
+        "cloudflare.standard", "custom.account", "cloudflare.standard"]
+    assert resolved(loaded, "sub.example.com").ns_set == 1
 
 
 def test_r5_other_accounts_sets_are_independent(env):
@@ -691,7 +697,10 @@ def test_r10_soa_ranges(env, key, value):
 ])
 def test_r10_soa_range_bounds_accepted(env, key, value):
     z = zone("a.test", "custom.account", dns_settings={"soa": {key: value}})
-    env.load(config(account(two_sets(), [z])))
+    rrset, soa = _soa(env.load(config(account(two_sets(), [z]))), "a.test")
+    served = {"refresh": soa.refresh, "retry": soa.retry, "expire": soa.expire,
+              "min_ttl": soa.minimum, "ttl": rrset.ttl}
+    assert served[key] == value
 
 
 @pytest.mark.parametrize("key,value", [("mname", "not a name"), ("rname", "a..b"),
