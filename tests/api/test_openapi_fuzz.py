@@ -1,9 +1,9 @@
 """Property-based run against the OpenAPI document (schemathesis): no request, however
 odd, makes the API answer 5xx or leave Cloudflare's envelope; answers conform to the
 document (status codes, schemas, content type, Allow on 405) and requests it forbids are
-refused; the configuration still loads after every request that may change it. Half of the generated requests are
-pointed at real accounts and zones, so that they reach the editing code rather than
-stopping at 403/404.
+refused; the configuration still loads after every request that may change it. Half of
+the generated requests are pointed at real accounts and zones, so that they reach the
+editing code rather than stopping at 403/404.
 """
 
 from __future__ import annotations
