@@ -147,7 +147,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     except FileNotFoundError as exc:
         if exc.filename and exc.filename != path:  # a $INCLUDE of the zone file
             return None, [Problem(f"zone {zone.name}: included file {exc.filename} does not "
-                                  "exist", file=path)]
+                                  "exist", file=path, accounts=(zone.account,))]
         return None, [locate(f"{zone.path}.file", f"zone file {zone.file} of zone "
                              f"{zone.name} does not exist", None)]
     except OSError as exc:
@@ -155,7 +155,8 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
                              f"{exc.strerror}", None)]
     except UnicodeDecodeError as exc:
         return None, [Problem(f"zone {zone.name}: the zone file is not UTF-8 text (byte "
-                              f"{exc.start}: {exc.reason})", file=path)]
+                              f"{exc.start}: {exc.reason})", file=path,
+                              accounts=(zone.account,))]
     except dns.exception.DNSException as exc:
         return None, [_zone_file_problem(zone, exc)]
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
@@ -200,7 +201,8 @@ def _zone_file_problem(zone: ResolvedZone, exc: Exception) -> Problem:
     if sep and head.rpartition(":")[2].isdigit():
         file, _, number = head.rpartition(":")
         line, text = int(number), rest
-    return Problem(f"zone {zone.name}: {text}", file=file, line=line)
+    return Problem(f"zone {zone.name}: {text}", file=file, line=line,
+                   accounts=(zone.account,))
 
 
 def build_zone(zone: ResolvedZone, file: ZoneFile,
@@ -251,6 +253,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
         errors.append(Problem(f"zone {zone.name}: the zone file has a CNAME at the apex, "
                               "where acnsd serves the SOA and NS; a CNAME cannot have other "
                               "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
+                              accounts=(zone.account,),
                               rule="R9"))
     # the apex as the file spells it, when it does as the configuration (else the compiler
     # copies our RRsets to the node's owner)
@@ -274,7 +277,8 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
             warnings.append(Problem(f"zone {zone.name}: the NS records at the apex ({listed}) "
                                     "are ignored; the apex NS are the zone's assigned "
                                     "nameservers (set multi_provider: true to serve both)",
-                                    file=str(zone.file), rule="R9"))
+                                    file=str(zone.file), rule="R9",
+                                    accounts=(zone.account,)))
     records.append(wire_rrset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas))
     managed[(origin, _NS)] = "\n".join(f"{zone.name}. {zone.ns_ttl} IN NS {target}"
                                        for target in ns_texts)  # origin.to_text()
@@ -287,6 +291,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
             errors.append(Problem(f"zone {zone.name}: {name} is a nameserver name whose A/AAAA "
                                   f"acnsd serves in this zone, but the zone file has {hidden};"
                                   " remove it from the zone file", file=str(zone.file),
+                                  accounts=(zone.account,),
                                   rule="R8"))
             continue
         for rdtype, value in (("A", v4), ("AAAA", v6)):
@@ -297,7 +302,8 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                 errors.append(Problem(f"zone {zone.name}: the zone file has {rdtype} records "
                                       f"for {name}, whose {rdtype} is managed by acnsd "
                                       f"(assigned {value}); remove them from the zone file",
-                                      file=str(zone.file), rule="R8"))
+                                      file=str(zone.file), rule="R8",
+                                      accounts=(zone.account,)))
                 continue
             rrset = dns.rrset.from_rdata(owner, zone.ns_ttl, _rdata(rdtype, value))
             records.append(encode_rrset(rrset))
@@ -318,7 +324,8 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
         if _soa_fields(given) != _soa_fields(served):
             warnings.append(Problem(f"zone {zone.name}: the zone file's SOA ({given}) is "
                                     f"replaced by the managed SOA ({served})",
-                                    file=str(zone.file), rule="R10"))
+                                    file=str(zone.file), rule="R10",
+                                    accounts=(zone.account,)))
     records.append(soa)
     plan = ZonePlan(origin=origin, rrsets=tuple(records),
                     nameservers=tuple(_name(n) for n in zone.nameservers))
