@@ -1,20 +1,32 @@
-# `make run` and `make test` work on a fresh machine with only python3 and make:
-# each creates (once) and reuses the virtual environment in .venv.
+# `make run` and `make test` work on a fresh machine with only python3 and make: each
+# creates (once) and reuses the virtual environment in .venv. `make run` installs only
+# what the server needs; `make test` adds the test tools. A .venv left half-made (an
+# interrupted install, no bin/pip) is made again.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+# `make run LISTEN=127.0.0.1:5300` serves another address than the configuration's
+LISTEN ?=
 
 .PHONY: run test lint check show clean
 
-$(STAMP): pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+$(BIN)/pip:
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,fast]'
+
+$(STAMP): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e '.[fast]'
 	touch $(STAMP)
 
+$(TEST_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,fast]'
+	touch $(TEST_STAMP)
+
 run: $(STAMP)
-	$(BIN)/acnsd serve --config config/acnsd.yaml
+	$(BIN)/acnsd serve --config config/acnsd.yaml $(if $(LISTEN),--listen $(LISTEN))
 
 check: $(STAMP)
 	$(BIN)/acnsd check --config config/acnsd.yaml
@@ -22,11 +34,11 @@ check: $(STAMP)
 show: $(STAMP)
 	$(BIN)/acnsd show --config config/acnsd.yaml
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 clean:
@@ -38,7 +50,7 @@ clean:
 # `make bench BENCH_ARGS="--mixes cached --duration 5"`. `make bench-smoke` is the
 # short run the tests use, against the servers that are installed.
 .PHONY: bench bench-smoke
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	@missing=""; for pair in dnsperf:dnsperf knotd:knot nsd:nsd cc:gcc; do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${pair%%:*} ] \
 	    || missing="$$missing $${pair##*:}"; \
@@ -51,5 +63,5 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python -m benchmarks.run --scale --publish $(BENCH_ARGS)
 
-bench-smoke: $(STAMP)
+bench-smoke: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks.run --smoke $(BENCH_ARGS)

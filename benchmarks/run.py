@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -83,7 +85,33 @@ def _machine() -> dict[str, Any]:
             cpu = line.split(":", 1)[1].strip()
             break
     return {"cpu": cpu, "cores": os.cpu_count(), "kernel": os.uname().release,
-            "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+            "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "versions": _versions()}
+
+
+# what each tool prints of its version; the first line that names a version is kept
+VERSION_COMMANDS = {"knot": ["knotd", "-V"], "nsd": ["nsd", "-v"], "dnsperf": ["dnsperf", "-h"]}
+
+
+def _versions() -> dict[str, str]:
+    """The commit measured (with `+changes` when the tree differs from it), Python, and
+    the peers' versions, so that a published run says what it measured."""
+    def run(command: list[str]) -> str:
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=10,
+                                  cwd=Path(__file__).resolve().parent)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return done.stdout + done.stderr
+
+    commit = run(["git", "rev-parse", "--short=12", "HEAD"]).strip() or "unknown"
+    if run(["git", "status", "--porcelain", "--untracked-files=no"]).strip():
+        commit += "+changes"
+    versions = {"acnsd": commit, "python": sys.version.split()[0]}
+    for name, command in VERSION_COMMANDS.items():
+        found = re.search(r"\d+\.\d+(\.\d+)?", run(command))
+        versions[name] = found.group(0) if found else "not installed"
+    return versions
 
 
 def _layout(profile: str, work: Path) -> Layout:

@@ -74,6 +74,13 @@ def test_smoke_run_reports_every_server_and_mix(tmp_path: Path) -> None:
     assert "| CPU µs/q | dnsperf core busy % |" in table
     rounds = ", ".join(f"{x:.2f}" for x in results["scale"]["acnsd"]["load_seconds_rounds"])
     assert f"| {results['scale']['acnsd']['load_seconds']:.2f} | {rounds} |" in table
+    # a smoke run's targets are shown but not judged; every run names what it measured
+    assert "Not judged: a smoke run" in table and "| NO |" not in table
+    assert "| yes |" not in table and "| not judged |" in table
+    versions = results["machine"]["versions"]
+    assert set(versions) == {"acnsd", "python", "knot", "nsd", "dnsperf"}
+    assert "not installed" not in versions.values() and versions["acnsd"] != "unknown"
+    assert f"knot {versions['knot']}" in table
     # what --publish writes into the README: the run's own numbers, between the markers
     section = readme_section(results, "results.png")
     assert "| cached CPU µs/q | cached dnsperf core busy % |" in section

@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from . import __version__
 from .api.client import add_client_commands, run_client
 from .daemon.logs import FORMATS, command_line
 from .daemon.pidfile import pid_path, read_pid
@@ -28,6 +29,7 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="acnsd", description="Authoritative DNS for account "
                                      "custom nameservers.")
+    parser.add_argument("--version", action="version", version=f"acnsd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve every zone of the configuration")
     serve.add_argument("--config", required=True)
@@ -93,6 +95,9 @@ def _command(argv: Sequence[str] | None) -> int:
         return 1
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.command in ("check", "reload") and (problem := _api_problem(loaded.model)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     if args.command == "reload":
         return _signal_reload(loaded.model)
     if args.command == "check":
@@ -106,6 +111,19 @@ def _command(argv: Sequence[str] | None) -> int:
     doc = report(loaded.model)
     print(json.dumps(doc, indent=2, sort_keys=True) if args.json else render_text(doc))
     return 0
+
+
+def _api_problem(model: Model) -> str | None:
+    """What would stop `acnsd serve` from starting the management API: its tokens file."""
+    if model.server.api is None:
+        return None
+    from .api.auth import TokenError, Tokens
+
+    try:
+        Tokens(model.server.api.tokens_file)
+    except TokenError as exc:
+        return f"server.api.tokens_file: {exc}"
+    return None
 
 
 def _signal_reload(model: Model) -> int:

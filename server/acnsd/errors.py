@@ -2,6 +2,8 @@
 
 A configuration problem always says where (file, line when known, YAML path) and which
 rule it breaks; all problems found are collected and raised together as one ConfigError.
+It also says whose resources it concerns (`accounts`), so that the management API can tell
+each account only about its own (R11: refusals never reveal another account).
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ class Problem:
     line: int | None = None  # 1-based
     path: str | None = None  # YAML path, e.g. accounts[0].custom_nameservers[3].ns_name
     rule: str | None = None  # e.g. "R5"
+    # The accounts whose resources the problem concerns; none: the server's own settings.
+    accounts: tuple[str, ...] = ()
+    # What an API client that may see only some of `accounts` is told instead of `message`
+    # (None: such a client is told nothing of this problem).
+    tenant_message: str | None = None
 
     def __str__(self) -> str:
         where = self.file or "<config>"

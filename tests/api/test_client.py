@@ -7,6 +7,7 @@ the configuration file are checked.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,32 @@ def test_refusals_and_errors(api: Path, capsys: pytest.CaptureFixture[str],
     assert code == 1 and "not found" in err
     code, _, err = run(capsys, "zone", "list", "--api", f"http://127.0.0.1:{unused_port()}")
     assert code == 2 and "cannot reach" in err
+
+
+def test_the_small_things_a_newcomer_tried(api: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20: --version; vanity names for custom.zone; --api without a scheme; aligned
+    columns in the lists."""
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("acnsd ")
+    a = ("--account", ACCOUNT_A)
+    run(capsys, "zone", "create", "shop.acme.test", *a)
+    code, out, err = run(capsys, "zone", "set-nameservers", "shop.acme.test", "--type",
+                         "custom.zone", "--vanity", "ns1.shop.acme.test",
+                         "--vanity", "ns2.shop.acme.test")
+    assert code == 0, err
+    assert out.split()[2:] == ["ns1.shop.acme.test,", "ns2.shop.acme.test"]
+    zones = {z.name: z for z in load(api, save_state=False).model.zones}
+    assert zones["shop.acme.test"].nameservers == ("ns1.shop.acme.test", "ns2.shop.acme.test")
+    code, _, err = run(capsys, "zone", "set-nameservers", "shop.acme.test", "--type",
+                       "custom.account", "--vanity", "ns1.shop.acme.test")
+    assert code == 2 and "--vanity goes with --type custom.zone" in err
+    monkeypatch.setenv("ACNSD_API", os.environ["ACNSD_API"].removeprefix("http://"))
+    code, out, _ = run(capsys, "zone", "list", *a)
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == ["acme.test", "shop.acme.test"]
+    assert len({line.index(line.split()[1]) for line in lines}) == 1  # the ids line up
+    code, out, _ = run(capsys, "ns", "list", *a)
+    assert len({line.index(" set ") for line in out.splitlines()}) == 1

@@ -1,9 +1,9 @@
 """Property-based run against the OpenAPI document (schemathesis): no request, however
 odd, makes the API answer 5xx or leave Cloudflare's envelope; answers conform to the
 document (status codes, schemas, content type, Allow on 405) and requests it forbids are
-refused; the configuration still loads afterwards. Half of the generated requests are
-pointed at real accounts and zones, so that they reach the editing code rather than
-stopping at 403/404.
+refused; the configuration still loads after every request that may change it. Half of
+the generated requests are pointed at real accounts and zones, so that they reach the
+editing code rather than stopping at 403/404.
 """
 
 from __future__ import annotations
@@ -82,9 +82,5 @@ def test_no_server_error(api, case) -> None:
     assert set(body) >= {"success", "errors", "messages", "result"}
     assert body["success"] is (response.status_code == 200)
     assert all(e["code"] >= 1000 for e in body["errors"])
-
-
-def test_configuration_still_loads(api) -> None:
-    """After the run (tests run in file order), the file holds a valid configuration."""
-    config, _ = api
-    load(Path(config), save_state=False)
+    if case.method.upper() != "GET":  # whatever the answer, the file is still valid
+        load(Path(api[0]), save_state=False)

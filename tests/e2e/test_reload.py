@@ -12,7 +12,7 @@ import dns.flags
 import dns.rcode
 import pytest
 
-from .e2e_daemon import EXTRA_ADDRESSES, daemon_env, write_config
+from .e2e_daemon import EXTRA_ADDRESSES, daemon_env, serve_command, write_config
 
 
 def www(daemon, tcp: bool = False) -> set[str]:
@@ -141,3 +141,20 @@ def test_reload_command_without_a_server(tmp_path):
     done = _reload_command(config)
     assert done.returncode == 1
     assert "no running acnsd serve" in done.stderr
+
+
+def test_a_second_server_of_the_same_configuration_leaves_the_first_alone(daemon_factory):
+    """Issue 20: a second `acnsd serve` failed to bind and deleted the running server's pid
+    file, so `acnsd reload` said no server ran."""
+    daemon = daemon_factory()
+    second = subprocess.run(serve_command(daemon.config), env=daemon_env(), capture_output=True,
+                            text=True, timeout=60)
+    assert second.returncode == 1
+    assert f"another acnsd serve (pid {daemon.process.pid})" in second.stderr
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.23")
+    done = _reload_command(daemon.config)
+    assert done.returncode == 0, done.stderr
+    assert f"pid {daemon.process.pid}" in done.stdout
+    daemon.wait_log(r"event=reload result=ok generation=2")
+    assert www(daemon) == {"192.0.2.23"}
+    assert daemon.stop() == 0

@@ -133,7 +133,7 @@ def test_port_in_use_fails_at_startup(daemon_factory, tmp_path):
     )
     assert result.returncode == 1, result.stderr
     assert "event=start_failed" in result.stderr
-    assert f"address=127.0.0.1:{first.port} zones=all: Address already in use" in result.stderr
+    assert f"127.0.0.1:{first.port}: Address already in use" in result.stderr
     assert first.query("www.example.com").answer  # the first one is undisturbed
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dns.name
 import pytest
-from acnsd.daemon.serve import Endpoint, endpoints, parse_address
+from acnsd.daemon.serve import Endpoint, endpoints
 from acnsd.dns.plan import ServePlan, View
+from acnsd.model.schema import parse_hostport
 
 
 @pytest.mark.parametrize(
@@ -17,16 +18,17 @@ from acnsd.dns.plan import ServePlan, View
         ("0.0.0.0:0", ("0.0.0.0", 0)),
     ],
 )
-def test_parse_address(text, expected):
-    assert parse_address(text) == expected
+def test_parse_hostport(text, expected):
+    assert parse_hostport(text) == expected
 
 
 @pytest.mark.parametrize(
-    "text", ["127.0.0.1", "::1:53", "[::1]", "localhost:53", "127.0.0.1:65536", "1.2.3.4:x", ""]
+    "text", ["127.0.0.1", "::1:53", "[::1]", "localhost:53", "127.0.0.1:65536", "1.2.3.4:x", "",
+             "::1:5353", "127.0.0.1:+53", "127.0.0.1: 53", "[127.0.0.1]:53x"]
 )
 def test_parse_address_refuses(text):
     with pytest.raises(ValueError):
-        parse_address(text)
+        parse_hostport(text)
 
 
 def view(address: str, *zones: str) -> View:

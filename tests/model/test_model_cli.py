@@ -195,6 +195,12 @@ def test_show_text_of_the_example(example, capsys):
     assert "ns1.vanity.test. 3600 IN A 127.53.2.1" in out
     assert "register glue" in out
     assert "A/AAAA served here in zone example.com" in out
+    # issue 20: a name served here still needs its glue at the registrar, as --json says
+    code, doc, _ = run(capsys, "show", "--config", str(example), "--json")
+    for entry in json.loads(doc)["accounts"][0]["custom_nameservers"]:
+        glue = entry["glue"]
+        assert (f"register glue at {glue['register_at']}: host {glue['host']} with "
+                f"{', '.join(glue['addresses'])}") in out
 
 
 def test_show_broken_config_exits_1(example, capsys):
@@ -217,3 +223,22 @@ def test_show_json_unavailable_set_and_custom_zone(env, capsys):
     vanity = {v["ns_name"]: v for v in shop["vanity_name_servers"]}
     assert set(vanity) == {"ns1.shop.test", "ns2.shop.test"}
     assert all(v["served_in"] == "shop.test" for v in vanity.values())
+
+
+@pytest.mark.parametrize("tokens, expected", [
+    (None, "cannot read the tokens file"),
+    ('- {token: "short", accounts: ["*"]}\n', "at least 16 characters"),
+    ("- just a string\n", "exactly token and accounts"),
+])
+def test_check_validates_the_api_tokens_file(example, capsys, tokens, expected):
+    """Issue 20: `acnsd check` said OK with a missing or bad tokens file, and `acnsd serve`
+    then exited 1."""
+    edit(example, lambda d: d["server"].update(api={"listen": "127.0.0.1:0",
+                                                   "tokens_file": "tokens.yaml"}))
+    if tokens is not None:
+        (example.parent / "tokens.yaml").write_text(tokens)
+    code, _, err = run(capsys, "check", "--config", str(example))
+    assert code == 1
+    assert "error: server.api.tokens_file:" in err and expected in err
+    (example.parent / "tokens.yaml").write_text('- {token: "0123456789abcdef", accounts: ["*"]}\n')
+    assert run(capsys, "check", "--config", str(example))[0] == 0

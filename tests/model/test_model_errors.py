@@ -206,6 +206,17 @@ def test_server_values_checked(env):
                      "server.edns_udp_size", "server.serve_assigned_addresses"}
 
 
+def test_listen_addresses_are_parsed_as_serve_parses_them(env):
+    """Issue 20: the configuration took `::1:5353`, `:+53` and `: 53`, which --listen
+    refused; one parser serves both now."""
+    cfg = config(account(two_sets()), listen=["::1:5353", "127.0.0.1:+53", "127.0.0.1: 53"],
+                 metrics="::1:9153")
+    problems = env.refused(cfg)
+    assert {p.path for p in problems} == {"server.listen[0]", "server.listen[1]",
+                                          "server.listen[2]", "server.metrics"}
+    assert "an IPv6 address is written in brackets" in str(problems[0])
+
+
 def test_long_zone_name_needs_an_explicit_rname(env):
     name = ".".join(["a" * 60] * 4)  # valid, but hostmaster.<name> is too long
     cfg = config(account(two_sets(), [zone(name, "custom.account", file="z.zone")]))

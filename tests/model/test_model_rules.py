@@ -193,8 +193,10 @@ def test_r4_a_zone_default_set_that_becomes_unavailable_is_refused(env):
 
 
 def test_r4_unused_one_name_set_is_fine(env):
-    env.load(config(account([*two_sets(), ns("ns1.spare.test", 3)],
-                            [zone("example.com", "custom.account", 1)])))
+    loaded = env.load(config(account([*two_sets(), ns("ns1.spare.test", 3)],
+                                     [zone("example.com", "custom.account", 1)])))
+    assert resolved(loaded, "example.com").ns_set == 1
+    assert "ns1.spare.test" in loaded.model.addresses  # the lone name still gets addresses
 
 
 # --- R5: zones in one direct hierarchy on custom.account use different sets -----------------
@@ -236,20 +238,28 @@ def test_r5_siblings_and_lookalikes_may_share_a_set(env):
              zone("b.example.com", "custom.account", 2),
              zone("xexample.com", "custom.account", 1),
              zone("example.com", "custom.account", 1)]
-    env.load(config(account(two_sets(), zones)))
+    loaded = env.load(config(account(two_sets(), zones)))
+    assert [resolved(loaded, z["name"]).ns_set for z in zones] == [2, 2, 1, 1]
 
 
 def test_r5_only_custom_account_zones_count(env):
     zones = [zone("example.com", "cloudflare.standard"),
              zone("sub.example.com", "custom.account", 1),
              zone("deep.sub.example.com", "cloudflare.standard")]
-    env.load(config(account(two_sets(), zones)))
+    loaded = env.load(config(account(two_sets(), zones)))
+    assert [resolved(loaded, z["name"]).ns_type for z in zones] == [
+        "cloudflare.standard", "custom.account", "cloudflare.standard"]
+    assert resolved(loaded, "sub.example.com").ns_set == 1
 
 
-def test_r5_other_accounts_sets_are_independent(env):
+def test_r5_is_per_account_a_hierarchy_across_accounts_is_r11(env):
+    """Two accounts' zones in one hierarchy on their sets 1 used to be valid (R5 is per
+    account); R11 now refuses the hierarchy itself, and R5 says nothing."""
     other = account([ns("ns1.other.test"), ns("ns2.other.test")],
                     [zone("sub.example.com", "custom.account", 1)], id="b" * 32)
-    env.load(config(account(two_sets(), [zone("example.com", "custom.account", 1)]), other))
+    problems = env.refused(config(account(two_sets(), [zone("example.com", "custom.account",
+                                                            1)]), other))
+    assert [p.rule for p in problems] == ["R11"]
 
 
 # --- R6: zone_defaults apply when a zone is first seen ------------------------------------
@@ -550,14 +560,16 @@ def test_r8_deepest_zone_provides(env):
     assert ("ns1.sub.example.com", "A") not in rrsets(loaded, "example.com")
 
 
-def test_r8_zone_of_another_account_does_not_serve_the_names(env):
+def test_r8_zone_of_another_account_is_r11(env):
+    """A zone of another account that would provide an account's names used to be served
+    without their A/AAAA (R8 serves them only in the same account's zone); R11 now
+    refuses it, once per name."""
     other = account([ns("ns1.other.test"), ns("ns2.other.test")],
                     [zone("example.com", "custom.account")], id="b" * 32)
-    loaded = env.load(config(account(two_sets(), [zone("vanity.test", "cloudflare.standard")]),
-                             other))
-    assert loaded.model.addresses["ns1.example.com"].served_in is None
-    assert ("ns1.example.com", "A") not in rrsets(loaded, "example.com")
-    assert loaded.model.addresses["ns1.vanity.test"].served_in == "vanity.test"
+    problems = env.refused(config(account(two_sets(), [zone("vanity.test",
+                                                            "cloudflare.standard")]), other))
+    assert [p.rule for p in problems] == ["R11", "R11"]
+    assert all(p.path == "accounts[1].zones[0].name" for p in problems)
 
 
 @pytest.mark.parametrize("rdtype,value", [("A", "192.0.2.53"), ("AAAA", "2001:db8::53")])
@@ -691,7 +703,10 @@ def test_r10_soa_ranges(env, key, value):
 ])
 def test_r10_soa_range_bounds_accepted(env, key, value):
     z = zone("a.test", "custom.account", dns_settings={"soa": {key: value}})
-    env.load(config(account(two_sets(), [z])))
+    rrset, soa = _soa(env.load(config(account(two_sets(), [z]))), "a.test")
+    served = {"refresh": soa.refresh, "retry": soa.retry, "expire": soa.expire,
+              "min_ttl": soa.minimum, "ttl": rrset.ttl}
+    assert served[key] == value
 
 
 @pytest.mark.parametrize("key,value", [("mname", "not a name"), ("rname", "a..b"),

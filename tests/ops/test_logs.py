@@ -68,6 +68,16 @@ def test_json_lines_carry_the_pairs_as_fields(stream):
     assert doc["time"].endswith("Z")
 
 
+def test_json_numbers_are_numbers_and_quoted_values_text(stream):
+    """Issue 20: every JSON value was a string, so `jq '.zones > 100'` compared text."""
+    out = stream("json")
+    logging.getLogger("acnsd.test.json").warning(
+        "event=loaded zones=%d took=%.3f port=%r serial=%s name=%s", 12, 0.25, "53", "-7", "x1")
+    doc = json.loads(out.getvalue())
+    assert (doc["zones"], doc["took"], doc["port"], doc["serial"], doc["name"]) == (
+        12, 0.25, "53", -7, "x1")
+
+
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError):
         configure("xml")

@@ -12,9 +12,9 @@ from acnsd.daemon.metrics import (
     Metrics,
     MetricsCollector,
     acns_sets,
-    counting_responder,
     start_exposition,
 )
+from acnsd.daemon.responders import counting_responder
 from acnsd.dns.compiler import compile_plan
 from acnsd.dns.core import Transport
 from acnsd.dns.outcome import Outcome

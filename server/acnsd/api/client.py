@@ -33,11 +33,16 @@ class ApiError(Exception):
         super().__init__("; ".join(f"[{e.get('code')}] {e.get('message')}" for e in errors))
 
 
+def api_url(api: str) -> str:
+    """The API's base URL; `127.0.0.1:8053` (no scheme) means http://127.0.0.1:8053."""
+    return (api if "://" in api else "http://" + api).rstrip("/")
+
+
 def call(api: str, token: str, method: str, path: str, body: Any = None) -> Any:
     """One API call; the envelope's result, or ApiError (OSError when unreachable)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
-        api.rstrip("/") + "/client/v4" + path,
+        api_url(api) + "/client/v4" + path,
         data=data,
         method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
@@ -94,6 +99,9 @@ def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
     setns.add_argument("name")
     setns.add_argument("--type", required=True, choices=NS_TYPES)
     setns.add_argument("--set", type=int, dest="ns_set", help="set for custom.account")
+    setns.add_argument("--vanity", action="append", metavar="NAME", dest="vanity",
+                       help="for custom.zone: a vanity nameserver name inside the zone "
+                       "(repeat for each, 2..5)")
     remove = zone_sub.add_parser("delete", parents=[common], help="remove a zone")
     remove.add_argument("name")
 
@@ -152,6 +160,11 @@ def _run(args: argparse.Namespace) -> tuple[Any, list[str]]:
     if command == "delete":
         result = call(args.api, args.token, "DELETE", f"/zones/{zid}")
         return result, [f"deleted zone {args.name}"]
+    if args.vanity is not None:
+        if args.type != "custom.zone":
+            raise UsageError("--vanity goes with --type custom.zone")
+        call(args.api, args.token, "PATCH", f"/zones/{zid}",
+             {"vanity_name_servers": args.vanity})
     nameservers: dict[str, Any] = {"type": args.type}
     if args.ns_set is not None:
         nameservers["ns_set"] = args.ns_set
@@ -162,17 +175,24 @@ def _run(args: argparse.Namespace) -> tuple[Any, list[str]]:
     return result, _zone_lines([zone])
 
 
+def _columns(rows: list[list[str]]) -> list[str]:
+    """Rows as lines with aligned columns (the last column is not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)] if rows else []
+    return ["  ".join([cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+                      + row[len(widths):]) for row in rows]
+
+
 def _ns_lines(entries: list[dict[str, Any]]) -> list[str]:
-    return [
-        f"{e['ns_name']}  set {e.get('ns_set', 1)}  "
-        + "  ".join(f"{r['type']} {r['value']}" for r in e["dns_records"])
-        + f"  {e['status']}"
-        for e in entries
-    ]
+    def address(entry: dict[str, Any], kind: str) -> str:
+        return next((f"{kind} {r['value']}" for r in entry["dns_records"] if r["type"] == kind),
+                    "-")
+
+    return _columns([[e["ns_name"], f"set {e.get('ns_set', 1)}", address(e, "A"),
+                      address(e, "AAAA"), e["status"]] for e in entries])
 
 
 def _zone_lines(zones: list[dict[str, Any]]) -> list[str]:
-    return [f"{z['name']}  {z['id']}  {', '.join(z['name_servers'])}" for z in zones]
+    return _columns([[z["name"], z["id"], ", ".join(z["name_servers"])] for z in zones])
 
 
 def run_client(args: argparse.Namespace) -> int:

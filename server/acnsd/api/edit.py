@@ -4,11 +4,20 @@ Rule owned here: the YAML file the server was loaded from is the only record of 
 the operator and the API decided. A change is applied to that file's text with a
 round-trip YAML library (comments, order, quoting and flow style are kept), the edited
 text is checked by the same `load()` as `acnsd check` (from a temporary file next to the
-original, with a copy of the state file, so every rule R1-R10 speaks with the same
+original, with a copy of the state file, so every rule R1-R11 speaks with the same
 words), and only a valid text replaces the file, atomically (temporary file, fsync,
-rename). A file that changed on disk since it was last read or written here is never
-overwritten: the change is refused until the server has reloaded it. Changes are
-serialized by one lock, so none is lost.
+rename). A refusal carries the problems found (Invalid); what each API client is told
+of them is redact.py's business. A file that changed on disk since it was last read or
+written here is never overwritten: the change is refused until the server has reloaded
+it. Changes are serialized by one lock, so none is lost.
+
+Files a change brings (a new zone's empty zone file) replace whatever file had that name
+(a deleted zone's data never passes to the next zone of that name) and are put back as
+they were when the change is refused; files a change drops (a deleted zone's) are removed
+once it is written.
+
+What the editor writes reads back as what it was given: a string whose plain YAML form
+the loader would read as something else (`yes`, `5:00`, `null`) is written quoted.
 
 Speed (issue 6, a change served within a second at a thousand zones): the edited text is
 made by rewriting only the lines of the entries the edit changed (apisplice.py), checked
@@ -20,6 +29,7 @@ only compiles it, as long as the file on disk is still that text.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import hashlib
@@ -29,14 +39,16 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
@@ -45,15 +57,17 @@ from ..model.state import write_atomic
 from ..model.types import Model
 from .splice import compose, plain, splice
 
-__all__ = ["ConfigEditor", "Rejected", "to_yaml"]
+__all__ = ["ConfigEditor", "Invalid", "Rejected", "to_yaml"]
 
 log = logging.getLogger("acnsd.api")
 
-# Rules whose breach is a conflict with what exists (409; R7: a pool exhausted), not a
-# malformed request (400).
-CONFLICT_RULES = {"R3", "R4", "R5", "R6", "R7"}
 # (mapping, sequence, offset) indentations tried, in order, for an exact round trip.
 INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (3, 5, 3))
+# The suffix of a file set aside while a change that replaces it is checked.
+ASIDE = ".api-old"
+# How the loader (PyYAML, YAML 1.1) reads a plain scalar.
+_RESOLVER = pyyaml.resolver.Resolver()
+_STR = "tag:yaml.org,2002:str"
 
 
 @dataclass
@@ -69,21 +83,32 @@ class Rejected(Exception):
         return "; ".join(message for _, message in self.errors)
 
 
-def rule_code(problem: Problem) -> int:
-    """Error code of a broken rule: 1000 + n for Rn, 1000 for any other config problem."""
-    rule = problem.rule or ""
-    if rule[:1] == "R" and rule[1:].isdigit():
-        return 1000 + int(rule[1:])
-    return 1000
+class Invalid(Exception):
+    """A change the rules refuse: every problem found, told about the real files."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
 
 
 def to_yaml(value: Any) -> Any:
-    """A JSON value as round-trip YAML nodes (mappings and lists in block style)."""
+    """A JSON value as round-trip YAML nodes (mappings and lists in block style) that the
+    loader reads back as the same value."""
     if isinstance(value, dict):
-        return CommentedMap((str(k), to_yaml(v)) for k, v in value.items())
+        return CommentedMap((_string(str(k)), to_yaml(v)) for k, v in value.items())
     if isinstance(value, list):
         return CommentedSeq(to_yaml(v) for v in value)
+    if isinstance(value, str):
+        return _string(value)
     return value
+
+
+def _string(value: str) -> str:
+    """`value`, quoted when the loader would read its plain form as something else than
+    this string (YAML 1.1: `yes` a boolean, `5:00` the integer 300, `null` nothing)."""
+    if _RESOLVER.resolve(pyyaml.ScalarNode, value, (True, False)) == _STR:
+        return value
+    return DoubleQuotedScalarString(value)
 
 
 def _round_tripper(text: str, path: Path) -> tuple[YAML, Any, bool]:
@@ -135,6 +160,8 @@ class ConfigEditor:
             stale.unlink(missing_ok=True)
         data = self.path.read_bytes()
         self.model: Model = load(self.path, save_state=False).model
+        for stale in self.model.server.zones_dir.glob(f".*{ASIDE}"):  # the same
+            stale.unlink(missing_ok=True)
         # the last accepted change as checked, with the digest of the text it was
         # checked from (the server serves it without loading the file again)
         self._checked: tuple[str, Loaded] | None = None
@@ -177,24 +204,29 @@ class ConfigEditor:
             self._adopt(data.decode("utf-8"))
             return True
 
-    def change(self, edit: Edit, new_files: dict[Path, str] | None = None) -> Model:
-        """Apply `edit` to the file, check it, write it; the new model, or Rejected.
+    def change(self, edit: Edit, *, new_files: dict[Path, str] | None = None,
+               removed_files: Collection[Path] = (), forget: Collection[str] = ()) -> Model:
+        """Apply `edit` to the file, check it, write it; the new model, or Invalid (the
+        rules refuse it) or Rejected.
 
-        `new_files` are created (atomically) before the check when they do not exist yet
-        (a new zone's empty zone file) and removed again when the change is refused.
+        `new_files` are written (atomically) before the check, whether a file of that name
+        exists or not (a new zone's empty zone file); the files they replace are set aside
+        and put back when the change is refused. `removed_files` are deleted once the
+        change is written (a deleted zone's file). `forget` names deleted zones (load()).
         """
         with self.lock:
             try:
                 on_disk = self.path.read_bytes()
             except OSError as exc:
-                raise Rejected(500, [(1020, f"cannot read {self.path}: {exc.strerror}")]) from exc
+                raise Rejected(500, [(1020, f"cannot read the configuration file "
+                                      f"{self.path.name}: {exc.strerror}")]) from exc
             if _digest(on_disk) != self._digest:
-                raise Rejected(409, [(1021, f"{self.path} changed on disk since the server "
-                                      "loaded it; check it (acnsd check) and reload the server "
-                                      "(SIGHUP) before changing it through the API")])
+                raise Rejected(409, [(1021, f"{self.path.name} changed on disk since the "
+                                      "server loaded it; check it (acnsd check) and reload the "
+                                      "server (SIGHUP) before changing it through the API")])
             with gc_paused():
                 try:
-                    return self._change(edit, new_files)
+                    return self._change(edit, new_files or {}, removed_files, forget)
                 finally:
                     if self._document is None:  # refused: the edited document is stale
                         self._parse_later()
@@ -212,7 +244,8 @@ class ConfigEditor:
 
         threading.Thread(target=parse, name="acnsd-api-parse", daemon=True).start()
 
-    def _change(self, edit: Edit, new_files: dict[Path, str] | None) -> Model:
+    def _change(self, edit: Edit, new_files: dict[Path, str], removed_files: Collection[Path],
+                forget: Collection[str]) -> Model:
         """change() once the file is known to be unchanged: edit, check, write."""
         document, before, tree = self._document, self._data, self._tree
         self._document = None  # a refused edit leaves it half changed: parse again
@@ -223,34 +256,31 @@ class ConfigEditor:
         edit(document)
         after = plain(document)
         text, tree = self._write(document, before, after, tree)
-        created = [p for p in (new_files or {}) if not p.exists()]
+        decided: Path | None = None
         try:
-            for file in created:
-                write_atomic(file, (new_files or {})[file])
-            loaded, decided = self._check(text)
-        except OSError as exc:
-            for file in created:
-                file.unlink(missing_ok=True)
-            if exc.errno != errno.ENAMETOOLONG:
-                raise
-            raise Rejected(400, [(1030, f"cannot create {exc.filename or 'a file'}: the "
-                                  "name is too long for the file system")]) from None
-        except Rejected:
-            for file in created:
-                file.unlink(missing_ok=True)
-            raise
-        state = self.model.server.state_file
-        try:
-            write_atomic(self.path, text)
+            with _replacing(new_files):
+                loaded, decided = self._check(text, forget)
+                write_atomic(self.path, text)  # from here on, the change is made
             # What the change decided (addresses, zone defaults, serials) is recorded
             # before the answer, so the 200 and the state survive a crash together.
             if decided is not None:
-                _replace_durably(decided, state)
+                _replace_durably(decided, self.model.server.state_file)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            name = Path(exc.filename).name if exc.filename else "a file"
+            raise Rejected(400, [(1030, f"cannot create {name}: the name is too long for "
+                                  "the file system")]) from None
         finally:
             if decided is not None:
                 decided.unlink(missing_ok=True)
         if decided is None:  # a state file named in the config: record by loading it
-            loaded = load(self.path, save_state=True)
+            loaded = load(self.path, save_state=True, forget=forget)
+        for file in removed_files:
+            try:
+                file.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("event=api_remove_failed file=%s reason=%r", file, exc.strerror)
         self.model = loaded.model
         self._text, self._digest = text, _digest(text.encode("utf-8"))
         self._document, self._data, self._tree = document, after, tree
@@ -274,8 +304,8 @@ class ConfigEditor:
                 log.info("event=api_splice result=whole_dump file=%s", self.path)
         return _dump(self._yaml, document), None
 
-    def _check(self, text: str) -> tuple[Loaded, Path | None]:
-        """Load `text` as if it were the configuration; Rejected with every problem.
+    def _check(self, text: str, forget: Collection[str]) -> tuple[Loaded, Path | None]:
+        """Load `text` as if it were the configuration; Invalid with every problem.
 
         Returns what was loaded (told about the real files) and, when the state file is
         the default one next to the configuration, a copy of it with this change's
@@ -293,12 +323,11 @@ class ConfigEditor:
                 handle.write(text)
             if follows and state.exists():
                 shutil.copy(state, tmp_state)  # with its mode, which the state file keeps
-            loaded = load(tmp, save_state=follows)
+            loaded = load(tmp, save_state=follows, forget=forget)
             accepted = True
         except ConfigError as exc:
-            raise Rejected(_status(exc.problems), [
-                (rule_code(p), _relocate(str(p), tmp, self.path, tmp_state, state))
-                for p in exc.problems]) from None
+            moves = {str(tmp): str(self.path), str(tmp_state): str(state)}
+            raise Invalid([_relocate(p, moves) for p in exc.problems]) from None
         finally:
             tmp.unlink(missing_ok=True)
             if not accepted:
@@ -322,12 +351,37 @@ def _replace_durably(source: Path, target: Path) -> None:
         os.close(dir_fd)
 
 
-def _status(problems: list[Problem]) -> int:
-    conflict = any(p.rule in CONFLICT_RULES or "already configured" in p.message
-                   for p in problems)
-    return 409 if conflict else 400
+def _relocate(problem: Problem, moves: dict[str, str]) -> Problem:
+    """A problem found in the temporary copies, told about the real files (`moves`)."""
+    message = problem.message
+    for temporary, real in moves.items():
+        message = message.replace(temporary, real)
+    return dataclasses.replace(problem, message=message,
+                               file=moves.get(problem.file or "", problem.file))
 
 
-def _relocate(message: str, tmp: Path, real: Path, tmp_state: Path, state: Path) -> str:
-    """A problem found in the temporary copy, told about the real files."""
-    return message.replace(str(tmp_state), str(state)).replace(str(tmp), str(real))
+@contextlib.contextmanager
+def _replacing(files: dict[Path, str]) -> Iterator[None]:
+    """Write `files`, setting aside the files they replace; when the block raises, every
+    file is put back as it was (the block's change is refused)."""
+    aside: list[tuple[Path, Path | None]] = []
+    try:
+        for path, text in files.items():
+            backup: Path | None = path.with_name(f".{path.name}{ASIDE}")
+            try:
+                os.replace(path, backup)
+            except FileNotFoundError:
+                backup = None
+            aside.append((path, backup))
+            write_atomic(path, text)
+        yield
+    except BaseException:
+        for path, backup in reversed(aside):
+            if backup is None:
+                path.unlink(missing_ok=True)
+            else:
+                os.replace(backup, path)
+        raise
+    for _, backup in aside:
+        if backup is not None:
+            backup.unlink(missing_ok=True)

@@ -3,6 +3,8 @@
 Rule owned here: the document describes exactly the routes api.py dispatches (api.py
 builds its route table from PATHS), the bodies each accepts and Cloudflare's response
 envelope, so that a property-based client generated from it exercises the real server.
+The body schemas are also what bodies.py holds every request to (keys and JSON types);
+`x-rule` names the rule a field's value answers to.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ __all__ = ["document"]
 
 _LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME = {"type": "string", "maxLength": 253, "example": "ns1.example.com",
-            "pattern": f"^({_LABEL}\\.)+{_LABEL}\\.?$"}  # R1: LDH, at least two labels
+            "pattern": f"^({_LABEL}\\.)+{_LABEL}\\.?$",
+            "x-rule": "R1"}  # R1: LDH, at least two labels
 ACCOUNT_ID = {"name": "account_id", "in": "path", "required": True,
               "schema": {"type": "string", "maxLength": 64}}
 ZONE_ID = {"name": "zone_id", "in": "path", "required": True,
@@ -21,17 +24,18 @@ ZONE_ID = {"name": "zone_id", "in": "path", "required": True,
 NS_NAME = {"name": "ns_name", "in": "path", "required": True, "schema": HOSTNAME}
 
 # In dns_settings, null removes a field (back to the default or what the zone received).
+_R10 = {"nullable": True, "x-rule": "R10"}
 SOA = {"type": "object", "nullable": True, "additionalProperties": False, "properties": {
-    "mname": {"type": "string", "nullable": True}, "rname": {"type": "string", "nullable": True},
-    "refresh": {"type": "integer", "minimum": 600, "maximum": 86400, "nullable": True},
-    "retry": {"type": "integer", "minimum": 600, "maximum": 86400, "nullable": True},
-    "expire": {"type": "integer", "minimum": 86400, "maximum": 2419200, "nullable": True},
-    "min_ttl": {"type": "integer", "minimum": 60, "maximum": 86400, "nullable": True},
-    "ttl": {"type": "integer", "minimum": 300, "maximum": 86400, "nullable": True}}}
+    "mname": {"type": "string", **_R10}, "rname": {"type": "string", **_R10},
+    "refresh": {"type": "integer", "minimum": 600, "maximum": 86400, **_R10},
+    "retry": {"type": "integer", "minimum": 600, "maximum": 86400, **_R10},
+    "expire": {"type": "integer", "minimum": 86400, "maximum": 2419200, **_R10},
+    "min_ttl": {"type": "integer", "minimum": 60, "maximum": 86400, **_R10},
+    "ttl": {"type": "integer", "minimum": 300, "maximum": 86400, **_R10}}}
 NS_TYPE = {"type": "string", "enum": ["cloudflare.standard", "custom.account", "custom.zone"]}
 DEFAULT_NS_TYPE = {"type": "string", "enum": ["cloudflare.standard", "cloudflare.standard.random",
                                               "custom.account"]}
-NS_SET = {"type": "integer", "minimum": 1, "maximum": 5}
+NS_SET = {"type": "integer", "minimum": 1, "maximum": 5, "x-rule": "R2"}
 
 
 def _settings(ns_type: dict, with_set: bool) -> dict[str, Any]:
@@ -40,7 +44,8 @@ def _settings(ns_type: dict, with_set: bool) -> dict[str, Any]:
                    "properties": {"type": ns_type, **({"ns_set": NS_SET} if with_set else {})}}
     return {"type": "object", "additionalProperties": False, "properties": {
         "nameservers": nameservers,
-        "ns_ttl": {"type": "integer", "minimum": 30, "maximum": 86400, "nullable": True},
+        "ns_ttl": {"type": "integer", "minimum": 30, "maximum": 86400, "nullable": True,
+                   "x-rule": "R9"},
         "soa": SOA, "multi_provider": {"type": "boolean", "nullable": True}}}
 
 
@@ -110,7 +115,7 @@ def _operation(summary: str, params: list[dict], result: dict[str, Any],
         "parameters": params + (query or []),
         "responses": {"200": _success(result), "400": failure, "401": failure,
                       "403": failure, "404": failure, "405": failure, "409": failure,
-                      "411": failure, "413": failure},
+                      "411": failure, "413": failure, "503": failure},
     }
     if body:
         operation["requestBody"] = {"required": True, "content": {"application/json": {
@@ -160,7 +165,7 @@ PATHS: dict[str, Any] = {
         "get": _operation("Zone details", [ZONE_ID], _ref("Zone")),
         "patch": _operation("Set a zone's vanity (custom.zone) nameservers", [ZONE_ID],
                             _ref("Zone"), "ZoneEdit"),
-        "delete": _operation("Delete a zone (its zone file is kept)", [ZONE_ID],
+        "delete": _operation("Delete a zone (its zone file is removed)", [ZONE_ID],
                              {"type": "object", "properties": {"id": {"type": "string"}}}),
     },
     "/zones/{zone_id}/dns_settings": {
@@ -178,9 +183,10 @@ def document(server_url: str = "/client/v4") -> dict[str, Any]:
         "info": {"title": "acnsd management API", "version": "1",
                  "description": "Cloudflare v4 compatible account custom nameservers, DNS "
                  "settings and zones. Every change is written to the configuration file "
-                 "(the one source of truth) after every rule R1-R10 has been checked. Error "
+                 "(the one source of truth) after every rule R1-R11 has been checked. Error "
                  "codes: 1000+n rule Rn broken; 1000 other configuration problem; 1021 the "
-                 "file changed on disk; 1030 bad request; 1049 invalid zone name; 1061 zone "
+                 "file changed on disk; 1022 (503) a problem outside the caller's accounts "
+                 "(told to the operator); 1030 bad request; 1049 invalid zone name; 1061 zone "
                  "exists; 6007 malformed JSON; 7000 no route; 7001 method not allowed; 7003 "
                  "not found; 9109 forbidden; 10000 authentication error."},
         "servers": [{"url": server_url}],

@@ -4,20 +4,26 @@ Rule owned here: each endpoint reads the model the server last accepted, and eac
 is one edit of the configuration file through ConfigEditor (checked by every rule,
 written atomically, then applied live by the `apply` hook). Scope is checked before
 existence: a token that may not touch an account learns nothing about what it holds
-(403 for its account ids, its zones and zone ids that do not exist alike).
+(403 for its account ids, its zones and zone ids that do not exist alike), and a refused
+change tells it only of its own resources (redact.py). Bodies hold exactly the
+documented keys and JSON types (bodies.py). A zone is created from an empty zone file,
+whatever file of that name was left in zones_dir, and deleting it removes its file.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import Problem
 from ..model.names import normalize, zone_name_error
 from ..model.show import report
+from ..model.tenants import not_here
 from ..model.types import (
     CUSTOM_ACCOUNT,
     CUSTOM_ZONE,
@@ -30,7 +36,9 @@ from ..model.types import (
     zone_id,
 )
 from .auth import Grant
-from .edit import ConfigEditor, Rejected, to_yaml
+from .bodies import check_body
+from .edit import ConfigEditor, Invalid, Rejected, to_yaml
+from .redact import Paths, refusal
 
 __all__ = ["Request", "Resources", "Response"]
 
@@ -43,7 +51,7 @@ _ZONE_FILE_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 1000
 
-# Error codes (>= 1000) beside those of the rules (1000 + n for Rn, see apiedit.py).
+# Error codes (>= 1000) beside those of the rules (1000 + n for Rn, see redact.py).
 NOT_FOUND = 7003
 BAD_REQUEST = 1030
 ZONE_EXISTS = 1061
@@ -74,20 +82,6 @@ def _bad(message: str, code: int = BAD_REQUEST) -> Rejected:
 
 def _forbidden() -> Rejected:
     return Rejected(403, [(FORBIDDEN, "Unauthorized to access requested resource")])
-
-
-def _object(body: Any, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
-    """The body as a JSON object with only `allowed` keys and every `required` one."""
-    if not isinstance(body, dict):
-        raise _bad("the request body must be a JSON object")
-    unknown = [k for k in body if k not in allowed]
-    if unknown:
-        raise _bad(f"unsupported field(s) {', '.join(map(repr, unknown))}; this endpoint "
-                   f"takes {', '.join(allowed)}")
-    missing = [k for k in required if k not in body]
-    if missing:
-        raise _bad(f"missing required field(s) {', '.join(missing)}")
-    return body
 
 
 def _styled(value: dict[str, Any], siblings: Any) -> Any:
@@ -189,13 +183,21 @@ class Resources:
     def model(self) -> Model:
         return self.editor.model
 
-    def _change(self, edit: Callable[[Any], None], new_files: dict | None = None) -> Model:
-        model = self.editor.change(edit, new_files)
+    def _change(self, grant: Grant, edit: Callable[[Any], None], **files: Any) -> Model:
+        """Make one change (ConfigEditor.change's `files` arguments); a refusal tells the
+        caller only of its own resources."""
+        try:
+            model = self.editor.change(edit, **files)
+        except Invalid as exc:
+            raise self._refusal(exc.problems, grant) from None
         try:
             self.apply()
         except Exception:  # the change is on disk; a later reload serves it
             log.exception("event=api_apply_failed")
         return model
+
+    def _refusal(self, problems: list[Problem], grant: Grant) -> Rejected:
+        return refusal(problems, grant, Paths(self.model.config_file.parent))
 
     def _account(self, grant: Grant, account_id: str) -> Account:
         if not grant.allows(account_id):
@@ -227,17 +229,15 @@ class Resources:
     def create_custom_ns(self, req: Request) -> Response:
         account_id = req.params["account_id"]
         self._account(req.grant, account_id)
-        body = _object(req.body, ("ns_name", "ns_set"), ("ns_name",))
-        name = body["ns_name"]
-        if isinstance(name, str):
-            name = normalize(name)
+        body = check_body(req.body, "CustomNameserverInput")
+        name = normalize(body["ns_name"])
         entry = {"ns_name": name, "ns_set": body.get("ns_set", 1)}
 
         def edit(document: Any) -> None:
             names = _child(_account_node(document, account_id), "custom_nameservers", list)
             names.append(_styled(entry, names))
 
-        model = self._change(edit)
+        model = self._change(req.grant, edit)
         created = next(e for e in self._custom_ns(model, account_id) if e["ns_name"] == name)
         return Response(200, created)
 
@@ -255,7 +255,7 @@ class Resources:
                 if isinstance(names[i], dict) and normalize(str(names[i].get("ns_name"))) == name:
                     del names[i]
 
-        self._change(edit)
+        self._change(req.grant, edit)
         return Response(200, [])
 
     # --- dns_settings -----------------------------------------------------------------
@@ -267,10 +267,7 @@ class Resources:
     def patch_account_settings(self, req: Request) -> Response:
         account_id = req.params["account_id"]
         self._account(req.grant, account_id)
-        body = _object(req.body, ("zone_defaults",))
-        defaults = body.get("zone_defaults")
-        if defaults is not None and not isinstance(defaults, dict):
-            raise _bad("zone_defaults must be an object")
+        defaults = check_body(req.body, "AccountDnsSettings").get("zone_defaults")
 
         def edit(document: Any) -> None:
             settings = _child(_account_node(document, account_id), "dns_settings", dict)
@@ -279,7 +276,7 @@ class Resources:
             else:
                 _patch(_child(settings, "zone_defaults", dict), defaults)
 
-        model = self._change(edit)
+        model = self._change(req.grant, edit)
         account = next(a for a in model.accounts if a.id == account_id)
         return Response(200, {"zone_defaults": zone_defaults(account)})
 
@@ -288,9 +285,7 @@ class Resources:
 
     def patch_zone_settings(self, req: Request) -> Response:
         zone = self._zone(req.grant, req.params["zone_id"])
-        body = req.body
-        if not isinstance(body, dict):
-            raise _bad("the request body must be a JSON object")
+        body = check_body(req.body, "ZoneDnsSettings")
 
         def edit(document: Any) -> None:
             zones, i = _zone_node(document, zone.name)
@@ -299,7 +294,8 @@ class Resources:
             if not settings:
                 del zones[i]["dns_settings"]
 
-        return Response(200, zone_settings(self._resolved(self._change(edit), zone.name)))
+        model = self._change(req.grant, edit)
+        return Response(200, zone_settings(self._resolved(model, zone.name)))
 
     # --- /zones -------------------------------------------------------------------------
 
@@ -327,39 +323,42 @@ class Resources:
                                                                  req.params["zone_id"])))
 
     def create_zone(self, req: Request) -> Response:
-        body = _object(req.body, ("name", "account", "type"), ("name", "account"))
+        body = check_body(req.body, "ZoneInput")
         if body.get("type", "full") != "full":
             raise _bad("only zones of type full are served by acnsd")
         account = body["account"]
-        if not isinstance(account, dict) or not isinstance(account.get("id"), str):
-            raise _bad("account must be an object with the account's id: {\"id\": \"...\"}")
         self._account(req.grant, account["id"])
-        if not isinstance(body["name"], str):
-            raise _bad("name must be a string", INVALID_ZONE_NAME)
         name = normalize(body["name"])
         why = zone_name_error(name)
         if why or not _ZONE_FILE_NAME.match(name):
             raise _bad(f"invalid zone name {body['name']!r}: "
                        f"{why or 'use letters, digits, hyphens and underscores'}",
                        INVALID_ZONE_NAME)
-        if any(z.name == name for z in self.model.zones):
+        existing = next((z for z in self.model.zones if z.name == name), None)
+        if existing is not None and req.grant.allows(existing.account):
             raise Rejected(409, [(ZONE_EXISTS, f"zone {name} already exists")])
+        if existing is not None:  # refused by R11 in the words of any zone in its tree
+            raise self._refusal([Problem(
+                f"zone {name} is a zone of account {existing.account}", rule="R11",
+                accounts=(account["id"], existing.account),
+                tenant_message=not_here("zone", name))], req.grant)
         file = self.model.server.zones_dir / f"{name}.zone"
+        if any(_same_file(z.file, file) for z in self.model.zones):
+            raise Rejected(409, [(ZONE_EXISTS, f"zone {name} cannot be created: its zone file "
+                                  "name is in use on this server; ask the operator")])
 
         def edit(document: Any) -> None:
             zones = _child(_account_node(document, account["id"]), "zones", list)
             zones.append(_styled({"name": name}, zones))
 
-        model = self._change(edit, {file: ZONE_FILE_TEXT.format(name=name)})
+        model = self._change(req.grant, edit,
+                             new_files={file: ZONE_FILE_TEXT.format(name=name)})
         return Response(200, zone_object(model, self._resolved(model, name)))
 
     def patch_zone(self, req: Request) -> Response:
         zone = self._zone(req.grant, req.params["zone_id"])
-        body = _object(req.body, ("vanity_name_servers",), ("vanity_name_servers",))
-        names = body["vanity_name_servers"]
-        if not isinstance(names, list):
-            raise _bad("vanity_name_servers must be a list of host names ([] removes them)")
-        names = [normalize(n) if isinstance(n, str) else n for n in names]
+        body = check_body(req.body, "ZoneEdit")
+        names = [normalize(n) for n in body["vanity_name_servers"]]
 
         def edit(document: Any) -> None:
             zones, i = _zone_node(document, zone.name)
@@ -368,18 +367,29 @@ class Resources:
             else:
                 zones[i].pop("vanity_name_servers", None)
 
-        model = self._change(edit)
+        model = self._change(req.grant, edit)
         return Response(200, zone_object(model, self._resolved(model, zone.name)))
 
     def delete_zone(self, req: Request) -> Response:
+        """Delete a zone: its entry, its zone file (when in zones_dir and no other zone's)
+        and what it received from the zone defaults; its serial stays recorded, so a zone
+        of that name created later starts above it (R10)."""
         zone = self._zone(req.grant, req.params["zone_id"])
+        zones_dir = self.model.server.zones_dir
+        shared = any(_same_file(z.file, zone.file) for z in self.model.zones if z is not zone)
+        inside = os.path.abspath(zone.file).startswith(os.path.abspath(zones_dir) + os.sep)
 
         def edit(document: Any) -> None:
             zones, i = _zone_node(document, zone.name)
             del zones[i]
 
-        self._change(edit)
+        self._change(req.grant, edit, removed_files=[zone.file] if inside and not shared else [],
+                     forget=[zone.name])
         return Response(200, {"id": zone_id(zone.name)})
+
+
+def _same_file(a: os.PathLike[str], b: os.PathLike[str]) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _positive(text: str | None, default: int, name: str) -> int:

@@ -140,6 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
             return json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Rejected(400, [(6007, f"Malformed JSON in request body: {exc}")]) from None
+        except RecursionError:
+            raise Rejected(400, [(6007, "Malformed JSON in request body: nested too "
+                                  "deeply")]) from None
 
     def _dispatch(self, method: str) -> tuple[int, dict[str, Any]]:
         api = self.server.api

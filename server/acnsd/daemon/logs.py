@@ -47,10 +47,14 @@ INTERVAL = 60.0  # seconds
 _PAIR = re.compile(r"""([A-Za-z_][\w.]*)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S*)(?:\s+|$)""")
 
 
-def fields(message: str) -> dict[str, str] | None:
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def fields(message: str, *, typed: bool = False) -> dict[str, str | int | float] | None:
     """The key=value pairs of an `event=... key=value` message, quotes removed; None when
-    the message is not entirely made of such pairs."""
-    out: dict[str, str] = {}
+    the message is not entirely made of such pairs. With `typed`, an unquoted number is
+    an int or a float (a quoted one stays text)."""
+    out: dict[str, str | int | float] = {}
     position = 0
     while position < len(message):
         match = _PAIR.match(message, position)
@@ -58,8 +62,11 @@ def fields(message: str) -> dict[str, str] | None:
             return None
         key, value = match.group(1), match.group(2)
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        out[key] = value
+            out[key] = value[1:-1]
+        elif typed and (number := _NUMBER.fullmatch(value)):
+            out[key] = float(value) if number.group(1) else int(value)
+        else:
+            out[key] = value
         position = match.end()
     return out or None
 
@@ -99,7 +106,7 @@ class JsonFormatter(logging.Formatter):
             "pid": record.process,
             "msg": message,
         }
-        for key, value in (fields(message) or {}).items():
+        for key, value in (fields(message, typed=True) or {}).items():
             doc.setdefault(key, value)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)

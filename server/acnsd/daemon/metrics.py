@@ -15,7 +15,6 @@ outcome (a truncated answer is still an answer) and has its own family.
 from __future__ import annotations
 
 import bisect
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,10 +32,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from .. import __version__
-from ..dns.core import Transport, answer, answer_after_id, internal_errors, respond
+from ..dns.core import Transport, internal_errors
 from ..dns.outcome import RCODE, Outcome
 from ..model.types import Model
-from .logs import QUERY_LOGGER, query_line
 
 __all__ = [
     "FAMILIES",
@@ -48,7 +46,8 @@ __all__ = [
     "Metrics",
     "MetricsCollector",
     "acns_sets",
-    "counting_responder",
+    "outcome_label",
+    "rcode_label",
     "start_exposition",
 ]
 
@@ -130,58 +129,6 @@ class Counters:
                     truncated[t] += 1
 
         return count
-
-
-def counting_responder(
-    metrics: Metrics,
-    holder: object,
-    transport: Transport,
-    family: str,
-    view: str | None,
-    query_log: bool = False,
-) -> Callable[[bytes], bytes | None]:
-    """A listener Responder: answers from `holder.tables` (read once per query, so a
-    reload's swap is seen at once), counts the query unless `metrics.counting` is off,
-    and logs it when `query_log`."""
-    if not metrics.counting and not query_log:
-
-        def bare(query: bytes) -> bytes | None:
-            return answer(holder.tables, query, transport, view)  # type: ignore[attr-defined]
-
-        def many(queries: list[bytes]) -> list[bytes | None]:  # a UDP batch (listener.py)
-            return answer_after_id(holder.tables, queries, transport, view)  # type: ignore[attr-defined]
-
-        bare.many = many  # type: ignore[attr-defined]
-        return bare
-    count = metrics.counters.counter(transport, family) if metrics.counting else _not_counted
-
-    def responder(query: bytes) -> bytes | None:
-        response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
-        count(query, response, outcome, apex)
-        return response
-
-    if not query_log:
-        return responder
-    log = logging.getLogger(QUERY_LOGGER)
-
-    def logging_responder(query: bytes) -> bytes | None:
-        response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
-        count(query, response, outcome, apex)
-        label = OUTCOME_LABELS[_OUTCOME_INDEX[outcome]]
-        size = len(response) if response is not None else None
-        log.info(
-            "%s",
-            query_line(
-                transport.value, family, view, query, size, label, _rcode_label(outcome), apex
-            ),
-        )
-        return response
-
-    return logging_responder
-
-
-def _not_counted(query: bytes, response: bytes | None, outcome: Outcome, apex: str | None) -> None:
-    """The count of a server whose metrics are off (used with the query log on)."""
 
 
 @dataclass
@@ -271,7 +218,7 @@ class MetricsCollector(Collector):
                         value = values[base + q * len(OUTCOMES) + o]
                         if value:
                             labels = (transport.value, family, qtype, OUTCOME_LABELS[o],
-                                      _rcode_label(outcome))  # fmt: skip
+                                      rcode_label(outcome))  # fmt: skip
                             queries.add_metric(labels, value)
         yield queries
         truncated = CounterMetricFamily(
@@ -352,7 +299,12 @@ class MetricsCollector(Collector):
         yield reloads
 
 
-def _rcode_label(outcome: Outcome) -> str:
+def outcome_label(outcome: Outcome) -> str:
+    """The `outcome` label of a query's Outcome."""
+    return OUTCOME_LABELS[_OUTCOME_INDEX[outcome]]
+
+
+def rcode_label(outcome: Outcome) -> str:
     rcode = RCODE.get(outcome)
     return "none" if rcode is None else dns.rcode.to_text(rcode)
 

@@ -1,20 +1,22 @@
 """The pid file of a running `acnsd serve`, so that `acnsd reload` can find it.
 
 Rule owned here: the pid file lives beside the state file (whose directory acnsd must be
-able to write), is named after the configuration (`<config stem>.pid`), is written
-atomically once the configuration loaded, and is removed at exit only by the process
-whose pid it holds.
+able to write) and is named after the configuration (`<config stem>.pid`). It is held by
+an exclusive lock (flock) for as long as the server runs: a second `acnsd serve` of the
+same configuration finds it locked, says which process holds it and stops without
+touching it; only the holder writes it and removes it at exit.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
-from ..model.state import write_atomic
+from ..errors import AcnsdError
 from ..model.types import Model
 
-__all__ = ["pid_path", "read_pid", "remove_pid", "write_pid"]
+__all__ = ["PidFile", "pid_path", "read_pid"]
 
 
 def pid_path(model: Model) -> Path:
@@ -22,8 +24,37 @@ def pid_path(model: Model) -> Path:
     return model.server.state_file.parent / f"{model.config_file.stem}.pid"
 
 
-def write_pid(path: Path) -> None:
-    write_atomic(path, f"{os.getpid()}\n")
+class PidFile:
+    """The locked pid file of this process (a context manager: lock, write, remove)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def __enter__(self) -> PidFile:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = read_pid(self.path)
+            raise AcnsdError(
+                f"another acnsd serve (pid {holder or 'unknown'}) is running this "
+                f"configuration (it holds {self.path}); stop it first, or reload it with "
+                "`acnsd reload`") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is None:
+            return
+        if read_pid(self.path) == os.getpid():  # workers inherit the lock, not the file
+            self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
 
 
 def read_pid(path: Path) -> int | None:
@@ -39,12 +70,3 @@ def read_pid(path: Path) -> int | None:
     except PermissionError:
         pass  # alive, owned by another user
     return pid
-
-
-def remove_pid(path: Path) -> None:
-    """Remove the pid file if it still names this process."""
-    try:
-        if int(path.read_text().strip()) == os.getpid():
-            path.unlink()
-    except (OSError, ValueError):
-        pass

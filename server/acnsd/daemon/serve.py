@@ -20,8 +20,8 @@ addresses and server.user. The exposition of worker i listens on the metrics por
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-import ipaddress
 import logging
 import signal
 import sys
@@ -38,12 +38,12 @@ from acnsd.daemon.metrics import (
     Exposition,
     Metrics,
     acns_sets,
-    counting_responder,
     start_exposition,
 )
-from acnsd.daemon.pidfile import pid_path, remove_pid, write_pid
+from acnsd.daemon.pidfile import PidFile, pid_path
 from acnsd.daemon.privileges import drop_privileges
 from acnsd.daemon.release import dismantle_later
+from acnsd.daemon.responders import counting_responder
 from acnsd.daemon.supervise import Supervisor
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport
@@ -51,6 +51,7 @@ from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError
 from acnsd.gcpause import gc_paused
 from acnsd.model.config import Loaded, load
+from acnsd.model.schema import parse_hostport
 from acnsd.model.state import remove_stale_temporaries
 from acnsd.model.types import Model
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
@@ -63,7 +64,6 @@ __all__ = [
     "load_tables",
     "main",
     "off_loop",
-    "parse_address",
     "serve",
 ]
 
@@ -74,22 +74,6 @@ APPLY_TIMEOUT = 60.0  # seconds an API change waits for the reload that makes it
 
 Listen = tuple[tuple[str, int], ...] | None
 T = TypeVar("T")
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """Split "127.0.0.1:5353" or "[::1]:5353" into (host, port); ValueError if malformed."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{text!r}: expected ADDR:PORT, e.g. 127.0.0.1:5353 or [::1]:5353")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"{text!r}: an IPv6 address is written in brackets, e.g. [::1]:5353")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"{text!r}: {host!r} is not an IP address") from None
-    return host, int(port)
 
 
 @dataclass(frozen=True)
@@ -244,6 +228,7 @@ class Server:
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._skipped: dict[Endpoint, str] = {}  # addresses not bound, and why
 
     def _responders(self, endpoint: Endpoint) -> tuple[Callable, Callable]:
         """Per transport: read self.tables once, answer, count (and log, with the query
@@ -259,10 +244,12 @@ class Server:
     async def bind(self, *, strict: bool = False) -> None:
         """Make the bound listeners match the current plan: close those no longer wanted,
         open the new ones. An address not on this host is skipped; with `strict` (at
-        startup) any other bind error (port in use, permission) is raised. Each skipped
-        address is one INFO line (never rate-limited), then one WARNING counts them."""
+        startup) any other bind error (port in use, permission) is raised. Skipped
+        addresses are logged when the set of them or a reason changes, not again at every
+        reload: one INFO line per address (never rate-limited), then one WARNING counts
+        them."""
         self._loop = asyncio.get_running_loop()
-        skipped = 0
+        skipped: dict[Endpoint, str] = {}
         wanted = endpoints(self._plan, self._listen)
         for endpoint in [e for e in self.listeners if e not in wanted]:
             self.listeners.pop(endpoint).stop_accepting()
@@ -282,20 +269,22 @@ class Server:
                 )
             except BindError as exc:
                 if strict and not exc.not_on_this_host:
-                    raise BindError(exc.errno, f"{endpoint}: {exc.strerror}") from exc
-                log.info("event=skipped %s reason=%r", endpoint, exc.strerror)
-                skipped += 1
+                    where = format_address(endpoint.host, endpoint.port)
+                    raise AcnsdError(f"{where}: {exc.strerror}{exc.hint}") from exc
+                skipped[endpoint] = exc.strerror
                 continue
             self.listeners[endpoint] = listener
             log.info("event=listening transports=udp,tcp %s", endpoint)
             if endpoint.port == 0:  # port 0: report the one chosen
                 log.info("event=port_chosen %s port=%d", endpoint, listener.port)
-        if skipped:
-            log.warning(
-                "event=addresses_skipped count=%d bound=%d",
-                skipped,
-                len(self.listeners),
-            )
+        if skipped != self._skipped:
+            for endpoint, reason in skipped.items():
+                if self._skipped.get(endpoint) != reason:
+                    log.info("event=skipped %s reason=%r", endpoint, reason)
+            if skipped:
+                log.warning("event=addresses_skipped count=%d bound=%d", len(skipped),
+                            len(self.listeners))
+            self._skipped = skipped
 
     def request_reload(self) -> None:
         """SIGHUP: reload now, or once more after the reload in progress."""
@@ -548,6 +537,13 @@ def _signal_self_hup() -> None:
 SWITCH_INTERVAL = 0.0005
 
 
+def _listen_option(text: str) -> tuple[str, int]:
+    try:
+        return parse_hostport(text)
+    except ValueError as exc:
+        raise ValueError(f"--listen {text!r}: {exc}") from None
+
+
 def main(config: str, listen: list[str] | None, workers: int) -> int:
     """`acnsd serve`: load, compile, bind and serve until stopped; the exit code."""
     logs.configure()
@@ -555,9 +551,9 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     # SIGHUP's default action ends the process: until the loop handles it, ignore it
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        override = tuple(parse_address(text) for text in listen) if listen else None
+        override = tuple(_listen_option(text) for text in listen) if listen else None
     except ValueError as exc:
-        log.error("event=bad_listen %s", exc)
+        log.error("event=bad_listen reason=%r", str(exc))
         return 2
     if workers < 1:
         log.error("event=bad_workers workers=%d reason='at least 1'", workers)
@@ -578,14 +574,16 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     if workers > 1 and 0 in ports:
         log.error("event=bad_workers workers=%d reason='port 0 would differ per worker'", workers)
         return 2
-    pid_file = pid_path(loaded.model)
-    try:
-        write_pid(pid_file)
-    except OSError as exc:
-        log.warning("event=pid_file_unwritable path=%s reason=%r", pid_file, exc.strerror)
-    try:
+    with contextlib.ExitStack() as stack:
+        pid_file = PidFile(pid_path(loaded.model))
+        try:
+            stack.enter_context(pid_file)
+        except AcnsdError as exc:
+            log.error("event=start_failed reason=%r", str(exc))
+            return 1
+        except OSError as exc:
+            log.warning("event=pid_file_unwritable path=%s reason=%r", pid_file.path,
+                        exc.strerror)
         if workers == 1:
             return _run(config, loaded, tables, override, None)
         return _supervise(config, loaded, tables, override, workers)
-    finally:
-        remove_pid(pid_file)

@@ -17,16 +17,32 @@ query shapes under one parent evicts only older templates.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .outcome import Outcome
 
 __all__ = ["CacheEntry", "NegativeTemplate", "ResponseCache"]
 
 # the response after its ID (question lower-cased), its outcome, the answering zone's apex
 CacheEntry = tuple[bytes, Outcome, str | None]
-# core.py's NXDOMAIN answer below one parent name (see core._from_templates for the fields)
-NegativeTemplate = tuple[
-    bytes, int, int, int, dict, frozenset | None, dict, object, bytes, int, str, dict
-]
+
+
+class NegativeTemplate(NamedTuple):
+    """core.py's NXDOMAIN answer below one parent name; its hot path unpacks the fields in
+    this order."""
+
+    head: bytes  # the response header after its ID: flags and counts
+    longest: int  # the longest first label that keeps the name within 255 octets
+    rest: int  # octets of the question after the first label: the parent, type, class
+    lengths: int  # bit n set: some name right below the parent has a first label of n
+    nodes: dict  # the zone's names, to prove the query's name does not exist
+    served: frozenset | None  # zones and view names served right below the parent
+    tails: dict  # the zone's negative SOA RR, by where the question ends
+    soa: object  # the zone's negative SOA RRset
+    opt: bytes  # our OPT RR, or b""
+    limit: int  # the UDP size the answer must fit
+    apex: str  # the zone's name, for the metrics
+    ends: dict  # the SOA RR and OPT after a question ending at each offset (filled lazily)
 
 
 class ResponseCache:

@@ -39,8 +39,9 @@ P, type, class and an option-less OPT): one dict lookup, then one to prove X.P i
 node (one more only where a zone or a view's name served here lies right below P: the
 compiler lists those by parent). Below an apex even that lookup is left out when no name
 right below it has a first label as long as X (the compiler keeps those lengths as bits),
-as with the long random labels of a flood. A batch's cache misses go through the
-templates in one pass (`_from_templates`), and only what they leave takes the full path.
+as with the long random labels of a flood. Every query, alone or in a batch, is answered in
+one order: the response cache, then (`_after_cache`, written once for both) the templates
+(a batch's misses in one pass, `_from_templates`), then the full path for what they leave.
 DS (answered from the parent side) never gets one. The core imports no asyncio, socket,
 time or metrics code: the adapters count the Outcome `respond` returns.
 """
@@ -150,15 +151,18 @@ def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
 
 
 def _from_templates(
-    negative: dict[bytes, NegativeTemplate], bodies: list[bytes], answers: list[bytes], udp: bool
-) -> str | None:
+    negative: dict[bytes, NegativeTemplate],
+    bodies: list[bytes],
+    answers: list[bytes | None],
+    udp: bool,
+    outcomes: list[tuple[Outcome, str | None]] | None,
+) -> None:
     """Answer from the NXDOMAIN templates (module doc) each query whose answer is still
     b"" (not in the response cache): `answers[i]` becomes the answer after its ID to
     `bodies[i]`, the query after its ID, or stays b"" when there is no template, the name
     exists or the answer does not fit; the full path decides those. A batch's queries are
-    answered in one call (no call per query). Returns the apex of the zone of the last
-    answer made (None: none made)."""
-    made = None
+    answered in one call (no call per query); with `outcomes`, each answer's (NXDOMAIN,
+    apex) is recorded there."""
     missed = -1
     for _ in range(answers.count(b"")):  # the queries still unanswered, in order
         missed = answers.index(b"", missed + 1)  # (scans in C)
@@ -188,8 +192,8 @@ def _from_templates(
         if udp and qend + 2 + len(end) > limit:
             continue
         answers[missed] = head + body[_QUESTION:qend] + end
-        made = apex
-    return made
+        if outcomes is not None:
+            outcomes[missed] = (_NXDOMAIN, apex)
 
 
 def _remember_negative(
@@ -218,19 +222,19 @@ def _remember_negative(
     ar = 0 if opt is None else 1
     edns = query.edns  # the UDP limit, whichever transport this query came over
     limit = _MIN_UDP if edns is None else min(edns.payload, tables.options.edns_udp_size)
-    template: NegativeTemplate = (
-        _PACK_HEADER(0, flags, 1, 0, 1, ar)[2:],
-        _MAX_NAME - 1 - len(parent),
-        len(parent) + 4,
-        lengths,
-        zone.nodes,
-        served,
-        zone.negative_tails,
-        zone.negative_soa,
-        opt or b"",
-        limit if limit > _MIN_UDP else _MIN_UDP,
-        zone.name,
-        {},
+    template = NegativeTemplate(
+        head=_PACK_HEADER(0, flags, 1, 0, 1, ar)[2:],
+        longest=_MAX_NAME - 1 - len(parent),
+        rest=len(parent) + 4,
+        lengths=lengths,
+        nodes=zone.nodes,
+        served=served,
+        tails=zone.negative_tails,
+        soa=zone.negative_soa,
+        opt=opt or b"",
+        limit=limit if limit > _MIN_UDP else _MIN_UDP,
+        apex=zone.name,
+        ends={},
     )
     key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] :]
     tables.cache.store_template(view.negative, key, template)
@@ -309,6 +313,43 @@ def _internal_error(query: bytes) -> tuple[bytes | None, Outcome, str | None]:
         return None, _DROP, None
 
 
+def _after_cache(
+    tables: Tables,
+    view: ViewTables,
+    bodies: list[bytes],
+    answers: list[bytes | None],
+    udp: bool,
+    outcomes: list[tuple[Outcome, str | None]] | None = None,
+) -> None:
+    """What comes after the response cache, written once for a query alone and for a
+    batch: each answer still b"" (a cache miss) is made from the NXDOMAIN templates, else
+    by the full path. `bodies` are queries after their two-octet ID, and so are the
+    answers (None: drop); with `outcomes`, each answer's (Outcome, apex) is recorded
+    there. An internal error is one query's SERVFAIL, never an exception."""
+    cache = view.udp_cache if udp else view.tcp_cache
+    if view.negative:
+        try:
+            _from_templates(view.negative, bodies, answers, udp, outcomes)
+        except Exception:  # what it left unanswered takes the full path
+            _errors[0] += 1
+            log.exception("internal error in the NXDOMAIN templates; the full path answers")
+    missed = -1
+    for _ in range(answers.count(b"")):  # the queries no cache or template answered, in order
+        missed = answers.index(b"", missed + 1)
+        query = _NO_ID + bodies[missed]
+        try:
+            response, outcome, apex = _respond(tables, view, cache, query, udp)
+        except Exception:
+            response, outcome, apex = _internal_error(query)
+        answers[missed] = None if response is None else response[2:]
+        if outcomes is not None:
+            outcomes[missed] = (outcome, apex)
+
+
+def _view(tables: Tables, local_address: str | None) -> ViewTables:
+    return tables.views.get(local_address, tables.default) if tables.views else tables.default
+
+
 def respond(
     tables: Tables, query: bytes, transport: Transport, local_address: str | None = None
 ) -> tuple[bytes | None, Outcome, str | None]:
@@ -316,20 +357,18 @@ def respond(
 
     Never raises: an internal error becomes SERVFAIL, is counted and logged."""
     try:
-        view = tables.views.get(local_address, tables.default) if tables.views else tables.default
-        cache = view.udp_cache if transport is _UDP else view.tcp_cache
-        hit = cache.get(query[2:])
+        view = _view(tables, local_address)
+        udp = transport is _UDP
+        hit = (view.udp_cache if udp else view.tcp_cache).get(query[2:])
         if hit is not None:
             return query[:2] + hit[0], hit[1], hit[2]
-        udp = transport is _UDP
-        if view.negative:
-            answers = [b""]
-            apex = _from_templates(view.negative, [query[2:]], answers, udp)
-            if apex is not None:
-                return query[:2] + answers[0], _NXDOMAIN, apex
-        return _respond(tables, view, cache, query, udp)
+        answers: list[bytes | None] = [b""]
+        outcomes: list[tuple[Outcome, str | None]] = [(_DROP, None)]
+        _after_cache(tables, view, [query[2:]], answers, udp, outcomes)
     except Exception:
         return _internal_error(query)
+    answer = answers[0]  # None for a query shorter than a header: the full path drops it
+    return (None if answer is None else query[:2] + answer), *outcomes[0]
 
 
 def answer(
@@ -348,26 +387,13 @@ def answer_after_id(
     *after its two-octet ID* (udpbatch.py sends every query's own ID in front of its
     answer): a cache hit is then the stored octets themselves. Never raises."""
     try:
-        view = tables.views.get(local_address, tables.default) if tables.views else tables.default
+        view = _view(tables, local_address)
         udp = transport is _UDP
         cache = view.udp_cache if udp else view.tcp_cache
     except Exception:
         return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
     answers = [*map(_FIRST, map(cache.get, queries, _MISSES))]  # b"": not in the cache
-    if view.negative:
-        try:
-            _from_templates(view.negative, queries, answers, udp)
-        except Exception:  # what it left unanswered takes the full path
-            _errors[0] += 1
-            log.exception("internal error in the NXDOMAIN templates; the full path answers")
-    missed = -1
-    for _ in range(answers.count(b"")):  # the queries no cache or template answered, in order
-        missed = answers.index(b"", missed + 1)
-        body = queries[missed]
-        try:
-            answers[missed] = _after_id(_respond(tables, view, cache, _NO_ID + body, udp)[0])
-        except Exception:
-            answers[missed] = _after_id(_internal_error(_NO_ID + body)[0])
+    _after_cache(tables, view, queries, answers, udp)
     return answers
 
 

@@ -1,6 +1,6 @@
 """What the answering core is given: every zone to serve, fully resolved.
 
-The model layer (YAML loader, rules R1-R10, nameserver assignment, addresses) ends in a
+The model layer (YAML loader, rules R1-R11, nameserver assignment, addresses) ends in a
 ServePlan; the compiler turns a ServePlan into immutable lookup tables. Nothing in this
 module knows about YAML, accounts or sets: a zone here is an origin and the exact records
 to serve, with the managed SOA, the synthesized apex NS and the automatic A/AAAA already

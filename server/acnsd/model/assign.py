@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections import defaultdict
@@ -64,14 +65,29 @@ def check_names(accounts: tuple[Account, ...], server: ServerConfig,
                 locate: Locate) -> list[Problem]:
     """R3: at most five names a set; every name in one set of one account only."""
     problems: list[Problem] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str | None]] = {}  # name → where, and in which account
     for i, standard in enumerate(server.standard_nameservers):
         here = f"server.standard_nameservers[{i}]"
         if standard.name in seen:
             problems.append(locate(f"{here}.name", f"{standard.name} is already listed at "
-                                   f"{seen[standard.name]}", "R3"))
+                                   f"{seen[standard.name][0]}", "R3"))
         else:
-            seen[standard.name] = here
+            seen[standard.name] = (here, None)
+
+    def once(name: str, entry: str, path: str, account: str, why: str) -> None:
+        """R3 for one use of a name (`path`, in `entry`); another account's use is not
+        told to the account."""
+        if name not in seen:
+            seen[name] = (entry, account)
+            return
+        where, owner = seen[name]
+        problem = locate(path, f"{name} is already configured at {where}; {why}", "R3")
+        if owner is not None and owner != account:
+            problem = dataclasses.replace(
+                problem, accounts=(account, owner),
+                tenant_message=f"{name} is already in use on this server; {why}")
+        problems.append(problem)
+
     ids: dict[str, str] = {}
     for account in accounts:
         if account.id in ids:
@@ -86,22 +102,13 @@ def check_names(accounts: tuple[Account, ...], server: ServerConfig,
                                        f"{len(names)} names ({', '.join(names)}); a set holds "
                                        f"at most {MAX_SET_NAMES}", "R3"))
         for ns in account.custom_nameservers:
-            if ns.ns_name in seen:
-                problems.append(locate(f"{ns.path}.ns_name", f"{ns.ns_name} is already "
-                                       f"configured at {seen[ns.ns_name]}; a name belongs to "
-                                       "exactly one set of one account", "R3"))
-            else:
-                seen[ns.ns_name] = ns.path
+            once(ns.ns_name, ns.path, f"{ns.path}.ns_name", account.id,
+                 "a name belongs to exactly one set of one account")
         for zone in account.zones:
             for i, name in enumerate(zone.vanity_name_servers):
                 path = f"{zone.path}.vanity_name_servers[{i}]"
-                if name in seen:
-                    problems.append(locate(path, f"{name} is already configured at "
-                                           f"{seen[name]}; each nameserver name has its own "
-                                           "addresses, so it can be used in one place only",
-                                           "R3"))
-                else:
-                    seen[name] = path
+                once(name, path, path, account.id, "each nameserver name has its own "
+                     "addresses, so it can be used in one place only")
     return problems
 
 

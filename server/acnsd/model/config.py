@@ -1,15 +1,18 @@
 """Loading a configuration: YAML → checked model → serve plan, all or nothing.
 
-Rule owned here: `load()` either returns a model in which every rule R1-R10 holds, with
+Rule owned here: `load()` either returns a model in which every rule R1-R11 holds, with
 the plan the server will serve and every warning, or raises one ConfigError that lists
-every problem found (file, line, YAML path, rule). Nothing is half applied: the state
-file is written only when the whole configuration is valid, and only when asked.
+every problem found (file, line, YAML path, rule, and the account it lies in). Nothing is
+half applied: the state file is written only when the whole configuration is valid, and
+only when asked.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from .addresses import AddressRequest, assign_addresses
 from .assign import check_names, resolve_zones
 from .schema import read_config
 from .state import State, StateFileError, load_state
+from .tenants import check_tenants
 from .types import Model, NameAddress, ResolvedZone, ServerConfig
 from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_files
@@ -37,8 +41,14 @@ class Loaded:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
-    """Load and check a configuration; with save_state, record new decisions (R6, R7, R10)."""
+def load(path: str | os.PathLike[str], *, save_state: bool = True,
+         forget: Collection[str] = ()) -> Loaded:
+    """Load and check a configuration; with save_state, record new decisions (R6, R7, R10).
+
+    `forget` names deleted zones: what the state recorded they received from the zone
+    defaults is dropped (a zone of that name created later is a new zone, R6), unless one
+    is still configured. Their serials are kept: a serial never goes back (R10).
+    """
     config_file = Path(path)
     try:
         text = config_file.read_text(encoding="utf-8")
@@ -50,6 +60,14 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
         raise ConfigError([Problem(f"the configuration is not UTF-8 text ({exc.reason})",
                                    file=str(config_file), line=line)]) from None
     source = parse(text, str(config_file))
+    try:
+        return _load(source, config_file, save_state, forget)
+    except ConfigError as exc:
+        raise ConfigError([_owned(p, source) for p in exc.problems]) from None
+
+
+def _load(source: Source, config_file: Path, save_state: bool,
+          forget: Collection[str]) -> Loaded:
     server, accounts, problems = read_config(source, config_file)
     if problems or server is None:
         raise ConfigError(problems)
@@ -64,6 +82,12 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
         state = load_state(server.state_file)
     except StateError as exc:
         raise ConfigError([_state_problem(exc, "R7")]) from None
+    configured = {zone.name for account in accounts for zone in account.zones}
+    for name in set(forget) - configured:
+        state.zones.pop(name, None)
+    problems = check_tenants(accounts, state, locate)
+    if problems:
+        raise ConfigError(problems)
     zones, problems, warnings = resolve_zones(accounts, server, state, locate)
     if problems:
         raise ConfigError(problems)
@@ -94,6 +118,24 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
         except StateError as exc:
             raise ConfigError([_state_problem(exc, None)]) from None
     return Loaded(model, plan, warnings)
+
+
+_ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\]")
+
+
+def _owned(problem: Problem, source: Source) -> Problem:
+    """The problem with the account its YAML path lies in, when it names none itself."""
+    match = _ACCOUNT_PATH.match(problem.path or "")
+    if problem.accounts or match is None:
+        return problem
+    entries = source.value.get("accounts") if isinstance(source.value, dict) else None
+    index = int(match[1])
+    if not isinstance(entries, list) or index >= len(entries):
+        return problem
+    entry = entries[index]
+    if not isinstance(entry, dict) or entry.get("id") is None:
+        return problem
+    return dataclasses.replace(problem, accounts=(str(entry["id"]),))
 
 
 def _state_problem(exc: StateError, rule: str | None) -> Problem:

@@ -59,20 +59,23 @@ _MISSING = object()
 
 
 def parse_hostport(text: str) -> tuple[str, int]:
-    """`127.0.0.1:5353` or `[::1]:5353` → (host, port); ValueError when malformed."""
-    if text.startswith("["):
-        host, sep, port = text[1:].partition("]:")
-        if not sep:
-            raise ValueError("write an IPv6 address as [addr]:port")
-    else:
-        host, sep, port = text.rpartition(":")
-        if not sep:
-            raise ValueError("expected ADDRESS:PORT")
-    ipaddress.ip_address(host)
-    number = int(port)
-    if not 0 <= number <= 65535:
-        raise ValueError("port out of range 0..65535")
-    return host, number
+    """`127.0.0.1:5353` or `[::1]:5353` → (host, port); ValueError saying what is wrong.
+
+    The one parser of ADDR:PORT, for the configuration and the command line alike: the
+    port is decimal digits only, an IPv6 address is in brackets, the host is an address."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("expected ADDR:PORT with a port 0..65535, e.g. 127.0.0.1:5353 or "
+                         "[::1]:5353")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError("an IPv6 address is written in brackets, e.g. [::1]:5353")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{host!r} is not an IP address") from None
+    return host, int(port)
 
 
 class _Reader:

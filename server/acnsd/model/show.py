@@ -107,13 +107,17 @@ def render_text(doc: dict[str, Any]) -> str:
 
 
 def _render_name(entry: dict[str, Any], indent: str) -> list[str]:
+    """A name, its A/AAAA (served here, or to create elsewhere) and, in both cases, the
+    glue its registrar needs: a name served here still needs glue at the registrar of
+    the domain that provides it."""
     addrs = "  ".join(r["value"] for r in entry["dns_records"])
     if entry["served_in"]:
-        return [f"{indent}{entry['ns_name']}  {addrs}  (A/AAAA served here in zone "
-                f"{entry['served_in']})"]
-    lines = [f"{indent}{entry['ns_name']}  {addrs}",
-             f"{indent}  create at the DNS host of {entry['provider']}:"]
-    lines += [f"{indent}    {r}" for r in entry["records_to_create"]]
+        lines = [f"{indent}{entry['ns_name']}  {addrs}  (A/AAAA served here in zone "
+                 f"{entry['served_in']})"]
+    else:
+        lines = [f"{indent}{entry['ns_name']}  {addrs}",
+                 f"{indent}  create at the DNS host of {entry['provider']}:"]
+        lines += [f"{indent}    {r}" for r in entry["records_to_create"]]
     glue = entry["glue"]
     lines.append(f"{indent}  register glue at {glue['register_at']}: host {glue['host']} "
                  f"with {', '.join(glue['addresses'])}")

@@ -135,8 +135,10 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
             try:
                 content, errs = _read_zone_file(zone, origin, locate, shared, server, limit)
             except TooManyRecords as exc:
+                # (the total is the server's: no account is told which zones passed it)
                 problems.append(Problem(str(exc), file=exc.file or str(zone.file),
-                                        line=exc.line))
+                                        line=exc.line,
+                                        accounts=() if limit.total else (zone.account,)))
                 if limit.total:
                     break
                 continue
@@ -204,9 +206,11 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
                              f"{exc.strerror}", None)]
     except UnicodeDecodeError as exc:
         return None, [Problem(f"zone {zone.name}: the zone file is not UTF-8 text (byte "
-                              f"{exc.start}: {exc.reason})", file=path)]
+                              f"{exc.start}: {exc.reason})", file=path,
+                              accounts=(zone.account,))]
     except includes.IncludeError as exc:
-        return None, [Problem(f"zone {zone.name}: {exc}", file=exc.file, line=exc.line)]
+        return None, [Problem(f"zone {zone.name}: {exc}", file=exc.file, line=exc.line,
+                              accounts=(zone.account,))]
     except dns.exception.DNSException as exc:
         return None, [_zone_file_problem(zone, exc)]
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
@@ -221,7 +225,7 @@ def _not_readable(zone: ResolvedZone, st: os.stat_result, most: int) -> Problem 
     load, a device never end), or larger than the limit; else None."""
     if not stat.S_ISREG(st.st_mode):
         return Problem(f"zone {zone.name}: the zone file is not a regular file",
-                       file=str(zone.file))
+                       file=str(zone.file), accounts=(zone.account,))
     if st.st_size > most:
         return _too_large(zone, most)
     return None
@@ -230,7 +234,7 @@ def _not_readable(zone: ResolvedZone, st: os.stat_result, most: int) -> Problem 
 def _too_large(zone: ResolvedZone, most: int) -> Problem:
     return Problem(f"zone {zone.name}: the zone file is larger than {most:,} bytes (the "
                    "limit, server.limits.max_zone_file_bytes); it was not read",
-                   file=str(zone.file))
+                   file=str(zone.file), accounts=(zone.account,))
 
 
 def _within(content: ZoneFile, limit: RecordLimit) -> tuple[ZoneFile, list[Problem]]:
@@ -324,7 +328,8 @@ def _zone_file_problem(zone: ResolvedZone, exc: Exception) -> Problem:
     if sep and head.rpartition(":")[2].isdigit():
         file, _, number = head.rpartition(":")
         line, text = int(number), rest
-    return Problem(f"zone {zone.name}: {text}", file=file, line=line)
+    return Problem(f"zone {zone.name}: {text}", file=file, line=line,
+                   accounts=(zone.account,))
 
 
 def build_zone(zone: ResolvedZone, file: ZoneFile,
@@ -375,6 +380,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
         errors.append(Problem(f"zone {zone.name}: the zone file has a CNAME at the apex, "
                               "where acnsd serves the SOA and NS; a CNAME cannot have other "
                               "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
+                              accounts=(zone.account,),
                               rule="R9"))
     # the apex as the file spells it, when it does as the configuration (else the compiler
     # copies our RRsets to the node's owner)
@@ -398,7 +404,8 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
             warnings.append(Problem(f"zone {zone.name}: the NS records at the apex ({listed}) "
                                     "are ignored; the apex NS are the zone's assigned "
                                     "nameservers (set multi_provider: true to serve both)",
-                                    file=str(zone.file), rule="R9"))
+                                    file=str(zone.file), rule="R9",
+                                    accounts=(zone.account,)))
     records.append(wire_rrset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas))
     managed[(origin, _NS)] = "\n".join(f"{zone.name}. {zone.ns_ttl} IN NS {target}"
                                        for target in ns_texts)  # origin.to_text()
@@ -411,6 +418,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
             errors.append(Problem(f"zone {zone.name}: {name} is a nameserver name whose A/AAAA "
                                   f"acnsd serves in this zone, but the zone file has {hidden};"
                                   " remove it from the zone file", file=str(zone.file),
+                                  accounts=(zone.account,),
                                   rule="R8"))
             continue
         for rdtype, value in (("A", v4), ("AAAA", v6)):
@@ -421,7 +429,8 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                 errors.append(Problem(f"zone {zone.name}: the zone file has {rdtype} records "
                                       f"for {name}, whose {rdtype} is managed by acnsd "
                                       f"(assigned {value}); remove them from the zone file",
-                                      file=str(zone.file), rule="R8"))
+                                      file=str(zone.file), rule="R8",
+                                      accounts=(zone.account,)))
                 continue
             rrset = dns.rrset.from_rdata(owner, zone.ns_ttl, _rdata(rdtype, value))
             records.append(encode_rrset(rrset))
@@ -442,7 +451,8 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
         if _soa_fields(given) != _soa_fields(served):
             warnings.append(Problem(f"zone {zone.name}: the zone file's SOA ({given}) is "
                                     f"replaced by the managed SOA ({served})",
-                                    file=str(zone.file), rule="R10"))
+                                    file=str(zone.file), rule="R10",
+                                    accounts=(zone.account,)))
     records.append(soa)
     plan = ZonePlan(origin=origin, rrsets=tuple(records),
                     nameservers=tuple(_name(n) for n in zone.nameservers))

@@ -68,6 +68,15 @@ class BindError(OSError):
     def not_on_this_host(self) -> bool:
         return self.errno in NOT_ON_THIS_HOST
 
+    @property
+    def hint(self) -> str:
+        """What to do about a port in use (5353 is also mDNS's port, avahi-daemon's)."""
+        if self.errno != errno.EADDRINUSE:
+            return ""
+        return ("; another program uses this port (on a desktop, 5353 is often avahi-daemon's"
+                " mDNS): stop it, or serve another port with --listen ADDR:PORT (make run "
+                "LISTEN=127.0.0.1:5300)")
+
 
 class UdpReader:
     """Answers the datagrams queued on one UDP socket each time the event loop sees it
@@ -305,14 +314,16 @@ class Listener:
 
 
 def _bound_socket(host: str, port: int, kind: int, reuse_port: bool) -> socket.socket:
+    """A socket bound on host:port. SO_REUSEADDR lets TCP rebind past TIME_WAIT, and lets
+    UDP bind a specific address beside a wildcard socket that allows it (avahi-daemon's
+    mDNS on 0.0.0.0:5353); the kernel then gives our address's datagrams to us."""
     family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     sock = socket.socket(family, kind)
     try:
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        if kind == socket.SOCK_STREAM:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        else:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if kind == socket.SOCK_DGRAM:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -325,16 +336,17 @@ def _bound_socket(host: str, port: int, kind: int, reuse_port: bool) -> socket.s
 
 
 def _bound_pair(host: str, port: int, reuse_port: bool) -> tuple[socket.socket, socket.socket]:
-    """UDP and TCP sockets bound on the same port. With port 0 the port UDP was given
-    may be taken for TCP (by a client connection, say): then another one is tried."""
+    """UDP and TCP sockets bound on the same port, TCP first: a second server on the same
+    address fails there, before its UDP socket could share the address (SO_REUSEADDR).
+    With port 0 the port TCP was given may be taken for UDP: then another one is tried."""
     attempts = 0
     while True:
-        udp_sock = _bound_socket(host, port, socket.SOCK_DGRAM, reuse_port)
+        tcp_sock = _bound_socket(host, port, socket.SOCK_STREAM, reuse_port)
         try:
-            chosen = udp_sock.getsockname()[1]
-            return udp_sock, _bound_socket(host, chosen, socket.SOCK_STREAM, reuse_port)
+            chosen = tcp_sock.getsockname()[1]
+            return _bound_socket(host, chosen, socket.SOCK_DGRAM, reuse_port), tcp_sock
         except BindError as exc:
-            udp_sock.close()
+            tcp_sock.close()
             attempts += 1
             if port != 0 or exc.errno != errno.EADDRINUSE or attempts >= PORT_ZERO_ATTEMPTS:
                 raise

@@ -1,0 +1,71 @@
+"""How a listener's bytes reach the answering core: the one place serving is wired.
+
+Rule owned here: a listener is given a Responder (listener.py) that reads the server's
+current tables once per query (so a reload's swap is seen at once), answers through the
+core, and, only when they are on, counts the query (metrics.py) and logs it (the query
+log, logs.py). With both off, a UDP batch is answered in one call (`many`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ..dns.core import Transport, answer, answer_after_id, respond
+from ..dns.outcome import Outcome
+from .logs import QUERY_LOGGER, query_line
+from .metrics import Metrics, outcome_label, rcode_label
+
+__all__ = ["counting_responder"]
+
+
+def counting_responder(
+    metrics: Metrics,
+    holder: object,
+    transport: Transport,
+    family: str,
+    view: str | None,
+    query_log: bool = False,
+) -> Callable[[bytes], bytes | None]:
+    """A listener Responder: answers from `holder.tables` (read once per query, so a
+    reload's swap is seen at once), counts the query unless `metrics.counting` is off,
+    and logs it when `query_log`."""
+    if not metrics.counting and not query_log:
+
+        def bare(query: bytes) -> bytes | None:
+            return answer(holder.tables, query, transport, view)  # type: ignore[attr-defined]
+
+        def many(queries: list[bytes]) -> list[bytes | None]:  # a UDP batch (listener.py)
+            return answer_after_id(holder.tables, queries, transport, view)  # type: ignore[attr-defined]
+
+        bare.many = many  # type: ignore[attr-defined]
+        return bare
+    count = metrics.counters.counter(transport, family) if metrics.counting else _not_counted
+
+    def responder(query: bytes) -> bytes | None:
+        response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
+        count(query, response, outcome, apex)
+        return response
+
+    if not query_log:
+        return responder
+    log = logging.getLogger(QUERY_LOGGER)
+
+    def logging_responder(query: bytes) -> bytes | None:
+        response, outcome, apex = respond(holder.tables, query, transport, view)  # type: ignore[attr-defined]
+        count(query, response, outcome, apex)
+        label = outcome_label(outcome)
+        size = len(response) if response is not None else None
+        log.info(
+            "%s",
+            query_line(
+                transport.value, family, view, query, size, label, rcode_label(outcome), apex
+            ),
+        )
+        return response
+
+    return logging_responder
+
+
+def _not_counted(query: bytes, response: bytes | None, outcome: Outcome, apex: str | None) -> None:
+    """The count of a server whose metrics are off (used with the query log on)."""
