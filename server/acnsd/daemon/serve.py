@@ -176,7 +176,8 @@ async def off_loop(function: Callable[..., T], *args: object) -> T:
 
 def _remove_stale_temporaries(model: Model) -> None:
     """Remove what a crash (kill -9) left of atomic writes in the directories acnsd writes
-    to: the configuration's, the state file's (and pid file's) and zones_dir."""
+    to: the configuration's, the state file's and zones_dir. Called holding the pid file's
+    lock, so that no other server of this configuration is writing there."""
     server = model.server
     for directory in {model.config_file.parent, server.state_file.parent, server.zones_dir}:
         for path in remove_stale_temporaries(directory):
@@ -567,7 +568,6 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     settings = loaded.model.server
     logs.configure(settings.log_format, query_log=settings.query_log)
     _log_warnings(loaded)
-    _remove_stale_temporaries(loaded.model)
     plan = loaded.plan
     log.info("event=loaded config=%s zones=%d views=%d", config, len(plan.zones), len(plan.views))
     ports = [port for _, port in override or plan.listen] + [plan.view_port] * bool(plan.views)
@@ -584,6 +584,8 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         except OSError as exc:
             log.warning("event=pid_file_unwritable path=%s reason=%r", pid_file.path,
                         exc.strerror)
+        else:  # no other server of this configuration is writing its files
+            _remove_stale_temporaries(loaded.model)
         if workers == 1:
             return _run(config, loaded, tables, override, None)
         return _supervise(config, loaded, tables, override, workers)
