@@ -10,6 +10,8 @@ import pytest
 from acnsd.api.auth import Grant
 from acnsd.api.redact import OUTSIDE, Paths, refusal
 from acnsd.errors import Problem
+from acnsd.model.assign import UNIQUE
+from modelkit import Env, account, config, two_sets, zone
 
 BASE = Path("/srv/acnsd/config")
 PATHS = Paths(BASE)
@@ -85,3 +87,21 @@ def test_the_same_words_are_told_once() -> None:
                              rule="R11", accounts=("a", "b"),
                              tenant_message=SHARED.tenant_message)]
     assert len(refusal(twice, ALPHA, PATHS).errors) == 1
+
+
+def test_status_and_code_come_from_the_rule_not_the_words() -> None:
+    """Issue 20: a duplicate zone had no rule, so the API chose 409 by matching its text."""
+    duplicate = Problem("zone a.test appears twice", rule=UNIQUE, accounts=("a",))
+    answer = refusal([duplicate], OPERATOR, PATHS)
+    assert answer.status == 409 and answer.errors[0][0] == 1061
+    worded = Problem("ns1.x.net is already configured somewhere", accounts=("a",))
+    answer = refusal([worded], OPERATOR, PATHS)
+    assert answer.status == 400 and answer.errors[0][0] == 1000
+
+
+def test_every_duplicate_the_loader_finds_has_a_rule(tmp_path) -> None:
+    env = Env(tmp_path)
+    twice = config(account(two_sets(), [zone("a.test"), zone("a.test")]),
+                   account([], id="a" * 32), account([], id="a" * 32))
+    assert {(p.rule, p.path) for p in env.refused(twice)} >= {
+        (UNIQUE, "accounts[0].zones[1].name"), (UNIQUE, "accounts[2].id")}

@@ -312,3 +312,30 @@ def test_config_not_utf8_is_a_config_error_with_its_line(env):
     env.path.write_bytes(b"accounts: []\nserver:\n  nsid: \"\xff\"\n")
     problem = only(env.refused())
     assert problem.line == 3 and "UTF-8" in problem.message
+
+
+def test_schema_problems_do_not_hide_rule_and_zone_file_problems(env):
+    """Issue 20: an unknown key or a bad name stopped the load before the rules and the
+    zone files were looked at; every problem is reported at once now."""
+    names = [ns("ns1.example.com"), ns("ns2.example.com"), ns("bad_name.example.com", 2),
+             ns("ns9.example.com", 2), ns("ns8.example.com", 2)]
+    zones = [zone("example.com", "custom.account", 1),
+             zone("sub.example.com", "custom.account", 1, colour="blue"),
+             zone("broken.test", "custom.account", 2)]
+    problems = env.refused(config(account(names, zones)),
+                           {"broken.test": "$TTL 3600\nx IN A not-an-address\n"})
+    found = {(p.rule, p.path) for p in problems}
+    assert (None, "accounts[0].zones[1].colour") in found  # unknown key
+    assert ("R1", "accounts[0].custom_nameservers[2].ns_name") in found  # bad name
+    assert ("R5", "accounts[0].zones[1].dns_settings.nameservers") in found  # a rule
+    assert any(p.file and p.file.endswith("broken.test.zone") for p in problems)  # zone file
+    assert len(problems) == 4
+
+
+def test_a_problem_that_follows_from_a_refused_entry_is_not_reported(env):
+    """Set 2 is short of a name only because that name was refused (R1): no R4 then; a
+    custom.zone zone is short of a vanity name only because it was refused: no count."""
+    names = [*two_sets()[:2], ns("bad_name.example.com", 2), ns("ns2.vanity.test", 2)]
+    z = zone("shop.test", "custom.zone", vanity_name_servers=["ns1.shop.test", "n_s.shop.test"])
+    problems = env.refused(config(account(names, [zone("a.test", "custom.account", 2), z])))
+    assert {p.rule for p in problems} == {"R1"}

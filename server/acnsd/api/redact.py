@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Problem
+from ..model.assign import UNIQUE
 from .auth import Grant
 from .edit import Rejected
 
@@ -29,9 +30,11 @@ __all__ = ["OUTSIDE", "Paths", "refusal", "rule_code"]
 
 log = logging.getLogger("acnsd.api")
 
-# Rules whose breach is a conflict with what exists (409; R7: a pool exhausted), not a
-# malformed request (400).
-CONFLICT_RULES = {"R3", "R4", "R5", "R6", "R7", "R11"}
+# Rules whose breach is a conflict with what exists (409; R7: a pool exhausted; unique: a
+# zone or account id already configured), not a malformed request (400).
+CONFLICT_RULES = {"R3", "R4", "R5", "R6", "R7", "R11", UNIQUE}
+# Error codes of the rules without a number (Cloudflare's 1061: the zone already exists)
+RULE_CODES = {UNIQUE: 1061}
 # The problems of other accounts or of the server: 503, the one thing the caller is told.
 OUTSIDE_STATUS = 503
 OUTSIDE = (1022, "the server's configuration has a problem outside your account; the "
@@ -41,11 +44,12 @@ _ABSOLUTE = re.compile(r"(?<![\w./:-])/(?:[\w.@+-]+/)+[\w.@+-]*")
 
 
 def rule_code(problem: Problem) -> int:
-    """Error code of a broken rule: 1000 + n for Rn, 1000 for any other config problem."""
+    """Error code of a broken rule: 1000 + n for Rn, RULE_CODES for the named rules, 1000
+    for any other configuration problem."""
     rule = problem.rule or ""
     if rule[:1] == "R" and rule[1:].isdigit():
         return 1000 + int(rule[1:])
-    return 1000
+    return RULE_CODES.get(rule, 1000)
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,7 @@ def _shown(problem: Problem, grant: Grant, paths: Paths) -> str | None:
 
 
 def _status(problems: Iterable[Problem]) -> int:
-    conflict = any(p.rule in CONFLICT_RULES or "already configured" in p.message
-                   for p in problems)
+    conflict = any(p.rule in CONFLICT_RULES for p in problems)
     return 409 if conflict else 400
 
 

@@ -40,6 +40,8 @@ from .types import (
 
 __all__ = ["account_sets", "check_names", "resolve_zones"]
 
+# The rule of a duplicate account id or zone name (ids and zone names are unique server-wide)
+UNIQUE = "unique"
 MAX_SET_NAMES = 5
 MIN_SET_NAMES = 2
 
@@ -92,7 +94,8 @@ def check_names(accounts: tuple[Account, ...], server: ServerConfig,
     for account in accounts:
         if account.id in ids:
             problems.append(locate(f"{account.path}.id", f"account id {account.id} is already "
-                                   f"used at {ids[account.id]}; account ids are unique", None))
+                                   f"used at {ids[account.id]}; account ids are unique",
+                                   UNIQUE))
         else:
             ids[account.id] = account.path
         for number, names in account_sets(account).items():
@@ -163,12 +166,12 @@ def resolve_zones(accounts: tuple[Account, ...], server: ServerConfig, state: St
     problems: list[Problem] = []
     warnings: list[Problem] = []
     resolved: list[ResolvedZone] = []
-    owner: dict[str, str] = {}
-    for account in accounts:
+    for account in accounts:  # (one name in two accounts breaks R11: tenants.py says so)
+        owner: dict[str, str] = {}
         for zone in account.zones:
             if zone.name in owner:
                 problems.append(locate(f"{zone.path}.name", f"zone {zone.name} is already "
-                                       f"configured at {owner[zone.name]}", None))
+                                       f"configured at {owner[zone.name]}", UNIQUE))
             else:
                 owner[zone.name] = zone.path
     if problems:

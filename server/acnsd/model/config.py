@@ -27,7 +27,16 @@ from .assign import check_names, resolve_zones
 from .schema import read_config
 from .state import State, StateFileError, load_state
 from .tenants import check_tenants
-from .types import Model, NameAddress, ResolvedZone, ServerConfig
+from .types import (
+    NS_TTL_DEFAULT,
+    SOA_DEFAULTS,
+    Account,
+    Model,
+    NameAddress,
+    ResolvedZone,
+    ServerConfig,
+    ZoneConfig,
+)
 from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_files
 
@@ -68,32 +77,37 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
 
 def _load(source: Source, config_file: Path, save_state: bool,
           forget: Collection[str]) -> Loaded:
+    """Every stage that can still run after an earlier one found problems does, so that
+    `acnsd check` reports every problem at once: the rules over the entries the schema
+    could read, and the zone files' syntax even when the rules failed. A problem that may
+    only follow from an earlier one (a set short of a name the schema refused) is left
+    out."""
     server, accounts, problems = read_config(source, config_file)
-    if problems or server is None:
+    if server is None:
         raise ConfigError(problems)
 
     def locate(yaml_path: str, message: str, rule: str | None) -> Problem:
         return source.problem(yaml_path, message, rule)
 
-    problems = check_names(accounts, server, locate)
-    if problems:
-        raise ConfigError(problems)
+    problems += check_names(accounts, server, locate)
     try:
         state = load_state(server.state_file)
     except StateError as exc:
-        raise ConfigError([_state_problem(exc, "R7")]) from None
+        raise ConfigError([*problems, _state_problem(exc, "R7")]) from None
     configured = {zone.name for account in accounts for zone in account.zones}
     for name in set(forget) - configured:
         state.zones.pop(name, None)
-    problems = check_tenants(accounts, state, locate)
+    problems += check_tenants(accounts, state, locate)
+    zones, more, warnings = resolve_zones(accounts, server, state, locate)
+    problems += _independent(more, problems)
     if problems:
-        raise ConfigError(problems)
-    zones, problems, warnings = resolve_zones(accounts, server, state, locate)
-    if problems:
-        raise ConfigError(problems)
+        if not zones:  # the rules failed: the zone files are still read for their syntax
+            zones = [_unresolved(account, zone) for account in accounts
+                     for zone in account.zones]
+        raise ConfigError(problems + read_zone_files(zones, server, locate)[1])
     addresses, problems = _addresses(accounts, zones, server, state, source)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems + read_zone_files(zones, server, locate)[1])
     plans, problems, more = _zone_plans(zones, addresses, state, server, locate)
     warnings += more
     if problems:
@@ -121,6 +135,32 @@ def _load(source: Source, config_file: Path, save_state: bool,
 
 
 _ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\]")
+# Rules whose breach may only follow from an entry the schema refused: a set short of a
+# name (R4), no set left for a new zone (R6)
+_CONSEQUENTIAL = {"R4", "R6"}
+
+
+def _independent(later: list[Problem], earlier: list[Problem]) -> list[Problem]:
+    """The problems of a later stage, less those that may follow from an earlier one: about
+    a list an item of which was refused (too few vanity names once one is refused), or
+    R4/R6 in an account where something was refused (a set short of a refused name)."""
+    paths = [p.path for p in earlier if p.path]
+    troubled = {m[0] for path in paths if (m := _ACCOUNT_PATH.match(path))}
+
+    def follows(problem: Problem) -> bool:
+        path = problem.path or ""
+        if path and any(p.startswith(path + "[") for p in paths):
+            return True
+        account = _ACCOUNT_PATH.match(path)
+        return problem.rule in _CONSEQUENTIAL and account is not None and account[0] in troubled
+
+    return [p for p in later if not follows(p)]
+
+
+def _unresolved(account: Account, zone: ZoneConfig) -> ResolvedZone:
+    """A zone whose nameservers could not be decided, for reading its zone file only."""
+    return ResolvedZone(account.id, zone.name, zone.file, "", None, (), "", NS_TTL_DEFAULT,
+                        SOA_DEFAULTS, False, zone.vanity_name_servers, zone.path)
 
 
 def _owned(problem: Problem, source: Source) -> Problem:

@@ -289,7 +289,7 @@ def _limits(r: _Reader, value: Any, path: str) -> Limits:
     """`server.limits`: each a positive integer; an absent key keeps its default."""
     m = r.mapping(value, path, LIMIT_KEYS) or {}
     defaults = Limits()
-    return Limits(**{key: r.integer(m, key, path, 1, 2**53, default=getattr(defaults, key))
+    return Limits(**{key: r.integer(m, key, path, 1, 10**12, default=getattr(defaults, key))
                      for key in LIMIT_KEYS})
 
 

@@ -126,12 +126,11 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
     files: dict[str, ZoneFile] = {}
     shared: dict[bytes, bytes] = {}
     problems: list[Problem] = []
-    keep = set()
+    keep = {(str(zone.file), zone.name) for zone in zones}
     records = 0
     with gc_paused():
         for zone in zones:
             origin = _origin(zone.name)
-            keep.add((str(zone.file), zone.name))
             limit = _record_limit(zone, server.limits, records)
             try:
                 content, errs = _read_zone_file(zone, origin, locate, shared, server, limit)
