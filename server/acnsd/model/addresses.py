@@ -12,13 +12,14 @@ errors.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import Problem
 from .state import State
 
-__all__ = ["AddressRequest", "assign_addresses"]
+__all__ = ["AddressRequest", "Pool", "assign_addresses", "draw"]
 
 FAMILIES = ("ipv4", "ipv6")
 
@@ -33,10 +34,43 @@ class AddressRequest:
     problem: object  # callable(path_suffix, message) -> Problem, locating the name
 
 
-def _hosts(pools: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> Iterator[str]:
-    for net in pools:
-        for addr in net.hosts() if net.num_addresses > 2 else net:
-            yield str(addr)
+class Pool:
+    """The hosts of one family's pools in the order they are handed out: pool by pool,
+    lowest first (all but the network and broadcast addresses of an IPv4 network larger
+    than /31, all but the subnet-router anycast of an IPv6 one larger than /127)."""
+
+    def __init__(self, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]):
+        self.networks = tuple(networks)
+        self._ranges: list[tuple[int, int, int, type]] = []  # (index, first host, count, class)
+        size = 0
+        for net in self.networks:
+            first, count = int(net.network_address), net.num_addresses
+            if count > 2:
+                first, count = first + 1, count - (2 if net.version == 4 else 1)
+            self._ranges.append((size, first, count, type(net.network_address)))
+            size += count
+        self.size = size
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def __getitem__(self, i: int) -> str:
+        for start, first, count, cls in self._ranges:
+            if i < start + count:
+                return str(cls(first + i - start))
+        raise IndexError(i)
+
+    def index(self, address: str) -> int | None:
+        """The first position of `address` among the hosts, or None."""
+        addr = ipaddress.ip_address(address)
+        value = int(addr)
+        for start, first, count, cls in self._ranges:
+            if type(addr) is cls and first <= value < first + count:
+                return start + value - first
+        return None
+
+    def __str__(self) -> str:
+        return ", ".join(str(net) for net in self.networks)
 
 
 def assign_addresses(
@@ -83,37 +117,9 @@ def assign_addresses(
                                             "choose another address"))
                 continue
             result[req.name][family] = addr
-        # Recorded assignments keep their address; then a returning name gets its
-        # released address back when it is still free.
-        for records in (state.addresses, state.released):
-            for req in requests:
-                if family in result[req.name] or getattr(req, family) is not None:
-                    continue
-                previous = records.get(req.name, {}).get(family)
-                if previous and previous not in owner:
-                    owner[previous] = req.name
-                    result[req.name][family] = previous
         released = {rec.get(family) for n, rec in state.released.items() if n not in wanted}
-        fresh = (a for a in _hosts(pools.get(family, ())) if a not in released)
-        reused = (a for a in _hosts(pools.get(family, ())) if a in released)
-        for req in requests:
-            if family in result[req.name] or getattr(req, family) is not None:
-                continue
-            if not pools.get(family):
-                problems.append(req.problem(family, f"{req.name} needs an {family} address: "
-                                            f"pin one ({family}: ...) or add "
-                                            f"server.address_pools.{family}"))
-                continue
-            addr = next((a for a in fresh if a not in owner), None)
-            if addr is None:
-                addr = next((a for a in reused if a not in owner), None)
-            if addr is None:
-                pool_text = ", ".join(str(p) for p in pools[family])
-                problems.append(req.problem(family, f"the {family} address pool ({pool_text}) "
-                                            f"is exhausted: no address left for {req.name}"))
-                continue
-            owner[addr] = req.name
-            result[req.name][family] = addr
+        draw(requests, family, Pool(pools.get(family, ())), owner,
+             (state.addresses, state.released), released, result, problems)
     if not problems:
         for name, rec in result.items():
             state.addresses[name] = {f: rec.get(f) for f in FAMILIES}
@@ -123,6 +129,65 @@ def assign_addresses(
             if set(state.released[name].values()) <= taken:
                 del state.released[name]  # handed out again: nothing left to keep aside
     return result, problems
+
+
+class Owner(Protocol):
+    """The addresses held (address → holder), as assign_addresses and draw read them."""
+
+    def __contains__(self, address: object) -> bool: ...
+
+    def __setitem__(self, address: str, name: str) -> None: ...
+
+
+def draw(requests: Sequence[AddressRequest], family: str, pool: Pool, owner: Owner,
+         previous: Sequence[Mapping[str, Mapping[str, str | None]]],
+         released: Collection[str | None], result: dict[str, dict[str, str]],
+         problems: list[Problem], start: int = 0) -> int:
+    """Give each request that has no pin and no `family` address in `result` yet one: the
+    address it held before (`previous`: the recorded, then the released assignments) when
+    nobody holds it now, else the first host of `pool` from `start` that nobody holds and
+    no released name keeps aside (`released`), else the first such kept aside. Returns
+    where the never-used hosts stopped (the next draw may start there: every host before
+    it is held or kept aside)."""
+    for records in previous:
+        for req in requests:
+            if family in result[req.name] or getattr(req, family) is not None:
+                continue
+            before = records.get(req.name, {}).get(family)
+            if before and before not in owner:
+                owner[before] = req.name
+                result[req.name][family] = before
+    cursor = start
+    reuse: list[int] | None = None  # positions of the hosts kept aside, worked out once needed
+    for req in requests:
+        if family in result[req.name] or getattr(req, family) is not None:
+            continue
+        if not pool:
+            problems.append(req.problem(family, f"{req.name} needs an {family} address: "
+                                        f"pin one ({family}: ...) or add "
+                                        f"server.address_pools.{family}"))
+            continue
+        addr = None
+        while addr is None and cursor < pool.size:
+            host = pool[cursor]
+            cursor += 1
+            if host not in released and host not in owner:
+                addr = host
+        if addr is None:
+            if reuse is None:
+                reuse = sorted({i for a in released if a and (i := pool.index(a)) is not None},
+                               reverse=True)
+            while addr is None and reuse:
+                host = pool[reuse.pop()]
+                if host not in owner:
+                    addr = host
+        if addr is None:
+            problems.append(req.problem(family, f"the {family} address pool ({pool}) is "
+                                        f"exhausted: no address left for {req.name}"))
+            continue
+        owner[addr] = req.name
+        result[req.name][family] = addr
+    return cursor
 
 
 def _request(requests: Sequence[AddressRequest], name: str) -> AddressRequest:

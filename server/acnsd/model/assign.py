@@ -17,8 +17,9 @@ import dataclasses
 import hashlib
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from ..errors import Problem
 from .names import is_subdomain
@@ -31,6 +32,7 @@ from .types import (
     STANDARD,
     STANDARD_RANDOM,
     Account,
+    CustomNameserver,
     DnsSettings,
     ResolvedZone,
     ServerConfig,
@@ -38,7 +40,27 @@ from .types import (
     ZoneConfig,
 )
 
-__all__ = ["account_sets", "check_names", "resolve_zones"]
+__all__ = [
+    "Decision",
+    "Occurrence",
+    "account_sets",
+    "available_sets",
+    "check_names",
+    "decide",
+    "duplicate_zone",
+    "finish",
+    "first_set",
+    "no_set_left",
+    "nameserver_occurrence",
+    "record_for",
+    "repeated",
+    "resolve_zones",
+    "same_set_in_hierarchy",
+    "set_too_large",
+    "unavailable_set",
+    "vanity_occurrences",
+    "zone_checks",
+]
 
 # The rule of a duplicate account id or zone name (ids and zone names are unique server-wide)
 UNIQUE = "unique"
@@ -63,33 +85,68 @@ def ancestors(name: str) -> Iterator[str]:
         yield name
 
 
+WHY_SET = "a name belongs to exactly one set of one account"
+WHY_VANITY = "each nameserver name has its own addresses, so it can be used in one place only"
+
+
+class Occurrence(NamedTuple):
+    """One place where a nameserver name is configured, as R3 sees it."""
+
+    name: str
+    entry: str  # YAML path of the entry holding it: what a later use is told
+    path: str  # YAML path of the name itself: where a later use is reported
+    account: str | None  # None: a standard nameserver (the server's own)
+    why: str  # why a later use is refused
+
+
+def nameserver_occurrence(ns: CustomNameserver, account_id: str) -> Occurrence:
+    return Occurrence(ns.ns_name, ns.path, f"{ns.path}.ns_name", account_id, WHY_SET)
+
+
+def vanity_occurrences(zone: ZoneConfig, account_id: str) -> Iterator[Occurrence]:
+    for i, name in enumerate(zone.vanity_name_servers):
+        path = f"{zone.path}.vanity_name_servers[{i}]"
+        yield Occurrence(name, path, path, account_id, WHY_VANITY)
+
+
+def repeated(first: Occurrence, later: Occurrence, locate: Locate) -> Problem:
+    """R3: `later` uses the name that `first`, before it in the file, configures; another
+    account's use is not told to the account."""
+    problem = locate(later.path, f"{later.name} is already configured at {first.entry}; "
+                     f"{later.why}", "R3")
+    if first.account is not None and first.account != later.account:
+        problem = dataclasses.replace(
+            problem, accounts=(later.account, first.account),
+            tenant_message=f"{later.name} is already in use on this server; {later.why}")
+    return problem
+
+
+def set_too_large(account: Account, number: int, names: tuple[str, ...],
+                  locate: Locate) -> Problem:
+    """R3: set `number` of `account` holds `names`, more than a set may."""
+    first = next(ns for ns in account.custom_nameservers if ns.ns_set == number)
+    return locate(first.path, f"set {number} of account {account.id} has {len(names)} names "
+                  f"({', '.join(names)}); a set holds at most {MAX_SET_NAMES}", "R3")
+
+
+def duplicate_zone(zone: ZoneConfig, first: str, locate: Locate) -> Problem:
+    """A zone configured twice in one account (`first`: the YAML path of the first)."""
+    return locate(f"{zone.path}.name", f"zone {zone.name} is already configured at {first}",
+                  UNIQUE)
+
+
 def check_names(accounts: tuple[Account, ...], server: ServerConfig,
                 locate: Locate) -> list[Problem]:
     """R3: at most five names a set; every name in one set of one account only."""
     problems: list[Problem] = []
-    seen: dict[str, tuple[str, str | None]] = {}  # name → where, and in which account
+    seen: dict[str, Occurrence] = {}
     for i, standard in enumerate(server.standard_nameservers):
         here = f"server.standard_nameservers[{i}]"
         if standard.name in seen:
             problems.append(locate(f"{here}.name", f"{standard.name} is already listed at "
-                                   f"{seen[standard.name][0]}", "R3"))
+                                   f"{seen[standard.name].entry}", "R3"))
         else:
-            seen[standard.name] = (here, None)
-
-    def once(name: str, entry: str, path: str, account: str, why: str) -> None:
-        """R3 for one use of a name (`path`, in `entry`); another account's use is not
-        told to the account."""
-        if name not in seen:
-            seen[name] = (entry, account)
-            return
-        where, owner = seen[name]
-        problem = locate(path, f"{name} is already configured at {where}; {why}", "R3")
-        if owner is not None and owner != account:
-            problem = dataclasses.replace(
-                problem, accounts=(account, owner),
-                tenant_message=f"{name} is already in use on this server; {why}")
-        problems.append(problem)
-
+            seen[standard.name] = Occurrence(standard.name, here, here, None, "")
     ids: dict[str, str] = {}
     for account in accounts:
         if account.id in ids:
@@ -100,18 +157,14 @@ def check_names(accounts: tuple[Account, ...], server: ServerConfig,
             ids[account.id] = account.path
         for number, names in account_sets(account).items():
             if len(names) > MAX_SET_NAMES:
-                first = next(ns for ns in account.custom_nameservers if ns.ns_set == number)
-                problems.append(locate(first.path, f"set {number} of account {account.id} has "
-                                       f"{len(names)} names ({', '.join(names)}); a set holds "
-                                       f"at most {MAX_SET_NAMES}", "R3"))
-        for ns in account.custom_nameservers:
-            once(ns.ns_name, ns.path, f"{ns.path}.ns_name", account.id,
-                 "a name belongs to exactly one set of one account")
+                problems.append(set_too_large(account, number, names, locate))
+        uses = [nameserver_occurrence(ns, account.id) for ns in account.custom_nameservers]
         for zone in account.zones:
-            for i, name in enumerate(zone.vanity_name_servers):
-                path = f"{zone.path}.vanity_name_servers[{i}]"
-                once(name, path, path, account.id, "each nameserver name has its own "
-                     "addresses, so it can be used in one place only")
+            uses += vanity_occurrences(zone, account.id)
+        for use in uses:
+            first = seen.setdefault(use.name, use)
+            if first is not use:
+                problems.append(repeated(first, use, locate))
     return problems
 
 
@@ -170,8 +223,7 @@ def resolve_zones(accounts: tuple[Account, ...], server: ServerConfig, state: St
         owner: dict[str, str] = {}
         for zone in account.zones:
             if zone.name in owner:
-                problems.append(locate(f"{zone.path}.name", f"zone {zone.name} is already "
-                                       f"configured at {owner[zone.name]}", UNIQUE))
+                problems.append(duplicate_zone(zone, owner[zone.name], locate))
             else:
                 owner[zone.name] = zone.path
     if problems:
@@ -184,106 +236,171 @@ def resolve_zones(accounts: tuple[Account, ...], server: ServerConfig, state: St
     return resolved, problems, warnings
 
 
+class Decision(NamedTuple):
+    """A zone's nameservers, and why."""
+
+    ns_type: str
+    ns_set: int | None
+    nameservers: tuple[str, ...]
+    reason: str  # "explicit", "zone default", "zone default (recorded)", "standard"
+
+
+def available_sets(sets: dict[int, tuple[str, ...]]) -> set[int]:
+    """R4: the sets a zone may use."""
+    return {n for n, names in sets.items() if len(names) >= MIN_SET_NAMES}
+
+
+def record_for(zone: ZoneConfig, account: Account, recorded: Mapping[str, dict[str, Any]],
+               server: ServerConfig) -> tuple[dict[str, Any], bool]:
+    """What `zone` received from the zone defaults (R6): as recorded for its account, or,
+    for a zone seen for the first time (True), what it receives now."""
+    record = recorded.get(zone.name)
+    if record is None or record.get("account") != account.id:
+        return _record_defaults(zone, account, account.zone_defaults, server), True
+    return record, False
+
+
+def decide(zone: ZoneConfig, account_id: str, record: dict[str, Any], new: bool,
+           sets: dict[int, tuple[str, ...]], server: ServerConfig) -> Decision | None:
+    """A zone's nameservers: explicit, as received from the zone defaults (`record`; `new`:
+    just now), or the standard pair. None for a zone that received custom.account without
+    a set: R6 chooses it once every other zone has its set."""
+    explicit = zone.dns_settings.nameservers
+    if explicit is not None:
+        ns_type, ns_set, reason = explicit.type, explicit.ns_set, "explicit"
+    elif "nameservers" in record:
+        rec = record["nameservers"]
+        ns_type, ns_set = rec["type"], rec.get("ns_set")
+        reason = "zone default" if new else "zone default (recorded)"
+        if ns_type == STANDARD_RANDOM:
+            return Decision(ns_type, None, tuple(rec.get("names", ())), reason)
+        if ns_type == CUSTOM_ACCOUNT and ns_set is None:
+            return None
+    else:
+        ns_type, ns_set, reason = STANDARD, None, "standard"
+    if ns_type == CUSTOM_ACCOUNT:
+        ns_set = ns_set or 1
+        return Decision(ns_type, ns_set, sets.get(ns_set, ()), reason)
+    if ns_type == CUSTOM_ZONE:
+        return Decision(ns_type, None, zone.vanity_name_servers, reason)
+    return Decision(STANDARD, None, _standard_pair(server, account_id), reason)
+
+
+def first_set(zone: str, available: set[int],
+              conflict: Callable[[str, int], str | None]) -> int | None:
+    """R6: the set a new zone on custom.account receives: the first, in ascending order,
+    that is available and keeps R5 (`conflict`: the zone it would share a set with)."""
+    return next((n for n in range(1, 6) if n in available and not conflict(zone, n)), None)
+
+
+def same_set_in_hierarchy(zone: ZoneConfig, clash: str, ns_set: int, account_id: str,
+                          locate: Locate) -> Problem:
+    """R5: `zone` and `clash` are in one hierarchy and both use `ns_set`."""
+    return locate(f"{zone.path}.dns_settings.nameservers", f"zones {zone.name} and {clash} are "
+                  f"in one hierarchy and both use set {ns_set} of account {account_id}; a "
+                  "subdomain or reverse zone must use a different set than its parent and "
+                  "children", "R5")
+
+
+def unavailable_set(account_id: str, number: int, sets: dict[int, tuple[str, ...]],
+                    zones: Sequence[ZoneConfig], locate: Locate) -> Problem:
+    """R4: `zones` (in file order) use set `number`, which has too few names."""
+    have = len(sets.get(number, ()))
+    names = ", ".join(z.name for z in zones)
+    return locate(f"{zones[0].path}.dns_settings", f"set {number} of account {account_id} has "
+                  f"{have} name(s) and is unavailable (a set needs {MIN_SET_NAMES}.."
+                  f"{MAX_SET_NAMES}); zones using it: {names}", "R4")
+
+
+def no_set_left(zone: ZoneConfig, account_id: str, sets: dict[int, tuple[str, ...]],
+                locate: Locate) -> Problem:
+    """R6: no set is left for a new zone that receives custom.account."""
+    return locate(zone.path, f"new zone {zone.name} should receive the zone default "
+                  f"custom.account, but no set of account {account_id} is available without "
+                  f"breaking R5 (sets: {_describe_sets(sets)})", "R6")
+
+
+def zone_checks(zone: ZoneConfig, decision: Decision, server: ServerConfig,
+                locate: Locate) -> tuple[list[Problem], list[Problem]]:
+    """What is wrong with a zone's decided nameservers, and what is worth a warning."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    ns_type, nameservers = decision.ns_type, decision.nameservers
+    if ns_type in (STANDARD, STANDARD_RANDOM) and len(nameservers) < 2:
+        problems.append(locate(f"{zone.path}.dns_settings", f"zone {zone.name} uses "
+                               f"{ns_type}, but server.standard_nameservers lists "
+                               f"{len(nameservers)} name(s); at least two are needed", None))
+    gone = sorted(set(nameservers) - {ns.name for ns in server.standard_nameservers})
+    if ns_type == STANDARD_RANDOM and gone:
+        warnings.append(locate(zone.path, f"zone {zone.name} keeps the standard pair it "
+                               f"drew ({', '.join(nameservers)}), but {', '.join(gone)} "
+                               "is no longer in server.standard_nameservers; give the zone"
+                               " explicit nameservers to move it", "R6"))
+    if ns_type == CUSTOM_ZONE:
+        problems += _check_vanity(zone, locate)
+    elif zone.vanity_name_servers:
+        warnings.append(locate(f"{zone.path}.vanity_name_servers", "vanity_name_servers "
+                               f"are ignored: zone {zone.name} uses {ns_type}, not "
+                               "custom.zone", None))
+    return problems, warnings
+
+
 def _resolve_account(account: Account, server: ServerConfig, state: State,
                      locate: Locate) -> tuple[list[ResolvedZone], list[Problem], list[Problem]]:
     problems: list[Problem] = []
     warnings: list[Problem] = []
     sets = account_sets(account)
-    available = {n for n, names in sets.items() if len(names) >= MIN_SET_NAMES}
+    available = available_sets(sets)
     hierarchy = _Hierarchy()
     on_unavailable: dict[int, list[ZoneConfig]] = defaultdict(list)
-    decided: dict[str, tuple[str, int | None, tuple[str, ...], str]] = {}
+    decided: dict[str, Decision] = {}
     pending: list[ZoneConfig] = []
-    records: dict[str, dict[str, object]] = {}
-    defaults = account.zone_defaults
+    records: dict[str, dict[str, Any]] = {}
 
     for zone in account.zones:
-        recorded = state.zones.get(zone.name)
-        if recorded is None or recorded.get("account") != account.id:
-            recorded = _record_defaults(zone, account, defaults, server)
-            records[zone.name] = recorded
-        explicit = zone.dns_settings.nameservers
-        if explicit is not None:
-            ns_type, ns_set, reason = explicit.type, explicit.ns_set, "explicit"
-        elif "nameservers" in recorded:
-            rec = recorded["nameservers"]
-            ns_type, ns_set = rec["type"], rec.get("ns_set")
-            reason = "zone default" if zone.name in records else "zone default (recorded)"
-            if ns_type == STANDARD_RANDOM:
-                decided[zone.name] = (ns_type, None, tuple(rec.get("names", ())), reason)
-                continue
-            if ns_type == CUSTOM_ACCOUNT and ns_set is None:
-                pending.append(zone)
-                continue
-        else:
-            ns_type, ns_set, reason = STANDARD, None, "standard"
-        if ns_type == CUSTOM_ACCOUNT:
-            ns_set = ns_set or 1
+        record, new = record_for(zone, account, state.zones, server)
+        if new:
+            records[zone.name] = record
+        decision = decide(zone, account.id, record, new, sets, server)
+        if decision is None:
+            pending.append(zone)
+            continue
+        if decision.ns_type == CUSTOM_ACCOUNT:
+            ns_set = decision.ns_set
             if ns_set not in available:
                 on_unavailable[ns_set].append(zone)
             else:
                 clash = hierarchy.conflict(zone.name, ns_set)
                 if clash:
-                    problems.append(locate(f"{zone.path}.dns_settings.nameservers",
-                                           f"zones {zone.name} and {clash} are in one "
-                                           f"hierarchy and both use set {ns_set} of account "
-                                           f"{account.id}; a subdomain or reverse zone must use"
-                                           " a different set than its parent and children",
-                                           "R5"))
+                    problems.append(same_set_in_hierarchy(zone, clash, ns_set, account.id,
+                                                          locate))
                 hierarchy.add(zone.name, ns_set)
-            decided[zone.name] = (ns_type, ns_set, sets.get(ns_set, ()), reason)
-        elif ns_type == CUSTOM_ZONE:
-            decided[zone.name] = (ns_type, None, zone.vanity_name_servers, reason)
-        else:
-            decided[zone.name] = (STANDARD, None, _standard_pair(server, account.id), reason)
+        decided[zone.name] = decision
 
     for number, zones in sorted(on_unavailable.items()):
-        have = len(sets.get(number, ()))
-        names = ", ".join(z.name for z in zones)
-        problems.append(locate(f"{zones[0].path}.dns_settings", f"set {number} of account "
-                               f"{account.id} has {have} name(s) and is unavailable (a set needs"
-                               f" {MIN_SET_NAMES}..{MAX_SET_NAMES}); zones using it: {names}",
-                               "R4"))
+        problems.append(unavailable_set(account.id, number, sets, zones, locate))
 
-    # R6: new zones on custom.account take the first set, in ascending order, that is
-    # available and keeps R5 — after every fixed zone has taken its set.
+    # R6: new zones on custom.account take their set after every fixed zone has taken its.
     for zone in pending:
-        choice = next((n for n in range(1, 6) if n in available
-                       and not hierarchy.conflict(zone.name, n)), None)
+        choice = first_set(zone.name, available, hierarchy.conflict)
         if choice is None:
-            problems.append(locate(zone.path, f"new zone {zone.name} should receive the zone "
-                                   f"default custom.account, but no set of account "
-                                   f"{account.id} is available without breaking R5 (sets: "
-                                   f"{_describe_sets(sets)})", "R6"))
+            problems.append(no_set_left(zone, account.id, sets, locate))
             continue
         hierarchy.add(zone.name, choice)
         records.get(zone.name, {}).setdefault("nameservers", {})["ns_set"] = choice
         reason = "zone default" if zone.name in records else "zone default (recorded)"
-        decided[zone.name] = (CUSTOM_ACCOUNT, choice, sets[choice], reason)
+        decided[zone.name] = Decision(CUSTOM_ACCOUNT, choice, sets[choice], reason)
 
     if problems:
         return [], problems, warnings
     result = []
     for zone in account.zones:
-        ns_type, ns_set, nameservers, reason = decided[zone.name]
-        recorded = records.get(zone.name) or state.zones[zone.name]
-        if ns_type in (STANDARD, STANDARD_RANDOM) and len(nameservers) < 2:
-            problems.append(locate(f"{zone.path}.dns_settings", f"zone {zone.name} uses "
-                                   f"{ns_type}, but server.standard_nameservers lists "
-                                   f"{len(nameservers)} name(s); at least two are needed", None))
-        gone = sorted(set(nameservers) - {ns.name for ns in server.standard_nameservers})
-        if ns_type == STANDARD_RANDOM and gone:
-            warnings.append(locate(zone.path, f"zone {zone.name} keeps the standard pair it "
-                                   f"drew ({', '.join(nameservers)}), but {', '.join(gone)} "
-                                   "is no longer in server.standard_nameservers; give the zone"
-                                   " explicit nameservers to move it", "R6"))
-        if ns_type == CUSTOM_ZONE:
-            problems += _check_vanity(zone, locate)
-        elif zone.vanity_name_servers:
-            warnings.append(locate(f"{zone.path}.vanity_name_servers", "vanity_name_servers "
-                                   f"are ignored: zone {zone.name} uses {ns_type}, not "
-                                   "custom.zone", None))
-        result.append(_finish(zone, account, ns_type, ns_set, nameservers, reason, recorded))
+        decision = decided[zone.name]
+        errs, warns = zone_checks(zone, decision, server, locate)
+        problems += errs
+        warnings += warns
+        result.append(finish(zone, account.id, decision,
+                             records.get(zone.name) or state.zones[zone.name]))
     if not problems:
         state.zones.update(records)
     return result, problems, warnings
@@ -309,20 +426,20 @@ def _record_defaults(zone: ZoneConfig, account: Account, defaults: DnsSettings,
     return record
 
 
-def _finish(zone: ZoneConfig, account: Account, ns_type: str, ns_set: int | None,
-            nameservers: tuple[str, ...], reason: str,
-            recorded: dict[str, object]) -> ResolvedZone:
+def finish(zone: ZoneConfig, account_id: str, decision: Decision,
+           recorded: dict[str, Any]) -> ResolvedZone:
+    """The zone with its settings resolved: explicit, recorded defaults, or built-in."""
     s = zone.dns_settings
     rec_soa = recorded.get("soa")
     soa = _merge_soa(s.soa, Soa(**rec_soa) if isinstance(rec_soa, dict) else None, SOA_DEFAULTS)
     return ResolvedZone(
-        account=account.id,
+        account=account_id,
         name=zone.name,
         file=zone.file,
-        ns_type=ns_type,
-        ns_set=ns_set,
-        nameservers=nameservers,
-        reason=reason,
+        ns_type=decision.ns_type,
+        ns_set=decision.ns_set,
+        nameservers=decision.nameservers,
+        reason=decision.reason,
         ns_ttl=s.ns_ttl or int(recorded.get("ns_ttl") or NS_TTL_DEFAULT),
         soa=soa,
         multi_provider=bool(s.multi_provider if s.multi_provider is not None

@@ -10,9 +10,10 @@ only when asked.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,10 @@ from .types import (
 from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_files
 
-__all__ = ["Loaded", "load"]
+__all__ = ["Loaded", "address_problem", "independent", "load", "owned",
+           "reserved_addresses"]
+
+Locate = Callable[[str, str, str | None], Problem]  # (path, message, rule) -> Problem
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Loaded:
     model: Model
     plan: ServePlan
     warnings: list[Problem] = field(default_factory=list)
+    records: dict[str, int] = field(default_factory=dict)  # zone → records its files hold
 
 
 def load(path: str | os.PathLike[str], *, save_state: bool = True,
@@ -72,7 +77,8 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
     try:
         return _load(source, config_file, save_state, forget)
     except ConfigError as exc:
-        raise ConfigError([_owned(p, source) for p in exc.problems]) from None
+        account_at = functools.partial(_account_at, source)
+        raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
 
 
 def _load(source: Source, config_file: Path, save_state: bool,
@@ -99,16 +105,16 @@ def _load(source: Source, config_file: Path, save_state: bool,
         state.zones.pop(name, None)
     problems += check_tenants(accounts, state, locate)
     zones, more, warnings = resolve_zones(accounts, server, state, locate)
-    problems += _independent(more, problems)
+    problems += independent(more, problems)
     if problems:
         if not zones:  # the rules failed: the zone files are still read for their syntax
             zones = [_unresolved(account, zone) for account in accounts
                      for zone in account.zones]
         raise ConfigError(problems + read_zone_files(zones, server, locate)[1])
-    addresses, problems = _addresses(accounts, zones, server, state, source)
+    addresses, problems = _addresses(accounts, zones, server, state, locate)
     if problems:
         raise ConfigError(problems + read_zone_files(zones, server, locate)[1])
-    plans, problems, more = _zone_plans(zones, addresses, state, server, locate)
+    plans, records, problems, more = _zone_plans(zones, addresses, state, server, locate)
     warnings += more
     if problems:
         raise ConfigError(problems)
@@ -131,7 +137,7 @@ def _load(source: Source, config_file: Path, save_state: bool,
             state.save()
         except StateError as exc:
             raise ConfigError([_state_problem(exc, None)]) from None
-    return Loaded(model, plan, warnings)
+    return Loaded(model, plan, warnings, records)
 
 
 _ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\]")
@@ -140,7 +146,7 @@ _ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\]")
 _CONSEQUENTIAL = {"R4", "R6"}
 
 
-def _independent(later: list[Problem], earlier: list[Problem]) -> list[Problem]:
+def independent(later: list[Problem], earlier: list[Problem]) -> list[Problem]:
     """The problems of a later stage, less those that may follow from an earlier one: about
     a list an item of which was refused (too few vanity names once one is refused), or
     R4/R6 in an account where something was refused (a set short of a refused name)."""
@@ -163,19 +169,24 @@ def _unresolved(account: Account, zone: ZoneConfig) -> ResolvedZone:
                         SOA_DEFAULTS, False, zone.vanity_name_servers, zone.path)
 
 
-def _owned(problem: Problem, source: Source) -> Problem:
-    """The problem with the account its YAML path lies in, when it names none itself."""
+def owned(problem: Problem, account_at: Callable[[int], str | None]) -> Problem:
+    """The problem with the account its YAML path lies in, when it names none itself
+    (`account_at`: the id of the account at a position of the `accounts` list, if any)."""
     match = _ACCOUNT_PATH.match(problem.path or "")
     if problem.accounts or match is None:
         return problem
+    account = account_at(int(match[1]))
+    return problem if account is None else dataclasses.replace(problem, accounts=(account,))
+
+
+def _account_at(source: Source, index: int) -> str | None:
     entries = source.value.get("accounts") if isinstance(source.value, dict) else None
-    index = int(match[1])
     if not isinstance(entries, list) or index >= len(entries):
-        return problem
+        return None
     entry = entries[index]
     if not isinstance(entry, dict) or entry.get("id") is None:
-        return problem
-    return dataclasses.replace(problem, accounts=(str(entry["id"]),))
+        return None
+    return str(entry["id"])
 
 
 def _state_problem(exc: StateError, rule: str | None) -> Problem:
@@ -185,30 +196,27 @@ def _state_problem(exc: StateError, rule: str | None) -> Problem:
     return Problem(str(exc), rule=rule)
 
 
+def address_problem(locate: Locate, yaml_path: str) -> Callable[[str, str], Problem]:
+    """How an R7 problem of the name configured at `yaml_path` is located, by family."""
+    return lambda family, message: locate(f"{yaml_path}.{family}" if yaml_path else "",
+                                          message, "R7")
+
+
 def _addresses(accounts: Sequence, zones: list[ResolvedZone], server: ServerConfig,
-               state: State, source: Source) -> tuple[dict[str, NameAddress], list[Problem]]:
+               state: State, locate: Locate) -> tuple[dict[str, NameAddress], list[Problem]]:
     """R7 for every ACNS and vanity name, then R8: which zone serves its A/AAAA."""
     requests = []
-
-    def locator(yaml_path: str):
-        return lambda family, message: source.problem(f"{yaml_path}.{family}" if yaml_path
-                                                      else "", message, "R7")
-
     for account in accounts:
         for ns in account.custom_nameservers:
-            requests.append(AddressRequest(ns.ns_name, ns.ipv4, ns.ipv6, locator(ns.path)))
+            requests.append(AddressRequest(ns.ns_name, ns.ipv4, ns.ipv6,
+                                           address_problem(locate, ns.path)))
     for zone in zones:
         if zone.ns_type == "custom.zone":
             for i, name in enumerate(zone.vanity_name_servers):
-                requests.append(AddressRequest(name, None, None,
-                                               locator(f"{zone.path}.vanity_name_servers[{i}]")))
-    reserved = {}
-    for ns in server.standard_nameservers:
-        for addr in (ns.ipv4, ns.ipv6):
-            if addr:
-                reserved[addr] = f"standard nameserver {ns.name}"
+                requests.append(AddressRequest(name, None, None, address_problem(
+                    locate, f"{zone.path}.vanity_name_servers[{i}]")))
     pools = {"ipv4": server.ipv4_pools, "ipv6": server.ipv6_pools}
-    assigned, problems = assign_addresses(requests, pools, reserved, state)
+    assigned, problems = assign_addresses(requests, pools, reserved_addresses(server), state)
     account_of = {ns.ns_name: a.id for a in accounts for ns in a.custom_nameservers}
     account_of.update({n: z.account for z in zones for n in z.vanity_name_servers
                        if z.ns_type == "custom.zone"})
@@ -222,6 +230,16 @@ def _addresses(accounts: Sequence, zones: list[ResolvedZone], server: ServerConf
     return result, problems
 
 
+def reserved_addresses(server: ServerConfig) -> dict[str, str]:
+    """The addresses of the standard nameservers, which no other name may have (R7)."""
+    reserved = {}
+    for ns in server.standard_nameservers:
+        for addr in (ns.ipv4, ns.ipv6):
+            if addr:
+                reserved[addr] = f"standard nameserver {ns.name}"
+    return reserved
+
+
 def _provider(name: str, zones: dict[str, ResolvedZone]) -> ResolvedZone | None:
     """The longest served zone name that is a suffix of `name`, itself included (R8)."""
     labels = name.split(".")
@@ -233,8 +251,8 @@ def _provider(name: str, zones: dict[str, ResolvedZone]) -> ResolvedZone | None:
 
 
 def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], state: State,
-                server: ServerConfig,
-                locate) -> tuple[list[ZonePlan], list[Problem], list[Problem]]:
+                server: ServerConfig, locate: Locate
+                ) -> tuple[list[ZonePlan], dict[str, int], list[Problem], list[Problem]]:
     auto: dict[str, dict[str, tuple[str | None, str | None]]] = {}
     for addr in addresses.values():
         if addr.served_in:
@@ -253,7 +271,7 @@ def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], st
         warnings += warns
         plans.append(plan)
     warnings += _lame_delegations(zones, data)
-    return plans, problems, warnings
+    return plans, {name: file.count for name, file in files.items()}, problems, warnings
 
 
 def _lame_delegations(zones: list[ResolvedZone],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,10 @@ from .types import (
 )
 from .yamlsrc import Source, join_path
 
-__all__ = ["read_config", "parse_hostport"]
+Locate = Callable[[str, str, str | None], Problem]  # (path, message, rule) -> Problem
+
+__all__ = ["parse_hostport", "read_config", "read_nameserver", "read_vanity", "read_zone",
+           "read_zone_defaults", "read_zone_settings"]
 
 # API ranges of Cloudflare's dns_settings (reference §2): (low, high) per field.
 SOA_RANGES = {
@@ -79,14 +83,15 @@ def parse_hostport(text: str) -> tuple[str, int]:
 
 
 class _Reader:
-    """Walks the YAML value, collecting problems instead of stopping at the first."""
+    """Walks the YAML value, collecting problems instead of stopping at the first; `locate`
+    words each as a Problem at its YAML path (a Source's `problem`)."""
 
-    def __init__(self, source: Source):
-        self.source = source
+    def __init__(self, locate: Locate):
+        self.locate = locate
         self.problems: list[Problem] = []
 
     def error(self, path: str, message: str, rule: str | None = None) -> None:
-        self.problems.append(self.source.problem(path, message, rule))
+        self.problems.append(self.locate(path, message, rule))
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...],
                 required: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -187,7 +192,7 @@ def _kind(value: Any) -> str:
 def read_config(source: Source, config_file: Path) -> tuple[ServerConfig | None,
                                                             tuple[Account, ...], list[Problem]]:
     """Type-check the whole file; return what could be read and every problem found."""
-    r = _Reader(source)
+    r = _Reader(source.problem)
     top = r.mapping(source.value, "", ("server", "accounts"), required=("accounts",))
     if top is None:
         return None, (), r.problems
@@ -198,6 +203,40 @@ def read_config(source: Source, config_file: Path) -> tuple[ServerConfig | None,
                           server.zones_dir if server else config_file.parent)) is not None
     )
     return server, accounts, r.problems
+
+
+def read_nameserver(value: Any, path: str,
+                    locate: Locate) -> tuple[CustomNameserver | None, list[Problem]]:
+    """One `custom_nameservers` item at `path` (None when unusable), and its problems."""
+    r = _Reader(locate)
+    return _custom_nameserver(r, value, path), r.problems
+
+
+def read_zone(value: Any, path: str, zones_dir: Path,
+              locate: Locate) -> tuple[ZoneConfig | None, list[Problem]]:
+    """One `zones` item at `path` (None when unusable), and its problems."""
+    r = _Reader(locate)
+    return _zone(r, value, path, zones_dir), r.problems
+
+
+def read_zone_settings(value: Any, path: str,
+                       locate: Locate) -> tuple[DnsSettings, list[Problem]]:
+    """A zone's `dns_settings` at `path`, and its problems."""
+    r = _Reader(locate)
+    return _zone_settings(r, value, path), r.problems
+
+
+def read_zone_defaults(value: Any, path: str,
+                       locate: Locate) -> tuple[DnsSettings, list[Problem]]:
+    """An account's `dns_settings.zone_defaults` at `path`, and its problems."""
+    r = _Reader(locate)
+    return _zone_defaults(r, value, path), r.problems
+
+
+def read_vanity(value: Any, path: str, locate: Locate) -> tuple[tuple[str, ...], list[Problem]]:
+    """A zone's `vanity_name_servers` at `path` (the usable names), and their problems."""
+    r = _Reader(locate)
+    return _vanity(r, value, path), r.problems
 
 
 def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfig | None:
@@ -316,28 +355,36 @@ def _account(r: _Reader, value: Any, path: str, zones_dir: Path) -> Account | No
     names = []
     cns_path = join_path(path, "custom_nameservers")
     for i, item in enumerate(r.sequence(m.get("custom_nameservers"), cns_path)):
-        here = join_path(cns_path, i)
-        cm = r.mapping(item, here, ("ns_name", "ns_set", "ipv4", "ipv6"), required=("ns_name",))
-        if cm is None or "ns_name" not in cm:
-            continue
-        name = r.host_name(cm["ns_name"], join_path(here, "ns_name"))
-        ns_set = r.integer(cm, "ns_set", here, 1, 5, default=1, rule="R2")
-        v4 = r.address(cm, "ipv4", here, 4, "R7")
-        v6 = r.address(cm, "ipv6", here, 6, "R7")
-        if name:
-            names.append(CustomNameserver(name, ns_set, v4, v6, here))
+        ns = _custom_nameserver(r, item, join_path(cns_path, i))
+        if ns:
+            names.append(ns)
     settings_path = join_path(path, "dns_settings")
     sm = r.mapping(m.get("dns_settings"), settings_path, ("zone_defaults",)) or {}
-    defaults = _settings(r, sm.get("zone_defaults"), join_path(settings_path, "zone_defaults"),
-                         DEFAULT_NS_TYPES, allow_set=False)
+    defaults = _zone_defaults(r, sm.get("zone_defaults"), join_path(settings_path,
+                                                                    "zone_defaults"))
     zones = []
     zones_path = join_path(path, "zones")
     for i, item in enumerate(r.sequence(m.get("zones"), zones_path)):
         zone = _zone(r, item, join_path(zones_path, i), zones_dir)
         if zone:
             zones.append(zone)
-    return Account(str(m["id"]), str(m.get("name", m["id"])), tuple(names), defaults or
-                   DnsSettings(), tuple(zones), path)
+    return Account(str(m["id"]), str(m.get("name", m["id"])), tuple(names), defaults,
+                   tuple(zones), path)
+
+
+def _custom_nameserver(r: _Reader, value: Any, path: str) -> CustomNameserver | None:
+    cm = r.mapping(value, path, ("ns_name", "ns_set", "ipv4", "ipv6"), required=("ns_name",))
+    if cm is None or "ns_name" not in cm:
+        return None
+    name = r.host_name(cm["ns_name"], join_path(path, "ns_name"))
+    ns_set = r.integer(cm, "ns_set", path, 1, 5, default=1, rule="R2")
+    v4 = r.address(cm, "ipv4", path, 4, "R7")
+    v6 = r.address(cm, "ipv6", path, 6, "R7")
+    return CustomNameserver(name, ns_set, v4, v6, path) if name else None
+
+
+def _zone_defaults(r: _Reader, value: Any, path: str) -> DnsSettings:
+    return _settings(r, value, path, DEFAULT_NS_TYPES, allow_set=False) or DnsSettings()
 
 
 def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | None:
@@ -355,15 +402,19 @@ def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | No
         r.error(join_path(path, "name"), f"zone name {m['name']!r} {why}")
         return None
     file = zones_dir / str(m.get("file", f"{name}.zone"))
-    settings = _settings(r, m.get("dns_settings"), join_path(path, "dns_settings"), NS_TYPES,
-                         allow_set=True)
-    vanity = []
-    vpath = join_path(path, "vanity_name_servers")
-    for i, item in enumerate(r.sequence(m.get("vanity_name_servers"), vpath)):
-        host = r.host_name(item, join_path(vpath, i))
-        if host:
-            vanity.append(host)
-    return ZoneConfig(name, file, settings or DnsSettings(), tuple(vanity), path)
+    settings = _zone_settings(r, m.get("dns_settings"), join_path(path, "dns_settings"))
+    vanity = _vanity(r, m.get("vanity_name_servers"), join_path(path, "vanity_name_servers"))
+    return ZoneConfig(name, file, settings, vanity, path)
+
+
+def _zone_settings(r: _Reader, value: Any, path: str) -> DnsSettings:
+    return _settings(r, value, path, NS_TYPES, allow_set=True) or DnsSettings()
+
+
+def _vanity(r: _Reader, value: Any, path: str) -> tuple[str, ...]:
+    hosts = [r.host_name(item, join_path(path, i))
+             for i, item in enumerate(r.sequence(value, path))]
+    return tuple(host for host in hosts if host)
 
 
 def _settings(r: _Reader, value: Any, path: str, types: tuple[str, ...],

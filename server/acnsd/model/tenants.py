@@ -25,7 +25,7 @@ from .assign import ancestors
 from .state import State
 from .types import Account
 
-__all__ = ["check_tenants", "not_here"]
+__all__ = ["Held", "breach", "check_tenants", "not_here"]
 
 Locate = Callable[[str, str, str | None], Problem]  # (path, message, rule) -> Problem
 
@@ -40,7 +40,7 @@ def not_here(what: str, name: str) -> str:
             "in a part of the DNS tree held by another account")
 
 
-class _Held(NamedTuple):
+class Held(NamedTuple):
     """A zone or an ACNS name of one account, as R11 sees it."""
 
     is_zone: bool
@@ -59,18 +59,18 @@ def check_tenants(accounts: tuple[Account, ...], state: State,
                   locate: Locate) -> list[Problem]:
     """R11 over the whole configuration: every zone against its ancestors and namesakes
     in other accounts, every ACNS name against its providing zone."""
-    zones: dict[str, list[_Held]] = defaultdict(list)
-    names: list[_Held] = []
+    zones: dict[str, list[Held]] = defaultdict(list)
+    names: list[Held] = []
     for order, account in enumerate(accounts):
         for zone in account.zones:
             recorded = state.zones.get(zone.name) or {}
-            zones[zone.name].append(_Held(True, zone.name, account.id, order,
+            zones[zone.name].append(Held(True, zone.name, account.id, order,
                                           f"{zone.path}.name",
                                           recorded.get("account") == account.id))
         for ns in account.custom_nameservers:
-            names.append(_Held(False, ns.ns_name, account.id, order, f"{ns.path}.ns_name",
+            names.append(Held(False, ns.ns_name, account.id, order, f"{ns.path}.ns_name",
                                ns.ns_name in state.addresses))
-    pairs: list[tuple[_Held, _Held]] = []
+    pairs: list[tuple[Held, Held]] = []
     for name, held in zones.items():
         if len(held) > 1:  # one name in several accounts
             pairs += combinations(held, 2)
@@ -81,10 +81,10 @@ def check_tenants(accounts: tuple[Account, ...], state: State,
         provider = next((zones[n] for n in (name.name, *ancestors(name.name)) if n in zones),
                         ())
         pairs += ((zone, name) for zone in provider)
-    return [_problem(a, b, locate) for a, b in pairs if a.account != b.account]
+    return [breach(a, b, locate) for a, b in pairs if a.account != b.account]
 
 
-def _problem(a: _Held, b: _Held, locate: Locate) -> Problem:
+def breach(a: Held, b: Held, locate: Locate) -> Problem:
     """The breach of R11 between `a` and `b`, located at the newcomer."""
     if a.known != b.known:
         new, old = (b, a) if a.known else (a, b)

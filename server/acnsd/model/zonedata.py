@@ -50,7 +50,8 @@ from .state import State
 from .types import Limits, ResolvedZone, ServerConfig
 from .zonefile import RecordLimit, TooManyRecords
 
-__all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_files"]
+__all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_file", "read_zone_files",
+           "record_limit_is_total", "zone_errors"]
 
 ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
@@ -130,19 +131,10 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
     records = 0
     with gc_paused():
         for zone in zones:
-            origin = _origin(zone.name)
-            limit = _record_limit(zone, server.limits, records)
-            try:
-                content, errs = _read_zone_file(zone, origin, locate, shared, server, limit)
-            except TooManyRecords as exc:
-                # (the total is the server's: no account is told which zones passed it)
-                problems.append(Problem(str(exc), file=exc.file or str(zone.file),
-                                        line=exc.line,
-                                        accounts=() if limit.total else (zone.account,)))
-                if limit.total:
-                    break
-                continue
+            content, errs, stop = _read_counted(zone, server, locate, records, shared)
             problems += errs
+            if stop:
+                break
             if content is not None:
                 files[zone.name] = content
                 records += content.count
@@ -151,6 +143,35 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
     for name in [n for n in _built if n not in files]:
         _built.pop(name, None)
     return files, problems
+
+
+def read_zone_file(zone: ResolvedZone, server: ServerConfig, locate: Locate,
+                   records: int) -> tuple[ZoneFile | None, list[Problem]]:
+    """One zone's file as read_zone_files reads it when the zones before it hold `records`
+    records (the cache of the others is kept)."""
+    content, problems, _ = _read_counted(zone, server, locate, records, {})
+    return content, problems
+
+
+def _read_counted(zone: ResolvedZone, server: ServerConfig, locate: Locate, records: int,
+                  shared: dict[bytes, bytes]) -> tuple[ZoneFile | None, list[Problem], bool]:
+    """A zone's file within the limits, `records` records having been read before it; and
+    whether reading stops there (max_records_total passed)."""
+    limit = _record_limit(zone, server.limits, records)
+    try:
+        content, problems = _read_zone_file(zone, _origin(zone.name), locate, shared, server,
+                                            limit)
+    except TooManyRecords as exc:
+        # (the total is the server's: no account is told which zones passed it)
+        return None, [Problem(str(exc), file=exc.file or str(zone.file), line=exc.line,
+                              accounts=() if limit.total else (zone.account,))], limit.total
+    return content, problems, False
+
+
+def record_limit_is_total(zone: ResolvedZone, limits: Limits, records: int) -> bool:
+    """Whether the records `zone`'s files may hold, after `records`, are bounded by
+    max_records_total rather than max_records_per_zone."""
+    return _record_limit(zone, limits, records).total
 
 
 def _record_limit(zone: ResolvedZone, limits: Limits, records: int) -> RecordLimit:
@@ -355,20 +376,68 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
     return plan, errors, warnings
 
 
+def zone_errors(zone: ResolvedZone, file: ZoneFile,
+                auto: dict[str, tuple[str | None, str | None]], locate: Locate) -> list[Problem]:
+    """What keeps a zone from being served as configured: a CNAME at the apex (R9), zone
+    file data where acnsd serves a nameserver name's A/AAAA or that would hide them (R8),
+    a default SOA rname longer than a DNS name may be (R10). build_zone refuses a zone
+    with any of them; a scoped check (acnsd.control) asks the zones a change touches."""
+    errors: list[Problem] = []
+    origin = _origin(zone.name)
+    first, end = _apex_block(file.records, origin.to_wire().lower())
+    if any(r.rdtype == _CNAME for r in file.records[first:end]):
+        errors.append(Problem(f"zone {zone.name}: the zone file has a CNAME at the apex, "
+                              "where acnsd serves the SOA and NS; a CNAME cannot have other "
+                              "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
+                              accounts=(zone.account,),
+                              rule="R9"))
+    held = {(r.owner.key, r.rdtype) for r in file.records} if auto else set()
+    for name, (v4, v6) in sorted(auto.items()):
+        owner = dns.name.from_text(name)
+        hidden = _hidden_by(owner, origin, held)
+        if hidden:
+            errors.append(Problem(f"zone {zone.name}: {name} is a nameserver name whose A/AAAA "
+                                  f"acnsd serves in this zone, but the zone file has {hidden};"
+                                  " remove it from the zone file", file=str(zone.file),
+                                  accounts=(zone.account,),
+                                  rule="R8"))
+            continue
+        for rdtype, value in (("A", v4), ("AAAA", v6)):
+            if value is not None and (owner.to_wire().lower(),
+                                      dns.rdatatype.from_text(rdtype)) in held:
+                errors.append(Problem(f"zone {zone.name}: the zone file has {rdtype} records "
+                                      f"for {name}, whose {rdtype} is managed by acnsd "
+                                      f"(assigned {value}); remove them from the zone file",
+                                      file=str(zone.file), rule="R8",
+                                      accounts=(zone.account,)))
+    if zone.soa.rname is None and len(f"hostmaster.{zone.name}") > 253:
+        errors.append(locate(zone.path, f"zone {zone.name}: the default SOA rname "
+                             f"hostmaster.{zone.name} is longer than a DNS name may be; set "
+                             "dns_settings.soa.rname", "R10"))
+    return errors
+
+
+def _apex_block(records: ZoneFileData, apex_key: bytes) -> tuple[int, int]:
+    """Where the file's RRsets at the apex are (each owner's RRsets are together)."""
+    try:
+        first = end = indexOf(map(_OWNER_KEY, records), apex_key)
+    except ValueError:
+        return len(records), len(records)
+    while end < len(records) and records[end].owner.key == apex_key:
+        end += 1
+    return first, end
+
+
 def _build_zone(zone: ResolvedZone, file: ZoneFile,
                 auto: dict[str, tuple[str | None, str | None]], state: State,
                 locate: Locate) -> tuple[ZonePlan, list[Problem], list[Problem]]:
-    errors: list[Problem] = []
-    warnings: list[Problem] = []
     origin = _origin(zone.name)
+    errors = zone_errors(zone, file, auto, locate)
+    if errors:
+        return ZonePlan(origin=origin, rrsets=file.records), errors, []
+    warnings: list[Problem] = []
     apex = WireName(origin.to_wire())
-    # the file's RRsets at the apex, by type (each owner's RRsets are together)
-    try:
-        first = end = indexOf(map(_OWNER_KEY, file.records), apex.key)
-    except ValueError:
-        first = end = len(file.records)
-    while end < len(file.records) and file.records[end].owner.key == apex.key:
-        end += 1
+    first, end = _apex_block(file.records, apex.key)
     at_apex = {r.rdtype: r for r in file.records[first:end]}
     file_soa, file_ns = at_apex.pop(_SOA, None), at_apex.pop(_NS, None)
     records = list(file.records)
@@ -376,12 +445,6 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
         records[first:end] = [r for r in records[first:end]
                               if r is not file_soa and r is not file_ns]
     from_file = len(records)
-    if _CNAME in at_apex:
-        errors.append(Problem(f"zone {zone.name}: the zone file has a CNAME at the apex, "
-                              "where acnsd serves the SOA and NS; a CNAME cannot have other "
-                              "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
-                              accounts=(zone.account,),
-                              rule="R9"))
     # the apex as the file spells it, when it does as the configuration (else the compiler
     # copies our RRsets to the node's owner)
     spelled = next(iter(at_apex.values()), None)
@@ -410,37 +473,15 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
     managed[(origin, _NS)] = "\n".join(f"{zone.name}. {zone.ns_ttl} IN NS {target}"
                                        for target in ns_texts)  # origin.to_text()
 
-    held = {(r.owner.key, r.rdtype) for r in file.records} if auto else set()
-    for name, (v4, v6) in sorted(auto.items()):
+    for name, (v4, v6) in sorted(auto.items()):  # (zone_errors: none is hidden or held)
         owner = dns.name.from_text(name)
-        hidden = _hidden_by(owner, origin, held)
-        if hidden:
-            errors.append(Problem(f"zone {zone.name}: {name} is a nameserver name whose A/AAAA "
-                                  f"acnsd serves in this zone, but the zone file has {hidden};"
-                                  " remove it from the zone file", file=str(zone.file),
-                                  accounts=(zone.account,),
-                                  rule="R8"))
-            continue
         for rdtype, value in (("A", v4), ("AAAA", v6)):
             if value is None:
                 continue
-            key = (owner, dns.rdatatype.from_text(rdtype))
-            if (owner.to_wire().lower(), key[1]) in held:
-                errors.append(Problem(f"zone {zone.name}: the zone file has {rdtype} records "
-                                      f"for {name}, whose {rdtype} is managed by acnsd "
-                                      f"(assigned {value}); remove them from the zone file",
-                                      file=str(zone.file), rule="R8",
-                                      accounts=(zone.account,)))
-                continue
             rrset = dns.rrset.from_rdata(owner, zone.ns_ttl, _rdata(rdtype, value))
             records.append(encode_rrset(rrset))
-            managed[key] = rrset.to_text()
+            managed[(owner, dns.rdatatype.from_text(rdtype))] = rrset.to_text()
 
-    if zone.soa.rname is None and len(f"hostmaster.{zone.name}") > 253:
-        errors.append(locate(zone.path, f"zone {zone.name}: the default SOA rname "
-                             f"hostmaster.{zone.name} is longer than a DNS name may be; set "
-                             "dns_settings.soa.rname", "R10"))
-        return ZonePlan(origin=origin, rrsets=tuple(records)), errors, warnings
     if file.digest is None:  # digested by its records' text instead of its bytes
         for rrset in records[:from_file]:
             decoded = decode_rrset(rrset)
