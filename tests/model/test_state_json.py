@@ -49,6 +49,6 @@ def _containers(value) -> list:
 def test_the_saved_copy_is_a_deep_copy(value):
     """State keeps a copy of what it read to tell whether it changed: equal to the data
     (as copy.deepcopy's), and sharing no dict or list with it."""
-    copied = state._copy(value)
+    copied = state.copy_json(value)
     assert copied == copy.deepcopy(value)
     assert not {id(c) for c in _containers(copied)} & {id(c) for c in _containers(value)}

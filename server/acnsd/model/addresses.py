@@ -12,14 +12,14 @@ errors.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import Problem
 from .state import State
 
-__all__ = ["AddressRequest", "Pool", "assign_addresses", "draw"]
+__all__ = ["FAMILIES", "AddressRequest", "Kept", "Owner", "Pool", "assign_addresses", "draw"]
 
 FAMILIES = ("ipv4", "ipv6")
 
@@ -132,16 +132,24 @@ def assign_addresses(
 
 
 class Owner(Protocol):
-    """The addresses held (address → holder), as assign_addresses and draw read them."""
+    """The addresses held (address → holder), as draw reads and adds to them."""
 
     def __contains__(self, address: object) -> bool: ...
 
     def __setitem__(self, address: str, name: str) -> None: ...
 
 
+class Kept(Protocol):
+    """The addresses released names keep aside, as draw reads them."""
+
+    def __contains__(self, address: object) -> bool: ...
+
+    def __iter__(self) -> Iterator[str | None]: ...
+
+
 def draw(requests: Sequence[AddressRequest], family: str, pool: Pool, owner: Owner,
          previous: Sequence[Mapping[str, Mapping[str, str | None]]],
-         released: Collection[str | None], result: dict[str, dict[str, str]],
+         released: Kept, result: dict[str, dict[str, str]],
          problems: list[Problem], start: int = 0) -> int:
     """Give each request that has no pin and no `family` address in `result` yet one: the
     address it held before (`previous`: the recorded, then the released assignments) when

@@ -44,9 +44,11 @@ __all__ = [
     "Decision",
     "Occurrence",
     "account_sets",
+    "as_recorded",
     "available_sets",
     "check_names",
     "decide",
+    "default_reason",
     "duplicate_zone",
     "finish",
     "first_set",
@@ -245,6 +247,19 @@ class Decision(NamedTuple):
     reason: str  # "explicit", "zone default", "zone default (recorded)", "standard"
 
 
+def default_reason(new: bool) -> str:
+    """Why a zone has the nameservers it received from the zone defaults: just now (R6),
+    or as recorded before."""
+    return "zone default" if new else "zone default (recorded)"
+
+
+def as_recorded(zone: ResolvedZone) -> ResolvedZone:
+    """The zone as the next load resolves it, once what it received is recorded."""
+    if zone.reason != default_reason(True):
+        return zone
+    return dataclasses.replace(zone, reason=default_reason(False))
+
+
 def available_sets(sets: dict[int, tuple[str, ...]]) -> set[int]:
     """R4: the sets a zone may use."""
     return {n for n, names in sets.items() if len(names) >= MIN_SET_NAMES}
@@ -271,7 +286,7 @@ def decide(zone: ZoneConfig, account_id: str, record: dict[str, Any], new: bool,
     elif "nameservers" in record:
         rec = record["nameservers"]
         ns_type, ns_set = rec["type"], rec.get("ns_set")
-        reason = "zone default" if new else "zone default (recorded)"
+        reason = default_reason(new)
         if ns_type == STANDARD_RANDOM:
             return Decision(ns_type, None, tuple(rec.get("names", ())), reason)
         if ns_type == CUSTOM_ACCOUNT and ns_set is None:
@@ -388,7 +403,7 @@ def _resolve_account(account: Account, server: ServerConfig, state: State,
             continue
         hierarchy.add(zone.name, choice)
         records.get(zone.name, {}).setdefault("nameservers", {})["ns_set"] = choice
-        reason = "zone default" if zone.name in records else "zone default (recorded)"
+        reason = default_reason(zone.name in records)
         decided[zone.name] = Decision(CUSTOM_ACCOUNT, choice, sets[choice], reason)
 
     if problems:

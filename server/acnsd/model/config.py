@@ -42,7 +42,7 @@ from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_files
 
 __all__ = ["Loaded", "address_problem", "independent", "load", "owned",
-           "reserved_addresses"]
+           "reserved_addresses", "unresolved"]
 
 Locate = Callable[[str, str, str | None], Problem]  # (path, message, rule) -> Problem
 
@@ -108,7 +108,7 @@ def _load(source: Source, config_file: Path, save_state: bool,
     problems += independent(more, problems)
     if problems:
         if not zones:  # the rules failed: the zone files are still read for their syntax
-            zones = [_unresolved(account, zone) for account in accounts
+            zones = [unresolved(account, zone) for account in accounts
                      for zone in account.zones]
         raise ConfigError(problems + read_zone_files(zones, server, locate)[1])
     addresses, problems = _addresses(accounts, zones, server, state, locate)
@@ -163,7 +163,7 @@ def independent(later: list[Problem], earlier: list[Problem]) -> list[Problem]:
     return [p for p in later if not follows(p)]
 
 
-def _unresolved(account: Account, zone: ZoneConfig) -> ResolvedZone:
+def unresolved(account: Account, zone: ZoneConfig) -> ResolvedZone:
     """A zone whose nameservers could not be decided, for reading its zone file only."""
     return ResolvedZone(account.id, zone.name, zone.file, "", None, (), "", NS_TTL_DEFAULT,
                         SOA_DEFAULTS, False, zone.vanity_name_servers, zone.path)

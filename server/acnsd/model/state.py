@@ -27,7 +27,8 @@ from typing import Any
 
 from ..errors import StateError
 
-__all__ = ["State", "StateFileError", "load_state", "remove_stale_temporaries", "write_atomic"]
+__all__ = ["State", "StateFileError", "copy_json", "load_state", "remove_stale_temporaries",
+           "write_atomic"]
 
 VERSION = 1
 _SECTIONS = ("addresses", "released", "zones", "serials")
@@ -52,7 +53,7 @@ class State:
         self.data: dict[str, Any] = data or {"version": VERSION}
         for section in _SECTIONS:
             self.data.setdefault(section, {})
-        self._saved = _copy(self.data)
+        self._saved = copy_json(self.data)
 
     @property
     def addresses(self) -> dict[str, dict[str, str | None]]:
@@ -83,16 +84,16 @@ class State:
             write_atomic(self.path, text)
         except OSError as exc:
             raise StateFileError(self.path, f"cannot write the state file: {exc}") from exc
-        self._saved = _copy(self.data)
+        self._saved = copy_json(self.data)
 
 
-def _copy(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
     """A deep copy of JSON data (dicts, lists and immutable scalars), several times faster
     than copy.deepcopy, which handles any object."""
     if value.__class__ is dict:
-        return {key: _copy(item) for key, item in value.items()}
+        return {key: copy_json(item) for key, item in value.items()}
     if value.__class__ is list:
-        return [_copy(item) for item in value]
+        return [copy_json(item) for item in value]
     return value
 
 

@@ -1,0 +1,533 @@
+"""The model index: the accepted configuration, and every decision made about it, in the
+shapes the rules read when they check one change (issue 16).
+
+Rule owned here: every question a scoped check asks (DESIGN16 §5-§6) is answered in
+O(1) or O(name depth), and every update costs what it changes, never a walk over the
+zones: zones by name with their account, settings and resolved values; for each proper
+ancestor of a zone name, the zones below it by (account, set) (R5, R11); each account's
+sets and the zones on each set (R4, and the zones a set's names reach); where each
+nameserver name is configured (R3, server-wide); which zone provides each addressed name
+and the names without one below each name (R8); the addresses held, kept aside and the
+next never-used host of each pool (R7, one allocation O(1) amortised); what each zone
+received from the zone defaults (R6). Decisions come in as plain data (`Recorded`), so
+the index does not depend on where they are stored.
+
+It is built once from what load() accepted, then changed only by `rules.apply` with an
+accepted verdict, after which it equals an index built afresh from the configuration
+with the change made (the property test in tests/control checks it).
+
+YAML paths follow the single file layout: an account's zones are `accounts[i].zones[j]`.
+A zone keeps the sequence number it got in its account's list; its index `j` is its rank
+among the zones still there, so deleting a zone renumbers no other entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from bisect import bisect_left, insort
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..model.addresses import Pool
+from ..model.assign import (
+    Occurrence,
+    account_sets,
+    ancestors,
+    as_recorded,
+    nameserver_occurrence,
+    vanity_occurrences,
+)
+from ..model.config import Loaded, reserved_addresses
+from ..model.state import State, copy_json
+from ..model.types import (
+    CUSTOM_ACCOUNT,
+    Account,
+    NameAddress,
+    ResolvedZone,
+    ServerConfig,
+    ZoneConfig,
+)
+
+__all__ = ["AccountEntry", "ModelIndex", "NameUse", "Recorded", "ZoneEntry"]
+
+Record = dict[str, Any]  # one recorded decision, as the state file holds it
+OrderKey = tuple[int, int, int, int]  # where in the file a name is configured (R3 order)
+
+
+class NameUse(NamedTuple):
+    """Where a nameserver name is configured, its place in the file (R3's order), and the
+    zone whose vanity name it is (None: a standard or an ACNS name)."""
+
+    order: OrderKey
+    use: Occurrence
+    zone: str | None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The decisions recorded so far (the state file's, or the store's), as plain data:
+    what each zone received from the zone defaults (R6, names of zones that are no longer
+    configured included), every addressed name's addresses and those kept aside (R7)."""
+
+    zones: Mapping[str, Record]
+    addresses: Mapping[str, Record]
+    released: Mapping[str, Record]
+
+    @classmethod
+    def of(cls, state: State) -> Recorded:
+        return cls(state.zones, state.addresses, state.released)
+
+
+@dataclass(frozen=True)
+class AccountEntry:
+    """An account's configuration (without its zones: they are the index's), its place
+    in the file and its sets."""
+
+    account: Account
+    order: int
+    sets: dict[int, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class ZoneEntry:
+    """A zone's configuration and resolution, and its sequence number in its account's
+    list (its YAML index is its rank: ModelIndex.zone gives the paths as they are)."""
+
+    config: ZoneConfig
+    resolved: ResolvedZone
+    seq: int
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        """(account, set) as R5 and R11 count it: the set for custom.account, else None."""
+        r = self.resolved
+        return r.account, r.ns_set if r.ns_type == CUSTOM_ACCOUNT else None
+
+
+class _Positions:
+    """The places of one account's zones: sequence numbers in file order that are never
+    reused; a zone's YAML index is the count of zones before it still configured."""
+
+    def __init__(self, prefix: str, count: int):
+        self.prefix = prefix
+        self.next = count
+        self.gone: list[int] = []  # the sequence numbers of deleted zones, sorted
+
+    def __len__(self) -> int:
+        return self.next - len(self.gone)
+
+    def path(self, seq: int) -> str:
+        return f"{self.prefix}[{seq - bisect_left(self.gone, seq)}]"
+
+    def add(self) -> int:
+        self.next += 1
+        return self.next - 1
+
+    def remove(self, seq: int) -> None:
+        insort(self.gone, seq)
+
+
+class _Allocator:
+    """R7's view of one family's addresses: held (the standard nameservers' and every
+    addressed name's), kept aside by released names (an address may be kept by several),
+    and the pool with its never-used hosts from `cursor` on."""
+
+    def __init__(self, pool: Pool, held: Mapping[str, str], released: Counter[str]):
+        self.pool = pool
+        self.held = held
+        self.released = released
+        self.cursor = self.next_free(0)
+
+    def next_free(self, start: int) -> int:
+        """The position of the first host from `start` that is neither held nor kept."""
+        while start < self.pool.size:
+            host = self.pool[start]
+            if host not in self.held and self.released[host] == 0:
+                break
+            start += 1
+        return start
+
+
+class ModelIndex:
+    """The accepted configuration with its decisions, for scoped checks (rules.py)."""
+
+    def __init__(self, config_file: Path, server: ServerConfig):
+        self.config_file = config_file
+        self.server = server
+        self._accounts: dict[str, AccountEntry] = {}
+        self._order: list[str] = []  # account ids in file order
+        self._positions: dict[str, _Positions] = {}
+        self._zones: dict[str, ZoneEntry] = {}
+        self._below: dict[str, dict[tuple[str, int | None], set[str]]] = {}
+        self._on_set: dict[tuple[str, int], set[str]] = {}
+        self._files: dict[Path, set[str]] = {}  # zone file → the zones reading it
+        self._owners: dict[str, tuple[Any, ...]] = {}  # R3: ("standard", i) | ("custom",
+        # account) | ("vanity", zone, k)
+        self._addresses: dict[str, NameAddress] = {}
+        self._served: dict[str, set[str]] = {}  # zone → the names it provides (R8)
+        self._orphans: dict[str, set[str]] = {}  # name → names at or below it with no provider
+        self._recorded: dict[str, Record] = {}  # R6
+        self._assigned: dict[str, Record] = {}  # R7: name → its addresses
+        self._released: dict[str, Record] = {}  # R7: name → the addresses it keeps aside
+        self._held: dict[str, str] = {}  # address → the name (or standard nameserver) holding it
+        self._kept: Counter[str] = Counter()  # address → how many released names keep it
+        self._keepers: dict[str, set[str]] = {}  # address → the released names keeping it
+        self._alloc: dict[str, _Allocator] = {}
+        self._records: dict[str, int] = {}  # zone → records its files hold
+        self.records_total = 0
+
+    # --- building -----------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, loaded: Loaded, recorded: Recorded) -> ModelIndex:
+        """The index of what load() accepted, `recorded` the decisions it was made with
+        (after it: load(save_state=True) records what it decided)."""
+        model = loaded.model
+        index = cls(model.config_file, model.server)
+        resolved = {zone.name: zone for zone in model.zones}
+        for i, standard in enumerate(model.server.standard_nameservers):
+            index._owners.setdefault(standard.name, ("standard", i))
+        for order, account in enumerate(model.accounts):
+            index._order.append(account.id)
+            index._set_account(AccountEntry(dataclasses.replace(account, zones=()), order,
+                                            account_sets(account)))
+            positions = index._positions[account.id] = _Positions(f"{account.path}.zones",
+                                                                   len(account.zones))
+            for seq, zone in enumerate(account.zones):
+                if positions.path(seq) != zone.path:
+                    raise ValueError(f"zone {zone.name} is at {zone.path}, not in the "
+                                     f"single file layout ({positions.path(seq)})")
+                index._put_zone(ZoneEntry(zone, resolved[zone.name], seq))
+        for address in model.addresses.values():
+            index._put_address(address)
+        index._recorded = copy_json(recorded.zones)
+        index._assigned = copy_json(recorded.addresses)
+        index._released = copy_json(recorded.released)
+        index._held = dict(reserved_addresses(model.server))
+        for name, rec in index._assigned.items():
+            index._hold(name, rec)
+        for name, rec in index._released.items():
+            index._keep(name, rec)
+        for family, networks in (("ipv4", model.server.ipv4_pools),
+                                 ("ipv6", model.server.ipv6_pools)):
+            index._alloc[family] = _Allocator(Pool(networks), index._held, index._kept)
+        index._records = dict(loaded.records)
+        index.records_total = sum(index._records.values())
+        return index
+
+    # --- reading ------------------------------------------------------------------------
+
+    def account(self, account_id: str) -> AccountEntry | None:
+        return self._accounts.get(account_id)
+
+    def account_at(self, order: int) -> str | None:
+        """The id of the account at this position of the `accounts` list."""
+        return self._order[order] if 0 <= order < len(self._order) else None
+
+    def accounts(self) -> Iterator[AccountEntry]:
+        """Every account, in file order."""
+        return (self._accounts[account_id] for account_id in self._order)
+
+    def zone(self, name: str) -> ZoneEntry | None:
+        """A zone's entry, its configuration and resolution at their current YAML path."""
+        entry = self._zones.get(name)
+        if entry is None:
+            return None
+        path = self._positions[entry.resolved.account].path(entry.seq)
+        if entry.config.path != path:  # a zone before it was deleted
+            entry = self._zones[name] = ZoneEntry(
+                dataclasses.replace(entry.config, path=path),
+                dataclasses.replace(entry.resolved, path=path), entry.seq)
+        return entry
+
+    def zone_names(self) -> Iterator[str]:
+        return iter(self._zones)
+
+    def zone_count(self, account_id: str | None = None) -> int:
+        """How many zones an account has (None: the whole server)."""
+        if account_id is None:
+            return len(self._zones)
+        return len(self._positions[account_id])
+
+    def next_zone(self, account_id: str) -> tuple[str, int]:
+        """The YAML path and sequence number a zone appended to the account's list gets."""
+        positions = self._positions[account_id]
+        return positions.path(positions.next), positions.next
+
+    def below(self, name: str) -> Mapping[tuple[str, int | None], set[str]]:
+        """The zones below `name` (not itself) by (account, set): the set of each
+        custom.account zone, None for the others."""
+        return self._below.get(name, {})
+
+    def on_set(self, account_id: str, ns_set: int) -> set[str]:
+        """The custom.account zones of an account on one of its sets."""
+        return self._on_set.get((account_id, ns_set), set())
+
+    def zones_reading(self, file: Path) -> set[str]:
+        """The zones whose zone file is `file`."""
+        return self._files.get(file, set())
+
+    def nearest_zone_above(self, name: str) -> str | None:
+        """The longest zone name that is a proper suffix of `name`."""
+        return next((parent for parent in ancestors(name) if parent in self._zones), None)
+
+    def owner(self, name: str) -> NameUse | None:
+        """Where a nameserver name is configured (R3), with its place in the file."""
+        owner = self._owners.get(name)
+        if owner is None:
+            return None
+        if owner[0] == "standard":
+            here = f"server.standard_nameservers[{owner[1]}]"
+            return NameUse((-1, owner[1], 0, 0), Occurrence(name, here, here, None, ""), None)
+        if owner[0] == "custom":
+            entry = self._accounts[owner[1]]
+            j, ns = next((j, ns) for j, ns in enumerate(entry.account.custom_nameservers)
+                         if ns.ns_name == name)
+            return NameUse((entry.order, 0, j, 0), nameserver_occurrence(ns, owner[1]), None)
+        zone = self.zone(owner[1])
+        assert zone is not None
+        k = owner[2]
+        use = list(vanity_occurrences(zone.config, zone.resolved.account))[k]
+        order = self._accounts[zone.resolved.account].order
+        return NameUse((order, 1, zone.seq, k), use, owner[1])
+
+    def address(self, name: str) -> NameAddress | None:
+        """A nameserver name's addresses (R7) and which zone serves them (R8)."""
+        return self._addresses.get(name)
+
+    def served(self, zone: str) -> set[str]:
+        """The addressed names whose provider (longest zone suffix, R8) is `zone`."""
+        return self._served.get(zone, set())
+
+    def orphans_below(self, name: str) -> set[str]:
+        """The addressed names at or below `name` that no zone here provides."""
+        return self._orphans.get(name, set())
+
+    def auto(self, zone: str) -> dict[str, tuple[str | None, str | None]]:
+        """The names whose A/AAAA `zone` serves (R8), with their addresses: build_zone's
+        `auto`."""
+        found = (self._addresses[name] for name in self.served(zone))
+        return {a.name: (a.ipv4, a.ipv6) for a in found if a.served_in == zone}
+
+    def recorded(self, zone: str) -> Record | None:
+        """What a zone received from the zone defaults (R6), if recorded."""
+        return self._recorded.get(zone)
+
+    def recorded_zones(self) -> Mapping[str, Record]:
+        return self._recorded
+
+    def assigned(self, name: str) -> Record | None:
+        """The addresses recorded for an addressed name (R7)."""
+        return self._assigned.get(name)
+
+    def released(self, name: str) -> Record | None:
+        """The addresses a removed name keeps aside (R7)."""
+        return self._released.get(name)
+
+    def holder(self, address: str) -> str | None:
+        """The name (or standard nameserver) that holds an address."""
+        return self._held.get(address)
+
+    def kept(self, address: str) -> int:
+        """How many released names keep an address aside."""
+        return self._kept[address]
+
+    def kept_addresses(self) -> Iterator[str]:
+        """Every address a released name keeps aside."""
+        return iter(self._kept)
+
+    def keepers(self, address: str) -> set[str]:
+        """The released names that keep an address aside."""
+        return self._keepers.get(address, set())
+
+    def pool(self, family: str) -> Pool:
+        return self._alloc[family].pool
+
+    def cursor(self, family: str) -> int:
+        """Where the never-used hosts of the family's pools start."""
+        return self._alloc[family].cursor
+
+    def records(self, zone: str) -> int:
+        """The records a zone's files hold (server.limits)."""
+        return self._records.get(zone, 0)
+
+    # --- updating (rules.apply) -----------------------------------------------------------
+
+    def set_account(self, entry: Account) -> None:
+        """The account's new configuration (its custom nameservers, its zone defaults)."""
+        old = self._accounts[entry.id]
+        for ns in old.account.custom_nameservers:
+            if self._owners.get(ns.ns_name) == ("custom", entry.id):
+                del self._owners[ns.ns_name]
+        self._set_account(AccountEntry(entry, old.order, account_sets(entry)))
+
+    def put_zone(self, config: ZoneConfig, resolved: ResolvedZone) -> None:
+        """A zone created or changed, with its resolution (kept as the next load resolves
+        it: what it received from the zone defaults is recorded now)."""
+        old = self._zones.get(config.name)
+        if old is None:
+            seq = self._positions[resolved.account].add()
+        else:
+            seq = old.seq
+            self._drop_zone(old)
+        self._put_zone(ZoneEntry(config, resolved, seq))
+
+    def remove_zone(self, name: str) -> None:
+        """A zone deleted: its place in the list too (its names are put_address's)."""
+        entry = self._zones.pop(name)
+        self._drop_zone(entry)
+        self._positions[entry.resolved.account].remove(entry.seq)
+        self.records_total -= self._records.pop(name, 0)
+
+    def put_address(self, name: str, address: NameAddress | None) -> None:
+        """A name's addresses and provider (R8), or None when it is no longer addressed."""
+        old = self._addresses.pop(name, None)
+        if old is not None:
+            self._forget_address(old)
+        if address is not None:
+            self._put_address(address)
+
+    def set_recorded(self, zone: str, record: Record | None) -> None:
+        if record is None:
+            self._recorded.pop(zone, None)
+        else:
+            self._recorded[zone] = record
+
+    def set_assigned(self, name: str, record: Record | None) -> None:
+        old = self._assigned.pop(name, None)
+        if old is not None:
+            for address in old.values():
+                if address and self._held.get(address) == name:
+                    del self._held[address]
+        if record is not None:
+            self._assigned[name] = record
+            self._hold(name, record)
+
+    def set_released(self, name: str, record: Record | None) -> None:
+        old = self._released.pop(name, None)
+        if old is not None:
+            for address in old.values():
+                if address:
+                    self._kept[address] -= 1
+                    if not self._kept[address]:
+                        del self._kept[address]
+                    self._keepers[address].discard(name)
+                    if not self._keepers[address]:
+                        del self._keepers[address]
+        if record is not None:
+            self._released[name] = record
+            self._keep(name, record)
+
+    def set_cursor(self, family: str, cursor: int) -> None:
+        self._alloc[family].cursor = cursor
+
+    def set_records(self, zone: str, count: int) -> None:
+        self.records_total += count - self._records.get(zone, 0)
+        self._records[zone] = count
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _set_account(self, entry: AccountEntry) -> None:
+        self._accounts[entry.account.id] = entry
+        for ns in entry.account.custom_nameservers:
+            self._owners.setdefault(ns.ns_name, ("custom", entry.account.id))
+
+    def _put_zone(self, entry: ZoneEntry) -> None:
+        entry = dataclasses.replace(entry, resolved=as_recorded(entry.resolved))
+        name = entry.config.name
+        self._zones[name] = entry
+        key = entry.key
+        for parent in ancestors(name):
+            self._below.setdefault(parent, {}).setdefault(key, set()).add(name)
+        if key[1] is not None:
+            self._on_set.setdefault(key, set()).add(name)  # type: ignore[arg-type]
+        self._files.setdefault(entry.config.file, set()).add(name)
+        for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
+            self._owners.setdefault(use.name, ("vanity", name, k))
+
+    def _drop_zone(self, entry: ZoneEntry) -> None:
+        name = entry.config.name
+        key = entry.key
+        for parent in ancestors(name):
+            below = self._below[parent]
+            _discard(below, key, name)
+            if not below:
+                del self._below[parent]
+        if key[1] is not None:
+            _discard(self._on_set, key, name)
+        _discard(self._files, entry.config.file, name)
+        for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
+            if self._owners.get(use.name) == ("vanity", name, k):
+                del self._owners[use.name]
+
+    def _put_address(self, address: NameAddress) -> None:
+        self._addresses[address.name] = address
+        if address.provider is not None:
+            self._served.setdefault(address.provider, set()).add(address.name)
+        else:
+            for suffix in (address.name, *ancestors(address.name)):
+                self._orphans.setdefault(suffix, set()).add(address.name)
+
+    def _forget_address(self, address: NameAddress) -> None:
+        if address.provider is not None:
+            _discard(self._served, address.provider, address.name)
+        else:
+            for suffix in (address.name, *ancestors(address.name)):
+                _discard(self._orphans, suffix, address.name)
+
+    def _hold(self, name: str, record: Record) -> None:
+        for address in record.values():
+            if address:
+                self._held[address] = name
+
+    def _keep(self, name: str, record: Record) -> None:
+        for address in record.values():
+            if address:
+                self._kept[address] += 1
+                self._keepers.setdefault(address, set()).add(name)
+
+    # --- comparing ------------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ModelIndex):
+            return NotImplemented
+        return self.facts() == other.facts()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def facts(self) -> dict[str, Any]:
+        """Everything the index knows, in a form that does not depend on how it came to
+        know it (paths as they are, allocation cursors at the next free host)."""
+        zones = {name: self.zone(name) for name in self._zones}
+        return {
+            "accounts": {a.account.id: a for a in self.accounts()},
+            "zones": {name: (e.config, e.resolved) for name, e in zones.items() if e},
+            "below": self._below,
+            "on_set": self._on_set,
+            "files": self._files,
+            "owners": {name: use.use for name in self._owners if (use := self.owner(name))},
+            "addresses": self._addresses,
+            "served": self._served,
+            "orphans": self._orphans,
+            "recorded": self._recorded,
+            "assigned": self._assigned,
+            "released": self._released,
+            "held": self._held,
+            "kept": +self._kept,
+            "next_free": {family: a.next_free(a.cursor) for family, a in self._alloc.items()},
+            "records": self._records,
+            "records_total": self.records_total,
+        }
+
+
+def _discard(sets: dict[Any, set[str]], key: Any, name: str) -> None:
+    """Remove `name` from `sets[key]`, and the key with its last name."""
+    members = sets.get(key)
+    if members is not None:
+        members.discard(name)
+        if not members:
+            del sets[key]
+
