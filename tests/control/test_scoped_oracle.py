@@ -122,6 +122,8 @@ def configuration(draw) -> tuple[dict[str, Any], dict[str, str]]:
                 item["dns_settings"] = settings_
             if draw(st.integers(0, 3)) == 0:
                 item["vanity_name_servers"] = draw(vanity_names(zone))
+            if draw(st.integers(0, 7)) == 0:
+                item["file"] = "shared.zone"  # zones reading one file
             entry["zones"].append(item)
         accounts.append(entry)
     pools = draw(rarely(st.just({"ipv4": ["127.53.9.0/30"], "ipv6": ["fd00:53:9::/126"]}),

@@ -2,8 +2,8 @@
 shapes the rules read when they check one change (issue 16).
 
 Rule owned here: every question a scoped check asks (DESIGN16 §5-§6) is answered in
-O(1) or O(name depth), and every update costs what it changes, never a walk over the
-zones: zones by name with their account, settings and resolved values; for each proper
+O(1) or O(name depth), and every update costs what it changes (a set whose names change
+changes every zone on it), never a walk over the other zones: zones by name with their account, settings and resolved values; for each proper
 ancestor of a zone name, the zones below it by (account, set) (R5, R11); each account's
 sets and the zones on each set (R4, and the zones a set's names reach); where each
 nameserver name is configured (R3, server-wide); which zone provides each addressed name
@@ -13,8 +13,8 @@ received from the zone defaults (R6). Decisions come in as plain data (`Recorded
 the index does not depend on where they are stored.
 
 It is built once from what load() accepted, then changed only by `rules.apply` with an
-accepted verdict, after which it equals an index built afresh from the configuration
-with the change made (the property test in tests/control checks it).
+accepted verdict, after which its `facts()` equal those of an index built afresh from the
+configuration with the change made (the property test in tests/control checks it).
 
 YAML paths follow the single file layout: an account's zones are `accounts[i].zones[j]`.
 A zone keeps the sequence number it got in its account's list; its index `j` is its rank
@@ -243,9 +243,6 @@ class ModelIndex:
                 dataclasses.replace(entry.resolved, path=path), entry.seq)
         return entry
 
-    def zone_names(self) -> Iterator[str]:
-        return iter(self._zones)
-
     def zone_count(self, account_id: str | None = None) -> int:
         """How many zones an account has (None: the whole server)."""
         if account_id is None:
@@ -369,11 +366,15 @@ class ModelIndex:
         it: what it received from the zone defaults is recorded now)."""
         old = self._zones.get(config.name)
         if old is None:
-            seq = self._positions[resolved.account].add()
+            self._put_zone(ZoneEntry(config, resolved, self._positions[resolved.account].add()))
+            return
+        entry = ZoneEntry(config, as_recorded(resolved), old.seq)
+        if (entry.key, config.file, config.vanity_name_servers) == (
+                old.key, old.config.file, old.config.vanity_name_servers):
+            self._zones[config.name] = entry  # (a set's names changed: nothing else moves)
         else:
-            seq = old.seq
             self._drop_zone(old)
-        self._put_zone(ZoneEntry(config, resolved, seq))
+            self._put_zone(entry)
 
     def remove_zone(self, name: str) -> None:
         """A zone deleted: its place in the list too (its names are put_address's)."""
@@ -490,13 +491,6 @@ class ModelIndex:
                 self._keepers.setdefault(address, set()).add(name)
 
     # --- comparing ------------------------------------------------------------------------
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ModelIndex):
-            return NotImplemented
-        return self.facts() == other.facts()
-
-    __hash__ = None  # type: ignore[assignment]
 
     def facts(self) -> dict[str, Any]:
         """Everything the index knows, in a form that does not depend on how it came to

@@ -11,8 +11,14 @@ the names involved (R8): never the other zones. Every problem is worded by the l
 own functions (model/). `apply` then makes the index what an index built from the
 configuration with the change made would be.
 
+An accepted verdict's warnings are those of resolving the zones the change re-decides;
+those of building a zone's content (R9, R10, lame delegations) come with its build.
+
 Out of scope (OutOfScope: run load()): a zone file read near
 server.limits.max_records_total, whose breach load() reports at whichever zone passes it.
+Not followed: a zone the state recorded as having received custom.account without a set
+(only a hand-edited state has one; load() chooses its set again at each load, the index
+keeps the set of the load it was built from).
 """
 
 from __future__ import annotations
@@ -322,14 +328,6 @@ class _Check:
                 assert entry is not None
                 problems += self._content(unresolved(entry.account, config))[1]
         return problems
-
-    def _config(self, zone: str) -> ZoneConfig:
-        config = self.draft.put.get(zone)
-        if config is None:
-            entry = self.index.zone(zone)
-            assert entry is not None
-            config = entry.config
-        return config
 
     # --- R3 -----------------------------------------------------------------------------
 

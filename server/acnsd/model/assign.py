@@ -202,11 +202,13 @@ def _standard_pair(server: ServerConfig, account_id: str) -> tuple[str, ...]:
 
 def _merge_soa(*layers: Soa | None) -> Soa:
     """Field by field, the first layer that sets a field wins."""
-    values = {}
-    for name in ("mname", "rname", "refresh", "retry", "expire", "min_ttl", "ttl"):
-        values[name] = next((getattr(s, name) for s in layers
-                             if s is not None and getattr(s, name) is not None), None)
-    return Soa(**values)
+    values: dict[str, object] = {}
+    for layer in layers:
+        if layer is not None:
+            for name, value in layer.__dict__.items():
+                if value is not None:
+                    values.setdefault(name, value)
+    return Soa(**values)  # type: ignore[arg-type]
 
 
 def _soa_to_state(soa: Soa | None) -> dict[str, object] | None:
@@ -345,8 +347,9 @@ def zone_checks(zone: ZoneConfig, decision: Decision, server: ServerConfig,
         problems.append(locate(f"{zone.path}.dns_settings", f"zone {zone.name} uses "
                                f"{ns_type}, but server.standard_nameservers lists "
                                f"{len(nameservers)} name(s); at least two are needed", None))
-    gone = sorted(set(nameservers) - {ns.name for ns in server.standard_nameservers})
-    if ns_type == STANDARD_RANDOM and gone:
+    gone = sorted(set(nameservers) - {ns.name for ns in server.standard_nameservers}
+                  if ns_type == STANDARD_RANDOM else ())
+    if gone:
         warnings.append(locate(zone.path, f"zone {zone.name} keeps the standard pair it "
                                f"drew ({', '.join(nameservers)}), but {', '.join(gone)} "
                                "is no longer in server.standard_nameservers; give the zone"
