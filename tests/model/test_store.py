@@ -220,3 +220,19 @@ def test_a_missing_store_is_created_for_the_writer_only(tmp_path):
     with Store.open(tmp_path / "sub" / "acnsd.db") as store:
         assert store.is_empty() and store.meta("schema_version") == str(SCHEMA_VERSION)
     assert [p.name for p in (tmp_path / "sub").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_creation_that_crashed_leaves_nothing_in_the_way(tmp_path):
+    (tmp_path / ".acnsd.db.new").write_bytes(b"half")
+    (tmp_path / ".acnsd.db.new-wal").write_bytes(b"stale")
+    with Store.open(tmp_path / "acnsd.db") as store:
+        assert store.is_empty()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acnsd.db"]
+
+
+def test_the_store_benchmark_runs():
+    """benchmarks/store_bench.py cannot rot: a tiny run reports every number."""
+    from benchmarks import store_bench
+
+    numbers = store_bench.main(["--zones", "300", "--commits", "20"])
+    assert all(value > 0 for value in numbers.values())

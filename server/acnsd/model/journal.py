@@ -9,8 +9,9 @@ The rules owned here:
   when their bytes are, so a changed TTL or a name spelled in another case is a removal plus
   an addition.
 - **Content**: the SOA RR first, then every other RR once, in canonical order (RFC 4034 §6.1
-  owner order, then type, then rdata octets), so equal content is equal bytes. An RRset
-  read back (`rrsets_of`) lists its RRs in that order, not in the zone file's.
+  owner order, then type, then the owner's spelling, class and TTL, then rdata octets), so
+  equal content is equal bytes and each RRset's RRs are together. An RRset read back
+  (`rrsets_of`) lists its RRs in that order, not in the zone file's.
 - **Difference** (`diff`): the old SOA, the removed RRs, the new SOA, the added RRs (the
   RFC 1995 §4 sequence). The SOA is never among the removed or added. It is empty when
   nothing served changed but the SOA serial; then the serial stays.
@@ -36,7 +37,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 
 import dns.rdatatype
 
@@ -124,19 +124,32 @@ def unpack_content(content: bytes) -> list[RR]:
     return rrs
 
 
-def rrsets_of(content: bytes) -> list[WireRRset]:
+def rrsets_of(content: bytes, shared: dict | None = None) -> list[WireRRset]:
     """The RRsets of a content, as a zone plan holds them (for the compiler). Consecutive
-    RRs of one owner spelling, type, class and TTL make one RRset."""
-    rrsets = []
+    RRs of one owner spelling, type, class and TTL make one RRset. `shared`, kept across
+    calls, stores equal rdata names and octet strings once (the zones' NS targets...)."""
+    shared = {} if shared is None else shared
+    groups: list[tuple[WireName, bytes, list]] = []  # owner, type/class/TTL, rdatas
     owner = None
-    for head, rrs in groupby(unpack_content(content), key=_head):
-        cut = len(head) - 8  # the owner, then type, class and TTL
-        if owner is None or owner.wire != head[:cut]:
-            owner = WireName(head[:cut])
-        rdtype = _rdtype_at(head, cut)
-        rdatas = tuple(_rdata_parts(rdtype, rr[len(head) :]) for rr in rrs)
-        rrsets.append(wire_rrset(owner, rdtype, head[cut:], rdatas))
-    return rrsets
+    pos, end = 0, len(content)
+    while pos < end:
+        if owner is None or not content.startswith(owner.wire, pos):  # the same name
+            owner = WireName(content[pos : _owner_end(content, pos)])
+        cut = pos + len(owner.wire)
+        if cut + 10 > end:
+            raise JournalFormatError("a record is cut short")
+        rdtype, _, _, rdlength = _RR_FIXED.unpack_from(content, cut)
+        pos = cut + 10 + rdlength
+        if pos > end:
+            raise JournalFormatError("a record's rdata is cut short")
+        fixed = content[cut : cut + 8]
+        if not groups or groups[-1][0] is not owner or groups[-1][1] != fixed:
+            groups.append((owner, shared.setdefault(fixed, fixed), []))
+        groups[-1][2].append(_rdata_parts(rdtype, content[cut + 8 : pos], shared))
+    if not groups or _rdtype_at(groups[0][1], 0) != _SOA:
+        raise JournalFormatError("a zone's content does not start with its SOA record")
+    return [wire_rrset(owner, _rdtype_at(fixed, 0), fixed, tuple(rdatas))
+            for owner, fixed, rdatas in groups]
 
 
 def soa_serial(soa: RR) -> int:
@@ -149,21 +162,35 @@ def with_serial(soa: RR, serial: int) -> RR:
     return soa[:-20] + _U32.pack(serial) + soa[-16:]
 
 
-def _rdata_parts(rdtype: int, rdata: bytes) -> bytes | tuple[bytes | WireName, ...]:
+def _rdata_parts(rdtype: int, rdata: bytes,
+                 shared: dict) -> bytes | tuple[bytes | WireName, ...]:
     """An rdata (rdlength first) as a WireRRset holds it: literal bytes, or for the
-    compressible types, its names apart (`wire.encode_rdata`)."""
+    compressible types, its names apart (`wire.encode_rdata`); stored once in `shared`
+    (an rdata's bytes never equal a name's: a name of 2 to 255 octets would have to start
+    with its own length minus two)."""
     layout = _LAYOUTS.get(rdtype)
     if layout is None:
-        return rdata
+        return shared.setdefault(rdata, rdata)
     parts: list[bytes | WireName] = []
     pos = 2
     for part in layout:
-        end = _owner_end(rdata, pos) if part == "name" else pos + part
-        parts.append(WireName(rdata[pos:end]) if part == "name" else rdata[pos:end])
+        if part == "name":
+            end = _owner_end(rdata, pos)
+            parts.append(_shared_name(rdata[pos:end], shared))
+        else:
+            end = pos + part
+            parts.append(rdata[pos:end])
         pos = end
     if pos != len(rdata):
         raise JournalFormatError(f"a {dns.rdatatype.to_text(rdtype)} rdata of the wrong length")
     return tuple(parts)
+
+
+def _shared_name(wire: bytes, shared: dict) -> WireName:
+    name = shared.get(wire)
+    if name is None:
+        name = shared[wire] = WireName(wire)
+    return name
 
 
 def _owner_end(buf: bytes, pos: int) -> int:
@@ -180,11 +207,6 @@ def _owner_end(buf: bytes, pos: int) -> int:
 
 def _rdtype_at(rr: bytes, owner_end: int) -> int:
     return _U16.unpack_from(rr, owner_end)[0]
-
-
-def _head(rr: RR) -> bytes:
-    """An RR's owner, type, class and TTL."""
-    return rr[: _owner_end(rr, 0) + 8]
 
 
 def _rdtype(rr: RR) -> int:
@@ -207,14 +229,15 @@ def _split(buf: bytes, pos: int = 0, end: int | None = None) -> Iterator[RR]:
 
 def _canonical(rrs: Iterable[RR]) -> list[RR]:
     """RFC 4034 §6.1 owner order (labels compared lower-cased from the root), then type,
-    then rdata octets; the whole RR last, so that order is total."""
+    then (so that each RRset's RRs stay together and the order is total) the owner's
+    spelling, class and TTL, then rdata octets."""
 
     def key(rr: RR) -> tuple:
         labels, pos = [], 0
         while rr[pos]:
             labels.append(rr[pos + 1 : pos + 1 + rr[pos]].lower())
             pos += rr[pos] + 1
-        return (labels[::-1], _rdtype_at(rr, pos + 1), rr[pos + 11 :], rr)
+        return (labels[::-1], _rdtype_at(rr, pos + 1), rr[: pos + 9], rr[pos + 11 :])
 
     return sorted(rrs, key=key)
 

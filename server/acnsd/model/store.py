@@ -362,7 +362,8 @@ def _create(path: Path) -> None:
     """A new, empty store at `path`: made beside it, then renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.new")
-    tmp.unlink(missing_ok=True)
+    for leftover in ("", "-wal", "-shm", "-journal"):  # of a creation that crashed
+        tmp.with_name(tmp.name + leftover).unlink(missing_ok=True)
     db = sqlite3.connect(tmp, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
