@@ -95,10 +95,11 @@ def _percentiles(values: list[float]) -> str:
 def read_all(path: Path, decode: bool) -> tuple[float, int]:
     started = time.perf_counter()
     count = 0
+    shared: dict = {}
     with Store.open(path, readonly=True) as store:
         for zone in store.zones():
             if decode and zone.content is not None:
-                journal.rrsets_of(zone.content)
+                journal.rrsets_of(zone.content, shared)
             count += 1
     return time.perf_counter() - started, count
 

@@ -17,8 +17,8 @@ from storekit import apply, contents, edits, rrsets, soa_text
 SERIALS = st.integers(0, 2**32 - 1)
 
 
-def _content(records, soa=None, ttl=3600) -> bytes:
-    soa, rrs = journal.split_soa(journal.rrs_of(rrsets(records, soa, ttl)))
+def _content(records, soa=None, ttl=3600, zone="ex.test") -> bytes:
+    soa, rrs = journal.split_soa(journal.rrs_of(rrsets(records, soa, ttl, zone)))
     return journal.pack_content(soa, rrs)
 
 
@@ -52,6 +52,15 @@ def test_rrsets_read_back_are_held_as_the_renderer_holds_them(records):
 
     expected = sorted(map(held, rrsets(records)))
     assert sorted(map(held, journal.rrsets_of(_content(records)))) == expected
+
+
+def test_names_and_octets_read_back_are_shared_across_zones():
+    shared: dict = {}
+    first, second = (journal.rrsets_of(_content({("www", "MX"): (60, frozenset(
+        ["10 mail.ex.test."]))}, zone=zone), shared) for zone in ("a.test", "b.test"))
+    assert [_texts([r]) for r in first] != [_texts([r]) for r in second]
+    assert first[1].rdatas[0][1] is second[1].rdatas[0][1]  # mail.ex.test, decoded once
+    assert first[1].fixed is second[1].fixed
 
 
 def test_the_compressible_types_are_the_renderers():
