@@ -179,11 +179,13 @@ async def keep_alive(port: int, count: int) -> Sample:
         writer.close()
 
 
-async def burst(port: int, count: int, token: str | None) -> Sample:
-    """`count` GET /zones started at once, each on its own connection."""
+async def burst(port: int, count: int, token: str | None,
+                timeout: float = REQUEST_TIMEOUT) -> Sample:
+    """`count` GET /zones started at once, each on its own connection (lost after
+    `timeout` seconds)."""
     request = _request("/zones", token)
     results = await asyncio.gather(
-        *(asyncio.wait_for(one_request(port, request), REQUEST_TIMEOUT) for _ in range(count)),
+        *(asyncio.wait_for(one_request(port, request), timeout) for _ in range(count)),
         return_exceptions=True)
     answered = [r for r in results if isinstance(r, tuple)]
     return Sample([s for s, _ in answered], count - len(answered),
