@@ -285,7 +285,8 @@ async def measure(daemon: Daemon, args: argparse.Namespace) -> tuple[bool, int]:
         ok = near_idle(before[name], during[name])
         met &= ok
         print(f"idle        {name:10s} no idle connections: {before[name].line()}")
-        print(f"idle        {name:10s} {len(idle)} idle connections: {during[name].line()}"
+        print(f"idle        {name:10s} {len(idle)} idle connections: {during[name].line()}, "
+              f"first {during[name].seconds[0] * 1000 if during[name].seconds else 0:.1f} ms"
               f"  target (median <= max({NEAR_IDLE:g} x, +{NEAR_IDLE_FLOOR * 1000:g} ms)): "
               f"{'met' if ok else 'MISSED'}")
     return met, lost

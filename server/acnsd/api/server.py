@@ -8,14 +8,14 @@ conflict, 411, 413), and no request can reach a resource before its token is che
 
 No client can exhaust the server (issue 15). At most `max_connections` connections are
 open. One more is accepted by closing the least recently used connection among those not
-answering that have sent nothing for MIN_SILENT seconds (as the kernel counts, from the
-handshake or the last byte: an idle keep-alive connection, one opened and left silent)
-or been idle MIN_IDLE seconds (a head trickling in); while there is none, the next waits
-in the listen backlog, where it holds no descriptor. A request's head must be complete
-within `header_timeout` of the connection opening or of the previous answer (a client
-trickling a header byte at a time is cut off, an idle keep-alive connection closed); its
-body, at most MAX_BODY bytes, must arrive within `body_timeout`, and the answer be taken
-within it too.
+answering that have been idle MIN_IDLE seconds (an idle keep-alive connection, one opened
+and left silent, a head trickling in; for one that sent nothing, the kernel's count since
+its handshake, so the time spent in the listen backlog counts); while there is none, the
+next waits in the listen backlog, where it holds no descriptor. A request's head must be
+complete within `header_timeout` of the connection opening or of the previous answer (a
+client trickling a header byte at a time is cut off, an idle keep-alive connection
+closed); its body, at most MAX_BODY bytes, must arrive within `body_timeout`, and the
+answer be taken within it too.
 
 The server runs its own event loop (uvloop when installed) in one thread, beside the DNS
 path. Reads are answered on that loop; each change runs in a daemon thread, one at a
@@ -59,8 +59,7 @@ PREFIX = "/client/v4"
 MAX_BODY = 1 << 20
 LISTEN_BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it: somaxconn)
 SHUTDOWN_TIMEOUT = 1.0  # seconds the answers in progress get when the server stops
-MIN_IDLE = 1.0  # seconds idle before a connection may be closed to make room for another
-MIN_SILENT = 0.5  # ... or seconds with nothing sent since it opened or was last answered
+MIN_IDLE = 2.0  # seconds idle before a connection may be closed to make room for another
 TCP_INFO_SIZE, TCPI_LAST_DATA_RECV = 104, 52  # Linux's struct tcp_info, a field's offset
 ACCEPT_RETRY = 0.1  # seconds to wait when accept() finds no descriptor free
 SERVER_HEADER = "acnsd-api"
@@ -180,9 +179,9 @@ class _Connection(web.RequestHandler):
 
     def silent_for(self) -> float:
         """Seconds the client has sent nothing, as the kernel counts them (from the
-        handshake when nothing came yet, so the time in the listen backlog counts); 0
-        when a byte came since the connection opened or last answered, or waits unread,
-        and where the kernel does not tell (TCP_INFO is Linux's)."""
+        handshake when nothing came yet); 0 when a byte came since the connection opened
+        or last answered, or waits unread, and where the kernel does not tell (TCP_INFO
+        is Linux's)."""
         if self.heard or self.transport is None:
             return 0.0
         sock = self.transport.get_extra_info("socket")
@@ -261,18 +260,22 @@ class _Connections(web.Server):
 
     def closable(self) -> tuple[_Connection | None, float | None]:
         """The connection to close for room: the least recently used of those not
-        answering that have sent nothing for MIN_SILENT seconds or been idle MIN_IDLE
-        seconds. Else None, and in how many seconds one may be (None: all answer)."""
+        answering that have been idle MIN_IDLE seconds, since their last answer or, when
+        nothing came since, since the last byte the kernel received (which counts the
+        time spent in the listen backlog). Else None, and in how many seconds one will
+        have been (None: all are answering)."""
         now = self.loop.time()
         wait = None
         for connection, since in self.by_use.items():
             if connection in self.busy:
                 continue
-            idle, silent = now - since, connection.silent_for()
-            if idle >= MIN_IDLE or silent >= MIN_SILENT:
+            idle = now - since
+            if idle < MIN_IDLE:
+                idle = max(idle, connection.silent_for())
+            left = MIN_IDLE - idle
+            if left <= 0:
                 return connection, None
-            ready = min(MIN_IDLE - idle, MIN_SILENT - silent)
-            wait = ready if wait is None else min(wait, ready)
+            wait = left if wait is None else min(wait, left)
         return None, wait
 
 
@@ -372,9 +375,8 @@ class ApiServer:
                 connection.close()
 
     async def _room(self) -> None:
-        """Return once one more connection fits under the cap, closing a connection that
-        sends nothing or has been idle MIN_IDLE seconds; else wait for one to close, to
-        go idle or to reach MIN_IDLE."""
+        """Return once one more connection fits under the cap, closing one that has been
+        idle MIN_IDLE seconds; else wait for one to close, to go idle or to reach it."""
         connections = self._connections
         while len(connections.by_use) >= self.limits.max_connections:
             connections.changed.clear()
