@@ -255,14 +255,15 @@ async def measure(daemon: Daemon, args: argparse.Namespace) -> tuple[bool, int]:
     lost = fresh.failed + kept.failed
 
     for token, name in ((TOKEN, "GET /zones (token)"), (None, "GET /zones (no token)")):
-        cpu = daemon.cpu()
+        cpu, client = daemon.cpu(), time.process_time()
         started = time.perf_counter()
         sample = await burst(daemon.api_port, args.burst, token)
         wall = time.perf_counter() - started
-        cpu = daemon.cpu() - cpu
+        cpu, client = daemon.cpu() - cpu, time.process_time() - client
         lost += sample.failed
         print(f"burst       {args.burst} x {name}: {sample.line()}; statuses {sample.statuses}; "
-              f"all done in {wall:.2f} s; server CPU {cpu * 1e6 / args.burst:.0f} µs/request")
+              f"all done in {wall:.2f} s; CPU per request: server {cpu * 1e6 / args.burst:.0f} "
+              f"µs, client {client * 1e6 / args.burst:.0f} µs")
         if token:
             ok = not sample.failed and sample.quantile(0.99) <= BURST_P99
             met &= ok

@@ -348,7 +348,7 @@ class ApiServer:
         self._changing = asyncio.Lock()
         self._connections = _Connections(
             self._handle, self.limits.header_timeout, lingering_time=self.limits.body_timeout,
-            access_log=None)
+            access_log=None, tcp_keepalive=False)  # the deadlines find dead clients
         accepting = asyncio.create_task(self._accept())
         self._running.set()
         await self._stopping.wait()
