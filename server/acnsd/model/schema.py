@@ -22,6 +22,7 @@ from .types import (
     NS_TYPES,
     Account,
     ApiConfig,
+    ApiLimits,
     CustomNameserver,
     DnsSettings,
     Limits,
@@ -294,18 +295,26 @@ def _limits(r: _Reader, value: Any, path: str) -> Limits:
 
 
 def _api(r: _Reader, value: Any, path: str, base: Path) -> ApiConfig | None:
-    """`server.api: {listen, tokens_file}`: loopback by default; tokens_file is required."""
-    m = r.mapping(value, path, ("listen", "tokens_file"), required=("tokens_file",))
+    """`server.api: {listen, tokens_file, max_connections, header_timeout, body_timeout}`:
+    loopback by default; tokens_file is required."""
+    m = r.mapping(value, path, ("listen", "tokens_file", "max_connections", "header_timeout",
+                                "body_timeout"), required=("tokens_file",))
     if m is None or "tokens_file" not in m:
         return None
     text = r.string(m, "listen", path, API_LISTEN_DEFAULT)
     tokens = r.string(m, "tokens_file", path)
+    default = ApiLimits()
+    limits = ApiLimits(
+        max_connections=r.integer(m, "max_connections", path, 1, 100000,
+                                  default=default.max_connections),
+        header_timeout=r.number(m, "header_timeout", path, 0.1, 3600, default.header_timeout),
+        body_timeout=r.number(m, "body_timeout", path, 0.1, 3600, default.body_timeout))
     try:
         listen = parse_hostport(str(text))
     except ValueError as exc:
         r.error(join_path(path, "listen"), f"{text!r}: {exc}")
         return None
-    return ApiConfig(listen, base / tokens) if tokens else None
+    return ApiConfig(listen, base / tokens, limits) if tokens else None
 
 
 def _account(r: _Reader, value: Any, path: str, zones_dir: Path) -> Account | None:
