@@ -85,6 +85,7 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True) -> Loaded:
             nsid=server.nsid.encode() if server.nsid else None,
             chaos=server.chaos,
             tcp_idle_timeout=server.tcp_idle_timeout,
+            tcp_frame_timeout=server.tcp_frame_timeout,
             tcp_max_connections=server.tcp_max_connections,
         ),
     )
