@@ -7,7 +7,8 @@ answer. UDP is one datagram in, at most one datagram out; the event
 loop reads the socket itself, many datagrams per wakeup (UdpReader). TCP follows
 RFC 7766: every message is preceded by a two-octet length (§8); several queries may be
 sent on one connection and each is answered as soon as it is complete (pipelining, §6.2.1;
-the answers to the queries completed by one read are written together, in order);
+the answers to the queries completed by one read are written together, in order, up
+to WRITE_BATCH octets a write);
 a message may arrive in any number of pieces. No client holds more than its share
 (§6.2.3): a connection with no query answered for the idle timeout is closed (a partial
 frame does not count), a frame must complete within the frame timeout of its first
@@ -15,7 +16,8 @@ octet, the answers to a client that does not read them wait in a bounded buffer 
 the transport's high-water mark the connection is neither answered nor read, and it is
 aborted if they stay unread for the frame timeout), and past a cap on concurrent
 connections a new one evicts the least recently active connection that is not busy
-writing answers, or is closed at once when every one is (§6.2.2).
+writing answers; when none has been inactive for long enough, new connections wait in
+the kernel's backlog, in order, rather than churn one another out (§6.2.2).
 When a listener stops, the datagrams already queued on its UDP socket are answered
 before it closes, and open connections are closed once their answers are written.
 Nothing here knows about zones or DNS messages: each socket is given a `Responder`, a
@@ -333,7 +335,7 @@ class TcpAcceptor:
     def _start(self, sock: socket.socket) -> None:
         """Admit the connection at once, so that the cap counts it, then make its
         transport (a coroutine; an accepted connection is not evicted until then)."""
-        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # answers go out at once
         protocol = TcpProtocol(self._respond, self._connections)
         self._connections.admit(protocol)
         connecting = self._loop.create_task(
