@@ -35,6 +35,7 @@ CAP = 16  # server.tcp_max_connections in the trickle test
 TRICKLERS = 64
 TRICKLE_INTERVAL = 4.0  # seconds between two octets of a trickler
 REAL_QUERIES = 5  # asked one after the other while the tricklers go on
+STOP_CHECK = 0.1  # seconds between two looks at whether the tricklers must stop
 
 
 @pytest.fixture
@@ -147,7 +148,8 @@ class Tricklers:
                 self._connect(selector)
             next_octet = time.monotonic()
             while not self._stop.is_set():
-                for key, _ in selector.select(max(0.0, next_octet - time.monotonic())):
+                wait = min(STOP_CHECK, max(0.0, next_octet - time.monotonic()))
+                for key, _ in selector.select(wait):
                     self._replace(selector, key)  # readable: closed by the server
                 if time.monotonic() >= next_octet:
                     for key in list(selector.get_map().values()):
@@ -179,7 +181,7 @@ def test_trickling_clients_do_not_hold_every_slot(daemon_with):
     dig = require_tool("dig")
     daemon = daemon_with(tcp_max_connections=CAP)
     with Tricklers(daemon.port, TRICKLERS, TRICKLE_INTERVAL) as tricklers:
-        time.sleep(TRICKLE_INTERVAL + 1.0)  # every slot is taken, the first octets are sent
+        time.sleep(1.0)  # every slot is taken, with a first octet sent on each
         for _ in range(REAL_QUERIES):
             message = dns.message.make_query("www.example.com", "A")
             response = dns.query.tcp(message, "127.0.0.1", port=daemon.port, timeout=3)
