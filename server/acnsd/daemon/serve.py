@@ -192,7 +192,9 @@ class Server:
         # on when logs.configure enabled it (server.query_log, or --query-log)
         self._query_log = logging.getLogger(logs.QUERY_LOGGER).isEnabledFor(logging.INFO)
         options = loaded.plan.options
-        self._connections = TcpConnections(options.tcp_max_connections, options.tcp_idle_timeout)
+        self._connections = TcpConnections(
+            options.tcp_max_connections, options.tcp_idle_timeout, options.tcp_frame_timeout
+        )
         self.metrics.tcp = self._connections
         self.metrics.loaded(
             len(loaded.plan.zones), tables.records, acns_sets(loaded.model), self.generation
@@ -348,6 +350,7 @@ class Server:
         self.metrics.loaded(len(loaded.plan.zones), tables.records, sets, self.generation)
         self._connections.max_connections = loaded.plan.options.tcp_max_connections
         self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
+        self._connections.frame_timeout = loaded.plan.options.tcp_frame_timeout
         await self.bind()
         log.info(
             "event=reload result=ok generation=%d source=%s zones=%d seconds=%.3f",

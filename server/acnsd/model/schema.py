@@ -50,7 +50,8 @@ SETTINGS_KEYS = ("nameservers", "ns_ttl", "soa", "multi_provider")
 SERVER_KEYS = (
     "listen", "port", "serve_assigned_addresses", "standard_nameservers", "address_pools",
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
-    "tcp_max_connections", "metrics", "user", "log_format", "query_log", "api", "limits",
+    "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
+    "api", "limits",
 )
 LIMIT_KEYS = ("max_records_per_zone", "max_records_total", "max_zone_file_bytes")
 API_LISTEN_DEFAULT = "127.0.0.1:8053"
@@ -276,6 +277,7 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         nsid=r.string(m, "nsid", path),
         chaos=chaos,
         tcp_idle_timeout=r.number(m, "tcp_idle_timeout", path, 0.1, 3600, 10.0),
+        tcp_frame_timeout=r.number(m, "tcp_frame_timeout", path, 0.1, 60, 2.0),
         tcp_max_connections=r.integer(m, "tcp_max_connections", path, 1, 100000, default=256),
         metrics=metrics,
         user=r.string(m, "user", path),

@@ -154,6 +154,7 @@ class ServerConfig:
     nsid: str | None = None
     chaos: tuple[tuple[str, str], ...] = ()
     tcp_idle_timeout: float = 10.0
+    tcp_frame_timeout: float = 2.0
     tcp_max_connections: int = 256
     metrics: tuple[str, int] | None = None  # host, port of the Prometheus exposition
     user: str | None = None  # started as root: the user to become after binding
