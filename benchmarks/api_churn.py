@@ -35,7 +35,7 @@ TOKEN = "benchmark-token-0123456789abcdef"
 ZONE = "$TTL 3600\n@ IN A 192.0.2.1\nwww IN A 192.0.2.2\nmail IN A 192.0.2.3\n@ IN MX 10 mail\n"
 
 
-def _site(directory: Path, zones: int, port: int) -> tuple[Path, list[str]]:
+def make_site(directory: Path, zones: int, port: int) -> tuple[Path, list[str]]:
     (directory / "zones").mkdir()
     names = [f"zone{i}.bench.test" for i in range(zones)]
     for name in names:
@@ -89,7 +89,7 @@ def main() -> int:
         with __import__("socket").socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        config, names = _site(directory, args.zones, port)
+        config, names = make_site(directory, args.zones, port)
         env = {**os.environ, "PYTHONPATH": str(REPO / "server")}
         log = directory / "acnsd.log"
         with open(log, "wb") as out:

@@ -1,1 +1,1 @@
-"""Adversarial tests of issue 15: an attacker's requests against the real server, over loopback."""
+"""Adversarial tests of issue 15: attacks on the real server over loopback, each bounded in time."""

@@ -6,7 +6,13 @@ import asyncio
 import socket
 
 import pytest
-from acnsd.net.listener import BindError, TcpConnections, TcpProtocol, open_listener
+from acnsd.net.listener import (
+    FRAME_TIMEOUT,
+    BindError,
+    TcpConnections,
+    TcpProtocol,
+    open_listener,
+)
 
 TIMEOUT = 5.0
 
@@ -49,8 +55,8 @@ def run(request):
     return runner
 
 
-async def start(host="127.0.0.1", max_connections=8, idle_timeout=5.0):
-    connections = TcpConnections(max_connections, idle_timeout)
+async def start(host="127.0.0.1", max_connections=8, idle_timeout=5.0, frame_timeout=FRAME_TIMEOUT):
+    connections = TcpConnections(max_connections, idle_timeout, frame_timeout)
     listener = await open_listener(host, 0, echo, echo, connections)
     return listener, connections
 
@@ -143,6 +149,7 @@ def test_tcp_answers_to_one_read_go_out_in_one_write(run):
         connections = TcpConnections(8, 5.0)
         protocol = TcpProtocol(echo, connections)
         transport = _Transport()
+        connections.admit(protocol)
         protocol.connection_made(transport)  # type: ignore[arg-type]
         try:
             protocol.data_received(frame(b"one") + frame(b"drop") + frame(b"boom") + frame(b"tw"))
@@ -190,27 +197,41 @@ def test_tcp_idle_timeout_closes(run):
     run(scenario())
 
 
-def test_tcp_connection_cap(run):
+def test_tcp_connection_cap_evicts_the_least_recently_active(run):
+    """Past the cap a new connection is admitted once the connection that answered no
+    query for the longest has been inactive for EVICTION_AGE; that one is closed to make
+    room (not the oldest one)."""
+
     async def scenario():
         listener, connections = await start(max_connections=2)
         try:
-            clients = [await asyncio.open_connection("127.0.0.1", listener.port) for _ in range(2)]
-            for reader, writer in clients:  # both admitted
+            first, second = [
+                await asyncio.open_connection("127.0.0.1", listener.port) for _ in range(2)
+            ]
+            for reader, writer in (first, second, first):  # `second` is now the least active
                 writer.write(frame(b"hi"))
                 assert await read_frame(reader) == reply(b"hi")
             reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
-            try:
-                assert await asyncio.wait_for(reader.read(), 3) == b""
-            except ConnectionResetError:
-                pass  # aborted: the peer sees a reset
-            assert connections.refused == 1
-            writer.close()
-            for _, w in clients:
+            writer.write(frame(b"new"))
+            assert await read_frame(reader) == reply(b"new")
+            assert await closed(second[0])
+            first[1].write(frame(b"still"))
+            assert await read_frame(first[0]) == reply(b"still")
+            assert connections.evicted == 1
+            for _, w in (first, second, (reader, writer)):
                 w.close()
         finally:
             listener.stop_accepting()
 
     run(scenario())
+
+
+async def closed(reader: asyncio.StreamReader) -> bool:
+    """True once the server has closed the connection (EOF or reset), within 3 s."""
+    try:
+        return await asyncio.wait_for(reader.read(), 3) == b""
+    except ConnectionResetError:
+        return True  # aborted: the peer sees a reset
 
 
 def test_drain_answers_then_closes(run):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from acnsd.model import zonedata
 from modelkit import (
     ACCOUNT_ID,
     DEFAULT_ZONE,
@@ -746,6 +747,20 @@ def test_r10_serial_changes_with_soa_settings(env):
     serial = _soa(env.load(cfg), "a.test")[1].serial
     cfg["accounts"][0]["zones"][0]["dns_settings"]["soa"] = {"refresh": 7200}
     assert _soa(env.load(cfg), "a.test")[1].serial > serial
+
+
+def test_r10_serial_goes_forward_in_serial_arithmetic_after_it_wrapped(env, monkeypatch):
+    """RFC 1982: a serial that wrapped to 5 must be followed by one "after" 5; the clock
+    (past 2^31 from 2038) is not, and max(previous + 1, now) went back."""
+    cfg = config(account(two_sets(), [zone("a.test", "custom.account")]))
+    env.load(cfg)
+    state = json.loads(env.state_file.read_text())
+    state["serials"]["a.test"]["serial"] = 5
+    env.state_file.write_text(json.dumps(state))
+    monkeypatch.setattr(zonedata.time, "time", lambda: 2**31 + 100)
+    cfg["accounts"][0]["zones"][0]["dns_settings"]["ns_ttl"] = 3600
+    serial = _soa(env.load(cfg), "a.test")[1].serial
+    assert 0 < (serial - 5) % 2**32 < 2**31  # after 5
 
 
 def test_r10_zone_file_soa_replaced_with_a_warning(env):

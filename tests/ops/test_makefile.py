@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,11 +11,17 @@ from pathlib import Path
 from tooling import REPO
 
 
-def _plan(directory: Path, target: str) -> str:
+def _make(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`make -n ARGS` in `directory`, as a fresh make (not one nested in `make test`)."""
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy(REPO / name, directory / name)
-    done = subprocess.run(["make", "-n", target], cwd=directory, capture_output=True,
-                          text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=directory,
+                          capture_output=True, text=True, timeout=60, env=env)
+
+
+def _plan(directory: Path, target: str) -> str:
+    done = _make(directory, target)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -39,8 +46,5 @@ def test_a_half_made_venv_is_made_again(tmp_path):
 
 
 def test_make_run_listens_where_it_is_told(tmp_path):
-    for name in ("Makefile", "pyproject.toml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    done = subprocess.run(["make", "-n", "run", "LISTEN=127.0.0.1:5300"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
-    assert done.stdout.rstrip().endswith("--listen 127.0.0.1:5300")
+    assert _make(tmp_path, "run", "LISTEN=127.0.0.1:5300").stdout.rstrip().endswith(
+        "--listen 127.0.0.1:5300")

@@ -151,13 +151,13 @@ def test_reloads_and_generation(example):
 def test_tcp_connections_are_read_at_scrape_time():
     class Connections:
         open = {object(), object()}
-        refused = 7
+        evicted = 7
 
     metrics = Metrics()
     metrics.tcp = Connections()
     got = samples(metrics)
     assert got[("acnsd_tcp_connections_open", ())] == 2
-    assert got[("acnsd_tcp_connections_refused_total", ())] == 7
+    assert got[("acnsd_tcp_connections_evicted_total", ())] == 7
 
 
 def test_the_exposition_serves_and_passes_promtool(example):

@@ -3,14 +3,15 @@ shapes the rules read when they check one change (issue 16).
 
 Rule owned here: every question a scoped check asks (DESIGN16 §5-§6) is answered in
 O(1) or O(name depth), and every update costs what it changes (a set whose names change
-changes every zone on it), never a walk over the other zones: zones by name with their account, settings and resolved values; for each proper
-ancestor of a zone name, the zones below it by (account, set) (R5, R11); each account's
-sets and the zones on each set (R4, and the zones a set's names reach); where each
-nameserver name is configured (R3, server-wide); which zone provides each addressed name
-and the names without one below each name (R8); the addresses held, kept aside and the
-next never-used host of each pool (R7, one allocation O(1) amortised); what each zone
-received from the zone defaults (R6). Decisions come in as plain data (`Recorded`), so
-the index does not depend on where they are stored.
+changes every zone on it), never a walk over the other zones. It holds: zones by name
+with their account, settings and resolved values; for each proper ancestor of a zone
+name, the zones below it by (account, set) (R5, R11); each account's sets and the zones
+on each set (R4, and the zones a set's names reach); where each nameserver name is
+configured (R3, server-wide); which zone provides each addressed name and the names
+without one below each name (R8); the addresses held, kept aside and the next never-used
+host of each pool (R7, one allocation O(1) amortised); what each zone received from the
+zone defaults (R6). Decisions come in as plain data (`Recorded`), so the index does not
+depend on where they are stored.
 
 It is built once from what load() accepted, then changed only by `rules.apply` with an
 accepted verdict, after which its `facts()` equal those of an index built afresh from the

@@ -147,7 +147,7 @@ class Metrics:
     """Counters plus the server's state as the collector reports it.
 
     The server calls `loaded` after every successful (re)load and `reload_failed` after
-    a rejected one; `tcp` is any object with `open` (a sized collection) and `refused`
+    a rejected one; `tcp` is any object with `open` (a sized collection) and `evicted`
     (an int), such as listener.TcpConnections."""
 
     def __init__(self, counting: bool = True) -> None:
@@ -263,9 +263,9 @@ class MetricsCollector(Collector):
             value=len(tcp.open) if tcp is not None else 0,  # type: ignore[attr-defined]
         )
         yield CounterMetricFamily(
-            "acnsd_tcp_connections_refused",
-            "TCP connections closed at once because the connection cap was reached",
-            value=tcp.refused if tcp is not None else 0,  # type: ignore[attr-defined]
+            "acnsd_tcp_connections_evicted",
+            "TCP connections closed to make room for a new one past the connection cap",
+            value=tcp.evicted if tcp is not None else 0,  # type: ignore[attr-defined]
         )
         yield CounterMetricFamily(
             "acnsd_internal_errors",

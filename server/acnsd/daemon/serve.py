@@ -14,7 +14,9 @@ within SHUTDOWN_GRACE seconds. With --workers N, N forked processes (supervise.p
 bind every address with SO_REUSEPORT and hold their own tables.
 
 Read once at startup, not at reload: the log format and query log, the metrics and API
-addresses and server.user. The exposition of worker i listens on the metrics port + i.
+addresses, the API's limits and server.user. The exposition of worker i listens on the
+metrics port + i. At start the descriptor limit is raised to the hard limit, and the API's
+connections are capped within what the DNS side leaves (descriptors.py).
 """
 
 from __future__ import annotations
@@ -25,15 +27,16 @@ import gc
 import logging
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from acnsd.aio import loop_factory, off_loop
 from acnsd.api.auth import TokenError
 from acnsd.api.server import ApiServer
 from acnsd.daemon import logs
+from acnsd.daemon.descriptors import api_limits, raise_limit
 from acnsd.daemon.metrics import (
     Exposition,
     Metrics,
@@ -53,7 +56,7 @@ from acnsd.gcpause import gc_paused
 from acnsd.model.config import Loaded, load
 from acnsd.model.schema import parse_hostport
 from acnsd.model.state import remove_stale_temporaries
-from acnsd.model.types import Model
+from acnsd.model.types import ApiConfig, Model
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
 
 __all__ = [
@@ -143,37 +146,6 @@ def frozen(function: Callable[..., T], *args: object) -> T:
     return result
 
 
-async def off_loop(function: Callable[..., T], *args: object) -> T:
-    """Run a blocking call (a load, a compile) in a daemon thread, off the event loop.
-
-    Not the loop's default executor: the interpreter waits for those threads at exit,
-    so a long load in progress at SIGTERM would hold the exit past SHUTDOWN_GRACE. A
-    daemon thread is abandoned instead (the state file is written atomically)."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if future.done():  # cancelled meanwhile: nobody waits for it any more
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-
-    def work() -> None:
-        try:
-            outcome: tuple[T | None, BaseException | None] = (function(*args), None)
-        except BaseException as exc:
-            outcome = (None, exc)
-        try:
-            loop.call_soon_threadsafe(settle, *outcome)
-        except RuntimeError:  # the loop has closed: the process is exiting
-            pass
-
-    threading.Thread(target=work, name=f"acnsd-{function.__name__}", daemon=True).start()
-    return await future
-
-
 def _remove_stale_temporaries(model: Model) -> None:
     """Remove what a crash (kill -9) left of atomic writes in the directories acnsd writes
     to: the configuration's, the state file's and zones_dir. Called holding the pid file's
@@ -220,7 +192,9 @@ class Server:
         # on when logs.configure enabled it (server.query_log, or --query-log)
         self._query_log = logging.getLogger(logs.QUERY_LOGGER).isEnabledFor(logging.INFO)
         options = loaded.plan.options
-        self._connections = TcpConnections(options.tcp_max_connections, options.tcp_idle_timeout)
+        self._connections = TcpConnections(
+            options.tcp_max_connections, options.tcp_idle_timeout, options.tcp_frame_timeout
+        )
         self.metrics.tcp = self._connections
         self.metrics.loaded(
             len(loaded.plan.zones), tables.records, acns_sets(loaded.model), self.generation
@@ -376,6 +350,7 @@ class Server:
         self.metrics.loaded(len(loaded.plan.zones), tables.records, sets, self.generation)
         self._connections.max_connections = loaded.plan.options.tcp_max_connections
         self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
+        self._connections.frame_timeout = loaded.plan.options.tcp_frame_timeout
         await self.bind()
         log.info(
             "event=reload result=ok generation=%d source=%s zones=%d seconds=%.3f",
@@ -427,9 +402,8 @@ async def serve(
         if settings.metrics is not None:
             exposition = _start_exposition(server.metrics, settings.metrics, worker)
         if settings.api is not None and worker is None:
-            server.api = ApiServer(
-                config, settings.api.listen, settings.api.tokens_file, server.apply
-            )
+            dns = settings.tcp_max_connections + 2 * len(server.listeners)
+            server.api = _api_server(config, settings.api, server.apply, dns)
             server.api.start()
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, settings.state_file if worker is None else None)
@@ -462,6 +436,14 @@ async def serve(
     return 0
 
 
+def _api_server(config: str, api: ApiConfig, apply: Callable[[], None],
+                dns_descriptors: int) -> ApiServer:
+    """The management API, its connections capped within the descriptors that the DNS
+    side's `dns_descriptors` leave it."""
+    return ApiServer(config, api.listen, api.tokens_file, apply,
+                     api_limits(api.limits, dns_descriptors))
+
+
 async def _stop(server: Server, exposition: Exposition | None, grace: float) -> None:
     if server.api is not None:
         await off_loop(server.api.stop)
@@ -472,13 +454,7 @@ async def _stop(server: Server, exposition: Exposition | None, grace: float) -> 
 
 def _run(config: str, loaded: Loaded, tables: Tables, listen: Listen, worker: int | None) -> int:
     """One process's event loop (uvloop when it is installed) from start to exit."""
-    try:
-        import uvloop
-    except ImportError:
-        factory = None
-    else:
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(serve(config, loaded, tables, listen=listen, worker=worker))
 
 
@@ -510,7 +486,7 @@ def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, work
     code = 0
     try:
         if settings.api is not None:
-            api = ApiServer(config, settings.api.listen, settings.api.tokens_file, _signal_self_hup)
+            api = _api_server(config, settings.api, _signal_self_hup, 0)  # DNS: in workers
             api.start()
         drop_privileges(settings.user, settings.state_file)
     except (OSError, AcnsdError, TokenError) as exc:
@@ -548,6 +524,7 @@ def _listen_option(text: str) -> tuple[str, int]:
 def main(config: str, listen: list[str] | None, workers: int) -> int:
     """`acnsd serve`: load, compile, bind and serve until stopped; the exit code."""
     logs.configure()
+    raise_limit()
     sys.setswitchinterval(SWITCH_INTERVAL)
     # SIGHUP's default action ends the process: until the loop handles it, ignore it
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

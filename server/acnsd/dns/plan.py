@@ -53,6 +53,7 @@ class ServerOptions:
     # CHAOS TXT answers (version.bind, id.server, hostname.bind); empty disables them
     chaos: tuple[tuple[str, str], ...] = ()
     tcp_idle_timeout: float = 10.0
+    tcp_frame_timeout: float = 2.0  # a TCP frame's deadline from its first octet
     tcp_max_connections: int = 256
 
 

@@ -129,6 +129,7 @@ def _load(source: Source, config_file: Path, save_state: bool,
             nsid=server.nsid.encode() if server.nsid else None,
             chaos=server.chaos,
             tcp_idle_timeout=server.tcp_idle_timeout,
+            tcp_frame_timeout=server.tcp_frame_timeout,
             tcp_max_connections=server.tcp_max_connections,
         ),
     )

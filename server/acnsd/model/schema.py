@@ -23,6 +23,7 @@ from .types import (
     NS_TYPES,
     Account,
     ApiConfig,
+    ApiLimits,
     CustomNameserver,
     DnsSettings,
     Limits,
@@ -53,7 +54,8 @@ SETTINGS_KEYS = ("nameservers", "ns_ttl", "soa", "multi_provider")
 SERVER_KEYS = (
     "listen", "port", "serve_assigned_addresses", "standard_nameservers", "address_pools",
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
-    "tcp_max_connections", "metrics", "user", "log_format", "query_log", "api", "limits",
+    "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
+    "api", "limits",
 )
 LIMIT_KEYS = ("max_records_per_zone", "max_records_total", "max_zone_file_bytes")
 API_LISTEN_DEFAULT = "127.0.0.1:8053"
@@ -314,6 +316,7 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         nsid=r.string(m, "nsid", path),
         chaos=chaos,
         tcp_idle_timeout=r.number(m, "tcp_idle_timeout", path, 0.1, 3600, 10.0),
+        tcp_frame_timeout=r.number(m, "tcp_frame_timeout", path, 0.1, 60, 2.0),
         tcp_max_connections=r.integer(m, "tcp_max_connections", path, 1, 100000, default=256),
         metrics=metrics,
         user=r.string(m, "user", path),
@@ -333,18 +336,26 @@ def _limits(r: _Reader, value: Any, path: str) -> Limits:
 
 
 def _api(r: _Reader, value: Any, path: str, base: Path) -> ApiConfig | None:
-    """`server.api: {listen, tokens_file}`: loopback by default; tokens_file is required."""
-    m = r.mapping(value, path, ("listen", "tokens_file"), required=("tokens_file",))
+    """`server.api: {listen, tokens_file, max_connections, header_timeout, body_timeout}`:
+    loopback by default; tokens_file is required."""
+    m = r.mapping(value, path, ("listen", "tokens_file", "max_connections", "header_timeout",
+                                "body_timeout"), required=("tokens_file",))
     if m is None or "tokens_file" not in m:
         return None
     text = r.string(m, "listen", path, API_LISTEN_DEFAULT)
     tokens = r.string(m, "tokens_file", path)
+    default = ApiLimits()
+    limits = ApiLimits(
+        max_connections=r.integer(m, "max_connections", path, 1, 100000,
+                                  default=default.max_connections),
+        header_timeout=r.number(m, "header_timeout", path, 0.1, 3600, default.header_timeout),
+        body_timeout=r.number(m, "body_timeout", path, 0.1, 3600, default.body_timeout))
     try:
         listen = parse_hostport(str(text))
     except ValueError as exc:
         r.error(join_path(path, "listen"), f"{text!r}: {exc}")
         return None
-    return ApiConfig(listen, base / tokens) if tokens else None
+    return ApiConfig(listen, base / tokens, limits) if tokens else None
 
 
 def _account(r: _Reader, value: Any, path: str, zones_dir: Path) -> Account | None:

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_NS_TYPES",
     "Account",
     "ApiConfig",
+    "ApiLimits",
     "CustomNameserver",
     "DnsSettings",
     "Limits",
@@ -111,11 +112,22 @@ class Account:
 
 
 @dataclass(frozen=True)
+class ApiLimits:
+    """What one management API client may hold (`server.api`, issue 15)."""
+
+    max_connections: int = 512  # open at once; past it an idle one is closed or one waits
+    header_timeout: float = 10.0  # seconds to send a request's head (and to stay idle)
+    body_timeout: float = 10.0  # seconds to send a request's body, and to take the answer
+
+
+@dataclass(frozen=True)
 class ApiConfig:
-    """`server.api`: where the management API listens and whose tokens it accepts (§6)."""
+    """`server.api`: where the management API listens, whose tokens it accepts (§6) and
+    its limits."""
 
     listen: tuple[str, int]
     tokens_file: Path
+    limits: ApiLimits = ApiLimits()
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,7 @@ class ServerConfig:
     nsid: str | None = None
     chaos: tuple[tuple[str, str], ...] = ()
     tcp_idle_timeout: float = 10.0
+    tcp_frame_timeout: float = 2.0
     tcp_max_connections: int = 256
     metrics: tuple[str, int] | None = None  # host, port of the Prometheus exposition
     user: str | None = None  # started as root: the user to become after binding

@@ -46,6 +46,7 @@ from ..dns.wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fix
 from ..errors import Problem
 from ..gcpause import gc_paused
 from . import includes, zonefile
+from .journal import next_serial
 from .state import State
 from .types import Limits, ResolvedZone, ServerConfig
 from .zonefile import RecordLimit, TooManyRecords
@@ -591,7 +592,8 @@ def _managed_soa(zone: ResolvedZone, apex: WireName,
         serial = int(recorded["serial"])
     else:
         previous = int(recorded["serial"]) if recorded else 0
-        serial = max(previous + 1, int(time.time())) % 2**32
+        now = int(time.time())
+        serial = next_serial(previous, now) if recorded else now % 2**32
         state.serials[zone.name] = {"serial": serial, "digest": digest_text}
     timers = struct.pack(">IIIII", serial, s.refresh, s.retry, s.expire, s.min_ttl)
     rdata = (_wire_name(f"{mname}."), WireName(rname_wire), timers)

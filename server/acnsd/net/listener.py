@@ -7,9 +7,17 @@ answer. UDP is one datagram in, at most one datagram out; the event
 loop reads the socket itself, many datagrams per wakeup (UdpReader). TCP follows
 RFC 7766: every message is preceded by a two-octet length (§8); several queries may be
 sent on one connection and each is answered as soon as it is complete (pipelining, §6.2.1;
-the answers to the queries completed by one read are written together, in order);
-a message may arrive in any number of pieces; an idle connection is closed after a timeout
-(§6.2.3); past a cap on concurrent connections, new ones are closed at once (§6.2.2).
+the answers to the queries completed by one read are written together, in order, up
+to WRITE_BATCH octets a write);
+a message may arrive in any number of pieces. No client holds more than its share
+(§6.2.3): a connection with no query answered for the idle timeout is closed (a partial
+frame does not count), a frame must complete within the frame timeout of its first
+octet, the answers to a client that does not read them wait in a bounded buffer (past
+the transport's high-water mark the connection is neither answered nor read, and it is
+aborted if they stay unread for the frame timeout), and past a cap on concurrent
+connections a new one evicts the least recently active connection that is not busy
+writing answers; when none has been inactive for long enough, new connections wait in
+the kernel's backlog, in order, rather than churn one another out (§6.2.2).
 When a listener stops, the datagrams already queued on its UDP socket are answered
 before it closes, and open connections are closed once their answers are written.
 Nothing here knows about zones or DNS messages: each socket is given a `Responder`, a
@@ -26,7 +34,9 @@ import asyncio
 import errno
 import ipaddress
 import logging
+import math
 import socket
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +46,7 @@ __all__ = [
     "BindError",
     "Listener",
     "Responder",
+    "TcpAcceptor",
     "TcpConnections",
     "UdpReader",
     "format_address",
@@ -47,6 +58,14 @@ log = logging.getLogger("acnsd.listener")
 Responder = Callable[[bytes], "bytes | None"]
 
 MAX_TCP_MESSAGE = 65535  # the two-octet length prefix bounds every TCP message (RFC 7766 §8)
+FRAME_TIMEOUT = 2.0  # seconds a TCP frame may take from its first octet (server.tcp_frame_timeout)
+WRITE_BATCH = 64 * 1024  # answers joined into one TCP write, then the write buffer is checked
+EVICTION_AGE = 0.5  # seconds a TCP connection is inactive before it may be evicted
+WAKE_INTERVAL = 0.1  # seconds between two looks for room while new connections wait
+TCP_BACKLOG = 1024  # connections the kernel queues while none can be admitted
+ACCEPT_PER_WAKEUP = 64  # connections accepted before the event loop runs other callbacks
+ACCEPT_RETRY = 1.0  # seconds accepting pauses when the process is out of descriptors
+ACCEPT_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 PORT_ZERO_ATTEMPTS = 20  # tries to find one free port for both UDP and TCP
 UDP_DRAIN_LIMIT = 10_000  # queued datagrams answered at most when a listener stops
 UDP_READ_PER_WAKEUP = 256  # datagrams answered before the event loop runs other callbacks
@@ -148,28 +167,96 @@ class UdpReader:
 
 
 class TcpConnections:
-    """The open TCP connections of one server: the cap, the idle timeout, the drain."""
+    """The open TCP connections of one server: the cap, the deadlines, eviction, the drain.
 
-    def __init__(self, max_connections: int, idle_timeout: float) -> None:
+    `open` lists the connections least recently active first (active: accepted, or a
+    query answered). Past the cap, a new connection evicts the first of them that has
+    been inactive for `eviction_age` and is not busy writing answers to a client that
+    reads them: an idle connection, one that trickles a frame, one whose client does not
+    read its answers. When there is none, new connections wait in the kernel's backlog,
+    in the order they came (TcpAcceptor), until a connection closes or can be evicted:
+    a flood of new connections cannot churn out the one that has just been accepted."""
+
+    def __init__(
+        self,
+        max_connections: int,
+        idle_timeout: float,
+        frame_timeout: float = FRAME_TIMEOUT,
+        eviction_age: float = EVICTION_AGE,
+    ) -> None:
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
-        self.open: set[TcpProtocol] = set()
-        self.refused = 0  # connections closed at once because the cap was reached
+        self.frame_timeout = frame_timeout
+        self.eviction_age = eviction_age
+        self.open: OrderedDict[TcpProtocol, None] = OrderedDict()
+        self.evicted = 0  # connections closed to make room for a new one
+        self._waiting: set[Callable[[], None]] = set()  # acceptors to resume when room is made
+        self._wake_timer: asyncio.TimerHandle | None = None
         self._empty = asyncio.Event()
         self._empty.set()
 
-    def admit(self, connection: TcpProtocol) -> bool:
+    def has_room(self) -> bool:
+        """Whether a new connection may be admitted now (evicting another one)."""
+        return len(self.open) < self.max_connections or self._victim() is not None
+
+    def admit(self, connection: TcpProtocol) -> None:
+        """Add `connection`, evicting another one past the cap (see has_room)."""
         if len(self.open) >= self.max_connections:
-            self.refused += 1
-            return False
-        self.open.add(connection)
+            victim = self._victim()
+            if victim is not None:
+                self.discard(victim)
+                victim.evict()
+                self.evicted += 1
+        connection.active_at = asyncio.get_running_loop().time()
+        self.open[connection] = None
         self._empty.clear()
-        return True
+
+    def active(self, connection: TcpProtocol, now: float) -> None:
+        """`connection` answered a query: it moves to the end of the eviction order."""
+        connection.active_at = now
+        try:
+            self.open.move_to_end(connection)
+        except KeyError:  # evicted already
+            pass
 
     def discard(self, connection: TcpProtocol) -> None:
-        self.open.discard(connection)
+        if self.open.pop(connection, None) is None:
+            return
         if not self.open:
             self._empty.set()
+        self._wake()
+
+    def wake_when_room(self, resume: Callable[[], None]) -> None:
+        """Call `resume` once a connection closes or may be evicted (checked every
+        WAKE_INTERVAL seconds meanwhile)."""
+        self._waiting.add(resume)
+        if self._wake_timer is None:
+            loop = asyncio.get_running_loop()
+            self._wake_timer = loop.call_later(WAKE_INTERVAL, self._wake)
+
+    def forget(self, resume: Callable[[], None]) -> None:
+        self._waiting.discard(resume)
+
+    def _wake(self) -> None:
+        if not self._waiting:
+            return
+        if self._wake_timer is not None:
+            self._wake_timer.cancel()
+            self._wake_timer = None
+        waiting, self._waiting = self._waiting, set()
+        for resume in waiting:
+            resume()
+
+    def _victim(self) -> TcpProtocol | None:
+        """The least recently active connection that is not busy, if inactive for
+        `eviction_age` (`open` is in the order of `active_at`)."""
+        inactive_since = asyncio.get_running_loop().time() - self.eviction_age
+        for connection in self.open:
+            if connection.active_at > inactive_since:
+                return None
+            if not connection.busy:
+                return connection
+        return None
 
     async def drain(self, timeout: float) -> int:
         """Close every connection once its answers are written; abort what is left after
@@ -186,37 +273,140 @@ class TcpConnections:
         return len(aborted)
 
 
+class TcpAcceptor:
+    """Accepts the connections queued on a listening TCP socket, each into a TcpProtocol,
+    while TcpConnections has room for them; when it has none, stops reading the socket
+    until it has, and the new connections wait in the backlog. A failure to accept for
+    want of descriptors or memory pauses accepting for ACCEPT_RETRY seconds."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        respond: Responder,
+        connections: TcpConnections,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.sock = sock
+        self._respond = respond
+        self._connections = connections
+        self._loop = loop
+        self._reading = False
+        self._closed = False
+        self._connecting: set[asyncio.Task] = set()  # transports being made
+        sock.listen(TCP_BACKLOG)
+        self.resume()
+
+    def resume(self) -> None:
+        if not self._reading and not self._closed:
+            self._loop.add_reader(self.sock.fileno(), self._accept)
+            self._reading = True
+
+    def close(self) -> None:
+        """Stop accepting and close the listening socket; open connections stay."""
+        self._pause()
+        self._connections.forget(self.resume)
+        self._closed = True
+        self.sock.close()
+
+    def _pause(self) -> None:
+        if self._reading:
+            self._loop.remove_reader(self.sock.fileno())
+            self._reading = False
+
+    def _accept(self) -> None:
+        connections = self._connections
+        for accepted in range(ACCEPT_PER_WAKEUP):
+            if not connections.has_room():
+                if not accepted:  # the socket was readable: a connection waits
+                    log.warning(
+                        "event=tcp_full limit=%d action=waiting", connections.max_connections
+                    )
+                self._pause()
+                connections.wake_when_room(self.resume)
+                return
+            try:
+                sock, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in ACCEPT_RESOURCE_ERRORS:
+                    log.warning(
+                        "event=tcp_accept_failed reason=%r action=paused seconds=%g",
+                        exc.strerror,
+                        ACCEPT_RETRY,
+                    )
+                    self._pause()
+                    self._loop.call_later(ACCEPT_RETRY, self.resume)
+                    return
+                continue  # ECONNABORTED and the like: that client is gone already
+            self._start(sock)
+
+    def _start(self, sock: socket.socket) -> None:
+        """Admit the connection at once, so that the cap counts it, then make its
+        transport (a coroutine; an accepted connection is not evicted until then)."""
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # answers go out at once
+        protocol = TcpProtocol(self._respond, self._connections)
+        self._connections.admit(protocol)
+        connecting = self._loop.create_task(
+            self._loop.connect_accepted_socket(lambda: protocol, sock)
+        )
+        self._connecting.add(connecting)
+
+        def connected(task: asyncio.Task) -> None:
+            self._connecting.discard(task)
+            if task.cancelled() or task.exception() is not None:  # the client is gone
+                sock.close()
+                self._connections.discard(protocol)
+
+        connecting.add_done_callback(connected)
+
+
+# Why a connection's deadline is set: what happens when it passes (TcpProtocol._expired)
+IDLE = "idle"  # no query answered for tcp_idle_timeout: closed once the answers are written
+FRAME = "frame_timeout"  # a frame incomplete tcp_frame_timeout after its first octet: closed
+STALLED = "write_stalled"  # answers unread for tcp_frame_timeout: aborted
+CLOSING = "close_timeout"  # closed, yet the answers are still unwritten: aborted
+
+
 class TcpProtocol(asyncio.Protocol):
-    """One TCP connection: reassembles length-prefixed queries and answers each in turn."""
+    """One TCP connection: reassembles length-prefixed queries and answers each in turn,
+    no faster than the client reads the answers, and closes itself past its deadline."""
 
     def __init__(self, respond: Responder, connections: TcpConnections) -> None:
         self._respond = respond
         self._connections = connections
         self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._last_activity = 0.0
-        self._idle_timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._buffer = bytearray()  # queries not answered yet, the last one maybe partial
+        self.active_at = 0.0  # admitted, then the last query answered (TcpConnections)
+        self._frame_started = 0.0  # when the first octet in the buffer arrived
+        self._paused = False  # the transport's write buffer is above its high-water mark
+        self._due = math.inf  # the deadline, and why it is set (IDLE, FRAME, ...)
+        self._why = IDLE
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """The transport TcpAcceptor makes once TcpConnections has admitted us."""
         self._transport = transport  # type: ignore[assignment]
-        if not self._connections.admit(self):
-            log.warning(
-                "event=tcp_refused peer=%s reason=max_connections limit=%d",
-                _peer(transport),
-                self._connections.max_connections,
-            )
-            transport.abort()  # type: ignore[attr-defined]
-            return
-        loop = asyncio.get_running_loop()
-        self._last_activity = loop.time()
-        self._idle_timer = loop.call_later(self._connections.idle_timeout, self._check_idle)
+        self._loop = asyncio.get_running_loop()
+        self._set_due(self.active_at + self._connections.idle_timeout, IDLE)
 
     def data_received(self, data: bytes) -> None:
-        self._last_activity = asyncio.get_running_loop().time()
+        if not self._buffer:
+            self._frame_started = self._loop.time()  # type: ignore[union-attr]
+        self._buffer += data
+        self._answer()
+
+    def _answer(self) -> None:
+        """Answer the complete queries in the buffer, in order, the answers joined into
+        writes of about WRITE_BATCH octets; stop when a write pushes the transport's
+        buffer above its high-water mark (pause_writing): the rest of the queries wait in
+        the buffer, and the socket is not read meanwhile."""
         buffer = self._buffer
-        buffer += data
         start = 0
-        framed = []  # the answers to every query complete in this read, in order
+        framed: list[bytes] = []  # answers not written yet, in order
+        size = 0
         while len(buffer) - start >= 2:
             length = (buffer[start] << 8) | buffer[start + 1]
             end = start + 2 + length
@@ -231,25 +421,69 @@ class TcpProtocol(asyncio.Protocol):
                 continue
             framed.append(len(response).to_bytes(2, "big"))
             framed.append(response)
-        if start:
-            del buffer[:start]
+            size += 2 + len(response)
+            if size >= WRITE_BATCH:
+                self._transport.write(b"".join(framed))  # type: ignore[union-attr]
+                framed, size = [], 0
+                if self._paused or self._transport.is_closing():  # type: ignore[union-attr]
+                    break  # the client does not read, or is gone
         if framed:  # one write (one system call) for all of them
             self._transport.write(b"".join(framed))  # type: ignore[union-attr]
+        now = self._loop.time()  # type: ignore[union-attr]
+        if start:
+            del buffer[:start]
+            self._frame_started = now
+            self._connections.active(self, now)
+        if not self._paused:
+            self._set_reading_deadline()
+
+    def _set_reading_deadline(self) -> None:
+        """The idle deadline runs from the last query answered (a partial frame does not
+        move it); a partial frame must also complete within tcp_frame_timeout."""
+        connections = self._connections
+        idle = self.active_at + connections.idle_timeout
+        frame = self._frame_started + connections.frame_timeout
+        if self._buffer and frame < idle:
+            self._set_due(frame, FRAME)
+        else:
+            self._set_due(idle, IDLE)
 
     def eof_received(self) -> bool:
         return False  # the client has finished sending: close once our answers are written
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         self._connections.discard(self)
 
-    # Flow control: a client that pipelines without reading its answers stops being read.
+    # Flow control: a client that does not read its answers is neither answered nor read.
     def pause_writing(self) -> None:
+        self._paused = True
         self._transport.pause_reading()  # type: ignore[union-attr]
+        now = self._loop.time()  # type: ignore[union-attr]
+        self._set_due(now + self._connections.frame_timeout, STALLED)
 
     def resume_writing(self) -> None:
-        self._transport.resume_reading()  # type: ignore[union-attr]
+        self._paused = False
+        now = self._loop.time()  # type: ignore[union-attr]
+        if self._transport.is_closing():  # type: ignore[union-attr]
+            self._set_due(now + self._connections.frame_timeout, CLOSING)  # still reading
+            return
+        self._frame_started = now
+        self._answer()  # the queries read already, then the socket again
+        if not self._paused:
+            self._transport.resume_reading()  # type: ignore[union-attr]
+
+    @property
+    def busy(self) -> bool:
+        """Not to be evicted: its transport is being made, or answers wait to be written
+        to a client that reads them."""
+        transport = self._transport
+        return transport is None or (not self._paused and transport.get_write_buffer_size() > 0)
+
+    def evict(self) -> None:
+        log.debug("event=tcp_evicted peer=%s", _peer(self._transport))
+        self.abort()
 
     def close(self) -> None:
         """Close after the answers already written are flushed (graceful shutdown)."""
@@ -260,22 +494,32 @@ class TcpProtocol(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
-    def _check_idle(self) -> None:
-        loop = asyncio.get_running_loop()
-        remaining = self._last_activity + self._connections.idle_timeout - loop.time()
-        if remaining > 0:
-            self._idle_timer = loop.call_later(remaining, self._check_idle)
+    def _set_due(self, when: float, why: str) -> None:
+        """Set the deadline; the timer is moved only when it must fire earlier (when it
+        fires early, _expired sets it again)."""
+        self._due, self._why = when, why
+        if when < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(when, self._expired)  # type: ignore[union-attr]
+            self._timer_at = when
+
+    def _expired(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        now = self._loop.time()  # type: ignore[union-attr]
+        if now < self._due:
+            self._set_due(self._due, self._why)
             return
-        if self._transport is not None and self._transport.is_closing():
-            # closed once already, yet the answers could not be written: the client does
-            # not read them
-            self._idle_timer = None
-            log.debug("event=tcp_idle_abort peer=%s", _peer(self._transport))
+        peer = _peer(self._transport)
+        if self._why in (STALLED, CLOSING):
+            log.debug("event=tcp_abort peer=%s reason=%s", peer, self._why)
             self.abort()
             return
-        log.debug("event=tcp_idle_close peer=%s", _peer(self._transport))
+        log.debug("event=tcp_close peer=%s reason=%s", peer, self._why)
         self.close()
-        self._idle_timer = loop.call_later(self._connections.idle_timeout, self._check_idle)
+        # the answers already due are written first: a client that does not read them
+        # within tcp_frame_timeout is aborted
+        self._set_due(now + self._connections.frame_timeout, CLOSING)
 
 
 def _guarded(respond: Responder, query: bytes) -> bytes | None:
@@ -299,7 +543,7 @@ class Listener:
     host: str
     port: int
     udp: UdpReader
-    tcp: asyncio.AbstractServer
+    tcp: TcpAcceptor
 
     @property
     def address(self) -> str:
@@ -370,9 +614,7 @@ async def open_listener(
     udp_sock, tcp_sock = _bound_pair(host, port, reuse_port)
     port = udp_sock.getsockname()[1]
     try:
-        tcp = await loop.create_server(
-            lambda: TcpProtocol(tcp_respond, connections), sock=tcp_sock, backlog=1024
-        )
+        tcp = TcpAcceptor(tcp_sock, tcp_respond, connections, loop)
     except BaseException:
         udp_sock.close()
         tcp_sock.close()

@@ -1,0 +1,341 @@
+"""A zone's served content as bytes, the difference between two contents, and the chain of
+differences that brings a secondary from its serial to ours (IXFR, RFC 1995 §4).
+
+The rules owned here:
+
+- **RR format** (content and differences alike): owner (uncompressed wire form, its case as
+  served) · type u16 · class u16 · TTL u32 · rdlength u16 · rdata (the served octets, names
+  uncompressed); integers big-endian. An RR *is* its bytes: two RRs are the same exactly
+  when their bytes are, so a changed TTL or a name spelled in another case is a removal plus
+  an addition.
+- **Content**: the SOA RR first, then every other RR once, in canonical order (RFC 4034 §6.1
+  owner order, then type, then the owner's spelling, class and TTL, then rdata octets), so
+  equal content is equal bytes and each RRset's RRs are together. An RRset read back
+  (`rrsets_of`) lists its RRs in that order, not in the zone file's.
+- **Difference** (`diff`): the old SOA, the removed RRs, the new SOA, the added RRs (the
+  RFC 1995 §4 sequence). The SOA is never among the removed or added. It is empty when
+  nothing served changed but the SOA serial; then the serial stays.
+- **Serial** (`next_serial`): a change that is not empty is served as today's
+  max(serial + 1, unix time) mod 2^32 when that is after the old serial in RFC 1982 serial
+  arithmetic, else as serial + 1 mod 2^32 (so the serial increases across the wrap, and
+  after 2038, when the time may be 2^31 or more ahead of a wrapped serial).
+- **Chain** (`chain_start`): the journal's differences of a zone, oldest first, each
+  starting at the serial the previous one ended at, the last at the current serial. A
+  client at our serial, or after it (RFC 1995 §2), needs none; a client at a serial where
+  no difference starts, or whose chain is broken, gets None: the caller answers with AXFR.
+  When a serial starts two differences (serials wrap), the most recent one is taken.
+- **Bounds** (`trimmed`): a zone keeps at most `max_depth` differences of at most
+  `max_bytes` encoded bytes in all; the oldest go first, and a single difference larger
+  than `max_bytes` leaves none.
+
+A difference is stored as (version 1): u8 version · u32 serial_from · u32 serial_to ·
+u32 n_removed · u32 n_added · SOA_from · removed RRs · SOA_to · added RRs.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import dns.rdatatype
+
+from ..dns.wire import WireName, WireRRset, wire_rrset
+
+__all__ = [
+    "RR",
+    "Diff",
+    "JournalFormatError",
+    "chain_start",
+    "diff",
+    "next_serial",
+    "pack_content",
+    "rrs_of",
+    "rrsets_of",
+    "serial_gt",
+    "soa_serial",
+    "split_soa",
+    "trimmed",
+    "unpack_content",
+    "with_serial",
+]
+
+RR = bytes  # one resource record in the RR format above
+DIFF_VERSION = 1
+SERIAL_SPACE = 2**32
+_HALF = 2**31
+_SOA = dns.rdatatype.SOA
+_RR_FIXED = struct.Struct(">HHIH")  # type, class, TTL, rdlength: what follows the owner
+_DIFF_HEAD = struct.Struct(">BIIII")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+# RFC 3597 §4: the RFC 1035 types whose rdata names the renderer may compress, and how
+# their rdata splits into names ("name") and fixed octets (a count), as WireRRset keeps it.
+_LAYOUTS: dict[int, tuple[str | int, ...]] = {
+    **{t: ("name",) for t in (dns.rdatatype.NS, dns.rdatatype.MD, dns.rdatatype.MF,
+                              dns.rdatatype.CNAME, dns.rdatatype.MB, dns.rdatatype.MG,
+                              dns.rdatatype.MR, dns.rdatatype.PTR)},
+    _SOA: ("name", "name", 20),
+    dns.rdatatype.MX: (2, "name"),
+    dns.rdatatype.MINFO: ("name", "name"),
+}
+
+
+class JournalFormatError(ValueError):
+    """Bytes that are not content or a difference in the formats above."""
+
+
+# ---- RRs and content ----------------------------------------------------------------
+
+def rrs_of(rrsets: Iterable[WireRRset]) -> list[RR]:
+    """Every RR of these RRsets (as a zone plan holds them) in the RR format."""
+    rrs = []
+    for rrset in rrsets:
+        head = rrset.owner.wire + rrset.fixed
+        for rdata in rrset.rdatas:
+            if rdata.__class__ is bytes:  # rdlength and rdata already
+                rrs.append(head + rdata)
+            else:
+                raw = b"".join(p if p.__class__ is bytes else p.wire for p in rdata)
+                rrs.append(head + _U16.pack(len(raw)) + raw)
+    return rrs
+
+
+def split_soa(rrs: Iterable[RR]) -> tuple[RR, list[RR]]:
+    """A zone's one SOA RR, and its other RRs."""
+    soas, others = [], []
+    for rr in rrs:
+        (soas if _rdtype(rr) == _SOA else others).append(rr)
+    if len(soas) != 1:
+        raise ValueError(f"a zone's content needs exactly one SOA record, not {len(soas)}")
+    return soas[0], others
+
+
+def pack_content(soa: RR, rrs: Iterable[RR]) -> bytes:
+    """A zone's content: its SOA RR, then the other RRs, once each, in canonical order."""
+    return soa + b"".join(_canonical(set(rrs)))
+
+
+def unpack_content(content: bytes) -> list[RR]:
+    """The RRs of a content, its SOA first."""
+    rrs = list(_split(content))
+    if not rrs or _rdtype(rrs[0]) != _SOA:
+        raise JournalFormatError("a zone's content does not start with its SOA record")
+    return rrs
+
+
+def rrsets_of(content: bytes, shared: dict | None = None) -> list[WireRRset]:
+    """The RRsets of a content, as a zone plan holds them (for the compiler). Consecutive
+    RRs of one owner spelling, type, class and TTL make one RRset. `shared`, kept across
+    calls, stores equal rdata names and octet strings once (the zones' NS targets...)."""
+    shared = {} if shared is None else shared
+    groups: list[tuple[WireName, bytes, list]] = []  # owner, type/class/TTL, rdatas
+    owner = None
+    pos, end = 0, len(content)
+    while pos < end:
+        if owner is None or not content.startswith(owner.wire, pos):  # the same name
+            owner = WireName(content[pos : _owner_end(content, pos)])
+        cut = pos + len(owner.wire)
+        if cut + 10 > end:
+            raise JournalFormatError("a record is cut short")
+        rdtype, _, _, rdlength = _RR_FIXED.unpack_from(content, cut)
+        pos = cut + 10 + rdlength
+        if pos > end:
+            raise JournalFormatError("a record's rdata is cut short")
+        fixed = content[cut : cut + 8]
+        if not groups or groups[-1][0] is not owner or groups[-1][1] != fixed:
+            groups.append((owner, shared.setdefault(fixed, fixed), []))
+        groups[-1][2].append(_rdata_parts(rdtype, content[cut + 8 : pos], shared))
+    if not groups or _rdtype_at(groups[0][1], 0) != _SOA:
+        raise JournalFormatError("a zone's content does not start with its SOA record")
+    return [wire_rrset(owner, _rdtype_at(fixed, 0), fixed, tuple(rdatas))
+            for owner, fixed, rdatas in groups]
+
+
+def soa_serial(soa: RR) -> int:
+    """The serial of an SOA RR (the first of the five numbers ending its rdata)."""
+    return _U32.unpack_from(soa, len(soa) - 20)[0]
+
+
+def with_serial(soa: RR, serial: int) -> RR:
+    """The SOA RR with another serial."""
+    return soa[:-20] + _U32.pack(serial) + soa[-16:]
+
+
+def _rdata_parts(rdtype: int, rdata: bytes,
+                 shared: dict) -> bytes | tuple[bytes | WireName, ...]:
+    """An rdata (rdlength first) as a WireRRset holds it: literal bytes, or for the
+    compressible types, its names apart (`wire.encode_rdata`); stored once in `shared`
+    (an rdata's bytes never equal a name's: a name of 2 to 255 octets would have to start
+    with its own length minus two)."""
+    layout = _LAYOUTS.get(rdtype)
+    if layout is None:
+        return shared.setdefault(rdata, rdata)
+    parts: list[bytes | WireName] = []
+    pos = 2
+    for part in layout:
+        if part == "name":
+            end = _owner_end(rdata, pos)
+            parts.append(_shared_name(rdata[pos:end], shared))
+        else:
+            end = pos + part
+            parts.append(rdata[pos:end])
+        pos = end
+    if pos != len(rdata):
+        raise JournalFormatError(f"a {dns.rdatatype.to_text(rdtype)} rdata of the wrong length")
+    return tuple(parts)
+
+
+def _shared_name(wire: bytes, shared: dict) -> WireName:
+    name = shared.get(wire)
+    if name is None:
+        name = shared[wire] = WireName(wire)
+    return name
+
+
+def _owner_end(buf: bytes, pos: int) -> int:
+    """Where the uncompressed name starting at `pos` ends."""
+    try:
+        while buf[pos]:
+            if buf[pos] > 63:
+                raise JournalFormatError("a compressed or invalid name")
+            pos += buf[pos] + 1
+    except IndexError:
+        raise JournalFormatError("a name runs past the end of the record") from None
+    return pos + 1
+
+
+def _rdtype_at(rr: bytes, owner_end: int) -> int:
+    return _U16.unpack_from(rr, owner_end)[0]
+
+
+def _rdtype(rr: RR) -> int:
+    return _rdtype_at(rr, _owner_end(rr, 0))
+
+
+def _split(buf: bytes, pos: int = 0, end: int | None = None) -> Iterator[RR]:
+    """The RRs laid end to end in buf[pos:end]."""
+    end = len(buf) if end is None else end
+    while pos < end:
+        cut = _owner_end(buf, pos)
+        if cut + 10 > end:
+            raise JournalFormatError("a record is cut short")
+        stop = cut + 10 + _RR_FIXED.unpack_from(buf, cut)[3]
+        if stop > end:
+            raise JournalFormatError("a record's rdata is cut short")
+        yield buf[pos:stop]
+        pos = stop
+
+
+def _canonical(rrs: Iterable[RR]) -> list[RR]:
+    """RFC 4034 §6.1 owner order (labels compared lower-cased from the root), then type,
+    then (so that each RRset's RRs stay together and the order is total) the owner's
+    spelling, class and TTL, then rdata octets."""
+
+    def key(rr: RR) -> tuple:
+        labels, pos = [], 0
+        while rr[pos]:
+            labels.append(rr[pos + 1 : pos + 1 + rr[pos]].lower())
+            pos += rr[pos] + 1
+        return (labels[::-1], _rdtype_at(rr, pos + 1), rr[: pos + 9], rr[pos + 11 :])
+
+    return sorted(rrs, key=key)
+
+
+# ---- serials (RFC 1982) ---------------------------------------------------------------
+
+def serial_gt(a: int, b: int) -> bool:
+    """Whether serial `a` comes after serial `b` (RFC 1982 §3.2, SERIAL_BITS 32)."""
+    return (a < b and b - a > _HALF) or (a > b and a - b < _HALF)
+
+
+def next_serial(serial: int, now: int) -> int:
+    """The serial of a change after `serial`, made at unix time `now`."""
+    candidate = max(serial + 1, now) % SERIAL_SPACE
+    return candidate if serial_gt(candidate, serial) else (serial + 1) % SERIAL_SPACE
+
+
+# ---- differences -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Diff:
+    """One change of a zone (RFC 1995 §4): old SOA, removed RRs, new SOA, added RRs."""
+
+    soa_from: RR
+    removed: tuple[RR, ...]
+    soa_to: RR
+    added: tuple[RR, ...]
+
+    @property
+    def serial_from(self) -> int:
+        return soa_serial(self.soa_from)
+
+    @property
+    def serial_to(self) -> int:
+        return soa_serial(self.soa_to)
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing served changed but (perhaps) the SOA serial."""
+        return (not self.removed and not self.added
+                and with_serial(self.soa_to, 0) == with_serial(self.soa_from, 0))
+
+    def encode(self) -> bytes:
+        head = _DIFF_HEAD.pack(DIFF_VERSION, self.serial_from, self.serial_to,
+                               len(self.removed), len(self.added))
+        return b"".join((head, self.soa_from, *self.removed, self.soa_to, *self.added))
+
+    @classmethod
+    def decode(cls, blob: bytes) -> Diff:
+        if len(blob) < _DIFF_HEAD.size or blob[0] != DIFF_VERSION:
+            raise JournalFormatError(f"not a difference of version {DIFF_VERSION}")
+        _, serial_from, serial_to, n_removed, n_added = _DIFF_HEAD.unpack_from(blob)
+        rrs = list(_split(blob, _DIFF_HEAD.size))
+        if len(rrs) != 2 + n_removed + n_added:
+            raise JournalFormatError("a difference whose record counts do not add up")
+        decoded = cls(rrs[0], tuple(rrs[1 : 1 + n_removed]), rrs[1 + n_removed],
+                      tuple(rrs[2 + n_removed :]))
+        if (decoded.serial_from, decoded.serial_to) != (serial_from, serial_to) or any(
+                _rdtype(rr) == _SOA for rr in decoded.removed + decoded.added):
+            raise JournalFormatError("a difference whose SOA records are out of place")
+        return decoded
+
+
+def diff(old_content: Collection[RR], new_content: Collection[RR], old_soa: RR,
+         new_soa: RR) -> Diff:
+    """What changes `old_content` into `new_content` (RRs; an SOA among them is ignored:
+    the SOAs are given apart). Removed and added RRs are in canonical order."""
+    old = set(old_content)
+    new = set(new_content)
+    old.discard(old_soa)
+    new.discard(new_soa)
+    return Diff(old_soa, tuple(_canonical(old - new)), new_soa, tuple(_canonical(new - old)))
+
+
+# ---- the journal of a zone --------------------------------------------------------------
+
+def chain_start(links: Sequence[tuple[int, int]], current: int, client: int) -> int | None:
+    """Where the chain from serial `client` to `current` starts in a zone's journal, given
+    as (serial_from, serial_to) per difference, oldest first: `len(links)` when the client
+    needs no difference, None when the journal cannot bring it to `current` (AXFR)."""
+    if client == current or serial_gt(client, current):
+        return len(links)
+    if not serial_gt(current, client):  # 2^31 apart: not comparable (RFC 1982 §3.2)
+        return None
+    start = next((i for i in range(len(links) - 1, -1, -1) if links[i][0] == client), None)
+    if start is None:
+        return None
+    ends = [to for _, to in links[start:]]
+    starts = [frm for frm, _ in links[start + 1 :]] + [current]
+    return start if ends == starts else None
+
+
+def trimmed(sizes: Sequence[int], max_depth: int, max_bytes: int) -> int:
+    """How many of a zone's differences (their encoded sizes, oldest first) to drop, oldest
+    first, so that at most `max_depth` of at most `max_bytes` in all remain."""
+    keep, total = 0, 0
+    for size in reversed(sizes):
+        if keep == max_depth or total + size > max_bytes:
+            break
+        keep, total = keep + 1, total + size
+    return len(sizes) - keep

@@ -1,0 +1,238 @@
+"""store.py: one change is one transaction; the journal serves exact IXFR chains from any
+serial it still holds, within its bounds and across the serial wrap; a file that is not a
+store of this version is refused with its path; readers use their own connections."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import pytest
+from acnsd.model import journal
+from acnsd.model.store import SCHEMA_VERSION, Store, StoreError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from storekit import apply, contents, edits, rr_set, rrsets, soa_text
+
+NOW = 1_800_000_000
+TOP = 2**32 - 1
+
+
+def _put(store: Store, records, name="ex.test", now=NOW, **soa):
+    with store.change() as change:
+        return change.put_zone(name, rrsets(records, soa_text(**soa)), now=now)
+
+
+def _journal_rows(store: Store, name="ex.test") -> list[tuple[int, int, int]]:
+    return store._db.execute("SELECT serial_from, serial_to, length(diff) FROM journal "
+                             "WHERE zone = ? ORDER BY seq", (name,)).fetchall()
+
+
+@settings(max_examples=60)
+@given(contents(), st.data(), st.integers(1, 6), st.integers(300, 3000),
+       st.sampled_from([0, NOW, TOP - 3, 2**31 - 2]))
+def test_the_journal_brings_any_serial_it_holds_to_the_current_content(
+        records, data, depth, max_bytes, start):
+    """Random edits at random times: after each commit, every serial the journal holds a
+    chain from gives, applied to the content served at that serial, exactly the current
+    content; the bounds hold; the other serials get None (AXFR). (Serials that jumped more
+    than 2^31 in all since look newer than ours, RFC 1982: those get [].)"""
+    with tempfile.TemporaryDirectory() as tmp, Store.open(
+            Path(tmp) / "acnsd.db", max_depth=depth, max_bytes=max_bytes) as store:
+        with store.change() as change:
+            change.record_serial("ex.test", start, None)
+        served: dict[int, frozenset] = {}  # serial → the content served then
+        for _ in range(data.draw(st.integers(1, 12))):
+            now = data.draw(st.sampled_from([NOW, start, 0, TOP]))
+            before = store.serial("ex.test")
+            done = _put(store, records, now=now)
+            zone = store.zone("ex.test")
+            current = rr_set(zone.content)
+            if done.diff is None and zone.serial in served:
+                assert current == served[zone.serial], "nothing changed but the content"
+            if done.diff is not None:
+                assert journal.serial_gt(done.serial, before)
+            served[done.serial] = current
+            assert journal.soa_serial(journal.unpack_content(zone.content)[0]) == done.serial
+            rows = _journal_rows(store)
+            assert len(rows) <= depth and sum(size for _, _, size in rows) <= max_bytes
+            held = {frm for frm, _, _ in rows}
+            for serial, content in served.items():
+                chain = store.ixfr_chain("ex.test", serial)
+                if serial == done.serial or journal.serial_gt(serial, done.serial):
+                    assert chain == []  # up to date, or newer (RFC 1995 §2)
+                elif serial in held and journal.serial_gt(done.serial, serial):
+                    assert apply(content, chain) == current
+                else:
+                    assert chain is None, (serial, done.serial, rows)
+            records = data.draw(edits(records))
+
+
+def test_nothing_served_changed_means_no_new_serial_and_no_journal_entry(tmp_path):
+    records = {("www", "A"): (300, frozenset(["192.0.2.1"]))}
+    with Store.open(tmp_path / "acnsd.db") as store:
+        first = _put(store, records)
+        assert first.serial == NOW and first.diff is None  # a new zone: no difference
+        again = _put(store, records, now=NOW + 50, serial=12345)  # the serial given is ignored
+        assert again.serial == NOW and again.diff is None and not _journal_rows(store)
+        timers = _put(store, records, now=NOW + 60, refresh=5)  # the SOA alone changed
+        assert timers.serial == NOW + 60 and timers.diff.removed == timers.diff.added == ()
+        assert store.ixfr_chain("ex.test", NOW) == [timers.diff]
+        ttl = _put(store, {("www", "A"): (600, frozenset(["192.0.2.1"]))}, now=NOW, refresh=5)
+        assert ttl.serial == NOW + 61  # the time went back: serial + 1
+        assert len(ttl.diff.removed) == len(ttl.diff.added) == 1
+
+
+def test_a_removed_zone_keeps_its_serial_and_loses_its_journal(tmp_path):
+    with Store.open(tmp_path / "acnsd.db") as store:
+        _put(store, {})
+        _put(store, {("www", "A"): (300, frozenset(["192.0.2.1"]))})
+        assert store.serial("ex.test") == NOW + 1 and _journal_rows(store)
+        with store.change() as change:
+            change.remove_zone("ex.test")
+        zone = store.zone("ex.test")
+        assert zone.content is None and zone.serial == NOW + 1 and not _journal_rows(store)
+        assert store.ixfr_chain("ex.test", NOW) is None
+        again = _put(store, {})  # created again: above its old serial, a new chain
+        assert again.serial == NOW + 2 and again.diff is None
+        assert store.ixfr_chain("ex.test", NOW + 1) is None
+        assert store.ixfr_chain("unknown.test", 1) is None
+
+
+def test_a_difference_larger_than_the_bound_empties_the_journal(tmp_path):
+    big = {("www", "TXT"): (300, frozenset(['"one"', '"two"', '"three and four"']))}
+    with Store.open(tmp_path / "acnsd.db", max_bytes=200) as store:
+        _put(store, {})
+        _put(store, {("www", "A"): (300, frozenset(["192.0.2.1"]))})
+        assert len(_journal_rows(store)) == 1
+        _put(store, big)
+        assert not _journal_rows(store)
+        assert store.ixfr_chain("ex.test", NOW + 1) is None
+        assert store.ixfr_chain("ex.test", NOW + 2) == []
+
+
+def test_a_change_that_raises_writes_nothing(tmp_path):
+    with Store.open(tmp_path / "acnsd.db") as store:
+        _put(store, {})
+        with pytest.raises(RuntimeError), store.change() as change:
+            change.assign("ns1.ex.test", "192.0.2.1", None)
+            change.put_zone("ex.test", rrsets({("www", "A"): (300, frozenset(["192.0.2.1"]))}),
+                            now=NOW + 5)
+            change.record("ex.test", {"account": "a"})
+            raise RuntimeError("the change is refused later on")
+        assert store.addresses() == {} and store.serial("ex.test") == NOW
+        assert store.zone("ex.test").recorded is None and not _journal_rows(store)
+
+
+def test_addresses_are_assigned_released_and_forgotten(tmp_path):
+    with Store.open(tmp_path / "acnsd.db") as store:
+        with store.change() as change:
+            change.assign("ns1.ex.test", "192.0.2.1", "2001:db8::1")
+            change.assign("ns2.ex.test", "192.0.2.2", None)
+        with store.change() as change:
+            change.release("ns2.ex.test")
+            with pytest.raises(KeyError, match="ns3.ex.test has no addresses"):
+                change.release("ns3.ex.test")
+        assert store.addresses() == {"ns1.ex.test": {"ipv4": "192.0.2.1", "ipv6": "2001:db8::1"}}
+        assert store.released() == {"ns2.ex.test": {"ipv4": "192.0.2.2", "ipv6": None}}
+        with store.change() as change:
+            change.assign("ns2.ex.test", "192.0.2.2", None)  # a returning name
+        assert set(store.addresses()) == {"ns1.ex.test", "ns2.ex.test"} and not store.released()
+        with store.change() as change:
+            change.release("ns2.ex.test")
+            change.forget("ns2.ex.test")
+            change.forget("ns1.ex.test")  # assigned, not released: stays
+        assert set(store.addresses()) == {"ns1.ex.test"} and not store.released()
+
+
+def test_a_served_zone_takes_no_serial_but_from_its_content(tmp_path):
+    with Store.open(tmp_path / "acnsd.db") as store:
+        _put(store, {})
+        with pytest.raises(ValueError, match="served"), store.change() as change:
+            change.record_serial("ex.test", 5, None)
+        assert store.serial("ex.test") == NOW
+
+
+def test_zones_are_read_in_name_order_as_iterated(tmp_path):
+    with Store.open(tmp_path / "acnsd.db") as store:
+        for i in (3, 1, 2):
+            _put(store, {}, name=f"z{i}.test")
+        with store.change() as change:
+            change.record("z0.test", {"account": "a"})
+        zones = list(store.zones())
+        assert [z.name for z in zones] == ["z0.test", "z1.test", "z2.test", "z3.test"]
+        assert zones[0].content is None and zones[0].recorded == {"account": "a"}
+        assert all(journal.rrsets_of(z.content) for z in zones[1:])
+
+
+def test_a_reader_has_its_own_connection_and_never_waits_for_the_writer(tmp_path):
+    path = tmp_path / "acnsd.db"
+    with Store.open(path) as writer:
+        _put(writer, {})
+        with Store.open(path, readonly=True) as reader, writer.change() as change:
+            change.put_zone("ex.test", rrsets({("a", "A"): (60, frozenset(["192.0.2.9"]))}),
+                            now=NOW + 9)
+            assert reader.serial("ex.test") == NOW  # the last commit, while one is open
+            assert reader.ixfr_chain("ex.test", NOW) == []
+            with pytest.raises(StoreError, match="readonly|read-only"):
+                with reader.change() as reading:
+                    reading.assign("x", None, None)
+        with Store.open(path, readonly=True) as reader:
+            assert reader.serial("ex.test") == NOW + 9
+            assert len(reader.ixfr_chain("ex.test", NOW)) == 1
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "foreign", "version"])
+def test_a_file_that_is_not_a_store_of_this_version_is_refused_and_kept(tmp_path, damage):
+    path = tmp_path / "acnsd.db"
+    with Store.open(path) as store:
+        for i in range(200):
+            _put(store, {("www", "TXT"): (60, frozenset([f'"{i}"']))}, name=f"z{i}.test")
+    if damage == "garbage":
+        path.write_bytes(b"not a database at all" * 100)
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "foreign":
+        path.unlink()
+        sqlite3.connect(path).executescript("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+    else:
+        db = sqlite3.connect(path)
+        with db:
+            db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError) as caught:
+        with Store.open(path) as store:
+            list(store.zones())  # a corrupt page may show only when read
+    assert caught.value.file == str(path) and str(path) in str(caught.value)
+    message = caught.value.detail
+    assert ("schema version 2" in message and f"reads version {SCHEMA_VERSION}" in message
+            if damage == "version" else "will not start afresh" in message)
+    assert path.read_bytes() == before
+
+
+def test_a_missing_store_is_created_for_the_writer_only(tmp_path):
+    with pytest.raises(StoreError, match="acnsd.db"):
+        Store.open(tmp_path / "acnsd.db", readonly=True)
+    with Store.open(tmp_path / "sub" / "acnsd.db") as store:
+        assert store.is_empty() and store.meta("schema_version") == str(SCHEMA_VERSION)
+    assert [p.name for p in (tmp_path / "sub").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_creation_that_crashed_leaves_nothing_in_the_way(tmp_path):
+    (tmp_path / ".acnsd.db.new").write_bytes(b"half")
+    (tmp_path / ".acnsd.db.new-wal").write_bytes(b"stale")
+    with Store.open(tmp_path / "acnsd.db") as store:
+        assert store.is_empty()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acnsd.db"]
+
+
+def test_the_store_benchmark_runs():
+    """benchmarks/store_bench.py cannot rot: a tiny run reports every number."""
+    from benchmarks import store_bench
+
+    numbers = store_bench.main(["--zones", "300", "--commits", "20"])
+    assert all(value > 0 for value in numbers.values())
