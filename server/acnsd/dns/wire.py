@@ -334,8 +334,10 @@ class WireRRset:
 
     __slots__ = ("owner", "rdtype", "fixed", "rdatas")
     targets: tuple[WireName, ...] = ()  # names whose addresses go in the additional section
-    # (mandatory, zone key, owner key, A/AAAA RRset) per target, linked by the compiler
-    extra: tuple[tuple[bool, bytes, bytes, WireRRset], ...] = ()
+    # (mandatory, owner key, A/AAAA RRset of the same zone) per target, linked by the
+    # compiler; RRset None: the target is elsewhere, its addresses are looked up when
+    # answering (compiler.py)
+    extra: tuple[tuple[bool, bytes, WireRRset | None], ...] = ()
 
     def __init__(self, owner: WireName, rdtype: int, fixed: bytes, rdatas: Rdatas):
         self.owner = owner
