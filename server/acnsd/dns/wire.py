@@ -255,9 +255,21 @@ def parse_query(wire: bytes) -> Query:
             if not root:
                 raise MalformedQuery("OPT owner is not the root")
             edns = _parse_opt(wire, rdclass, ttl, rdata_start, pos)
+        else:  # another record (TSIG, SIG(0), ...; rare in a query): well formed at least
+            _check_rdata(wire, rdclass, rdtype, rdata_start, rdlength)
     if pos != end:
         raise MalformedQuery("trailing octets after the last record")
     return Query(flags, qname, offsets, qtype, qclass, edns, False)
+
+
+def _check_rdata(wire: bytes, rdclass: int, rdtype: int, start: int, length: int) -> None:
+    """MalformedQuery unless the rdata reads as its type's (dnspython's parser: this path
+    is not hot)."""
+    try:
+        dns.rdata.from_wire(rdclass, rdtype, wire, start, length)
+    except Exception:
+        raise MalformedQuery(f"malformed {dns.rdatatype.to_text(rdtype)} rdata in the "
+                             "additional section") from None
 
 
 class WireName:
