@@ -6,15 +6,18 @@ of /proc/PID/stat (all threads of each process, dead threads included); memory i
 VmRSS / VmHWM of /proc/PID/status.
 
 Also how busy one CPU is (/proc/stat): the core the load generator is pinned to, so the
-report can tell when dnsperf rather than the server set the rate.
+report can tell when dnsperf rather than the server set the rate; and when a server has
+gone quiet (its CPU use fell), so that a measurement starts on a server that is done with
+the work of the one before.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-__all__ = ["cpu_jiffies", "cpu_seconds", "memory_kib", "process_tree"]
+__all__ = ["cpu_jiffies", "cpu_seconds", "memory_kib", "process_tree", "wait_quiet"]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -81,3 +84,16 @@ def cpu_jiffies(cpu: int) -> tuple[int, int]:
             total = sum(fields)
             return total - fields[3] - fields[4], total
     raise ValueError(f"/proc/stat has no line for CPU {cpu}")
+
+
+def wait_quiet(root: int, deadline: float, share: float = 0.1, window: float = 0.5) -> bool:
+    """Wait until the process tree of `root` used less than `share` of one CPU over a
+    `window` of seconds; False when `deadline` (time.monotonic()) came first."""
+    before = cpu_seconds(process_tree(root))
+    while time.monotonic() + window <= deadline:
+        time.sleep(window)
+        after = cpu_seconds(process_tree(root))
+        if after - before < share * window:
+            return True
+        before = after
+    return False
