@@ -2,7 +2,8 @@
 
 At 100,000 and 1,000,000 zones one command or server start can take minutes and gigabytes
 on a machine that other work shares. `run` runs a command to its end, its timeout or its
-memory bound (the VmRSS of its process tree), whichever comes first, and says which it was;
+memory bound (the proportional set size of its process tree, so that the pages forked
+processes share count once), whichever comes first, and says which it was;
 `Guard` is the same memory bound for a server that keeps running, checked by whoever waits
 on it. A process that hits a bound is killed with its whole process group, and only that.
 """
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.procs import memory_kib, process_tree
+from benchmarks.procs import process_tree, pss_kib
 from benchmarks.servers import die_with_parent, environment
 
 __all__ = ["Finished", "Guard", "OverMemory", "StepTimeout", "run"]
@@ -50,10 +51,10 @@ class Guard:
     limit_kib: int
 
     def check(self) -> None:
-        """Raise OverMemory when the tree's VmRSS is above the limit."""
-        used = memory_kib(process_tree(self.pid), "VmRSS")
+        """Raise OverMemory when the tree's memory (PSS) is above the limit."""
+        used = pss_kib(process_tree(self.pid))
         if used > self.limit_kib:
-            raise OverMemory(f"RSS {used / 1024:,.0f} MiB is over the bound of "
+            raise OverMemory(f"PSS {used / 1024:,.0f} MiB is over the bound of "
                              f"{self.limit_kib / 1024:,.0f} MiB (--max-rss-gib)")
 
 

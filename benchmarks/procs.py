@@ -3,7 +3,8 @@
 A server is a process tree (NSD forks, acnsd may run workers); every figure here is a
 sum over the tree rooted at the process the harness started. CPU time is utime+stime
 of /proc/PID/stat (all threads of each process, dead threads included); memory is
-VmRSS / VmHWM of /proc/PID/status.
+VmRSS / VmHWM of /proc/PID/status, or the proportional set size (Pss of
+/proc/PID/smaps_rollup), which counts a page shared by forked processes once in all.
 
 Also how busy one CPU is (/proc/stat): the core the load generator is pinned to, so the
 report can tell when dnsperf rather than the server set the rate; and when a server has
@@ -17,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["cpu_jiffies", "cpu_seconds", "memory_kib", "process_tree", "wait_quiet"]
+__all__ = ["cpu_jiffies", "cpu_seconds", "memory_kib", "process_tree", "pss_kib", "wait_quiet"]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -68,6 +69,19 @@ def memory_kib(pids: list[int], key: str = "VmHWM") -> int:
         for line in lines:
             if line.startswith(key + ":"):
                 total += int(line.split()[1])
+    return total
+
+
+def pss_kib(pids: list[int]) -> int:
+    """Sum of the proportional set sizes of `pids` in KiB (shared pages split among the
+    processes that map them)."""
+    total = 0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in lines if line.startswith("Pss:")), 0)
     return total
 
 

@@ -46,7 +46,7 @@ from benchmarks.dataset import LARGE_ZONE, PROFILES, DataSet, generate, zones_pr
 from benchmarks.edits import Api, ApiError, set_marker, set_ns_ttl_in_yaml, tokens_file
 from benchmarks.mixes import MIXES, write_query_files
 from benchmarks.probe import answering, paced, shows
-from benchmarks.procs import memory_kib, wait_quiet
+from benchmarks.procs import memory_kib, pss_kib, wait_quiet
 from benchmarks.run import machine
 from benchmarks.scale_report import markdown, targets
 from benchmarks.servers import (
@@ -287,6 +287,7 @@ class Suite:
         self.sample = (names if len(names) <= SAMPLE else
                        list(dict.fromkeys([*_spread(names, SAMPLE - 50), *names[-50:],
                                            names[0], LARGE_ZONE])))
+        self.probe_questions = [(zone, "A") for zone in _spread(self.small, 1000)]
         self._ttls = iter(range(1000, 86400))  # every change sets a TTL not served before
         self.results: dict[str, Any] = {"servers": {}, "acnsd": {}}
 
@@ -301,7 +302,8 @@ class Suite:
     def start(self, server: Server, spec: str, entry: dict[str, Any], api: Api | None = None,
               port: int | None = None) -> Running:
         """Start `server` and wait until it answers every sampled zone (and `api`, when
-        given, answers a GET); record load_seconds, api_seconds and the RSS after load."""
+        given, answers a GET); record load_seconds, api_seconds, and RSS and PSS once the
+        server is quiet after the load."""
         running = spawn(server, spec, 1, self.layout, self.work / "run" / spec,
                         self.server_cpu, port)
         guard = Guard(running.process.pid, self.bounds.max_rss_kib)
@@ -325,6 +327,7 @@ class Suite:
             self.quiet(running)
             pids = running.pids()
             entry["rss_mib"] = round(memory_kib(pids, "VmRSS") / 1024, 1)
+            entry["pss_mib"] = round(pss_kib(pids) / 1024, 1)
             entry["peak_rss_mib"] = round(memory_kib(pids, "VmHWM") / 1024, 1)
         except BaseException:
             running.stop()
@@ -420,13 +423,16 @@ class Suite:
     # --- the servers -------------------------------------------------------------------
 
     def peer(self, name: str) -> None:
-        """Knot or NSD: cold start, RSS, and a zone file edit reloaded its own way."""
+        """Knot or NSD: cold start, RSS, the 1 q/ms probe idle (what this machine and
+        client allow), and a zone file edit reloaded its own way."""
         entry = self.results["servers"].setdefault(name, {})
         with _step(entry, "cold_start") as cold:
             running = self.start(SERVERS[name], name, cold)
         if cold["status"] != "ok":
             return
         try:
+            with _step(entry, "idle_probe") as idle:
+                idle.update(paced(running.port, self.probe_questions, self.args.duration))
             zones = _spread(self.small, self.args.peer_changes + 2)[1:-1]
             served = self.layout.served_dir
             if name == "knot":
@@ -526,7 +532,6 @@ class Suite:
             window = max(window, min(2 * change_ms / 1000, self.bounds.series))
         entry["window_s"] = round(window, 2)
         mix = next(mix for mix in MIXES if mix.name == "cached")
-        probe = [(zone, "A") for zone in _spread(self.small, 1000)]
         for tool in ("dnsperf", "probe"):
             for mode in ("idle", "changes"):
                 self.quiet(running)
@@ -539,7 +544,8 @@ class Suite:
                         entry[f"{mode}_qps"] = round(result.qps)
                         entry[f"{mode}_lost"] = result.lost
                     else:
-                        entry[f"{mode}_probe"] = paced(running.port, probe, window)
+                        entry[f"{mode}_probe"] = paced(running.port, self.probe_questions,
+                                                       window)
                 if stream is not None:
                     entry[f"changes_during_{tool}"] = stream.summary()
                     if stream.error:

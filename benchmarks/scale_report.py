@@ -148,10 +148,16 @@ def _load_table(results: dict[str, Any]) -> list[str]:
     row(f"cold start: all {sample:,} sampled zones answer, s", "cold_start", "load_seconds")
     row("cold start: the API answers, s", "cold_start", "api_seconds")
     row("RSS after load, MiB", "cold_start", "rss_mib")
+    row("PSS after load (shared pages counted once), MiB", "cold_start", "pss_mib")
     row("peak RSS during load, MiB", "cold_start", "peak_rss_mib")
     row("restart with unchanged data: all sampled zones answer, s", "restart", "load_seconds")
     row("restart: the API answers, s", "restart", "api_seconds")
     row("RSS after restart, MiB", "restart", "rss_mib")
+    probes = [entry.get("idle_probe") or entry.get("churn", {}).get("idle_probe") or {}
+              for entry in servers.values()]
+    lines.append("| idle, 1 query/ms: longest gap between answers ms (lost) | " + " | ".join(
+        f"{_cell(probe.get('longest_gap_ms'))} ({_cell(probe.get('lost'), '{}')})"
+        for probe in probes) + " |")
     return lines
 
 
@@ -228,7 +234,9 @@ def markdown(results: dict[str, Any]) -> str:
     out += ["", "A server counts as loaded when every sampled zone (spread over all, with the "
             "last 50) has answered its SOA with authority. RSS is VmRSS summed over the "
             "server's process tree once it is quiet (below 10 % of a core) after the load; "
-            "NSD's forked children share pages with their parent and are counted in full.",
+            "NSD's forked children share pages with their parent and are counted in full by "
+            "RSS, once by PSS. The idle probe is the noise floor of this machine and client "
+            "for the gap target (acnsd's is the idle window of the churn below).",
             "", "## Change → served", "",
             "Each change is made on a quiet server, one after the other, and timed from the "
             "act (the API request, the command, the signal) to the first DNS answer that shows "
