@@ -42,6 +42,15 @@ class Finished:
     returncode: int | None
     output: str
 
+    def check(self, what: str) -> None:
+        """Raise StepTimeout, OverMemory or RuntimeError (naming `what`) unless "ok"."""
+        if self.outcome == "timeout":
+            raise StepTimeout(f"{what}: not done within {self.seconds:.0f} s")
+        if self.outcome == "memory":
+            raise OverMemory(f"{what} went over the memory bound")
+        if self.outcome != "ok":
+            raise RuntimeError(f"{what} failed ({self.returncode}): {self.output[-1000:]}")
+
 
 @dataclass(frozen=True)
 class Guard:

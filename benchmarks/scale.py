@@ -17,6 +17,8 @@ acnsd is driven only through what an operator has (CLI, API, DNS, signals, files
 that the same suite measures any implementation behind them. Every step is bounded in
 time and memory (see `Bounds`): a step that hits a bound is reported ("timeout",
 "memory") and the run goes on. Every process started here is stopped before it returns.
+Exit status: 0; 1 when a step failed otherwise (its error is in the report); 2 when
+dnsperf or acnsd (or, with --require-all, a peer) is missing.
 """
 
 from __future__ import annotations
@@ -40,13 +42,14 @@ import dns.message
 import dns.rdatatype
 
 from benchmarks import dnsperf
-from benchmarks.bounded import Guard, OverMemory, StepTimeout
+from benchmarks.bounded import Finished, Guard, OverMemory, StepTimeout
 from benchmarks.bounded import run as run_bounded
 from benchmarks.dataset import LARGE_ZONE, PROFILES, DataSet, generate, zones_profile
 from benchmarks.edits import Api, ApiError, set_marker, set_ns_ttl_in_yaml, tokens_file
 from benchmarks.mixes import MIXES, write_query_files
 from benchmarks.probe import answering, paced, shows
 from benchmarks.procs import memory_kib, pss_kib, wait_quiet
+from benchmarks.report import write_json
 from benchmarks.run import machine
 from benchmarks.scale_report import markdown, targets
 from benchmarks.servers import (
@@ -402,15 +405,17 @@ class Suite:
                               f"{self.bounds.change:.0f} s")
         return seen - started, outcome["at"] - started if "at" in outcome else None
 
-    def _reload_command(self, config: Path) -> None:
-        """`acnsd reload` of `config`, bounded; RuntimeError when it fails."""
-        command = [str(Acnsd.executable()), "reload", "--config", str(config)]
+    def _acnsd(self, *words: str, timeout: float, log: Path) -> Finished:
+        """Run `acnsd WORDS` on the server's CPU, bounded."""
+        command = [str(Acnsd.executable()), *words]
         if self.server_cpu is not None:
             command = ["taskset", "-c", str(self.server_cpu), *command]
-        done = run_bounded(command, self.bounds.change, self.bounds.max_rss_kib,
-                           config.parent / "reload.log")
-        if done.outcome != "ok":
-            raise RuntimeError(f"acnsd reload: {done.outcome}: {done.output[-1000:]}")
+        return run_bounded(command, timeout, self.bounds.max_rss_kib, log)
+
+    def _reload_command(self, config: Path) -> None:
+        """`acnsd reload` of `config`, bounded by one change."""
+        self._acnsd("reload", "--config", str(config), timeout=self.bounds.change,
+                    log=config.parent / "reload.log").check("acnsd reload")
 
     def _file_edit(self, zone_dir: Path, zone: str, number: int,
                    act: Callable[[], None]) -> Change:
@@ -434,26 +439,27 @@ class Suite:
             with _step(entry, "idle_probe") as idle:
                 idle.update(paced(running.port, self.probe_questions, self.args.duration))
             zones = _spread(self.small, self.args.peer_changes + 2)[1:-1]
-            served = self.layout.served_dir
-            if name == "knot":
-                control = str(running.workdir / "run" / "knot.sock")
-                for command in ("zone-reload", "reload"):
-                    def knotc(n: int, command: str = command) -> Change:
-                        zone = zones[n % len(zones)]
-                        line = ["knotc", "-s", control, command]
-                        line += [zone] if command == "zone-reload" else []
-                        return self._file_edit(served, zone, n, lambda: subprocess.run(
-                            line, check=True, capture_output=True, timeout=self.bounds.change))
-                    with _step(entry, f"file_{command.replace('-', '_')}") as series:
-                        self.series(running, self.args.peer_changes, knotc, series)
-            else:
-                def sighup(n: int) -> Change:
-                    return self._file_edit(served, zones[n % len(zones)], n,
-                                           lambda: os.kill(running.process.pid, signal.SIGHUP))
-                with _step(entry, "file_sighup") as series:
-                    self.series(running, self.args.peer_changes, sighup, series)
+            for key, reload in self._peer_reloads(name, running).items():
+                def edit(n: int, reload: Callable[[str], Any] = reload) -> Change:
+                    zone = zones[n % len(zones)]
+                    return self._file_edit(self.layout.served_dir, zone, n, lambda: reload(zone))
+                with _step(entry, key) as series:
+                    self.series(running, self.args.peer_changes, edit, series)
         finally:
             running.stop()
+
+    def _peer_reloads(self, name: str, running: Running) -> dict[str, Callable[[str], Any]]:
+        """Series name → how Knot or NSD is told that a zone's file changed."""
+        if name == "nsd":  # no nsd-control without its keys: SIGHUP re-reads what changed
+            return {"file_sighup": lambda zone: os.kill(running.process.pid, signal.SIGHUP)}
+        control = str(running.workdir / "run" / "knot.sock")
+
+        def knotc(*words: str) -> None:
+            subprocess.run(["knotc", "-s", control, *words], check=True, capture_output=True,
+                           timeout=self.bounds.change)
+
+        return {"file_zone_reload": lambda zone: knotc("zone-reload", zone),
+                "file_reload": lambda zone: knotc("reload")}
 
     def acnsd(self, queries: Path) -> None:
         """acnsd: check, cold start, restart, then every change and the churn."""
@@ -463,19 +469,11 @@ class Suite:
         config, port = self.work / "run" / "acnsd" / "acnsd.yaml", free_port()
         with _step(entry, "check") as check:
             server.prepare(self.layout, config.parent, port, 1)  # writes the config
-            command = [str(Acnsd.executable()), "check", "--config", str(config)]
-            if self.server_cpu is not None:
-                command = ["taskset", "-c", str(self.server_cpu), *command]
-            done = run_bounded(command, self.bounds.start, self.bounds.max_rss_kib,
-                               config.parent / "check.log")
-            check.update(seconds=round(done.seconds, 3),
-                         peak_rss_mib=round(done.peak_rss_kib / 1024, 1), outcome=done.outcome)
-            if done.outcome == "timeout":
-                raise StepTimeout(f"acnsd check: not done within {self.bounds.start:.0f} s")
-            if done.outcome == "memory":
-                raise OverMemory("acnsd check went over the memory bound")
-            if done.outcome != "ok":
-                raise RuntimeError(f"acnsd check failed: {done.output[-1000:]}")
+            done = self._acnsd("check", "--config", str(config), timeout=self.bounds.start,
+                               log=config.parent / "check.log")
+            check.update(seconds=round(done.seconds, 3), outcome=done.outcome,
+                         peak_rss_mib=round(done.peak_rss_kib / 1024, 1))
+            done.check("acnsd check")
         with _step(entry, "cold_start") as cold:
             self.start(server, "acnsd", cold, api, port).stop()
         if cold["status"] != "ok":
@@ -575,8 +573,6 @@ def _write(args: argparse.Namespace, results: dict[str, Any]) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     text = markdown(results)
     (args.out / f"{label}.md").write_text(text)
-    from benchmarks.report import write_json
-
     write_json(results, args.out / f"{label}.json")
     print(text)
     if args.publish:
@@ -628,7 +624,9 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results["targets"] = targets(results)
     _write(args, results)
-    return 0
+    steps = [*results["acnsd"].values(),
+             *(step for server in results["servers"].values() for step in server.values())]
+    return 1 if any(step.get("status") == "error" for step in steps) else 0
 
 
 if __name__ == "__main__":
