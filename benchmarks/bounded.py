@@ -52,15 +52,19 @@ class Finished:
             raise RuntimeError(f"{what} failed ({self.returncode}): {self.output[-1000:]}")
 
 
-@dataclass(frozen=True)
 class Guard:
-    """A memory bound on the process tree rooted at `pid`."""
+    """A memory bound on the process tree rooted at `pid`, measured at most every
+    `interval` seconds (the PSS of a process of gigabytes takes milliseconds to read)."""
 
-    pid: int
-    limit_kib: int
+    def __init__(self, pid: int, limit_kib: int, interval: float = 0.5) -> None:
+        self.pid, self.limit_kib, self.interval = pid, limit_kib, interval
+        self._next = 0.0
 
     def check(self) -> None:
         """Raise OverMemory when the tree's memory (PSS) is above the limit."""
+        if time.monotonic() < self._next:
+            return
+        self._next = time.monotonic() + self.interval
         used = pss_kib(process_tree(self.pid))
         if used > self.limit_kib:
             raise OverMemory(f"PSS {used / 1024:,.0f} MiB is over the bound of "

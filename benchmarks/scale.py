@@ -455,8 +455,12 @@ class Suite:
         control = str(running.workdir / "run" / "knot.sock")
 
         def knotc(*words: str) -> None:
-            subprocess.run(["knotc", "-s", control, *words], check=True, capture_output=True,
-                           timeout=self.bounds.change)
+            timeout = max(1, round(self.bounds.change))  # knotc's own is 60 s
+            done = subprocess.run(["knotc", "-s", control, "-t", str(timeout), *words],
+                                  capture_output=True, text=True, timeout=timeout + 5)
+            if done.returncode != 0:
+                raise RuntimeError(f"knotc {' '.join(words)}: {done.returncode}: "
+                                   f"{(done.stdout + done.stderr).strip()[-500:]}")
 
         return {"file_zone_reload": lambda zone: knotc("zone-reload", zone),
                 "file_reload": lambda zone: knotc("reload")}

@@ -30,7 +30,8 @@ def _failed(step: dict[str, Any] | None) -> str | None:
         return "not run (an earlier step failed)"
     if step.get("status") == "ok":
         return None
-    return f"{step.get('status')}: {step.get('detail', '').splitlines()[0][:160]}"
+    after = f" after {step['step_seconds']:,.0f} s" if "step_seconds" in step else ""
+    return f"{step.get('status')}{after}: {step.get('detail', '').splitlines()[0][:160]}"
 
 
 def _missed(step: dict[str, Any] | None) -> bool | None:

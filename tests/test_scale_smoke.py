@@ -87,13 +87,14 @@ def test_targets_judge_bounds_hit_as_misses_and_failures_as_unknown() -> None:
     rows = {row["target"]: row for row in targets(_results(
         api_change=fast,
         file_reload_command={"status": "timeout", "detail": "change 2 not served within 9 s",
-                             "n": 1, "median": 30.0, "p99": 30.0},
+                             "n": 1, "median": 30.0, "p99": 30.0, "step_seconds": 21.4},
         yaml_reload_command={"status": "error", "detail": "ApiError: 409"},
         cold_start={"status": "ok", "load_seconds": 15.0, "rss_mib": 151.0},
         restart={"status": "memory", "detail": "RSS 9 GiB is over the bound"}))}
     assert rows[TARGETS[0]]["ok"] is True and rows[TARGETS[1]]["ok"] is False
     assert rows[TARGETS[2]]["ok"] is False  # a timeout is a miss, with what was measured
-    assert rows[TARGETS[2]]["shown"].startswith("timeout: change 2 not served within 9 s")
+    assert rows[TARGETS[2]]["shown"].startswith(
+        "timeout after 21 s: change 2 not served within 9 s")
     assert "30.0 ms (n=1)" in rows[TARGETS[2]]["shown"]
     assert rows[TARGETS[4]]["ok"] is None  # an error judges nothing
     assert rows[TARGETS[6]]["ok"] is None and rows[TARGETS[8]]["ok"] is None  # not run
