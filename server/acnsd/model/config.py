@@ -84,8 +84,9 @@ def read_server(path: str | os.PathLike[str]) -> ServerConfig:
     """The configuration's server section alone (raises ConfigError when it is invalid)."""
     config_file = Path(path)
     server, _, problems = read_config(_source(config_file), config_file)
-    if server is None:
-        raise ConfigError(problems)
+    own = [p for p in problems if (p.path or "").split(".")[0] in ("", "server")]
+    if server is None or own:
+        raise ConfigError(own or problems)
     return server
 
 
