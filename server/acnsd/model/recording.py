@@ -53,7 +53,9 @@ def read_state(state_file: Path) -> State:
     if path.exists():
         with Store.open(path, readonly=True) as store:
             if not _to_import(store, legacy):
-                return State(path, export_state_json(store), store.served())
+                records = list(store.zone_records())
+                return State(path, export_state_json(store, records),
+                             (zone.name for zone in records if zone.served))
     if legacy.exists():
         return load_state_json(legacy)
     return State(path)
@@ -72,11 +74,16 @@ def record_state(state: State, plans: Sequence[ZonePlan],
         _record_addresses(change, state)
         for name in state.changed_names("zones"):
             change.record(name, state.zones.get(name))
-        served = tuple(_serve(change, state, plan) for plan in plans)
-        names = {plan.origin.to_text(omit_final_dot=True) for plan in plans}
-        for name in state.served - names:
+        names = [_zone_name(plan) for plan in plans]
+        # built from other inputs than the content served (R10), or not served yet
+        due = state.changed_names("serials") | set(names).difference(state.served)
+        served = list(plans)
+        for i, name in enumerate(names):
+            if name in due:
+                served[i] = _serve(change, name, plans[i], state.serials[name])
+        for name in state.served.difference(names):
             change.remove_zone(name)
-    return served
+    return tuple(served)
 
 
 def _record_addresses(change: Change, state: State) -> None:
@@ -91,13 +98,15 @@ def _record_addresses(change: Change, state: State) -> None:
             change.release(name)
 
 
-def _serve(change: Change, state: State, plan: ZonePlan) -> ZonePlan:
-    """Serve the plan's content (unless it is the one served: the same digest, R10); the
-    plan with the store's serial."""
-    name = plan.origin.to_text(omit_final_dot=True)
-    entry = state.serials[name]
-    if name in state.served and state.unchanged("serials", name):
-        return plan
+def _zone_name(plan: ZonePlan) -> str:
+    """The zone's name as configured (plain ASCII labels: the schema's), without
+    dns.name's escaping, which costs more than the rest of an unchanged zone's record."""
+    return b".".join(plan.origin.labels[:-1]).decode("ascii")
+
+
+def _serve(change: Change, name: str, plan: ZonePlan, entry: dict[str, Any]) -> ZonePlan:
+    """Serve the plan's content, built as its serial `entry` says; the plan with the
+    store's serial."""
     serial = change.put_zone(name, plan.rrsets, digest=entry["digest"]).serial
     return plan if serial == entry["serial"] else with_serial(plan, serial)
 

@@ -91,12 +91,6 @@ class State:
         changed.update(name for name in read if name not in now)
         return changed
 
-    def unchanged(self, section: str, name: str) -> bool:
-        """Whether the name's entry in `section` is still the one read."""
-        entry = self.data[section].get(name, _MISSING)
-        old = self._read[section].get(name, _MISSING)
-        return entry is old or entry == old
-
     @property
     def changed(self) -> bool:
         return any(self.changed_names(section) for section in SECTIONS)

@@ -184,19 +184,17 @@ class Store:
                 yield _stored_zone(row)
 
     def zone_records(self) -> Iterator[ZoneRecord]:
-        """What the store recorded of every zone name but its content (a load's state)."""
+        """What the store recorded of every zone name but its content (a load's state).
+        Equal recorded defaults are one object (most zones received the same): read
+        them, never change them in place."""
         with self._located():
             rows = self._db.execute("SELECT name, recorded, serial, digest, content IS NOT "
                                     "NULL FROM zones").fetchall()
+        parsed: dict[str | None, dict[str, Any] | None] = {None: None}
         for name, recorded, serial, digest, served in rows:
-            yield ZoneRecord(name, None if recorded is None else json.loads(recorded), serial,
-                             digest, bool(served))
-
-    def served(self) -> set[str]:
-        """The zones whose content the store holds."""
-        with self._located():
-            rows = self._db.execute("SELECT name FROM zones WHERE content IS NOT NULL")
-            return {name for name, in rows}
+            if recorded not in parsed:
+                parsed[recorded] = json.loads(recorded)
+            yield ZoneRecord(name, parsed[recorded], serial, digest, bool(served))
 
     def serial(self, name: str) -> int | None:
         with self._located():
@@ -473,12 +471,14 @@ def import_state_json(json_path: str | os.PathLike[str], store: Store) -> None:
         change.set_meta("imported_from", str(json_path.resolve()))
 
 
-def export_state_json(store: Store) -> dict[str, Any]:
-    """The store's state in the JSON state file's shape (for backups and tests). A serial
-    recorded without a digest gets an empty one, which no build matches: an acnsd that
-    reads the file back bumps that zone's serial once."""
+def export_state_json(store: Store, records: Iterable[ZoneRecord] | None = None
+                      ) -> dict[str, Any]:
+    """The store's state in the JSON state file's shape (for backups and tests), with
+    `records` as read by `store.zone_records()` when given. A serial recorded without a
+    digest gets an empty one, which no build matches: an acnsd that reads the file back
+    bumps that zone's serial once."""
     zones, serials = {}, {}
-    for zone in store.zone_records():
+    for zone in store.zone_records() if records is None else records:
         if zone.recorded is not None:
             zones[zone.name] = zone.recorded
         if zone.serial is not None:
