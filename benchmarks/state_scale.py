@@ -1,6 +1,8 @@
 """The state part of a start and of one change at N zones (issue 16): the JSON state file
 of earlier versions (read whole, written whole) against the store (`recording.py`: read
-whole, written as far as it changed), in seconds, median of the repeats.
+whole, written as far as it changed), in seconds, median of the repeats. (Earlier
+versions also deep-copied what they read, which `load_state_json` no longer does; the
+JSON rows are a lower bound of what they cost.)
 
 - JSON: `load_state_json`, and the whole file written again (json.dumps, write_atomic) as
   earlier versions did whenever anything changed;
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from acnsd.dns.plan import ZonePlan
+from acnsd.gcpause import gc_paused
 from acnsd.model.config import load
 from acnsd.model.recording import legacy_path, read_state, record_state
 from acnsd.model.state import State, load_state_json, write_atomic
@@ -37,12 +40,14 @@ NS = 2
 
 
 def timed(function: Callable[[], object], repeats: int) -> float:
-    """The median seconds of `repeats` calls."""
+    """The median seconds of `repeats` calls, the collector paused (as the server loads,
+    and the API changes)."""
     spent = []
     for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        spent.append(time.perf_counter() - started)
+        with gc_paused():
+            started = time.perf_counter()
+            function()
+            spent.append(time.perf_counter() - started)
     return statistics.median(spent)
 
 
