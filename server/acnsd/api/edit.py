@@ -4,12 +4,13 @@ Rule owned here: the YAML file the server was loaded from is the only record of 
 the operator and the API decided. A change is applied to that file's text with a
 round-trip YAML library (comments, order, quoting and flow style are kept), the edited
 text is checked by the same `load()` as `acnsd check` (from a temporary file next to the
-original, with a copy of the state file, so every rule R1-R11 speaks with the same
-words), and only a valid text replaces the file, atomically (temporary file, fsync,
-rename). A refusal carries the problems found (Invalid); what each API client is told
-of them is redact.py's business. A file that changed on disk since it was last read or
-written here is never overwritten: the change is refused until the server has reloaded
-it. Changes are serialized by one lock, so none is lost.
+original, reading the state without writing it, so every rule R1-R11 speaks with the
+same words), and only a valid text replaces the file, atomically (temporary file, fsync,
+rename); then what the check decided is recorded in the store (one transaction), before
+the answer. A refusal carries the problems found (Invalid) and writes nothing; what each
+API client is told of them is redact.py's business. A file that changed on disk since it
+was last read or written here is never overwritten: the change is refused until the
+server has reloaded it. Changes are serialized by one lock, so none is lost.
 
 Files a change brings (a new zone's empty zone file) replace whatever file had that name
 (a deleted zone's data never passes to the next zone of that name) and are put back as
@@ -36,7 +37,6 @@ import hashlib
 import io
 import logging
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Collection, Iterator
@@ -52,7 +52,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
-from ..model.config import Loaded, load
+from ..model.config import Loaded, load, record
 from ..model.state import write_atomic
 from ..model.types import Model
 from .splice import compose, plain, splice
@@ -256,26 +256,20 @@ class ConfigEditor:
         edit(document)
         after = plain(document)
         text, tree = self._write(document, before, after, tree)
-        decided: Path | None = None
         try:
             with _replacing(new_files):
-                loaded, decided = self._check(text, forget)
+                checked = self._check(text, forget)
                 write_atomic(self.path, text)  # from here on, the change is made
-            # What the change decided (addresses, zone defaults, serials) is recorded
-            # before the answer, so the 200 and the state survive a crash together.
-            if decided is not None:
-                _replace_durably(decided, self.model.server.state_file)
         except OSError as exc:
             if exc.errno != errno.ENAMETOOLONG:
                 raise
             name = Path(exc.filename).name if exc.filename else "a file"
             raise Rejected(400, [(1030, f"cannot create {name}: the name is too long for "
                                   "the file system")]) from None
-        finally:
-            if decided is not None:
-                decided.unlink(missing_ok=True)
-        if decided is None:  # a state file named in the config: record by loading it
-            loaded = load(self.path, save_state=True, forget=forget)
+        # What the change decided (addresses, zone defaults, serials, content) is recorded
+        # before the answer, so the 200 and the state survive a crash together (a crash
+        # before this commit: the next load decides it again from the file written).
+        loaded = record(checked)
         for file in removed_files:
             try:
                 file.unlink(missing_ok=True)
@@ -304,51 +298,27 @@ class ConfigEditor:
                 log.info("event=api_splice result=whole_dump file=%s", self.path)
         return _dump(self._yaml, document), None
 
-    def _check(self, text: str, forget: Collection[str]) -> tuple[Loaded, Path | None]:
-        """Load `text` as if it were the configuration; Invalid with every problem.
-
-        Returns what was loaded (told about the real files) and, when the state file is
-        the default one next to the configuration, a copy of it with this change's
-        decisions recorded (else None).
-        """
-        state = self.model.server.state_file
-        follows = state == self.path.with_suffix(".state.json")  # the default name
+    def _check(self, text: str, forget: Collection[str]) -> Loaded:
+        """Load `text` as if it were the configuration, with the state of this one, writing
+        nothing; Invalid with every problem. Returns what was loaded, not recorded yet,
+        told about the real files."""
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.api-", suffix=".yaml",
                                     dir=self.path.parent)
         tmp = self.path.parent / Path(name).name  # relative when the config's path is
-        tmp_state = tmp.with_suffix(".state.json")
-        accepted = False
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
-            if follows and state.exists():
-                shutil.copy(state, tmp_state)  # with its mode, which the state file keeps
-            loaded = load(tmp, save_state=follows, forget=forget)
-            accepted = True
+            loaded = load(tmp, save_state=False, forget=forget,
+                          state_file=self.model.server.state_file)
         except ConfigError as exc:
-            moves = {str(tmp): str(self.path), str(tmp_state): str(state)}
-            raise Invalid([_relocate(p, moves) for p in exc.problems]) from None
+            raise Invalid([_relocate(p, {str(tmp): str(self.path)})
+                           for p in exc.problems]) from None
         finally:
             tmp.unlink(missing_ok=True)
-            if not accepted:
-                tmp_state.unlink(missing_ok=True)
-        model = dataclasses.replace(loaded.model, config_file=self.path,
-                                    server=dataclasses.replace(loaded.model.server,
-                                                               state_file=state))
+        model = dataclasses.replace(loaded.model, config_file=self.path)
         warnings = [dataclasses.replace(w, file=str(self.path)) if w.file == str(tmp) else w
                     for w in loaded.warnings]
-        loaded = dataclasses.replace(loaded, model=model, warnings=warnings)
-        return loaded, (tmp_state if follows and tmp_state.exists() else None)
-
-
-def _replace_durably(source: Path, target: Path) -> None:
-    """Rename `source` over `target` and make the rename itself durable."""
-    os.replace(source, target)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        return dataclasses.replace(loaded, model=model, warnings=warnings)
 
 
 def _relocate(problem: Problem, moves: dict[str, str]) -> Problem:

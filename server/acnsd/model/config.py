@@ -3,8 +3,9 @@
 Rule owned here: `load()` either returns a model in which every rule R1-R11 holds, with
 the plan the server will serve and every warning, or raises one ConfigError that lists
 every problem found (file, line, YAML path, rule, and the account it lies in). Nothing is
-half applied: the state file is written only when the whole configuration is valid, and
-only when asked.
+half applied: the state (recording.py) is written only when the whole configuration is
+valid, and only when asked, in one transaction; the plan served then carries the serials
+the store decided.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from ..dns.wire import decode_rrset
 from ..errors import ConfigError, Problem, StateError
 from .addresses import AddressRequest, assign_addresses
 from .assign import check_names, resolve_zones
+from .recording import read_state, record_state
 from .schema import read_config
-from .state import State, StateFileError, load_state
+from .state import State, StateFileError
+from .store import StoreError
 from .tenants import check_tenants
 from .types import (
     NS_TTL_DEFAULT,
@@ -41,8 +44,8 @@ from .types import (
 from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_files
 
-__all__ = ["Loaded", "address_problem", "independent", "load", "owned",
-           "reserved_addresses", "unresolved"]
+__all__ = ["Loaded", "address_problem", "independent", "load", "owned", "read_server",
+           "record", "reserved_addresses", "unresolved"]
 
 Locate = Callable[[str, str, str | None], Problem]  # (path, message, rule) -> Problem
 
@@ -53,17 +56,42 @@ class Loaded:
     plan: ServePlan
     warnings: list[Problem] = field(default_factory=list)
     records: dict[str, int] = field(default_factory=dict)  # zone → records its files hold
+    state: State | None = None  # what it decided, until recorded (`record`)
 
 
 def load(path: str | os.PathLike[str], *, save_state: bool = True,
-         forget: Collection[str] = ()) -> Loaded:
-    """Load and check a configuration; with save_state, record new decisions (R6, R7, R10).
+         forget: Collection[str] = (), state_file: Path | None = None) -> Loaded:
+    """Load and check a configuration; with save_state, record new decisions (R6, R7, R10)
+    and the served content (`record`).
 
     `forget` names deleted zones: what the state recorded they received from the zone
     defaults is dropped (a zone of that name created later is a new zone, R6), unless one
     is still configured. Their serials are kept: a serial never goes back (R10).
+    `state_file` replaces server.state_file (a copy of the configuration checked beside
+    it reads the state of the original).
     """
     config_file = Path(path)
+    source = _source(config_file)
+    try:
+        loaded = _load(source, config_file, forget, state_file)
+    except ConfigError as exc:
+        account_at = functools.partial(_account_at, source)
+        raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
+    return record(loaded) if save_state else loaded
+
+
+def read_server(path: str | os.PathLike[str]) -> ServerConfig:
+    """The configuration's server section alone (raises ConfigError when it is invalid)."""
+    config_file = Path(path)
+    server, _, problems = read_config(_source(config_file), config_file)
+    own = [p for p in problems if (p.path or "").split(".")[0] in ("", "server")]
+    if server is None or own:
+        raise ConfigError(own or problems)
+    return server
+
+
+def _source(config_file: Path) -> Source:
+    """The configuration file, parsed (raises ConfigError)."""
     try:
         text = config_file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -73,16 +101,24 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
         line = exc.object[:exc.start].count(b"\n") + 1
         raise ConfigError([Problem(f"the configuration is not UTF-8 text ({exc.reason})",
                                    file=str(config_file), line=line)]) from None
-    source = parse(text, str(config_file))
+    return parse(text, str(config_file))
+
+
+def record(loaded: Loaded) -> Loaded:
+    """Record what a load decided (load() with save_state=False, then accepted): one
+    transaction. Returns it recorded, its plan with the serials the store decided."""
+    if loaded.state is None:
+        raise ValueError("this load is recorded already")
     try:
-        return _load(source, config_file, save_state, forget)
-    except ConfigError as exc:
-        account_at = functools.partial(_account_at, source)
-        raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
+        plans = record_state(loaded.state, loaded.plan.zones, loaded.model.server.state_file)
+    except StateError as exc:
+        raise ConfigError([_state_problem(exc, None)]) from None
+    return dataclasses.replace(loaded, plan=dataclasses.replace(loaded.plan, zones=plans),
+                               state=None)
 
 
-def _load(source: Source, config_file: Path, save_state: bool,
-          forget: Collection[str]) -> Loaded:
+def _load(source: Source, config_file: Path, forget: Collection[str],
+          state_file: Path | None) -> Loaded:
     """Every stage that can still run after an earlier one found problems does, so that
     `acnsd check` reports every problem at once: the rules over the entries the schema
     could read, and the zone files' syntax even when the rules failed. A problem that may
@@ -91,13 +127,15 @@ def _load(source: Source, config_file: Path, save_state: bool,
     server, accounts, problems = read_config(source, config_file)
     if server is None:
         raise ConfigError(problems)
+    if state_file is not None:
+        server = dataclasses.replace(server, state_file=state_file)
 
     def locate(yaml_path: str, message: str, rule: str | None) -> Problem:
         return source.problem(yaml_path, message, rule)
 
     problems += check_names(accounts, server, locate)
     try:
-        state = load_state(server.state_file)
+        state = read_state(server.state_file)
     except StateError as exc:
         raise ConfigError([*problems, _state_problem(exc, "R7")]) from None
     configured = {zone.name for account in accounts for zone in account.zones}
@@ -133,12 +171,7 @@ def _load(source: Source, config_file: Path, save_state: bool,
             tcp_max_connections=server.tcp_max_connections,
         ),
     )
-    if save_state:
-        try:
-            state.save()
-        except StateError as exc:
-            raise ConfigError([_state_problem(exc, None)]) from None
-    return Loaded(model, plan, warnings, records)
+    return Loaded(model, plan, warnings, records, state)
 
 
 _ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\]")
@@ -191,9 +224,9 @@ def _account_at(source: Source, index: int) -> str | None:
 
 
 def _state_problem(exc: StateError, rule: str | None) -> Problem:
-    """A state file error as a problem located in the state file itself."""
-    if isinstance(exc, StateFileError):
-        return Problem(exc.detail, file=exc.file, line=exc.line, rule=rule)
+    """A state error as a problem located in the state file or store itself."""
+    if isinstance(exc, StateFileError | StoreError):
+        return Problem(exc.detail, file=exc.file, line=getattr(exc, "line", None), rule=rule)
     return Problem(str(exc), rule=rule)
 
 
