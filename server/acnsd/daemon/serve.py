@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 from acnsd.aio import loop_factory, off_loop
 from acnsd.api.auth import TokenError
 from acnsd.api.server import ApiServer
+from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs
 from acnsd.daemon.descriptors import api_limits, raise_limit
 from acnsd.daemon.metrics import (
@@ -50,14 +52,15 @@ from acnsd.daemon.responders import counting_responder
 from acnsd.daemon.supervise import Supervisor
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport
+from acnsd.dns.delta import apply_delta
 from acnsd.dns.plan import ServePlan
-from acnsd.errors import AcnsdError, ConfigError
+from acnsd.errors import AcnsdError, ConfigError, Problem
 from acnsd.gcpause import gc_paused
 from acnsd.model.config import Loaded, load
 from acnsd.model.recording import store_path
 from acnsd.model.schema import parse_hostport
 from acnsd.model.state import remove_stale_temporaries
-from acnsd.model.types import ApiConfig, Model
+from acnsd.model.types import ApiConfig, Model, ResolvedZone
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
 
 __all__ = [
@@ -75,6 +78,7 @@ log = logging.getLogger("acnsd.serve")
 
 SHUTDOWN_GRACE = 5.0  # seconds between SIGTERM and exit, whatever the clients do
 APPLY_TIMEOUT = 60.0  # seconds an API change waits for the reload that makes it live
+INLINE = 5_000  # RRsets of a delta applied on the event loop; more: in a thread
 
 Listen = tuple[tuple[str, int], ...] | None
 T = TypeVar("T")
@@ -163,9 +167,18 @@ def _log_problems(error: ConfigError) -> None:
         log.error("event=config_error %s", problem)
 
 
-def _log_warnings(loaded: Loaded) -> None:
-    for problem in loaded.warnings:
+def _log_warnings(warnings: Iterable[Problem]) -> None:
+    for problem in warnings:
         log.warning("event=config_warning %s", problem)
+
+
+def _follow_sets(sets: dict[str, tuple[str, int]],
+                 zones: Mapping[str, ResolvedZone | None]) -> None:
+    """acns_sets() after a change, kept up to date zone by zone."""
+    for name, zone in zones.items():
+        sets.pop(name + ".", None)
+        if zone is not None and zone.ns_type == "custom.account" and zone.ns_set is not None:
+            sets[name + "."] = (zone.account, zone.ns_set)
 
 
 class Server:
@@ -198,9 +211,8 @@ class Server:
             options.tcp_max_connections, options.tcp_idle_timeout, options.tcp_frame_timeout
         )
         self.metrics.tcp = self._connections
-        self.metrics.loaded(
-            len(loaded.plan.zones), tables.records, acns_sets(loaded.model), self.generation
-        )
+        self._sets = acns_sets(loaded.model)
+        self.metrics.loaded(len(loaded.plan.zones), tables.records, self._sets, self.generation)
         self._reload_lock = asyncio.Lock()
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
@@ -310,6 +322,39 @@ class Server:
             await self._swap(loaded, tables, started, "api")
             return True
 
+    def publish(self, committed: Committed) -> None:
+        """The API's hook for a change the pipeline made (control/pipeline.py), called
+        from its thread: returns once the tables that serve it are swapped in."""
+        if self._loop is None:
+            raise RuntimeError("the server is not running")
+        future = asyncio.run_coroutine_threadsafe(self._publish(committed), self._loop)
+        future.result(APPLY_TIMEOUT)
+
+    async def _publish(self, committed: Committed) -> None:
+        """Apply the change's delta to the tables being served, copy-on-write, and swap
+        them in (one assignment); then drop the answers it may change from the caches.
+        A small delta is applied on the loop (well under a millisecond a zone), a large
+        one in a thread."""
+        async with self._reload_lock:
+            started = time.monotonic()
+            delta = dataclasses.replace(committed.delta, generation=self.generation + 1)
+            if sum(len(z.plan.rrsets) for z in delta.zones if z.plan is not None) < INLINE:
+                tables, names = apply_delta(self.tables, delta)
+            else:
+                tables, names = await off_loop(apply_delta, self.tables, delta)
+            self.tables = tables
+            tables.cache.invalidate(names)
+            self.generation += 1
+            self._model = committed.model
+            _follow_sets(self._sets, committed.zones)
+            self.metrics.loaded(len(tables.zones), tables.records, self._sets, self.generation)
+            _log_warnings(committed.warnings)
+            if committed.views is not None:
+                self._plan = dataclasses.replace(self._plan, views=committed.views)
+                await self.bind()
+            log.info("event=change result=ok generation=%d zones=%d seconds=%.4f",
+                     self.generation, len(delta.zones), time.monotonic() - started)
+
     async def reload(self) -> bool:
         """Load and compile the configuration in a thread; swap the tables on success.
         On failure every problem is logged and the old tables keep serving. Reloads run
@@ -343,8 +388,8 @@ class Server:
         and listening addresses; then free the old tables, plan and model off the loop.
         What takes time over many zones is done in threads: a stop of the event loop is a
         gap in the answers."""
-        sets = await off_loop(acns_sets, loaded.model)
-        _log_warnings(loaded)
+        sets = self._sets = await off_loop(acns_sets, loaded.model)
+        _log_warnings(loaded.warnings)
         previous = (self.tables, self._plan, self._model)
         self.tables = tables
         self.generation += 1
@@ -546,7 +591,7 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         return 1
     settings = loaded.model.server
     logs.configure(settings.log_format, query_log=settings.query_log)
-    _log_warnings(loaded)
+    _log_warnings(loaded.warnings)
     plan = loaded.plan
     log.info("event=loaded config=%s zones=%d views=%d", config, len(plan.zones), len(plan.views))
     ports = [port for _, port in override or plan.listen] + [plan.view_port] * bool(plan.views)
