@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import os
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +25,10 @@ from ..dns.wire import decode_rrset
 from ..errors import ConfigError, Problem, StateError
 from .addresses import AddressRequest, assign_addresses
 from .assign import check_names, resolve_zones
-from .schema import read_config
+from .schema import accounts_dir, read_config
 from .state import State, StateFileError, load_state
 from .tenants import check_tenants
+from .tree import Overlay, Stamp, Tree, read_stamped
 from .types import (
     NS_TTL_DEFAULT,
     SOA_DEFAULTS,
@@ -53,19 +54,25 @@ class Loaded:
     plan: ServePlan
     warnings: list[Problem] = field(default_factory=list)
     records: dict[str, int] = field(default_factory=dict)  # zone → records its files hold
+    # the configuration's YAML files read (acnsd.yaml, and the directory layout's), each
+    # as it was when read
+    sources: Mapping[Path, Stamp] = field(default_factory=dict)
 
 
 def load(path: str | os.PathLike[str], *, save_state: bool = True,
-         forget: Collection[str] = ()) -> Loaded:
+         forget: Collection[str] = (), overlay: Overlay | None = None) -> Loaded:
     """Load and check a configuration; with save_state, record new decisions (R6, R7, R10).
 
     `forget` names deleted zones: what the state recorded they received from the zone
     defaults is dropped (a zone of that name created later is a new zone, R6), unless one
     is still configured. Their serials are kept: a serial never goes back (R10).
+    `overlay` gives the text of files of the directory layout as a change would write them
+    (by absolute path; None: the file removed), read instead of the files on disk.
     """
     config_file = Path(path)
     try:
-        text = config_file.read_text(encoding="utf-8")
+        raw, stamp = read_stamped(config_file)
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ConfigError([Problem(f"cannot read the configuration: {exc.strerror}",
                                    file=str(config_file))]) from None
@@ -74,15 +81,19 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
         raise ConfigError([Problem(f"the configuration is not UTF-8 text ({exc.reason})",
                                    file=str(config_file), line=line)]) from None
     source = parse(text, str(config_file))
+    directory = accounts_dir(source)
+    tree = None if directory is None else Tree(config_file, source, directory, overlay)
     try:
-        return _load(source, config_file, save_state, forget)
+        loaded = _load(source, config_file, save_state, forget, tree)
     except ConfigError as exc:
         account_at = functools.partial(_account_at, source)
         raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
+    sources = {config_file: stamp, **(tree.stamps if tree else {})}
+    return dataclasses.replace(loaded, sources=sources)
 
 
 def _load(source: Source, config_file: Path, save_state: bool,
-          forget: Collection[str]) -> Loaded:
+          forget: Collection[str], tree: Tree | None) -> Loaded:
     """Every stage that can still run after an earlier one found problems does, so that
     `acnsd check` reports every problem at once: the rules over the entries the schema
     could read, and the zone files' syntax even when the rules failed. A problem that may
@@ -91,10 +102,13 @@ def _load(source: Source, config_file: Path, save_state: bool,
     server, accounts, problems = read_config(source, config_file)
     if server is None:
         raise ConfigError(problems)
-
-    def locate(yaml_path: str, message: str, rule: str | None) -> Problem:
-        return source.problem(yaml_path, message, rule)
-
+    locate: Locate = source.problem
+    warnings: list[Problem] = []
+    if tree is not None:
+        accounts, more = tree.read(server.zones_dir)
+        problems += more
+        warnings += tree.warnings
+        locate = tree.problem
     problems += check_names(accounts, server, locate)
     try:
         state = load_state(server.state_file)
@@ -104,7 +118,8 @@ def _load(source: Source, config_file: Path, save_state: bool,
     for name in set(forget) - configured:
         state.zones.pop(name, None)
     problems += check_tenants(accounts, state, locate)
-    zones, more, warnings = resolve_zones(accounts, server, state, locate)
+    zones, more, resolved = resolve_zones(accounts, server, state, locate)
+    warnings += resolved
     problems += independent(more, problems)
     if problems:
         if not zones:  # the rules failed: the zone files are still read for their syntax
@@ -118,7 +133,8 @@ def _load(source: Source, config_file: Path, save_state: bool,
     warnings += more
     if problems:
         raise ConfigError(problems)
-    model = Model(config_file, server, accounts, tuple(zones), addresses)
+    model = Model(config_file, server, accounts, tuple(zones), addresses,
+                  tree.accounts_dir if tree else None)
     plan = ServePlan(
         zones=tuple(plans),
         listen=server.listen,
@@ -151,17 +167,27 @@ def independent(later: list[Problem], earlier: list[Problem]) -> list[Problem]:
     """The problems of a later stage, less those that may follow from an earlier one: about
     a list an item of which was refused (too few vanity names once one is refused), or
     R4/R6 in an account where something was refused (a set short of a refused name)."""
-    paths = [p.path for p in earlier if p.path]
-    troubled = {m[0] for path in paths if (m := _ACCOUNT_PATH.match(path))}
+    places = [(p.file, p.path) for p in earlier if p.path]
+    troubled = {_account_key(p) for p in earlier if p.path} - {None}
 
     def follows(problem: Problem) -> bool:
         path = problem.path or ""
-        if path and any(p.startswith(path + "[") for p in paths):
+        if path and any(file == problem.file and other.startswith(path + "[")
+                        for file, other in places):
             return True
-        account = _ACCOUNT_PATH.match(path)
-        return problem.rule in _CONSEQUENTIAL and account is not None and account[0] in troubled
+        return (problem.rule in _CONSEQUENTIAL and bool(path)
+                and _account_key(problem) in troubled)
 
     return [p for p in later if not follows(p)]
+
+
+def _account_key(problem: Problem) -> str | None:
+    """The account a located problem lies in: `accounts[i]` in the single file layout,
+    the account of its file in the directory layout (tree.py names it)."""
+    match = _ACCOUNT_PATH.match(problem.path or "")
+    if match is not None:
+        return match[0]
+    return problem.accounts[0] if problem.accounts else None
 
 
 def unresolved(account: Account, zone: ZoneConfig) -> ResolvedZone:
