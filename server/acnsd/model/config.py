@@ -28,7 +28,7 @@ from .assign import check_names, resolve_zones
 from .schema import accounts_dir, read_config
 from .state import State, StateFileError, load_state
 from .tenants import check_tenants
-from .tree import Overlay, Stamp, Tree, read_stamped
+from .tree import MAIN, Overlay, Stamp, Tree, read_stamped
 from .types import (
     NS_TTL_DEFAULT,
     SOA_DEFAULTS,
@@ -54,9 +54,9 @@ class Loaded:
     plan: ServePlan
     warnings: list[Problem] = field(default_factory=list)
     records: dict[str, int] = field(default_factory=dict)  # zone → records its files hold
-    # the configuration's YAML files read (acnsd.yaml, and the directory layout's), each
-    # as it was when read
-    sources: Mapping[Path, Stamp] = field(default_factory=dict)
+    # the configuration's YAML files read, each as it was when read: acnsd.yaml (tree.MAIN)
+    # and the directory layout's files, by the names their YAML paths give them
+    sources: Mapping[str, Stamp] = field(default_factory=dict)
 
 
 def load(path: str | os.PathLike[str], *, save_state: bool = True,
@@ -88,7 +88,7 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
     except ConfigError as exc:
         account_at = functools.partial(_account_at, source)
         raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
-    sources = {config_file: stamp, **(tree.stamps if tree else {})}
+    sources = {MAIN: stamp, **(tree.stamps if tree else {})}
     return dataclasses.replace(loaded, sources=sources)
 
 

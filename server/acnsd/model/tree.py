@@ -35,13 +35,14 @@ from .schema import read_account_file, read_zone_list
 from .types import Account
 from .yamlsrc import Source, parse
 
-__all__ = ["ACCOUNT_FILE", "SUFFIX", "Stamp", "Tree", "account_file", "in_file",
+__all__ = ["ACCOUNT_FILE", "MAIN", "SUFFIX", "Stamp", "Tree", "account_file", "in_file",
            "read_stamped", "split", "zone_file", "zone_file_stem", "zone_list"]
 
 ACCOUNT_FILE = "account.yaml"
 ZONES = "zones"  # an account's directory of zone files, and the YAML path of their lists
 SUFFIX = ".yaml"
 MARK = ":"  # between a file and the YAML path inside it
+MAIN = ""  # acnsd.yaml's name among the files read (its YAML paths name no file)
 # A stamp vouches for a file only if the file was last modified this long before it was
 # read: a file rewritten within the file system's timestamp granularity keeps its stamp
 # ("racy git"; zonedata.py reads zone files by the same rule).
@@ -143,7 +144,7 @@ class Tree:
         self.overlay = overlay or {}
         self.sources: dict[str, Source] = {}  # file → its values and lines
         self.owners: dict[str, str] = {}  # file → the account it belongs to
-        self.stamps: dict[Path, Stamp] = {}
+        self.stamps: dict[str, Stamp] = {}  # file → its stamp when read
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
 
@@ -230,7 +231,7 @@ class Tree:
         """A file of the account parsed (None, with its problems, when it cannot be)."""
         path = self.base / file
         try:
-            source = parse(self._text(path), str(path), root)
+            source = parse(self._text(file), str(path), root)
         except FileNotFoundError:
             if root == ZONES:  # removed since the directory was listed
                 return None
@@ -256,7 +257,8 @@ class Tree:
         self.owners[file] = account_id
         return source
 
-    def _text(self, path: Path) -> str:
+    def _text(self, file: str) -> str:
+        path = self.base / file
         key = os.path.abspath(path)
         if key in self.overlay:
             text = self.overlay[key]
@@ -264,5 +266,5 @@ class Tree:
                 raise FileNotFoundError(2, "No such file or directory", str(path))
             return text
         raw, stamp = read_stamped(path)
-        self.stamps[path] = stamp
+        self.stamps[file] = stamp
         return raw.decode("utf-8")
