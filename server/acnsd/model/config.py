@@ -66,13 +66,13 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
     `forget` names deleted zones: what the state recorded they received from the zone
     defaults is dropped (a zone of that name created later is a new zone, R6), unless one
     is still configured. Their serials are kept: a serial never goes back (R10).
-    `overlay` gives the text of files of the directory layout as a change would write them
-    (by absolute path; None: the file removed), read instead of the files on disk.
+    `overlay` gives the text of files (acnsd.yaml, and those of the directory layout) as a
+    change would write them (by absolute path; None: the file removed), read instead of
+    the files on disk.
     """
     config_file = Path(path)
     try:
-        raw, stamp = read_stamped(config_file)
-        text = raw.decode("utf-8")
+        text, stamp = _read(config_file, overlay or {})
     except OSError as exc:
         raise ConfigError([Problem(f"cannot read the configuration: {exc.strerror}",
                                    file=str(config_file))]) from None
@@ -88,8 +88,17 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
     except ConfigError as exc:
         account_at = functools.partial(_account_at, source)
         raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
-    sources = {MAIN: stamp, **(tree.stamps if tree else {})}
+    sources = {**({MAIN: stamp} if stamp else {}), **(tree.stamps if tree else {})}
     return dataclasses.replace(loaded, sources=sources)
+
+
+def _read(config_file: Path, overlay: Overlay) -> tuple[str, Stamp | None]:
+    """acnsd.yaml's text (the overlay's, if it has it) and its stamp (None: overlaid)."""
+    text = overlay.get(os.path.abspath(config_file))
+    if text is not None:
+        return text, None
+    raw, stamp = read_stamped(config_file)
+    return raw.decode("utf-8"), stamp
 
 
 def _load(source: Source, config_file: Path, save_state: bool,
