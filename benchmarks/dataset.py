@@ -13,7 +13,8 @@ import hashlib
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-__all__ = ["PROFILES", "Account", "DataSet", "Nameserver", "Profile", "Zone", "generate"]
+__all__ = ["PROFILES", "Account", "DataSet", "Nameserver", "Profile", "Zone", "generate",
+           "zones_profile"]
 
 DEFAULT_NS_TTL = 86400
 SOA_TTL = 3600
@@ -44,6 +45,20 @@ PROFILES = {
 # what --smoke --scale loads: the smoke set again (its own directory), so that the test
 # suite runs that code
 PROFILES["smoke-scale"] = replace(PROFILES["smoke"], name="smoke-scale")
+
+
+def zones_profile(zones: int) -> Profile:
+    """`zones` zones (at least 3; one fewer when the last child would overshoot) in one
+    account, as providers host them: small zones of 6 records (9 served, with the SOA and
+    two NS), one in a hundred with a child zone on another set, the account's own zone and
+    `large.test` (100 records)."""
+    if zones < 3:
+        raise ValueError(f"a data set of {zones} zones: it needs at least 3")
+    small = zones - 2  # acct1.test and large.test
+    while small + small // 100 > zones - 2:  # the children: every 100th small zone has one
+        small -= 1
+    return Profile(f"{zones}-zones", accounts=1, small_zones=small, small_records=6,
+                   large_records=100, child_every=100)
 
 
 @dataclass(frozen=True)

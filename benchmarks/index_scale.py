@@ -38,7 +38,7 @@ from acnsd.control.index import ModelIndex, Recorded
 from acnsd.control.rules import apply, check
 from acnsd.errors import Problem
 from acnsd.model.config import load
-from acnsd.model.state import load_state
+from acnsd.model.recording import read_state
 
 ZONE = "$TTL 3600\n@ IN A 192.0.2.1\nwww IN A 192.0.2.2\nmail IN A 192.0.2.3\n@ IN MX 10 mail\n"
 TEMPLATE = "; Zone file, created empty by the acnsd management API.\n"
@@ -132,7 +132,7 @@ def main() -> int:
         print(f"{args.zones:,} zones: load() {time.perf_counter() - started:.2f} s, "
               f"max RSS {rss_mb():.0f} MB")
         started = time.perf_counter()
-        index = ModelIndex.build(loaded, Recorded.of(load_state(loaded.model.server.state_file)))
+        index = ModelIndex.build(loaded, Recorded.of(read_state(loaded.model.server.state_file)))
         print(f"ModelIndex.build {time.perf_counter() - started:.2f} s, "
               f"max RSS {rss_mb():.0f} MB")
         del loaded

@@ -3,18 +3,22 @@
 A server is a process tree (NSD forks, acnsd may run workers); every figure here is a
 sum over the tree rooted at the process the harness started. CPU time is utime+stime
 of /proc/PID/stat (all threads of each process, dead threads included); memory is
-VmRSS / VmHWM of /proc/PID/status.
+VmRSS / VmHWM of /proc/PID/status, or the proportional set size (Pss of
+/proc/PID/smaps_rollup), which counts a page shared by forked processes once in all.
 
 Also how busy one CPU is (/proc/stat): the core the load generator is pinned to, so the
-report can tell when dnsperf rather than the server set the rate.
+report can tell when dnsperf rather than the server set the rate; and when a server has
+gone quiet (its CPU use fell), so that a measurement starts on a server that is done with
+the work of the one before.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-__all__ = ["cpu_jiffies", "cpu_seconds", "memory_kib", "process_tree"]
+__all__ = ["cpu_jiffies", "cpu_seconds", "memory_kib", "process_tree", "pss_kib", "wait_quiet"]
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -68,6 +72,19 @@ def memory_kib(pids: list[int], key: str = "VmHWM") -> int:
     return total
 
 
+def pss_kib(pids: list[int]) -> int:
+    """Sum of the proportional set sizes of `pids` in KiB (shared pages split among the
+    processes that map them)."""
+    total = 0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in lines if line.startswith("Pss:")), 0)
+    return total
+
+
 def cpu_jiffies(cpu: int) -> tuple[int, int]:
     """Busy and total jiffies of CPU `cpu` since boot, from its `cpuN` line of /proc/stat.
 
@@ -81,3 +98,16 @@ def cpu_jiffies(cpu: int) -> tuple[int, int]:
             total = sum(fields)
             return total - fields[3] - fields[4], total
     raise ValueError(f"/proc/stat has no line for CPU {cpu}")
+
+
+def wait_quiet(root: int, deadline: float, share: float = 0.1, window: float = 0.5) -> bool:
+    """Wait until the process tree of `root` used less than `share` of one CPU over a
+    `window` of seconds; False when `deadline` (time.monotonic()) came first."""
+    before = cpu_seconds(process_tree(root))
+    while time.monotonic() + window <= deadline:
+        time.sleep(window)
+        after = cpu_seconds(process_tree(root))
+        if after - before < share * window:
+            return True
+        before = after
+    return False

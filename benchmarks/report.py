@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["markdown", "publish_in_readme", "readme_section", "targets", "write_chart",
-           "write_json"]
+__all__ = ["markdown", "publish_in_readme", "readme_section", "targets", "versions_line",
+           "write_chart", "write_json"]
 
 # the README's benchmark section lies between these lines; --publish rewrites it
 README_BEGIN = "<!-- benchmark results: written by `make bench` (benchmarks/report.py) -->"
@@ -121,7 +121,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['started']} on {machine['cpu']} × {machine['cores']} cores, "
         f"kernel {machine['kernel']}, load average {machine['loadavg']} at start and "
         f"{machine.get('loadavg_end', '?')} at the end (other work on the machine makes "
-        f"numbers noisy). Pinning: {params['pinning']}.", "", _versions_line(machine), "",
+        f"numbers noisy). Pinning: {params['pinning']}.", "", versions_line(machine), "",
         f"Data set: {params['zones']:,} zones, {params['records']:,} records. "
         f"dnsperf: {params['duration']:g} s per run, {params['rounds']} interleaved "
         f"round(s), `-q {params['outstanding']}`; same options for every server. "
@@ -192,7 +192,7 @@ def _targets_table(targets: list[dict[str, Any]], judged: bool) -> list[str]:
             + [f"| {row['target']} | {row['shown']} | {met(row['ok'])} |" for row in targets])
 
 
-def _versions_line(machine: dict[str, Any]) -> str:
+def versions_line(machine: dict[str, Any]) -> str:
     versions = machine.get("versions", {})
     return "Measured: " + ", ".join(f"{name} {version}" for name, version in versions.items()) \
         + "." if versions else "Versions were not recorded."
@@ -210,7 +210,7 @@ def readme_section(results: dict[str, Any], chart: str) -> str:
         f"{params['pinning']}. {params['zones']:,} zones / {params['records']:,} records; "
         f"medians of {params['rounds']} interleaved rounds of {params['duration']:g} s with "
         f"`dnsperf -q {params['outstanding']}`, the same options for every server. "
-        + _versions_line(machine), "",
+        + versions_line(machine), "",
         "| server | " + " | ".join(f"{mix} q/s" for mix in mixes)
         + " | cached CPU µs/q | cached dnsperf core busy % | lost (most in a run) "
         "| peak RSS MiB | load s |",

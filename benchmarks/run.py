@@ -40,7 +40,7 @@ from benchmarks.servers import DEFAULT, SERVERS, Layout, Running, ServerError, p
 from benchmarks.verify import compare
 from benchmarks.zonefiles import write_zone_files
 
-__all__ = ["main"]
+__all__ = ["machine", "main"]
 
 OUT = Path(__file__).resolve().parent / "out"
 PUBLISHED = Path(__file__).resolve().parent / "results"  # the latest full run, committed
@@ -78,7 +78,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _machine() -> dict[str, Any]:
+def machine() -> dict[str, Any]:
+    """The host, its load average now, and the versions measured."""
     cpu = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     mixes = [m for m in MIXES if m.name in args.mixes.split(",")]
     results: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": _machine(), "skipped": {}, "errors": {}, "samples": [], "summary": [],
+        "machine": machine(), "skipped": {}, "errors": {}, "samples": [], "summary": [],
         "reload": {}, "scale": {}, "load_seconds": {},
     }
     try:

@@ -31,8 +31,8 @@ from benchmarks.dataset import LARGE_ZONE, DataSet
 from benchmarks.procs import process_tree
 from benchmarks.zonefiles import write_acnsd_config
 
-__all__ = ["DEFAULT", "SERVERS", "Layout", "Running", "Server", "ServerError", "free_port",
-           "parse_spec", "probes", "start"]
+__all__ = ["DEFAULT", "SERVERS", "Layout", "Running", "Server", "ServerError", "die_with_parent",
+           "environment", "free_port", "parse_spec", "probes", "spawn", "start"]
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
@@ -144,6 +144,10 @@ class Acnsd(Server):
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "acnsd.yaml"
         write_acnsd_config(config, layout.dataset, layout.acnsd_dir, HOST, port)
+        return self.command(config, port, workers)
+
+    def command(self, config: Path, port: int, workers: int) -> list[str]:
+        """`acnsd serve` of `config` on HOST:`port` with `workers` processes."""
         return [str(self.executable()), "serve", "--config", str(config),
                 "--listen", f"{HOST}:{port}", "--workers", str(workers)]
 
@@ -187,6 +191,7 @@ class Running:
     port: int
     workdir: Path
     load_seconds: float = 0.0
+    started: float = 0.0  # time.monotonic() just before the server was started
 
     def pids(self) -> list[int]:
         return process_tree(self.process.pid)
@@ -208,7 +213,7 @@ class Running:
                 self.process.wait(timeout=10)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: SIGTERM when the harness dies, even by SIGKILL."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -254,23 +259,37 @@ def parse_spec(spec: str) -> tuple[str, int]:
     return name, int(workers or 1)
 
 
-def start(spec: str, layout: Layout, workdir: Path, cpu: int | None, timeout: float) -> Running:
-    """Start server `spec` on a free port, pinned to `cpu`, and wait until it answers.
+def environment() -> dict[str, str]:
+    """The environment of every server and acnsd command: this tree's `server/` first on
+    PYTHONPATH, so that the `acnsd` measured is the code beside the benchmark even when
+    the installed `acnsd` (an editable install) points at another checkout."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join((str(REPO / "server"), str(REPO))))
+
+
+def spawn(server: Server, spec: str, workers: int, layout: Layout, workdir: Path,
+          cpu: int | None, port: int | None = None) -> Running:
+    """Start `server` on `port` (a free one by default), pinned to `cpu`; do not wait.
 
     A server with several workers is not pinned: one core would defeat the workers.
     """
-    name, workers = parse_spec(spec)
-    port = free_port()
-    command = SERVERS[name].prepare(layout, workdir, port, workers)
+    port = port or free_port()
+    command = server.prepare(layout, workdir, port, workers)
     if cpu is not None and workers == 1:
         command = ["taskset", "-c", str(cpu), *command]
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     with (workdir / "server.log").open("wb") as log:
         began = time.monotonic()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-                                   env=env, stdin=subprocess.DEVNULL, start_new_session=True,
-                                   preexec_fn=_die_with_parent)
-    running = Running(spec, process, port, workdir)
+                                   env=environment(), stdin=subprocess.DEVNULL,
+                                   start_new_session=True, preexec_fn=die_with_parent)
+    return Running(spec, process, port, workdir, started=began)
+
+
+def start(spec: str, layout: Layout, workdir: Path, cpu: int | None, timeout: float) -> Running:
+    """Start server `spec` on a free port, pinned to `cpu` (see `spawn`), and wait until it
+    answers the SOA of every zone of `probes`."""
+    name, workers = parse_spec(spec)
+    running = spawn(SERVERS[name], spec, workers, layout, workdir, cpu)
+    process, began = running.process, running.started
     pending = probes(layout.dataset)
     while pending:
         if process.poll() is not None:
@@ -280,7 +299,7 @@ def start(spec: str, layout: Layout, workdir: Path, cpu: int | None, timeout: fl
             raise ServerError(f"{spec} not ready after {timeout:.0f} s (no answer for "
                               f"{pending[0]} SOA):\n{running.log_tail()}")
         pending = [zone for zone in pending
-                   if not _answers(port, zone, SERVERS[name].serves_zones)]
+                   if not _answers(running.port, zone, SERVERS[name].serves_zones)]
         if pending:
             time.sleep(0.01)
     running.load_seconds = time.monotonic() - began

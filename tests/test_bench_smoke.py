@@ -185,3 +185,27 @@ def test_data_set_is_deterministic_and_follows_the_rules() -> None:
     assert served[0].startswith("acct1.test. 3600 IN SOA ns1.acct1.test. hostmaster.acct1.test.")
     assert "ns3.acct1.test. 86400 IN A 127.53.1.3" in served  # R8: the set-2 names' address
     assert not any("vanity" in line and " A " in line for line in served)
+
+
+def test_servers_run_the_acnsd_beside_the_benchmark(tmp_path: Path) -> None:
+    """What the benchmarks start imports acnsd from this tree's server/, even where the
+    installed `acnsd` (an editable install) is another checkout: a worktree measured the
+    main checkout's code under its own commit's name."""
+    from benchmarks.dataset import PROFILES, generate
+    from benchmarks.servers import Layout, Server, spawn
+
+    class Which(Server):
+        name = "which"
+
+        def prepare(self, layout: Layout, workdir: Path, port: int, workers: int) -> list[str]:
+            workdir.mkdir(parents=True, exist_ok=True)
+            return [sys.executable, "-c", "import acnsd; print(acnsd.__file__)"]
+
+    running = spawn(Which(), "which", 1, Layout(generate(PROFILES["smoke"]), tmp_path, tmp_path),
+                    tmp_path / "which", None)
+    try:
+        assert running.process.wait(60) == 0
+    finally:
+        running.stop()
+    imported = Path(running.log_tail().strip())
+    assert imported == REPO / "server" / "acnsd" / "__init__.py"

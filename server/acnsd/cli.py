@@ -1,5 +1,5 @@
-"""The `acnsd` command line: serve, check, show, reload, migrate-layout, and the API
-client's ns and zone.
+"""The `acnsd` command line: serve, check, show, reload, migrate-layout, state export, and
+the API client's ns and zone.
 
 Rule owned here: configuration problems are printed one per line on stderr, and the
 exit code says whether the configuration was valid (0) or not (1). Output whose reader
@@ -22,7 +22,8 @@ from .api.client import add_client_commands, run_client
 from .daemon.logs import FORMATS, command_line
 from .daemon.pidfile import pid_path, read_pid
 from .errors import AcnsdError, ConfigError
-from .model.config import load
+from .model.config import load, read_server
+from .model.recording import export_state
 from .model.types import Model
 
 __all__ = ["main"]
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--config", required=True)
     migrate.add_argument("--dir", default="accounts", help="the new directory, relative to "
                          "the configuration's (default: accounts)")
+    state = sub.add_parser("state", help="the recorded state (addresses, zone defaults "
+                           "received, serials)")
+    state_sub = state.add_subparsers(dest="state_command", required=True)
+    export = state_sub.add_parser("export", help="print the state as JSON (the shape of "
+                                  "the JSON state file of earlier versions)")
+    export.add_argument("--config", required=True)
     add_client_commands(sub)
     return parser
 
@@ -97,6 +104,8 @@ def _command(argv: Sequence[str] | None) -> int:
         return serve_main(args.config, args.listen, args.workers)
     if args.command == "migrate-layout":
         return _migrate(args.config, args.dir)
+    if args.command == "state":
+        return _export_state(args.config)
     try:  # check and reload write nothing: the server records its own decisions
         loaded = load(args.config, save_state=args.command == "show")
     except AcnsdError as exc:
@@ -139,6 +148,19 @@ def _migrate(config: str, directory: str) -> int:
     print(f"{config}: {done.accounts} account(s) and {done.zones} zone(s) moved to "
           f"{done.directory} (accounts_dir: {directory}); the single file is kept as "
           f"{config}.pre-migrate. Reload the server to use it: acnsd reload --config {config}")
+    return 0
+
+
+def _export_state(config: str) -> int:
+    """`acnsd state export`: the state recorded for this configuration (its server section
+    alone need be valid), read without writing anything."""
+    try:
+        server = read_server(config)
+        state = export_state(server.state_file)
+    except AcnsdError as exc:
+        _print_problems(exc)
+        return 1
+    print(json.dumps(state, indent=2, sort_keys=True))
     return 0
 
 

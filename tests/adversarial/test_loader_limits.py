@@ -349,14 +349,15 @@ def test_a_second_server_of_the_same_configuration_removes_nothing(tmp_path):
 
 
 def test_an_api_change_keeps_the_files_modes(tmp_path):
-    """The configuration stays 0644 (mkstemp made it 0600), the state file 0640; a new
-    zone file is 0644 less the umask."""
+    """The configuration stays 0644 (mkstemp made it 0600), the store 0640 (written in
+    place); a new zone file is 0644 less the umask."""
     from acnsd.api.edit import ConfigEditor, to_yaml
+    from acnsd.model.store import Store
 
     config = site(tmp_path)
     editor = ConfigEditor(config)
-    state = config.with_suffix(".state.json")
-    state.write_text('{"version": 1}\n')
+    state = config.with_suffix(".state.db")
+    Store.open(state).close()
     config.chmod(0o644)
     state.chmod(0o640)
     new_file = tmp_path / "zones" / "new.test.zone"

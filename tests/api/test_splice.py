@@ -262,7 +262,7 @@ def test_checked_is_only_the_text_on_disk(tmp_path: Path) -> None:
     loaded = editor.checked()
     assert loaded is not None and loaded.model is model
     assert loaded.model.config_file == config
-    assert loaded.model.server.state_file == config.with_suffix(".state.json")
+    assert loaded.model.server.state_file == config.with_suffix(".state.db")
     assert next(z for z in loaded.model.zones if z.name == "three.test").ns_ttl == 77
     config.write_text(config.read_text() + "# the operator's\n")
     assert editor.checked() is None  # the file changed: the server must load it

@@ -34,7 +34,7 @@ from acnsd.errors import ConfigError
 from acnsd.model import assign
 from acnsd.model.config import Loaded, load
 from acnsd.model.names import normalize
-from acnsd.model.state import load_state
+from acnsd.model.recording import read_state
 from acnsd.model.yamlsrc import parse
 from hypothesis import event
 from modelkit import DEFAULT_ZONE, Env
@@ -118,7 +118,7 @@ def start(env: Env, cfg: dict[str, Any], files: dict[str, str]) -> Loaded:
 
 
 def build(env: Env, loaded: Loaded) -> ModelIndex:
-    return ModelIndex.build(loaded, Recorded.of(load_state(env.state_file)))
+    return ModelIndex.build(loaded, Recorded.of(read_state(env.state_file)))
 
 
 def served(loaded: Loaded) -> dict[str, list[str]]:

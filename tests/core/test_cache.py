@@ -5,9 +5,9 @@ never admitted, other names on their second sighting, and the budget holds."""
 
 import dns.message
 import dns.name
-from acnsd.dns.cache import ResponseCache
+from acnsd.dns.cache import ResponseCache, unheld
 from acnsd.dns.compiler import compile_plan
-from acnsd.dns.core import Transport, answer, answer_after_id
+from acnsd.dns.core import Outcome, Transport, answer, answer_after_id
 from acnsd.dns.plan import ServePlan, View
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,3 +124,65 @@ def test_budget_is_shared_and_bounded():
     view = t.views["127.53.1.2"]
     sizes += [len(view.udp_cache), len(view.tcp_cache)]
     assert sum(sizes) == t.cache.size == 5
+
+
+def _filed(cache: ResponseCache) -> int:
+    return sum(len(held) for shelf in (cache.answers, cache.negatives)
+               for held in shelf.filed.values())  # fmt: skip
+
+
+def test_invalidate_drops_the_answers_of_those_zones_only():
+    t = compile_plan(PLAN)
+    sub = dns.name.from_text("sub.example.com.").to_wire()
+    queries = [make_query(n, "A").to_wire() for n in ("www.example.com.", "www.sub.example.com.",
+                                                      "nx.sub.example.com.", "nx.example.com.")]
+    for _ in range(2):
+        for wire in queries:
+            for local in (None, "127.53.1.2"):
+                answer(t, wire, Transport.UDP, local)
+    answers, templates = t.cache.size, t.cache.templates
+    assert answers and templates
+    in_sub = [k for v in (t.default, t.views["127.53.1.2"]) for k, e in v.udp_cache.items()
+              if e[2] == "sub.example.com."]  # fmt: skip
+    t.cache.invalidate([sub])
+    assert t.cache.size == answers - len(in_sub) and in_sub
+    assert not any(e[2] == "sub.example.com." for e in t.default.udp_cache.values())
+    assert t.default.udp_cache  # example.com.'s answers stay
+    assert t.cache.templates == templates - 2  # below sub.example.com., at both addresses
+    assert all(n.apex == "example.com." for n in t.default.negative.values())
+    assert _filed(t.cache) == t.cache.size + t.cache.templates  # each under one name
+    t.cache.flush()
+    assert t.cache.size == t.cache.templates == _filed(t.cache) == 0
+    assert not t.default.udp_cache and not t.default.negative
+    assert not t.views["127.53.1.2"].udp_cache
+
+
+def test_evicted_entries_are_no_longer_filed():
+    t = compile_plan(PLAN, cache_entries=3)
+    for qtype in QTYPES:
+        for label in ("www", "mail", "a.b.c", "www.sub"):
+            answer(t, make_query(f"{label}.example.com.", qtype).to_wire(), Transport.TCP)
+    assert t.cache.size == 3 == _filed(t.cache)
+
+
+def _wire(name: str) -> bytes:
+    return dns.name.from_text(name).to_wire()
+
+
+def test_unheld_names_are_dropped_at_and_below_the_name_given():
+    cache, table = ResponseCache(limit=3), {}
+    filed = {b"q1": unheld(_wire("www.a.example.")), b"q2": unheld(_wire("example.")),
+             b"q3": unheld(_wire("other.")), b"q4": _wire("a.example.")}  # fmt: skip
+    for key, name in filed.items():
+        cache.store(table, key, (b"", Outcome.REFUSED, None, (name,)))
+    assert list(table) == [b"q2", b"q3", b"q4"]  # q1 evicted: the tree forgot www.a.example.
+    assert cache.answers.tree == {b"\0": {_wire("example."), _wire("other.")}}
+    cache.store(table, b"q1", (b"", Outcome.REFUSED, None, (filed[b"q1"],)))  # evicts q2
+    cache.invalidate([unheld(_wire("a.example."))])  # a zone made at a.example.
+    assert list(table) == [b"q3", b"q4"]  # a.example.'s own answers are not unheld ones
+    cache.invalidate([unheld(b"\0")])  # a root zone
+    assert list(table) == [b"q4"] and cache.size == 1
+    assert not cache.answers.tree and list(cache.answers.filed) == [_wire("a.example.")]
+    for i in range(100):  # evictions keep the tree as small as what is filed
+        cache.store(table, b"r%d" % i, (b"", Outcome.REFUSED, None, (unheld(_wire(f"r{i}.x.")),)))
+    assert len(cache.answers.filed) == 3 and len(cache.answers.tree[_wire("x.")]) == 3

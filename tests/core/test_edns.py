@@ -88,7 +88,7 @@ def test_opt_owner_may_be_a_pointer_to_the_root():
     # RFC 1035 §4.1.4: any name may be compressed; Knot DNS answers as for a plain owner
     root_at = 12 + len(dns.name.from_text("www.example.com.").to_wire()) - 1
     pointer = struct.pack(">H", 0xC000 | root_at)
-    other = pointer + struct.pack(">HHIH", 16, 1, 0, 0)  # an empty TXT record
+    other = pointer + struct.pack(">HHIHB", 16, 1, 0, 1, 0)  # a TXT record of one empty string
     chained = struct.pack(">H", 0xC000 | len(_with_additional([])))  # to `other`'s owner
     for records, plain in (
         ([_opt(pointer)], [_opt()]),

@@ -230,8 +230,8 @@ def test_a_template_hides_no_name_that_exists(parent):
     t = fresh()
     for local in (None, SUB, EXTRA):
         view = t.views.get(local, t.default)
-        keys = {key for zone_ in COLD.default.zones.values() for key in zone_.nodes}
-        keys |= {*view.zones, *view.names}
+        keys = {key for zone_ in COLD.zones.values() for key in zone_.nodes}
+        keys |= {*t.zones, *view.names}
         parent_key = dns.name.from_text(parent).to_wire()
         below = {key[: key[0] + 1] for key in keys if key[key[0] + 1 :] == parent_key}
         made = query_wire([b"nothere-at-all", *labels_of(parent)], 1)

@@ -30,7 +30,7 @@ def _tables():
 
 
 def _refs(tables, plan):
-    zone_ref = weakref.ref(next(iter(tables.default.zones.values())))
+    zone_ref = weakref.ref(next(iter(tables.zones.values())))
     plan_ref = weakref.ref(plan.zones[0])
     return zone_ref, plan_ref
 
@@ -40,11 +40,11 @@ def test_dismantle_frees_tables_and_plan_without_the_cycle_collector():
     try:
         tables, plan = _tables()
         zone_ref, plan_ref = _refs(tables, plan)
-        view = tables.default
+        view, zones = tables.default, tables.zones
         dismantle(tables, plan, chunk=1)
         del tables, plan
         assert zone_ref() is None and plan_ref() is None
-        assert not view.zones and not view.udp_cache
+        assert not any(zones.shards) and not view.udp_cache
     finally:
         gc.enable()
 

@@ -3,11 +3,14 @@ into a temporary directory, and load it.
 
 `Env.write(config, zones)` writes `<dir>/acnsd.yaml` and one zone file per configured zone
 (a small default file unless `zones` gives the text); `Env.load()` loads it; `Env.refused()`
-expects a ConfigError and returns its problems. The `env` fixture is in conftest.py.
+expects a ConfigError and returns its problems; `Env.state()` is the recorded state in
+the JSON state file's shape (as `acnsd state export` prints it), `Env.set_state()` records
+one. The `env` fixture is in conftest.py.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ import yaml
 from acnsd.dns.wire import decode_rrset
 from acnsd.errors import ConfigError, Problem
 from acnsd.model.config import Loaded, load
+from acnsd.model.recording import export_state
+from acnsd.model.store import Store, import_state_json
 
 DEFAULT_ZONE = "$TTL 3600\n@ IN A 192.0.2.1\nwww IN A 192.0.2.2\n"
 ACCOUNT_ID = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -87,7 +92,28 @@ class Env:
     def __init__(self, root: Path):
         self.root = root
         self.path = root / "acnsd.yaml"
-        self.state_file = root / "acnsd.state.json"
+        self.state_file = root / "acnsd.state.db"  # the store
+        self.legacy_file = root / "acnsd.state.json"  # the JSON state file it took over
+
+    def state(self) -> dict[str, Any]:
+        """The recorded state, in the JSON state file's shape."""
+        return export_state(self.state_file)
+
+    def set_state(self, data: dict[str, Any]) -> None:
+        """Make `data` (a JSON state file's content) the recorded state: a new store that
+        it is imported into."""
+        for path in self.store_files():
+            path.unlink(missing_ok=True)
+        source = self.root / "set-state.json"
+        source.write_text(json.dumps(data), encoding="utf-8")
+        with Store.open(self.state_file) as store:
+            import_state_json(source, store)
+        source.unlink()
+
+    def store_files(self) -> list[Path]:
+        """The store and its write-ahead log files."""
+        return [self.state_file.with_name(self.state_file.name + suffix)
+                for suffix in ("", "-wal", "-shm")]
 
     def zones_dir(self, cfg: dict[str, Any]) -> Path:
         server = cfg.get("server")

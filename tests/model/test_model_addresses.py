@@ -1,15 +1,17 @@
-"""R7 static addresses and the state file: assignments survive reloads and edits to other
+"""R7 static addresses and the store: assignments survive reloads and edits to other
 names; released addresses are not handed out while fresh ones remain; exhaustion, double
-pins and a damaged state file are clear errors; the state file is written atomically."""
+pins, a damaged store and a damaged JSON state file (of earlier versions) are clear
+errors; the store is written only when the configuration is valid and something
+changed."""
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from acnsd.errors import ConfigError
-from acnsd.model.state import load_state
+from acnsd.model.recording import export_state
+from acnsd.model.state import TEMP_SUFFIX
 from modelkit import account, config, ns, only, resolved, rrsets, two_sets, zone
 
 
@@ -75,7 +77,7 @@ def test_pool_exhaustion_is_a_clear_error(env):
     assert "ns3.example.com" in problem.message
     assert problem.path == "accounts[0].custom_nameservers[2].ipv4"
     # Nothing was half applied: the state still holds the two names only.
-    assert set(json.loads(env.state_file.read_text())["addresses"]) == {
+    assert set(env.state()["addresses"]) == {
         "ns1.example.com", "ns2.example.com"}
 
 
@@ -137,7 +139,7 @@ def test_vanity_names_get_addresses_too(env):
     assert _addrs(env.load(config(account(two_sets(), [z])))) == first
 
 
-# --- the state file --------------------------------------------------------------------
+# --- the store, and the JSON state file it takes over -----------------------------------
 
 def _prepared(env):
     names = [ns("ns1.example.com"), ns("ns2.example.com")]
@@ -146,26 +148,57 @@ def _prepared(env):
     return _cfg(names)
 
 
-def _state_refused(env, cfg):
+def _state_refused(env, cfg, file):
     with pytest.raises(ConfigError) as info:
         env.load(cfg)
     problem = only(info.value.problems)
-    assert problem.file == str(env.state_file)
-    assert str(problem).startswith(str(env.state_file))
+    assert problem.file == str(file)
+    assert str(problem).startswith(str(file))
     return problem
 
 
-@pytest.mark.parametrize("cut", [0, 1, 10, 0.5, -2])
-def test_truncated_state_file_is_a_clear_error(env, cut):
+@pytest.mark.parametrize("cut", [0, 1, 10, 100, 4096, 0.5])
+def test_truncated_store_is_a_clear_error(env, cut):
     cfg = _prepared(env)
-    text = env.state_file.read_text()
+    data = env.state_file.read_bytes()
+    size = int(len(data) * cut) if isinstance(cut, float) else cut
+    env.state_file.write_bytes(data[:size])
+    before = env.state_file.read_bytes()
+    problem = _state_refused(env, cfg, env.state_file)
+    assert "acnsd will not start afresh" in problem.message
+    assert env.state_file.read_bytes() == before  # nothing reassigned, nothing rewritten
+
+
+def test_store_with_damaged_pages_is_a_clear_error(env):
+    cfg = _prepared(env)
+    data = bytearray(env.state_file.read_bytes())
+    data[100:] = bytes(len(data) - 100)  # the header page's schema and every table: zeros
+    env.state_file.write_bytes(bytes(data))
+    problem = _state_refused(env, cfg, env.state_file)
+    assert "acnsd will not start afresh" in problem.message
+
+
+@pytest.mark.parametrize("cut", [0, 1, 10, 0.5, -2])
+def test_truncated_json_state_file_is_a_clear_error(env, cut):
+    cfg = _legacy(env)
+    text = env.legacy_file.read_text()
     size = int(len(text) * cut) if isinstance(cut, float) else cut
-    env.state_file.write_text(text[:size])
-    before = env.state_file.read_text()
-    problem = _state_refused(env, cfg)
+    env.legacy_file.write_text(text[:size])
+    before = env.legacy_file.read_text()
+    problem = _state_refused(env, cfg, env.legacy_file)
     assert "corrupt" in problem.message
     assert problem.line is not None  # the JSON error's line
-    assert env.state_file.read_text() == before  # nothing reassigned, nothing rewritten
+    assert env.legacy_file.read_text() == before  # nothing reassigned, nothing rewritten
+    assert not env.state_file.exists()  # nor imported
+
+
+def _legacy(env):
+    """A deployment of an earlier version: its state in the JSON state file, no store."""
+    cfg = _prepared(env)
+    env.legacy_file.write_text(json.dumps(env.state()))
+    for path in env.store_files():
+        path.unlink(missing_ok=True)
+    return cfg
 
 
 DAMAGE = [
@@ -189,53 +222,57 @@ DAMAGE = [
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=[f"damage{i}" for i in range(len(DAMAGE))])
-def test_corrupted_state_file_is_a_clear_error(env, damage):
-    cfg = _prepared(env)
-    data = json.loads(env.state_file.read_text())
+def test_corrupted_json_state_file_is_a_clear_error(env, damage):
+    cfg = _legacy(env)
+    data = json.loads(env.legacy_file.read_text())
     data["zones"].setdefault("example.com", {"account": "x"})
     damage(data)
-    env.state_file.write_text(json.dumps(data))
-    problem = _state_refused(env, cfg)
+    env.legacy_file.write_text(json.dumps(data))
+    problem = _state_refused(env, cfg, env.legacy_file)
     assert "corrupt" in problem.message
+    assert not env.state_file.exists()
 
 
-def test_state_file_that_cannot_be_read_is_a_clear_error(env):
+def test_store_that_cannot_be_read_is_a_clear_error(env):
     cfg = _prepared(env)
-    env.state_file.unlink()
+    for path in env.store_files():
+        path.unlink(missing_ok=True)
     env.state_file.mkdir()
-    _state_refused(env, cfg)
+    _state_refused(env, cfg, env.state_file)
 
 
-def test_state_file_is_written_atomically_and_only_when_valid(env):
+def test_store_is_written_only_when_valid(env):
     cfg = _prepared(env)
-    state_dir = env.state_file.parent
-    before = set(os.listdir(state_dir))
-    inode = env.state_file.stat().st_ino
     cfg["accounts"][0]["custom_nameservers"].append(ns("ns3.example.com"))
     env.load(cfg)
-    assert set(os.listdir(state_dir)) == before  # no temporary file left behind
-    assert env.state_file.stat().st_ino != inode  # replaced by rename, not rewritten in place
-    assert "ns3.example.com" in json.loads(env.state_file.read_text())["addresses"]
+    assert not list(env.root.glob(f"*{TEMP_SUFFIX}"))  # no temporary file left behind
+    assert "ns3.example.com" in env.state()["addresses"]
     # An invalid configuration writes nothing.
-    text = env.state_file.read_text()
+    before = env.state_file.read_bytes()
     cfg["accounts"][0]["custom_nameservers"].append(ns("ns4.example.com", 7))
     env.refused(cfg)
-    assert env.state_file.read_text() == text
+    assert env.state_file.read_bytes() == before
 
 
 def test_unchanged_state_is_not_rewritten(env):
     cfg = _prepared(env)
-    stamp = env.state_file.stat().st_mtime_ns
-    inode = env.state_file.stat().st_ino
+    data, stamp = env.state_file.read_bytes(), env.state_file.stat().st_mtime_ns
     env.load(cfg)
-    assert (env.state_file.stat().st_mtime_ns, env.state_file.stat().st_ino) == (stamp, inode)
+    assert not env.state_file.with_name(env.state_file.name + "-wal").exists()
+    assert (env.state_file.read_bytes(), env.state_file.stat().st_mtime_ns) == (data, stamp)
 
 
-def test_state_file_location_from_the_config(env):
-    cfg = _cfg([ns("ns1.example.com"), ns("ns2.example.com")], state_file="var/acnsd.json")
+@pytest.mark.parametrize("named, store", [("var/acnsd.db", "var/acnsd.db"),
+                                          ("var/acnsd.json", "var/acnsd.db")])
+def test_store_location_from_the_config(env, named, store):
+    """server.state_file names the store; a name of the JSON state file of earlier
+    versions stands for the store beside it."""
+    cfg = _cfg([ns("ns1.example.com"), ns("ns2.example.com")], state_file=named)
     env.load(cfg)
-    state = load_state(env.root / "var" / "acnsd.json")
-    assert set(state.addresses) == {"ns1.example.com", "ns2.example.com"}
+    assert (env.root / store).is_file()
+    assert not (env.root / named).with_suffix(".json").exists()
+    assert set(export_state(env.root / named)["addresses"]) == {"ns1.example.com",
+                                                                "ns2.example.com"}
     assert not env.state_file.exists()
 
 
@@ -243,14 +280,19 @@ def test_state_records_zone_defaults_received(env):
     cfg = config(account(two_sets(), [zone("a.test"), zone("b.test", "custom.account", 2)],
                          {"nameservers": {"type": "custom.account"}}))
     loaded = env.load(cfg)
-    state = json.loads(env.state_file.read_text())
+    state = env.state()
     assert state["zones"]["a.test"]["nameservers"] == {"type": "custom.account", "ns_set": 1}
     assert "nameservers" not in state["zones"]["b.test"]  # explicit: nothing received
     assert resolved(loaded, "b.test").reason == "explicit"
 
 
-def test_state_file_of_binary_garbage_is_a_clear_error(env):
+@pytest.mark.parametrize("garbage", [b"\x00\xff\xfe garbage \x80", b'{"version": 1}\n'])
+def test_store_of_garbage_is_a_clear_error(env, garbage):
+    """Binary garbage, or a JSON state file where the store should be: refused by name."""
     cfg = _prepared(env)
-    env.state_file.write_bytes(b"\x00\xff\xfe garbage \x80")
-    problem = _state_refused(env, cfg)
-    assert "corrupt" in problem.message
+    for path in env.store_files():
+        path.unlink(missing_ok=True)
+    env.state_file.write_bytes(garbage)
+    problem = _state_refused(env, cfg, env.state_file)
+    assert "not a database" in problem.message
+    assert env.state_file.read_bytes() == garbage

@@ -1,5 +1,6 @@
-"""`acnsd check` and `acnsd show` on a copy of the example configuration and on broken
-ones: exit codes, messages on stderr, and the JSON document of `show --json`."""
+"""`acnsd check`, `acnsd show` and `acnsd state export` on a copy of the example
+configuration and on broken ones: exit codes, messages on stderr, the JSON document of
+`show --json`, and the state as the JSON state file of earlier versions had it."""
 
 from __future__ import annotations
 
@@ -43,7 +44,41 @@ def test_check_example_exits_0_and_records_nothing(example, capsys):
     assert code == 0, err
     assert "OK" in out and "5 zone(s)" in out
     assert "error" not in err
+    assert not (example.parent / "acnsd.state.db").exists()
     assert not (example.parent / "acnsd.state.json").exists()
+
+
+def test_check_with_a_store_writes_nothing(example, capsys):
+    assert run(capsys, "show", "--config", str(example))[0] == 0
+    store = example.parent / "acnsd.state.db"
+    data = store.read_bytes()
+    edit(example, lambda d: d["accounts"][0]["custom_nameservers"].append(
+        {"ns_name": "ns3.example.com", "ns_set": 1}))
+    code, out, err = run(capsys, "check", "--config", str(example))
+    assert code == 0, err
+    assert store.read_bytes() == data
+
+
+def test_state_export_prints_what_show_recorded(example, capsys):
+    code, out, err = run(capsys, "state", "export", "--config", str(example))
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"version": 1, "addresses": {}, "released": {}, "zones": {},
+                               "serials": {}}  # nothing recorded yet
+    assert not (example.parent / "acnsd.state.db").exists()
+    code, shown, _ = run(capsys, "show", "--config", str(example), "--json")
+    code, out, err = run(capsys, "state", "export", "--config", str(example))
+    state = json.loads(out)
+    assert code == 0 and set(state["addresses"]) == {"ns1.example.com", "ns2.example.com",
+                                                    "ns1.vanity.test", "ns2.vanity.test"}
+    assert state["addresses"]["ns1.example.com"]["ipv4"] in shown
+    assert set(state["serials"]) == {z["name"] for z in yaml.safe_load(
+        example.read_text())["accounts"][0]["zones"]}
+    # the accounts broken, the server section whole: still exported (a backup)
+    edit(example, lambda d: d["accounts"][0].update(custom_nameservers=7))
+    assert json.loads(run(capsys, "state", "export", "--config", str(example))[1]) == state
+    edit(example, lambda d: d["server"].update(port="x"))
+    code, out, err = run(capsys, "state", "export", "--config", str(example))
+    assert code == 1 and out == "" and "server.port" in err
 
 
 def test_check_as_a_command(example):

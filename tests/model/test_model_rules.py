@@ -3,8 +3,6 @@ rule (and the file, line and YAML path), and the edge cases are accepted."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from acnsd.model import zonedata
 from modelkit import (
@@ -315,7 +313,7 @@ def test_r6_changing_zone_defaults_moves_no_existing_zone(env):
     cfg = config(account(two_sets(), zones, {**DEFAULT_CUSTOM, "ns_ttl": 600}))
     first = resolved(env.load(cfg), "other.org")
     assert (first.ns_set, first.ns_ttl) == (1, 600)
-    recorded = json.loads(env.state_file.read_text())["zones"]["other.org"]
+    recorded = env.state()["zones"]["other.org"]
     assert recorded["nameservers"] == {"type": "custom.account", "ns_set": 1}
 
     # The defaults change: the existing zone keeps what it received; a new zone gets the new.
@@ -336,7 +334,7 @@ def test_r6_recorded_set_survives_a_parent_appearing_later(env):
     # A parent explicitly on set 1 now clashes with the recorded child: refused, not moved.
     cfg["accounts"][0]["zones"].append(zone("example.com", "custom.account", 1))
     assert only(env.refused(cfg)).rule == "R5"
-    state = json.loads(env.state_file.read_text())
+    state = env.state()
     assert state["zones"]["sub.example.com"]["nameservers"]["ns_set"] == 1
 
 
@@ -754,9 +752,9 @@ def test_r10_serial_goes_forward_in_serial_arithmetic_after_it_wrapped(env, monk
     (past 2^31 from 2038) is not, and max(previous + 1, now) went back."""
     cfg = config(account(two_sets(), [zone("a.test", "custom.account")]))
     env.load(cfg)
-    state = json.loads(env.state_file.read_text())
+    state = env.state()
     state["serials"]["a.test"]["serial"] = 5
-    env.state_file.write_text(json.dumps(state))
+    env.set_state(state)
     monkeypatch.setattr(zonedata.time, "time", lambda: 2**31 + 100)
     cfg["accounts"][0]["zones"][0]["dns_settings"]["ns_ttl"] = 3600
     serial = _soa(env.load(cfg), "a.test")[1].serial
@@ -785,7 +783,7 @@ def test_r10_zone_file_needs_no_soa_or_ns(env):
 
 def test_account_id_in_state_is_the_configured_one(env):
     env.load(config(account(two_sets(), [zone("a.test")])))
-    assert json.loads(env.state_file.read_text())["zones"]["a.test"]["account"] == ACCOUNT_ID
+    assert env.state()["zones"]["a.test"]["account"] == ACCOUNT_ID
 
 
 @pytest.mark.parametrize("text,what", [

@@ -6,8 +6,6 @@ Also: load(forget=...) drops a deleted zone's R6 record but keeps its serial (R1
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from acnsd.cli import main
 from acnsd.model.config import load
@@ -83,7 +81,8 @@ def test_the_newcomer_is_located_by_the_state_file(env):
     problem = only(env.refused(config(alpha(["alpha.com", "www.bravo.com"]), bravo())))
     assert problem.path == "accounts[0].zones[1].name"
     assert problem.tenant_message == f"zone www.bravo.com cannot be created: {ELSEWHERE}"
-    env.state_file.unlink()
+    for path in env.store_files():
+        path.unlink(missing_ok=True)
     env.load(config(alpha(["www.bravo.com"]), bravo(["bravo.net"])))
     problem = only(env.refused(config(alpha(["www.bravo.com"]), bravo(["bravo.net",
                                                                         "bravo.com"]))))
@@ -127,12 +126,12 @@ def test_forget_drops_what_a_deleted_zone_received_but_keeps_its_serial(env):
     custom = {"nameservers": {"type": "custom.account"}}
     names = [ns("ns1.alpha.net"), ns("ns2.alpha.net")]
     env.load(config(account(names, [zone("a.test"), zone("b.test")], custom)))
-    state = json.loads(env.state_file.read_text())
+    state = env.state()
     assert state["zones"]["a.test"]["nameservers"]["type"] == "custom.account"
     serial = state["serials"]["a.test"]["serial"]
     env.write(config(account(names, [zone("b.test")], custom)))
     load(env.path, forget=["a.test", "b.test"])  # b.test is still configured: kept
-    state = json.loads(env.state_file.read_text())
+    state = env.state()
     assert "a.test" not in state["zones"] and "b.test" in state["zones"]
     assert state["serials"]["a.test"]["serial"] == serial
     # created again under other defaults: a new zone, which receives them (R6)

@@ -1,5 +1,5 @@
-"""state.py reads its file with the pure-Python JSON scanner: the same values as json.loads,
-and the same errors with their lines."""
+"""state.py reads the JSON state file of earlier versions with the pure-Python JSON
+scanner: the same values as json.loads, and the same errors with their lines."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import pytest
 from acnsd.errors import StateError
 from acnsd.model import state
-from acnsd.model.state import load_state
+from acnsd.model.state import load_state_json
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,15 +25,15 @@ def test_values_equal_json_loads(tmp_path_factory, extra, indent):
     path = tmp_path_factory.mktemp("state") / "s.json"
     data = {"version": 1, "extra": extra}
     path.write_text(json.dumps(data, indent=indent))
-    assert load_state(path).data == {**json.loads(path.read_text()), "addresses": {}, "zones": {},
-                                     "released": {}, "serials": {}}
+    assert load_state_json(path).data == {**json.loads(path.read_text()), "addresses": {},
+                                          "zones": {}, "released": {}, "serials": {}}
 
 
 def test_a_syntax_error_names_its_line(tmp_path):
     path = tmp_path / "s.json"
     path.write_text('{\n  "version": 1,\n  "zones": {,\n}\n')
     with pytest.raises(StateError) as caught:
-        load_state(path)
+        load_state_json(path)
     assert caught.value.line == 3
 
 
@@ -47,8 +47,8 @@ def _containers(value) -> list:
 
 @given(_JSON)
 def test_the_saved_copy_is_a_deep_copy(value):
-    """State keeps a copy of what it read to tell whether it changed: equal to the data
-    (as copy.deepcopy's), and sharing no dict or list with it."""
+    """copy_json (the model index keeps its own copy of the recorded decisions): equal to
+    the data (as copy.deepcopy's), and sharing no dict or list with it."""
     copied = state.copy_json(value)
     assert copied == copy.deepcopy(value)
     assert not {id(c) for c in _containers(copied)} & {id(c) for c in _containers(value)}

@@ -14,7 +14,6 @@ file's bytes, the fast reader.
 from __future__ import annotations
 
 import io
-import json
 import os
 import socket
 import time
@@ -407,9 +406,9 @@ def test_an_unchanged_zone_is_not_built_again_unless_its_recorded_serial_changed
     second = env.load()
     assert second.plan.zones == first.plan.zones
     assert second.plan.zones[0] is first.plan.zones[0]
-    state = json.loads(env.state_file.read_text())
+    state = env.state()
     state["serials"]["example.com"]["serial"] += 5
-    env.state_file.write_text(json.dumps(state))
+    env.set_state(state)
     third = env.load()
     assert _serial(third, "example.com") == _serial(first, "example.com") + 5
 

@@ -272,6 +272,7 @@ def test_image_shape(dockerfile):
     assert in_context("server/acnsd/dns/core.py") and in_context("zones/example.com.zone")
     assert not in_context("server/acnsd/__pycache__/core.cpython-311.pyc")
     assert not in_context("config/acnsd.state.json") and not in_context(".venv/bin/python")
+    assert not in_context("config/acnsd.state.db")
     assert not in_context("tests/ops/test_dockerfile.py")
 
 

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from acnsd.model.store import Store
 from tooling import SERVER
 
 CHILD = """
@@ -52,7 +53,7 @@ def run_child(user: str, state_dir: Path) -> tuple[dict, str]:
     address = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
     env = dict(os.environ, PYTHONPATH=str(SERVER))
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, user, address, str(state_dir / "acnsd.state.json")],
+        [sys.executable, "-c", CHILD, user, address, str(state_dir / "acnsd.state.db")],
         capture_output=True, text=True, timeout=30, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -92,6 +93,38 @@ def test_a_writable_state_directory_is_not_reported():
         shutil.rmtree(shared)
     assert "event=privileges_dropped" in log
     assert "state_not_writable" not in log
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from acnsd.daemon.privileges import drop_privileges
+from acnsd.model.store import Store
+store = Path(sys.argv[2])
+drop_privileges(sys.argv[1], store)
+with Store.open(store) as db, db.change() as change:
+    change.assign("ns2.example.test", "192.0.2.2", None)
+"""
+
+
+def test_the_store_made_as_root_is_written_by_the_user():
+    """A store is written in place: the one acnsd made as root (at its first start) is
+    handed to server.user at the drop, so that what it decides later is recorded."""
+    shared = Path(tempfile.mkdtemp(prefix="acnsd-state-", dir="/tmp"))
+    try:
+        shared.chmod(0o1777)
+        store = shared / "acnsd.state.db"
+        with Store.open(store) as db, db.change() as change:
+            change.assign("ns1.example.test", "192.0.2.1", None)
+        done = subprocess.run([sys.executable, "-c", WRITER, "nobody", str(store)],
+                              capture_output=True, text=True, timeout=30,
+                              env=dict(os.environ, PYTHONPATH=str(SERVER)))
+        assert done.returncode == 0, done.stderr
+        assert store.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+        with Store.open(store, readonly=True) as db:
+            assert set(db.addresses()) == {"ns1.example.test", "ns2.example.test"}
+    finally:
+        shutil.rmtree(shared)
 
 
 def test_unknown_user_is_an_error(tmp_path):

@@ -6,12 +6,14 @@ changes (control/sources.py: acnsd.yaml in the single file layout; one account's
 zone's file in the directory layout) with a round-trip YAML library (comments, order,
 quoting and flow style are kept); the edited configuration is checked by the same
 `load()` as `acnsd check` (a temporary copy of acnsd.yaml next to the original, the
-edited file read from memory, with a copy of the state file, so every rule R1-R11 speaks
-with the same words), and only a valid edit is written, atomically (temporary file,
-fsync, rename). A refusal carries the problems found (Invalid); what each API client is
-told of them is redact.py's business. A file that changed on disk since it was last read
-or written here is never overwritten: the change is refused until the server has
-reloaded it. Changes are serialized by one lock, so none is lost.
+edited file read from memory, reading the state without writing it, so every rule R1-R11
+speaks with the same words), and only a valid edit is written, atomically (temporary
+file, fsync, rename); then what the check decided is recorded in the store (one
+transaction), before the answer. A refusal carries the problems found (Invalid) and
+writes nothing; what each API client is told of them is redact.py's business. A file
+that changed on disk since it was last read or written here is never overwritten: the
+change is refused until the server has reloaded it. Changes are serialized by one lock,
+so none is lost.
 
 Files a change brings (a new zone's empty zone file) replace whatever file had that name
 (a deleted zone's data never passes to the next zone of that name) and are put back as
@@ -31,7 +33,6 @@ import dataclasses
 import errno
 import logging
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Collection, Iterator
@@ -47,7 +48,7 @@ from ..control.edits import Unwritable
 from ..control.sources import MAIN, Conflict, Edit, SingleFile, open_sources
 from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
-from ..model.config import Loaded, load
+from ..model.config import Loaded, load, record
 from ..model.state import write_atomic
 from ..model.types import Model
 
@@ -183,16 +184,11 @@ class ConfigEditor:
 
     def _change(self, edit: Edit, new_files: dict[Path, str], removed_files: Collection[Path],
                 forget: Collection[str]) -> Model:
-        """change() once the edit is made: check, write."""
-        decided: Path | None = None
+        """change() once the edit is made: check, write, record."""
         try:
             with _replacing(new_files):
-                loaded, decided = self._check(edit, forget)
+                checked = self._check(edit, forget)
                 self.sources.write(edit)  # from here on, the change is made
-            # What the change decided (addresses, zone defaults, serials) is recorded
-            # before the answer, so the 200 and the state survive a crash together.
-            if decided is not None:
-                _replace_durably(decided, self.model.server.state_file)
         except OSError as exc:
             if exc.errno != errno.ENAMETOOLONG:
                 raise
@@ -204,11 +200,10 @@ class ConfigEditor:
                                   "server loaded it; check it (acnsd check) and reload the "
                                   "server (SIGHUP) before changing it through the API")]
                            ) from exc
-        finally:
-            if decided is not None:
-                decided.unlink(missing_ok=True)
-        if decided is None:  # a state file named in the config: record by loading it
-            loaded = load(self.path, save_state=True, forget=forget)
+        # What the change decided (addresses, zone defaults, serials, content) is recorded
+        # before the answer, so the 200 and the state survive a crash together (a crash
+        # before this commit: the next load decides it again from the files written).
+        loaded = record(checked)
         for file in removed_files:
             try:
                 file.unlink(missing_ok=True)
@@ -218,53 +213,29 @@ class ConfigEditor:
         self._checked = loaded
         return loaded.model
 
-    def _check(self, edit: Edit, forget: Collection[str]) -> tuple[Loaded, Path | None]:
-        """Load the configuration with `edit` made; Invalid with every problem.
-
-        Returns what was loaded (told about the real files) and, when the state file is
-        the default one next to the configuration, a copy of it with this change's
-        decisions recorded (else None).
-        """
-        state = self.model.server.state_file
-        follows = state == self.path.with_suffix(".state.json")  # the default name
+    def _check(self, edit: Edit, forget: Collection[str]) -> Loaded:
+        """Load the configuration with `edit` made, with the state of this one, writing
+        nothing; Invalid with every problem. Returns what was loaded, not recorded yet,
+        told about the real files."""
         main = edit.text if edit.name == MAIN else self.path.read_bytes().decode("utf-8")
         overlay = {} if edit.name in (MAIN, None) else {os.path.abspath(edit.file): edit.text}
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.api-", suffix=".yaml",
                                     dir=self.path.parent)
         tmp = self.path.parent / Path(name).name  # relative when the config's path is
-        tmp_state = tmp.with_suffix(".state.json")
-        accepted = False
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(main or "")
-            if follows and state.exists():
-                shutil.copy(state, tmp_state)  # with its mode, which the state file keeps
-            loaded = load(tmp, save_state=follows, forget=forget, overlay=overlay)
-            accepted = True
+            loaded = load(tmp, save_state=False, forget=forget, overlay=overlay,
+                          state_file=self.model.server.state_file)
         except ConfigError as exc:
-            moves = {str(tmp): str(self.path), str(tmp_state): str(state)}
-            raise Invalid([_relocate(p, moves) for p in exc.problems]) from None
+            raise Invalid([_relocate(p, {str(tmp): str(self.path)})
+                           for p in exc.problems]) from None
         finally:
             tmp.unlink(missing_ok=True)
-            if not accepted:
-                tmp_state.unlink(missing_ok=True)
-        model = dataclasses.replace(loaded.model, config_file=self.path,
-                                    server=dataclasses.replace(loaded.model.server,
-                                                               state_file=state))
+        model = dataclasses.replace(loaded.model, config_file=self.path)
         warnings = [dataclasses.replace(w, file=str(self.path)) if w.file == str(tmp) else w
                     for w in loaded.warnings]
-        loaded = dataclasses.replace(loaded, model=model, warnings=warnings)
-        return loaded, (tmp_state if follows and tmp_state.exists() else None)
-
-
-def _replace_durably(source: Path, target: Path) -> None:
-    """Rename `source` over `target` and make the rename itself durable."""
-    os.replace(source, target)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        return dataclasses.replace(loaded, model=model, warnings=warnings)
 
 
 def _relocate(problem: Problem, moves: dict[str, str]) -> Problem:

@@ -45,17 +45,19 @@ def _dismantle_parts(parts: list) -> None:
 
 def dismantle(tables: Tables, plan: ServePlan, chunk: int = 2000) -> None:
     """Free tables and the plan they came from, a few thousand objects at a time, with a
-    yield of the GIL between pieces (see the module doc)."""
-    views = [tables.default, *tables.views.values()]
+    yield of the GIL between pieces (see the module doc). Only for tables that share
+    nothing with the tables now served (those compiled whole)."""
+    views = list({id(v): v for v in (tables.default, *tables.views.values())}.values())
+    shards = list(tables.zones.shards)
     del tables
-    zones = list({id(z): z for v in views
-                  for z in (*v.zones.values(), *v.names.values())}.values())
+    zones = [zone for shard in shards for zone in shard.values()]
     plans = list(plan.zones)
     del plan
     while views:
         view = views.pop()
-        for mapping in (view.zones, view.names, view.udp_cache, view.tcp_cache):
+        for mapping in (view.udp_cache, view.tcp_cache, view.negative):
             _drain(mapping, chunk)
+    _drain_all(shards, chunk)
     while zones:
         _drain(zones.pop().nodes, chunk)
     while plans:
@@ -69,3 +71,15 @@ def _drain(mapping: dict, chunk: int) -> None:
         for _ in range(min(chunk, len(mapping))):
             mapping.popitem()
         time.sleep(PAUSE)  # let the event loop thread take the GIL
+
+
+def _drain_all(mappings: list[dict], chunk: int) -> None:
+    """_drain for many small mappings: a pause every `chunk` items, not every mapping."""
+    freed = 0
+    while mappings:
+        mapping = mappings.pop()
+        freed += len(mapping)
+        mapping.clear()
+        if freed >= chunk:
+            freed = 0
+            time.sleep(PAUSE)

@@ -54,6 +54,7 @@ from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError
 from acnsd.gcpause import gc_paused
 from acnsd.model.config import Loaded, load
+from acnsd.model.recording import store_path
 from acnsd.model.schema import parse_hostport
 from acnsd.model.state import remove_stale_temporaries
 from acnsd.model.types import ApiConfig, Model
@@ -119,8 +120,9 @@ def endpoints(plan: ServePlan, listen: Listen = None) -> list[Endpoint]:
 def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables]:
     """Load, validate and compile a configuration (blocking; raises ConfigError).
 
-    `save_state` records new decisions (addresses, serials) in the state file; workers
-    leave that to their parent, which loads first, so they never write it concurrently.
+    `save_state` records new decisions (addresses, serials, content) in the store;
+    workers leave that to their parent, which records first, so their plans carry the
+    serials it recorded.
     """
 
     def load_and_compile() -> tuple[Loaded, Tables]:
@@ -406,7 +408,7 @@ async def serve(
             server.api = _api_server(config, settings.api, server.apply, dns)
             server.api.start()
         # the state file is written by the only process, or by the parent of workers
-        drop_privileges(settings.user, settings.state_file if worker is None else None)
+        drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
         log.error("event=start_failed reason=%r", str(exc))
         await _stop(server, exposition, 0)
@@ -488,7 +490,7 @@ def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, work
         if settings.api is not None:
             api = _api_server(config, settings.api, _signal_self_hup, 0)  # DNS: in workers
             api.start()
-        drop_privileges(settings.user, settings.state_file)
+        drop_privileges(settings.user, store_path(settings.state_file))
     except (OSError, AcnsdError, TokenError) as exc:
         log.error("event=start_failed reason=%r", str(exc))
         code = 1

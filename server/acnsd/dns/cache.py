@@ -1,30 +1,50 @@
 """The response cache: rendered responses keyed by the query's octets after the ID.
 
-The rule this module owns: what may enter the cache and how big it may grow. Only plain
-queries (the question and at most an option-less OPT) are candidates. A response for a
-name that exists in the tables is admitted at once; any other (NXDOMAIN, wildcard,
-below a zone cut, REFUSED) only when the same query is seen a second time, remembered in
-a bounded doorkeeper set, so a flood of random names never enters the cache: it can
-neither evict the hot entries nor grow memory. All caches of one Tables share one entry
-budget; a full budget evicts the oldest entry of the cache being written (first in, first
-out). Entries hold the response after the ID for the lower-cased question; the core
-splices the query's ID and its own question back in.
+The rule this module owns: what may enter the cache, how big it may grow, and what is
+dropped when the tables change. Only plain queries (the question and at most an
+option-less OPT) are candidates. A response for a name that exists in the tables is
+admitted at once; any other (NXDOMAIN, wildcard, below a zone cut, REFUSED) only when
+the same query is seen a second time, remembered in a bounded doorkeeper set, so a flood
+of random names never enters the cache: it can neither evict the hot entries nor grow
+memory. All caches of one Tables share one entry budget; a full budget evicts the oldest
+entry of the cache being written (first in, first out). Entries hold the response after
+the ID for the lower-cased question; the core splices the query's ID and its own question
+back in.
 
 NXDOMAIN templates (core.py) have a budget of their own, shared the same way: a template
 is made only below a node that exists, so random parents never make one, and a flood of
 query shapes under one parent evicts only older templates.
+
+The caches outlive a change of the tables (delta.py). Each entry and template is filed,
+when it is stored (the slow path), under the names its answer depends on, its last
+field: the apex of every zone the lookup answered from or found a target's addresses in,
+and `unheld(name)` for a name that no zone held (at that address, or at any for a
+target). `invalidate(names)` drops what is filed under those names, and for `unheld(N)`
+what is filed under `unheld(M)` for every M at or below N (a zone made at N may hold
+them all), in O(their entries); `flush()` drops everything.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from .outcome import Outcome
 
-__all__ = ["CacheEntry", "NegativeTemplate", "ResponseCache"]
+__all__ = ["CacheEntry", "NegativeTemplate", "ResponseCache", "unheld"]
 
-# the response after its ID (question lower-cased), its outcome, the answering zone's apex
-CacheEntry = tuple[bytes, Outcome, str | None]
+# the response after its ID (question lower-cased), its outcome, the answering zone's apex,
+# and the names it depends on (module doc)
+CacheEntry = tuple[bytes, Outcome, str | None, tuple[bytes, ...]]
+
+
+_UNHELD = b"\xff"  # no wire name starts with it (a label is at most 63 octets)
+
+
+def unheld(key: bytes) -> bytes:
+    """What an answer that depends on no zone holding the name `key` (lower-cased wire)
+    is filed under; invalidated, it stands for every name at or below `key`."""
+    return _UNHELD + key
 
 
 class NegativeTemplate(NamedTuple):
@@ -36,27 +56,138 @@ class NegativeTemplate(NamedTuple):
     rest: int  # octets of the question after the first label: the parent, type, class
     lengths: int  # bit n set: some name right below the parent has a first label of n
     nodes: dict  # the zone's names, to prove the query's name does not exist
-    served: frozenset | None  # zones and view names served right below the parent
+    zones: tuple  # the shards of every zone (zonemap.ShardedMap), nor is it a zone ...
+    names: frozenset  # ... nor an extra name of the view (R8)
     tails: dict  # the zone's negative SOA RR, by where the question ends
     soa: object  # the zone's negative SOA RRset
     opt: bytes  # our OPT RR, or b""
     limit: int  # the UDP size the answer must fit
     apex: str  # the zone's name, for the metrics
     ends: dict  # the SOA RR and OPT after a question ending at each offset (filled lazily)
+    depends: tuple[bytes, ...]  # what it is filed under (module doc): its zone's apex
+
+
+class _Shelf:
+    """Entries of several dicts under one budget (first in, first out), each filed under
+    the names in its last field; the unheld names filed are also kept as a tree, by
+    parent name, to find those at or below a name."""
+
+    __slots__ = ("limit", "count", "filed", "tree")
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.count = 0
+        # name → the entries filed under it, as {(id(dict), key): dict}
+        self.filed: dict[bytes, dict[tuple[int, bytes], dict]] = {}
+        # name → the names right below it that are unheld names filed, or above one
+        self.tree: dict[bytes, set[bytes]] = {}
+
+    def put(self, table: dict[bytes, tuple], key: bytes, value: tuple) -> None:
+        if key in table:
+            return
+        if self.count >= self.limit:
+            if not table:
+                return  # the budget is held by other dicts: leave theirs alone
+            self._remove(table, next(iter(table)))
+        table[key] = value
+        self.count += 1
+        entry = (id(table), key)
+        filed = self.filed
+        for name in value[-1]:
+            held = filed.get(name)
+            if held is None:
+                held = filed[name] = {}
+                if name[:1] == _UNHELD:
+                    self._link(name[1:])
+            held[entry] = table
+
+    def _remove(self, table: dict[bytes, tuple], key: bytes) -> None:
+        value = table.pop(key)
+        self.count -= 1
+        entry = (id(table), key)
+        for name in value[-1]:
+            held = self.filed.get(name)
+            if held is not None:
+                held.pop(entry, None)
+                if not held:
+                    del self.filed[name]
+                    if name[:1] == _UNHELD:
+                        self._unlink(name[1:])
+
+    def _link(self, name: bytes) -> None:
+        """Put `name` in the tree, and its ancestors up to one already there."""
+        while name != b"\0":
+            parent = name[name[0] + 1 :]
+            below = self.tree.setdefault(parent, set())
+            if name in below:
+                return
+            below.add(name)
+            name = parent
+
+    def _unlink(self, name: bytes) -> None:
+        """Take `name` out of the tree when nothing is filed under it nor below it, and
+        then its ancestors likewise."""
+        while name != b"\0" and name not in self.tree and _UNHELD + name not in self.filed:
+            parent = name[name[0] + 1 :]
+            below = self.tree[parent]
+            below.discard(name)
+            if not below:
+                del self.tree[parent]
+            name = parent
+
+    def _at_or_below(self, name: bytes) -> list[bytes]:
+        found, todo = [], [name]
+        while todo:
+            name = todo.pop()
+            found.append(_UNHELD + name)
+            todo.extend(self.tree.get(name, ()))
+        return found
+
+    def drop(self, names: Iterable[bytes]) -> None:
+        for name in names:
+            for filing in self._at_or_below(name[1:]) if name[:1] == _UNHELD else (name,):
+                for (_, key), table in list(self.filed.get(filing, {}).items()):
+                    self._remove(table, key)
+
+    def flush(self) -> None:
+        tables = {id(t): t for held in self.filed.values() for t in held.values()}
+        for table in tables.values():
+            table.clear()
+        self.filed.clear()
+        self.tree.clear()
+        self.count = 0
 
 
 class ResponseCache:
     """The shared entry budget and doorkeeper of every per-view, per-transport cache."""
 
-    __slots__ = ("limit", "size", "seen", "seen_limit", "template_limit", "templates")
+    __slots__ = ("answers", "negatives", "seen", "seen_limit", "store", "store_template")
 
     def __init__(self, limit: int, seen_limit: int = 8192, template_limit: int = 4096):
-        self.limit = limit
-        self.size = 0
+        self.answers = _Shelf(limit)
+        self.negatives = _Shelf(min(limit, template_limit))  # no cache: no templates either
         self.seen: set[bytes] = set()  # keys seen once, not (yet) admitted
         self.seen_limit = seen_limit
-        self.template_limit = min(limit, template_limit)  # no cache: no templates either
-        self.templates = 0
+        # store(cache, key, entry), store_template(templates, key, template): keep it within
+        # its budget (first in, first out), filed; bound here: one call on the slow path
+        self.store = self.answers.put
+        self.store_template = self.negatives.put
+
+    @property
+    def limit(self) -> int:
+        return self.answers.limit
+
+    @property
+    def size(self) -> int:
+        return self.answers.count
+
+    @property
+    def template_limit(self) -> int:
+        return self.negatives.limit
+
+    @property
+    def templates(self) -> int:
+        return self.negatives.count
 
     def seen_before(self, key: bytes) -> bool:
         """Whether `key` was seen once already (the doorkeeper forgets it then); if not, it
@@ -70,28 +201,14 @@ class ResponseCache:
         seen.add(key)
         return False
 
-    def store(self, cache: dict[bytes, CacheEntry], key: bytes, value: CacheEntry) -> None:
-        """Keep `value` under `key` within the shared budget (first in, first out)."""
-        if key in cache:
-            return
-        if self.size >= self.limit:
-            if not cache:
-                return  # the budget is held by other caches: leave theirs alone
-            del cache[next(iter(cache))]
-            self.size -= 1
-        cache[key] = value
-        self.size += 1
+    def invalidate(self, names: Iterable[bytes]) -> None:
+        """Drop every entry and template filed under any of `names` (module doc)."""
+        names = tuple(names)
+        self.answers.drop(names)
+        self.negatives.drop(names)
 
-    def store_template(
-        self, templates: dict[bytes, NegativeTemplate], key: bytes, value: NegativeTemplate
-    ) -> None:
-        """Keep an NXDOMAIN template within the templates' own budget (first in, first out)."""
-        if key in templates:
-            return
-        if self.templates >= self.template_limit:
-            if not templates:
-                return
-            del templates[next(iter(templates))]
-            self.templates -= 1
-        templates[key] = value
-        self.templates += 1
+    def flush(self) -> None:
+        """Drop every entry, template and doorkeeper key."""
+        self.answers.flush()
+        self.negatives.flush()
+        self.seen.clear()

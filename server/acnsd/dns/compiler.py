@@ -1,23 +1,34 @@
 """Compiling a ServePlan into the immutable tables the answering core reads.
 
 The rule this module owns: everything about zone structure is decided here, once per
-(re)load, and nothing of it at query time. Names are keyed by their lower-cased wire form;
-every node gets its role (apex, zone cut, below a cut, wildcard parent, empty
+zone compiled, and nothing of it at query time. Names are keyed by their lower-cased wire
+form; every node gets its role (apex, zone cut, below a cut, wildcard parent, empty
 non-terminal); glue is linked to each delegation and marked mandatory when in-domain
-(RFC 9471); the A/AAAA of NS, MX and SRV targets in our zones are linked to their RRsets;
-the negative-answer SOA is prebuilt with TTL min(SOA TTL, MINIMUM) (RFC 2308 §5); each
-per-address view (DESIGN.md §4) gets the zones it may answer. The plan's RRsets come
-pre-encoded (wire.WireRRset) and the tables share them; the compiler copies only those it
-links (NS, MX, SRV) or respells, so that tables compiled later never change them.
+(RFC 9471); the A/AAAA of NS, MX and SRV targets inside the zone (not at or below one of
+its cuts) are linked to their RRsets, and every other target is marked for the lookup to
+find in whichever zone holds it when answering (lookup.py); the negative-answer SOA is
+prebuilt with TTL min(SOA TTL, MINIMUM) (RFC 2308 §5). A compiled zone depends on no
+other zone, so zones can be compiled and replaced one by one (delta.py).
+
+Per-address views (DESIGN.md §4) hold no zones: each zone carries the view addresses
+that serve it (`Zone.addresses`), and all zones are in one ShardedMap. A view holds only
+its extra names (R8) and its caches.
+
+Where a zone holds authoritative data inside another zone served here that it does not
+delegate (an overlap that only a misconfigured parent has), the targets inside it take
+their addresses from the zone itself, not from the deeper zone.
+
+The plan's RRsets come pre-encoded (wire.WireRRset) and the tables share them; the
+compiler copies only those it links (NS, MX, SRV) or respells, so that tables compiled
+later never change them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain
 from operator import attrgetter
 
 import dns.name
@@ -30,8 +41,12 @@ from .cache import CacheEntry, ResponseCache
 from .plan import ServePlan, ServerOptions, ZonePlan
 from .render import opt_rr
 from .wire import WireName, WireRRset, decode_rrset, encode_rrset, name_text, wire_name
+from .zonemap import ShardedMap
 
-__all__ = ["Node", "Tables", "ViewTables", "Zone", "compile_plan"]
+__all__ = [
+    "Node", "Tables", "ViewTables", "Zone", "compile_plan", "compile_zone", "lengths_below",
+    "option_tables", "views_of",
+]  # fmt: skip
 
 _A = dns.rdatatype.A
 _AAAA = dns.rdatatype.AAAA
@@ -63,54 +78,57 @@ class Node(dict[int, WireRRset]):
         return f"Node({self.name!r}, {sorted(self)})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True, weakref_slot=True)  # 10^6 of them
 class Zone:
     apex: WireName
+    key: bytes  # the apex's lower-cased wire form
     nodes: dict[bytes, Node]  # every owner name and empty non-terminal, by lower-cased wire
     negative_soa: WireRRset  # RFC 2308 §5: the SOA for NXDOMAIN and NODATA answers
     name: str  # the apex as text, e.g. "example.com." (a bounded metrics label)
     # the lengths of the first labels of the apex's children (empty non-terminals too), one
     # bit each: a name right below the apex whose first label has another length is no node
     child_lengths: int
+    # the view addresses that serve it (DESIGN.md §4); empty: only the listen addresses,
+    # which serve every zone
+    addresses: frozenset[str]
+    records: int  # resource records in its plan
     # the negative SOA RR encoded per question end (render_negative), filled on first use
     negative_tails: dict[int, bytes] = field(default_factory=dict)
-
-    @property
-    def key(self) -> bytes:
-        return self.apex.key
 
 
 @dataclass(frozen=True, eq=False)
 class ViewTables:
-    """What one local address answers: its zones, extra names, and its response caches.
+    """What one local address answers besides the zones that name it: its extra names,
+    and its response caches. `address` None: the listen addresses, which answer every
+    zone."""
 
-    `visible_zones` and `visible_names` limit additional-section data to what this address
-    serves; None means every zone.
-    """
-
-    zones: dict[bytes, Zone]
-    names: dict[bytes, Zone]  # R8 names answered from a zone outside `zones`
-    # the names of `zones` and `names` by their parent name: what a parent's NXDOMAIN
-    # template (core.py) must not answer for, though no node of the parent's zone holds it
-    children: dict[bytes, frozenset[bytes]]
-    visible_zones: frozenset[bytes] | None
-    visible_names: frozenset[bytes]
-    udp_cache: dict[bytes, CacheEntry]
-    tcp_cache: dict[bytes, CacheEntry]
+    address: str | None
+    # R8 names answered here from the zone that holds them, though this address does not
+    # serve that zone; the A/AAAA at them are also additional data here
+    names: frozenset[bytes]
+    udp_cache: dict[bytes, CacheEntry] = field(default_factory=dict)
+    tcp_cache: dict[bytes, CacheEntry] = field(default_factory=dict)
     negative: dict[bytes, tuple] = field(default_factory=dict)  # NXDOMAIN templates (core.py)
 
 
 @dataclass(frozen=True, eq=False)
 class Tables:
-    """Everything the core answers from; built once per (re)load, swapped in one assignment."""
+    """Everything the core answers from; compiled whole at a (re)load, or changed zone by
+    zone (delta.py); swapped in one assignment."""
 
     options: ServerOptions
     default: ViewTables  # addresses without a view answer every zone
-    views: dict[str, ViewTables]  # by local address
+    views: dict[str, ViewTables]  # by local address, in every spelling
     chaos: dict[bytes, WireRRset]  # CHAOS TXT answers by lower-cased wire name
     cache: ResponseCache
     opt_records: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]  # our OPT by [DO][NSID asked]
+    zones: ShardedMap[bytes, Zone]  # every zone, by the lower-cased wire apex
+    # by parent name, how many zones right below it have a first label of each length: a
+    # parent's NXDOMAIN template (core.py) checks only names of those lengths for a zone
+    # (never changed: a change makes a new dict)
+    below: ShardedMap[bytes, dict[int, int]]
     records: int = 0  # resource records served, over every zone
+    generation: int = 0  # of the last Delta applied (delta.py); 0: compiled whole
 
 
 def _is_at_or_below(name: WireName, key: bytes) -> bool:
@@ -133,10 +151,11 @@ def _merged(held: WireRRset, rrset: WireRRset) -> WireRRset:
     return encode_rrset(union, owner=held.owner)
 
 
-def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
-    """A zone's nodes, and those with RRsets to link (NS, MX, SRV). The plan's RRsets are
-    shared, not copied, except those that the compiler links and those whose owner is
-    spelled otherwise than the node's first (each node has one owner name)."""
+def compile_zone(plan: ZonePlan, addresses: frozenset[str] = frozenset()) -> Zone:
+    """One zone, served at `addresses` (and the listen addresses); raises ConfigError for
+    a zone that cannot be served. The plan's RRsets are shared, not copied, except those
+    that the compiler links and those whose owner is spelled otherwise than the node's
+    first (each node has one owner name)."""
     origin = plan.origin
     apex = wire_name(origin)
     apex_key = apex.key
@@ -208,15 +227,10 @@ def _compile_zone(plan: ZonePlan) -> tuple[Zone, list[Node]]:
     soa = nodes[apex_key][_SOA]
     minimum = _UNPACK_I(soa.rdatas[0][-1], 16)[0]  # the last of the SOA's five 32-bit fields
     negative = soa.copy(owner=soa_owner, ttl=min(soa.ttl, minimum))
-    return Zone(apex, nodes, negative, name_text(origin), child_lengths), list(linked.values())
-
-
-def _find_zone(zones: dict[bytes, Zone], name: WireName) -> Zone | None:
-    for o in name.offsets:
-        zone = zones.get(name.key[o:])
-        if zone is not None:
-            return zone
-    return None
+    _link(apex_key, nodes, linked.values())
+    records = sum(map(len, map(_RDATAS, plan.rrsets)))
+    return Zone(apex, apex_key, nodes, negative, name_text(origin), child_lengths, addresses,
+                records)  # fmt: skip
 
 
 def _addresses(node: Node | None) -> list[WireRRset]:
@@ -225,36 +239,54 @@ def _addresses(node: Node | None) -> list[WireRRset]:
     return [node[t] for t in (_A, _AAAA) if t in node]
 
 
-def _link(zones: dict[bytes, Zone], linked: list[tuple[Zone, list[Node]]]) -> None:
+_ELSEWHERE = Node(WireName(b"\0"))  # a target whose addresses the lookup finds (module doc)
+
+
+def _held(nodes: dict[bytes, Node], apex_key: bytes, target: WireName) -> Node | None:
+    """The node of `target` in this zone (None: no such name), or _ELSEWHERE when it is
+    outside the zone or at or below one of its cuts (another zone served here may hold
+    it)."""
+    if not _is_at_or_below(target, apex_key):
+        return _ELSEWHERE
+    key = target.key
+    node = nodes.get(key)
+    while node is None:  # its closest encloser: the apex is a node, so the walk ends
+        key = key[key[0] + 1 :]
+        node = nodes.get(key)
+    if node.cut is not None:
+        return _ELSEWHERE
+    return node if key == target.key else None
+
+
+def _link(apex_key: bytes, nodes: dict[bytes, Node], linked: Iterable[Node]) -> None:
     """Glue for every delegation (in-domain: mandatory; sibling: optional; RFC 9471), and
-    the A/AAAA of NS, MX and SRV targets of authoritative data from any zone served
-    (`linked`: the nodes with such RRsets, by zone)."""
-    for zone, nodes in linked:
-        for node in nodes:
-            at_cut = node.cut is not None and node.cut is node.get(_NS)
-            if node.cut is not None and not at_cut:
-                continue  # below a cut: glue, not served as data
-            for rdtype in _WITH_TARGETS:
-                rrset = node.get(rdtype)
-                if rrset is None:
+    the A/AAAA of NS, MX and SRV targets of authoritative data: those in this zone now,
+    the others (RRset None) by the lookup when answering (`linked`: the nodes with such
+    RRsets)."""
+    for node in linked:
+        at_cut = node.cut is not None and node.cut is node.get(_NS)
+        if node.cut is not None and not at_cut:
+            continue  # below a cut: glue, not served as data
+        for rdtype in _WITH_TARGETS:
+            rrset = node.get(rdtype)
+            if rrset is None:
+                continue
+            extra: list[tuple[bool, bytes, WireRRset | None]] = []
+            for target in rrset.targets:
+                if at_cut:  # a delegation: glue is the parent zone's data only
+                    mandatory = _is_at_or_below(target, node.name.key)
+                    for a in _addresses(nodes.get(target.key)):
+                        extra.append((mandatory, target.key, a))
                     continue
-                extra = []
-                for target in rrset.targets:
-                    if at_cut:  # a delegation: glue is the parent zone's data only
-                        mandatory = _is_at_or_below(target, node.name.key)
-                        for a in _addresses(zone.nodes.get(target.key)):
-                            extra.append((mandatory, zone.key, target.key, a))
-                        continue
-                    other = _find_zone(zones, target)
-                    if other is None:
-                        continue
-                    held = other.nodes.get(target.key)
-                    if held is not None and held.cut is None:
-                        for a in _addresses(held):
-                            extra.append((False, other.key, target.key, a))
-                # mandatory glue first, so that optional data never displaces it
-                extra.sort(key=lambda e: not e[0])
-                rrset.extra = tuple(extra)
+                held = _held(nodes, apex_key, target)
+                if held is _ELSEWHERE:
+                    extra.append((False, target.key, None))
+                    continue
+                for a in _addresses(held):
+                    extra.append((False, target.key, a))
+            # mandatory glue first, so that optional data never displaces it
+            extra.sort(key=lambda e: not e[0])
+            rrset.extra = tuple(extra)
 
 
 def _chaos(options: ServerOptions) -> dict[bytes, WireRRset]:
@@ -276,68 +308,86 @@ def _address_forms(address: str) -> set[str]:
     return forms
 
 
-def _children(*names: Iterable[bytes]) -> dict[bytes, frozenset[bytes]]:
-    """Lower-cased wire names by their parent name (the name without its first label)."""
-    found: dict[bytes, set[bytes]] = {}
-    for key in chain(*names):
+def lengths_below(keys: Iterable[bytes]) -> dict[bytes, dict[int, int]]:
+    """For lower-cased wire names, by their parent name (the name without its first
+    label), how many have a first label of each length."""
+    found: dict[bytes, dict[int, int]] = {}
+    for key in keys:
         if key != b"\0":
-            found.setdefault(key[key[0] + 1 :], set()).add(key)
-    return {parent: frozenset(below) for parent, below in found.items()}
+            counts = found.setdefault(key[key[0] + 1 :], {})
+            counts[key[0]] = counts.get(key[0], 0) + 1
+    return found
+
+
+def views_of(names: Mapping[str, frozenset[bytes]]) -> dict[str, ViewTables]:
+    """A view with empty caches per address (with the extra names it answers), under every
+    spelling of the address."""
+    views: dict[str, ViewTables] = {}
+    for address, extra in names.items():
+        view = ViewTables(address, extra)
+        for form in _address_forms(address):
+            views[form] = view
+    return views
+
+
+def option_tables(
+    options: ServerOptions,
+) -> tuple[dict[bytes, WireRRset], tuple[tuple[bytes, bytes], tuple[bytes, bytes]]]:
+    """What the options make: the CHAOS answers and our OPT RRs by [DO][NSID asked]."""
+    opt_records = tuple(
+        tuple(
+            opt_rr(options.edns_udp_size, 0, do, options.nsid if asked else None)
+            for asked in (False, True)
+        )
+        for do in (False, True)
+    )
+    return _chaos(options), opt_records  # type: ignore[return-value]
+
+
+def _view_addresses(plan: ServePlan) -> dict[bytes, frozenset[str]]:
+    """The view addresses of each zone, one frozenset per distinct set of addresses."""
+    found: dict[bytes, set[str]] = {}
+    for view in plan.views:
+        for origin in view.zones:
+            found.setdefault(origin.to_wire().lower(), set()).add(view.address)
+    interned: dict[frozenset[str], frozenset[str]] = {}
+    return {key: interned.setdefault(frozenset(a), frozenset(a)) for key, a in found.items()}
 
 
 def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     """Compile every zone and view of `plan`; raises ConfigError for an unservable plan."""
+    addresses = _view_addresses(plan)
     zones: dict[bytes, Zone] = {}
     problems: list[Problem] = []
-    records = 0
-    linked = []
     for zone_plan in plan.zones:
-        records += sum(map(len, map(_RDATAS, zone_plan.rrsets)))
         try:
-            zone, nodes = _compile_zone(zone_plan)
+            zone = compile_zone(zone_plan, addresses.get(zone_plan.origin.to_wire().lower(),
+                                                         frozenset()))  # fmt: skip
         except ConfigError as error:
             problems.extend(error.problems)
             continue
         if zone.key in zones:
             problems.append(Problem(f"zone {zone_plan.origin} is listed twice"))
         zones[zone.key] = zone
-        linked.append((zone, nodes))
     if problems:
         raise ConfigError(problems)
-    _link(zones, linked)
-    default = ViewTables(zones, {}, _children(zones), None, frozenset(), {}, {})
-    views: dict[str, ViewTables] = {}
+    names: dict[str, frozenset[bytes]] = {}
     for view in plan.views:
-        keys = {origin.to_wire().lower() for origin in view.zones}
         missing = [str(o) for o in view.zones if o.to_wire().lower() not in zones]
         if missing:
             raise ConfigError(
                 [Problem(f"view {view.address} names zones not served: {', '.join(missing)}")]
             )
-        names: dict[bytes, Zone] = {}
-        for name in view.names:
-            held = _find_zone(zones, wire_name(name))
-            if held is not None:
-                names[name.to_wire().lower()] = held
-        served = {k: zones[k] for k in keys}
-        tables = ViewTables(
-            served, names, _children(served, names), frozenset(keys), frozenset(names), {}, {}
-        )
-        for form in _address_forms(view.address):
-            views[form] = tables
-    opt_records = tuple(
-        tuple(
-            opt_rr(plan.options.edns_udp_size, 0, do, plan.options.nsid if asked else None)
-            for asked in (False, True)
-        )
-        for do in (False, True)
-    )
+        names[view.address] = frozenset(name.to_wire().lower() for name in view.names)
+    chaos, opt_records = option_tables(plan.options)
     return Tables(
         plan.options,
-        default,
-        views,
-        _chaos(plan.options),
+        ViewTables(None, frozenset()),
+        views_of(names),
+        chaos,
         ResponseCache(cache_entries),
         opt_records,
-        records,
+        ShardedMap(zones),
+        ShardedMap(lengths_below(zones)),
+        sum(zone.records for zone in zones.values()),
     )

@@ -31,19 +31,19 @@ A name that does not exist below one that does (a random-subdomain flood, which 
 cache never admits) is answered from a template, made by the first NXDOMAIN below a
 parent name P that is a node of its zone (one this address serves), not at or below a
 zone cut, without a wildcard child: then every name X.P that is not a node of that zone,
-nor a zone or a view's name served here, is NXDOMAIN with the zone's negative SOA. The
-answer is the header, the query's own question and the SOA RR encoded for where that
-question ends (render.negative_tail), byte for byte what the full path writes. Templates
-are keyed by the query after its ID without its first label (the exact octets of flags,
-P, type, class and an option-less OPT): one dict lookup, then one to prove X.P is not a
-node (one more only where a zone or a view's name served here lies right below P: the
-compiler lists those by parent). Below an apex even that lookup is left out when no name
-right below it has a first label as long as X (the compiler keeps those lengths as bits),
-as with the long random labels of a flood. Every query, alone or in a batch, is answered in
-one order: the response cache, then (`_after_cache`, written once for both) the templates
-(a batch's misses in one pass, `_from_templates`), then the full path for what they leave.
-DS (answered from the parent side) never gets one. The core imports no asyncio, socket,
-time or metrics code: the adapters count the Outcome `respond` returns.
+nor a zone (at any address), nor an extra name of the view, is NXDOMAIN with the zone's
+negative SOA. The answer is the header, the query's own question and the SOA RR encoded
+for where that question ends (render.negative_tail), byte for byte what the full path
+writes. Templates are keyed by the query after its ID without its first label (the exact
+octets of flags, P, type, class and an option-less OPT): one dict lookup, then three to
+prove X.P is none of those. Below an apex even those are left out when no name right
+below it has a first label as long as X (the compiler keeps the lengths of the nodes as
+bits, and counts those of the zones by parent), as with the long random labels of a
+flood. Every query, alone or in a batch, is answered in one order: the response cache,
+then (`_after_cache`, written once for both) the templates (a batch's misses in one pass,
+`_from_templates`), then the full path for what they leave. DS (answered from the parent
+side) never gets one. The core imports no asyncio, socket, time or metrics code: the
+adapters count the Outcome `respond` returns.
 """
 
 from __future__ import annotations
@@ -57,12 +57,13 @@ from operator import itemgetter
 import dns.rdataclass
 import dns.rdatatype
 
-from .cache import CacheEntry, NegativeTemplate
+from .cache import CacheEntry, NegativeTemplate, unheld
 from .compiler import Tables, ViewTables, Zone
 from .lookup import Result, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
 from .render import negative_tail, opt_rr, render, render_negative
 from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query, read_question_name
+from .zonemap import MASK
 
 __all__ = ["Outcome", "Transport", "answer", "answer_after_id", "internal_errors", "respond"]
 
@@ -144,7 +145,7 @@ def _chaos(tables: Tables, query: Query) -> Result:
 
 def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
     if query.qclass == _IN:
-        return resolve(view, query.key, query.offsets, query.qtype)
+        return resolve(tables, view, query.key, query.offsets, query.qtype)
     if query.qclass == _CH and tables.chaos:
         return _chaos(tables, query)
     return Result(_REFUSED, None, [], [], [], False)
@@ -177,13 +178,14 @@ def _from_templates(
         template = negative.get(body[:_QUESTION] + body[cut:])
         if template is None:
             continue
-        head, longest, rest, lengths, nodes, served, tails, soa, opt, limit, apex, ends = template
+        (head, longest, rest, lengths, nodes, zones, names, tails, soa, opt, limit, apex, ends,
+         _) = template  # fmt: skip
         if first > longest:  # the name would be longer than 255 octets: FORMERR
             continue
         qend = cut + rest  # where the question ends, in the body
         if lengths >> first & 1:  # some name right below the parent has a first label this long
             key = body[_QUESTION : qend - 4].lower()  # the template's key matched the parent's case
-            if key in nodes or served is not None and key in served:
+            if key in nodes or key in names or key in zones[hash(key) & MASK]:
                 continue
         end = ends.get(qend)  # the SOA RR and the OPT after a question ending there
         if end is None:
@@ -209,16 +211,20 @@ def _remember_negative(
     not for a view's extra name (R8) in a zone the view does not serve, whose siblings
     the view refuses."""
     offsets = query.offsets
-    if len(offsets) < 2 or view.zones.get(zone.key) is not zone:
+    if len(offsets) < 2 or view.address is not None and view.address not in zone.addresses:
         return
     parent = query.key[offsets[1] :]
     node = zone.nodes.get(parent)
     if node is None or node.cut is not None or node.wildcard is not None:
         return
-    served = view.children.get(parent)  # zones and view names right below it, if any
     lengths = zone.child_lengths if parent == zone.key else -1  # -1: every length
-    for name in served or ():
-        lengths |= 1 << name[0]
+    # zones right below it (those of every address: more than this one serves only turns
+    # the shortcut off for more names), and the view's extra names
+    for length in tables.below.get(parent, ()):
+        lengths |= 1 << length
+    for name in view.names:
+        if name[name[0] + 1 :] == parent:
+            lengths |= 1 << name[0]
     ar = 0 if opt is None else 1
     edns = query.edns  # the UDP limit, whichever transport this query came over
     limit = _MIN_UDP if edns is None else min(edns.payload, tables.options.edns_udp_size)
@@ -228,13 +234,15 @@ def _remember_negative(
         rest=len(parent) + 4,
         lengths=lengths,
         nodes=zone.nodes,
-        served=served,
+        zones=tables.zones.shards,
+        names=view.names,
         tails=zone.negative_tails,
         soa=zone.negative_soa,
         opt=opt or b"",
         limit=limit if limit > _MIN_UDP else _MIN_UDP,
         apex=zone.name,
         ends={},
+        depends=(zone.key,),
     )
     key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] :]
     tables.cache.store_template(view.negative, key, template)
@@ -300,7 +308,11 @@ def _respond(
         key = wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :]
         if result.exists or tables.cache.seen_before(key):
             body = response[2:HEADER_SIZE] + query.key + response[HEADER_SIZE + qlen :]
-            tables.cache.store(cache, key, (body, outcome, apex))
+            if zone is None:
+                depends = (unheld(query.key),)
+            else:
+                depends = (zone.key, *result.depends) if result.depends else (zone.key,)
+            tables.cache.store(cache, key, (body, outcome, apex, depends))
     return response, outcome, apex
 
 

@@ -1,22 +1,30 @@
 """Answering one IN question from the compiled tables: RFC 1034 §4.3.2 as named steps.
 
 The rule this module owns: the fixed pipeline, in order: find the zone (step 2, longest
-suffix among the zones this address serves; DS from the parent side, RFC 4035 §3.1.4.1)
-→ match the name (step 3: exact, referral at a zone cut, wildcard by closest encloser per
-RFC 4592, or miss) → follow CNAME (step 3a, into any zone served here, bounded, loops
-cut; the rcode is the last name's, RFC 6604) → authority (referral NS, or the negative
-SOA, RFC 2308) → additional (glue, mandatory when in-domain; A/AAAA of NS, MX and SRV
-targets, optional). ANY is answered minimally with one RRset (RFC 8482 §4.1).
+suffix among the zones this address serves, passing over a zone it does not serve so that
+a parent it serves answers, with a referral where it delegates; DS from the parent side,
+RFC 4035 §3.1.4.1) → match the name (step 3: exact, referral at a zone cut, wildcard by
+closest encloser per RFC 4592, or miss) → follow CNAME (step 3a, into any zone served
+here, bounded, loops cut; the rcode is the last name's, RFC 6604) → authority (referral
+NS, or the negative SOA, RFC 2308) → additional (glue, mandatory when in-domain; A/AAAA of
+NS, MX and SRV targets, optional, those of targets outside the answering zone from the
+deepest zone that holds them, when this address serves it or the name is its own).
+ANY is answered minimally with one RRset (RFC 8482 §4.1). The result names every zone
+the answer was taken from (cache.py files it under them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dns.rdatatype
 
-from .compiler import Node, ViewTables, Zone
+from .cache import unheld
+from .compiler import Node, Tables, ViewTables, Zone
 from .outcome import Outcome
 from .render import Additional, Answer
 from .wire import WireName, WireRRset
+from .zonemap import MASK
 
 __all__ = ["MAX_CHAIN", "Result", "resolve"]
 
@@ -25,6 +33,8 @@ _DS = dns.rdatatype.DS
 _CNAME = dns.rdatatype.CNAME
 _NS = dns.rdatatype.NS
 _ANY = dns.rdatatype.ANY
+_A = dns.rdatatype.A
+_AAAA = dns.rdatatype.AAAA
 
 # Enum attribute access is slow in Python 3.11: the lookup uses these names
 _ANSWER, _REFERRAL_OUTCOME, _NODATA = Outcome.ANSWER, Outcome.REFERRAL, Outcome.NODATA
@@ -37,7 +47,7 @@ _EXACT, _REFERRAL, _WILDCARD, _MISS = range(4)
 class Result:
     """Sections and outcome of one lookup, ready for the renderer."""
 
-    __slots__ = ("outcome", "zone", "answer", "authority", "additional", "exists")
+    __slots__ = ("outcome", "zone", "answer", "authority", "additional", "exists", "depends")
 
     def __init__(
         self,
@@ -47,6 +57,7 @@ class Result:
         authority: list[WireRRset],
         additional: Additional,
         exists: bool,
+        depends: Sequence[bytes] = (),
     ):
         self.outcome = outcome
         self.zone = zone  # the zone of the qname (the first name of a chain)
@@ -54,26 +65,52 @@ class Result:
         self.authority = authority
         self.additional = additional
         self.exists = exists  # the qname is a node of its zone: cached at first sight
+        # besides `zone`, what the answer was taken from: the apex of each other zone, or
+        # cache.unheld(name) for a name no zone held
+        self.depends = depends
 
 
-def find_zone(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) -> Zone | None:
-    """Step 2: the deepest zone served here that holds the name; DS starts at the parent."""
-    if view.names:
-        zone = view.names.get(key)
+def find_zone(
+    tables: Tables,
+    view: ViewTables,
+    key: bytes,
+    offsets: tuple[int, ...],
+    qtype: int,
+    depends: list[bytes],
+) -> Zone | None:
+    """Step 2: the deepest zone served here that holds the name; DS starts at the parent.
+    An extra name of the view (R8) is answered from the deepest zone that holds it."""
+    if view.names and key in view.names:
+        zone = _holder(tables, key)
         if zone is not None:
             return zone
-    zones = view.zones
     if qtype == _DS and len(offsets) > 1:
-        for o in offsets[1:]:
-            zone = zones.get(key[o:])
-            if zone is not None:
-                return zone
-        return zones.get(key)  # no parent served here: the child answers for its apex
-    for o in offsets:
-        zone = zones.get(key[o:])
-        if zone is not None:
+        parent = find_zone(tables, view, key, offsets[1:], 0, depends)
+        if parent is not None:
+            return parent
+        # no parent served here: the child answers for its apex, until a parent comes
+        depends.append(unheld(key[offsets[1] :]))
+        offsets = offsets[:1]
+    shards = tables.zones.shards  # ShardedMap.get, inlined: the hot path of every miss
+    address = view.address
+    for o in offsets:  # the longest suffix of `key` that is a zone this address serves
+        name = key[o:]
+        zone = shards[hash(name) & MASK].get(name)
+        if zone is not None and (address is None or address in zone.addresses):
             return zone
     return None
+
+
+def _holder(tables: Tables, key: bytes) -> Zone | None:
+    """The deepest zone that holds the name `key`, served at any address."""
+    shards = tables.zones.shards
+    o = 0
+    while True:
+        name = key[o:]
+        zone = shards[hash(name) & MASK].get(name)
+        if zone is not None or not key[o]:
+            return zone
+        o += key[o] + 1
 
 
 def match_name(
@@ -107,29 +144,59 @@ def _select_any(node: Node) -> WireRRset | None:
     return node[min(node)] if node else None
 
 
-def _visible(view: ViewTables, zone_key: bytes, owner_key: bytes) -> bool:
-    return (
-        view.visible_zones is None
-        or zone_key in view.visible_zones
-        or owner_key in view.visible_names
-    )
-
-
-def _additional(view: ViewTables, rrsets: list[WireRRset]) -> Additional:
-    """Step 6: glue and target addresses, each RRset once, none repeating the answer."""
+def _additional(
+    tables: Tables, view: ViewTables, zone: Zone, rrset: WireRRset, depends: list[bytes]
+) -> Additional:
+    """Step 6: glue and target addresses of `rrset` (of `zone`), each RRset once, none
+    repeating the answer; a target elsewhere adds the zone it was looked up in to
+    `depends`."""
     out: Additional = []
-    seen = {id(r) for r in rrsets}
-    for rrset in rrsets:
-        for mandatory, zone_key, owner_key, extra in rrset.extra:
-            if id(extra) not in seen and _visible(view, zone_key, owner_key):
-                seen.add(id(extra))
-                out.append((extra, mandatory))
+    seen = {id(rrset)}
+    address = view.address
+    here = address is None or address in zone.addresses
+    for mandatory, owner_key, extra in rrset.extra:
+        if extra is None:
+            _elsewhere(tables, view, owner_key, out, seen, depends)
+        elif id(extra) not in seen and (here or owner_key in view.names):
+            seen.add(id(extra))
+            out.append((extra, mandatory))
     return out
 
 
-def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) -> Result:
+def _elsewhere(
+    tables: Tables,
+    view: ViewTables,
+    key: bytes,
+    out: Additional,
+    seen: set[int],
+    depends: list[bytes],
+) -> None:
+    """The A/AAAA at `key` from the deepest zone that holds it, when that is authoritative
+    data (not at or below a cut) and this address serves the zone or the name is its own."""
+    zone = _holder(tables, key)
+    if zone is None:
+        depends.append(unheld(key))
+        return
+    depends.append(zone.key)
+    node = zone.nodes.get(key)
+    if node is None or node.cut is not None:
+        return
+    address = view.address
+    if not (address is None or address in zone.addresses or key in view.names):
+        return
+    for rdtype in (_A, _AAAA):
+        rrset = node.get(rdtype)
+        if rrset is not None and id(rrset) not in seen:
+            seen.add(id(rrset))
+            out.append((rrset, False))
+
+
+def resolve(
+    tables: Tables, view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int
+) -> Result:
     """Answer (key, qtype) of class IN from the zones `view` serves."""
-    zone = find_zone(view, key, offsets, qtype)
+    depends: list[bytes] = []
+    zone = find_zone(tables, view, key, offsets, qtype, depends)
     if zone is None:
         return Result(_REFUSED, None, [], [], [], False)
     first_zone = zone
@@ -144,28 +211,31 @@ def resolve(view: ViewTables, key: bytes, offsets: tuple[int, ...], qtype: int) 
         if how == _REFERRAL:
             assert ns is not None
             outcome = _ANSWER if answer else _REFERRAL_OUTCOME
-            return Result(outcome, first_zone, answer, [ns], _additional(view, [ns]), exists)
+            additional = _additional(tables, view, zone, ns, depends)
+            return Result(outcome, first_zone, answer, [ns], additional, exists, depends)
         if how == _MISS:
-            return Result(_NXDOMAIN, first_zone, answer, [zone.negative_soa], [], exists)
+            return Result(_NXDOMAIN, first_zone, answer, [zone.negative_soa], [], exists, depends)
         assert node is not None
         rrset = node.get(qtype) if qtype != _ANY else _select_any(node)
         if rrset is not None:
             answer.append((owner, rrset))
             # only the last RRset of a chain can have targets (a CNAME has none)
-            additional = _additional(view, [rrset]) if rrset.extra else []
-            return Result(_ANSWER, first_zone, answer, [], additional, exists)
+            additional = _additional(tables, view, zone, rrset, depends) if rrset.extra else []
+            return Result(_ANSWER, first_zone, answer, [], additional, exists, depends)
         cname = node.get(_CNAME)
         if cname is None:
-            return Result(_NODATA, first_zone, answer, [zone.negative_soa], [], exists)
+            return Result(_NODATA, first_zone, answer, [zone.negative_soa], [], exists, depends)
         answer.append((owner, cname))
         target = cname.rdatas[0][0]
         assert isinstance(target, WireName)
         if seen is None:
             seen = {key}
         if len(answer) >= MAX_CHAIN or target.key in seen:
-            return Result(_ANSWER, first_zone, answer, [], [], exists)
+            return Result(_ANSWER, first_zone, answer, [], [], exists, depends)
         seen.add(target.key)
-        next_zone = find_zone(view, target.key, target.offsets, qtype)
+        next_zone = find_zone(tables, view, target.key, target.offsets, qtype, depends)
         if next_zone is None:  # the chain leaves the zones served here
-            return Result(_ANSWER, first_zone, answer, [], [], exists)
+            depends.append(unheld(target.key))
+            return Result(_ANSWER, first_zone, answer, [], [], exists, depends)
+        depends.append(next_zone.key)
         zone, owner, key, offsets = next_zone, target, target.key, target.offsets

@@ -255,9 +255,21 @@ def parse_query(wire: bytes) -> Query:
             if not root:
                 raise MalformedQuery("OPT owner is not the root")
             edns = _parse_opt(wire, rdclass, ttl, rdata_start, pos)
+        else:  # another record (TSIG, SIG(0), ...; rare in a query): well formed at least
+            _check_rdata(wire, rdclass, rdtype, rdata_start, rdlength)
     if pos != end:
         raise MalformedQuery("trailing octets after the last record")
     return Query(flags, qname, offsets, qtype, qclass, edns, False)
+
+
+def _check_rdata(wire: bytes, rdclass: int, rdtype: int, start: int, length: int) -> None:
+    """MalformedQuery unless the rdata reads as its type's (dnspython's parser: this path
+    is not hot)."""
+    try:
+        dns.rdata.from_wire(rdclass, rdtype, wire, start, length)
+    except Exception:
+        raise MalformedQuery(f"malformed {dns.rdatatype.to_text(rdtype)} rdata in the "
+                             "additional section") from None
 
 
 class WireName:
@@ -334,8 +346,10 @@ class WireRRset:
 
     __slots__ = ("owner", "rdtype", "fixed", "rdatas")
     targets: tuple[WireName, ...] = ()  # names whose addresses go in the additional section
-    # (mandatory, zone key, owner key, A/AAAA RRset) per target, linked by the compiler
-    extra: tuple[tuple[bool, bytes, bytes, WireRRset], ...] = ()
+    # (mandatory, owner key, A/AAAA RRset of the same zone) per target, linked by the
+    # compiler; RRset None: the target is elsewhere, its addresses are looked up when
+    # answering (compiler.py)
+    extra: tuple[tuple[bool, bytes, WireRRset | None], ...] = ()
 
     def __init__(self, owner: WireName, rdtype: int, fixed: bytes, rdatas: Rdatas):
         self.owner = owner

@@ -3,8 +3,9 @@
 Rule owned here: `load()` either returns a model in which every rule R1-R11 holds, with
 the plan the server will serve and every warning, or raises one ConfigError that lists
 every problem found (file, line, YAML path, rule, and the account it lies in). Nothing is
-half applied: the state file is written only when the whole configuration is valid, and
-only when asked.
+half applied: the state (recording.py) is written only when the whole configuration is
+valid, and only when asked, in one transaction; the plan served then carries the serials
+the store decided.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from ..dns.wire import decode_rrset
 from ..errors import ConfigError, Problem, StateError
 from .addresses import AddressRequest, assign_addresses
 from .assign import check_names, resolve_zones
+from .recording import read_state, record_state
 from .schema import accounts_dir, read_config
-from .state import State, StateFileError, load_state
+from .state import State, StateFileError
+from .store import StoreError
 from .tenants import check_tenants
 from .tree import MAIN, Overlay, Stamp, Tree, read_stamped
 from .types import (
@@ -42,8 +45,8 @@ from .types import (
 from .yamlsrc import Source, parse
 from .zonedata import ZoneFileData, build_zone, read_zone_files
 
-__all__ = ["Loaded", "address_problem", "independent", "load", "owned",
-           "reserved_addresses", "unresolved"]
+__all__ = ["Loaded", "address_problem", "independent", "load", "owned", "read_server",
+           "record", "reserved_addresses", "unresolved"]
 
 Locate = Callable[[str, str, str | None], Problem]  # (path, message, rule) -> Problem
 
@@ -57,11 +60,14 @@ class Loaded:
     # the configuration's YAML files read, each as it was when read: acnsd.yaml (tree.MAIN)
     # and the directory layout's files, by the names their YAML paths give them
     sources: Mapping[str, Stamp] = field(default_factory=dict)
+    state: State | None = None  # what it decided, until recorded (`record`)
 
 
 def load(path: str | os.PathLike[str], *, save_state: bool = True,
-         forget: Collection[str] = (), overlay: Overlay | None = None) -> Loaded:
-    """Load and check a configuration; with save_state, record new decisions (R6, R7, R10).
+         forget: Collection[str] = (), overlay: Overlay | None = None,
+         state_file: Path | None = None) -> Loaded:
+    """Load and check a configuration; with save_state, record new decisions (R6, R7, R10)
+    and the served content (`record`).
 
     `forget` names deleted zones: what the state recorded they received from the zone
     defaults is dropped (a zone of that name created later is a new zone, R6), unless one
@@ -69,10 +75,38 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
     `overlay` gives the text of files (acnsd.yaml, and those of the directory layout) as a
     change would write them (by absolute path; None: the file removed), read instead of
     the files on disk.
+    `state_file` replaces server.state_file (a copy of the configuration checked beside
+    it reads the state of the original).
     """
     config_file = Path(path)
+    source, stamp = _source(config_file, overlay or {})
+    directory = accounts_dir(source)
+    tree = None if directory is None else Tree(config_file, source, directory, overlay)
     try:
-        text, stamp = _read(config_file, overlay or {})
+        loaded = _load(source, config_file, forget, tree, state_file)
+    except ConfigError as exc:
+        account_at = functools.partial(_account_at, source)
+        raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
+    sources = {**({MAIN: stamp} if stamp else {}), **(tree.stamps if tree else {})}
+    loaded = dataclasses.replace(loaded, sources=sources)
+    return record(loaded) if save_state else loaded
+
+
+def read_server(path: str | os.PathLike[str]) -> ServerConfig:
+    """The configuration's server section alone (raises ConfigError when it is invalid)."""
+    config_file = Path(path)
+    server, _, problems = read_config(_source(config_file, {})[0], config_file)
+    own = [p for p in problems if (p.path or "").split(".")[0] in ("", "server")]
+    if server is None or own:
+        raise ConfigError(own or problems)
+    return server
+
+
+def _source(config_file: Path, overlay: Overlay) -> tuple[Source, Stamp | None]:
+    """The configuration file, parsed (raises ConfigError), and its stamp (None: the
+    overlay's text)."""
+    try:
+        text, stamp = _read(config_file, overlay)
     except OSError as exc:
         raise ConfigError([Problem(f"cannot read the configuration: {exc.strerror}",
                                    file=str(config_file))]) from None
@@ -80,16 +114,7 @@ def load(path: str | os.PathLike[str], *, save_state: bool = True,
         line = exc.object[:exc.start].count(b"\n") + 1
         raise ConfigError([Problem(f"the configuration is not UTF-8 text ({exc.reason})",
                                    file=str(config_file), line=line)]) from None
-    source = parse(text, str(config_file))
-    directory = accounts_dir(source)
-    tree = None if directory is None else Tree(config_file, source, directory, overlay)
-    try:
-        loaded = _load(source, config_file, save_state, forget, tree)
-    except ConfigError as exc:
-        account_at = functools.partial(_account_at, source)
-        raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
-    sources = {**({MAIN: stamp} if stamp else {}), **(tree.stamps if tree else {})}
-    return dataclasses.replace(loaded, sources=sources)
+    return parse(text, str(config_file)), stamp
 
 
 def _read(config_file: Path, overlay: Overlay) -> tuple[str, Stamp | None]:
@@ -101,8 +126,21 @@ def _read(config_file: Path, overlay: Overlay) -> tuple[str, Stamp | None]:
     return raw.decode("utf-8"), stamp
 
 
-def _load(source: Source, config_file: Path, save_state: bool,
-          forget: Collection[str], tree: Tree | None) -> Loaded:
+def record(loaded: Loaded) -> Loaded:
+    """Record what a load decided (load() with save_state=False, then accepted): one
+    transaction. Returns it recorded, its plan with the serials the store decided."""
+    if loaded.state is None:
+        raise ValueError("this load is recorded already")
+    try:
+        plans = record_state(loaded.state, loaded.plan.zones, loaded.model.server.state_file)
+    except StateError as exc:
+        raise ConfigError([_state_problem(exc, None)]) from None
+    return dataclasses.replace(loaded, plan=dataclasses.replace(loaded.plan, zones=plans),
+                               state=None)
+
+
+def _load(source: Source, config_file: Path, forget: Collection[str], tree: Tree | None,
+          state_file: Path | None) -> Loaded:
     """Every stage that can still run after an earlier one found problems does, so that
     `acnsd check` reports every problem at once: the rules over the entries the schema
     could read, and the zone files' syntax even when the rules failed. A problem that may
@@ -111,6 +149,8 @@ def _load(source: Source, config_file: Path, save_state: bool,
     server, accounts, problems = read_config(source, config_file)
     if server is None:
         raise ConfigError(problems)
+    if state_file is not None:
+        server = dataclasses.replace(server, state_file=state_file)
     locate: Locate = source.problem
     warnings: list[Problem] = []
     if tree is not None:
@@ -120,7 +160,7 @@ def _load(source: Source, config_file: Path, save_state: bool,
         locate = tree.problem
     problems += check_names(accounts, server, locate)
     try:
-        state = load_state(server.state_file)
+        state = read_state(server.state_file)
     except StateError as exc:
         raise ConfigError([*problems, _state_problem(exc, "R7")]) from None
     configured = {zone.name for account in accounts for zone in account.zones}
@@ -158,12 +198,7 @@ def _load(source: Source, config_file: Path, save_state: bool,
             tcp_max_connections=server.tcp_max_connections,
         ),
     )
-    if save_state:
-        try:
-            state.save()
-        except StateError as exc:
-            raise ConfigError([_state_problem(exc, None)]) from None
-    return Loaded(model, plan, warnings, records)
+    return Loaded(model, plan, warnings, records, state=state)
 
 
 _ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\]")
@@ -226,9 +261,9 @@ def _account_at(source: Source, index: int) -> str | None:
 
 
 def _state_problem(exc: StateError, rule: str | None) -> Problem:
-    """A state file error as a problem located in the state file itself."""
-    if isinstance(exc, StateFileError):
-        return Problem(exc.detail, file=exc.file, line=exc.line, rule=rule)
+    """A state error as a problem located in the state file or store itself."""
+    if isinstance(exc, StateFileError | StoreError):
+        return Problem(exc.detail, file=exc.file, line=getattr(exc, "line", None), rule=rule)
     return Problem(str(exc), rule=rule)
 
 

@@ -331,7 +331,7 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
                 r.error(join_path(join_path(pools_path, family), i), f"{item!r}: {exc}", "R7")
     zones_dir = base / str(m.get("zones_dir", "zones"))
     state = m.get("state_file")
-    state_file = base / str(state) if state else config_file.with_suffix(".state.json")
+    state_file = base / str(state) if state else config_file.with_suffix(".state.db")
     chaos_value = m.get("chaos", True)
     chaos: tuple[tuple[str, str], ...] = ()
     if chaos_value is True:

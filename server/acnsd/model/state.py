@@ -1,14 +1,20 @@
-"""The machine-owned state file: what acnsd decided and must never forget.
+"""The state of a load: what acnsd decided and must never forget, in memory.
 
-Rule owned here: decisions that must survive restarts (R6 what a new zone received from
-the zone defaults, R7 every name's addresses, R10 each zone's serial) are kept in one JSON
-file, written atomically (temporary file, fsync, rename, fsync of the directory), so a
-crash leaves either the old file or the new one. A file that cannot be read is an error,
-never a silent fresh start that would hand out new addresses.
+Rules owned here:
 
-Every file acnsd writes (this one, the configuration, new zone files, the pid file) is
-written by `write_atomic`: the new content keeps the mode (and, as root, the owner) of the
-file it replaces, and a new file gets 0644 less the umask. Its temporary file is named
+- Decisions that must survive restarts (R6 what a new zone received from the zone
+  defaults, R7 every name's addresses, R10 each zone's serial and the digest of what it
+  was built from) are read from the store (`recording.py`) into a `State`, which the rules
+  read and change, and only what changed is written back. So a section's entries are
+  replaced or removed, never changed in place: the changes are the entries that are no
+  longer the ones read (`State.changed_names`).
+- The JSON state file of earlier versions (`load_state_json`) is read whole and checked:
+  a file that cannot be read is an error, never a silent fresh start that would hand out
+  new addresses.
+
+Every file acnsd writes (the configuration, new zone files, the pid file) is written by
+`write_atomic`: the new content keeps the mode (and, as root, the owner) of the file it
+replaces, and a new file gets 0644 less the umask. Its temporary file is named
 `.<name>.<8 random>.acnsd-tmp`, so that those a crash (kill -9) left behind are found
 and removed at the next start (`remove_stale_temporaries`), and nothing else is.
 """
@@ -22,19 +28,21 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..errors import StateError
 
-__all__ = ["State", "StateFileError", "copy_json", "load_state", "remove_stale_temporaries",
-           "write_atomic"]
+__all__ = ["State", "StateFileError", "copy_json", "load_state_json",
+           "remove_stale_temporaries", "write_atomic"]
 
 VERSION = 1
-_SECTIONS = ("addresses", "released", "zones", "serials")
+SECTIONS = ("addresses", "released", "zones", "serials")
 NEW_FILE_MODE = 0o644  # less the umask
 TEMP_SUFFIX = ".acnsd-tmp"
 _TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX))
+_MISSING: Any = object()
 
 
 class StateFileError(StateError):
@@ -46,14 +54,17 @@ class StateFileError(StateError):
 
 
 class State:
-    """A mutable copy of the state file's content, plus whether it changed."""
+    """The decisions recorded at `path` as read (`data`, in the JSON state file's shape),
+    changed by the rules; `served`: the zones whose content the store holds."""
 
-    def __init__(self, path: Path, data: dict[str, Any] | None = None):
+    def __init__(self, path: Path, data: dict[str, Any] | None = None,
+                 served: Iterable[str] = ()):
         self.path = path
         self.data: dict[str, Any] = data or {"version": VERSION}
-        for section in _SECTIONS:
+        for section in SECTIONS:
             self.data.setdefault(section, {})
-        self._saved = copy_json(self.data)
+        self.served = frozenset(served)
+        self._read = {section: dict(self.data[section]) for section in SECTIONS}
 
     @property
     def addresses(self) -> dict[str, dict[str, str | None]]:
@@ -71,20 +82,18 @@ class State:
     def serials(self) -> dict[str, dict[str, Any]]:
         return self.data["serials"]
 
+    def changed_names(self, section: str) -> set[str]:
+        """The names whose entry in `section` is not the one read: new, replaced by a
+        different entry, or removed."""
+        now, read = self.data[section], self._read[section]
+        changed = {name for name, entry in now.items()
+                   if (old := read.get(name, _MISSING)) is not entry and old != entry}
+        changed.update(name for name in read if name not in now)
+        return changed
+
     @property
     def changed(self) -> bool:
-        return self.data != self._saved
-
-    def save(self) -> None:
-        """Write the state if it changed (atomically)."""
-        if not self.changed:
-            return
-        text = json.dumps(self.data, indent=2, sort_keys=True) + "\n"
-        try:
-            write_atomic(self.path, text)
-        except OSError as exc:
-            raise StateFileError(self.path, f"cannot write the state file: {exc}") from exc
-        self._saved = copy_json(self.data)
+        return any(self.changed_names(section) for section in SECTIONS)
 
 
 def copy_json(value: Any) -> Any:
@@ -97,8 +106,8 @@ def copy_json(value: Any) -> Any:
     return value
 
 
-def load_state(path: Path) -> State:
-    """Read the state file; a missing file is a fresh state, a broken one an error."""
+def load_state_json(path: Path) -> State:
+    """Read a JSON state file; a missing file is a fresh state, a broken one an error."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -138,7 +147,7 @@ def _shape_problem(data: Any) -> str | None:
         return "the top level is not an object"
     if data.get("version") != VERSION:
         return f"unknown version {data.get('version')!r} (expected {VERSION})"
-    for section in _SECTIONS:
+    for section in SECTIONS:
         value = data.get(section, {})
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
             return f"section {section!r} is not an object of objects"

@@ -34,17 +34,17 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..dns.wire import WireRRset
 from ..errors import StateError
 from . import journal
 from .journal import Diff
 from .state import VERSION as STATE_VERSION
-from .state import load_state
+from .state import load_state_json
 
-__all__ = ["Change", "Committed", "Store", "StoreError", "StoredZone", "export_state_json",
-           "import_state_json"]
+__all__ = ["Change", "Committed", "Store", "StoreError", "StoredZone", "ZoneRecord",
+           "export_state_json", "import_state_json"]
 
 SCHEMA_VERSION = 1
 MAX_DEPTH = 100  # differences kept per zone
@@ -99,6 +99,16 @@ class StoredZone:
     digest: str | None
     source: str | None
     stamp: str | None
+
+
+class ZoneRecord(NamedTuple):
+    """A zone name's row without its content: what a load reads (`Store.zone_records`)."""
+
+    name: str
+    recorded: dict[str, Any] | None
+    serial: int | None
+    digest: str | None
+    served: bool  # the store holds content for it
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,19 @@ class Store:
         with self._located():
             for row in self._db.execute(f"SELECT {_ZONE_COLUMNS} FROM zones ORDER BY name"):
                 yield _stored_zone(row)
+
+    def zone_records(self) -> Iterator[ZoneRecord]:
+        """What the store recorded of every zone name but its content (a load's state).
+        Equal recorded defaults are one object (most zones received the same): read
+        them, never change them in place."""
+        with self._located():
+            rows = self._db.execute("SELECT name, recorded, serial, digest, content IS NOT "
+                                    "NULL FROM zones").fetchall()
+        parsed: dict[str | None, dict[str, Any] | None] = {None: None}
+        for name, recorded, serial, digest, served in rows:
+            if recorded not in parsed:
+                parsed[recorded] = json.loads(recorded)
+            yield ZoneRecord(name, parsed[recorded], serial, digest, bool(served))
 
     def serial(self, name: str) -> int | None:
         with self._located():
@@ -264,15 +287,22 @@ class Change:
         zone's content from now on, derived from `source` as of `stamp`. The serial stays
         when nothing served changed, and when the zone has no content yet but the `digest`
         recorded (a zone imported from the JSON state file); else it is
-        `journal.next_serial` at unix time `now`, and a change of content is journalled."""
+        `journal.next_serial` at unix time `now`, and a change of content is journalled.
+
+        `digest` names the inputs the content was built from: a content given with the
+        digest of the content served is taken as that content, without reading, comparing
+        or writing anything (a start with unchanged data)."""
+        row = self._db.execute("SELECT serial, digest, content IS NOT NULL FROM zones WHERE "
+                               "name = ?", (name,)).fetchone()
+        serial, old_digest, served = row or (None, None, False)
+        if served and digest is not None and digest == old_digest:
+            return Committed(serial, None)
         now = int(time.time()) if now is None else now
         soa, rrs = journal.split_soa(journal.rrs_of(rrsets))
-        row = self._db.execute("SELECT serial, digest, content FROM zones WHERE name = ?",
-                               (name,)).fetchone()
-        serial, old_digest, old_content = row or (None, None, None)
         change = None
-        if old_content is not None:
-            old = journal.unpack_content(old_content)
+        if served:
+            old = journal.unpack_content(self._db.execute(
+                "SELECT content FROM zones WHERE name = ?", (name,)).fetchone()[0])
             change = journal.diff(old[1:], rrs, old[0], soa)
             if change.empty:
                 change = None
@@ -314,11 +344,12 @@ class Change:
         self._db.execute("UPDATE zones SET content = NULL, source = NULL, stamp = NULL "
                          "WHERE name = ?", (name,))
 
-    def record(self, name: str, recorded: dict[str, Any]) -> None:
-        """What the zone received from the zone defaults (R6; the JSON state's entry)."""
+    def record(self, name: str, recorded: dict[str, Any] | None) -> None:
+        """What the zone received from the zone defaults (R6; the JSON state's entry), or
+        None: nothing (a zone deleted: the next of its name is a new zone)."""
+        text = None if recorded is None else json.dumps(recorded, sort_keys=True)
         self._db.execute("INSERT INTO zones (name, recorded) VALUES (?, ?) ON CONFLICT (name) "
-                         "DO UPDATE SET recorded = excluded.recorded",
-                         (name, json.dumps(recorded, sort_keys=True)))
+                         "DO UPDATE SET recorded = excluded.recorded", (name, text))
 
     def record_serial(self, name: str, serial: int, digest: str | None) -> None:
         """A serial and content digest for a zone not served yet (an imported one)."""
@@ -344,6 +375,10 @@ class Change:
     def forget(self, name: str) -> None:
         """Drop a released name's addresses (they were handed out again)."""
         self._db.execute("DELETE FROM addresses WHERE name = ? AND released = 1", (name,))
+
+    def unassign(self, name: str) -> None:
+        """Drop the name's addresses, released or not (both handed out again at once)."""
+        self._db.execute("DELETE FROM addresses WHERE name = ?", (name,))
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -415,7 +450,7 @@ def import_state_json(json_path: str | os.PathLike[str], store: Store) -> None:
     json_path = Path(json_path)
     if not json_path.exists():
         raise StoreError(json_path, "no such state file to import")
-    state = load_state(json_path)
+    state = load_state_json(json_path)
     both = sorted(set(state.addresses) & set(state.released))
     if both:
         raise StoreError(json_path, f"names both assigned and released: {', '.join(both)}; "
@@ -436,12 +471,14 @@ def import_state_json(json_path: str | os.PathLike[str], store: Store) -> None:
         change.set_meta("imported_from", str(json_path.resolve()))
 
 
-def export_state_json(store: Store) -> dict[str, Any]:
-    """The store's state in the JSON state file's shape (for backups and tests). A serial
-    recorded without a digest gets an empty one, which no build matches: an acnsd that
-    reads the file back bumps that zone's serial once."""
+def export_state_json(store: Store, records: Iterable[ZoneRecord] | None = None
+                      ) -> dict[str, Any]:
+    """The store's state in the JSON state file's shape (for backups and tests), with
+    `records` as read by `store.zone_records()` when given. A serial recorded without a
+    digest gets an empty one, which no build matches: an acnsd that reads the file back
+    bumps that zone's serial once."""
     zones, serials = {}, {}
-    for zone in store.zones():
+    for zone in store.zone_records() if records is None else records:
         if zone.recorded is not None:
             zones[zone.name] = zone.recorded
         if zone.serial is not None:

@@ -17,6 +17,7 @@ together, max_records_total.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
@@ -52,7 +53,7 @@ from .types import Limits, ResolvedZone, ServerConfig
 from .zonefile import RecordLimit, TooManyRecords
 
 __all__ = ["ZoneFile", "ZoneFileData", "build_zone", "file_unchanged", "read_zone_file",
-           "read_zone_files", "record_limit_is_total", "zone_errors"]
+           "read_zone_files", "record_limit_is_total", "with_serial", "zone_errors"]
 
 ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
@@ -391,6 +392,17 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
         _built[zone.name] = _Built(zone, file, dict(auto), serial and dict(serial), plan,
                                    tuple(warnings))
     return plan, errors, warnings
+
+
+def with_serial(plan: ZonePlan, serial: int) -> ZonePlan:
+    """The plan with another SOA serial (the store's, R10): build_zone puts the SOA last."""
+    soa = plan.rrsets[-1]
+    if soa.rdtype != _SOA:
+        raise ValueError(f"zone {plan.origin}: its plan does not end with its SOA")
+    (mname, rname, timers), = soa.rdatas
+    rdata = (mname, rname, struct.pack(">I", serial) + timers[4:])
+    return dataclasses.replace(plan, rrsets=(*plan.rrsets[:-1],
+                                             WireRRset(soa.owner, _SOA, soa.fixed, (rdata,))))
 
 
 def zone_errors(zone: ResolvedZone, file: ZoneFile,

@@ -1,0 +1,142 @@
+"""Where the state lives, and how a load reads it and records what it decided.
+
+Rules owned here:
+
+- `server.state_file` names the store (`store.py`), by default `<config stem>.state.db`
+  beside the configuration. A name ending in `.json` (the JSON state file of earlier
+  versions) stands for the store beside it, named with `.db` instead.
+- The JSON state file of earlier versions (the store's name with `.json`, or the `.json`
+  file named) is imported unchanged (no address and no serial changes) by the first load
+  that records, when the store holds nothing yet, and renamed `*.json.imported`. Until
+  then it is what a load reads (`acnsd check` writes nothing).
+- A load reads the whole state into a `State`, and a missing store reads as an empty
+  state; nothing is written unless the load records (`record_state`).
+- Recording writes only what changed, in one transaction: the addresses and recorded
+  defaults that differ from those read, the content of each zone built from other inputs
+  than the content served (another digest) or not served yet, and the end of the zones no
+  longer served. The store decides each zone's serial by its content
+  (`Change.put_zone`: it stays when nothing served changed); the plans returned carry it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..dns.plan import ZonePlan
+from .state import State, load_state_json
+from .store import Change, Store, export_state_json, import_state_json
+from .zonedata import with_serial
+
+__all__ = ["export_state", "legacy_path", "read_state", "record_state", "store_path"]
+
+IMPORTED = ".imported"  # the suffix a JSON state file gets once imported
+
+
+def store_path(state_file: Path) -> Path:
+    """The store that `server.state_file` names."""
+    return state_file.with_suffix(".db") if state_file.suffix == ".json" else state_file
+
+
+def legacy_path(state_file: Path) -> Path:
+    """The JSON state file of earlier versions that the store takes over."""
+    return state_file if state_file.suffix == ".json" else state_file.with_suffix(".json")
+
+
+def read_state(state_file: Path) -> State:
+    """The state recorded for `state_file`, read whole: the store's, or the JSON state
+    file's while it is not imported, or an empty state (raises StateError)."""
+    path, legacy = store_path(state_file), legacy_path(state_file)
+    if path.exists():
+        with Store.open(path, readonly=True) as store:
+            if not _to_import(store, legacy):
+                records = list(store.zone_records())
+                return State(path, export_state_json(store, records),
+                             (zone.name for zone in records if zone.served))
+    if legacy.exists():
+        return load_state_json(legacy)
+    return State(path)
+
+
+def export_state(state_file: Path) -> dict[str, Any]:
+    """The state recorded for `state_file` in the JSON state file's shape."""
+    return read_state(state_file).data
+
+
+def record_state(state: State, plans: Sequence[ZonePlan],
+                 state_file: Path) -> tuple[ZonePlan, ...]:
+    """Record what changed in `state` since it was read, and the content of `plans` (every
+    zone served), in one transaction; `plans` with the SOA serials the store decided."""
+    with _writer(state_file) as store, store.change() as change:
+        _record_addresses(change, state)
+        for name in state.changed_names("zones"):
+            change.record(name, state.zones.get(name))
+        names = [_zone_name(plan) for plan in plans]
+        # built from other inputs than the content served (R10), or not served yet
+        due = state.changed_names("serials") | set(names).difference(state.served)
+        served = list(plans)
+        for i, name in enumerate(names):
+            if name in due:
+                served[i] = _serve(change, name, plans[i], state.serials[name])
+        for name in state.served.difference(names):
+            change.remove_zone(name)
+    return tuple(served)
+
+
+def _record_addresses(change: Change, state: State) -> None:
+    """Every name whose addresses or release changed (R7)."""
+    for name in state.changed_names("addresses") | state.changed_names("released"):
+        entry = state.addresses.get(name) or state.released.get(name)
+        if entry is None:
+            change.unassign(name)
+            continue
+        change.assign(name, entry.get("ipv4"), entry.get("ipv6"))
+        if name not in state.addresses:
+            change.release(name)
+
+
+def _zone_name(plan: ZonePlan) -> str:
+    """The zone's name as configured (plain ASCII labels: the schema's), without
+    dns.name's escaping, which costs more than the rest of an unchanged zone's record."""
+    return b".".join(plan.origin.labels[:-1]).decode("ascii")
+
+
+def _serve(change: Change, name: str, plan: ZonePlan, entry: dict[str, Any]) -> ZonePlan:
+    """Serve the plan's content, built as its serial `entry` says; the plan with the
+    store's serial."""
+    serial = change.put_zone(name, plan.rrsets, digest=entry["digest"]).serial
+    return plan if serial == entry["serial"] else with_serial(plan, serial)
+
+
+@contextmanager
+def _writer(state_file: Path) -> Iterator[Store]:
+    """The store, open for writing, with the JSON state file imported when it is due."""
+    legacy = legacy_path(state_file)
+    with Store.open(store_path(state_file)) as store:
+        if _to_import(store, legacy):
+            import_state_json(legacy, store)
+        if legacy.exists() and store.meta("imported_from") == str(legacy.resolve()):
+            _set_aside(legacy)
+        yield store
+
+
+def _to_import(store: Store, legacy: Path) -> bool:
+    """Whether the JSON state file is still to be imported: the store holds nothing."""
+    return legacy.exists() and store.is_empty() and store.meta("imported_from") is None
+
+
+def _set_aside(legacy: Path) -> None:
+    """Rename an imported JSON state file `*.json.imported`, durably. Left as it is when
+    that fails: beside a store that holds state, it is never read again."""
+    try:
+        os.replace(legacy, legacy.with_name(legacy.name + IMPORTED))
+        dir_fd = os.open(legacy.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass

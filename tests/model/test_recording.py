@@ -1,0 +1,236 @@
+"""recording.py: a load reads the store and records only what changed; the store decides
+each zone's serial by its served content, and the plans served carry it; a deployment
+with the JSON state file of earlier versions upgrades without any address or serial
+changing."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import dns.name
+import dns.rrset
+import pytest
+from acnsd.dns.wire import WireRRset, encode_rrset
+from acnsd.model import journal, store
+from acnsd.model.recording import IMPORTED
+from acnsd.model.store import Store
+from modelkit import account, config, ns, rrsets, two_sets, zone
+
+ZONE_TEXT = "$TTL 3600\n@ IN A 192.0.2.1\nwww IN A 192.0.2.2\n"
+
+
+def _site():
+    zones = [zone("example.com", "custom.account", 1), zone("a.test"),
+             zone("b.test", "custom.account", 2)]
+    return config(account([*two_sets(), ns("ns3.example.com", 1)], zones,
+                          {"nameservers": {"type": "custom.account"}, "ns_ttl": 600}))
+
+
+def _serial(loaded, name: str) -> int:
+    return rrsets(loaded, name)[(name, "SOA")][0].serial
+
+
+def _stored(env, name: str) -> store.StoredZone:
+    with Store.open(env.state_file, readonly=True) as db:
+        return db.zone(name)
+
+
+def _journal(env, name: str) -> list[tuple[int, int]]:
+    with Store.open(env.state_file, readonly=True) as db:
+        return db._db.execute("SELECT serial_from, serial_to FROM journal WHERE zone = ? "
+                              "ORDER BY seq", (name,)).fetchall()
+
+
+# --- serials and content (R10) -------------------------------------------------------------
+
+def test_a_zone_file_edited_only_in_its_comments_keeps_its_serial(env):
+    """The content served did not change: no new serial, no journal entry (the digest of
+    the file's bytes changed, and built the zone again)."""
+    cfg = _site()
+    first = env.load(cfg, {"a.test": ZONE_TEXT})
+    serial = _serial(first, "a.test")
+    again = env.load(cfg, {"a.test": "; edited by hand\n" + ZONE_TEXT + "www IN A 192.0.2.2 ; "
+                           "the same record twice\n"})
+    assert _serial(again, "a.test") == serial == _stored(env, "a.test").serial
+    assert not _journal(env, "a.test")
+    assert env.state()["serials"]["a.test"]["serial"] == serial
+
+
+def test_a_change_of_content_is_a_new_serial_and_a_journal_entry(env):
+    cfg = _site()
+    first = env.load(cfg, {"a.test": ZONE_TEXT})
+    before = _serial(first, "a.test")
+    changed = env.load(cfg, {"a.test": ZONE_TEXT.replace("192.0.2.2", "192.0.2.9")})
+    after = _serial(changed, "a.test")
+    assert journal.serial_gt(after, before)
+    assert _journal(env, "a.test") == [(before, after)]
+    stored = _stored(env, "a.test")
+    assert stored.serial == after
+    assert journal.soa_serial(journal.unpack_content(stored.content)[0]) == after
+    assert _serial(changed, "b.test") == _serial(first, "b.test")  # the others: as they were
+
+
+def test_the_plan_served_has_the_stores_serial_and_content(env):
+    """What the store holds is exactly what the plan serves, SOA serial included."""
+    loaded = env.load(_site())
+    with Store.open(env.state_file, readonly=True) as db:
+        for plan in loaded.plan.zones:
+            name = plan.origin.to_text(omit_final_dot=True)
+            soa, rrs = journal.split_soa(journal.rrs_of(plan.rrsets))
+            assert db.zone(name).content == journal.pack_content(soa, rrs)
+
+
+def test_a_removed_zone_is_no_longer_served_and_a_new_one_continues_above_it(env):
+    cfg = _site()
+    first = env.load(cfg)
+    serial = _serial(first, "a.test")
+    removed = copy.deepcopy(cfg)
+    removed["accounts"][0]["zones"] = [z for z in cfg["accounts"][0]["zones"]
+                                       if z["name"] != "a.test"]
+    env.load(removed)
+    gone = _stored(env, "a.test")
+    assert gone.content is None and gone.serial == serial
+    back = env.load(cfg, {"a.test": ZONE_TEXT.replace("192.0.2.1", "192.0.2.7")})
+    assert journal.serial_gt(_serial(back, "a.test"), serial)
+    assert not _journal(env, "a.test")  # a chain starts again with the zone
+
+
+def test_a_start_with_unchanged_data_puts_no_zone(env, monkeypatch):
+    """Every zone built from the inputs of the content served (its digest) is left as it
+    is: nothing is decoded, compared or written."""
+    cfg = _site()
+    env.load(cfg)
+    put = []
+    original = store.Change.put_zone
+    monkeypatch.setattr(store.Change, "put_zone",
+                        lambda self, name, *a, **k: put.append(name) or original(
+                            self, name, *a, **k))
+    env.load(cfg)
+    assert put == []
+    env.load(cfg, {"a.test": ZONE_TEXT + "new IN A 192.0.2.3\n"})
+    assert put == ["a.test"]
+
+
+def test_put_zone_takes_the_same_digest_for_the_same_content(tmp_path):
+    """The fast path: a content given with the digest of the content served is that
+    content (built from the same inputs); it is not read, compared or written."""
+    with Store.open(tmp_path / "s.db") as db:
+        with db.change() as change:
+            first = change.put_zone("ex.test", _rrsets("192.0.2.1"), digest="d1",
+                                    now=1_800_000_000)
+        content = db.zone("ex.test").content
+        with db.change() as change:
+            same = change.put_zone("ex.test", _rrsets("192.0.2.99"), digest="d1",
+                                   now=1_800_000_100)
+        assert same == store.Committed(first.serial, None)
+        assert db.zone("ex.test").content == content
+        with db.change() as change:  # another digest: compared, and served
+            other = change.put_zone("ex.test", _rrsets("192.0.2.99"), digest="d2",
+                                    now=1_800_000_100)
+        assert other.serial == 1_800_000_100 and other.diff is not None
+        assert db.zone("ex.test").content != content
+
+
+def _rrsets(address: str) -> list[WireRRset]:
+    origin = dns.name.from_text("ex.test")
+    soa = dns.rrset.from_text(origin, 3600, "IN", "SOA",
+                              "ns1.ex.test. hostmaster.ex.test. 0 10000 2400 604800 1800")
+    return [encode_rrset(soa), encode_rrset(dns.rrset.from_text(origin, 300, "IN", "A",
+                                                                address))]
+
+
+def test_a_check_records_nothing(env):
+    """load(save_state=False), as `acnsd check`: a missing store stays missing; an
+    existing one is not written."""
+    cfg = _site()
+    env.load(cfg, save_state=False)
+    assert not env.state_file.exists()
+    env.load(cfg)
+    data = env.state_file.read_bytes()
+    cfg["accounts"][0]["custom_nameservers"].append(ns("ns4.example.com", 2))
+    loaded = env.load(cfg, {"a.test": ZONE_TEXT + "x IN A 192.0.2.5\n"}, save_state=False)
+    assert "ns4.example.com" in loaded.model.addresses
+    assert env.state_file.read_bytes() == data
+    assert "ns4.example.com" not in env.state()["addresses"]
+
+
+# --- the JSON state file of earlier versions ------------------------------------------------
+
+def _earlier_version(env):
+    """A deployment of an earlier version: the state in `acnsd.state.json`, no store;
+    the loaded plans as that version served them."""
+    loaded = env.load(_site())
+    data = env.state()
+    env.legacy_file.write_text(json.dumps(data, indent=2, sort_keys=True))
+    for path in env.store_files():
+        path.unlink()
+    return loaded, data
+
+
+def _served(loaded) -> dict[str, int]:
+    return {p.origin.to_text(omit_final_dot=True): _serial(loaded, p.origin.to_text(
+        omit_final_dot=True)) for p in loaded.plan.zones}
+
+
+def test_a_check_reads_the_json_state_file_and_writes_nothing(env):
+    before, data = _earlier_version(env)
+    text = env.legacy_file.read_text()
+    checked = env.load(save_state=False)
+    assert not env.state_file.exists() and env.legacy_file.read_text() == text
+    assert checked.model.addresses == before.model.addresses
+    assert _served(checked) == _served(before)
+
+
+def test_the_first_start_imports_the_json_state_file_and_sets_it_aside(env):
+    before, data = _earlier_version(env)
+    started = env.load()
+    assert started.model.addresses == before.model.addresses  # no address changed
+    assert _served(started) == _served(before)  # no serial changed
+    assert env.state() == data
+    assert not env.legacy_file.exists()
+    assert json.loads(env.legacy_file.with_name(env.legacy_file.name + IMPORTED).read_text()) \
+        == data
+    assert _served(env.load()) == _served(before)  # the store alone, from now on
+
+
+def test_a_json_state_file_named_by_the_config_is_imported_beside_it(env):
+    cfg = _site()
+    cfg["server"]["state_file"] = "var/acnsd.json"
+    before = env.load(cfg)
+    data = env.state() if env.state_file.exists() else None
+    assert data is None
+    var = env.root / "var"
+    with Store.open(var / "acnsd.db", readonly=True) as db:
+        data = store.export_state_json(db)
+    (var / "acnsd.json").write_text(json.dumps(data))
+    for suffix in ("", "-wal", "-shm"):
+        (var / f"acnsd.db{suffix}").unlink(missing_ok=True)
+    started = env.load(cfg)
+    assert _served(started) == _served(before)
+    assert (var / "acnsd.db").is_file() and (var / "acnsd.json.imported").is_file()
+    assert not (var / "acnsd.json").exists()
+
+
+@pytest.mark.parametrize("crash", ["after the store was made", "after the import"])
+def test_an_upgrade_cut_short_is_completed_at_the_next_start(env, crash):
+    """A crash after the store was made, before the import: the JSON state file is still
+    what counts; after the import, before the rename: the store is, and the file is set
+    aside."""
+    before, data = _earlier_version(env)
+    with Store.open(env.state_file) as db:
+        if crash == "after the import":
+            store.import_state_json(env.legacy_file, db)
+    assert env.load(save_state=False).model.addresses == before.model.addresses
+    started = env.load()
+    assert _served(started) == _served(before) and env.state() == data
+    assert not env.legacy_file.exists()
+
+
+def test_a_json_state_file_beside_a_store_that_holds_state_is_not_read(env):
+    env.load(_site())
+    data = env.state()
+    env.legacy_file.write_text(json.dumps({"version": 1, "addresses": {
+        "ns1.example.com": {"ipv4": "10.9.9.9", "ipv6": None}}}))
+    assert env.load().model.addresses["ns1.example.com"].ipv4 != "10.9.9.9"
+    assert env.state() == data
