@@ -3,7 +3,9 @@
 Rule owned here: a change touches only the values it changes. A value set to what it
 already is keeps its node (and the comments on it); a mapping given anew keeps the keys
 it still has in place, drops the others and appends the new ones; a new list item is in
-flow style when the list's last item is. The account's node is its entry of `accounts`
+flow style when the list's last item is. A mapping or list changed in place is first
+replaced by a copy of itself (comments kept), so that an entry that refers to it through a
+YAML alias (`*id001`) keeps the value it had. The account's node is its entry of `accounts`
 (the single file layout) or its account.yaml (the directory layout); the zones' list is
 its account's `zones` or a zone file's list. The same functions serve both layouts, so a
 change reads the same in either.
@@ -11,7 +13,10 @@ change reads the same in either.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
+
+from ruamel.yaml.comments import Anchor, Comment, CommentedMap, CommentedSeq
 
 from ..model.names import normalize
 from .change import (
@@ -58,14 +63,14 @@ def edit_account(node: Any, change: Change) -> None:
             names = _child(node, "custom_nameservers", list)
             names.append(_styled({"ns_name": change.ns_name, "ns_set": change.ns_set}, names))
         case NameserverRemoved():
-            names = node.get("custom_nameservers") or []
+            names = _own(node, "custom_nameservers") or []
             for i in reversed(range(len(names))):
                 if (isinstance(names[i], dict)
                         and normalize(str(names[i].get("ns_name"))) == change.ns_name):
                     del names[i]
         case ZoneDefaultsChanged():
             if change.zone_defaults is None:
-                settings = node.get("dns_settings")
+                settings = _own(node, "dns_settings")
                 if isinstance(settings, dict):
                     settings.pop("zone_defaults", None)
             else:
@@ -98,14 +103,16 @@ def edit_zones(zones: Any, change: Change) -> None:
 
 
 def zones_node(node: Any) -> Any:
-    """An account's `zones` list, made when it has none."""
-    return _child(node, "zones", list)
+    """An account's `zones` list, made when it has none (not copied: no two accounts can
+    share one, their zones would be configured twice)."""
+    return _child(node, "zones", list, own=False)
 
 
 def assign(node: Any, key: Any, value: Any) -> None:
     """`node[key] = value` (a JSON value), keeping what it has of it already."""
     current = node.get(key) if isinstance(node, dict) else node[key]
     if isinstance(current, dict) and isinstance(value, dict):
+        current = _own(node, key)
         for gone in [k for k in current if k not in value]:
             del current[gone]
         for k, v in value.items():
@@ -142,8 +149,9 @@ def _scalar(value: Any) -> type:
                 type(value))
 
 
-def _child(node: Any, key: str, kind: type) -> Any:
-    """`node[key]`, created empty (a mapping or a list) when absent or null."""
+def _child(node: Any, key: str, kind: type, own: bool = True) -> Any:
+    """`node[key]`, created empty (a mapping or a list) when absent or null; `own`: to be
+    changed in place (`_own`)."""
     value = node.get(key)
     if value is None:
         value = to_yaml(kind())
@@ -151,7 +159,22 @@ def _child(node: Any, key: str, kind: type) -> Any:
     if not isinstance(value, kind):
         raise Unwritable(f"{key} in the configuration is not a "
                          f"{'mapping' if kind is dict else 'list'}")
-    return value
+    return _own(node, key) if own else value
+
+
+def _own(node: Any, key: Any) -> Any:
+    """`node[key]` (None when absent), to be changed in place: a mapping or list is
+    replaced by a copy of it with its comments and format, without its anchor, so that the
+    entries sharing it through an alias keep the value they read."""
+    value = node.get(key) if isinstance(node, dict) else node[key]
+    if not isinstance(value, CommentedMap | CommentedSeq):
+        return value
+    mine = CommentedMap(value.items()) if isinstance(value, CommentedMap) else CommentedSeq(value)
+    value.copy_attributes(mine)
+    setattr(mine, Comment.attrib, copy.deepcopy(value.ca))
+    setattr(mine, Anchor.attrib, Anchor())
+    node[key] = mine
+    return mine
 
 
 def _list(node: Any, key: str) -> list:
