@@ -12,7 +12,9 @@ directory exists already, and leaves a configuration already in the directory la
 it is.
 
 The old configuration is loaded as `acnsd show` loads it, recording the decisions of
-zones and names that have none yet (R6, R7, R10), so that both loads make the same ones.
+zones and names that have none yet (R6, R7, R10), then once more, reading them back as
+the new tree's load does, so that both loads make the same ones in the same words (a
+zone's nameservers are a "zone default (recorded)" once recorded).
 """
 
 from __future__ import annotations
@@ -62,9 +64,9 @@ class Migrated:
 
 def migrate(config: Path, directory: str = "accounts") -> Migrated:
     """Move the accounts of `config` to `directory` (relative to its directory)."""
-    old = _load(config)
-    if old.model.accounts_dir is not None:
+    if _load(config).model.accounts_dir is not None:
         return Migrated(None)
+    old = _load(config, {})
     target = config.parent / directory
     if os.path.lexists(target):
         raise MigrationError(f"{target} exists already: the migration writes a new "
@@ -105,6 +107,8 @@ def _write(directory: Path, files: dict[str, str]) -> None:
 
 
 def _load(config: Path, overlay: dict[str, str | None] | None = None) -> Loaded:
+    """`config` loaded (None: recording what it decides; else read with the overlay,
+    writing nothing)."""
     try:
         return load(config, save_state=overlay is None, overlay=overlay)
     except ConfigError as exc:
