@@ -444,9 +444,14 @@ class _Check:
         """load()'s resolution of the account, for the zones the change re-decides: those
         it creates or changes, and those on a set whose names change."""
         draft, account, locate = self.draft, self.account, self.locate
-        twice = [duplicate_zone(draft.put[name], entry.config.path, locate)
-                 for name in draft.new if (entry := self.index.zone(name)) is not None
-                 and entry.resolved.account == account.id]
+        twice = []
+        for name in draft.new:
+            entry = self.index.zone(name)
+            if entry is not None and entry.resolved.account == account.id:
+                # (reported at the later in file order: a new zone file may come first)
+                first, later = sorted([(entry.place, entry.config),
+                                       (draft.new[name], draft.put[name])])
+                twice.append(duplicate_zone(later[1], first[1].path, locate))
         if twice:
             return _Resolved(problems=twice, aborted=True, included=False)
         server = self.index.server
