@@ -1,5 +1,5 @@
-"""The `acnsd` command line: serve, check, show, reload, state export, and the API
-client's ns and zone.
+"""The `acnsd` command line: serve, check, show, reload, migrate-layout, state export, and
+the API client's ns and zone.
 
 Rule owned here: configuration problems are printed one per line on stderr, and the
 exit code says whether the configuration was valid (0) or not (1). Output whose reader
@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .api.client import add_client_commands, run_client
@@ -50,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     reload = sub.add_parser("reload", help="check the configuration, then have the running "
                             "server load it (SIGHUP)")
     reload.add_argument("--config", required=True)
+    migrate = sub.add_parser("migrate-layout", help="move the accounts of a single file "
+                             "configuration to a directory of one file per account and zone")
+    migrate.add_argument("--config", required=True)
+    migrate.add_argument("--dir", default="accounts", help="the new directory, relative to "
+                         "the configuration's (default: accounts)")
     state = sub.add_parser("state", help="the recorded state (addresses, zone defaults "
                            "received, serials)")
     state_sub = state.add_subparsers(dest="state_command", required=True)
@@ -96,6 +102,8 @@ def _command(argv: Sequence[str] | None) -> int:
 
         command_line(args.log_format, args.query_log)
         return serve_main(args.config, args.listen, args.workers)
+    if args.command == "migrate-layout":
+        return _migrate(args.config, args.dir)
     if args.command == "state":
         return _export_state(args.config)
     try:  # check and reload write nothing: the server records its own decisions
@@ -120,6 +128,26 @@ def _command(argv: Sequence[str] | None) -> int:
 
     doc = report(loaded.model)
     print(json.dumps(doc, indent=2, sort_keys=True) if args.json else render_text(doc))
+    return 0
+
+
+def _migrate(config: str, directory: str) -> int:
+    from .control.migrate import migrate
+
+    try:
+        done = migrate(Path(config), directory)
+    except AcnsdError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if done.directory is None:
+        print(f"{config}: in the directory layout already (accounts_dir); nothing to do")
+        return 0
+    for name in done.dumped:
+        print(f"note: {done.directory / name}: written from the entry's value; its lines "
+              "(and comments) could not be kept as they were", file=sys.stderr)
+    print(f"{config}: {done.accounts} account(s) and {done.zones} zone(s) moved to "
+          f"{done.directory} (accounts_dir: {directory}); the single file is kept as "
+          f"{config}.pre-migrate. Reload the server to use it: acnsd reload --config {config}")
     return 0
 
 

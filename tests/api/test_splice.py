@@ -16,6 +16,7 @@ import pytest
 from acnsd.api import edit as apiedit
 from acnsd.api import splice as apisplice
 from acnsd.api.server import ApiServer
+from acnsd.control import document as apidocument
 from acnsd.model.types import zone_id
 from apikit import (
     ACCOUNT_A,
@@ -93,8 +94,8 @@ def counted_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str):
     `dumps` gets one item per whole-document dump (cleared after the start's check)."""
     config = make_site(tmp_path, text, dict.fromkeys(ZONES, ZONE_TEXT))
     dumps: list[int] = []
-    dump = apiedit._dump
-    monkeypatch.setattr(apiedit, "_dump", lambda *a: dumps.append(1) or dump(*a))
+    dump = apidocument.dump
+    monkeypatch.setattr(apidocument, "dump", lambda *a: dumps.append(1) or dump(*a))
     api = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml", lambda: None)
     api.start()
     dumps.clear()  # the layout check at start dumps the document once
@@ -173,7 +174,7 @@ def test_a_splice_that_does_not_round_trip_falls_back(site, monkeypatch) -> None
     config, client, dumps = site
     before = config.read_text()
     # a wrong position tree: the spliced text would not read as the edited document
-    monkeypatch.setattr(apiedit, "compose", lambda text: apisplice.compose(
+    monkeypatch.setattr(apidocument, "compose", lambda text: apisplice.compose(
         text.replace("      - name: two.test\n", "      - name: two.test\n\n")))
     client.ok("PATCH", f"/zones/{zone_id('two.test')}/dns_settings", {"ns_ttl": 900})
     assert dumps == [1]  # the whole document was dumped instead

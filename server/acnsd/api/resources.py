@@ -1,8 +1,9 @@
 """The management API's resources: Cloudflare's ACNS, DNS-settings and zone endpoints.
 
 Rule owned here: each endpoint reads the model the server last accepted, and each change
-is one edit of the configuration file through ConfigEditor (checked by every rule,
-written atomically, then applied live by the `apply` hook). Scope is checked before
+is one Change (control/change.py) made to the configuration's files through ConfigEditor
+(checked by every rule, written atomically, then applied live by the `apply` hook); a
+patch is merged into the value the file holds. Scope is checked before
 existence: a token that may not touch an account learns nothing about what it holds
 (403 for its account ids, its zones and zone ids that do not exist alike), and a refused
 change tells it only of its own resources (redact.py). Bodies hold exactly the
@@ -20,6 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..control.change import (
+    Change,
+    NameserverAdded,
+    NameserverRemoved,
+    VanityNamesChanged,
+    ZoneCreated,
+    ZoneDefaultsChanged,
+    ZoneDeleted,
+    ZoneSettingsChanged,
+)
 from ..errors import Problem
 from ..model.names import normalize, zone_name_error
 from ..model.show import report
@@ -37,7 +48,7 @@ from ..model.types import (
 )
 from .auth import Grant
 from .bodies import check_body
-from .edit import ConfigEditor, Invalid, Rejected, to_yaml
+from .edit import ConfigEditor, Invalid, Rejected
 from .redact import Paths, refusal
 
 __all__ = ["Request", "Resources", "Response"]
@@ -84,51 +95,17 @@ def _forbidden() -> Rejected:
     return Rejected(403, [(FORBIDDEN, "Unauthorized to access requested resource")])
 
 
-def _styled(value: dict[str, Any], siblings: Any) -> Any:
-    """A new list item, in flow style when the list's last item is in flow style."""
-    node = to_yaml(value)
-    if siblings and getattr(siblings[-1], "fa", None) is not None and siblings[-1].fa.flow_style():
-        node.fa.set_flow_style()
-    return node
-
-
-def _child(node: Any, key: str, kind: type) -> Any:
-    """`node[key]`, created empty (a mapping or a list) when absent or null."""
-    value = node.get(key)
-    if value is None:
-        value = to_yaml(kind())
-        node[key] = value
-    if not isinstance(value, kind):
-        raise _bad(f"{key} in the configuration is not a {kind.__name__}; fix the file first")
-    return value
-
-
-def _account_node(document: Any, account_id: str) -> Any:
-    for node in document.get("accounts") or []:
-        if isinstance(node, dict) and str(node.get("id")) == account_id:
-            return node
-    raise Rejected(404, [(NOT_FOUND, f"account {account_id} not found")])
-
-
-def _zone_node(document: Any, name: str) -> tuple[list, int]:
-    for account in document.get("accounts") or []:
-        zones = account.get("zones") if isinstance(account, dict) else None
-        for i, zone in enumerate(zones or []):
-            if isinstance(zone, dict) and normalize(str(zone.get("name", ""))) == name:
-                return zones, i
-    raise Rejected(404, [(NOT_FOUND, f"zone {name} not found")])
-
-
-def _patch(node: Any, changes: dict[str, Any]) -> None:
-    """Merge a JSON patch into a YAML mapping: null removes a key; `soa` merges field-wise."""
-    for key, value in changes.items():
-        current = node.get(key)
-        if value is None:
-            node.pop(key, None)
-        elif key == "soa" and isinstance(value, dict) and isinstance(current, dict):
-            _patch(current, value)
+def _patched(current: Any, patch: dict[str, Any]) -> dict[str, Any]:
+    """A mapping with a JSON patch merged in: null removes a key; `soa` merges field-wise."""
+    value = dict(current) if isinstance(current, dict) else {}
+    for key, new in patch.items():
+        if new is None:
+            value.pop(key, None)
+        elif key == "soa" and isinstance(new, dict) and isinstance(value.get(key), dict):
+            value[key] = _patched(value[key], new)
         else:
-            node[key] = to_yaml(value)
+            value[key] = new
+    return value
 
 
 def _soa(*layers: Any) -> dict[str, Any]:
@@ -183,11 +160,11 @@ class Resources:
     def model(self) -> Model:
         return self.editor.model
 
-    def _change(self, grant: Grant, edit: Callable[[Any], None], **files: Any) -> Model:
+    def _change(self, grant: Grant, change: Change, **files: Any) -> Model:
         """Make one change (ConfigEditor.change's `files` arguments); a refusal tells the
         caller only of its own resources."""
         try:
-            model = self.editor.change(edit, **files)
+            model = self.editor.change(change, **files)
         except Invalid as exc:
             raise self._refusal(exc.problems, grant) from None
         try:
@@ -231,13 +208,7 @@ class Resources:
         self._account(req.grant, account_id)
         body = check_body(req.body, "CustomNameserverInput")
         name = normalize(body["ns_name"])
-        entry = {"ns_name": name, "ns_set": body.get("ns_set", 1)}
-
-        def edit(document: Any) -> None:
-            names = _child(_account_node(document, account_id), "custom_nameservers", list)
-            names.append(_styled(entry, names))
-
-        model = self._change(req.grant, edit)
+        model = self._change(req.grant, NameserverAdded(account_id, name, body.get("ns_set", 1)))
         created = next(e for e in self._custom_ns(model, account_id) if e["ns_name"] == name)
         return Response(200, created)
 
@@ -249,13 +220,7 @@ class Resources:
             raise Rejected(404, [(NOT_FOUND, f"custom nameserver {name} not found in "
                                   f"account {account_id}")])
 
-        def edit(document: Any) -> None:
-            names = _account_node(document, account_id).get("custom_nameservers") or []
-            for i in reversed(range(len(names))):
-                if isinstance(names[i], dict) and normalize(str(names[i].get("ns_name"))) == name:
-                    del names[i]
-
-        self._change(req.grant, edit)
+        self._change(req.grant, NameserverRemoved(account_id, name))
         return Response(200, [])
 
     # --- dns_settings -----------------------------------------------------------------
@@ -268,15 +233,11 @@ class Resources:
         account_id = req.params["account_id"]
         self._account(req.grant, account_id)
         defaults = check_body(req.body, "AccountDnsSettings").get("zone_defaults")
-
-        def edit(document: Any) -> None:
-            settings = _child(_account_node(document, account_id), "dns_settings", dict)
-            if defaults is None:
-                settings.pop("zone_defaults", None)
-            else:
-                _patch(_child(settings, "zone_defaults", dict), defaults)
-
-        model = self._change(req.grant, edit)
+        if defaults is not None:
+            settings = (self.editor.entry(account=account_id) or {}).get("dns_settings")
+            current = settings.get("zone_defaults") if isinstance(settings, dict) else None
+            defaults = _patched(current, defaults)
+        model = self._change(req.grant, ZoneDefaultsChanged(account_id, defaults))
         account = next(a for a in model.accounts if a.id == account_id)
         return Response(200, {"zone_defaults": zone_defaults(account)})
 
@@ -286,15 +247,8 @@ class Resources:
     def patch_zone_settings(self, req: Request) -> Response:
         zone = self._zone(req.grant, req.params["zone_id"])
         body = check_body(req.body, "ZoneDnsSettings")
-
-        def edit(document: Any) -> None:
-            zones, i = _zone_node(document, zone.name)
-            settings = _child(zones[i], "dns_settings", dict)
-            _patch(settings, body)
-            if not settings:
-                del zones[i]["dns_settings"]
-
-        model = self._change(req.grant, edit)
+        settings = _patched((self.editor.entry(zone=zone.name) or {}).get("dns_settings"), body)
+        model = self._change(req.grant, ZoneSettingsChanged(zone.name, settings or None))
         return Response(200, zone_settings(self._resolved(model, zone.name)))
 
     # --- /zones -------------------------------------------------------------------------
@@ -347,11 +301,7 @@ class Resources:
             raise Rejected(409, [(ZONE_EXISTS, f"zone {name} cannot be created: its zone file "
                                   "name is in use on this server; ask the operator")])
 
-        def edit(document: Any) -> None:
-            zones = _child(_account_node(document, account["id"]), "zones", list)
-            zones.append(_styled({"name": name}, zones))
-
-        model = self._change(req.grant, edit,
+        model = self._change(req.grant, ZoneCreated(account["id"], name),
                              new_files={file: ZONE_FILE_TEXT.format(name=name)})
         return Response(200, zone_object(model, self._resolved(model, name)))
 
@@ -359,15 +309,7 @@ class Resources:
         zone = self._zone(req.grant, req.params["zone_id"])
         body = check_body(req.body, "ZoneEdit")
         names = [normalize(n) for n in body["vanity_name_servers"]]
-
-        def edit(document: Any) -> None:
-            zones, i = _zone_node(document, zone.name)
-            if names:
-                zones[i]["vanity_name_servers"] = to_yaml(names)
-            else:
-                zones[i].pop("vanity_name_servers", None)
-
-        model = self._change(req.grant, edit)
+        model = self._change(req.grant, VanityNamesChanged(zone.name, names or None))
         return Response(200, zone_object(model, self._resolved(model, zone.name)))
 
     def delete_zone(self, req: Request) -> Response:
@@ -379,11 +321,8 @@ class Resources:
         shared = any(_same_file(z.file, zone.file) for z in self.model.zones if z is not zone)
         inside = os.path.abspath(zone.file).startswith(os.path.abspath(zones_dir) + os.sep)
 
-        def edit(document: Any) -> None:
-            zones, i = _zone_node(document, zone.name)
-            del zones[i]
-
-        self._change(req.grant, edit, removed_files=[zone.file] if inside and not shared else [],
+        self._change(req.grant, ZoneDeleted(zone.name),
+                     removed_files=[zone.file] if inside and not shared else [],
                      forget=[zone.name])
         return Response(200, {"id": zone_id(zone.name)})
 

@@ -17,9 +17,13 @@ It is built once from what load() accepted, then changed only by `rules.apply` w
 accepted verdict, after which its `facts()` equal those of an index built afresh from the
 configuration with the change made (the property test in tests/control checks it).
 
-YAML paths follow the single file layout: an account's zones are `accounts[i].zones[j]`.
-A zone keeps the sequence number it got in its account's list; its index `j` is its rank
-among the zones still there, so deleting a zone renumbers no other entry.
+YAML paths are those of the configuration's layout: a zone is an item of a list of
+zones, its account's `accounts[i].zones` in the single file layout, a zone file's
+`<file>:zones` in the directory layout (model/tree.py), where a new zone goes to the file
+named after it. A zone keeps the sequence number it got in its list; its index is its
+rank among the zones still there, so deleting a zone renumbers no other entry. An
+account's zones are in the order of their lists' paths (one list, or the zone files in
+the order they are read), then of their sequence numbers: "file order".
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from ..model.assign import (
 )
 from ..model.config import Loaded, reserved_addresses
 from ..model.state import State, copy_json
+from ..model.tree import zone_file, zone_file_stem, zone_list
 from ..model.types import (
     CUSTOM_ACCOUNT,
     Account,
@@ -51,11 +56,13 @@ from ..model.types import (
     ServerConfig,
     ZoneConfig,
 )
+from ..model.yamlsrc import join_path
 
 __all__ = ["AccountEntry", "ModelIndex", "NameUse", "Recorded", "ZoneEntry"]
 
 Record = dict[str, Any]  # one recorded decision, as the state file holds it
-OrderKey = tuple[int, int, int, int]  # where in the file a name is configured (R3 order)
+Place = tuple[str, int]  # a zone's list and sequence number in it: its order in its account
+OrderKey = tuple[Any, ...]  # where in the files a name is configured (R3 order)
 
 
 class NameUse(NamedTuple):
@@ -94,12 +101,13 @@ class AccountEntry:
 
 @dataclass(frozen=True)
 class ZoneEntry:
-    """A zone's configuration and resolution, and its sequence number in its account's
-    list (its YAML index is its rank: ModelIndex.zone gives the paths as they are)."""
+    """A zone's configuration and resolution, and its place: the list of zones holding it
+    and its sequence number there (its YAML index is its rank: ModelIndex.zone gives the
+    paths as they are)."""
 
     config: ZoneConfig
     resolved: ResolvedZone
-    seq: int
+    place: Place
 
     @property
     def key(self) -> tuple[str, int | None]:
@@ -109,7 +117,7 @@ class ZoneEntry:
 
 
 class _Positions:
-    """The places of one account's zones: sequence numbers in file order that are never
+    """The places of the zones of one list: sequence numbers in file order that are never
     reused; a zone's YAML index is the count of zones before it still configured."""
 
     def __init__(self, prefix: str, count: int):
@@ -155,12 +163,15 @@ class _Allocator:
 class ModelIndex:
     """The accepted configuration with its decisions, for scoped checks (rules.py)."""
 
-    def __init__(self, config_file: Path, server: ServerConfig):
+    def __init__(self, config_file: Path, server: ServerConfig,
+                 accounts_dir: str | None = None):
         self.config_file = config_file
         self.server = server
+        self.accounts_dir = accounts_dir  # None: the single file layout
         self._accounts: dict[str, AccountEntry] = {}
         self._order: list[str] = []  # account ids in file order
-        self._positions: dict[str, _Positions] = {}
+        self._positions: dict[str, _Positions] = {}  # a list of zones's YAML path → places
+        self._counts: Counter[str] = Counter()  # account → its zones
         self._zones: dict[str, ZoneEntry] = {}
         self._below: dict[str, dict[tuple[str, int | None], set[str]]] = {}
         self._on_set: dict[tuple[str, int], set[str]] = {}
@@ -187,7 +198,7 @@ class ModelIndex:
         """The index of what load() accepted, `recorded` the decisions it was made with
         (after it: load(save_state=True) records what it decided)."""
         model = loaded.model
-        index = cls(model.config_file, model.server)
+        index = cls(model.config_file, model.server, model.accounts_dir)
         resolved = {zone.name: zone for zone in model.zones}
         for i, standard in enumerate(model.server.standard_nameservers):
             index._owners.setdefault(standard.name, ("standard", i))
@@ -195,13 +206,9 @@ class ModelIndex:
             index._order.append(account.id)
             index._set_account(AccountEntry(dataclasses.replace(account, zones=()), order,
                                             account_sets(account)))
-            positions = index._positions[account.id] = _Positions(f"{account.path}.zones",
-                                                                   len(account.zones))
-            for seq, zone in enumerate(account.zones):
-                if positions.path(seq) != zone.path:
-                    raise ValueError(f"zone {zone.name} is at {zone.path}, not in the "
-                                     f"single file layout ({positions.path(seq)})")
-                index._put_zone(ZoneEntry(zone, resolved[zone.name], seq))
+            for zone in account.zones:
+                index._put_zone(ZoneEntry(zone, resolved[zone.name],
+                                          index._add(zone, account.id)))
         for address in model.addresses.values():
             index._put_address(address)
         index._recorded = copy_json(recorded.zones)
@@ -237,23 +244,29 @@ class ModelIndex:
         entry = self._zones.get(name)
         if entry is None:
             return None
-        path = self._positions[entry.resolved.account].path(entry.seq)
+        path = self._positions[entry.place[0]].path(entry.place[1])
         if entry.config.path != path:  # a zone before it was deleted
             entry = self._zones[name] = ZoneEntry(
                 dataclasses.replace(entry.config, path=path),
-                dataclasses.replace(entry.resolved, path=path), entry.seq)
+                dataclasses.replace(entry.resolved, path=path), entry.place)
         return entry
 
     def zone_count(self, account_id: str | None = None) -> int:
         """How many zones an account has (None: the whole server)."""
         if account_id is None:
             return len(self._zones)
-        return len(self._positions[account_id])
+        return self._counts[account_id]
 
-    def next_zone(self, account_id: str) -> tuple[str, int]:
-        """The YAML path and sequence number a zone appended to the account's list gets."""
-        positions = self._positions[account_id]
-        return positions.path(positions.next), positions.next
+    def next_zone(self, account_id: str, name: Any) -> tuple[str, Place]:
+        """The YAML path and place a new zone `name` (as the change gives it) gets: at the
+        end of the account's list, or of the zone file named after it (tree.py)."""
+        if self.accounts_dir is None:
+            prefix = join_path(self._accounts[account_id].account.path, "zones")
+        else:
+            prefix = zone_list(zone_file(self.accounts_dir, account_id,
+                                         zone_file_stem(name) + ".yaml"))
+        positions = self._positions.get(prefix) or _Positions(prefix, 0)
+        return positions.path(positions.next), (prefix, positions.next)
 
     def below(self, name: str) -> Mapping[tuple[str, int | None], set[str]]:
         """The zones below `name` (not itself) by (account, set): the set of each
@@ -290,7 +303,7 @@ class ModelIndex:
         k = owner[2]
         use = list(vanity_occurrences(zone.config, zone.resolved.account))[k]
         order = self._accounts[zone.resolved.account].order
-        return NameUse((order, 1, zone.seq, k), use, owner[1])
+        return NameUse((order, 1, zone.place, k), use, owner[1])
 
     def address(self, name: str) -> NameAddress | None:
         """A nameserver name's addresses (R7) and which zone serves them (R8)."""
@@ -367,9 +380,9 @@ class ModelIndex:
         it: what it received from the zone defaults is recorded now)."""
         old = self._zones.get(config.name)
         if old is None:
-            self._put_zone(ZoneEntry(config, resolved, self._positions[resolved.account].add()))
+            self._put_zone(ZoneEntry(config, resolved, self._add(config, resolved.account)))
             return
-        entry = ZoneEntry(config, as_recorded(resolved), old.seq)
+        entry = ZoneEntry(config, as_recorded(resolved), old.place)
         if (entry.key, config.file, config.vanity_name_servers) == (
                 old.key, old.config.file, old.config.vanity_name_servers):
             self._zones[config.name] = entry  # (a set's names changed: nothing else moves)
@@ -381,7 +394,12 @@ class ModelIndex:
         """A zone deleted: its place in the list too (its names are put_address's)."""
         entry = self._zones.pop(name)
         self._drop_zone(entry)
-        self._positions[entry.resolved.account].remove(entry.seq)
+        prefix, seq = entry.place
+        positions = self._positions[prefix]
+        positions.remove(seq)
+        if not positions:  # (a zone file left without zones is removed)
+            del self._positions[prefix]
+        self._counts[entry.resolved.account] -= 1
         self.records_total -= self._records.pop(name, 0)
 
     def put_address(self, name: str, address: NameAddress | None) -> None:
@@ -431,6 +449,20 @@ class ModelIndex:
         self._records[zone] = count
 
     # --- internals ------------------------------------------------------------------------
+
+    def _add(self, zone: ZoneConfig, account_id: str) -> Place:
+        """A place at the end of the list `zone.path` is in (ValueError when that is not
+        the path the place has)."""
+        self._counts[account_id] += 1
+        prefix = zone.path[:zone.path.rindex("[")]
+        positions = self._positions.get(prefix)
+        if positions is None:
+            positions = self._positions[prefix] = _Positions(prefix, 0)
+        seq = positions.add()
+        if positions.path(seq) != zone.path:
+            raise ValueError(f"zone {zone.name} is at {zone.path}, not at the end of its "
+                             f"list ({positions.path(seq)})")
+        return prefix, seq
 
     def _set_account(self, entry: AccountEntry) -> None:
         self._accounts[entry.account.id] = entry

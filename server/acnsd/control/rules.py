@@ -73,6 +73,7 @@ from ..model.types import (
     ResolvedZone,
     ZoneConfig,
 )
+from ..model.yamlsrc import join_path
 from ..model.zonedata import ZoneFile, read_zone_file, record_limit_is_total, zone_errors
 from .change import (
     Change,
@@ -86,7 +87,7 @@ from .change import (
     ZoneFileChanged,
     ZoneSettingsChanged,
 )
-from .index import ModelIndex, NameUse, Record
+from .index import ModelIndex, NameUse, Place, Record
 
 __all__ = ["OutOfScope", "apply", "check"]
 
@@ -144,7 +145,7 @@ class _Draft:
 
     account: Account  # as it becomes (its zones are the index's and `put`)
     put: dict[str, ZoneConfig] = field(default_factory=dict)  # zones created or changed
-    new: dict[str, int] = field(default_factory=dict)  # created zones: sequence numbers
+    new: dict[str, Place] = field(default_factory=dict)  # created zones: their places
     drop: set[str] = field(default_factory=set)  # zones deleted
     files: set[Path] = field(default_factory=set)  # zone files written (read anew)
     problems: list[Problem] = field(default_factory=list)  # the schema's
@@ -167,26 +168,27 @@ def _draft(index: ModelIndex, change: Change, locate: Locate) -> _Draft:
     names = account.custom_nameservers
     match change:
         case NameserverAdded():
-            path = f"{account.path}.custom_nameservers[{len(names)}]"
+            path = join_path(join_path(account.path, "custom_nameservers"), len(names))
             ns, draft.problems = read_nameserver(
                 {"ns_name": change.ns_name, "ns_set": change.ns_set}, path, locate)
             if ns is not None:
                 draft.account = dataclasses.replace(account, custom_nameservers=names + (ns,))
         case NameserverRemoved():
             kept = [ns for ns in names if ns.ns_name != change.ns_name]
-            prefix = f"{account.path}.custom_nameservers"
+            prefix = join_path(account.path, "custom_nameservers")
             draft.account = dataclasses.replace(account, custom_nameservers=tuple(
                 dataclasses.replace(ns, path=f"{prefix}[{j}]") for j, ns in enumerate(kept)))
         case ZoneDefaultsChanged():
             defaults, draft.problems = read_zone_defaults(
-                change.zone_defaults, f"{account.path}.dns_settings.zone_defaults", locate)
+                change.zone_defaults, join_path(account.path, "dns_settings.zone_defaults"),
+                locate)
             draft.account = dataclasses.replace(account, zone_defaults=defaults)
         case ZoneCreated():
-            path, seq = index.next_zone(account.id)
+            path, place = index.next_zone(account.id, change.name)
             config, draft.problems = read_zone({"name": change.name}, path,
                                                index.server.zones_dir, locate)
             if config is not None:
-                draft.put[config.name], draft.new[config.name] = config, seq
+                draft.put[config.name], draft.new[config.name] = config, place
                 draft.files.add(config.file)
         case ZoneDeleted():
             draft.drop.add(change.zone)
@@ -278,13 +280,13 @@ class _Check:
     def _refused(self, problems: list[Problem]) -> Verdict:
         return Verdict(problems=tuple(owned(p, self.index.account_at) for p in problems))
 
-    def _seq(self, zone: str) -> int:
-        """A zone's sequence number in the account's list (R5's order)."""
+    def _seq(self, zone: str) -> Place:
+        """A zone's place in the account's zones (R5's order)."""
         if zone in self.draft.new:
             return self.draft.new[zone]
         entry = self.index.zone(zone)
         assert entry is not None
-        return entry.seq
+        return entry.place
 
     def _zone_account(self, zone: str) -> str | None:
         """The account of the zone of that name once the change is made, if any."""
@@ -442,9 +444,14 @@ class _Check:
         """load()'s resolution of the account, for the zones the change re-decides: those
         it creates or changes, and those on a set whose names change."""
         draft, account, locate = self.draft, self.account, self.locate
-        twice = [duplicate_zone(draft.put[name], entry.config.path, locate)
-                 for name in draft.new if (entry := self.index.zone(name)) is not None
-                 and entry.resolved.account == account.id]
+        twice = []
+        for name in draft.new:
+            entry = self.index.zone(name)
+            if entry is not None and entry.resolved.account == account.id:
+                # (reported at the later in file order: a new zone file may come first)
+                first, later = sorted([(entry.place, entry.config),
+                                       (draft.new[name], draft.put[name])])
+                twice.append(duplicate_zone(later[1], first[1].path, locate))
         if twice:
             return _Resolved(problems=twice, aborted=True, included=False)
         server = self.index.server

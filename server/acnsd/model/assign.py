@@ -39,6 +39,7 @@ from .types import (
     Soa,
     ZoneConfig,
 )
+from .yamlsrc import join_path
 
 __all__ = [
     "Decision",
@@ -152,9 +153,9 @@ def check_names(accounts: tuple[Account, ...], server: ServerConfig,
     ids: dict[str, str] = {}
     for account in accounts:
         if account.id in ids:
-            problems.append(locate(f"{account.path}.id", f"account id {account.id} is already "
-                                   f"used at {ids[account.id]}; account ids are unique",
-                                   UNIQUE))
+            problems.append(locate(join_path(account.path, "id"), f"account id {account.id} "
+                                   f"is already used at {ids[account.id]}; account ids are "
+                                   "unique", UNIQUE))
         else:
             ids[account.id] = account.path
         for number, names in account_sets(account).items():

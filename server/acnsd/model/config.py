@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import os
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +27,11 @@ from ..errors import ConfigError, Problem, StateError
 from .addresses import AddressRequest, assign_addresses
 from .assign import check_names, resolve_zones
 from .recording import read_state, record_state
-from .schema import read_config
+from .schema import accounts_dir, read_config
 from .state import State, StateFileError
 from .store import StoreError
 from .tenants import check_tenants
+from .tree import MAIN, Overlay, Stamp, Tree, read_stamped
 from .types import (
     NS_TTL_DEFAULT,
     SOA_DEFAULTS,
@@ -56,44 +57,56 @@ class Loaded:
     plan: ServePlan
     warnings: list[Problem] = field(default_factory=list)
     records: dict[str, int] = field(default_factory=dict)  # zone → records its files hold
+    # the configuration's YAML files read, each as it was when read: acnsd.yaml (tree.MAIN)
+    # and the directory layout's files, by the names their YAML paths give them
+    sources: Mapping[str, Stamp] = field(default_factory=dict)
     state: State | None = None  # what it decided, until recorded (`record`)
 
 
 def load(path: str | os.PathLike[str], *, save_state: bool = True,
-         forget: Collection[str] = (), state_file: Path | None = None) -> Loaded:
+         forget: Collection[str] = (), overlay: Overlay | None = None,
+         state_file: Path | None = None) -> Loaded:
     """Load and check a configuration; with save_state, record new decisions (R6, R7, R10)
     and the served content (`record`).
 
     `forget` names deleted zones: what the state recorded they received from the zone
     defaults is dropped (a zone of that name created later is a new zone, R6), unless one
     is still configured. Their serials are kept: a serial never goes back (R10).
+    `overlay` gives the text of files (acnsd.yaml, and those of the directory layout) as a
+    change would write them (by absolute path; None: the file removed), read instead of
+    the files on disk.
     `state_file` replaces server.state_file (a copy of the configuration checked beside
     it reads the state of the original).
     """
     config_file = Path(path)
-    source = _source(config_file)
+    source, stamp = _source(config_file, overlay or {})
+    directory = accounts_dir(source)
+    tree = None if directory is None else Tree(config_file, source, directory, overlay)
     try:
-        loaded = _load(source, config_file, forget, state_file)
+        loaded = _load(source, config_file, forget, tree, state_file)
     except ConfigError as exc:
         account_at = functools.partial(_account_at, source)
         raise ConfigError([owned(p, account_at) for p in exc.problems]) from None
+    sources = {**({MAIN: stamp} if stamp else {}), **(tree.stamps if tree else {})}
+    loaded = dataclasses.replace(loaded, sources=sources)
     return record(loaded) if save_state else loaded
 
 
 def read_server(path: str | os.PathLike[str]) -> ServerConfig:
     """The configuration's server section alone (raises ConfigError when it is invalid)."""
     config_file = Path(path)
-    server, _, problems = read_config(_source(config_file), config_file)
+    server, _, problems = read_config(_source(config_file, {})[0], config_file)
     own = [p for p in problems if (p.path or "").split(".")[0] in ("", "server")]
     if server is None or own:
         raise ConfigError(own or problems)
     return server
 
 
-def _source(config_file: Path) -> Source:
-    """The configuration file, parsed (raises ConfigError)."""
+def _source(config_file: Path, overlay: Overlay) -> tuple[Source, Stamp | None]:
+    """The configuration file, parsed (raises ConfigError), and its stamp (None: the
+    overlay's text)."""
     try:
-        text = config_file.read_text(encoding="utf-8")
+        text, stamp = _read(config_file, overlay)
     except OSError as exc:
         raise ConfigError([Problem(f"cannot read the configuration: {exc.strerror}",
                                    file=str(config_file))]) from None
@@ -101,7 +114,16 @@ def _source(config_file: Path) -> Source:
         line = exc.object[:exc.start].count(b"\n") + 1
         raise ConfigError([Problem(f"the configuration is not UTF-8 text ({exc.reason})",
                                    file=str(config_file), line=line)]) from None
-    return parse(text, str(config_file))
+    return parse(text, str(config_file)), stamp
+
+
+def _read(config_file: Path, overlay: Overlay) -> tuple[str, Stamp | None]:
+    """acnsd.yaml's text (the overlay's, if it has it) and its stamp (None: overlaid)."""
+    text = overlay.get(os.path.abspath(config_file))
+    if text is not None:
+        return text, None
+    raw, stamp = read_stamped(config_file)
+    return raw.decode("utf-8"), stamp
 
 
 def record(loaded: Loaded) -> Loaded:
@@ -117,7 +139,7 @@ def record(loaded: Loaded) -> Loaded:
                                state=None)
 
 
-def _load(source: Source, config_file: Path, forget: Collection[str],
+def _load(source: Source, config_file: Path, forget: Collection[str], tree: Tree | None,
           state_file: Path | None) -> Loaded:
     """Every stage that can still run after an earlier one found problems does, so that
     `acnsd check` reports every problem at once: the rules over the entries the schema
@@ -129,10 +151,13 @@ def _load(source: Source, config_file: Path, forget: Collection[str],
         raise ConfigError(problems)
     if state_file is not None:
         server = dataclasses.replace(server, state_file=state_file)
-
-    def locate(yaml_path: str, message: str, rule: str | None) -> Problem:
-        return source.problem(yaml_path, message, rule)
-
+    locate: Locate = source.problem
+    warnings: list[Problem] = []
+    if tree is not None:
+        accounts, more = tree.read(server.zones_dir)
+        problems += more
+        warnings += tree.warnings
+        locate = tree.problem
     problems += check_names(accounts, server, locate)
     try:
         state = read_state(server.state_file)
@@ -142,7 +167,8 @@ def _load(source: Source, config_file: Path, forget: Collection[str],
     for name in set(forget) - configured:
         state.zones.pop(name, None)
     problems += check_tenants(accounts, state, locate)
-    zones, more, warnings = resolve_zones(accounts, server, state, locate)
+    zones, more, resolved = resolve_zones(accounts, server, state, locate)
+    warnings += resolved
     problems += independent(more, problems)
     if problems:
         if not zones:  # the rules failed: the zone files are still read for their syntax
@@ -156,7 +182,8 @@ def _load(source: Source, config_file: Path, forget: Collection[str],
     warnings += more
     if problems:
         raise ConfigError(problems)
-    model = Model(config_file, server, accounts, tuple(zones), addresses)
+    model = Model(config_file, server, accounts, tuple(zones), addresses,
+                  tree.accounts_dir if tree else None)
     plan = ServePlan(
         zones=tuple(plans),
         listen=server.listen,
@@ -171,7 +198,7 @@ def _load(source: Source, config_file: Path, forget: Collection[str],
             tcp_max_connections=server.tcp_max_connections,
         ),
     )
-    return Loaded(model, plan, warnings, records, state)
+    return Loaded(model, plan, warnings, records, state=state)
 
 
 _ACCOUNT_PATH = re.compile(r"accounts\[(\d+)\]")
@@ -184,17 +211,27 @@ def independent(later: list[Problem], earlier: list[Problem]) -> list[Problem]:
     """The problems of a later stage, less those that may follow from an earlier one: about
     a list an item of which was refused (too few vanity names once one is refused), or
     R4/R6 in an account where something was refused (a set short of a refused name)."""
-    paths = [p.path for p in earlier if p.path]
-    troubled = {m[0] for path in paths if (m := _ACCOUNT_PATH.match(path))}
+    places = [(p.file, p.path) for p in earlier if p.path]
+    troubled = {_account_key(p) for p in earlier if p.path} - {None}
 
     def follows(problem: Problem) -> bool:
         path = problem.path or ""
-        if path and any(p.startswith(path + "[") for p in paths):
+        if path and any(file == problem.file and other.startswith(path + "[")
+                        for file, other in places):
             return True
-        account = _ACCOUNT_PATH.match(path)
-        return problem.rule in _CONSEQUENTIAL and account is not None and account[0] in troubled
+        return (problem.rule in _CONSEQUENTIAL and bool(path)
+                and _account_key(problem) in troubled)
 
     return [p for p in later if not follows(p)]
+
+
+def _account_key(problem: Problem) -> str | None:
+    """The account a located problem lies in: `accounts[i]` in the single file layout,
+    the account of its file in the directory layout (tree.py names it)."""
+    match = _ACCOUNT_PATH.match(problem.path or "")
+    if match is not None:
+        return match[0]
+    return problem.accounts[0] if problem.accounts else None
 
 
 def unresolved(account: Account, zone: ZoneConfig) -> ResolvedZone:

@@ -37,8 +37,9 @@ from .yamlsrc import Source, join_path
 
 Locate = Callable[[str, str, str | None], Problem]  # (path, message, rule) -> Problem
 
-__all__ = ["parse_hostport", "read_config", "read_nameserver", "read_vanity", "read_zone",
-           "read_zone_defaults", "read_zone_settings"]
+__all__ = ["accounts_dir", "parse_hostport", "read_account_file", "read_config",
+           "read_nameserver", "read_vanity", "read_zone", "read_zone_defaults", "read_zone_list",
+           "read_zone_settings"]
 
 # API ranges of Cloudflare's dns_settings (reference §2): (low, high) per field.
 SOA_RANGES = {
@@ -57,6 +58,8 @@ SERVER_KEYS = (
     "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
     "api", "limits",
 )
+TOP_KEYS = ("server", "accounts", "accounts_dir")
+ACCOUNT_KEYS = ("id", "name", "custom_nameservers", "dns_settings", "zones")
 LIMIT_KEYS = ("max_records_per_zone", "max_records_total", "max_zone_file_bytes")
 API_LISTEN_DEFAULT = "127.0.0.1:8053"
 LOG_FORMATS = ("plain", "json")
@@ -193,18 +196,66 @@ def _kind(value: Any) -> str:
 
 def read_config(source: Source, config_file: Path) -> tuple[ServerConfig | None,
                                                             tuple[Account, ...], list[Problem]]:
-    """Type-check the whole file; return what could be read and every problem found."""
+    """Type-check the whole file; return what could be read and every problem found. With
+    `accounts_dir` the accounts are in files of their own (tree.py): none are returned."""
     r = _Reader(source.problem)
-    top = r.mapping(source.value, "", ("server", "accounts"), required=("accounts",))
+    top = r.mapping(source.value, "", TOP_KEYS)
     if top is None:
         return None, (), r.problems
+    if "accounts_dir" in top:
+        if "accounts" in top:
+            r.error("accounts_dir", "accounts and accounts_dir exclude each other: the "
+                    "accounts are listed in this file (accounts) or kept in a directory "
+                    "(accounts_dir)")
+        elif r.string(top, "accounts_dir", "") == "":
+            r.error("accounts_dir", "must name a directory (holding one directory per "
+                    "account)")
+    elif "accounts" not in top:
+        r.error("", "missing required key 'accounts' (or 'accounts_dir': a directory of "
+                "accounts)")
     server = _server(r, top.get("server"), "server", config_file)
+    zones_dir = server.zones_dir if server else config_file.parent
     accounts = tuple(
         a for i, item in enumerate(r.sequence(top.get("accounts"), "accounts"))
-        if (a := _account(r, item, join_path("accounts", i),
-                          server.zones_dir if server else config_file.parent)) is not None
+        if (a := _account(r, item, join_path("accounts", i), zones_dir)) is not None
     )
     return server, accounts, r.problems
+
+
+def accounts_dir(source: Source) -> str | None:
+    """The accounts directory of acnsd.yaml as written (None: the single file layout, or
+    an unusable value or both layouts at once, which read_config reports)."""
+    top = source.value if isinstance(source.value, dict) else {}
+    value = top.get("accounts_dir")
+    return value if isinstance(value, str) and value and "accounts" not in top else None
+
+
+def read_account_file(value: Any, path: str, account_id: str,
+                      locate: Locate) -> tuple[Account | None, list[Problem]]:
+    """An account.yaml of the directory layout (its YAML path `path`), whose directory
+    names the account `account_id`: the account without its zones, and its problems."""
+    r = _Reader(locate)
+    m = r.mapping(value, path, ACCOUNT_KEYS)
+    if m is None:
+        return None, r.problems
+    if "id" in m and str(m["id"]) != account_id:
+        r.error(join_path(path, "id"), f"account id {m['id']!r} is not the name of the "
+                f"account's directory ({account_id}): the directory names the account; "
+                "rename one or leave the id out")
+    if "zones" in m:
+        r.error(join_path(path, "zones"), "an account's zones are kept in its directory's "
+                "zones/*.yaml files (each a list of zone entries), not in account.yaml")
+    known = {k: v for k, v in m.items() if k in ACCOUNT_KEYS and k != "zones"}
+    return _account(r, {**known, "id": account_id}, path, Path()), r.problems
+
+
+def read_zone_list(value: Any, path: str, zones_dir: Path,
+                   locate: Locate) -> tuple[list[ZoneConfig], list[Problem]]:
+    """A zone file of the directory layout: a list of zone entries at `path`."""
+    r = _Reader(locate)
+    zones = [zone for i, item in enumerate(r.sequence(value, path))
+             if (zone := _zone(r, item, join_path(path, i), zones_dir)) is not None]
+    return zones, r.problems
 
 
 def read_nameserver(value: Any, path: str,
@@ -359,8 +410,7 @@ def _api(r: _Reader, value: Any, path: str, base: Path) -> ApiConfig | None:
 
 
 def _account(r: _Reader, value: Any, path: str, zones_dir: Path) -> Account | None:
-    m = r.mapping(value, path, ("id", "name", "custom_nameservers", "dns_settings", "zones"),
-                  required=("id",))
+    m = r.mapping(value, path, ACCOUNT_KEYS, required=("id",))
     if m is None or "id" not in m:
         return None
     names = []

@@ -202,6 +202,7 @@ class Model:
     accounts: tuple[Account, ...]
     zones: tuple[ResolvedZone, ...]
     addresses: dict[str, NameAddress]  # every ACNS and custom.zone name → its addresses
+    accounts_dir: str | None = None  # as written in acnsd.yaml; None: the single file layout
 
 
 def zone_id(name: str) -> str:

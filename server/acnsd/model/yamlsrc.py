@@ -58,14 +58,17 @@ class Source:
 
 
 def join_path(path: str, key: str | int) -> str:
-    """`accounts` + 0 → `accounts[0]`; `accounts[0]` + `name` → `accounts[0].name`."""
+    """`accounts` + 0 → `accounts[0]`; `accounts[0]` + `name` → `accounts[0].name`; the
+    root of a file (tree.py's `a/account.yaml:`) + `name` → `a/account.yaml:name`."""
     if isinstance(key, int):
         return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
+    return f"{path}.{key}" if path and path[-1] != ":" else f"{path}{key}"
 
 
-def parse(text: str, file: str) -> Source:
+def parse(text: str, file: str, root: str = "") -> Source:
     """Parse one YAML document; raise ConfigError for syntax errors and duplicate keys.
+    `root` names the document in the YAML paths of its values (a file of the directory
+    layout holding a list of zones: `zones`, so that its first entry is `zones[0]`).
 
     Values are built straight from libyaml's event stream, not from a composed node
     tree: a tree of a large configuration costs seconds to compose, and freeing it in
@@ -79,7 +82,7 @@ def parse(text: str, file: str) -> Source:
         first = next(events)
         if not isinstance(first, yaml.StreamEndEvent):  # an empty stream is no document
             source.value = _Reader(events, source, problems,
-                                   budget=_AliasBudget(file)).document(first)
+                                   budget=_AliasBudget(file)).document(first, root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -159,9 +162,9 @@ class _Reader:
             recorded.append(event)
         return event
 
-    def document(self, start: yaml.Event) -> Any:
+    def document(self, start: yaml.Event, path: str) -> Any:
         root = self.next()
-        value = self.node(root, "")
+        value = self.node(root, path)
         self.source.lines[""] = root.start_mark.line + 1
         _expect(self.events, yaml.DocumentEndEvent)
         after = next(self.events)

@@ -52,8 +52,8 @@ from .state import State
 from .types import Limits, ResolvedZone, ServerConfig
 from .zonefile import RecordLimit, TooManyRecords
 
-__all__ = ["ZoneFile", "ZoneFileData", "build_zone", "read_zone_file", "read_zone_files",
-           "record_limit_is_total", "with_serial", "zone_errors"]
+__all__ = ["ZoneFile", "ZoneFileData", "build_zone", "file_unchanged", "read_zone_file",
+           "read_zone_files", "record_limit_is_total", "with_serial", "zone_errors"]
 
 ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
@@ -145,6 +145,22 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
     for name in [n for n in _built if n not in files]:
         _built.pop(name, None)
     return files, problems
+
+
+def file_unchanged(path: os.PathLike[str], zone: str) -> bool:
+    """Whether the zone file `path` of zone `zone` is as it was when last read for it,
+    without reading it: its (mtime, size, inode) as then, and settled when read. A file
+    not read yet, or with $INCLUDEs (whose included files no stamp covers), is taken as
+    changed."""
+    cached = _cache.get((str(path), zone))
+    if cached is None:
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (cached.stamp == (st.st_mtime_ns, st.st_size, st.st_ino)
+            and cached.stamp[0] < cached.read_at - _SETTLED_NS)
 
 
 def read_zone_file(zone: ResolvedZone, server: ServerConfig, locate: Locate,

@@ -1,0 +1,74 @@
+"""The management API's editor (api/edit.py) on a configuration in the directory layout,
+with the store as its state: a change is checked against the store without writing it,
+then written to the one file it changes, then recorded; a refused one writes nothing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from acnsd.api.edit import ConfigEditor, Invalid
+from acnsd.control.change import ZoneSettingsChanged
+from acnsd.control.migrate import migrate
+from acnsd.model.config import load
+from acnsd.model.recording import export_state
+from tooling import REPO
+
+ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353"
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """The example configuration, started once, then migrated to the directory layout."""
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "acnsd.yaml"
+    shutil.copy(REPO / "config" / "acnsd.yaml", config)
+    shutil.copytree(REPO / "zones", tmp_path / "zones")
+    load(config)
+    assert migrate(config).directory is not None
+    load(config)
+    return config
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".state.db" not in p.name}
+
+
+def test_a_change_writes_its_zone_file_and_records_it(tree: Path) -> None:
+    root = tree.parent.parent
+    state = tree.with_name("acnsd.state.db")
+    before, serials = _files(root), export_state(state)["serials"]
+    editor = ConfigEditor(tree)
+    model = editor.change(ZoneSettingsChanged("sub.example.com", {
+        "nameservers": {"type": "custom.account", "ns_set": 2}, "ns_ttl": 7200}))
+    assert next(z for z in model.zones if z.name == "sub.example.com").ns_ttl == 7200
+    after = _files(root)
+    written = f"config/accounts/{ACCOUNT}/zones/sub.example.com.yaml"
+    assert {name for name in after if before.get(name) != after[name]} == {written}
+    assert after.keys() == before.keys()  # no temporary file left
+    assert "ns_ttl: 7200" in after[written].decode()
+    now = export_state(state)["serials"]
+    assert now["sub.example.com"]["serial"] > serials["sub.example.com"]["serial"]
+    assert {k: v for k, v in now.items() if k != "sub.example.com"} == {
+        k: v for k, v in serials.items() if k != "sub.example.com"}
+    checked = editor.checked()
+    assert checked is not None and checked.state is None  # recorded
+    assert load(tree, save_state=False).plan == checked.plan
+
+
+def test_a_refused_change_writes_nothing(tree: Path) -> None:
+    root = tree.parent.parent
+    state = tree.with_name("acnsd.state.db")
+    before, recorded = _files(root), export_state(state)
+    editor = ConfigEditor(tree)
+    with pytest.raises(Invalid) as refused:
+        editor.change(ZoneSettingsChanged("sub.example.com", {
+            "nameservers": {"type": "custom.account", "ns_set": 1}}))
+    (problem,) = refused.value.problems
+    assert problem.rule == "R5"
+    assert problem.file == str(tree.parent / "accounts" / ACCOUNT / "zones"
+                               / "sub.example.com.yaml")
+    assert _files(root) == before
+    assert export_state(state) == recorded

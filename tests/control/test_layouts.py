@@ -1,0 +1,195 @@
+"""The directory layout against the single file (issue 16 step 5).
+
+1. One configuration, written in either layout (its zones spread over files in a random
+   way), loads to the same model and plan, or is refused with the same problems: the same
+   message, rule, accounts and tenant message, at the same entry (each layout names it
+   its own way: the problems are compared in the single file's words).
+2. The scoped checks' oracle in the directory layout: each change is written by the
+   sources' writer (control/sources.py) and located by its Edit's `locate`; the verdict of
+   `rules.check` equals load()'s of the tree with the edited file, problem by problem
+   (file, line, path inside the file); after an accepted change, once written, the
+   index equals one built afresh from the tree, and every zone whose content changed is
+   among those the verdict rebuilds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import modelkit
+from acnsd.control.change import ZoneCreated, ZoneDeleted, ZoneFileChanged
+from acnsd.control.index import ModelIndex, Recorded
+from acnsd.control.migrate import _essence
+from acnsd.control.rules import OutOfScope, apply, check
+from acnsd.control.sources import Directory, open_sources
+from acnsd.errors import ConfigError
+from acnsd.model.config import Loaded, load
+from acnsd.model.names import normalize
+from acnsd.model.recording import read_state
+from controlkit import TEMPLATE, deterministic_draws, served, start, writes_file
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from modelkit import ACCOUNT_ID, Env
+from test_scoped_oracle import _content, changes, configuration
+from treekit import single, write_tree
+
+
+@st.composite
+def groups(draw, cfg: dict[str, Any]) -> list[list[str]]:
+    """For each account, the file of each zone: consecutive zones share files at random."""
+    result = []
+    for account in cfg["accounts"]:
+        names, file = [], 0
+        for j in range(len(account.get("zones") or [])):
+            file += j > 0 and draw(st.booleans())
+            names.append(f"{file:03d}.yaml")
+        result.append(names)
+    return result
+
+
+def _outcome(root: Path, tree=None) -> tuple[Loaded | None, Counter]:
+    """What load() says of the configuration in `root` (loaded from there: its paths are
+    relative), its problems in the single file's words."""
+    with contextlib.chdir(root):
+        try:
+            return load("acnsd.yaml"), Counter()
+        except ConfigError as exc:
+            words = tree.logical if tree else (lambda p: single(p, Path()))
+            return None, Counter(map(words, exc.problems))
+
+
+@settings(max_examples=100)
+@given(configuration(), st.data())
+def test_both_layouts_load_alike(case, data):
+    cfg, files = case
+    spread = data.draw(groups(cfg))
+    with tempfile.TemporaryDirectory() as tmp, deterministic_draws():
+        one, two = Path(tmp, "single"), Path(tmp, "tree")
+        one.mkdir()
+        two.mkdir()
+        Env(one).write(cfg, files)
+        Env(two).write(cfg, files)
+        tree = write_tree(two, cfg, spread)
+        loaded, problems = _outcome(one)
+        tree_loaded, tree_problems = _outcome(two, tree.relative())
+        assert tree_problems == problems
+        assert (loaded is None) == (tree_loaded is None)
+        event("refused" if loaded is None else "accepted")
+        if loaded is not None:
+            assert _essence(tree_loaded.model) == _essence(loaded.model)
+            assert _unserialed(tree_loaded) == _unserialed(loaded)
+            # (a warning in a file of the tree names that file's account; the single
+            # file's name none)
+            assert Counter(replace(tree.relative().logical(w), accounts=())
+                           for w in tree_loaded.warnings) == Counter(
+                replace(single(w, Path()), accounts=()) for w in loaded.warnings)
+            assert set(tree_loaded.sources) == {"", *tree.files}
+
+
+def _unserialed(loaded: Loaded) -> dict[str, list[str]]:
+    """Each zone's served records, the SOA serial left out (it counts seconds)."""
+    return {zone: [re.sub(r"( IN SOA \S+ \S+ )\d+", r"\1-", rrset) for rrset in rrsets]
+            for zone, rrsets in served(loaded).items()}
+
+
+class TreeOracle:
+    """A configuration in the directory layout and the index of it: each change is
+    edited by the writer, judged by check() with the edit's locate and by load() of the
+    tree with the edited file, written when accepted, and the index then compared with
+    one built afresh."""
+
+    def __init__(self, config: Path, loaded: Loaded):
+        self.config, self.loaded = config, loaded
+        self.index = _build(loaded)
+        self.sources = open_sources(loaded)
+        assert isinstance(self.sources, Directory)
+
+    def judge(self, change: Any, content: str | None) -> bool:
+        edit = self.sources.edit(change)
+        zone_file = self._zone_file(change)
+        saved = zone_file.read_text() if zone_file and zone_file.exists() else None
+        if zone_file is not None:
+            if content is None:
+                zone_file.unlink(missing_ok=True)
+            else:
+                zone_file.write_text(content, encoding="utf-8")
+        try:
+            verdict = check(self.index, change, edit.locate)
+        except OutOfScope:
+            verdict = None
+        overlay = {} if edit.file is None else {os.path.abspath(edit.file): edit.text}
+        forget = [change.zone] if isinstance(change, ZoneDeleted) else []
+        try:
+            after = load(self.config, forget=forget, overlay=overlay)
+            expected = []
+        except ConfigError as exc:
+            after, expected = None, exc.problems
+        if verdict is not None:
+            assert Counter(verdict.problems) == Counter(expected), (change, verdict.problems)
+        if after is None:
+            if zone_file is not None and saved is not None:
+                zone_file.write_text(saved, encoding="utf-8")
+            self.sources.discard(edit)
+            return False
+        self.sources.write(edit)
+        if verdict is None:
+            self.index = _build(after)
+        else:
+            for warning in verdict.warnings:
+                assert warning in after.warnings
+            before, now = served(self.loaded), served(after)
+            changed = {name.rstrip(".") for name in now if before.get(name) != now[name]}
+            assert changed <= verdict.rebuild, (change, changed - verdict.rebuild)
+            apply(self.index, verdict)
+            assert self.index.facts() == _build(after).facts(), change
+        self.loaded = after
+        return True
+
+    def _zone_file(self, change: Any) -> Path | None:
+        if isinstance(change, ZoneFileChanged):
+            return next(z.file for z in self.loaded.model.zones if z.name == change.zone)
+        if writes_file(change):
+            return self.loaded.model.server.zones_dir / f"{normalize(change.name)}.zone"
+        return None
+
+
+def _build(loaded: Loaded) -> ModelIndex:
+    return ModelIndex.build(loaded, Recorded.of(read_state(loaded.model.server.state_file)))
+
+
+@settings(max_examples=1000)
+@given(configuration(), st.data())
+def test_scoped_verdicts_in_the_directory_layout_are_loads_verdicts(case, data):
+    cfg, files = case
+    with tempfile.TemporaryDirectory() as tmp, deterministic_draws():
+        env = Env(Path(tmp))
+        start(env, cfg, files)  # the entries load() refuses left out
+        write_tree(env.root, cfg, data.draw(groups(cfg)))
+        oracle = TreeOracle(env.path, load(env.path))
+        for _ in range(data.draw(st.integers(3, 12))):
+            change = data.draw(changes(cfg, oracle.loaded))
+            content = data.draw(_content(change)) if writes_file(change) else None
+            if isinstance(change, ZoneCreated) and content == TEMPLATE:
+                event("zone created from the template")
+            accepted = oracle.judge(change, content)
+            event(f"{type(change).__name__}: {'accepted' if accepted else 'refused'}")
+
+
+def test_a_zone_created_twice_is_refused_at_the_later_file(tmp_path: Path) -> None:
+    """A zone created again goes to `<zone>.yaml`, which may come before the file that
+    lists it already: both load() and the scoped check then report the entry of the later
+    file (failed before: the check reported the new entry)."""
+    cfg = modelkit.config(modelkit.account(zones=[modelkit.zone("b.test")]))
+    env = Env(tmp_path)
+    start(env, cfg, {"b.test": TEMPLATE})
+    write_tree(tmp_path, cfg, [["zz.yaml"]])
+    oracle = TreeOracle(env.path, load(env.path))
+    with deterministic_draws():
+        assert not oracle.judge(ZoneCreated(ACCOUNT_ID, "b.test"), TEMPLATE)
