@@ -2,7 +2,7 @@
 
 Rule owned here: each endpoint reads the model the server last accepted, and each change
 is one Change (control/change.py) made to the configuration's files through ConfigEditor
-(checked by every rule, written atomically, then applied live by the `apply` hook); a
+(checked by every rule, written atomically, then applied live by the editor's `apply` hook); a
 patch is merged into the value the file holds. Scope is checked before
 existence: a token that may not touch an account learns nothing about what it holds
 (403 for its account ids, its zones and zone ids that do not exist alike), and a refused
@@ -17,7 +17,6 @@ import dataclasses
 import logging
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,11 +149,10 @@ def zone_defaults(account: Account) -> dict[str, Any]:
 
 
 class Resources:
-    """The endpoints, over one ConfigEditor; `apply()` makes an accepted change live."""
+    """The endpoints, over one ConfigEditor (which makes an accepted change live)."""
 
-    def __init__(self, editor: ConfigEditor, apply: Callable[[], None]) -> None:
+    def __init__(self, editor: ConfigEditor) -> None:
         self.editor = editor
-        self.apply = apply
 
     @property
     def model(self) -> Model:
@@ -164,14 +162,9 @@ class Resources:
         """Make one change (ConfigEditor.change's `files` arguments); a refusal tells the
         caller only of its own resources."""
         try:
-            model = self.editor.change(change, **files)
+            return self.editor.change(change, **files)
         except Invalid as exc:
             raise self._refusal(exc.problems, grant) from None
-        try:
-            self.apply()
-        except Exception:  # the change is on disk; a later reload serves it
-            log.exception("event=api_apply_failed")
-        return model
 
     def _refusal(self, problems: list[Problem], grant: Grant) -> Rejected:
         return refusal(problems, grant, Paths(self.model.config_file.parent))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 import dns.name
 
@@ -59,7 +60,11 @@ class Pipeline:
         self.index = ModelIndex.build(loaded, Recorded.of(state))
         self.state = state
         self.model = loaded.model
-        self._zones = {zone.name: zone for zone in loaded.model.zones}
+        # each account's zones, resolved, in the order a load gives
+        self._zones: dict[str, dict[str, ResolvedZone]] = {
+            account.id: {} for account in loaded.model.accounts}
+        for zone in loaded.model.zones:
+            self._zones[zone.account][zone.name] = zone
         self._configs = {account.id: {zone.name: zone for zone in account.zones}
                          for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
@@ -129,8 +134,9 @@ class Pipeline:
         key = dns.name.from_text(name).to_wire().lower()
         if plan is None:
             return ZoneDelta(key, None)
-        zone = self._zones[name]
-        return ZoneDelta(key, plan, self._addresses(zone), _serial(plan))
+        entry = self.index.zone(name)
+        assert entry is not None
+        return ZoneDelta(key, plan, self._addresses(entry.resolved), _serial(plan))
 
     def _addresses(self, zone: ResolvedZone) -> frozenset[str]:
         """The view addresses that serve a zone (compile_plan's, from the plan's views):
@@ -157,16 +163,15 @@ class Pipeline:
         if verdict.account is not None:
             changed.add(verdict.account.id)
         for name, zone in verdict.zones.items():
-            old = self._zones.pop(name, None) if zone is None else self._zones.get(name)
-            account_id = (zone or old).account if (zone or old) is not None else None
-            if zone is not None:
-                self._zones[name] = zone
+            account_id = zone.account if zone is not None else self._account_of(name)
             if account_id is None:
                 continue
             configs = self._configs[account_id]
             if zone is None:
+                self._zones[account_id].pop(name, None)
                 configs.pop(name, None)
             else:
+                self._zones[account_id][name] = zone
                 entry = self.index.zone(name)
                 configs[name] = verdict.configs.get(name) or (
                     entry.config if entry is not None else configs[name])
@@ -183,8 +188,14 @@ class Pipeline:
                 addresses.pop(name, None)
             else:
                 addresses[name] = address
-        return dataclasses.replace(model, accounts=tuple(accounts),
-                                   zones=tuple(self._zones.values()), addresses=addresses)
+        zones = tuple(chain.from_iterable(self._zones[a.id].values() for a in accounts))
+        return dataclasses.replace(model, accounts=tuple(accounts), zones=zones,
+                                   addresses=addresses)
+
+    def _account_of(self, zone: str) -> str | None:
+        """The account a deleted zone was in (the index has forgotten it)."""
+        return next((account for account, zones in self._zones.items() if zone in zones),
+                    None)
 
 
 def _serial(plan: ZonePlan) -> int:

@@ -291,26 +291,18 @@ class Server:
             if not self._reload_again:
                 return
 
-    def apply(self) -> None:
-        """The API's hook, called from its thread after it wrote an accepted change:
-        returns once the tables that serve the change are swapped in."""
+    def apply(self, made: Committed | Loaded) -> None:
+        """The API's hook, called from its thread after a change was written and recorded:
+        returns once the tables that serve it are swapped in. A change the pipeline made
+        comes as a delta of the tables served; one loaded whole, as loaded (compiled in a
+        thread, then swapped in as a reload is)."""
         if self._loop is None:
             raise RuntimeError("the server is not running")
-        future = asyncio.run_coroutine_threadsafe(self._apply_checked(), self._loop)
-        if not future.result(APPLY_TIMEOUT):
-            raise AcnsdError("the reload after the API change was rejected; see the log")
+        work = self._publish(made) if isinstance(made, Committed) else self._apply_loaded(made)
+        asyncio.run_coroutine_threadsafe(work, self._loop).result(APPLY_TIMEOUT)
 
-    async def _apply_checked(self) -> bool:
-        """Serve what the API last accepted without loading the file again: the editor
-        checked it with the same load() and wrote exactly that text and state file, so
-        only compiling (in a thread) and the swap remain, as in reload(). When the file on
-        disk is no longer that text (the operator edited it), reload() it instead."""
+    async def _apply_loaded(self, loaded: Loaded) -> None:
         async with self._reload_lock:
-            loaded = await off_loop(self.api.editor.checked) if self.api is not None else None
-            if loaded is None:
-                return await self._reload()
-            if loaded.plan is self._plan:  # a later change's apply already served it
-                return True
             started = time.monotonic()
             try:
                 tables = await off_loop(compile_frozen, loaded)
@@ -318,17 +310,8 @@ class Server:
                 self.metrics.reload_failed()
                 log.exception("event=reload result=failed source=api generation=%d",
                               self.generation)
-                return False
+                raise
             await self._swap(loaded, tables, started, "api")
-            return True
-
-    def publish(self, committed: Committed) -> None:
-        """The API's hook for a change the pipeline made (control/pipeline.py), called
-        from its thread: returns once the tables that serve it are swapped in."""
-        if self._loop is None:
-            raise RuntimeError("the server is not running")
-        future = asyncio.run_coroutine_threadsafe(self._publish(committed), self._loop)
-        future.result(APPLY_TIMEOUT)
 
     async def _publish(self, committed: Committed) -> None:
         """Apply the change's delta to the tables being served, copy-on-write, and swap
