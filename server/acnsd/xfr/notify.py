@@ -96,8 +96,8 @@ class Notifier:
             reason = "timeout"
             for _ in range(TRIES):
                 query = dns.message.make_query(apex, dns.rdatatype.SOA)
-                query.set_opcode(dns.opcode.NOTIFY)
-                query.flags = dns.flags.AA
+                query.flags = dns.flags.AA  # RD cleared (§3.7)
+                query.set_opcode(dns.opcode.NOTIFY)  # (flags hold the opcode: set after)
                 if target.key is not None:
                     name = dns.name.from_text(target.key)
                     query.use_tsig(self.keys[name], name)
