@@ -54,6 +54,7 @@ def _check(wire: bytes, transport: Transport) -> None:
         Outcome.REFUSED: dns.rcode.REFUSED,
         Outcome.BADVERS: dns.rcode.BADVERS,
         Outcome.NXDOMAIN: dns.rcode.NXDOMAIN,
+        Outcome.NOTAUTH: dns.rcode.NOTAUTH,
     }.get(outcome, dns.rcode.NOERROR)
     if struct.unpack(">H", response[4:6])[0]:
         end = 12 + len(parsed.question[0].name.to_wire()) + 4

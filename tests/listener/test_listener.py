@@ -323,3 +323,56 @@ def test_client_that_never_reads_is_aborted(run):
             listener.stop_accepting()
 
     run(scenario())
+
+
+def test_drain_is_immediate_once_every_connection_closed(run):
+    """A connection closed by its client leaves the open set empty: the drain has
+    nothing to wait for (it waited for its whole grace before)."""
+
+    async def scenario():
+        listener, connections = await start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(frame(b"one"))
+        assert await read_frame(reader) == reply(b"one")
+        writer.close()
+        while connections.open:
+            await asyncio.sleep(0.01)
+        listener.stop_accepting()
+        assert await asyncio.wait_for(connections.drain(60.0), 2.0) == 0
+
+    run(scenario())
+
+
+STREAMED = [bytes([i]) * 40_000 for i in range(3)]  # more than the write buffer holds
+
+
+def streaming(query: bytes):
+    """A fake core that answers b"xfr" with a stream of STREAMED, else as echo."""
+    if query != b"xfr":
+        return echo(query)
+
+    async def stream(peer: str):
+        assert peer == "127.0.0.1"
+        for message in STREAMED:
+            yield message
+            await asyncio.sleep(0)
+
+    return stream
+
+
+def test_stream_messages_in_order_then_the_queries_after_it(run):
+    async def scenario():
+        connections = TcpConnections(8, 5.0)
+        listener = await open_listener("127.0.0.1", 0, echo, streaming, connections)
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        writer.write(frame(b"xfr") + frame(b"after"))  # pipelined behind the stream
+        for message in STREAMED:
+            assert await read_frame(reader) == message
+        assert await read_frame(reader) == reply(b"after")
+        writer.write(frame(b"again"))
+        assert await read_frame(reader) == reply(b"again")
+        writer.close()
+        listener.stop_accepting()
+        await connections.drain(2.0)
+
+    run(scenario())

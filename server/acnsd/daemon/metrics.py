@@ -156,6 +156,9 @@ class Metrics:
         self.state = LoadState()
         self.reloads = {"ok": 0, "rejected": 0}
         self.tcp: object | None = None
+        # the primary side (xfr/primary.py): its `counters` (TransferCounters) and
+        # `journal_entries()`
+        self.primary: object | None = None
 
     def loaded(
         self,
@@ -297,6 +300,27 @@ class MetricsCollector(Collector):
         for result, value in m.reloads.items():
             reloads.add_metric((result,), value)
         yield reloads
+        if m.primary is not None:
+            yield from _primary_families(m.primary)
+
+
+def _primary_families(primary: object) -> Iterable:
+    """Transfers out by kind and result, NOTIFYs sent and failed, the journal's depth."""
+    counters = primary.counters  # type: ignore[attr-defined]
+    transfers = CounterMetricFamily(
+        "acnsd_transfers_out", "Zone transfers asked of us, by kind sent and result",
+        labels=("kind", "result"))
+    for (kind, result), value in sorted(counters.transfers.items()):
+        transfers.add_metric((kind, result), value)
+    yield transfers
+    notifies = CounterMetricFamily(
+        "acnsd_notifies", "NOTIFY messages to the secondaries, by result", labels=("result",))
+    for result, value in counters.notifies.items():
+        notifies.add_metric((result,), value)
+    yield notifies
+    yield GaugeMetricFamily(
+        "acnsd_journal_entries", "Zone differences the journal holds for IXFR, every zone",
+        value=primary.journal_entries() or 0)  # type: ignore[attr-defined]
 
 
 def outcome_label(outcome: Outcome) -> str:

@@ -62,6 +62,8 @@ from acnsd.model.schema import parse_hostport
 from acnsd.model.state import remove_stale_temporaries
 from acnsd.model.types import ApiConfig, Model, ResolvedZone
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
+from acnsd.xfr.notify import Notifier, changed_zones
+from acnsd.xfr.primary import Primary
 
 __all__ = [
     "SHUTDOWN_GRACE",
@@ -192,12 +194,19 @@ class Server:
         *,
         listen: Listen = None,
         worker: bool = False,
+        notify: bool = True,
     ) -> None:
         self.config = config
         self.tables = tables  # the one reference every query reads
         self.generation = 1
         self.listeners: dict[Endpoint, Listener] = {}
         self.metrics = Metrics(counting=loaded.model.server.metrics is not None)
+        # the primary side (xfr/): transfers and signed queries; NOTIFY from one process
+        self.primary = Primary(self, loaded.model.server)
+        self.metrics.primary = self.primary
+        self.notifier = Notifier(self.primary.counters) if notify else None
+        if self.notifier is not None:
+            self.notifier.configure(loaded.model.server.notify, self.primary.keys)
         self.api: ApiServer | None = None
         self._plan = loaded.plan
         # kept until the next swap, then freed off the loop with the plan and tables
@@ -224,7 +233,8 @@ class Server:
         log on)."""
         udp, tcp = (
             counting_responder(
-                self.metrics, self, transport, endpoint.family, endpoint.view, self._query_log
+                self.metrics, self, transport, endpoint.family, endpoint.view, self._query_log,
+                self.primary.handoff(transport, endpoint.view),
             )
             for transport in (Transport.UDP, Transport.TCP)
         )
@@ -325,9 +335,12 @@ class Server:
                 tables, names = apply_delta(self.tables, delta)
             else:
                 tables, names = await off_loop(apply_delta, self.tables, delta)
-            self.tables = tables
+            previous, self.tables = self.tables, tables
             tables.cache.invalidate(names)
             self.generation += 1
+            if self.notifier is not None and committed.model.server.notify:
+                self.notifier.notify(changed_zones(previous, tables,
+                                                   [zone.key for zone in delta.zones]))
             self._model = committed.model
             _follow_sets(self._sets, committed.zones)
             self.metrics.loaded(len(tables.zones), tables.records, self._sets, self.generation)
@@ -372,11 +385,20 @@ class Server:
         What takes time over many zones is done in threads: a stop of the event loop is a
         gap in the answers."""
         sets = self._sets = await off_loop(acns_sets, loaded.model)
+        notifier = self.notifier
+        settings = loaded.model.server
+        changed = []
+        if notifier is not None and settings.notify:  # RFC 1996: the serials that changed
+            changed = await off_loop(changed_zones, self.tables, tables)
         _log_warnings(loaded.warnings)
         previous = (self.tables, self._plan, self._model)
         self.tables = tables
         self.generation += 1
         self._plan, self._model = loaded.plan, loaded.model
+        self.primary.configure(settings)
+        if notifier is not None:
+            notifier.configure(settings.notify, self.primary.keys)
+            notifier.notify(changed)
         self.metrics.loaded(len(loaded.plan.zones), tables.records, sets, self.generation)
         self._connections.max_connections = loaded.plan.options.tcp_max_connections
         self._connections.idle_timeout = loaded.plan.options.tcp_idle_timeout
@@ -395,6 +417,8 @@ class Server:
         """Stop accepting, write the answers already due, close TCP connections."""
         if self._reload_task is not None:
             self._reload_task.cancel()
+        if self.notifier is not None:
+            self.notifier.close()
         drained = sum(listener.stop_accepting() for listener in self.listeners.values())
         self.listeners.clear()
         aborted = await self._connections.drain(grace)
@@ -422,7 +446,8 @@ async def serve(
 
     `worker` is this process's index under --workers (None: the only process): a worker
     shares its ports with SO_REUSEPORT, leaves the state file and the API to its parent."""
-    server = Server(config, loaded, tables, listen=listen, worker=worker is not None)
+    server = Server(config, loaded, tables, listen=listen, worker=worker is not None,
+                    notify=worker in (None, 0))
     settings = loaded.model.server
     exposition: Exposition | None = None
     try:

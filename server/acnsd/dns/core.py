@@ -4,11 +4,17 @@ The rule this module owns: the edge policy, as one table applied in this order, 
 one error boundary.
 
     shorter than a header, or QR set            → drop (no response)
-    opcode other than QUERY                     → NOTIMP, header only (no section
+    opcode NOTIFY (RFC 1996)                    → NOTAUTH with the question: we are
+                                                  no secondary (as Knot DNS without an
+                                                  ACL that allows it)
+    other opcode than QUERY                     → NOTIMP, header only (no section
                                                   layout of other opcodes is assumed)
-    QDCOUNT ≠ 1, malformed question or records,
+    QDCOUNT ≠ 1, malformed question or records
+      (an SOA in authority only for IXFR),
       more than one OPT, qtype OPT/TKEY/TSIG    → FORMERR
-    AXFR, IXFR (no zone transfers)              → NOTIMP
+    AXFR, IXFR, or a TSIG RR (RFC 8945)         → the `handoff` (the primary side,
+                                                  xfr/primary.py) answers; without one,
+                                                  transfers are NOTIMP and TSIG is ignored
     EDNS version above 0                        → BADVERS (RFC 6891 §6.1.3)
     class CH: a configured name                 → its TXT; any other → REFUSED
     class other than IN and CH                  → REFUSED
@@ -16,7 +22,7 @@ one error boundary.
     otherwise                                   → the lookup (lookup.py)
     an exception anywhere                       → SERVFAIL, counted and logged
 
-FORMERR, and NOTIMP for transfers, carry the header and the question when one can be read
+FORMERR, NOTAUTH, and NOTIMP for transfers, carry the header and the question when one can be read
 (as Knot DNS does), no OPT.
 Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carry our OPT
 when the query had one (payload size, DO echoed, NSID when asked and configured), and fit
@@ -43,7 +49,9 @@ flood. Every query, alone or in a batch, is answered in one order: the response 
 then (`_after_cache`, written once for both) the templates (a batch's misses in one pass,
 `_from_templates`), then the full path for what they leave. DS (answered from the parent
 side) never gets one. The core imports no asyncio, socket, time or metrics code: the
-adapters count the Outcome `respond` returns.
+adapters count the Outcome `respond` returns. A handoff is a function from the query to
+what the adapter sends (bytes or None, or over TCP a transfer stream, listener.py); it is
+called only on the full path, so the paths above are as fast with it as without.
 """
 
 from __future__ import annotations
@@ -51,6 +59,7 @@ from __future__ import annotations
 import enum
 import logging
 import struct
+from collections.abc import Callable
 from itertools import repeat
 from operator import itemgetter
 
@@ -65,7 +74,9 @@ from .render import negative_tail, opt_rr, render, render_negative
 from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query, read_question_name
 from .zonemap import MASK
 
-__all__ = ["Outcome", "Transport", "answer", "answer_after_id", "internal_errors", "respond"]
+__all__ = [
+    "Handoff", "Outcome", "Transport", "answer", "answer_after_id", "internal_errors", "respond",
+]  # fmt: skip
 
 log = logging.getLogger("acnsd.core")
 
@@ -75,6 +86,10 @@ class Transport(enum.Enum):
     TCP = "tcp"
 
 
+# the primary side's answer to a query the core hands off: over UDP bytes or None (drop)
+Handoff = Callable[[bytes], object]
+
+
 _IN = dns.rdataclass.IN
 _CH = dns.rdataclass.CH
 _TXT = dns.rdatatype.TXT
@@ -82,6 +97,7 @@ _ANY = dns.rdatatype.ANY
 _FORMERR_QTYPES = frozenset({dns.rdatatype.OPT, dns.rdatatype.TKEY, dns.rdatatype.TSIG})
 _TRANSFER_QTYPES = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
 _DS = dns.rdatatype.DS
+_NOTIFY = 4 << 3  # the opcode's bits in the third octet
 _MAX_NAME = 255
 _QR = 0x8000
 _AA = 0x0400
@@ -95,6 +111,7 @@ _UDP = Transport.UDP
 _DROP, _NOTIMP, _FORMERR = Outcome.DROP, Outcome.NOTIMP, Outcome.FORMERR
 _BADVERS, _SERVFAIL, _REFUSED = Outcome.BADVERS, Outcome.SERVFAIL, Outcome.REFUSED
 _ANSWER, _NODATA, _NXDOMAIN = Outcome.ANSWER, Outcome.NODATA, Outcome.NXDOMAIN
+_NOTAUTH, _HANDOFF = Outcome.NOTAUTH, Outcome.HANDOFF
 _FLAGS = {o: (RCODE[o] & 0xF) | (_AA if o in AUTHORITATIVE else 0) for o in RCODE}
 
 _QUESTION = HEADER_SIZE - 2  # where the question starts in a query after its ID
@@ -249,11 +266,18 @@ def _remember_negative(
 
 
 def _respond(
-    tables: Tables, view: ViewTables, cache: dict[bytes, CacheEntry], wire: bytes, udp: bool
+    tables: Tables,
+    view: ViewTables,
+    cache: dict[bytes, CacheEntry],
+    wire: bytes,
+    udp: bool,
+    primary: bool = False,
 ) -> tuple[bytes | None, Outcome, str | None]:
     if len(wire) < HEADER_SIZE or wire[2] & 0x80:
         return None, _DROP, None
     if wire[2] & 0x78:
+        if wire[2] & 0x78 == _NOTIFY:
+            return _refusal(wire, RCODE[_NOTAUTH]), _NOTAUTH, None
         return _header_only(wire, RCODE[_NOTIMP]), _NOTIMP, None
     try:
         query = parse_query(wire)
@@ -261,8 +285,11 @@ def _respond(
         return _refusal(wire, RCODE[_FORMERR]), _FORMERR, None
     if query.qtype in _FORMERR_QTYPES:
         return _refusal(wire, RCODE[_FORMERR]), _FORMERR, None
-    if query.qtype in _TRANSFER_QTYPES:  # zone transfers are not implemented
-        return _refusal(wire, RCODE[_NOTIMP]), _NOTIMP, None
+    if query.qtype in _TRANSFER_QTYPES or query.signed:
+        if primary:
+            return None, _HANDOFF, None
+        if query.qtype in _TRANSFER_QTYPES:
+            return _refusal(wire, RCODE[_NOTIMP]), _NOTIMP, None
     qlen = len(query.qname)
     if query.plain and query.key != query.qname:  # 0x20: the cache holds the lower-cased form
         hit = cache.get(wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :])
@@ -332,12 +359,15 @@ def _after_cache(
     answers: list[bytes | None],
     udp: bool,
     outcomes: list[tuple[Outcome, str | None]] | None = None,
+    handed: list[int] | None = None,
 ) -> None:
     """What comes after the response cache, written once for a query alone and for a
     batch: each answer still b"" (a cache miss) is made from the NXDOMAIN templates, else
     by the full path. `bodies` are queries after their two-octet ID, and so are the
     answers (None: drop); with `outcomes`, each answer's (Outcome, apex) is recorded
-    there. An internal error is one query's SERVFAIL, never an exception."""
+    there. With `handed`, the queries for the primary side are not answered (None) but
+    their indexes appended there. An internal error is one query's SERVFAIL, never an
+    exception."""
     cache = view.udp_cache if udp else view.tcp_cache
     if view.negative:
         try:
@@ -350,9 +380,12 @@ def _after_cache(
         missed = answers.index(b"", missed + 1)
         query = _NO_ID + bodies[missed]
         try:
-            response, outcome, apex = _respond(tables, view, cache, query, udp)
+            response, outcome, apex = _respond(tables, view, cache, query, udp,
+                                               handed is not None)
         except Exception:
             response, outcome, apex = _internal_error(query)
+        if outcome is _HANDOFF:
+            handed.append(missed)  # type: ignore[union-attr]
         answers[missed] = None if response is None else response[2:]
         if outcomes is not None:
             outcomes[missed] = (outcome, apex)
@@ -363,9 +396,14 @@ def _view(tables: Tables, local_address: str | None) -> ViewTables:
 
 
 def respond(
-    tables: Tables, query: bytes, transport: Transport, local_address: str | None = None
+    tables: Tables,
+    query: bytes,
+    transport: Transport,
+    local_address: str | None = None,
+    handoff: Handoff | None = None,
 ) -> tuple[bytes | None, Outcome, str | None]:
-    """(response or None to drop, the query's Outcome, the answering zone's apex or None).
+    """(response or None to drop, the query's Outcome, the answering zone's apex or None);
+    for a query handed off (Outcome.HANDOFF), the response is what `handoff` returned.
 
     Never raises: an internal error becomes SERVFAIL, is counted and logged."""
     try:
@@ -376,7 +414,10 @@ def respond(
             return query[:2] + hit[0], hit[1], hit[2]
         answers: list[bytes | None] = [b""]
         outcomes: list[tuple[Outcome, str | None]] = [(_DROP, None)]
-        _after_cache(tables, view, [query[2:]], answers, udp, outcomes)
+        handed: list[int] | None = None if handoff is None else []
+        _after_cache(tables, view, [query[2:]], answers, udp, outcomes, handed)
+        if handed:
+            return handoff(query), _HANDOFF, None  # type: ignore[misc,return-value]
     except Exception:
         return _internal_error(query)
     answer = answers[0]  # None for a query shorter than a header: the full path drops it
@@ -384,20 +425,29 @@ def respond(
 
 
 def answer(
-    tables: Tables, query: bytes, transport: Transport, local_address: str | None = None
+    tables: Tables,
+    query: bytes,
+    transport: Transport,
+    local_address: str | None = None,
+    handoff: Handoff | None = None,
 ) -> bytes | None:
     """The response to `query` received over `transport` on `local_address`; None: drop.
 
     `respond` without the outcome, for adapters that count nothing; never raises."""
-    return respond(tables, query, transport, local_address)[0]
+    return respond(tables, query, transport, local_address, handoff)[0]
 
 
 def answer_after_id(
-    tables: Tables, queries: list[bytes], transport: Transport, local_address: str | None = None
+    tables: Tables,
+    queries: list[bytes],
+    transport: Transport,
+    local_address: str | None = None,
+    handoff: Handoff | None = None,
 ) -> list[bytes | None]:
     """`answer` for a batch of queries read from one socket, each given and answered
     *after its two-octet ID* (udpbatch.py sends every query's own ID in front of its
-    answer): a cache hit is then the stored octets themselves. Never raises."""
+    answer): a cache hit is then the stored octets themselves. `handoff` must return
+    bytes or None here. Never raises."""
     try:
         view = _view(tables, local_address)
         udp = transport is _UDP
@@ -405,7 +455,13 @@ def answer_after_id(
     except Exception:
         return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
     answers = [*map(_FIRST, map(cache.get, queries, _MISSES))]  # b"": not in the cache
-    _after_cache(tables, view, queries, answers, udp)
+    handed: list[int] | None = None if handoff is None else []
+    _after_cache(tables, view, queries, answers, udp, None, handed)
+    for index in handed or ():
+        try:
+            answers[index] = _after_id(handoff(_NO_ID + queries[index]))  # type: ignore[misc,arg-type]
+        except Exception:
+            answers[index] = _after_id(_internal_error(_NO_ID + queries[index])[0])
     return answers
 
 

@@ -22,7 +22,11 @@ class Outcome(enum.Enum):
     NOTIMP = "notimp"
     BADVERS = "badvers"  # EDNS version above 0
     SERVFAIL = "servfail"  # an internal error, counted and logged
+    NOTAUTH = "notauth"  # RFC 1996 NOTIFY: we are no secondary (as Knot DNS without an ACL)
     DROP = "drop"  # no response at all
+    # a zone transfer or a TSIG-signed query: answered by the primary side (xfr/), which
+    # decides the rcode
+    HANDOFF = "handoff"
 
     # identity hash: members are singletons, and Enum's own __hash__ is Python code that
     # would run for every table lookup on the hot path
@@ -40,6 +44,7 @@ RCODE = {
     Outcome.NOTIMP: 4,
     Outcome.BADVERS: 16,
     Outcome.SERVFAIL: 2,
+    Outcome.NOTAUTH: 9,
 }
 
 AUTHORITATIVE = frozenset({Outcome.ANSWER, Outcome.NODATA, Outcome.NXDOMAIN})

@@ -13,7 +13,9 @@ import struct
 
 from .wire import HEADER_SIZE, Query, WireName, WireRRset
 
-__all__ = ["Additional", "Answer", "negative_tail", "opt_rr", "render", "render_negative"]
+__all__ = [
+    "Additional", "Answer", "negative_tail", "opt_rr", "put_rrset", "render", "render_negative",
+]  # fmt: skip
 
 TC = 0x0200
 _PACK_H = struct.Struct(">H").pack
@@ -70,6 +72,9 @@ def _put_rrset(
                     _put_name(out, part, table)
             out[mark : mark + 2] = _PACK_H(len(out) - mark - 2)
     return len(rrset.rdatas)
+
+
+put_rrset = _put_rrset  # for the transfer messages (xfr/messages.py), which compress alike
 
 
 def render(

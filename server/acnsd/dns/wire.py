@@ -42,6 +42,8 @@ __all__ = [
 
 HEADER_SIZE = 12
 OPT = 41
+TSIG = 250
+IXFR = 251
 NSID = 3  # RFC 5001 option code
 IN = dns.rdataclass.IN
 _MAX_NAME = 255
@@ -114,6 +116,7 @@ class Query:
         "edns",
         "plain",
         "question_end",
+        "signed",
     )
 
     def __init__(
@@ -125,6 +128,7 @@ class Query:
         qclass: int,
         edns: Edns | None,
         plain: bool,
+        signed: bool = False,
     ):
         self.flags = flags
         self.qname = qname
@@ -135,6 +139,7 @@ class Query:
         self.edns = edns
         self.plain = plain
         self.question_end = HEADER_SIZE + len(qname) + 4
+        self.signed = signed  # a TSIG RR ends the additional section (RFC 8945)
 
 
 def read_question_name(wire: bytes) -> tuple[bytes, tuple[int, ...]]:
@@ -216,8 +221,6 @@ def parse_query(wire: bytes) -> Query:
     _, flags, qdcount, ancount, nscount, arcount = _UNPACK_HEADER(wire, 0)
     if qdcount != 1:
         raise MalformedQuery("QDCOUNT is not 1")
-    if ancount or nscount:
-        raise MalformedQuery("a query with answer or authority records")
     qname, offsets = read_question_name(wire)
     pos = HEADER_SIZE + len(qname)
     end = len(wire)
@@ -225,11 +228,13 @@ def parse_query(wire: bytes) -> Query:
         raise MalformedQuery("question without type and class")
     qtype, qclass = _UNPACK_HH(wire, pos)
     pos += 4
-    if arcount == 0:
+    if ancount or nscount and qtype != IXFR:  # RFC 1995 §3: IXFR's SOA in authority
+        raise MalformedQuery("a query with answer or authority records")
+    if arcount == 0 and nscount == 0:
         if pos != end:
             raise MalformedQuery("trailing octets after the question")
         return Query(flags, qname, offsets, qtype, qclass, None, True)
-    if arcount == 1 and end == pos + 11:  # the usual shape: one OPT without options
+    if arcount == 1 and not nscount and end == pos + 11:  # usual: one OPT without options
         opt = wire[pos:]
         edns = _PLAIN_OPTS.get(opt)
         if edns is None and opt[:3] == _PLAIN_OPT_HEAD and opt[9:] == b"\x00\x00":
@@ -240,7 +245,8 @@ def parse_query(wire: bytes) -> Query:
         if edns is not None:
             return Query(flags, qname, offsets, qtype, qclass, edns, True)
     edns = None
-    for _ in range(arcount):
+    signed = False
+    for index in range(nscount + arcount):
         pos, root = _skip_name(wire, pos)
         if pos + 10 > end:
             raise MalformedQuery("truncated additional record")
@@ -249,6 +255,8 @@ def parse_query(wire: bytes) -> Query:
         pos = rdata_start + rdlength
         if pos > end:
             raise MalformedQuery("rdata runs past the message")
+        if index < nscount:  # IXFR's SOA: the primary side (xfr/) reads it
+            continue
         if rdtype == OPT:
             if edns is not None:
                 raise MalformedQuery("more than one OPT RR (RFC 6891 §6.1.1)")
@@ -257,9 +265,10 @@ def parse_query(wire: bytes) -> Query:
             edns = _parse_opt(wire, rdclass, ttl, rdata_start, pos)
         else:  # another record (TSIG, SIG(0), ...; rare in a query): well formed at least
             _check_rdata(wire, rdclass, rdtype, rdata_start, rdlength)
+            signed = rdtype == TSIG and index == nscount + arcount - 1
     if pos != end:
         raise MalformedQuery("trailing octets after the last record")
-    return Query(flags, qname, offsets, qtype, qclass, edns, False)
+    return Query(flags, qname, offsets, qtype, qclass, edns, False, signed)
 
 
 def _check_rdata(wire: bytes, rdclass: int, rdtype: int, start: int, length: int) -> None:

@@ -8,12 +8,17 @@ is reported at once with file, line, YAML path and rule. Unknown keys are errors
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import ipaddress
 import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import dns.exception
+import dns.name
 
 from .. import __version__
 from ..errors import Problem
@@ -28,9 +33,12 @@ from .types import (
     DnsSettings,
     Limits,
     Nameservers,
+    NotifyTarget,
     ServerConfig,
     Soa,
     StandardNameserver,
+    TransferRule,
+    TsigKey,
     ZoneConfig,
 )
 from .yamlsrc import Source, join_path
@@ -56,10 +64,11 @@ SERVER_KEYS = (
     "listen", "port", "serve_assigned_addresses", "standard_nameservers", "address_pools",
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
     "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
-    "api", "limits",
+    "api", "limits", "tsig_keys", "allow_transfer", "max_transfers", "notify",
 )
 TOP_KEYS = ("server", "accounts", "accounts_dir")
 ACCOUNT_KEYS = ("id", "name", "custom_nameservers", "dns_settings", "zones")
+TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1")
 LIMIT_KEYS = ("max_records_per_zone", "max_records_total", "max_zone_file_bytes")
 API_LISTEN_DEFAULT = "127.0.0.1:8053"
 LOG_FORMATS = ("plain", "json")
@@ -375,7 +384,114 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         query_log=r.boolean(m, "query_log", path, False),
         api=_api(r, m["api"], join_path(path, "api"), base) if "api" in m else None,
         limits=_limits(r, m.get("limits"), join_path(path, "limits")),
+        **_primary(r, m, path, base),
     )
+
+
+def _primary(r: _Reader, m: dict[str, Any], path: str, base: Path) -> dict[str, Any]:
+    """The primary side's keys: `tsig_keys` [{name, algorithm, secret | secret_file}],
+    `allow_transfer` [{prefix, key?}], `max_transfers`, `notify` [{address, key?}]; every
+    key named must be in `tsig_keys`."""
+    keys: dict[str, TsigKey] = {}
+    keys_path = join_path(path, "tsig_keys")
+    for i, item in enumerate(r.sequence(m.get("tsig_keys"), keys_path)):
+        here = join_path(keys_path, i)
+        km = r.mapping(item, here, ("name", "algorithm", "secret", "secret_file"),
+                       required=("name", "algorithm"))
+        if km is None or "name" not in km or "algorithm" not in km:
+            continue
+        name = _key_name(r, km["name"], join_path(here, "name"))
+        algorithm = str(km["algorithm"]).lower()
+        if algorithm not in TSIG_ALGORITHMS:
+            r.error(join_path(here, "algorithm"), f"{km['algorithm']!r}: one of "
+                    f"{', '.join(TSIG_ALGORITHMS)}")
+        secret = _secret(r, km, here, base)
+        if name in keys:
+            r.error(join_path(here, "name"), f"key {name} is listed twice")
+        elif name and secret is not None and algorithm in TSIG_ALGORITHMS:
+            keys[name] = TsigKey(name, algorithm, secret)
+    rules = []
+    rules_path = join_path(path, "allow_transfer")
+    for i, item in enumerate(r.sequence(m.get("allow_transfer"), rules_path)):
+        here = join_path(rules_path, i)
+        rm = r.mapping(item, here, ("prefix", "key"), required=("prefix",))
+        if rm is None or "prefix" not in rm:
+            continue
+        try:
+            prefix = ipaddress.ip_network(str(rm["prefix"]), strict=False)
+        except ValueError as exc:
+            r.error(join_path(here, "prefix"), f"{rm['prefix']!r}: {exc}")
+            continue
+        rules.append(TransferRule(prefix, _known_key(r, rm, here, keys)))
+    targets = []
+    notify_path = join_path(path, "notify")
+    for i, item in enumerate(r.sequence(m.get("notify"), notify_path)):
+        here = join_path(notify_path, i)
+        nm = r.mapping(item, here, ("address", "key"), required=("address",))
+        if nm is None or "address" not in nm:
+            continue
+        text = str(nm["address"])
+        try:
+            host, port = parse_hostport(text)
+        except ValueError:
+            try:  # an address alone: port 53
+                host, port = str(ipaddress.ip_address(text)), 53
+            except ValueError:
+                r.error(join_path(here, "address"), f"{text!r}: expected ADDR or ADDR:PORT, "
+                        "e.g. 192.0.2.53 or [2001:db8::53]:5353")
+                continue
+        targets.append(NotifyTarget(host, port, _known_key(r, nm, here, keys)))
+    return {
+        "tsig_keys": tuple(keys.values()),
+        "allow_transfer": tuple(rules),
+        "max_transfers": r.integer(m, "max_transfers", path, 1, 10000, default=10),
+        "notify": tuple(targets),
+    }
+
+
+def _key_name(r: _Reader, value: Any, path: str) -> str | None:
+    """A TSIG key name, absolute and lower-cased."""
+    try:
+        return dns.name.from_text(str(value)).to_text().lower()
+    except dns.exception.DNSException as exc:
+        r.error(path, f"{value!r} is not a domain name: {exc}")
+        return None
+
+
+def _secret(r: _Reader, m: dict[str, Any], path: str, base: Path) -> bytes | None:
+    """A key's secret: base64 inline (`secret`) or in a file (`secret_file`, relative to
+    the configuration's directory), exactly one of them."""
+    if ("secret" in m) == ("secret_file" in m):
+        r.error(path, "give exactly one of 'secret' (base64) and 'secret_file'")
+        return None
+    if "secret" in m:
+        text, where = str(m["secret"]), join_path(path, "secret")
+    else:
+        where = join_path(path, "secret_file")
+        try:
+            text = (base / str(m["secret_file"])).read_text().strip()
+        except OSError as exc:
+            r.error(where, f"{m['secret_file']!r} cannot be read: {exc.strerror}")
+            return None
+    try:
+        secret = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        r.error(where, "the secret is not base64 text")
+        return None
+    if not secret:
+        r.error(where, "the secret is empty")
+        return None
+    return secret
+
+
+def _known_key(r: _Reader, m: dict[str, Any], path: str, keys: dict[str, TsigKey]) -> str | None:
+    """The key a rule or target names, which `tsig_keys` must define; None: unsigned."""
+    if m.get("key") is None:
+        return None
+    name = _key_name(r, m["key"], join_path(path, "key"))
+    if name is not None and name not in keys:
+        r.error(join_path(path, "key"), f"{m['key']!r} is not in server.tsig_keys")
+    return name
 
 
 def _limits(r: _Reader, value: Any, path: str) -> Limits:

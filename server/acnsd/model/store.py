@@ -249,6 +249,11 @@ class Store:
             raise StoreError(self.path, f"zone {name}: a journal entry is corrupt ({exc}); "
                              "delete its journal rows to answer with AXFR") from exc
 
+    def journal_entries(self) -> int:
+        """How many differences the journal holds, over every zone."""
+        with self._located():
+            return self._db.execute("SELECT count(*) FROM journal").fetchone()[0]
+
     @contextmanager
     def _read(self) -> Iterator[None]:
         """Several reads from one snapshot."""

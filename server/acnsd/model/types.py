@@ -141,6 +141,33 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class TsigKey:
+    """`server.tsig_keys[]` (RFC 8945): a shared secret, named as the TSIG RR's owner."""
+
+    name: str  # absolute and lower-cased: "xfr.example."
+    algorithm: str  # "hmac-sha256", "hmac-sha512", ...
+    secret: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TransferRule:
+    """`server.allow_transfer[]`: clients in `prefix` may transfer every zone, signed
+    with `key` (its name), or unsigned when `key` is None."""
+
+    prefix: ipaddress.IPv4Network | ipaddress.IPv6Network
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """`server.notify[]`: a secondary told of every serial change (RFC 1996)."""
+
+    host: str
+    port: int = 53
+    key: str | None = None  # the TSIG key name signing the NOTIFY
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     listen: tuple[tuple[str, int], ...]
     port: int
@@ -162,6 +189,11 @@ class ServerConfig:
     api: ApiConfig | None = None  # the management API (api.py); off when absent
     query_log: bool = False  # one log line per query
     limits: Limits = field(default_factory=Limits)
+    # the primary side (xfr/): no rule, no transfer
+    tsig_keys: tuple[TsigKey, ...] = ()
+    allow_transfer: tuple[TransferRule, ...] = ()
+    max_transfers: int = 10  # outgoing transfers at once; more are refused
+    notify: tuple[NotifyTarget, ...] = ()
 
 
 @dataclass(frozen=True)

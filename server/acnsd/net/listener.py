@@ -21,7 +21,11 @@ the kernel's backlog, in order, rather than churn one another out (§6.2.2).
 When a listener stops, the datagrams already queued on its UDP socket are answered
 before it closes, and open connections are closed once their answers are written.
 Nothing here knows about zones or DNS messages: each socket is given a `Responder`, a
-function from query bytes to response bytes or None (drop). A UDP responder may also
+function from query bytes to response bytes or None (drop). Over TCP it may instead
+return a stream (a zone transfer): a function of the client's address giving an
+asynchronous iterator of messages, each written framed as it comes, no faster than the
+client reads them; the connection's next queries wait until the stream ends, and the
+idle deadline does not run meanwhile. A UDP responder may also
 offer `many`, the same function over a list of queries at once, each query and answer
 without its two-octet ID (the batch sends every query's own ID in front of its answer),
 which must not raise: the batched reader then makes one call per batch instead of one
@@ -37,7 +41,7 @@ import logging
 import math
 import socket
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from . import udpbatch
@@ -46,6 +50,7 @@ __all__ = [
     "BindError",
     "Listener",
     "Responder",
+    "Stream",
     "TcpAcceptor",
     "TcpConnections",
     "UdpReader",
@@ -55,7 +60,8 @@ __all__ = [
 
 log = logging.getLogger("acnsd.listener")
 
-Responder = Callable[[bytes], "bytes | None"]
+Responder = Callable[[bytes], "bytes | Stream | None"]
+Stream = Callable[[str], AsyncIterator[bytes]]  # the client's address → messages to send
 
 MAX_TCP_MESSAGE = 65535  # the two-octet length prefix bounds every TCP message (RFC 7766 §8)
 FRAME_TIMEOUT = 2.0  # seconds a TCP frame may take from its first octet (server.tcp_frame_timeout)
@@ -220,8 +226,9 @@ class TcpConnections:
             pass
 
     def discard(self, connection: TcpProtocol) -> None:
-        if self.open.pop(connection, None) is None:
+        if connection not in self.open:  # evicted already (the values are all None)
             return
+        del self.open[connection]
         if not self.open:
             self._empty.set()
         self._wake()
@@ -385,6 +392,8 @@ class TcpProtocol(asyncio.Protocol):
         self._why = IDLE
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        self._streaming: asyncio.Task[None] | None = None  # a transfer being written
+        self._writable: asyncio.Event | None = None  # set while not paused, for the stream
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """The transport TcpAcceptor makes once TcpConnections has admitted us."""
@@ -403,6 +412,8 @@ class TcpProtocol(asyncio.Protocol):
         writes of about WRITE_BATCH octets; stop when a write pushes the transport's
         buffer above its high-water mark (pause_writing): the rest of the queries wait in
         the buffer, and the socket is not read meanwhile."""
+        if self._streaming is not None:
+            return  # the queries after a transfer wait for its end
         buffer = self._buffer
         start = 0
         framed: list[bytes] = []  # answers not written yet, in order
@@ -416,6 +427,9 @@ class TcpProtocol(asyncio.Protocol):
             start = end
             if response is None:
                 continue
+            if response.__class__ is not bytes:  # a stream: written by a task of its own
+                self._stream(response)  # type: ignore[arg-type]
+                break
             if len(response) > MAX_TCP_MESSAGE:
                 log.error("event=tcp_oversize length=%d action=dropped", len(response))
                 continue
@@ -434,8 +448,43 @@ class TcpProtocol(asyncio.Protocol):
             del buffer[:start]
             self._frame_started = now
             self._connections.active(self, now)
-        if not self._paused:
+        if not self._paused and self._streaming is None:
             self._set_reading_deadline()
+
+    def _stream(self, stream: Stream) -> None:
+        """Write `stream`'s messages in a task; reading stops until it ends, and then the
+        queries read meanwhile are answered."""
+        self._transport.pause_reading()  # type: ignore[union-attr]
+        self._set_due(math.inf, IDLE)
+        self._writable = asyncio.Event()
+        if not self._paused:
+            self._writable.set()
+        task = self._loop.create_task(self._write_stream(stream))  # type: ignore[union-attr]
+        self._streaming = task
+
+    async def _write_stream(self, stream: Stream) -> None:
+        transport: asyncio.Transport = self._transport  # type: ignore[assignment]
+        messages = stream(_peer_host(transport))
+        try:
+            async for message in messages:
+                if transport.is_closing():
+                    break
+                transport.write(len(message).to_bytes(2, "big") + message)
+                await self._writable.wait()  # type: ignore[union-attr]
+        except Exception:
+            log.exception("event=internal_error where=stream action=closed")
+            transport.abort()
+        finally:
+            await messages.aclose()  # type: ignore[attr-defined]
+        self._streaming = None
+        if transport.is_closing():
+            return
+        now = self._loop.time()  # type: ignore[union-attr]
+        self._frame_started = now
+        self._connections.active(self, now)
+        self._answer()
+        if not self._paused:
+            transport.resume_reading()
 
     def _set_reading_deadline(self) -> None:
         """The idle deadline runs from the last query answered (a partial frame does not
@@ -454,17 +503,25 @@ class TcpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._streaming is not None:
+            self._streaming.cancel()
         self._connections.discard(self)
 
     # Flow control: a client that does not read its answers is neither answered nor read.
     def pause_writing(self) -> None:
         self._paused = True
+        if self._writable is not None:
+            self._writable.clear()
         self._transport.pause_reading()  # type: ignore[union-attr]
         now = self._loop.time()  # type: ignore[union-attr]
         self._set_due(now + self._connections.frame_timeout, STALLED)
 
     def resume_writing(self) -> None:
         self._paused = False
+        if self._writable is not None:
+            self._writable.set()
+        if self._streaming is not None:
+            return  # the stream goes on; it answers the waiting queries when it ends
         now = self._loop.time()  # type: ignore[union-attr]
         if self._transport.is_closing():  # type: ignore[union-attr]
             self._set_due(now + self._connections.frame_timeout, CLOSING)  # still reading
@@ -479,7 +536,8 @@ class TcpProtocol(asyncio.Protocol):
         """Not to be evicted: its transport is being made, or answers wait to be written
         to a client that reads them."""
         transport = self._transport
-        return transport is None or (not self._paused and transport.get_write_buffer_size() > 0)
+        return transport is None or self._streaming is not None or (
+            not self._paused and transport.get_write_buffer_size() > 0)
 
     def evict(self) -> None:
         log.debug("event=tcp_evicted peer=%s", _peer(self._transport))
@@ -529,6 +587,11 @@ def _guarded(respond: Responder, query: bytes) -> bytes | None:
     except Exception:
         log.exception("event=internal_error where=responder action=dropped")
         return None
+
+
+def _peer_host(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    return peer[0] if peer else ""
 
 
 def _peer(transport: asyncio.BaseTransport | None) -> str:

@@ -1,0 +1,7 @@
+"""The primary side: outgoing zone transfers (AXFR, RFC 5936; IXFR, RFC 1995), TSIG
+(RFC 8945), transfer ACLs and NOTIFY (RFC 1996) to the configured secondaries.
+
+`messages` and `axfr`/`ixfr` are pure (records in, message octets out); `tsig` and `acl`
+decide who may transfer; `primary` is the adapter the answering core hands transfers and
+signed queries to; `notify` tells the secondaries of every serial change.
+"""
