@@ -84,9 +84,11 @@ def set_marker(zone_file: Path, owner: str, token: str) -> None:
 
 def _holder(config: Path, zone: str) -> tuple[Path, str, re.Match[str]]:
     """The YAML file under the configuration's directory that holds `zone`'s entry, its
-    text, and the match of the entry's `- name: ZONE` line."""
+    text, and the match of the entry's `- name: ZONE` line. Files named after the zone
+    are looked at first, as an operator would (100,000 files are not read one by one)."""
     entry = re.compile(rf"^( *)- name: ['\"]?{re.escape(zone)}['\"]?[ \t]*$", re.MULTILINE)
-    for path in dict.fromkeys([config, *sorted(config.parent.rglob("*.yaml"))]):
+    named = sorted(config.parent.rglob(f"{zone}.yaml"))
+    for path in dict.fromkeys([config, *named, *sorted(config.parent.rglob("*.yaml"))]):
         text = path.read_text()
         if found := entry.search(text):
             return path, text, found

@@ -63,7 +63,7 @@ from benchmarks.servers import (
     free_port,
     spawn,
 )
-from benchmarks.zonefiles import write_acnsd_config, write_zone_files
+from benchmarks.zonefiles import LAYOUTS, write_acnsd_config, write_acnsd_tree, write_zone_files
 
 __all__ = ["Bounds", "main"]
 
@@ -115,6 +115,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds per dnsperf/probe window (10; smoke 1); a window is "
                         "at least twice one API change, so that changes complete in it")
     parser.add_argument("--peers", default="knot,nsd", help="servers to compare ('' none)")
+    parser.add_argument("--layout", choices=LAYOUTS, default=LAYOUTS[0],
+                        help="acnsd's configuration: the directory layout (accounts_dir, a "
+                        "file per zone: what 10^5 zones want; the default) or one acnsd.yaml")
     parser.add_argument("--start-timeout", type=float,
                         help="seconds (4 ms per zone, 60 to 1800)")
     parser.add_argument("--change-timeout", type=float, help="seconds (1 ms per zone, ≥ 20)")
@@ -167,12 +170,14 @@ def _ms(seconds: float) -> float:
 
 
 class AcnsdWithApi(Acnsd):
-    """acnsd with its management API on 127.0.0.1:`api_port`. The configuration is written
-    by the first start only: a restart serves the same configuration and state, with what
-    was changed since."""
+    """acnsd with its management API on 127.0.0.1:`api_port`, its configuration in the
+    `config_layout` ("directory": `accounts_dir:`, a file per account and per zone;
+    "single": one acnsd.yaml). The configuration is written by the first start only: a
+    restart serves the same configuration and state, with what was changed since."""
 
-    def __init__(self, api_port: int) -> None:
+    def __init__(self, api_port: int, config_layout: str) -> None:
         self.api_port = api_port
+        self.config_layout = config_layout
 
     def prepare(self, layout: Layout, workdir: Path, port: int, workers: int) -> list[str]:
         config = workdir / "acnsd.yaml"
@@ -180,7 +185,8 @@ class AcnsdWithApi(Acnsd):
             workdir.mkdir(parents=True, exist_ok=True)
             tokens_file(workdir / "tokens.yaml")
             api = {"listen": f"{HOST}:{self.api_port}", "tokens_file": "tokens.yaml"}
-            write_acnsd_config(config, layout.dataset, layout.acnsd_dir, HOST, port, api)
+            write = write_acnsd_tree if self.config_layout == "directory" else write_acnsd_config
+            write(config, layout.dataset, layout.acnsd_dir, HOST, port, api)
         return self.command(config, port, workers)
 
 
@@ -468,7 +474,7 @@ class Suite:
     def acnsd(self, queries: Path) -> None:
         """acnsd: check, cold start, restart, then every change and the churn."""
         entry = self.results["acnsd"]
-        server = AcnsdWithApi(free_port())
+        server = AcnsdWithApi(free_port(), self.args.layout)
         api = Api(server.api_port)
         config, port = self.work / "run" / "acnsd" / "acnsd.yaml", free_port()
         with _step(entry, "check") as check:
@@ -607,7 +613,8 @@ def main(argv: list[str] | None = None) -> int:
                    machine=machine(), skipped=missing, params={
                        "label": _label(args), "smoke": args.smoke, "profile": profile.name,
                        "zones": len(dataset.zones), "records": dataset.record_count(),
-                       "changes": args.changes, "peer_changes": args.peer_changes,
+                       "layout": args.layout, "changes": args.changes,
+                       "peer_changes": args.peer_changes,
                        "duration": args.duration, "bounds": asdict(bounds),
                        "sample": len(suite.sample),
                        "pinning": ("servers and acnsd commands on CPU 1; dnsperf, probes "

@@ -206,6 +206,10 @@ def _churn_table(churn: dict[str, Any]) -> list[str]:
     return lines
 
 
+_LAYOUT = {"directory": "directory layout (`accounts_dir:`, one YAML file per zone)",
+           "single": "single file layout (one acnsd.yaml)"}
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     machine, params = results["machine"], results["params"]
@@ -218,7 +222,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{machine.get('loadavg_end', '?')} at the end (other work on the machine makes the "
         f"numbers noisy). Pinning: {params['pinning']}. {versions_line(machine)}", "",
         f"Data set: {params['zones']:,} zones, {params['records']:,} records, the same in "
-        "every server. Bounds: a start or `acnsd check` "
+        f"every server; acnsd's configuration in the {_LAYOUT[params.get('layout', 'single')]}."
+        " Bounds: a start or `acnsd check` "
         f"{bounds['start']:,.0f} s, one change {bounds['change']:,.0f} s, a series of changes "
         f"{bounds['series']:,.0f} s (up to {params['changes']} changes, "
         f"{params['peer_changes']} for Knot and NSD), RSS {bounds['max_rss_kib'] / 2**20:,.1f} "

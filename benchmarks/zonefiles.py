@@ -14,7 +14,10 @@ import yaml
 
 from benchmarks.dataset import DEFAULT_NS_TTL, DataSet
 
-__all__ = ["acnsd_config", "write_acnsd_config", "write_zone_files"]
+__all__ = ["LAYOUTS", "acnsd_config", "write_acnsd_config", "write_acnsd_tree",
+           "write_zone_files"]
+
+LAYOUTS = ("directory", "single")  # acnsd's configuration layouts (README "Directory layout")
 
 
 def write_zone_files(dataset: DataSet, directory: Path, served: bool) -> None:
@@ -74,3 +77,25 @@ def write_acnsd_config(path: Path, dataset: DataSet, zones_dir: Path, host: str,
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     path.write_text(yaml.dump(acnsd_config(dataset, zones_dir, host, port, api), Dumper=dumper,
                               sort_keys=False))
+
+
+def write_acnsd_tree(path: Path, dataset: DataSet, zones_dir: Path, host: str, port: int,
+                     api: dict[str, str] | None = None, accounts_dir: str = "accounts") -> None:
+    """Write `acnsd_config` in the directory layout (README "Directory layout"), as
+    `acnsd migrate-layout` would: `path` with `accounts_dir:` instead of `accounts:`, and
+    under it `<id>/account.yaml` and one `<id>/zones/<zone>.yaml` (a one-entry list, block
+    style) per zone."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    def dump(value: Any) -> str:
+        return yaml.dump(value, Dumper=dumper, sort_keys=False, default_flow_style=False)
+
+    config = acnsd_config(dataset, zones_dir, host, port, api)
+    for account in config.pop("accounts"):
+        home = path.parent / accounts_dir / account["id"]
+        (home / "zones").mkdir(parents=True, exist_ok=True)
+        zones = account.pop("zones")
+        (home / "account.yaml").write_text(dump(account))
+        for zone in zones:
+            (home / "zones" / f"{zone['name']}.yaml").write_text(dump([zone]))
+    path.write_text(dump({**config, "accounts_dir": accounts_dir}))
