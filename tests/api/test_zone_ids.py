@@ -1,0 +1,66 @@
+"""The API finds a zone by its id (a hash of its name, model/types.zone_id) without hashing
+every zone's name on each request: at 100,000 zones that scan was half of an API change
+(issue 16). The ids are remembered; a zone created since, deleted since, or an id never
+seen still answer as before."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from acnsd.api import resources
+from acnsd.api.auth import Grant
+from acnsd.api.edit import ConfigEditor, Rejected
+from acnsd.api.resources import Request, Resources
+from acnsd.model.config import load
+from acnsd.model.types import zone_id
+from tooling import REPO
+
+ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353"
+EVERYTHING = Grant(frozenset({"*"}))
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Resources:
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "acnsd.yaml"
+    shutil.copy(REPO / "config" / "acnsd.yaml", config)
+    shutil.copytree(REPO / "zones", tmp_path / "zones")
+    load(config)
+    return Resources(ConfigEditor(config))
+
+
+def _get(api: Resources, zid: str) -> str:
+    return api.get_zone(Request(EVERYTHING, {"zone_id": zid}, {})).result["name"]
+
+
+def test_a_zone_is_found_by_its_id_without_hashing_every_name_each_time(
+        api: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = [zone.name for zone in api.model.zones]
+    assert len(names) > 2
+    hashed: list[str] = []
+
+    def counted(name: str) -> str:
+        hashed.append(name)
+        return zone_id(name)
+
+    monkeypatch.setattr(resources, "zone_id", counted)
+    assert _get(api, zone_id(names[-1])) == names[-1]
+    hashed.clear()
+    for name in reversed(names):
+        assert _get(api, zone_id(name)) == name
+    assert hashed == names[::-1]  # each answer's own "id", and nothing else
+
+
+def test_created_deleted_and_unknown_zones_by_id(api: Resources) -> None:
+    first = api.model.zones[0].name
+    assert _get(api, zone_id(first)) == first
+    api.create_zone(Request(EVERYTHING, {}, {}, {"name": "new.example",
+                                                 "account": {"id": ACCOUNT}}))
+    assert _get(api, zone_id("new.example")) == "new.example"
+    api.delete_zone(Request(EVERYTHING, {"zone_id": zone_id("new.example")}, {}))
+    for gone in (zone_id("new.example"), "0" * 32):
+        with pytest.raises(Rejected) as refused:
+            _get(api, gone)
+        assert refused.value.status == 404
