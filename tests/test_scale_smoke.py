@@ -21,6 +21,12 @@ from benchmarks.dataset import generate, zones_profile
 from benchmarks.edits import set_marker, set_ns_ttl_in_yaml
 from benchmarks.scale import _spread, _stats
 from benchmarks.scale_report import targets
+from benchmarks.zonefiles import (
+    LAYOUTS,
+    write_acnsd_config,
+    write_acnsd_tree,
+    write_zone_files,
+)
 
 TARGETS = (
     "API PATCH /zones/{id}/dns_settings `ns_ttl` → served: median ≤ 50 ms",
@@ -40,15 +46,18 @@ SERIES = {"acnsd": ("api_change", "file_reload_command", "yaml_reload_command", 
           "knot": ("file_zone_reload", "file_reload"), "nsd": ("file_sighup",)}
 
 
-def test_smoke_run_measures_every_step_and_reports_every_target(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_smoke_run_measures_every_step_and_reports_every_target(tmp_path: Path,
+                                                                layout: str) -> None:
     for tool in ("dnsperf", "knotd", "knotc", "nsd", "taskset"):
         require_tool(tool)
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.scale", "--smoke", "--require-all", "--out",
-         str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=240)
+        [sys.executable, "-m", "benchmarks.scale", "--smoke", "--require-all", "--layout",
+         layout, "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+        timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads((tmp_path / "200-zones.json").read_text())
-    assert results["params"]["zones"] == 200
+    assert results["params"]["zones"] == 200 and results["params"]["layout"] == layout
     assert [row["target"] for row in results["targets"]] == list(TARGETS)
     for row in results["targets"]:  # every step ran: each target has a number to judge
         assert isinstance(row["ok"], bool), row
@@ -68,6 +77,7 @@ def test_smoke_run_measures_every_step_and_reports_every_target(tmp_path: Path) 
     assert churn["changes_during_dnsperf"]["applied"] > 0
     assert churn["idle_probe"]["answered"] > 0 and churn["changes_probe"]["answered"] > 0
     table = (tmp_path / "200-zones.md").read_text()
+    assert f"acnsd's configuration in the {layout} " in table
     for target in TARGETS:
         assert f"| {target} | " in table
     assert "Not judged: a smoke run" in table and "| not judged |" in table
@@ -184,6 +194,24 @@ def test_yaml_edit_finds_the_file_that_holds_the_zone(tmp_path: Path) -> None:
                                                      "dns_settings": {"ns_ttl": 90}}]
     with pytest.raises(ValueError, match="no `- name: c.test` entry"):
         set_ns_ttl_in_yaml(config, "c.test", 90)
+
+
+def test_directory_layout_is_what_migrate_layout_makes_of_the_single_file(
+        tmp_path: Path) -> None:
+    dataset = generate(zones_profile(200))
+    zones, single, tree = tmp_path / "zones", tmp_path / "single", tmp_path / "tree"
+    write_zone_files(dataset, zones, served=False)
+    for directory, write in ((single, write_acnsd_config), (tree, write_acnsd_tree)):
+        directory.mkdir()
+        write(directory / "acnsd.yaml", dataset, zones, "127.0.0.1", 5353,
+              {"listen": "127.0.0.1:8053", "tokens_file": "tokens.yaml"})
+    done = run([sys.executable, "-m", "acnsd.cli", "migrate-layout", "--config",
+                str(single / "acnsd.yaml")], 120, 10**7, tmp_path / "migrate.log")
+    assert done.outcome == "ok", done.output
+    written = {path.relative_to(tree): path.read_bytes() for path in tree.rglob("*.yaml")}
+    assert len(written) == 2 + len(dataset.zones)  # acnsd.yaml, account.yaml, the zones
+    for name, content in written.items():
+        assert (single / name).read_bytes() == content, name
 
 
 def test_marker_is_appended_once_then_replaced(tmp_path: Path) -> None:
