@@ -153,10 +153,6 @@ class Resources:
 
     def __init__(self, editor: ConfigEditor) -> None:
         self.editor = editor
-        # zone id → zone name: an id is a hash of the name, so an entry never goes stale;
-        # filled from the model on a miss (hashing every name per request cost ~50 ms at
-        # 100,000 zones, half of an API change)
-        self._names: dict[str, str] = {}
 
     @property
     def model(self) -> Model:
@@ -182,12 +178,7 @@ class Resources:
         raise Rejected(404, [(NOT_FOUND, f"account {account_id} not found")])
 
     def _zone(self, grant: Grant, zid: str) -> ResolvedZone:
-        model = self.model
-        if zid not in self._names:
-            self._names = {zone_id(z.name): z.name for z in model.zones}
-        name = self._names.get(zid)
-        zone = None if name is None else next((z for z in model.zones if z.name == name),
-                                              None)
+        zone = next((z for z in self.model.zones if zone_id(z.name) == zid), None)
         if zone is not None and grant.allows(zone.account):
             return zone
         if zone is None and grant.everything:
