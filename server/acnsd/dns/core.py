@@ -4,20 +4,26 @@ The rule this module owns: the edge policy, as one table applied in this order, 
 one error boundary.
 
     shorter than a header, or QR set            → drop (no response)
-    opcode other than QUERY                     → NOTIMP, header only (no section
-                                                  layout of other opcodes is assumed)
+    opcode other than QUERY                     → NOTIMP
     QDCOUNT ≠ 1, malformed question or records,
-      more than one OPT, qtype OPT/TKEY/TSIG    → FORMERR
-    AXFR, IXFR (no zone transfers)              → NOTIMP
+      answer or authority records (but an
+      IXFR's SOA), more than one OPT            → FORMERR
+    AXFR, IXFR                                  → `_transfer` (NOTIMP: not implemented)
     EDNS version above 0                        → BADVERS (RFC 6891 §6.1.3)
     class CH: a configured name                 → its TXT; any other → REFUSED
-    class other than IN and CH                  → REFUSED
-    no zone served at this address              → REFUSED (RA is never set)
-    otherwise                                   → the lookup (lookup.py)
+    class other than IN, ANY and CH             → REFUSED
+    no zone served at this address              → REFUSED (RA is never set), with EDE 20
+                                                  Not Authoritative (RFC 8914)
+    otherwise                                   → the lookup (lookup.py); class ANY
+                                                  (QCLASS *) is answered as IN, as Knot
+                                                  DNS and NSD do
     an exception anywhere                       → SERVFAIL, counted and logged
 
-FORMERR, and NOTIMP for transfers, carry the header and the question when one can be read
-(as Knot DNS does), no OPT.
+Meta and pseudo types (OPT, TSIG, TKEY, MAILA...) are looked up as any other type (they
+are never data: NODATA), as Knot DNS and NSD answer them. NOTIMP and FORMERR carry the
+header and the question when exactly one can be read (as Knot DNS does), and our OPT
+when the query has a valid one (RFC 6891 §7; wire.message_edns), none when its OPT is
+bad (two, or not owned by the root) or the message does not read to its end.
 Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carry our OPT
 when the query had one (payload size, DO echoed, NSID when asked and configured), and fit
 the client's limit: over UDP 512 octets without EDNS, else min(its size, ours) but at
@@ -61,8 +67,16 @@ from .cache import CacheEntry, NegativeTemplate, unheld
 from .compiler import Tables, ViewTables, Zone
 from .lookup import Result, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
-from .render import negative_tail, opt_rr, render, render_negative
-from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query, read_question_name
+from .render import EDE_NOT_AUTHORITATIVE, negative_tail, opt_rr, render, render_negative, with_ede
+from .wire import (
+    HEADER_SIZE,
+    Edns,
+    MalformedQuery,
+    Query,
+    message_edns,
+    parse_query,
+    read_question_name,
+)
 from .zonemap import MASK
 
 __all__ = ["Outcome", "Transport", "answer", "answer_after_id", "internal_errors", "respond"]
@@ -79,7 +93,8 @@ _IN = dns.rdataclass.IN
 _CH = dns.rdataclass.CH
 _TXT = dns.rdatatype.TXT
 _ANY = dns.rdatatype.ANY
-_FORMERR_QTYPES = frozenset({dns.rdatatype.OPT, dns.rdatatype.TKEY, dns.rdatatype.TSIG})
+_ANY_CLASS = dns.rdataclass.ANY
+_SERVED_CLASSES = frozenset({_IN, _ANY_CLASS})  # whose REFUSED means no zone is served here
 _TRANSFER_QTYPES = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
 _DS = dns.rdatatype.DS
 _MAX_NAME = 255
@@ -88,6 +103,7 @@ _AA = 0x0400
 _COPIED = 0x0110  # RD and CD
 _OPCODE = 0x7800
 _PACK_HEADER = struct.Struct(">HHHHHH").pack
+_PACK_COUNTS = struct.Struct(">HHHH").pack
 _MIN_UDP = 512
 _MAX_TCP = 65535
 # Enum attribute access is slow in Python 3.11: the hot path uses these names
@@ -119,19 +135,28 @@ def _header_only(wire: bytes, rcode: int) -> bytes:
     return _PACK_HEADER((wire[0] << 8) | wire[1], out_flags, 0, 0, 0, 0)
 
 
-def _refusal(wire: bytes, rcode: int) -> bytes:
-    """An error response without OPT: the header, and the question when there is exactly
-    one that can be read (as Knot DNS does), else the header alone."""
-    head = _header_only(wire, rcode)
+def _error(tables: Tables, wire: bytes, rcode: int, edns: Edns | None) -> bytes:
+    """An error response: the header, the question when there is exactly one that can be
+    read (as Knot DNS does), and our OPT when the query had a valid one (`edns`)."""
+    question = b""
     if wire[4:6] == b"\x00\x01":
         try:
             qname, _ = read_question_name(wire)
         except MalformedQuery:
-            return head
-        end = HEADER_SIZE + len(qname) + 4
-        if end <= len(wire):
-            return head[:5] + b"\x01" + head[6:] + wire[HEADER_SIZE:end]
-    return head
+            pass
+        else:
+            end = HEADER_SIZE + len(qname) + 4
+            if end <= len(wire):
+                question = wire[HEADER_SIZE:end]
+    opt = b"" if edns is None else tables.opt_records[edns.do][edns.nsid]
+    counts = _PACK_COUNTS(1 if question else 0, 0, 0, 1 if opt else 0)
+    return _header_only(wire, rcode)[:4] + counts + question + opt
+
+
+def _transfer(tables: Tables, wire: bytes, query: Query) -> tuple[bytes, Outcome]:
+    """The answer to an AXFR or IXFR query (RFC 5936, RFC 1995): zone transfers are not
+    implemented here, NOTIMP. (render.with_ede and EDE_PROHIBITED make a refusal's OPT.)"""
+    return _error(tables, wire, RCODE[_NOTIMP], query.edns), _NOTIMP
 
 
 def _chaos(tables: Tables, query: Query) -> Result:
@@ -144,7 +169,7 @@ def _chaos(tables: Tables, query: Query) -> Result:
 
 
 def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
-    if query.qclass == _IN:
+    if query.qclass == _IN or query.qclass == _ANY_CLASS:
         return resolve(tables, view, query.key, query.offsets, query.qtype)
     if query.qclass == _CH and tables.chaos:
         return _chaos(tables, query)
@@ -254,15 +279,13 @@ def _respond(
     if len(wire) < HEADER_SIZE or wire[2] & 0x80:
         return None, _DROP, None
     if wire[2] & 0x78:
-        return _header_only(wire, RCODE[_NOTIMP]), _NOTIMP, None
+        return _error(tables, wire, RCODE[_NOTIMP], message_edns(wire)), _NOTIMP, None
     try:
         query = parse_query(wire)
     except MalformedQuery:
-        return _refusal(wire, RCODE[_FORMERR]), _FORMERR, None
-    if query.qtype in _FORMERR_QTYPES:
-        return _refusal(wire, RCODE[_FORMERR]), _FORMERR, None
-    if query.qtype in _TRANSFER_QTYPES:  # zone transfers are not implemented
-        return _refusal(wire, RCODE[_NOTIMP]), _NOTIMP, None
+        return _error(tables, wire, RCODE[_FORMERR], message_edns(wire)), _FORMERR, None
+    if query.qtype in _TRANSFER_QTYPES:
+        return *_transfer(tables, wire, query), None
     qlen = len(query.qname)
     if query.plain and query.key != query.qname:  # 0x20: the cache holds the lower-cased form
         hit = cache.get(wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :])
@@ -292,6 +315,8 @@ def _respond(
     zone = result.zone
     if zone is None:
         apex = None
+        if outcome is _REFUSED and opt is not None and query.qclass in _SERVED_CLASSES:
+            opt = with_ede(opt, EDE_NOT_AUTHORITATIVE)
         response = render(wire, query, flags, result.answer, [], [], limit, opt)
     else:
         apex = zone.name
