@@ -59,13 +59,15 @@ deleg2 NS ns1
 sub NS ns1.sub
 ns1.sub A 192.0.2.54
 tocut CNAME x.deleg
+dn 600 DNAME example.com.
 big TXT "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 big TXT "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 big TXT "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 big TXT "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 big TXT "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 big TXT "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-""",
+"""
+    + f"long DNAME {'.'.join(['a' * 63] * 3)}.example.com.\n",
     "sub.example.com.": """
 $TTL 300
 @ SOA ns1.sub.example.com. hostmaster.sub.example.com. 3 10000 2400 604800 60
@@ -149,6 +151,23 @@ QUERIES: list[tuple[str, str, dict]] = [
     ("other.org.", "NS", {}),
     ("example.net.", "A", {}),
     ("com.", "SOA", {}),
+    ("www.dn.example.com.", "A", {}),
+    ("www.dn.example.com.", "AAAA", {"tcp": True}),
+    ("x.dn.example.com.", "A", {}),
+    ("a.b.dn.example.com.", "TXT", {}),
+    ("www.dn.example.com.", "CNAME", {}),
+    ("www.dn.example.com.", "DNAME", {}),
+    ("y.wild.dn.example.com.", "TXT", {}),
+    ("dn.dn.example.com.", "A", {}),
+    ("alias.dn.example.com.", "A", {}),
+    ("dn.example.com.", "DNAME", {}),
+    ("dn.example.com.", "A", {}),
+    ("dn.example.com.", "ANY", {}),
+    ("WwW.dN.example.com.", "A", {}),
+    ("a.long.example.com.", "A", {}),
+    (f"{'b' * 62}.long.example.com.", "A", {}),
+    ("www.example.com.", "A", {"rdclass": "ANY"}),
+    ("nx.example.com.", "TXT", {"rdclass": "ANY"}),
 ]
 
 # (qname, qtype, over TCP) → {section: reason}: where our answer differs from Knot's, and
@@ -157,6 +176,11 @@ DISAGREEMENTS: dict[tuple[str, str, bool], dict[str, str]] = {
     ("toother.example.com.", "A", False): {
         "answer": "RFC 1034 §4.3.2 step 3a restarts at step 1 with the canonical name, which "
         "finds other.org (served here); Knot follows CNAMEs only inside the zone",
+    },
+    (f"{'b' * 62}.long.example.com.", "A", False): {
+        "rcode": "RFC 6672 §2.2: a substitution longer than 255 octets is YXDOMAIN (Knot says "
+        "so for a DNAME target outside the zone, NXDOMAIN for one inside it)",
+        "authority": "YXDOMAIN has no negative SOA; Knot's NXDOMAIN has one",
     },
 }
 

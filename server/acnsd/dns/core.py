@@ -36,20 +36,21 @@ and a query in mixed case (0x20) gets its own question spliced in.
 A name that does not exist below one that does (a random-subdomain flood, which the
 cache never admits) is answered from a template, made by the first NXDOMAIN below a
 parent name P that is a node of its zone (one this address serves), not at or below a
-zone cut, without a wildcard child: then every name X.P that is not a node of that zone,
-nor a zone (at any address), nor an extra name of the view, is NXDOMAIN with the zone's
-negative SOA. The answer is the header, the query's own question and the SOA RR encoded
-for where that question ends (render.negative_tail), byte for byte what the full path
-writes. Templates are keyed by the query after its ID without its first label (the exact
-octets of flags, P, type, class and an option-less OPT): one dict lookup, then three to
-prove X.P is none of those. Below an apex even those are left out when no name right
-below it has a first label as long as X (the compiler keeps the lengths of the nodes as
-bits, and counts those of the zones by parent), as with the long random labels of a
-flood. Every query, alone or in a batch, is answered in one order: the response cache,
-then (`_after_cache`, written once for both) the templates (a batch's misses in one pass,
-`_from_templates`), then the full path for what they leave. DS (answered from the parent
-side) never gets one. The core imports no asyncio, socket, time or metrics code: the
-adapters count the Outcome `respond` returns.
+zone cut or a DNAME (whose names are substituted), without a wildcard child: then every
+name X.P that is not a node of that zone, nor a zone (at any address), nor an extra name
+of the view, is NXDOMAIN with the zone's negative SOA. The answer is the header, the
+query's own question and the SOA RR encoded for where that question ends
+(render.negative_tail), byte for byte what the full path writes. Templates are keyed by
+the query after its ID without its first label (the exact octets of flags, P, type,
+class and an option-less OPT): one dict lookup, then three to prove X.P is none of
+those. Below an apex even those are left out when no name right below it has a first
+label as long as X (the compiler keeps the lengths of the nodes as bits, and counts
+those of the zones by parent), as with the long random labels of a flood. Every query,
+alone or in a batch, is answered in one order: the response cache, then (`_after_cache`,
+written once for both) the templates (a batch's misses in one pass, `_from_templates`),
+then the full path for what they leave. DS (answered from the parent side) never gets
+one. The core imports no asyncio, socket, time or metrics code: the adapters count the
+Outcome `respond` returns.
 """
 
 from __future__ import annotations
@@ -240,6 +241,7 @@ def _remember_negative(
         return
     parent = query.key[offsets[1] :]
     node = zone.nodes.get(parent)
+    # (nor at or below a DNAME: a name below one is never NXDOMAIN without an answer)
     if node is None or node.cut is not None or node.wildcard is not None:
         return
     lengths = zone.child_lengths if parent == zone.key else -1  # -1: every length
