@@ -169,7 +169,9 @@ def _oracle(qname: dns.name.Name, owner: dns.name.Name, target: dns.name.Name,
     except dns.name.NameTooLong:
         return "YXDOMAIN", [f"{owner} 3600 IN DNAME {target}"]
     lines = [f"{owner} 3600 IN DNAME {target}", f"{qname} 3600 IN CNAME {new}"]
-    if new.is_subdomain(owner) and new != owner:
+    if new == owner:
+        return "NOERROR", lines  # the DNAME's owner: NODATA
+    if new.is_subdomain(owner):
         return None, lines  # substituted again
     if new.is_subdomain(TARGET):
         return ("NOERROR" if _exists(new, TARGET, TARGET_TEXT) else "NXDOMAIN"), lines
