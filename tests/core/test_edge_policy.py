@@ -103,5 +103,8 @@ def test_internal_error_is_servfail_counted_and_logged(monkeypatch, caplog):
     assert response[:2] == WWW[:2]
     assert core.internal_errors() == before + 1
     assert any("internal error" in r.getMessage() for r in caplog.records)
+    with_opt = make_query("www.example.com.", "A").to_wire()
+    r = dns.message.from_wire(respond(fresh, with_opt, Transport.UDP)[0])
+    assert r.rcode() == dns.rcode.SERVFAIL and r.edns == 0 and r.question  # RFC 6891 §7
     monkeypatch.undo()
     assert respond(fresh, WWW, Transport.UDP)[1] is Outcome.ANSWER  # and keeps answering

@@ -343,11 +343,18 @@ def _respond(
     return response, outcome, apex
 
 
-def _internal_error(query: bytes) -> tuple[bytes | None, Outcome, str | None]:
+def _internal_error(tables: Tables, query: bytes) -> tuple[bytes | None, Outcome, str | None]:
+    """SERVFAIL, with the question and our OPT as any error answer, else the header alone
+    (whatever failed may fail again), else nothing."""
     _errors[0] += 1
     log.exception("internal error answering a query of %d octets", len(query))
+    rcode = RCODE[_SERVFAIL]
     try:
-        return _header_only(query, RCODE[_SERVFAIL]), _SERVFAIL, None
+        return _error(tables, query, rcode, message_edns(query)), _SERVFAIL, None
+    except Exception:
+        pass
+    try:
+        return _header_only(query, rcode), _SERVFAIL, None
     except Exception:
         return None, _DROP, None
 
@@ -379,7 +386,7 @@ def _after_cache(
         try:
             response, outcome, apex = _respond(tables, view, cache, query, udp)
         except Exception:
-            response, outcome, apex = _internal_error(query)
+            response, outcome, apex = _internal_error(tables, query)
         answers[missed] = None if response is None else response[2:]
         if outcomes is not None:
             outcomes[missed] = (outcome, apex)
@@ -405,7 +412,7 @@ def respond(
         outcomes: list[tuple[Outcome, str | None]] = [(_DROP, None)]
         _after_cache(tables, view, [query[2:]], answers, udp, outcomes)
     except Exception:
-        return _internal_error(query)
+        return _internal_error(tables, query)
     answer = answers[0]  # None for a query shorter than a header: the full path drops it
     return (None if answer is None else query[:2] + answer), *outcomes[0]
 
@@ -430,7 +437,7 @@ def answer_after_id(
         udp = transport is _UDP
         cache = view.udp_cache if udp else view.tcp_cache
     except Exception:
-        return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
+        return [_after_id(_internal_error(tables, _NO_ID + query)[0]) for query in queries]
     answers = [*map(_FIRST, map(cache.get, queries, _MISSES))]  # b"": not in the cache
     _after_cache(tables, view, queries, answers, udp)
     return answers

@@ -260,8 +260,8 @@ def resolve(
                 return Result(_ANSWER, first_zone, answer, [], additional, exists, depends)
             cname = node.get(_CNAME)
             if cname is None:
-                return Result(_NODATA, first_zone, answer, [zone.negative_soa], [], exists,
-                              depends)  # fmt: skip
+                negative = [zone.negative_soa]
+                return Result(_NODATA, first_zone, answer, negative, [], exists, depends)
             answer.append((owner, cname))
             target = cname.rdatas[0][0]
             assert isinstance(target, WireName)
