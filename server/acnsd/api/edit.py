@@ -45,12 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..control.change import Change, Verdict
+from ..control.change import Change, Verdict, ZoneFileChanged
 from ..control.document import dump as _dump
 from ..control.document import to_yaml
 from ..control.document import yaml_dumper as _yaml
 from ..control.edits import Unwritable
-from ..control.pipeline import Committed, Pipeline
+from ..control.pipeline import Committed, Pipeline, combined
 from ..control.rules import OutOfScope
 from ..control.sources import MAIN, Conflict, Edit, SingleFile, open_sources
 from ..errors import ConfigError, Problem
@@ -147,6 +147,53 @@ class ConfigEditor:
                 except BaseException:
                     self.sources.discard(pending)
                     raise
+
+    def reload(self, apply: Callable[[Committed | Loaded], None]) -> int:
+        """An operator's reload (SIGHUP): what changed on disk since it was read or written
+        here is made and handed to `apply`, in order with the API's changes. When only
+        zone files changed, each is checked over the index and made by the pipeline; when
+        a YAML file changed (or the index cannot judge a zone file alone), the
+        configuration is loaded whole. Returns how many zone files were made (-1: loaded
+        whole). Raises ConfigError with every problem: nothing is made then, and what is
+        served stays."""
+        with self.lock, gc_paused():
+            scan = self.sources.scan()
+            checked = None if scan.changed else self._zone_files(scan.zone_files)
+            if checked is None:
+                loaded = load(self.path, save_state=False)
+                state = loaded.state
+                loaded = record(loaded)
+                self.sources = open_sources(loaded)
+                self.pipeline = _pipeline(loaded, state)
+                self.model = loaded.model
+                apply(loaded)
+                return -1
+            made = [self._commit(verdict, edit, ()) for verdict, edit in checked]
+            if made:
+                committed = [m for m in made if isinstance(m, Committed)]
+                loaded = [m for m in made if isinstance(m, Loaded)]
+                last = loaded[-1] if loaded else combined(committed)  # (loaded: the whole)
+                self.model = last.model
+                apply(last)
+            return len(checked)
+
+    def _zone_files(self, zones: Collection[str]) -> list[tuple[Verdict, Edit]] | None:
+        """The verdicts on the zone files changed on disk (ConfigError with every problem
+        when any is refused); None when the index cannot judge them alone."""
+        if self.pipeline is None:
+            return None
+        checked, problems = [], []
+        for zone in sorted(zones):
+            edit = self.sources.edit(ZoneFileChanged(zone))
+            try:
+                verdict = self.pipeline.check(edit.change, edit.locate)
+            except OutOfScope:
+                return None
+            problems += verdict.problems
+            checked.append((verdict, edit))
+        if problems:
+            raise ConfigError(problems)
+        return checked
 
     def entry(self, zone: str | None = None, account: str | None = None) -> Any:
         """The entry of a zone, or of an account, as its file holds it now (for merging a

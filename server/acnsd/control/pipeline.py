@@ -18,7 +18,7 @@ A change the rules cannot judge alone (rules.OutOfScope) is the caller's to load
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -36,7 +36,7 @@ from .change import Change, Verdict
 from .index import ModelIndex, Recorded
 from .rules import Locate, apply, check
 
-__all__ = ["Committed", "Pipeline"]
+__all__ = ["Committed", "Pipeline", "combined"]
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,23 @@ class Pipeline:
         """The account a deleted zone was in (the index has forgotten it)."""
         return next((account for account, zones in self._zones.items() if zone in zones),
                     None)
+
+
+def combined(made: Sequence[Committed]) -> Committed:
+    """Changes made one after another (a reload's zone files), as one: the last model,
+    views and view names, each zone's last delta, every warning."""
+    zones: dict[str, ResolvedZone | None] = {}
+    deltas: dict[bytes, ZoneDelta] = {}
+    for committed in made:
+        zones.update(committed.zones)
+        deltas.update((zone.key, zone) for zone in committed.delta.zones)
+    last = made[-1]
+    viewed = next((m for m in reversed(made) if m.views is not None), None)
+    delta = Delta(generation=0, zones=tuple(deltas.values()),
+                  views=None if viewed is None else viewed.delta.views,
+                  view_names=None if viewed is None else viewed.delta.view_names)
+    return Committed(last.model, zones, delta, None if viewed is None else viewed.views,
+                     tuple(w for m in made for w in m.warnings))
 
 
 def _serial(plan: ZonePlan) -> int:

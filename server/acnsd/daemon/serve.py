@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import gc
 import logging
 import signal
@@ -35,6 +36,7 @@ from typing import TypeVar
 
 from acnsd.aio import loop_factory, off_loop
 from acnsd.api.auth import TokenError
+from acnsd.api.edit import ConfigEditor
 from acnsd.api.server import ApiServer
 from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs
@@ -223,6 +225,9 @@ class Server:
         self._sets = acns_sets(loaded.model)
         self.metrics.loaded(len(loaded.plan.zones), tables.records, self._sets, self.generation)
         self._reload_lock = asyncio.Lock()
+        # the configuration's control plane: changes (the API's, an operator's reload)
+        # made by the pipeline; None under --workers (each worker loads whole)
+        self.editor: ConfigEditor | None = None
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -295,33 +300,35 @@ class Server:
     async def _reload_on_signal(self) -> None:
         while True:
             self._reload_again = False
-            if await self.reload() and self.api is not None:
+            if await self.reload() and self.api is not None and self.editor is None:
                 # the operator edited the file: the API adopts it as its new base
                 await off_loop(self.api.refresh)
             if not self._reload_again:
                 return
 
-    def apply(self, made: Committed | Loaded) -> None:
-        """The API's hook, called from its thread after a change was written and recorded:
-        returns once the tables that serve it are swapped in. A change the pipeline made
-        comes as a delta of the tables served; one loaded whole, as loaded (compiled in a
-        thread, then swapped in as a reload is)."""
+    def apply(self, made: Committed | Loaded, source: str = "api") -> None:
+        """The editor's hook, called from its thread after a change (`source`: "api", or
+        "file" for an operator's reload) was written and recorded: returns once the tables
+        that serve it are swapped in. A change the pipeline made comes as a delta of the
+        tables served; one loaded whole, as loaded (compiled in a thread, then swapped in
+        as a reload is)."""
         if self._loop is None:
             raise RuntimeError("the server is not running")
-        work = self._publish(made) if isinstance(made, Committed) else self._apply_loaded(made)
+        work = (self._publish(made) if isinstance(made, Committed)
+                else self._apply_loaded(made, source))
         asyncio.run_coroutine_threadsafe(work, self._loop).result(APPLY_TIMEOUT)
 
-    async def _apply_loaded(self, loaded: Loaded) -> None:
+    async def _apply_loaded(self, loaded: Loaded, source: str) -> None:
         async with self._reload_lock:
             started = time.monotonic()
             try:
                 tables = await off_loop(compile_frozen, loaded)
             except Exception:
                 self.metrics.reload_failed()
-                log.exception("event=reload result=failed source=api generation=%d",
-                              self.generation)
+                log.exception("event=reload result=failed source=%s generation=%d",
+                              source, self.generation)
                 raise
-            await self._swap(loaded, tables, started, "api")
+            await self._swap(loaded, tables, started, source)
 
     async def _publish(self, committed: Committed) -> None:
         """Apply the change's delta to the tables being served, copy-on-write, and swap
@@ -352,9 +359,13 @@ class Server:
                      self.generation, len(delta.zones), time.monotonic() - started)
 
     async def reload(self) -> bool:
-        """Load and compile the configuration in a thread; swap the tables on success.
-        On failure every problem is logged and the old tables keep serving. Reloads run
-        one at a time, so a slower, older load never replaces a newer one."""
+        """Load what changed on disk (the editor's reload: zone files by the pipeline, or
+        the whole configuration), or without an editor (workers) load and compile the
+        whole configuration in a thread; swap the tables on success. On failure every
+        problem is logged and the old tables keep serving. Reloads run one at a time, so
+        a slower, older load never replaces a newer one."""
+        if self.editor is not None:
+            return await self._reload()
         async with self._reload_lock:
             return await self._reload()
 
@@ -362,6 +373,13 @@ class Server:
         started = time.monotonic()
         log.info("event=reload_started generation=%d config=%s", self.generation, self.config)
         try:
+            if self.editor is not None:
+                made = await off_loop(self.editor.reload,
+                                      functools.partial(self.apply, source="file"))
+                if made >= 0:
+                    log.info("event=reload result=ok generation=%d source=file zone_files=%d "
+                             "seconds=%.3f", self.generation, made, time.monotonic() - started)
+                return True
             loaded, tables = await off_loop(load_tables, self.config, not self._worker)
         except ConfigError as exc:
             _log_problems(exc)
@@ -460,6 +478,9 @@ async def serve(
             dns = settings.tcp_max_connections + 2 * len(server.listeners)
             server.api = _api_server(config, settings.api, server.apply, dns)
             server.api.start()
+        if worker is None:
+            server.editor = server.api.editor if server.api is not None else await off_loop(
+                ConfigEditor, config, server.apply)
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
