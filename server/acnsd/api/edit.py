@@ -57,7 +57,7 @@ from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
 from ..model.config import Loaded, load, record
 from ..model.state import State, write_atomic
-from ..model.types import Model
+from ..model.types import Model, ResolvedZone, zone_id
 
 __all__ = ["ConfigEditor", "Invalid", "Rejected", "to_yaml"]
 __all__ += ["_dump", "_yaml"]  # the round-trip writer, for the tests of its layouts
@@ -194,6 +194,30 @@ class ConfigEditor:
         if problems:
             raise ConfigError(problems)
         return checked
+
+    def zone(self, name: str) -> ResolvedZone | None:
+        """A zone of the accepted configuration by name: from the index, without a walk
+        over every zone."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return next((z for z in self.model.zones if z.name == name), None)
+        entry = pipeline.index.zone(name)
+        return None if entry is None else entry.resolved
+
+    def zone_by_id(self, zid: str) -> ResolvedZone | None:
+        """A zone of the accepted configuration by its id."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return next((z for z in self.model.zones if zone_id(z.name) == zid), None)
+        name = pipeline.by_id.get(zid)
+        return None if name is None else self.zone(name)
+
+    def zones_reading(self, file: Path) -> set[str]:
+        """The zones whose zone file is `file`."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return {z.name for z in self.model.zones if _same_file(z.file, file)}
+        return set(pipeline.index.zones_reading(file))
 
     def entry(self, zone: str | None = None, account: str | None = None) -> Any:
         """The entry of a zone, or of an account, as its file holds it now (for merging a
@@ -342,6 +366,10 @@ def _pipeline(loaded: Loaded, state: State | None = None) -> Pipeline | None:
     except ValueError:
         log.exception("event=pipeline_unavailable")
         return None
+
+
+def _same_file(a: os.PathLike[str], b: os.PathLike[str]) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _relocate(problem: Problem, moves: dict[str, str]) -> Problem:

@@ -178,7 +178,7 @@ class Resources:
         raise Rejected(404, [(NOT_FOUND, f"account {account_id} not found")])
 
     def _zone(self, grant: Grant, zid: str) -> ResolvedZone:
-        zone = next((z for z in self.model.zones if zone_id(z.name) == zid), None)
+        zone = self.editor.zone_by_id(zid)
         if zone is not None and grant.allows(zone.account):
             return zone
         if zone is None and grant.everything:
@@ -246,9 +246,12 @@ class Resources:
 
     # --- /zones -------------------------------------------------------------------------
 
-    @staticmethod
-    def _resolved(model: Model, name: str) -> ResolvedZone:
-        return next(z for z in model.zones if z.name == name)
+    def _resolved(self, model: Model, name: str) -> ResolvedZone:
+        """The zone after a change that returned `model`."""
+        zone = self.editor.zone(name)
+        if zone is None or self.editor.model is not model:  # a later change came between
+            zone = next(z for z in model.zones if z.name == name)
+        return zone
 
     def list_zones(self, req: Request) -> Response:
         name = normalize(req.query["name"]) if "name" in req.query else None
@@ -281,7 +284,7 @@ class Resources:
             raise _bad(f"invalid zone name {body['name']!r}: "
                        f"{why or 'use letters, digits, hyphens and underscores'}",
                        INVALID_ZONE_NAME)
-        existing = next((z for z in self.model.zones if z.name == name), None)
+        existing = self.editor.zone(name)
         if existing is not None and req.grant.allows(existing.account):
             raise Rejected(409, [(ZONE_EXISTS, f"zone {name} already exists")])
         if existing is not None:  # refused by R11 in the words of any zone in its tree
@@ -290,7 +293,7 @@ class Resources:
                 accounts=(account["id"], existing.account),
                 tenant_message=not_here("zone", name))], req.grant)
         file = self.model.server.zones_dir / f"{name}.zone"
-        if any(_same_file(z.file, file) for z in self.model.zones):
+        if self.editor.zones_reading(file):
             raise Rejected(409, [(ZONE_EXISTS, f"zone {name} cannot be created: its zone file "
                                   "name is in use on this server; ask the operator")])
 
@@ -311,17 +314,13 @@ class Resources:
         of that name created later starts above it (R10)."""
         zone = self._zone(req.grant, req.params["zone_id"])
         zones_dir = self.model.server.zones_dir
-        shared = any(_same_file(z.file, zone.file) for z in self.model.zones if z is not zone)
+        shared = bool(self.editor.zones_reading(zone.file) - {zone.name})
         inside = os.path.abspath(zone.file).startswith(os.path.abspath(zones_dir) + os.sep)
 
         self._change(req.grant, ZoneDeleted(zone.name),
                      removed_files=[zone.file] if inside and not shared else [],
                      forget=[zone.name])
         return Response(200, {"id": zone_id(zone.name)})
-
-
-def _same_file(a: os.PathLike[str], b: os.PathLike[str]) -> bool:
-    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _positive(text: str | None, default: int, name: str) -> int:
