@@ -27,12 +27,13 @@ import dataclasses
 import functools
 import gc
 import logging
+import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from acnsd.aio import loop_factory, off_loop
 from acnsd.api.auth import TokenError
@@ -40,6 +41,7 @@ from acnsd.api.edit import ConfigEditor
 from acnsd.api.server import ApiServer
 from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs
+from acnsd.daemon.control import control_path, open_control
 from acnsd.daemon.descriptors import api_limits, raise_limit
 from acnsd.daemon.metrics import (
     Exposition,
@@ -228,6 +230,7 @@ class Server:
         # the configuration's control plane: changes (the API's, an operator's reload)
         # made by the pipeline; None under --workers (each worker loads whole)
         self.editor: ConfigEditor | None = None
+        self.control: asyncio.Server | None = None  # the control socket (daemon/control.py)
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -364,12 +367,16 @@ class Server:
         whole configuration in a thread; swap the tables on success. On failure every
         problem is logged and the old tables keep serving. Reloads run one at a time, so
         a slower, older load never replaces a newer one."""
+        return (await self.reload_report())["ok"]
+
+    async def reload_report(self) -> dict[str, Any]:
+        """reload(), and how it went (the control socket's answer: daemon/control.py)."""
         if self.editor is not None:
             return await self._reload()
         async with self._reload_lock:
             return await self._reload()
 
-    async def _reload(self) -> bool:
+    async def _reload(self) -> dict[str, Any]:
         started = time.monotonic()
         log.info("event=reload_started generation=%d config=%s", self.generation, self.config)
         try:
@@ -379,7 +386,7 @@ class Server:
                 if made >= 0:
                     log.info("event=reload result=ok generation=%d source=file zone_files=%d "
                              "seconds=%.3f", self.generation, made, time.monotonic() - started)
-                return True
+                return {"ok": True, "generation": self.generation, "zone_files": made}
             loaded, tables = await off_loop(load_tables, self.config, not self._worker)
         except ConfigError as exc:
             _log_problems(exc)
@@ -389,13 +396,13 @@ class Server:
                 len(exc.problems),
                 self.generation,
             )
-            return False
+            return {"ok": False, "problems": [str(problem) for problem in exc.problems]}
         except Exception:
             self.metrics.reload_failed()
             log.exception("event=reload result=failed generation=%d", self.generation)
-            return False
+            return {"ok": False, "problems": ["the reload failed: the server's log says why"]}
         await self._swap(loaded, tables, started, "file")
-        return True
+        return {"ok": True, "generation": self.generation, "zone_files": -1}
 
     async def _swap(self, loaded: Loaded, tables: Tables, started: float, source: str) -> None:
         """Serve `tables` from now on (one assignment) and adopt the new options, metrics
@@ -481,6 +488,8 @@ async def serve(
         if worker is None:
             server.editor = server.api.editor if server.api is not None else await off_loop(
                 ConfigEditor, config, server.apply)
+            server.control = await open_control(
+                control_path(loaded.model.config_file, settings), server.reload_report)
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
@@ -521,6 +530,12 @@ def _api_server(config: str, api: ApiConfig, apply: Callable[[], None],
 
 
 async def _stop(server: Server, exposition: Exposition | None, grace: float) -> None:
+    if server.control is not None:
+        paths = [sock.getsockname() for sock in server.control.sockets]
+        server.control.close()
+        for path in paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
     if server.api is not None:
         await off_loop(server.api.stop)
     await server.shutdown(grace)
