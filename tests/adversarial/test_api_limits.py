@@ -59,7 +59,7 @@ DEFAULTS = ApiLimits()
 
 @contextmanager
 def api_server(directory: Path, limits: ApiLimits = DEFAULTS,
-               apply: Callable[[], None] = lambda: None) -> Iterator[ApiServer]:
+               apply: Callable[[Any], None] = lambda made: None) -> Iterator[ApiServer]:
     server = ApiServer(two_accounts(directory), ("127.0.0.1", 0), directory / "tokens.yaml",
                        apply, limits)
     server.start()
@@ -117,11 +117,11 @@ def closed(sock: socket.socket, within: float) -> bool:
     return False
 
 
-def blocking_apply() -> tuple[Callable[[], None], threading.Event, threading.Event]:
+def blocking_apply() -> tuple[Callable[[Any], None], threading.Event, threading.Event]:
     """An apply hook that blocks until released: (hook, entered, release)."""
     entered, release = threading.Event(), threading.Event()
 
-    def apply() -> None:
+    def apply(made: Any) -> None:
         entered.set()
         release.wait(IO_TIMEOUT * 3)
 

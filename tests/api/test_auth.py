@@ -34,7 +34,7 @@ FOREIGN = [
 @pytest.fixture
 def api(tmp_path: Path):
     config = two_accounts(tmp_path)
-    server = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml", lambda: None)
+    server = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml", lambda made: None)
     server.start()
     try:
         yield tmp_path, Client(*server.address)
@@ -120,7 +120,7 @@ def test_openapi_is_public_and_tokens_are_reread(api) -> None:
 
 def test_listens_on_ipv6_loopback(tmp_path: Path) -> None:
     config = two_accounts(tmp_path)
-    server = ApiServer(config, ("::1", 0), tmp_path / "tokens.yaml", lambda: None)
+    server = ApiServer(config, ("::1", 0), tmp_path / "tokens.yaml", lambda made: None)
     server.start()
     try:
         host, port = server.address

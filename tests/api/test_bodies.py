@@ -85,7 +85,7 @@ def test_every_string_written_reads_back_the_same(text) -> None:
 def api(tmp_path_factory: pytest.TempPathFactory):
     directory = tmp_path_factory.mktemp("bodies")
     config = two_accounts(directory)
-    server = ApiServer(config, ("127.0.0.1", 0), directory / "tokens.yaml", lambda: None)
+    server = ApiServer(config, ("127.0.0.1", 0), directory / "tokens.yaml", lambda made: None)
     server.start()
     try:
         yield Client(*server.address)

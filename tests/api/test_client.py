@@ -22,7 +22,7 @@ from tooling import unused_port
 @pytest.fixture
 def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     config = two_accounts(tmp_path)
-    server = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml", lambda: None)
+    server = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml", lambda made: None)
     server.start()
     host, port = server.address
     monkeypatch.setenv("ACNSD_API", f"http://{host}:{port}")

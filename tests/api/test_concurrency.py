@@ -24,7 +24,7 @@ def test_parallel_changes_are_all_kept(tmp_path: Path) -> None:
     config = two_accounts(tmp_path)
     applied: list[int] = []
     api = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml",
-                    lambda: applied.append(1))
+                    lambda made: applied.append(1))
     api.start()
     host, port = api.address
 

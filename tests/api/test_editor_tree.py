@@ -40,7 +40,8 @@ def test_a_change_writes_its_zone_file_and_records_it(tree: Path) -> None:
     root = tree.parent.parent
     state = tree.with_name("acnsd.state.db")
     before, serials = _files(root), export_state(state)["serials"]
-    editor = ConfigEditor(tree)
+    made: list = []
+    editor = ConfigEditor(tree, made.append)
     model = editor.change(ZoneSettingsChanged("sub.example.com", {
         "nameservers": {"type": "custom.account", "ns_set": 2}, "ns_ttl": 7200}))
     assert next(z for z in model.zones if z.name == "sub.example.com").ns_ttl == 7200
@@ -53,9 +54,11 @@ def test_a_change_writes_its_zone_file_and_records_it(tree: Path) -> None:
     assert now["sub.example.com"]["serial"] > serials["sub.example.com"]["serial"]
     assert {k: v for k, v in now.items() if k != "sub.example.com"} == {
         k: v for k, v in serials.items() if k != "sub.example.com"}
-    checked = editor.checked()
-    assert checked is not None and checked.state is None  # recorded
-    assert load(tree, save_state=False).plan == checked.plan
+    (committed,) = made  # made by the pipeline: the zone's delta
+    (delta,) = committed.delta.zones
+    (plan,) = (p for p in load(tree, save_state=False).plan.zones
+               if p.origin.to_text() == "sub.example.com.")
+    assert delta.plan == plan
 
 
 def test_a_refused_change_writes_nothing(tree: Path) -> None:

@@ -29,7 +29,7 @@ def example(tmp_path: Path):
     (tmp_path / "config" / "tokens.yaml").write_text(TOKENS)
     config = tmp_path / "config" / "acnsd.yaml"
     api = ApiServer(config, ("127.0.0.1", 0), tmp_path / "config" / "tokens.yaml",
-                    lambda: None)
+                    lambda made: None)
     api.start()
     try:
         yield config, api, Client(*api.address)

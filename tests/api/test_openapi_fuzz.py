@@ -48,7 +48,7 @@ class _Token:
 def api(tmp_path_factory: pytest.TempPathFactory):
     directory = tmp_path_factory.mktemp("fuzz")
     config = two_accounts(directory)
-    server = ApiServer(config, ("127.0.0.1", 0), directory / "tokens.yaml", lambda: None)
+    server = ApiServer(config, ("127.0.0.1", 0), directory / "tokens.yaml", lambda made: None)
     server.start()
     host, port = server.address
     try:

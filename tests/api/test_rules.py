@@ -158,7 +158,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     daemon = start_daemon(config, port)
     applied: list[int] = []
     api = ApiServer(config, ("127.0.0.1", 0), directory / "tokens.yaml",
-                    lambda: applied.append(1))
+                    lambda made: applied.append(1))
     api.start()
     try:
         yield directory, daemon, Client(*api.address), applied

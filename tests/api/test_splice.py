@@ -11,12 +11,16 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from acnsd.api import edit as apiedit
 from acnsd.api import splice as apisplice
 from acnsd.api.server import ApiServer
 from acnsd.control import document as apidocument
+from acnsd.control.change import ZoneSettingsChanged
+from acnsd.control.pipeline import Committed
+from acnsd.model.config import Loaded
 from acnsd.model.types import zone_id
 from apikit import (
     ACCOUNT_A,
@@ -96,7 +100,7 @@ def counted_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str):
     dumps: list[int] = []
     dump = apidocument.dump
     monkeypatch.setattr(apidocument, "dump", lambda *a: dumps.append(1) or dump(*a))
-    api = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml", lambda: None)
+    api = ApiServer(config, ("127.0.0.1", 0), tmp_path / "tokens.yaml", lambda made: None)
     api.start()
     dumps.clear()  # the layout check at start dumps the document once
     try:
@@ -210,7 +214,7 @@ def test_an_unreproducible_layout_is_dumped_whole_once(tmp_path: Path, monkeypat
         assert dumps == [1]  # then the text is the dumper's own: spliced
 
 
-def test_the_daemon_serves_the_checked_change(tmp_path: Path) -> None:
+def test_the_daemon_serves_the_change_as_a_delta(tmp_path: Path) -> None:
     port = unused_port()
     config = make_site(tmp_path, CONFIG.format(port=port, a=ACCOUNT_A, b=ACCOUNT_B),
                        dict.fromkeys(ZONES, ZONE_TEXT))
@@ -220,8 +224,9 @@ def test_the_daemon_serves_the_checked_change(tmp_path: Path) -> None:
         client.ok("PATCH", f"/zones/{zone_id('two.test')}/dns_settings", {"ns_ttl": 1234})
         # the 200 comes once the change is served: no wait needed
         assert {rrset.ttl for rrset in daemon.query("two.test", "NS").answer} == {1234}
-        assert daemon.count(r"event=reload result=ok generation=\d+ source=api") == 1
-        assert daemon.count(r"event=reload_started") == 0  # not loaded a second time
+        # the pipeline's delta (one zone), not a reload, nor a whole compile
+        assert daemon.count(r"event=change result=ok generation=\d+ zones=1 ") == 1
+        assert daemon.count(r"event=reload") == 0
         # an operator's edit on disk: the next apply loads the file, not a stale check
         text = config.read_text()
         config.write_text(text.replace("ns_ttl: 1234", "ns_ttl: 4321"))
@@ -249,20 +254,23 @@ def test_the_daemon_serves_the_checked_change(tmp_path: Path) -> None:
         daemon.stop()
 
 
-def test_checked_is_only_the_text_on_disk(tmp_path: Path) -> None:
+def test_a_change_is_handed_to_the_server_as_made(tmp_path: Path) -> None:
     config = make_site(tmp_path, CONFIG.format(port=53, a=ACCOUNT_A, b=ACCOUNT_B),
                        dict.fromkeys(ZONES, ZONE_TEXT))
-    editor = apiedit.ConfigEditor(config)
-    assert editor.checked() is None  # nothing accepted yet: the server loads the file
+    made: list[Any] = []
+    editor = apiedit.ConfigEditor(config, made.append)
 
     def edit(document) -> None:
         document["accounts"][0]["zones"][2]["dns_settings"] = apiedit.to_yaml({"ns_ttl": 77})
 
-    model = editor.change(edit)
-    loaded = editor.checked()
-    assert loaded is not None and loaded.model is model
+    model = editor.change(edit)  # a document edit: loaded whole
+    (loaded,) = made
+    assert isinstance(loaded, Loaded) and loaded.model is model and loaded.state is None
     assert loaded.model.config_file == config
     assert loaded.model.server.state_file == config.with_suffix(".state.db")
     assert next(z for z in loaded.model.zones if z.name == "three.test").ns_ttl == 77
-    config.write_text(config.read_text() + "# the operator's\n")
-    assert editor.checked() is None  # the file changed: the server must load it
+    model = editor.change(ZoneSettingsChanged("three.test", {"ns_ttl": 78}))  # the pipeline
+    committed = made[-1]
+    assert isinstance(committed, Committed) and committed.model is model
+    assert next(z for z in model.zones if z.name == "three.test").ns_ttl == 78
+    assert [z.key for z in committed.delta.zones] == [b"\x05three\x04test\x00"]

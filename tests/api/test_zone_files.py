@@ -24,7 +24,7 @@ def site(tmp_path: Path):
 
 
 def serve(directory: Path, config: Path) -> ApiServer:
-    server = ApiServer(config, ("127.0.0.1", 0), directory / "tokens.yaml", lambda: None)
+    server = ApiServer(config, ("127.0.0.1", 0), directory / "tokens.yaml", lambda made: None)
     server.start()
     return server
 

@@ -2,7 +2,7 @@
 
 Rule owned here: each endpoint reads the model the server last accepted, and each change
 is one Change (control/change.py) made to the configuration's files through ConfigEditor
-(checked by every rule, written atomically, then applied live by the `apply` hook); a
+(checked by every rule, written atomically, then applied live by the editor's `apply` hook); a
 patch is merged into the value the file holds. Scope is checked before
 existence: a token that may not touch an account learns nothing about what it holds
 (403 for its account ids, its zones and zone ids that do not exist alike), and a refused
@@ -17,7 +17,6 @@ import dataclasses
 import logging
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,11 +149,10 @@ def zone_defaults(account: Account) -> dict[str, Any]:
 
 
 class Resources:
-    """The endpoints, over one ConfigEditor; `apply()` makes an accepted change live."""
+    """The endpoints, over one ConfigEditor (which makes an accepted change live)."""
 
-    def __init__(self, editor: ConfigEditor, apply: Callable[[], None]) -> None:
+    def __init__(self, editor: ConfigEditor) -> None:
         self.editor = editor
-        self.apply = apply
 
     @property
     def model(self) -> Model:
@@ -164,14 +162,9 @@ class Resources:
         """Make one change (ConfigEditor.change's `files` arguments); a refusal tells the
         caller only of its own resources."""
         try:
-            model = self.editor.change(change, **files)
+            return self.editor.change(change, **files)
         except Invalid as exc:
             raise self._refusal(exc.problems, grant) from None
-        try:
-            self.apply()
-        except Exception:  # the change is on disk; a later reload serves it
-            log.exception("event=api_apply_failed")
-        return model
 
     def _refusal(self, problems: list[Problem], grant: Grant) -> Rejected:
         return refusal(problems, grant, Paths(self.model.config_file.parent))
@@ -185,7 +178,7 @@ class Resources:
         raise Rejected(404, [(NOT_FOUND, f"account {account_id} not found")])
 
     def _zone(self, grant: Grant, zid: str) -> ResolvedZone:
-        zone = next((z for z in self.model.zones if zone_id(z.name) == zid), None)
+        zone = self.editor.zone_by_id(zid)
         if zone is not None and grant.allows(zone.account):
             return zone
         if zone is None and grant.everything:
@@ -253,9 +246,12 @@ class Resources:
 
     # --- /zones -------------------------------------------------------------------------
 
-    @staticmethod
-    def _resolved(model: Model, name: str) -> ResolvedZone:
-        return next(z for z in model.zones if z.name == name)
+    def _resolved(self, model: Model, name: str) -> ResolvedZone:
+        """The zone after a change that returned `model`."""
+        zone = self.editor.zone(name)
+        if zone is None or self.editor.model is not model:  # a later change came between
+            zone = next(z for z in model.zones if z.name == name)
+        return zone
 
     def list_zones(self, req: Request) -> Response:
         name = normalize(req.query["name"]) if "name" in req.query else None
@@ -288,7 +284,7 @@ class Resources:
             raise _bad(f"invalid zone name {body['name']!r}: "
                        f"{why or 'use letters, digits, hyphens and underscores'}",
                        INVALID_ZONE_NAME)
-        existing = next((z for z in self.model.zones if z.name == name), None)
+        existing = self.editor.zone(name)
         if existing is not None and req.grant.allows(existing.account):
             raise Rejected(409, [(ZONE_EXISTS, f"zone {name} already exists")])
         if existing is not None:  # refused by R11 in the words of any zone in its tree
@@ -297,7 +293,7 @@ class Resources:
                 accounts=(account["id"], existing.account),
                 tenant_message=not_here("zone", name))], req.grant)
         file = self.model.server.zones_dir / f"{name}.zone"
-        if any(_same_file(z.file, file) for z in self.model.zones):
+        if self.editor.zones_reading(file):
             raise Rejected(409, [(ZONE_EXISTS, f"zone {name} cannot be created: its zone file "
                                   "name is in use on this server; ask the operator")])
 
@@ -318,17 +314,13 @@ class Resources:
         of that name created later starts above it (R10)."""
         zone = self._zone(req.grant, req.params["zone_id"])
         zones_dir = self.model.server.zones_dir
-        shared = any(_same_file(z.file, zone.file) for z in self.model.zones if z is not zone)
+        shared = bool(self.editor.zones_reading(zone.file) - {zone.name})
         inside = os.path.abspath(zone.file).startswith(os.path.abspath(zones_dir) + os.sep)
 
         self._change(req.grant, ZoneDeleted(zone.name),
                      removed_files=[zone.file] if inside and not shared else [],
                      forget=[zone.name])
         return Response(200, {"id": zone_id(zone.name)})
-
-
-def _same_file(a: os.PathLike[str], b: os.PathLike[str]) -> bool:
-    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _positive(text: str | None, default: int, name: str) -> int:

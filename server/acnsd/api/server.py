@@ -21,8 +21,8 @@ The server runs its own event loop (uvloop when installed) in one thread, beside
 path. Reads are answered on that loop; each change runs in a daemon thread, one at a
 time in order of arrival (the ConfigEditor's lock serializes them as well), so the loop
 goes on answering while a change is checked, and a client that leaves does not undo an
-accepted change. The `apply` hook that `acnsd serve` passes in makes a change live (it
-compiles what the editor checked, or reloads the file, off the DNS path).
+accepted change. The `apply` hook that `acnsd serve` passes in makes a change live: the
+delta the pipeline made of it (control/pipeline.py), or what a whole load of it loaded.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from aiohttp import web
 
 from ..aio import loop_factory, off_loop
+from ..control.pipeline import Committed
+from ..model.config import Loaded
 from ..model.types import ApiLimits
 from .auth import Tokens
 from .edit import ConfigEditor, Rejected
@@ -283,16 +285,17 @@ class ApiServer:
     """The management API of one configuration file, served on `listen` by its own
     thread and event loop.
 
-    `apply()` is called after each accepted change has been written (the server's reload
-    hook); `refresh()` adopts the file again after the operator's own reload (SIGHUP).
+    `apply(made)` is called by the editor after each accepted change has been written and
+    recorded, in the order of the changes; `refresh()` adopts the files again after the
+    operator's own reload (SIGHUP).
     """
 
     def __init__(self, config_path: str | Path, listen: tuple[str, int],
-                 tokens_file: str | Path, apply: Callable[[], None],
+                 tokens_file: str | Path, apply: Callable[[Committed | Loaded], None],
                  limits: ApiLimits = DEFAULT_LIMITS) -> None:
-        self.editor = ConfigEditor(config_path)
+        self.editor = ConfigEditor(config_path, apply)
         self.tokens = Tokens(tokens_file)
-        self.resources = Resources(self.editor, apply)
+        self.resources = Resources(self.editor)
         self.openapi = document(PREFIX)
         self.limits = limits
         self._socket = _listening_socket(*listen)

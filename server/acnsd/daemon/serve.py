@@ -23,19 +23,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import gc
 import logging
+import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from acnsd.aio import loop_factory, off_loop
 from acnsd.api.auth import TokenError
+from acnsd.api.edit import ConfigEditor
 from acnsd.api.server import ApiServer
+from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs
+from acnsd.daemon.control import control_path, open_control
 from acnsd.daemon.descriptors import api_limits, raise_limit
 from acnsd.daemon.metrics import (
     Exposition,
@@ -50,14 +56,15 @@ from acnsd.daemon.responders import counting_responder
 from acnsd.daemon.supervise import Supervisor
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport
+from acnsd.dns.delta import apply_delta
 from acnsd.dns.plan import ServePlan
-from acnsd.errors import AcnsdError, ConfigError
+from acnsd.errors import AcnsdError, ConfigError, Problem
 from acnsd.gcpause import gc_paused
 from acnsd.model.config import Loaded, load
 from acnsd.model.recording import store_path
 from acnsd.model.schema import parse_hostport
 from acnsd.model.state import remove_stale_temporaries
-from acnsd.model.types import ApiConfig, Model
+from acnsd.model.types import ApiConfig, Model, ResolvedZone
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
 from acnsd.xfr.notify import Notifier, changed_zones
 from acnsd.xfr.primary import Primary
@@ -77,6 +84,7 @@ log = logging.getLogger("acnsd.serve")
 
 SHUTDOWN_GRACE = 5.0  # seconds between SIGTERM and exit, whatever the clients do
 APPLY_TIMEOUT = 60.0  # seconds an API change waits for the reload that makes it live
+INLINE = 5_000  # RRsets of a delta applied on the event loop; more: in a thread
 
 Listen = tuple[tuple[str, int], ...] | None
 T = TypeVar("T")
@@ -165,9 +173,18 @@ def _log_problems(error: ConfigError) -> None:
         log.error("event=config_error %s", problem)
 
 
-def _log_warnings(loaded: Loaded) -> None:
-    for problem in loaded.warnings:
+def _log_warnings(warnings: Iterable[Problem]) -> None:
+    for problem in warnings:
         log.warning("event=config_warning %s", problem)
+
+
+def _follow_sets(sets: dict[str, tuple[str, int]],
+                 zones: Mapping[str, ResolvedZone | None]) -> None:
+    """acns_sets() after a change, kept up to date zone by zone."""
+    for name, zone in zones.items():
+        sets.pop(name + ".", None)
+        if zone is not None and zone.ns_type == "custom.account" and zone.ns_set is not None:
+            sets[name + "."] = (zone.account, zone.ns_set)
 
 
 class Server:
@@ -207,10 +224,13 @@ class Server:
             options.tcp_max_connections, options.tcp_idle_timeout, options.tcp_frame_timeout
         )
         self.metrics.tcp = self._connections
-        self.metrics.loaded(
-            len(loaded.plan.zones), tables.records, acns_sets(loaded.model), self.generation
-        )
+        self._sets = acns_sets(loaded.model)
+        self.metrics.loaded(len(loaded.plan.zones), tables.records, self._sets, self.generation)
         self._reload_lock = asyncio.Lock()
+        # the configuration's control plane: changes (the API's, an operator's reload)
+        # made by the pipeline; None under --workers (each worker loads whole)
+        self.editor: ConfigEditor | None = None
+        self.control: asyncio.Server | None = None  # the control socket (daemon/control.py)
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -283,54 +303,90 @@ class Server:
     async def _reload_on_signal(self) -> None:
         while True:
             self._reload_again = False
-            if await self.reload() and self.api is not None:
+            if await self.reload() and self.api is not None and self.editor is None:
                 # the operator edited the file: the API adopts it as its new base
                 await off_loop(self.api.refresh)
             if not self._reload_again:
                 return
 
-    def apply(self) -> None:
-        """The API's hook, called from its thread after it wrote an accepted change:
-        returns once the tables that serve the change are swapped in."""
+    def apply(self, made: Committed | Loaded, source: str = "api") -> None:
+        """The editor's hook, called from its thread after a change (`source`: "api", or
+        "file" for an operator's reload) was written and recorded: returns once the tables
+        that serve it are swapped in. A change the pipeline made comes as a delta of the
+        tables served; one loaded whole, as loaded (compiled in a thread, then swapped in
+        as a reload is)."""
         if self._loop is None:
             raise RuntimeError("the server is not running")
-        future = asyncio.run_coroutine_threadsafe(self._apply_checked(), self._loop)
-        if not future.result(APPLY_TIMEOUT):
-            raise AcnsdError("the reload after the API change was rejected; see the log")
+        work = (self._publish(made) if isinstance(made, Committed)
+                else self._apply_loaded(made, source))
+        asyncio.run_coroutine_threadsafe(work, self._loop).result(APPLY_TIMEOUT)
 
-    async def _apply_checked(self) -> bool:
-        """Serve what the API last accepted without loading the file again: the editor
-        checked it with the same load() and wrote exactly that text and state file, so
-        only compiling (in a thread) and the swap remain, as in reload(). When the file on
-        disk is no longer that text (the operator edited it), reload() it instead."""
+    async def _apply_loaded(self, loaded: Loaded, source: str) -> None:
         async with self._reload_lock:
-            loaded = await off_loop(self.api.editor.checked) if self.api is not None else None
-            if loaded is None:
-                return await self._reload()
-            if loaded.plan is self._plan:  # a later change's apply already served it
-                return True
             started = time.monotonic()
             try:
                 tables = await off_loop(compile_frozen, loaded)
             except Exception:
                 self.metrics.reload_failed()
-                log.exception("event=reload result=failed source=api generation=%d",
-                              self.generation)
-                return False
-            await self._swap(loaded, tables, started, "api")
-            return True
+                log.exception("event=reload result=failed source=%s generation=%d",
+                              source, self.generation)
+                raise
+            await self._swap(loaded, tables, started, source)
+
+    async def _publish(self, committed: Committed) -> None:
+        """Apply the change's delta to the tables being served, copy-on-write, and swap
+        them in (one assignment); then drop the answers it may change from the caches.
+        A small delta is applied on the loop (well under a millisecond a zone), a large
+        one in a thread."""
+        async with self._reload_lock:
+            started = time.monotonic()
+            delta = dataclasses.replace(committed.delta, generation=self.generation + 1)
+            if sum(len(z.plan.rrsets) for z in delta.zones if z.plan is not None) < INLINE:
+                tables, names = apply_delta(self.tables, delta)
+            else:
+                tables, names = await off_loop(apply_delta, self.tables, delta)
+            previous, self.tables = self.tables, tables
+            tables.cache.invalidate(names)
+            self.generation += 1
+            if self.notifier is not None and committed.model.server.notify:
+                self.notifier.notify(changed_zones(previous, tables,
+                                                   [zone.key for zone in delta.zones]))
+            self._model = committed.model
+            _follow_sets(self._sets, committed.zones)
+            self.metrics.loaded(len(tables.zones), tables.records, self._sets, self.generation)
+            _log_warnings(committed.warnings)
+            if committed.views is not None:
+                self._plan = dataclasses.replace(self._plan, views=committed.views)
+                await self.bind()
+            log.info("event=change result=ok generation=%d zones=%d seconds=%.4f",
+                     self.generation, len(delta.zones), time.monotonic() - started)
 
     async def reload(self) -> bool:
-        """Load and compile the configuration in a thread; swap the tables on success.
-        On failure every problem is logged and the old tables keep serving. Reloads run
-        one at a time, so a slower, older load never replaces a newer one."""
+        """Load what changed on disk (the editor's reload: zone files by the pipeline, or
+        the whole configuration), or without an editor (workers) load and compile the
+        whole configuration in a thread; swap the tables on success. On failure every
+        problem is logged and the old tables keep serving. Reloads run one at a time, so
+        a slower, older load never replaces a newer one."""
+        return (await self.reload_report())["ok"]
+
+    async def reload_report(self) -> dict[str, Any]:
+        """reload(), and how it went (the control socket's answer: daemon/control.py)."""
+        if self.editor is not None:
+            return await self._reload()
         async with self._reload_lock:
             return await self._reload()
 
-    async def _reload(self) -> bool:
+    async def _reload(self) -> dict[str, Any]:
         started = time.monotonic()
         log.info("event=reload_started generation=%d config=%s", self.generation, self.config)
         try:
+            if self.editor is not None:
+                made = await off_loop(self.editor.reload,
+                                      functools.partial(self.apply, source="file"))
+                if made >= 0:
+                    log.info("event=reload result=ok generation=%d source=file zone_files=%d "
+                             "seconds=%.3f", self.generation, made, time.monotonic() - started)
+                return {"ok": True, "generation": self.generation, "zone_files": made}
             loaded, tables = await off_loop(load_tables, self.config, not self._worker)
         except ConfigError as exc:
             _log_problems(exc)
@@ -340,26 +396,26 @@ class Server:
                 len(exc.problems),
                 self.generation,
             )
-            return False
+            return {"ok": False, "problems": [str(problem) for problem in exc.problems]}
         except Exception:
             self.metrics.reload_failed()
             log.exception("event=reload result=failed generation=%d", self.generation)
-            return False
+            return {"ok": False, "problems": ["the reload failed: the server's log says why"]}
         await self._swap(loaded, tables, started, "file")
-        return True
+        return {"ok": True, "generation": self.generation, "zone_files": -1}
 
     async def _swap(self, loaded: Loaded, tables: Tables, started: float, source: str) -> None:
         """Serve `tables` from now on (one assignment) and adopt the new options, metrics
         and listening addresses; then free the old tables, plan and model off the loop.
         What takes time over many zones is done in threads: a stop of the event loop is a
         gap in the answers."""
-        sets = await off_loop(acns_sets, loaded.model)
+        sets = self._sets = await off_loop(acns_sets, loaded.model)
         notifier = self.notifier
         settings = loaded.model.server
         changed = []
         if notifier is not None and settings.notify:  # RFC 1996: the serials that changed
             changed = await off_loop(changed_zones, self.tables, tables)
-        _log_warnings(loaded)
+        _log_warnings(loaded.warnings)
         previous = (self.tables, self._plan, self._model)
         self.tables = tables
         self.generation += 1
@@ -429,6 +485,11 @@ async def serve(
             dns = settings.tcp_max_connections + 2 * len(server.listeners)
             server.api = _api_server(config, settings.api, server.apply, dns)
             server.api.start()
+        if worker is None:
+            server.editor = server.api.editor if server.api is not None else await off_loop(
+                ConfigEditor, config, server.apply)
+            server.control = await open_control(
+                control_path(loaded.model.config_file, settings), server.reload_report)
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
@@ -469,6 +530,12 @@ def _api_server(config: str, api: ApiConfig, apply: Callable[[], None],
 
 
 async def _stop(server: Server, exposition: Exposition | None, grace: float) -> None:
+    if server.control is not None:
+        paths = [sock.getsockname() for sock in server.control.sockets]
+        server.control.close()
+        for path in paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
     if server.api is not None:
         await off_loop(server.api.stop)
     await server.shutdown(grace)
@@ -568,7 +635,7 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         return 1
     settings = loaded.model.server
     logs.configure(settings.log_format, query_log=settings.query_log)
-    _log_warnings(loaded)
+    _log_warnings(loaded.warnings)
     plan = loaded.plan
     log.info("event=loaded config=%s zones=%d views=%d", config, len(plan.zones), len(plan.views))
     ports = [port for _, port in override or plan.listen] + [plan.view_port] * bool(plan.views)

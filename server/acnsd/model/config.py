@@ -187,7 +187,7 @@ def _load(source: Source, config_file: Path, forget: Collection[str], tree: Tree
     plan = ServePlan(
         zones=tuple(plans),
         listen=server.listen,
-        views=_views(model) if server.serve_assigned_addresses else (),
+        views=plan_views(model) if server.serve_assigned_addresses else (),
         view_port=server.port,
         options=ServerOptions(
             edns_udp_size=server.edns_udp_size,
@@ -373,7 +373,7 @@ def _lame_delegations(zones: list[ResolvedZone],
     return warnings
 
 
-def _views(model: Model) -> tuple[View, ...]:
+def plan_views(model: Model) -> tuple[View, ...]:
     """One view per assigned address: the zones whose nameservers include that name (§4)."""
     zones_of: dict[str, set[dns.name.Name]] = {}
     for zone in model.zones:

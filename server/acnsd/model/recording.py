@@ -21,7 +21,7 @@ Rules owned here:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,8 @@ from .state import State, load_state_json
 from .store import Change, Store, export_state_json, import_state_json
 from .zonedata import with_serial
 
-__all__ = ["export_state", "legacy_path", "read_state", "record_state", "store_path"]
+__all__ = ["export_state", "legacy_path", "read_state", "record_change", "record_state",
+           "store_path"]
 
 IMPORTED = ".imported"  # the suffix a JSON state file gets once imported
 
@@ -80,10 +81,39 @@ def record_state(state: State, plans: Sequence[ZonePlan],
         served = list(plans)
         for i, name in enumerate(names):
             if name in due:
-                served[i] = _serve(change, name, plans[i], state.serials[name])
+                served[i], _ = _serve(change, name, plans[i], state.serials[name])
         for name in state.served.difference(names):
             change.remove_zone(name)
     return tuple(served)
+
+
+def record_change(state: State, state_file: Path, plans: Mapping[str, ZonePlan | None], *,
+                  addresses: Mapping[str, tuple[dict[str, Any] | None, bool]],
+                  recorded: Mapping[str, dict[str, Any] | None]) -> dict[str, ZonePlan]:
+    """Record one change in one transaction: the content of the zones it rebuilt (None:
+    no longer served), the names whose addresses changed (name: (addresses or None,
+    released)) and what zones received from the zone defaults (R6; None: forgotten).
+    Returns the rebuilt plans with the serials the store decided; `state` follows (its
+    serials, for build_zone)."""
+    served = {}
+    with _writer(state_file) as store, store.change() as change:
+        for name, (entry, released) in addresses.items():
+            if entry is None:
+                change.unassign(name)
+                continue
+            change.assign(name, entry.get("ipv4"), entry.get("ipv6"))
+            if released:
+                change.release(name)
+        for name, record in recorded.items():
+            change.record(name, record)
+        for name, plan in plans.items():
+            if plan is None:
+                change.remove_zone(name)
+            else:
+                entry = state.serials[name]
+                served[name], serial = _serve(change, name, plan, entry)
+                state.serials[name] = {**entry, "serial": serial}
+    return served
 
 
 def _record_addresses(change: Change, state: State) -> None:
@@ -104,11 +134,12 @@ def _zone_name(plan: ZonePlan) -> str:
     return b".".join(plan.origin.labels[:-1]).decode("ascii")
 
 
-def _serve(change: Change, name: str, plan: ZonePlan, entry: dict[str, Any]) -> ZonePlan:
+def _serve(change: Change, name: str, plan: ZonePlan,
+           entry: dict[str, Any]) -> tuple[ZonePlan, int]:
     """Serve the plan's content, built as its serial `entry` says; the plan with the
-    store's serial."""
+    store's serial, and that serial."""
     serial = change.put_zone(name, plan.rrsets, digest=entry["digest"]).serial
-    return plan if serial == entry["serial"] else with_serial(plan, serial)
+    return (plan if serial == entry["serial"] else with_serial(plan, serial)), serial
 
 
 @contextmanager

@@ -40,13 +40,15 @@ WAIT = 1.0  # seconds before the first retry; doubled each time
 CONCURRENT = 32
 
 
-def changed_zones(old: Tables, new: Tables) -> list[str]:
+def changed_zones(old: Tables, new: Tables, keys: Iterable[bytes] | None = None) -> list[str]:
     """The apexes ("example.com.") of the zones of `new` whose serial is not `old`'s (a
-    zone new to the tables included). Zones the delta kept are the same objects: skipped
-    at once."""
+    zone new to the tables included), among `keys` (None: every zone). Zones the delta
+    kept are the same objects: skipped at once."""
     changed = []
     old_zones = old.zones
-    for key, zone in new.zones.items():
+    zones = new.zones.items() if keys is None else (
+        (key, zone) for key in keys if (zone := new.zones.get(key)) is not None)
+    for key, zone in zones:
         before = old_zones.get(key)
         if before is zone:
             continue

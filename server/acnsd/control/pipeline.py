@@ -1,0 +1,232 @@
+"""The incremental pipeline: a change made at the cost of what it changes (issue 16).
+
+Rule owned here: an accepted change goes forward only, and touches only what its verdict
+names. `check` asks the rules (rules.check over the index: load()'s verdict, the same
+problems); the caller then writes the change's file; `commit` makes it: the index
+becomes what an index of the edited configuration would be (rules.apply), the zones the
+verdict rebuilds are built (build_zone, their zone files read through the zone file
+cache), what the change decided is recorded in the store in one transaction (each
+rebuilt zone's content, which decides its serial and journals the difference; the
+addresses; the zone defaults received), the model follows, and the result is a Delta for
+the served tables (dns/delta.py) with the plans' views when they changed. Nothing here
+visits a zone the verdict does not name, except the views, recomputed over every zone
+when a name's addresses or providing zone change with serve_assigned_addresses on.
+
+A change the rules cannot judge alone (rules.OutOfScope) is the caller's to load whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+import dns.name
+
+from ..dns.delta import Delta, ZoneDelta
+from ..dns.plan import View, ZonePlan
+from ..errors import ConfigError, Problem
+from ..model.config import Loaded, plan_views
+from ..model.recording import record_change
+from ..model.state import State
+from ..model.types import Account, Model, ResolvedZone, zone_id
+from ..model.zonedata import build_zone, read_zone_file
+from .change import Change, Verdict
+from .index import ModelIndex, Recorded
+from .rules import Locate, apply, check
+
+__all__ = ["Committed", "Pipeline", "combined"]
+
+
+@dataclass(frozen=True)
+class Committed:
+    """An accepted change, made: the model after it, the delta for the served tables,
+    the views of the plan when they changed (None: as before), the warnings of building
+    its zones."""
+
+    model: Model
+    zones: Mapping[str, ResolvedZone | None]  # the zones resolved anew (None: deleted)
+    delta: Delta
+    views: tuple[View, ...] | None
+    warnings: tuple[Problem, ...]
+
+
+class Pipeline:
+    """The accepted configuration as the index, the model and the state of its serials;
+    `by_id`: each zone's name by its id (the API's lookups)."""
+
+    def __init__(self, loaded: Loaded, state: State) -> None:
+        """From a load (save_state=False) and the State it decided, recorded since."""
+        self.index = ModelIndex.build(loaded, Recorded.of(state))
+        self.state = state
+        self.model = loaded.model
+        # each account's zones, resolved, in the order a load gives
+        self._zones: dict[str, dict[str, ResolvedZone]] = {
+            account.id: {} for account in loaded.model.accounts}
+        for zone in loaded.model.zones:
+            self._zones[zone.account][zone.name] = zone
+        self._configs = {account.id: {zone.name: zone for zone in account.zones}
+                         for account in loaded.model.accounts}
+        self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
+        self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
+
+    def check(self, change: Change, locate: Locate) -> Verdict:
+        """The rules' verdict on `change` (LookupError, rules.OutOfScope as rules.check)."""
+        return check(self.index, change, locate)
+
+    def commit(self, verdict: Verdict, locate: Locate) -> Committed:
+        """Make an accepted change whose files are written (module doc). Raises
+        ConfigError when a rebuilt zone cannot be served after all, StateError when the
+        store refuses the transaction: the index is then ahead of the store and the
+        served tables, and the caller must load the configuration whole."""
+        apply(self.index, verdict)
+        plans, warnings = self._build(verdict)
+        addresses = {name: (self.index.assigned(name) or self.index.released(name),
+                            self.index.assigned(name) is None
+                            and self.index.released(name) is not None)
+                     for name in verdict.assigned.keys() | verdict.released.keys()}
+        served = record_change(self.state, self.model.server.state_file, plans,
+                               addresses=addresses, recorded=verdict.recorded)
+        self.model = self._model(verdict)
+        views = None
+        if verdict.addresses and self.model.server.serve_assigned_addresses:
+            views = plan_views(self.model)
+        delta = Delta(
+            generation=0,
+            zones=tuple(self._zone_delta(name, served.get(name)) for name in plans),
+            views=None if views is None else tuple(view.address for view in views),
+            view_names=None if views is None else {
+                view.address: frozenset(name.to_wire().lower() for name in view.names)
+                for view in views},
+        )
+        return Committed(self.model, verdict.zones, delta, views, tuple(warnings))
+
+    # --- building -----------------------------------------------------------------------
+
+    def _build(self, verdict: Verdict) -> tuple[dict[str, ZonePlan | None], list[Problem]]:
+        """The plans of the zones the verdict rebuilds (None: deleted)."""
+        index, server = self.index, self.model.server
+        plans: dict[str, ZonePlan | None] = {}
+        problems: list[Problem] = []
+        warnings: list[Problem] = []
+        for name, zone in verdict.zones.items():
+            if zone is None:
+                plans[name] = None
+        for name in sorted(verdict.rebuild):
+            entry = index.zone(name)
+            if entry is None:
+                plans[name] = None
+                continue
+            before = index.records_total - index.records(name)
+            file, errors = read_zone_file(entry.resolved, server, _no_locate, before)
+            if file is None:
+                problems += errors
+                continue
+            plan, errors, more = build_zone(entry.resolved, file, index.auto(name), self.state,
+                                            _no_locate)
+            problems += errors
+            warnings += more
+            plans[name] = plan
+        if problems:
+            raise ConfigError(problems)
+        return plans, warnings
+
+    def _zone_delta(self, name: str, plan: ZonePlan | None) -> ZoneDelta:
+        key = dns.name.from_text(name).to_wire().lower()
+        if plan is None:
+            return ZoneDelta(key, None)
+        entry = self.index.zone(name)
+        assert entry is not None
+        return ZoneDelta(key, plan, self._addresses(entry.resolved), _serial(plan))
+
+    def _addresses(self, zone: ResolvedZone) -> frozenset[str]:
+        """The view addresses that serve a zone (compile_plan's, from the plan's views):
+        those of its nameservers, with serve_assigned_addresses on."""
+        server = self.model.server
+        if not server.serve_assigned_addresses:
+            return frozenset()
+        standard = {ns.name: (ns.ipv4, ns.ipv6) for ns in server.standard_nameservers}
+        found: set[str] = set()
+        for name in zone.nameservers:
+            address = self.model.addresses.get(name)
+            pair = (address.ipv4, address.ipv6) if address is not None else standard.get(
+                name, (None, None))
+            found.update(a for a in pair if a)
+        return frozenset(found)
+
+    # --- the model ----------------------------------------------------------------------
+
+    def _model(self, verdict: Verdict) -> Model:
+        """The model after the change: its account, zones and addresses replaced."""
+        model = self.model
+        accounts = list(model.accounts)
+        changed: set[str] = set()
+        if verdict.account is not None:
+            changed.add(verdict.account.id)
+        for name, zone in verdict.zones.items():
+            account_id = zone.account if zone is not None else self._account_of(name)
+            if account_id is None:
+                continue
+            configs = self._configs[account_id]
+            if zone is None:
+                self._zones[account_id].pop(name, None)
+                configs.pop(name, None)
+                self.by_id.pop(zone_id(name), None)
+            else:
+                self._zones[account_id][name] = zone
+                self.by_id[zone_id(name)] = name
+                entry = self.index.zone(name)
+                configs[name] = verdict.configs.get(name) or (
+                    entry.config if entry is not None else configs[name])
+            changed.add(account_id)
+        for account_id in changed:
+            position = self._order[account_id]
+            entry = self.index.account(account_id)
+            base: Account = entry.account if entry is not None else accounts[position]
+            accounts[position] = dataclasses.replace(
+                base, zones=tuple(self._configs[account_id].values()))
+        addresses = dict(model.addresses)
+        for name, address in verdict.addresses.items():
+            if address is None:
+                addresses.pop(name, None)
+            else:
+                addresses[name] = address
+        zones = tuple(chain.from_iterable(self._zones[a.id].values() for a in accounts))
+        return dataclasses.replace(model, accounts=tuple(accounts), zones=zones,
+                                   addresses=addresses)
+
+    def _account_of(self, zone: str) -> str | None:
+        """The account a deleted zone was in (the index has forgotten it)."""
+        return next((account for account, zones in self._zones.items() if zone in zones),
+                    None)
+
+
+def combined(made: Sequence[Committed]) -> Committed:
+    """Changes made one after another (a reload's zone files), as one: the last model,
+    views and view names, each zone's last delta, every warning."""
+    zones: dict[str, ResolvedZone | None] = {}
+    deltas: dict[bytes, ZoneDelta] = {}
+    for committed in made:
+        zones.update(committed.zones)
+        deltas.update((zone.key, zone) for zone in committed.delta.zones)
+    last = made[-1]
+    viewed = next((m for m in reversed(made) if m.views is not None), None)
+    delta = Delta(generation=0, zones=tuple(deltas.values()),
+                  views=None if viewed is None else viewed.delta.views,
+                  view_names=None if viewed is None else viewed.delta.view_names)
+    return Committed(last.model, zones, delta, None if viewed is None else viewed.views,
+                     tuple(w for m in made for w in m.warnings))
+
+
+def _serial(plan: ZonePlan) -> int:
+    """The SOA serial of a plan (build_zone puts the SOA last)."""
+    (_, _, timers), = plan.rrsets[-1].rdatas
+    return int.from_bytes(timers[:4], "big")
+
+
+def _no_locate(path: str, message: str, rule: str | None) -> Problem:
+    """Zone files are located by their file, never by a YAML path: the rules checked
+    the change's YAML already."""
+    return Problem(message, rule=rule)
+

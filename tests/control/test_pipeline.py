@@ -1,0 +1,166 @@
+"""The incremental pipeline against a whole load (issue 16).
+
+From a random accepted configuration, a random sequence of changes, each made as the
+management API makes it (its file written, then control/pipeline.py), and each refused
+one put back. After each accepted change, the tables it served (the delta applied to the
+live tables, the caches warm before) answer every query of every zone, at every local
+address, byte for byte as tables compiled cold from a whole load of the edited
+configuration over the state the pipeline recorded (serials included); that load decides
+nothing new (the store holds what it would); and the pipeline's model is the load's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dns.message
+import pytest
+import yaml
+from acnsd.control.change import ZoneDeleted, ZoneFileChanged, ZoneSettingsChanged
+from acnsd.control.pipeline import Pipeline
+from acnsd.control.rules import OutOfScope
+from acnsd.dns.compiler import Tables, compile_plan
+from acnsd.dns.core import Transport, answer
+from acnsd.dns.delta import apply_delta
+from acnsd.model.config import Loaded, load, record
+from acnsd.model.names import normalize
+from acnsd.model.types import Model
+from acnsd.model.yamlsrc import parse
+from controlkit import TEMPLATE, deterministic_draws, edit, start, writes_file
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from modelkit import Env
+from test_scoped_oracle import _content, changes, configuration
+
+QTYPES = ["SOA", "NS", "A", "AAAA"]
+LABELS = ["", "www.", "ns1.", "sub.", "nx."]
+
+
+def started(path: Path) -> tuple[Pipeline, Tables, Loaded]:
+    loaded = load(path, save_state=False)
+    state = loaded.state
+    loaded = record(loaded)
+    return Pipeline(loaded, state), compile_plan(loaded.plan), loaded
+
+
+def queries(*models: Model) -> list[bytes]:
+    names = {zone.name for model in models for zone in model.zones}
+    names |= {name for model in models for name in model.addresses}
+    return [dns.message.make_query(f"{label}{name}.", qtype).to_wire()
+            for name in sorted(names) for label in LABELS for qtype in QTYPES]
+
+
+def locals_of(loaded: Loaded) -> list[str | None]:
+    return [None, *sorted({view.address for view in loaded.plan.views})]
+
+
+def same_answers(got: Tables, cold: Tables, asked: list[bytes], at: list[str | None]) -> None:
+    for _ in range(2):  # the second time from the caches
+        for local in at:
+            for query in asked:
+                expected = answer(cold, query, Transport.UDP, local)
+                assert answer(got, query, Transport.UDP, local) == expected, (
+                    dns.message.from_wire(query).question[0].to_text(), local)
+
+
+def pathless(model: Model) -> dict[str, Any]:
+    """A model's zones and addresses, without the YAML paths (the pipeline renumbers the
+    paths of the zones after a deleted one only in its index), and a zone's settings from
+    the zone defaults alike whether received now or recorded before."""
+    zones = {z.name: dataclasses.replace(z, path="", reason=z.reason.replace(" (recorded)", ""))
+             for z in model.zones}
+    accounts = {a.id: dataclasses.replace(a, path="", zones=tuple(
+        sorted((dataclasses.replace(z, path="") for z in a.zones), key=lambda z: z.name)))
+        for a in model.accounts}
+    return {"zones": zones, "accounts": accounts, "addresses": model.addresses}
+
+
+@settings(max_examples=20, deadline=None)
+@given(configuration(), st.booleans(), st.data())
+def test_a_change_served_by_the_pipeline_is_served_as_a_whole_load_serves_it(case, views,
+                                                                              data):
+    cfg, files = case
+    cfg["server"]["serve_assigned_addresses"] = views
+    with tempfile.TemporaryDirectory() as tmp, deterministic_draws():
+        env = Env(Path(tmp))
+        start(env, cfg, files)
+        pipeline, tables, loaded = started(env.path)
+        for _ in range(data.draw(st.integers(2, 8))):
+            change = data.draw(changes(cfg, loaded))
+            content = data.draw(_content(change)) if writes_file(change) else None
+            edited = edit(cfg, change)
+            text = yaml.safe_dump(edited, sort_keys=False)
+            saved = env.path.read_text()
+            zone_file = _zone_file(env, cfg, loaded, change)
+            old_file = zone_file.read_text() if zone_file and zone_file.exists() else None
+            env.path.write_text(text)
+            if zone_file is not None:
+                if content is None:
+                    zone_file.unlink(missing_ok=True)
+                else:
+                    zone_file.write_text(content)
+            try:
+                verdict = pipeline.check(change, parse(text, str(env.path)).problem)
+            except OutOfScope:
+                event("out of scope: loaded whole")
+                pipeline, tables, loaded = started(env.path)
+                cfg = edited
+                continue
+            if not verdict.accepted:
+                event(f"{type(change).__name__}: refused")
+                env.path.write_text(saved)
+                if zone_file is not None:
+                    if old_file is None:
+                        zone_file.unlink(missing_ok=True)
+                    else:
+                        zone_file.write_text(old_file)
+                continue
+            event(f"{type(change).__name__}: accepted")
+            forget = [change.zone] if isinstance(change, ZoneDeleted) else []
+            committed = pipeline.commit(verdict, parse(text, str(env.path)).problem)
+            live = tables
+            asked = queries(loaded.model, committed.model)
+            same_answers(live, live, asked, locals_of(loaded))  # warm the caches
+            tables, names = apply_delta(tables, committed.delta)
+            tables.cache.invalidate(names)
+            whole = load(env.path, save_state=False, forget=forget)
+            assert whole.state is not None and not whole.state.changed, change
+            same_answers(tables, compile_plan(whole.plan, cache_entries=0), asked,
+                         locals_of(whole))
+            got, expected = pathless(committed.model), pathless(whole.model)
+            for part in expected:
+                for key in expected[part].keys() | got[part].keys():
+                    a, b = got[part].get(key), expected[part].get(key)
+                    assert a == b, (change, part, key, [
+                        (f.name, getattr(a, f.name), getattr(b, f.name))
+                        for f in dataclasses.fields(b) if getattr(a, f.name) != getattr(b, f.name)]
+                        if a is not None and b is not None else (a, b))
+            cfg, loaded = edited, whole
+
+
+def _zone_file(env: Env, cfg: dict[str, Any], loaded: Loaded, change: Any) -> Path | None:
+    if isinstance(change, ZoneFileChanged):
+        return next(z.file for z in loaded.model.zones if z.name == change.zone)
+    if writes_file(change):
+        return env.zones_dir(cfg) / f"{normalize(change.name)}.zone"
+    return None
+
+
+def test_a_refused_change_is_refused_with_the_rules_problems(tmp_path: Path) -> None:
+    env = Env(tmp_path)
+    cfg = {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
+                                               {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
+                      "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones"},
+           "accounts": [{"id": "a", "name": "A", "zones": [{"name": "example.com"}]}]}
+    env.load(cfg, {"example.com": TEMPLATE})
+    pipeline, _, _ = started(env.path)
+    text = env.path.read_text()
+    verdict = pipeline.check(ZoneSettingsChanged("example.com", {"ns_ttl": 5}),
+                             parse(text, str(env.path)).problem)
+    assert not verdict.accepted
+    assert any(p.rule == "R9" or "ns_ttl" in p.message for p in verdict.problems)
+    with pytest.raises(ValueError):
+        pipeline.commit(verdict, parse(text, str(env.path)).problem)
