@@ -3,9 +3,11 @@ API, and the oracle (the zone file as dnspython reads it, the daemon's answers).
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dns.name
 import dns.rdatatype
@@ -92,3 +94,29 @@ def ttl_of(daemon: Daemon, name: str, rdtype: str) -> int:
     response = daemon.query(name, rdtype)
     return next(rrset.ttl for rrset in response.answer
                 if rrset.rdtype == dns.rdatatype.from_text(rdtype))
+
+
+def export_text(client: Client, zone: str) -> tuple[int, str, str]:
+    """GET dns_records/export: (status, Content-Type, body)."""
+    connection = http.client.HTTPConnection(client.host, client.port, timeout=30)
+    try:
+        connection.request("GET", f"/client/v4/zones/{zone}/dns_records/export",
+                           headers={"Authorization": f"Bearer {client.token}"})
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read().decode()
+    finally:
+        connection.close()
+
+
+def import_file(client: Client, zone: str, text: str,
+                **fields: str) -> tuple[int, dict[str, Any]]:
+    """POST dns_records/import with the zone file as the multipart field `file`, as
+    `curl --form file=@...` sends it."""
+    boundary = "acnsd-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                 f'filename="zone.txt"\r\nContent-Type: text/plain\r\n\r\n{text}\r\n')
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    return client.call("POST", f"/zones/{zone}/dns_records/import", raw=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})

@@ -54,6 +54,10 @@ _TTL_LINE = re.compile(r"^\$TTL[ \t]+(\S+)", re.IGNORECASE | re.MULTILINE)
 _INCLUDE = re.compile(r"^\$INCLUDE", re.IGNORECASE | re.MULTILINE)
 _TARGETS = ("CNAME", "NS", "PTR", "DNAME")  # content: one domain name
 _TXT_CHUNK = 255  # octets of one TXT character-string (RFC 1035 §3.3)
+# TXT_DOC: a TXT record's content is its text, cut in strings of _TXT_CHUNK octets; content
+# that begins with a double quote is the presentation form (one or more quoted strings,
+# RFC 1035 §5.1), and a record of several strings, or whose text begins with a double
+# quote, is listed in that form, so that what is listed can be written back as it is.
 
 
 class RecordError(ValueError):
@@ -237,8 +241,8 @@ def _content(rd: dns.rdata.Rdata, kind: str) -> str:
         return str(rd.exchange.to_text(omit_final_dot=True))
     if kind == "SRV":
         return f"{rd.weight} {rd.port} {rd.target.to_text(omit_final_dot=True)}"
-    if kind == "TXT" and len(rd.strings) == 1:
-        return str(rd.strings[0].decode(errors="backslashreplace"))
+    if kind == "TXT" and len(rd.strings) == 1 and not rd.strings[0].startswith(b'"'):
+        return str(rd.strings[0].decode(errors="backslashreplace"))  # (else quoted: TXT_DOC)
     if kind == "SOA":
         return (f"{rd.mname.to_text(omit_final_dot=True)} {rd.rname.to_text(omit_final_dot=True)}"
                 f" {rd.serial} {rd.refresh} {rd.retry} {rd.expire} {rd.minimum}")
@@ -270,9 +274,9 @@ def rdata_of(kind: str, content: Any, priority: Any, data: Any) -> dns.rdata.Rda
         if kind == "MX":
             return _rdata(kind, f"{_need(priority, 'priority')} "
                                 f"{_fqdn(_need(content, 'content'))}")
-        if kind == "TXT":
+        if kind == "TXT":  # TXT_DOC
             text = _need(content, "content")
-            if text.startswith('"'):  # presentation form: one or more quoted strings
+            if text.startswith('"'):
                 return _rdata(kind, text)
             raw = text.encode()
             chunks = [raw[i:i + _TXT_CHUNK] for i in range(0, len(raw), _TXT_CHUNK)] or [b""]
