@@ -276,8 +276,9 @@ def document(server_url: str = "/client/v4") -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "acnsd management API", "version": "1",
                  "description": "Cloudflare v4 compatible account custom nameservers, DNS "
-                 "settings and zones. Every change is written to the configuration file "
-                 "(the one source of truth) after every rule R1-R11 has been checked. Error "
+                 "settings, zones and DNS records. Every change is written to the "
+                 "configuration's files (the one source of truth: the YAML, a zone's zone "
+                 "file) after every rule R1-R11 has been checked. Error "
                  "codes: 1000+n rule Rn broken; 1000 other configuration problem; 1021 the "
                  "file changed on disk; 1022 (503) a problem outside the caller's accounts "
                  "(told to the operator); 1030 bad request; 1049 invalid zone name; 1061 zone "
