@@ -193,6 +193,9 @@ def test_refusals_name_the_rule_and_change_nothing(site, zone: str, body: dict,
     assert "/tmp" not in message and str(config.parent) not in message
     assert zone_file.read_bytes() == before
     assert not list(zone_file.parent.glob(".*api-old"))
+    if body["type"] in ("A", "CNAME") and words != "identical":  # nothing new served
+        owner = name if body["name"] == "@" else f"{body['name']}.{name}"
+        assert not any(body["content"] in text for text in answer(daemon, owner, body["type"]))
 
 
 def test_apex_ns_of_a_multi_provider_zone(site) -> None:

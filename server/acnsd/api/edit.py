@@ -15,7 +15,8 @@ that changed on disk since it was last read or written here is never overwritten
 change is refused until the server has reloaded it. Changes are serialized by one lock,
 so none is lost.
 
-Files a change brings (a new zone's empty zone file) replace whatever file had that name
+Files a change brings (a new zone's empty zone file, a zone file the records API
+rewrote: rewrite_zone_file) replace whatever file had that name
 (a deleted zone's data never passes to the next zone of that name) and are put back as
 they were when the change is refused; files a change drops (a deleted zone's) are removed
 once it is written.

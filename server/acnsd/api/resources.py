@@ -1,4 +1,5 @@
-"""The management API's resources: Cloudflare's ACNS, DNS-settings and zone endpoints.
+"""The management API's resources: Cloudflare's ACNS, DNS-settings, zone and DNS records
+endpoints.
 
 Rule owned here: each endpoint reads the model the server last accepted, and each change
 is one Change (control/change.py) made to the configuration's files through ConfigEditor
@@ -8,7 +9,9 @@ existence: a token that may not touch an account learns nothing about what it ho
 (403 for its account ids, its zones and zone ids that do not exist alike), and a refused
 change tells it only of its own resources (redact.py). Bodies hold exactly the
 documented keys and JSON types (bodies.py). A zone is created from an empty zone file,
-whatever file of that name was left in zones_dir, and deleting it removes its file.
+whatever file of that name was left in zones_dir, and deleting it removes its file. A
+change of a zone's records is a change of its zone file (records.py says what is listed and
+how the file is rewritten; ConfigEditor.rewrite_zone_file makes it).
 """
 
 from __future__ import annotations
@@ -424,7 +427,7 @@ class Resources:
                                   f"[{record.rule}] {why}")])
         return record
 
-    def _written(self, req: Request, make: Callable[[ZoneText, Record | None], Record],
+    def _written(self, req: Request, make: Callable[[ZoneText], Record],
                  old: Record | None = None) -> Response:
         """Write the record `make` makes (replacing `old`); its object as now served."""
         zone = self._zone(req.grant, req.params["zone_id"])
@@ -433,7 +436,7 @@ class Resources:
         def rewrite(file: ZoneText) -> None:
             if old is not None:
                 file.remove(old)
-            record = make(file, old)
+            record = make(file)
             file.add(record)
             made.append(record)
 
@@ -460,13 +463,13 @@ class Resources:
     def create_record(self, req: Request) -> Response:
         zone = self._zone(req.grant, req.params["zone_id"])
         body = check_body(req.body, "DnsRecordInput")
-        return self._written(req, lambda file, _: self._new_record(zone, file, body, None))
+        return self._written(req, lambda file: self._new_record(zone, file, body, None))
 
     def put_record(self, req: Request) -> Response:
         zone = self._zone(req.grant, req.params["zone_id"])
         old = self._editable(zone, req.params["record_id"])
         body = check_body(req.body, "DnsRecordInput")
-        return self._written(req, lambda file, _: self._new_record(zone, file, body, None), old)
+        return self._written(req, lambda file: self._new_record(zone, file, body, None), old)
 
     def patch_record(self, req: Request) -> Response:
         zone = self._zone(req.grant, req.params["zone_id"])
@@ -474,7 +477,7 @@ class Resources:
         body = check_body(req.body, "DnsRecordPatch")
         current = {k: v for k, v in record_object(zone, old).items()
                    if k in ("type", "name", "content", "priority", "data")}
-        return self._written(req, lambda file, _: self._new_record(
+        return self._written(req, lambda file: self._new_record(
             zone, file, {**current, **body}, old.ttl), old)
 
     def delete_record(self, req: Request) -> Response:
