@@ -97,22 +97,28 @@ class ConfigEditor:
     """The configuration's files, as last accepted, and the model loaded from them."""
 
     def __init__(self, path: str | os.PathLike[str],
-                 apply: Callable[[Committed | Loaded], None] | None = None) -> None:
+                 apply: Callable[[Committed | Loaded], None] | None = None, *,
+                 loaded: tuple[Loaded, State | None] | None = None,
+                 prefetch: bool = True) -> None:
         """`apply` makes an accepted change live (the server's hook); None: nothing
-        serves the configuration (the tests of the editor alone)."""
+        serves the configuration (the tests of the editor alone). `loaded`: what the
+        server loaded and recorded, with the State it decided (else the files are loaded
+        here). `prefetch`: read a single file's round-trip document now, not at the first
+        change (the API's; a reload does not need it)."""
         self.path = Path(path)
         self.lock = threading.Lock()
         self.apply = apply
         for stale in self.path.parent.glob(f".{self.path.name}.api-*"):  # after a crash
             stale.unlink(missing_ok=True)
-        loaded = load(self.path, save_state=False)
-        self.model: Model = loaded.model
+        if loaded is None:
+            loaded = (load(self.path, save_state=False), None)
+        self.model: Model = loaded[0].model
         for stale in self.model.server.zones_dir.glob(f".*{ASIDE}"):  # the same
             stale.unlink(missing_ok=True)
-        self.sources = open_sources(loaded)
-        if isinstance(self.sources, SingleFile):
+        self.sources = open_sources(loaded[0])
+        if prefetch and isinstance(self.sources, SingleFile):
             self.sources.document  # noqa: B018 (read now, not at the first change)
-        self.pipeline = _pipeline(loaded)
+        self.pipeline = _pipeline(*loaded)
 
     def refresh(self) -> bool:
         """Adopt the files as they are on disk now, if they load (after an operator's

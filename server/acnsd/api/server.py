@@ -309,8 +309,10 @@ class ApiServer:
 
     def __init__(self, config_path: str | Path, listen: tuple[str, int],
                  tokens_file: str | Path, apply: Callable[[Committed | Loaded], None],
-                 limits: ApiLimits = DEFAULT_LIMITS) -> None:
-        self.editor = ConfigEditor(config_path, apply)
+                 limits: ApiLimits = DEFAULT_LIMITS, *,
+                 editor: ConfigEditor | None = None) -> None:
+        """`editor`: the server's (else one of `config_path` applying with `apply`)."""
+        self.editor = editor if editor is not None else ConfigEditor(config_path, apply)
         self.tokens = Tokens(tokens_file)
         self.resources = Resources(self.editor)
         self.openapi = document(PREFIX)

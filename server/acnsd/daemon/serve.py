@@ -60,10 +60,10 @@ from acnsd.dns.delta import apply_delta
 from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError, Problem
 from acnsd.gcpause import gc_paused
-from acnsd.model.config import Loaded, load
+from acnsd.model.config import Loaded, load, record
 from acnsd.model.recording import store_path
 from acnsd.model.schema import parse_hostport
-from acnsd.model.state import remove_stale_temporaries
+from acnsd.model.state import State, remove_stale_temporaries
 from acnsd.model.types import ApiConfig, Model, ResolvedZone
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
 from acnsd.xfr.notify import Notifier, changed_zones
@@ -127,17 +127,22 @@ def endpoints(plan: ServePlan, listen: Listen = None) -> list[Endpoint]:
     return wanted
 
 
-def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables]:
-    """Load, validate and compile a configuration (blocking; raises ConfigError).
+def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables, State]:
+    """Load, validate and compile a configuration (blocking; raises ConfigError); with the
+    State the load decided (the pipeline of the server's editor starts from it).
 
     `save_state` records new decisions (addresses, serials, content) in the store;
     workers leave that to their parent, which records first, so their plans carry the
     serials it recorded.
     """
 
-    def load_and_compile() -> tuple[Loaded, Tables]:
-        loaded = load(config, save_state=save_state)
-        return loaded, compile_plan(loaded.plan)
+    def load_and_compile() -> tuple[Loaded, Tables, State]:
+        loaded = load(config, save_state=False)
+        state = loaded.state
+        assert state is not None
+        if save_state:
+            loaded = record(loaded)
+        return loaded, compile_plan(loaded.plan), state
 
     return frozen(load_and_compile)
 
@@ -387,7 +392,7 @@ class Server:
                     log.info("event=reload result=ok generation=%d source=file zone_files=%d "
                              "seconds=%.3f", self.generation, made, time.monotonic() - started)
                 return {"ok": True, "generation": self.generation, "zone_files": made}
-            loaded, tables = await off_loop(load_tables, self.config, not self._worker)
+            loaded, tables, _ = await off_loop(load_tables, self.config, not self._worker)
         except ConfigError as exc:
             _log_problems(exc)
             self.metrics.reload_failed()
@@ -466,6 +471,7 @@ async def serve(
     *,
     listen: Listen = None,
     worker: int | None = None,
+    state: State | None = None,
 ) -> int:
     """Bind, serve until SIGTERM or SIGINT, shut down gracefully; the exit code.
 
@@ -481,15 +487,18 @@ async def serve(
             raise AcnsdError("no address could be bound")
         if settings.metrics is not None:
             exposition = _start_exposition(server.metrics, settings.metrics, worker)
-        if settings.api is not None and worker is None:
-            dns = settings.tcp_max_connections + 2 * len(server.listeners)
-            server.api = _api_server(config, settings.api, server.apply, dns)
-            server.api.start()
-        if worker is None:
-            server.editor = server.api.editor if server.api is not None else await off_loop(
-                ConfigEditor, config, server.apply)
+        if worker is None:  # the editor starts from what the server loaded, not a load
+            def editor() -> ConfigEditor:
+                return ConfigEditor(config, server.apply, loaded=(loaded, state),
+                                    prefetch=settings.api is not None)
+
+            server.editor = await off_loop(editor)
             server.control = await open_control(
                 control_path(loaded.model.config_file, settings), server.reload_report)
+        if settings.api is not None and server.editor is not None:
+            dns = settings.tcp_max_connections + 2 * len(server.listeners)
+            server.api = _api_server(server.editor, settings.api, dns)
+            server.api.start()
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
@@ -521,12 +530,11 @@ async def serve(
     return 0
 
 
-def _api_server(config: str, api: ApiConfig, apply: Callable[[], None],
-                dns_descriptors: int) -> ApiServer:
-    """The management API, its connections capped within the descriptors that the DNS
-    side's `dns_descriptors` leave it."""
-    return ApiServer(config, api.listen, api.tokens_file, apply,
-                     api_limits(api.limits, dns_descriptors))
+def _api_server(editor: ConfigEditor, api: ApiConfig, dns_descriptors: int) -> ApiServer:
+    """The management API over the server's editor, its connections capped within the
+    descriptors that the DNS side's `dns_descriptors` leave it."""
+    return ApiServer(editor.path, api.listen, api.tokens_file, editor.apply,
+                     api_limits(api.limits, dns_descriptors), editor=editor)
 
 
 async def _stop(server: Server, exposition: Exposition | None, grace: float) -> None:
@@ -543,10 +551,12 @@ async def _stop(server: Server, exposition: Exposition | None, grace: float) -> 
         exposition.close()
 
 
-def _run(config: str, loaded: Loaded, tables: Tables, listen: Listen, worker: int | None) -> int:
+def _run(config: str, loaded: Loaded, tables: Tables, listen: Listen, worker: int | None,
+         state: State | None = None) -> int:
     """One process's event loop (uvloop when it is installed) from start to exit."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        return runner.run(serve(config, loaded, tables, listen=listen, worker=worker))
+        return runner.run(serve(config, loaded, tables, listen=listen, worker=worker,
+                                state=state))
 
 
 def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, workers: int) -> int:
@@ -628,7 +638,7 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         log.error("event=bad_workers workers=%d reason='at least 1'", workers)
         return 2
     try:
-        loaded, tables = load_tables(config)
+        loaded, tables, state = load_tables(config)
     except ConfigError as exc:
         _log_problems(exc)
         log.error("event=start_failed problems=%d config=%s", len(exc.problems), config)
@@ -655,5 +665,5 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         else:  # no other server of this configuration is writing its files
             _remove_stale_temporaries(loaded.model)
         if workers == 1:
-            return _run(config, loaded, tables, override, None)
+            return _run(config, loaded, tables, override, None, state)
         return _supervise(config, loaded, tables, override, workers)
