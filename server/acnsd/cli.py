@@ -1,5 +1,5 @@
 """The `acnsd` command line: serve, check, show, reload, migrate-layout, state export, and
-the API client's ns and zone.
+the API client's ns, zone and record.
 
 Rule owned here: configuration problems are printed one per line on stderr, and the
 exit code says whether the configuration was valid (0) or not (1). Output whose reader
@@ -26,6 +26,8 @@ from .model.config import load, read_server
 from .model.recording import export_state
 from .model.types import Model
 
+RELOAD_TIMEOUT = 600.0  # seconds `acnsd reload` waits for the server's answer
+
 __all__ = ["main"]
 
 
@@ -48,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="sets, names, addresses and records to create elsewhere")
     show.add_argument("--config", required=True)
     show.add_argument("--json", action="store_true", help="one JSON document")
-    reload = sub.add_parser("reload", help="check the configuration, then have the running "
-                            "server load it (SIGHUP)")
+    reload = sub.add_parser("reload", help="have the running server load what changed on "
+                            "disk, and say how it went")
     reload.add_argument("--config", required=True)
     migrate = sub.add_parser("migrate-layout", help="move the accounts of a single file "
                              "configuration to a directory of one file per account and zone")
@@ -95,7 +97,7 @@ def _output_closed() -> int:
 
 def _command(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    if args.command in ("ns", "zone"):
+    if args.command in ("ns", "zone", "record"):
         return run_client(args)
     if args.command == "serve":
         from .daemon.serve import main as serve_main
@@ -106,6 +108,8 @@ def _command(argv: Sequence[str] | None) -> int:
         return _migrate(args.config, args.dir)
     if args.command == "state":
         return _export_state(args.config)
+    if args.command == "reload" and (answer := _ask_reload(args.config)) is not None:
+        return answer
     try:  # check and reload write nothing: the server records its own decisions
         loaded = load(args.config, save_state=args.command == "show")
     except AcnsdError as exc:
@@ -175,6 +179,36 @@ def _api_problem(model: Model) -> str | None:
     except TokenError as exc:
         return f"server.api.tokens_file: {exc}"
     return None
+
+
+def _ask_reload(config: str) -> int | None:
+    """`acnsd reload` through the running server's control socket (daemon/control.py):
+    the server reloads what changed on disk and says how it went. None when no server
+    listens there (none runs, or under --workers): then check and signal."""
+    from .daemon.control import control_path, request_reload
+
+    try:
+        server = read_server(config)
+    except AcnsdError as exc:
+        _print_problems(exc)
+        return 1
+    try:
+        answer = request_reload(control_path(Path(config), server), RELOAD_TIMEOUT)
+    except (OSError, ValueError) as exc:
+        print(f"error: the server did not answer the reload: {exc}", file=sys.stderr)
+        return 1
+    if answer is None:
+        return None
+    if not answer.get("ok"):
+        for problem in answer.get("problems", []):
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{config}: not reloaded; the server serves what it served", file=sys.stderr)
+        return 1
+    made = answer["zone_files"]
+    what = ("the configuration loaded whole" if made < 0
+            else f"{made} zone file(s) changed" if made else "nothing changed on disk")
+    print(f"{config}: reloaded ({what}); generation {answer['generation']} is served")
+    return 0
 
 
 def _signal_reload(model: Model) -> int:

@@ -18,10 +18,13 @@ import contextlib
 import os
 import re
 import tempfile
+import time
+import types
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import modelkit
 from acnsd.control.change import ZoneCreated, ZoneDeleted, ZoneFileChanged
@@ -30,6 +33,7 @@ from acnsd.control.migrate import _essence
 from acnsd.control.rules import OutOfScope, apply, check
 from acnsd.control.sources import Directory, open_sources
 from acnsd.errors import ConfigError
+from acnsd.model import store, zonedata
 from acnsd.model.config import Loaded, load
 from acnsd.model.names import normalize
 from acnsd.model.recording import read_state
@@ -77,8 +81,9 @@ def test_both_layouts_load_alike(case, data):
         Env(one).write(cfg, files)
         Env(two).write(cfg, files)
         tree = write_tree(two, cfg, spread)
-        loaded, problems = _outcome(one)
-        tree_loaded, tree_problems = _outcome(two, tree.relative())
+        with frozen_clock():  # both loads in the same second: the same serials
+            loaded, problems = _outcome(one)
+            tree_loaded, tree_problems = _outcome(two, tree.relative())
         assert tree_problems == problems
         assert (loaded is None) == (tree_loaded is None)
         event("refused" if loaded is None else "accepted")
@@ -91,6 +96,17 @@ def test_both_layouts_load_alike(case, data):
                            for w in tree_loaded.warnings) == Counter(
                 replace(single(w, Path()), accounts=()) for w in loaded.warnings)
             assert set(tree_loaded.sources) == {"", *tree.files}
+
+
+@contextlib.contextmanager
+def frozen_clock() -> Any:
+    """The unix time the serials are made of (R10), fixed meanwhile."""
+    now = time.time()
+    clock = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time)
+                                     if not name.startswith("_")})
+    clock.time = lambda: now
+    with mock.patch.object(zonedata, "time", clock), mock.patch.object(store, "time", clock):
+        yield
 
 
 def _unserialed(loaded: Loaded) -> dict[str, list[str]]:

@@ -3,10 +3,13 @@ with every problem logged while the old tables keep serving; view addresses foll
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 import dns.flags
 import dns.rcode
@@ -118,22 +121,37 @@ def _reload_command(config) -> subprocess.CompletedProcess:
                           env=daemon_env(), capture_output=True, text=True, timeout=60)
 
 
-def test_reload_command_checks_then_signals_the_server(daemon_factory):
+def test_reload_command_asks_the_server_and_says_how_it_went(daemon_factory):
+    """`acnsd reload` talks to the running server over its control socket: the server
+    reloads what changed and answers; the command prints it (exit 0), or every problem in
+    `acnsd check`'s words (exit 1) while the old data is served."""
     daemon = daemon_factory()
+    socket_path = daemon.config.with_suffix(".ctl")
+    assert socket_path.is_socket() and socket_path.stat().st_mode & 0o777 == 0o600
     write_config(daemon.config.parent, daemon.port, www="192.0.2.21")
     done = _reload_command(daemon.config)
     assert done.returncode == 0, done.stderr
-    assert f"pid {daemon.process.pid}" in done.stdout
-    daemon.wait_log(r"event=reload result=ok generation=2")
-    assert www(daemon) == {"192.0.2.21"}
+    assert re.search(r"reloaded \(\d+ zone file\(s\) changed\); generation 2 is served",
+                     done.stdout), done.stdout
+    assert www(daemon) == {"192.0.2.21"}  # served when the command returns
 
     write_config(daemon.config.parent, daemon.port, www="192.0.2.22", broken=True)
     done = _reload_command(daemon.config)
     assert done.returncode == 1
-    assert "ns_set" in done.stderr  # the same words as `acnsd check`
-    assert "event=reload_started generation=2" not in daemon.log()  # never signalled
+    assert "ns_set" in done.stderr and "not reloaded" in done.stderr  # check's words
     assert www(daemon) == {"192.0.2.21"}
+
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.22")  # the YAML as served
+    done = _reload_command(daemon.config)
+    assert done.returncode == 0 and "zone file(s) changed" in done.stdout, done.stdout
+    assert www(daemon) == {"192.0.2.22"}
+
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.22", with_new_zone=True)
+    done = _reload_command(daemon.config)
+    assert done.returncode == 0 and "loaded whole" in done.stdout, done.stdout
+    assert daemon.query("new.test", "SOA").rcode() == dns.rcode.NOERROR
     assert daemon.stop() == 0
+    assert not socket_path.exists()  # removed at the stop
 
 
 def test_reload_command_without_a_server(tmp_path):
@@ -151,10 +169,61 @@ def test_a_second_server_of_the_same_configuration_leaves_the_first_alone(daemon
                             text=True, timeout=60)
     assert second.returncode == 1
     assert f"another acnsd serve (pid {daemon.process.pid})" in second.stderr
+    assert daemon.config.with_suffix(".ctl").is_socket()  # its control socket kept too
     write_config(daemon.config.parent, daemon.port, www="192.0.2.23")
     done = _reload_command(daemon.config)
     assert done.returncode == 0, done.stderr
-    assert f"pid {daemon.process.pid}" in done.stdout
-    daemon.wait_log(r"event=reload result=ok generation=2")
+    assert "generation 2 is served" in done.stdout
     assert www(daemon) == {"192.0.2.23"}
     assert daemon.stop() == 0
+
+
+def test_a_reload_reads_only_the_zone_files_that_changed(daemon_factory):
+    """Issue 16: SIGHUP after one zone file was edited makes that zone alone (the
+    pipeline's delta, no whole load); a broken zone file is refused, the old data served;
+    a reload with nothing changed does nothing. (A file is trusted unread only once its
+    mtime is settled: the files are dated a minute back, as files not just written are.)"""
+    daemon = daemon_factory()
+    zones = daemon.config.parent / "zones"
+    text = (zones / "example.com.zone").read_text()
+
+    past = time.time() - 60
+
+    def settle(*names: str) -> None:
+        """Date files a minute back (each time a second later: a new stat)."""
+        nonlocal past
+        past += 1
+        for path in [zones / name for name in names] or list(zones.iterdir()):
+            os.utime(path, (past, past))
+
+    settle()
+    daemon.signal(signal.SIGHUP)  # every file read again, now settled
+    daemon.wait_log(r"event=reload result=ok generation=\d+ source=file zone_files=\d+ ")
+    before = daemon.log().count("event=reload result=ok")
+
+    (zones / "example.com.zone").write_text(text.replace("192.0.2.10", "192.0.2.21"))
+    settle("example.com.zone")
+    daemon.signal(signal.SIGHUP)
+    wait_for_count(daemon, "event=reload result=ok", before + 1)
+    assert re.search(r"event=reload result=ok generation=\d+ source=file zone_files=1 ",
+                     daemon.log())
+    assert www(daemon) == www(daemon, tcp=True) == {"192.0.2.21"}
+    assert "event=reload_started" in daemon.log() and "source=api" not in daemon.log()
+
+    (zones / "example.com.zone").write_text(text.replace("192.0.2.10", "not-an-address"))
+    settle("example.com.zone")
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"event=reload result=rejected")
+    assert "example.com.zone" in daemon.log()
+    assert www(daemon) == {"192.0.2.21"}
+
+    daemon.signal(signal.SIGHUP)  # still broken: refused again, nothing else read
+    wait_for_count(daemon, "event=reload result=rejected", 2)
+    assert daemon.stop() == 0
+
+
+def wait_for_count(daemon, text: str, count: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while daemon.log().count(text) < count:
+        assert time.monotonic() < deadline, (text, count, daemon.log()[-2000:])
+        time.sleep(0.05)

@@ -15,7 +15,8 @@ that changed on disk since it was last read or written here is never overwritten
 change is refused until the server has reloaded it. Changes are serialized by one lock,
 so none is lost.
 
-Files a change brings (a new zone's empty zone file) replace whatever file had that name
+Files a change brings (a new zone's empty zone file, a zone file the records API
+rewrote: rewrite_zone_file) replace whatever file had that name
 (a deleted zone's data never passes to the next zone of that name) and are put back as
 they were when the change is refused; files a change drops (a deleted zone's) are removed
 once it is written.
@@ -45,19 +46,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..control.change import Change, Verdict
+from ..control.change import Change, Verdict, ZoneFileChanged
 from ..control.document import dump as _dump
 from ..control.document import to_yaml
 from ..control.document import yaml_dumper as _yaml
 from ..control.edits import Unwritable
-from ..control.pipeline import Committed, Pipeline
+from ..control.pipeline import Committed, Pipeline, combined
 from ..control.rules import OutOfScope
 from ..control.sources import MAIN, Conflict, Edit, SingleFile, open_sources
 from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
 from ..model.config import Loaded, load, record
 from ..model.state import State, write_atomic
-from ..model.types import Model
+from ..model.types import Model, ResolvedZone, zone_id
 
 __all__ = ["ConfigEditor", "Invalid", "Rejected", "to_yaml"]
 __all__ += ["_dump", "_yaml"]  # the round-trip writer, for the tests of its layouts
@@ -96,22 +97,28 @@ class ConfigEditor:
     """The configuration's files, as last accepted, and the model loaded from them."""
 
     def __init__(self, path: str | os.PathLike[str],
-                 apply: Callable[[Committed | Loaded], None] | None = None) -> None:
+                 apply: Callable[[Committed | Loaded], None] | None = None, *,
+                 loaded: tuple[Loaded, State | None] | None = None,
+                 prefetch: bool = True) -> None:
         """`apply` makes an accepted change live (the server's hook); None: nothing
-        serves the configuration (the tests of the editor alone)."""
+        serves the configuration (the tests of the editor alone). `loaded`: what the
+        server loaded and recorded, with the State it decided (else the files are loaded
+        here). `prefetch`: read a single file's round-trip document now, not at the first
+        change (the API's; a reload does not need it)."""
         self.path = Path(path)
         self.lock = threading.Lock()
         self.apply = apply
         for stale in self.path.parent.glob(f".{self.path.name}.api-*"):  # after a crash
             stale.unlink(missing_ok=True)
-        loaded = load(self.path, save_state=False)
-        self.model: Model = loaded.model
+        if loaded is None:
+            loaded = (load(self.path, save_state=False), None)
+        self.model: Model = loaded[0].model
         for stale in self.model.server.zones_dir.glob(f".*{ASIDE}"):  # the same
             stale.unlink(missing_ok=True)
-        self.sources = open_sources(loaded)
-        if isinstance(self.sources, SingleFile):
+        self.sources = open_sources(loaded[0])
+        if prefetch and isinstance(self.sources, SingleFile):
             self.sources.document  # noqa: B018 (read now, not at the first change)
-        self.pipeline = _pipeline(loaded)
+        self.pipeline = _pipeline(*loaded)
 
     def refresh(self) -> bool:
         """Adopt the files as they are on disk now, if they load (after an operator's
@@ -140,13 +147,104 @@ class ConfigEditor:
         change is written (a deleted zone's file). `forget` names deleted zones (load()).
         """
         with self.lock:
-            pending = self._edit(edit)
-            with gc_paused():
-                try:
-                    return self._change(pending, new_files or {}, removed_files, forget)
-                except BaseException:
-                    self.sources.discard(pending)
-                    raise
+            return self._made(self._edit(edit), new_files or {}, removed_files, forget)
+
+    def rewrite_zone_file(self, zone: str, rewrite: Callable[[str], str]) -> Model:
+        """Replace the zone file of `zone` by what `rewrite` makes of its text (read under
+        the lock, so no other change comes between), as the change ZoneFileChanged: checked
+        (R8-R10 and the file's own reading), written, served; refused (Invalid), the old
+        file is put back. LookupError when the zone is not configured."""
+        with self.lock:
+            file = next((z.file for z in self.model.zones if z.name == zone), None)
+            if file is None:
+                raise LookupError(f"zone {zone} is not configured")
+            text = rewrite(file.read_bytes().decode("utf-8"))
+            return self._made(self._edit(ZoneFileChanged(zone)), {file: text}, (), ())
+
+    def serial(self, zone: str) -> int | None:
+        """The SOA serial recorded for `zone` (None: not known to the pipeline)."""
+        entry = self.pipeline.state.serials.get(zone) if self.pipeline is not None else None
+        return int(entry["serial"]) if entry else None
+
+    def _made(self, pending: Edit, new_files: dict[Path, str], removed_files: Collection[Path],
+              forget: Collection[str]) -> Model:
+        with gc_paused():
+            try:
+                return self._change(pending, new_files, removed_files, forget)
+            except BaseException:
+                self.sources.discard(pending)
+                raise
+
+    def reload(self, apply: Callable[[Committed | Loaded], None]) -> int:
+        """An operator's reload (SIGHUP): what changed on disk since it was read or written
+        here is made and handed to `apply`, in order with the API's changes. When only
+        zone files changed, each is checked over the index and made by the pipeline; when
+        a YAML file changed (or the index cannot judge a zone file alone), the
+        configuration is loaded whole. Returns how many zone files were made (-1: loaded
+        whole). Raises ConfigError with every problem: nothing is made then, and what is
+        served stays."""
+        with self.lock, gc_paused():
+            scan = self.sources.scan()
+            checked = None if scan.changed else self._zone_files(scan.zone_files)
+            if checked is None:
+                loaded = load(self.path, save_state=False)
+                state = loaded.state
+                loaded = record(loaded)
+                self.sources = open_sources(loaded)
+                self.pipeline = _pipeline(loaded, state)
+                self.model = loaded.model
+                apply(loaded)
+                return -1
+            made = [self._commit(verdict, edit, ()) for verdict, edit in checked]
+            if made:
+                committed = [m for m in made if isinstance(m, Committed)]
+                loaded = [m for m in made if isinstance(m, Loaded)]
+                last = loaded[-1] if loaded else combined(committed)  # (loaded: the whole)
+                self.model = last.model
+                apply(last)
+            return len(checked)
+
+    def _zone_files(self, zones: Collection[str]) -> list[tuple[Verdict, Edit]] | None:
+        """The verdicts on the zone files changed on disk (ConfigError with every problem
+        when any is refused); None when the index cannot judge them alone."""
+        if self.pipeline is None:
+            return None
+        checked, problems = [], []
+        for zone in sorted(zones):
+            edit = self.sources.edit(ZoneFileChanged(zone))
+            try:
+                verdict = self.pipeline.check(edit.change, edit.locate)
+            except OutOfScope:
+                return None
+            problems += verdict.problems
+            checked.append((verdict, edit))
+        if problems:
+            raise ConfigError(problems)
+        return checked
+
+    def zone(self, name: str) -> ResolvedZone | None:
+        """A zone of the accepted configuration by name: from the index, without a walk
+        over every zone."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return next((z for z in self.model.zones if z.name == name), None)
+        entry = pipeline.index.zone(name)
+        return None if entry is None else entry.resolved
+
+    def zone_by_id(self, zid: str) -> ResolvedZone | None:
+        """A zone of the accepted configuration by its id."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return next((z for z in self.model.zones if zone_id(z.name) == zid), None)
+        name = pipeline.by_id.get(zid)
+        return None if name is None else self.zone(name)
+
+    def zones_reading(self, file: Path) -> set[str]:
+        """The zones whose zone file is `file`."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return {z.name for z in self.model.zones if _same_file(z.file, file)}
+        return set(pipeline.index.zones_reading(file))
 
     def entry(self, zone: str | None = None, account: str | None = None) -> Any:
         """The entry of a zone, or of an account, as its file holds it now (for merging a
@@ -295,6 +393,10 @@ def _pipeline(loaded: Loaded, state: State | None = None) -> Pipeline | None:
     except ValueError:
         log.exception("event=pipeline_unavailable")
         return None
+
+
+def _same_file(a: os.PathLike[str], b: os.PathLike[str]) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _relocate(problem: Problem, moves: dict[str, str]) -> Problem:

@@ -18,7 +18,7 @@ A change the rules cannot judge alone (rules.OutOfScope) is the caller's to load
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -30,13 +30,13 @@ from ..errors import ConfigError, Problem
 from ..model.config import Loaded, plan_views
 from ..model.recording import record_change
 from ..model.state import State
-from ..model.types import Account, Model, ResolvedZone
+from ..model.types import Account, Model, ResolvedZone, zone_id
 from ..model.zonedata import build_zone, read_zone_file
 from .change import Change, Verdict
 from .index import ModelIndex, Recorded
 from .rules import Locate, apply, check
 
-__all__ = ["Committed", "Pipeline"]
+__all__ = ["Committed", "Pipeline", "combined"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ class Committed:
 
 
 class Pipeline:
-    """The accepted configuration as the index, the model and the state of its serials."""
+    """The accepted configuration as the index, the model and the state of its serials;
+    `by_id`: each zone's name by its id (the API's lookups)."""
 
     def __init__(self, loaded: Loaded, state: State) -> None:
         """From a load (save_state=False) and the State it decided, recorded since."""
@@ -68,6 +69,7 @@ class Pipeline:
         self._configs = {account.id: {zone.name: zone for zone in account.zones}
                          for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
+        self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
 
     def check(self, change: Change, locate: Locate) -> Verdict:
         """The rules' verdict on `change` (LookupError, rules.OutOfScope as rules.check)."""
@@ -170,8 +172,10 @@ class Pipeline:
             if zone is None:
                 self._zones[account_id].pop(name, None)
                 configs.pop(name, None)
+                self.by_id.pop(zone_id(name), None)
             else:
                 self._zones[account_id][name] = zone
+                self.by_id[zone_id(name)] = name
                 entry = self.index.zone(name)
                 configs[name] = verdict.configs.get(name) or (
                     entry.config if entry is not None else configs[name])
@@ -196,6 +200,23 @@ class Pipeline:
         """The account a deleted zone was in (the index has forgotten it)."""
         return next((account for account, zones in self._zones.items() if zone in zones),
                     None)
+
+
+def combined(made: Sequence[Committed]) -> Committed:
+    """Changes made one after another (a reload's zone files), as one: the last model,
+    views and view names, each zone's last delta, every warning."""
+    zones: dict[str, ResolvedZone | None] = {}
+    deltas: dict[bytes, ZoneDelta] = {}
+    for committed in made:
+        zones.update(committed.zones)
+        deltas.update((zone.key, zone) for zone in committed.delta.zones)
+    last = made[-1]
+    viewed = next((m for m in reversed(made) if m.views is not None), None)
+    delta = Delta(generation=0, zones=tuple(deltas.values()),
+                  views=None if viewed is None else viewed.delta.views,
+                  view_names=None if viewed is None else viewed.delta.view_names)
+    return Committed(last.model, zones, delta, None if viewed is None else viewed.views,
+                     tuple(w for m in made for w in m.warnings))
 
 
 def _serial(plan: ZonePlan) -> int:

@@ -24,20 +24,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import gc
 import logging
+import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from acnsd.aio import loop_factory, off_loop
 from acnsd.api.auth import TokenError
+from acnsd.api.edit import ConfigEditor
 from acnsd.api.server import ApiServer
 from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs
+from acnsd.daemon.control import control_path, open_control
 from acnsd.daemon.descriptors import api_limits, raise_limit
 from acnsd.daemon.metrics import (
     Exposition,
@@ -56,10 +60,10 @@ from acnsd.dns.delta import apply_delta
 from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError, Problem
 from acnsd.gcpause import gc_paused
-from acnsd.model.config import Loaded, load
+from acnsd.model.config import Loaded, load, record
 from acnsd.model.recording import store_path
 from acnsd.model.schema import parse_hostport
-from acnsd.model.state import remove_stale_temporaries
+from acnsd.model.state import State, remove_stale_temporaries
 from acnsd.model.types import ApiConfig, Model, ResolvedZone
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
 from acnsd.xfr.notify import Notifier, changed_zones
@@ -123,17 +127,22 @@ def endpoints(plan: ServePlan, listen: Listen = None) -> list[Endpoint]:
     return wanted
 
 
-def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables]:
-    """Load, validate and compile a configuration (blocking; raises ConfigError).
+def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables, State]:
+    """Load, validate and compile a configuration (blocking; raises ConfigError); with the
+    State the load decided (the pipeline of the server's editor starts from it).
 
     `save_state` records new decisions (addresses, serials, content) in the store;
     workers leave that to their parent, which records first, so their plans carry the
     serials it recorded.
     """
 
-    def load_and_compile() -> tuple[Loaded, Tables]:
-        loaded = load(config, save_state=save_state)
-        return loaded, compile_plan(loaded.plan)
+    def load_and_compile() -> tuple[Loaded, Tables, State]:
+        loaded = load(config, save_state=False)
+        state = loaded.state
+        assert state is not None
+        if save_state:
+            loaded = record(loaded)
+        return loaded, compile_plan(loaded.plan), state
 
     return frozen(load_and_compile)
 
@@ -223,6 +232,10 @@ class Server:
         self._sets = acns_sets(loaded.model)
         self.metrics.loaded(len(loaded.plan.zones), tables.records, self._sets, self.generation)
         self._reload_lock = asyncio.Lock()
+        # the configuration's control plane: changes (the API's, an operator's reload)
+        # made by the pipeline; None under --workers (each worker loads whole)
+        self.editor: ConfigEditor | None = None
+        self.control: asyncio.Server | None = None  # the control socket (daemon/control.py)
         self._reload_task: asyncio.Task[None] | None = None
         self._reload_again = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -295,33 +308,35 @@ class Server:
     async def _reload_on_signal(self) -> None:
         while True:
             self._reload_again = False
-            if await self.reload() and self.api is not None:
+            if await self.reload() and self.api is not None and self.editor is None:
                 # the operator edited the file: the API adopts it as its new base
                 await off_loop(self.api.refresh)
             if not self._reload_again:
                 return
 
-    def apply(self, made: Committed | Loaded) -> None:
-        """The API's hook, called from its thread after a change was written and recorded:
-        returns once the tables that serve it are swapped in. A change the pipeline made
-        comes as a delta of the tables served; one loaded whole, as loaded (compiled in a
-        thread, then swapped in as a reload is)."""
+    def apply(self, made: Committed | Loaded, source: str = "api") -> None:
+        """The editor's hook, called from its thread after a change (`source`: "api", or
+        "file" for an operator's reload) was written and recorded: returns once the tables
+        that serve it are swapped in. A change the pipeline made comes as a delta of the
+        tables served; one loaded whole, as loaded (compiled in a thread, then swapped in
+        as a reload is)."""
         if self._loop is None:
             raise RuntimeError("the server is not running")
-        work = self._publish(made) if isinstance(made, Committed) else self._apply_loaded(made)
+        work = (self._publish(made) if isinstance(made, Committed)
+                else self._apply_loaded(made, source))
         asyncio.run_coroutine_threadsafe(work, self._loop).result(APPLY_TIMEOUT)
 
-    async def _apply_loaded(self, loaded: Loaded) -> None:
+    async def _apply_loaded(self, loaded: Loaded, source: str) -> None:
         async with self._reload_lock:
             started = time.monotonic()
             try:
                 tables = await off_loop(compile_frozen, loaded)
             except Exception:
                 self.metrics.reload_failed()
-                log.exception("event=reload result=failed source=api generation=%d",
-                              self.generation)
+                log.exception("event=reload result=failed source=%s generation=%d",
+                              source, self.generation)
                 raise
-            await self._swap(loaded, tables, started, "api")
+            await self._swap(loaded, tables, started, source)
 
     async def _publish(self, committed: Committed) -> None:
         """Apply the change's delta to the tables being served, copy-on-write, and swap
@@ -352,17 +367,32 @@ class Server:
                      self.generation, len(delta.zones), time.monotonic() - started)
 
     async def reload(self) -> bool:
-        """Load and compile the configuration in a thread; swap the tables on success.
-        On failure every problem is logged and the old tables keep serving. Reloads run
-        one at a time, so a slower, older load never replaces a newer one."""
+        """Load what changed on disk (the editor's reload: zone files by the pipeline, or
+        the whole configuration), or without an editor (workers) load and compile the
+        whole configuration in a thread; swap the tables on success. On failure every
+        problem is logged and the old tables keep serving. Reloads run one at a time, so
+        a slower, older load never replaces a newer one."""
+        return (await self.reload_report())["ok"]
+
+    async def reload_report(self) -> dict[str, Any]:
+        """reload(), and how it went (the control socket's answer: daemon/control.py)."""
+        if self.editor is not None:
+            return await self._reload()
         async with self._reload_lock:
             return await self._reload()
 
-    async def _reload(self) -> bool:
+    async def _reload(self) -> dict[str, Any]:
         started = time.monotonic()
         log.info("event=reload_started generation=%d config=%s", self.generation, self.config)
         try:
-            loaded, tables = await off_loop(load_tables, self.config, not self._worker)
+            if self.editor is not None:
+                made = await off_loop(self.editor.reload,
+                                      functools.partial(self.apply, source="file"))
+                if made >= 0:
+                    log.info("event=reload result=ok generation=%d source=file zone_files=%d "
+                             "seconds=%.3f", self.generation, made, time.monotonic() - started)
+                return {"ok": True, "generation": self.generation, "zone_files": made}
+            loaded, tables, _ = await off_loop(load_tables, self.config, not self._worker)
         except ConfigError as exc:
             _log_problems(exc)
             self.metrics.reload_failed()
@@ -371,13 +401,13 @@ class Server:
                 len(exc.problems),
                 self.generation,
             )
-            return False
+            return {"ok": False, "problems": [str(problem) for problem in exc.problems]}
         except Exception:
             self.metrics.reload_failed()
             log.exception("event=reload result=failed generation=%d", self.generation)
-            return False
+            return {"ok": False, "problems": ["the reload failed: the server's log says why"]}
         await self._swap(loaded, tables, started, "file")
-        return True
+        return {"ok": True, "generation": self.generation, "zone_files": -1}
 
     async def _swap(self, loaded: Loaded, tables: Tables, started: float, source: str) -> None:
         """Serve `tables` from now on (one assignment) and adopt the new options, metrics
@@ -441,6 +471,7 @@ async def serve(
     *,
     listen: Listen = None,
     worker: int | None = None,
+    state: State | None = None,
 ) -> int:
     """Bind, serve until SIGTERM or SIGINT, shut down gracefully; the exit code.
 
@@ -456,9 +487,17 @@ async def serve(
             raise AcnsdError("no address could be bound")
         if settings.metrics is not None:
             exposition = _start_exposition(server.metrics, settings.metrics, worker)
-        if settings.api is not None and worker is None:
+        if worker is None:  # the editor starts from what the server loaded, not a load
+            def editor() -> ConfigEditor:
+                return ConfigEditor(config, server.apply, loaded=(loaded, state),
+                                    prefetch=settings.api is not None)
+
+            server.editor = await off_loop(editor)
+            server.control = await open_control(
+                control_path(loaded.model.config_file, settings), server.reload_report)
+        if settings.api is not None and server.editor is not None:
             dns = settings.tcp_max_connections + 2 * len(server.listeners)
-            server.api = _api_server(config, settings.api, server.apply, dns)
+            server.api = _api_server(server.editor, settings.api, dns)
             server.api.start()
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
@@ -491,15 +530,20 @@ async def serve(
     return 0
 
 
-def _api_server(config: str, api: ApiConfig, apply: Callable[[], None],
-                dns_descriptors: int) -> ApiServer:
-    """The management API, its connections capped within the descriptors that the DNS
-    side's `dns_descriptors` leave it."""
-    return ApiServer(config, api.listen, api.tokens_file, apply,
-                     api_limits(api.limits, dns_descriptors))
+def _api_server(editor: ConfigEditor, api: ApiConfig, dns_descriptors: int) -> ApiServer:
+    """The management API over the server's editor, its connections capped within the
+    descriptors that the DNS side's `dns_descriptors` leave it."""
+    return ApiServer(editor.path, api.listen, api.tokens_file, editor.apply,
+                     api_limits(api.limits, dns_descriptors), editor=editor)
 
 
 async def _stop(server: Server, exposition: Exposition | None, grace: float) -> None:
+    if server.control is not None:
+        paths = [sock.getsockname() for sock in server.control.sockets]
+        server.control.close()
+        for path in paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
     if server.api is not None:
         await off_loop(server.api.stop)
     await server.shutdown(grace)
@@ -507,10 +551,12 @@ async def _stop(server: Server, exposition: Exposition | None, grace: float) -> 
         exposition.close()
 
 
-def _run(config: str, loaded: Loaded, tables: Tables, listen: Listen, worker: int | None) -> int:
+def _run(config: str, loaded: Loaded, tables: Tables, listen: Listen, worker: int | None,
+         state: State | None = None) -> int:
     """One process's event loop (uvloop when it is installed) from start to exit."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        return runner.run(serve(config, loaded, tables, listen=listen, worker=worker))
+        return runner.run(serve(config, loaded, tables, listen=listen, worker=worker,
+                                state=state))
 
 
 def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, workers: int) -> int:
@@ -592,7 +638,7 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         log.error("event=bad_workers workers=%d reason='at least 1'", workers)
         return 2
     try:
-        loaded, tables = load_tables(config)
+        loaded, tables, state = load_tables(config)
     except ConfigError as exc:
         _log_problems(exc)
         log.error("event=start_failed problems=%d config=%s", len(exc.problems), config)
@@ -619,5 +665,5 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         else:  # no other server of this configuration is writing its files
             _remove_stale_temporaries(loaded.model)
         if workers == 1:
-            return _run(config, loaded, tables, override, None)
+            return _run(config, loaded, tables, override, None, state)
         return _supervise(config, loaded, tables, override, workers)

@@ -1,0 +1,89 @@
+"""The control socket: `acnsd reload` asks the running server to reload and is told how
+it went.
+
+Rule owned here: the server of a configuration listens on a Unix stream socket beside its
+pid file (`<config stem>.ctl`, mode 0600: only its owner, and root, may connect). A
+client sends one request line, `reload`; the server reloads as on SIGHUP (only what
+changed on disk) and answers one JSON line: `{"ok": true, "generation": N,
+"zone_files": K}` (K zone files made by the pipeline; -1: the configuration was loaded
+whole), or `{"ok": false, "problems": [...]}` with every problem as `acnsd check` words
+it. Any other request gets `{"ok": false, "problems": ["unknown request ..."]}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from ..model.types import ServerConfig
+
+__all__ = ["control_path", "open_control", "request_reload"]
+
+log = logging.getLogger("acnsd")
+
+MAX_REQUEST = 64  # octets of a request line
+
+
+def control_path(config_file: Path, server: ServerConfig) -> Path:
+    """Where the server of this configuration listens for `acnsd reload` (beside its pid
+    file)."""
+    return server.state_file.parent / f"{config_file.stem}.ctl"
+
+
+async def open_control(path: Path,
+                       reload: Callable[[], Awaitable[dict[str, Any]]]) -> asyncio.Server:
+    """Listen on `path` (a stale socket of a server that is gone is replaced: the pid
+    file's lock says none runs); each `reload` request runs `reload()` and answers what it
+    returns."""
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            request = line[:MAX_REQUEST].strip().decode("ascii", "replace")
+            if request == "reload":
+                answer = await reload()
+            else:
+                answer = {"ok": False, "problems": [f"unknown request {request!r}"]}
+            writer.write(json.dumps(answer).encode() + b"\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client left: the reload still happened
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    path.unlink(missing_ok=True)
+    old = os.umask(0o177)
+    try:
+        server = await asyncio.start_unix_server(client, path=str(path))
+    finally:
+        os.umask(old)
+    log.info("event=control_listening path=%s", path)
+    return server
+
+
+def request_reload(path: Path, timeout: float) -> dict[str, Any] | None:
+    """Ask the server listening on `path` to reload; its answer, or None when no server
+    listens there."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+        sock.sendall(b"reload\n")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            part = sock.recv(65536)
+            if not part:
+                break
+            answer += part
+    return json.loads(answer)
