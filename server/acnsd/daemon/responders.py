@@ -3,15 +3,19 @@
 Rule owned here: a listener is given a Responder (listener.py) that reads the server's
 current tables once per query (so a reload's swap is seen at once), answers through the
 core, and, only when they are on, counts the query (metrics.py) and logs it (the query
-log, logs.py). With both off, a UDP batch is answered in one call (`many`).
+log, logs.py). With both off, a UDP batch is answered in one call (`many`). With DNS
+Cookies on (`holder.cookies`, read once per query or batch like the tables), the
+responder `wants_peer` (listener.py): the client's address and the time go to the core
+(core.Clients), which reads them only for a query with a COOKIE option.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
-from ..dns.core import Handoff, Transport, answer, answer_after_id, respond
+from ..dns.core import Clients, Handoff, Transport, answer, answer_after_id, respond
 from ..dns.outcome import Outcome
 from .logs import QUERY_LOGGER, query_line
 from .metrics import Metrics, outcome_label, rcode_label
@@ -34,27 +38,36 @@ def counting_responder(
     (xfr/primary.py); a transfer stream it returns is counted without a size."""
     if not metrics.counting and not query_log:
 
-        def bare(query: bytes) -> object:
-            return answer(holder.tables, query, transport, view, handoff)  # type: ignore[attr-defined]
+        def bare(query: bytes, address: bytes = b"") -> object:
+            return answer(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
+                          _clients(holder, address))
 
-        def many(queries: list[bytes]) -> list[bytes | None]:  # a UDP batch (listener.py)
-            return answer_after_id(holder.tables, queries, transport, view, handoff)  # type: ignore[attr-defined]
+        def many(queries: list[bytes], address: Callable[[int], bytes] = _nowhere
+                 ) -> list[bytes | None]:  # a UDP batch (listener.py)
+            cookies = holder.cookies  # type: ignore[attr-defined]
+            clients = (None if cookies is None or address is _nowhere
+                       else Clients(cookies, int(time.time()), address))
+            return answer_after_id(holder.tables, queries, transport, view, handoff, clients)  # type: ignore[attr-defined]
 
         bare.many = many  # type: ignore[attr-defined]
+        bare.wants_peer = True  # type: ignore[attr-defined]
         return bare
     count = metrics.counters.counter(transport, family) if metrics.counting else _not_counted
 
-    def responder(query: bytes) -> object:
-        response, outcome, apex = respond(holder.tables, query, transport, view, handoff)  # type: ignore[attr-defined]
+    def responder(query: bytes, address: bytes = b"") -> object:
+        response, outcome, apex = respond(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
+                                          _clients(holder, address))
         count(query, response if response.__class__ is bytes else None, outcome, apex)
         return response
 
+    responder.wants_peer = True  # type: ignore[attr-defined]
     if not query_log:
         return responder
     log = logging.getLogger(QUERY_LOGGER)
 
-    def logging_responder(query: bytes) -> object:
-        response, outcome, apex = respond(holder.tables, query, transport, view, handoff)  # type: ignore[attr-defined]
+    def logging_responder(query: bytes, address: bytes = b"") -> object:
+        response, outcome, apex = respond(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
+                                          _clients(holder, address))
         sized = response if response.__class__ is bytes else None
         count(query, sized, outcome, apex)
         label = outcome_label(outcome)
@@ -67,7 +80,23 @@ def counting_responder(
         )
         return response
 
+    logging_responder.wants_peer = True  # type: ignore[attr-defined]
     return logging_responder
+
+
+def _clients(holder: object, address: bytes) -> Clients | None:
+    """What the core needs to answer a query's DNS Cookie, when cookies are on."""
+    if not address:
+        return None
+    cookies = holder.cookies  # type: ignore[attr-defined]
+    if cookies is None:
+        return None
+    return Clients(cookies, int(time.time()), lambda index: address)
+
+
+def _nowhere(index: int) -> bytes:
+    """The address of a batch's client when the listener gives none: cookies are off."""
+    return b""
 
 
 def _not_counted(query: bytes, response: bytes | None, outcome: Outcome, apex: str | None) -> None:

@@ -42,6 +42,7 @@ from acnsd.api.server import ApiServer
 from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs
 from acnsd.daemon.control import control_path, open_control
+from acnsd.daemon.cookies import server_cookies
 from acnsd.daemon.descriptors import api_limits, raise_limit
 from acnsd.daemon.metrics import (
     Exposition,
@@ -202,6 +203,8 @@ class Server:
     ) -> None:
         self.config = config
         self.tables = tables  # the one reference every query reads
+        # our DNS Cookie secrets (None: off), read like the tables, swapped at reload
+        self.cookies = server_cookies(loaded.model.server)
         self.generation = 1
         self.listeners: dict[Endpoint, Listener] = {}
         self.metrics = Metrics(counting=loaded.model.server.metrics is not None)
@@ -416,11 +419,13 @@ class Server:
         if notifier is not None and settings.notify:  # RFC 1996: the serials that changed
             changed = await off_loop(changed_zones, self.tables, tables)
         _log_warnings(loaded.warnings)
+        cookies = await off_loop(server_cookies, settings, self.cookies)
         previous = (self.tables, self._plan, self._model)
         self.tables = tables
         self.generation += 1
         self._plan, self._model = loaded.plan, loaded.model
         self.primary.configure(settings)
+        self.cookies = cookies
         if notifier is not None:
             notifier.configure(settings.notify, self.primary.keys)
             notifier.notify(changed)

@@ -137,6 +137,9 @@ class Batch:
         entry = f"{before}xI{size - before - 4}x"
         self._lengths = [struct.Struct("=" + entry * n).unpack_from for n in range(BATCH + 1)]
         self._received = received
+        self._names = memoryview(names).cast("B")  # type: ignore[arg-type]
+        # where a peer's IP address is in its sockaddr, and how long it is
+        self._address_at, self._address_size = (4, 4) if family == socket.AF_INET else (8, 16)
         self._answers_at = answers_at
         # the answer vectors, (base, length) pairs of u64, two per answer (its query's ID,
         # then the answer after it): the second ones are written by strided slices
@@ -146,6 +149,11 @@ class Batch:
         self._sent_from = [ctypes.c_void_p(ctypes.addressof(sent) + i * size) for i in range(BATCH)]
         # the ctypes objects own the memory the addresses above point into
         self._keep = (names, query_iov, answer_iov, received, sent)
+
+    def address(self, index: int) -> bytes:
+        """The IP address (packed) of the peer of the `index`-th datagram last read."""
+        start = index * _NAME + self._address_at
+        return bytes(self._names[start : start + self._address_size])
 
     def answer(self, fd: int, respond: ManyResponder, whole: bool = False) -> int:
         """Read the datagrams queued on `fd` (at most BATCH; never blocks), answer them
