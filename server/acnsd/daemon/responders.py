@@ -6,7 +6,9 @@ core, and, only when they are on, counts the query (metrics.py) and logs it (the
 log, logs.py). With both off, a UDP batch is answered in one call (`many`). With DNS
 Cookies on (`holder.cookies`, read once per query or batch like the tables), the
 responder `wants_peer` (listener.py): the client's address and the time go to the core
-(core.Clients), which reads them only for a query with a COOKIE option.
+(core.Clients), which reads them only for a query with a COOKIE option. Over UDP, the
+answers then pass the response rate limiter when it is on (`holder.rrl`, dns/rrl.py),
+which needs the client's address too.
 """
 
 from __future__ import annotations
@@ -36,18 +38,24 @@ def counting_responder(
     reload's swap is seen at once), counts the query unless `metrics.counting` is off,
     and logs it when `query_log`. `handoff` answers the queries of the primary side
     (xfr/primary.py); a transfer stream it returns is counted without a size."""
+    udp = transport is Transport.UDP
     if not metrics.counting and not query_log:
 
         def bare(query: bytes, address: bytes = b"") -> object:
-            return answer(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
-                          _clients(holder, address))
+            response = answer(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
+                              _clients(holder, address))
+            return _limited(holder, response, address) if udp else response
 
         def many(queries: list[bytes], address: Callable[[int], bytes] = _nowhere
                  ) -> list[bytes | None]:  # a UDP batch (listener.py)
             cookies = holder.cookies  # type: ignore[attr-defined]
             clients = (None if cookies is None or address is _nowhere
                        else Clients(cookies, int(time.time()), address))
-            return answer_after_id(holder.tables, queries, transport, view, handoff, clients)  # type: ignore[attr-defined]
+            answers = answer_after_id(holder.tables, queries, transport, view, handoff, clients)  # type: ignore[attr-defined]
+            limiter = holder.rrl  # type: ignore[attr-defined]
+            if limiter is not None and udp and address is not _nowhere:
+                limiter.limit(queries, answers, address, time.monotonic())
+            return answers
 
         bare.many = many  # type: ignore[attr-defined]
         bare.wants_peer = True  # type: ignore[attr-defined]
@@ -57,6 +65,8 @@ def counting_responder(
     def responder(query: bytes, address: bytes = b"") -> object:
         response, outcome, apex = respond(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
                                           _clients(holder, address))
+        if udp:
+            response = _limited(holder, response, address)
         count(query, response if response.__class__ is bytes else None, outcome, apex)
         return response
 
@@ -68,6 +78,8 @@ def counting_responder(
     def logging_responder(query: bytes, address: bytes = b"") -> object:
         response, outcome, apex = respond(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
                                           _clients(holder, address))
+        if udp:
+            response = _limited(holder, response, address)
         sized = response if response.__class__ is bytes else None
         count(query, sized, outcome, apex)
         label = outcome_label(outcome)
@@ -92,6 +104,14 @@ def _clients(holder: object, address: bytes) -> Clients | None:
     if cookies is None:
         return None
     return Clients(cookies, int(time.time()), lambda index: address)
+
+
+def _limited(holder: object, response: object, address: bytes) -> object:
+    """A UDP response past the response rate limiter, when it is on."""
+    limiter = holder.rrl  # type: ignore[attr-defined]
+    if limiter is None or not address or response.__class__ is not bytes:
+        return response
+    return limiter.limit_one(response, address, time.monotonic())  # type: ignore[arg-type]
 
 
 def _nowhere(index: int) -> bytes:

@@ -42,8 +42,8 @@ from acnsd.api.server import ApiServer
 from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs
 from acnsd.daemon.control import control_path, open_control
-from acnsd.daemon.cookies import server_cookies
 from acnsd.daemon.descriptors import api_limits, raise_limit
+from acnsd.daemon.guards import rate_limiter, server_cookies
 from acnsd.daemon.metrics import (
     Exposition,
     Metrics,
@@ -205,12 +205,14 @@ class Server:
         self.tables = tables  # the one reference every query reads
         # our DNS Cookie secrets (None: off), read like the tables, swapped at reload
         self.cookies = server_cookies(loaded.model.server)
+        self.rrl = rate_limiter(loaded.model.server.rrl)  # over UDP; None: off
         self.generation = 1
         self.listeners: dict[Endpoint, Listener] = {}
         self.metrics = Metrics(counting=loaded.model.server.metrics is not None)
         # the primary side (xfr/): transfers and signed queries; NOTIFY from one process
         self.primary = Primary(self, loaded.model.server)
         self.metrics.primary = self.primary
+        self.metrics.limits = self
         self.notifier = Notifier(self.primary.counters) if notify else None
         if self.notifier is not None:
             self.notifier.configure(loaded.model.server.notify, self.primary.keys)
@@ -426,6 +428,7 @@ class Server:
         self._plan, self._model = loaded.plan, loaded.model
         self.primary.configure(settings)
         self.cookies = cookies
+        self.rrl = rate_limiter(settings.rrl, self.rrl)
         if notifier is not None:
             notifier.configure(settings.notify, self.primary.keys)
             notifier.notify(changed)
