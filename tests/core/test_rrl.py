@@ -4,9 +4,11 @@ truncated; random names below one zone share a bucket; memory is a fixed table."
 
 import ipaddress
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.rcode
+from acnsd.dns.cookies import ServerCookies
 from acnsd.dns.core import Transport, answer_after_id
 from acnsd.dns.rrl import RateLimiter
 
@@ -14,6 +16,7 @@ from .zonetext import make_query, tables, zone
 
 Z = zone("example.com.", "www A 192.0.2.10\nsub NS ns.elsewhere.net.")
 T = tables(Z)
+NOW = 1_700_000_000
 
 
 def bodies(qnames: list[str], qtype: str = "A") -> tuple[list[bytes], list[bytes | None]]:
@@ -86,7 +89,7 @@ def test_the_table_is_fixed_whatever_the_flood():
     limiter = RateLimiter(1, slip=0, table_size=64)
     for n in range(10):
         run(limiter, [f"w{n}.example.com."] * 3, f"10.{n}.0.1", 0.0, "TXT")
-    assert len(limiter._keys) == 64
+    assert len(limiter._buckets) == 64
 
 
 def test_limit_one_keeps_the_id():
@@ -95,6 +98,28 @@ def test_limit_one_keeps_the_id():
     queries, answers = bodies(["www.example.com."])
     response = query.to_wire()[:2] + answers[0]
     address = ipaddress.ip_address("192.0.2.1").packed
-    assert limiter.limit_one(response, address, 0.0) == response
-    truncated = limiter.limit_one(response, address, 0.0)
+    wire = query.to_wire()
+    assert limiter.limit_one(wire, response, address, 0.0) == response
+    truncated = limiter.limit_one(wire, response, address, 0.0)
     assert truncated[:2] == response[:2] and dns.message.from_wire(truncated).flags & dns.flags.TC
+
+
+def test_a_valid_server_cookie_is_never_limited():
+    """As Knot DNS: the cookie proves the source, so the answer reflects nothing; a client
+    cookie alone or another client's server cookie proves nothing."""
+    secrets = ServerCookies(bytes(16))
+    here = ipaddress.ip_address("198.51.100.7").packed
+    option = secrets.option(b"\x07" * 8, here, NOW)
+
+    def with_cookie(data: bytes) -> bytes:
+        q = make_query("www.example.com.")
+        q.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(dns.edns.COOKIE, data)])
+        return q.to_wire()[2:]
+
+    for data, limited in ((option[4:], 0), (option[4:12], 10),
+                          (secrets.option(b"\x07" * 8, b"\1\2\3\4", NOW)[4:], 10)):
+        limiter = RateLimiter(10, slip=0)
+        queries = [with_cookie(data)] * 20
+        answers = answer_after_id(T, queries, Transport.UDP)
+        limiter.limit(queries, answers, at("198.51.100.7"), 0.0, (secrets, NOW))
+        assert answers.count(None) == limited

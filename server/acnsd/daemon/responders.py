@@ -43,8 +43,8 @@ def counting_responder(
 
         def bare(query: bytes, address: bytes = b"") -> object:
             response = answer(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
-                              _clients(holder, address))
-            return _limited(holder, response, address) if udp else response
+                              _clients(holder, query, address))
+            return _limited(holder, query, response, address) if udp else response
 
         def many(queries: list[bytes], address: Callable[[int], bytes] = _nowhere
                  ) -> list[bytes | None]:  # a UDP batch (listener.py)
@@ -54,7 +54,8 @@ def counting_responder(
             answers = answer_after_id(holder.tables, queries, transport, view, handoff, clients)  # type: ignore[attr-defined]
             limiter = holder.rrl  # type: ignore[attr-defined]
             if limiter is not None and udp and address is not _nowhere:
-                limiter.limit(queries, answers, address, time.monotonic())
+                proof = None if clients is None else (cookies, clients.now)
+                limiter.limit(queries, answers, address, time.monotonic(), proof)
             return answers
 
         bare.many = many  # type: ignore[attr-defined]
@@ -64,9 +65,9 @@ def counting_responder(
 
     def responder(query: bytes, address: bytes = b"") -> object:
         response, outcome, apex = respond(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
-                                          _clients(holder, address))
+                                          _clients(holder, query, address))
         if udp:
-            response = _limited(holder, response, address)
+            response = _limited(holder, query, response, address)
         count(query, response if response.__class__ is bytes else None, outcome, apex)
         return response
 
@@ -77,9 +78,9 @@ def counting_responder(
 
     def logging_responder(query: bytes, address: bytes = b"") -> object:
         response, outcome, apex = respond(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
-                                          _clients(holder, address))
+                                          _clients(holder, query, address))
         if udp:
-            response = _limited(holder, response, address)
+            response = _limited(holder, query, response, address)
         sized = response if response.__class__ is bytes else None
         count(query, sized, outcome, apex)
         label = outcome_label(outcome)
@@ -96,9 +97,13 @@ def counting_responder(
     return logging_responder
 
 
-def _clients(holder: object, address: bytes) -> Clients | None:
-    """What the core needs to answer a query's DNS Cookie, when cookies are on."""
-    if not address:
+_COOKIE_CODE = b"\x00\x0a"  # a query without these octets has no COOKIE option
+
+
+def _clients(holder: object, query: bytes, address: bytes) -> Clients | None:
+    """What the core needs to answer a query's DNS Cookie, when cookies are on and the
+    query may have one (the search is in C: most queries skip making it)."""
+    if not address or _COOKIE_CODE not in query:
         return None
     cookies = holder.cookies  # type: ignore[attr-defined]
     if cookies is None:
@@ -106,12 +111,14 @@ def _clients(holder: object, address: bytes) -> Clients | None:
     return Clients(cookies, int(time.time()), lambda index: address)
 
 
-def _limited(holder: object, response: object, address: bytes) -> object:
+def _limited(holder: object, query: bytes, response: object, address: bytes) -> object:
     """A UDP response past the response rate limiter, when it is on."""
     limiter = holder.rrl  # type: ignore[attr-defined]
     if limiter is None or not address or response.__class__ is not bytes:
         return response
-    return limiter.limit_one(response, address, time.monotonic())  # type: ignore[arg-type]
+    cookies = holder.cookies  # type: ignore[attr-defined]
+    proof = None if cookies is None else (cookies, int(time.time()))
+    return limiter.limit_one(query, response, address, time.monotonic(), proof)  # type: ignore[arg-type]
 
 
 def _nowhere(index: int) -> bytes:

@@ -17,9 +17,7 @@ import struct
 
 from siphash24 import siphash24
 
-__all__ = [
-    "COOKIE", "OUR_OPTION_SIZE", "SECRET_SIZE", "ServerCookies", "client_cookie", "is_malformed",
-]  # fmt: skip
+__all__ = ["COOKIE", "OUR_OPTION_SIZE", "SECRET_SIZE", "ServerCookies", "is_malformed"]
 
 COOKIE = 10  # the EDNS option code (RFC 7873 §4)
 SECRET_SIZE = 16  # SipHash-2-4's key
@@ -37,10 +35,6 @@ def is_malformed(data: bytes) -> bool:
     """Whether a query's COOKIE option data is malformed (RFC 7873 §5.2.2): not a client
     cookie alone (8 octets) nor one followed by a server cookie of 8 to 32 octets."""
     return len(data) != CLIENT_SIZE and not CLIENT_SIZE + 8 <= len(data) <= CLIENT_SIZE + 32
-
-
-def client_cookie(data: bytes) -> bytes:
-    return data[:CLIENT_SIZE]
 
 
 class ServerCookies:

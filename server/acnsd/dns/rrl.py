@@ -17,6 +17,9 @@ A bucket holds up to `rate` tokens and gains `rate` a second; each answer takes 
 answer that finds none is limited: dropped, but every `slip`-th limited answer (none
 with slip 0), which goes out truncated, the header with TC and the question alone, so
 that a real client behind a spoofed network retries over TCP, which is never limited.
+A query with a valid server cookie (RFC 7873, cookies.py) is never limited, as in Knot
+DNS: the cookie proves its source address is not spoofed, so its answer reflects nothing
+(it is checked only for an answer that is over the rate).
 The buckets are a table of `table_size` slots found by the key's hash; a key whose slot
 holds another takes it over, so memory is fixed whatever the flood (as Knot DNS's hash
 table). Time is given in seconds, never read here.
@@ -26,12 +29,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .cookies import ServerCookies
+from .wire import MalformedQuery, parse_query
+
 __all__ = ["RateLimiter"]
 
 _LARGE = 1024  # octets: a larger answer is of the class "large"
 _TC = 0x02  # in the first octet of the flags
 _AA = 0x04
 _ERROR, _NXDOMAIN, _NODATA, _REFERRAL, _LARGE_CLASS, _NORMAL = range(6)
+_OPT_HEAD = b"\x00\x00\x29"  # the root, type OPT
+_KINDS = 65536  # answers whose class and name are kept (as many as the cache holds, often)
 
 
 class RateLimiter:
@@ -42,72 +50,98 @@ class RateLimiter:
         self.settings = (rate, slip, ipv4_prefix, ipv6_prefix, table_size)
         self.rate = float(rate)
         self.slip = slip
-        self._shift = {4: 32 - ipv4_prefix, 16: 128 - ipv6_prefix}
+        self._prefixes = {4: ipv4_prefix, 16: ipv6_prefix}  # by the address's length
         self._size = table_size
-        self._keys: list[object] = [None] * table_size
-        self._tokens = [0.0] * table_size
-        self._stamps = [0.0] * table_size
+        # slot → [network, kind, tokens, when last taken]: one index per answer
+        self._buckets: list[list | None] = [None] * table_size
+        # an answer's kind, (class, name), and its hash, by the answer itself: a cached
+        # answer is the same object every time, whose hash Python keeps (bounded: emptied
+        # when full)
+        self._kinds: dict[bytes, tuple[tuple[int, bytes], int]] = {}
         self._limited = 0  # limited answers so far, for the slip
         self.dropped = 0
         self.slipped = 0
 
     def limit(self, queries: list[bytes], answers: list[bytes | None],
-              address: Callable[[int], bytes], now: float) -> None:
+              address: Callable[[int], bytes], now: float,
+              cookies: tuple[ServerCookies, int] | None = None) -> None:
         """Limit a batch: each of `answers` (after its ID, None: none) to the query after
         its ID at the same index, whose client's address is address(i), becomes None when
-        dropped or the truncated answer when slipped."""
+        dropped or the truncated answer when slipped. `cookies`: our secrets and the time
+        in seconds to check server cookies with (None: cookies are off)."""
+        kinds, buckets, size, rate = self._kinds, self._buckets, self._size, self.rate
+        last = network = None  # the previous query's client and network: often the same
+        mixed_network = 0
         for i, body in enumerate(answers):
-            if body is not None and len(body) > 10:
-                if not self._allowed(body, address(i), now):
+            if body is None:
+                continue
+            known = kinds.get(body)
+            if known is None:
+                kind = _kind(body, queries[i])
+                known = kind, hash(kind)
+                if len(kinds) >= _KINDS:
+                    kinds.clear()
+                kinds[body] = known
+            kind, mixed = known
+            client = address(i)
+            if client != last:
+                last = client
+                network = self._network(client)
+                mixed_network = hash(network)
+            # _take, written out: this loop runs for every answer of a batch
+            slot = (mixed ^ mixed_network) % size
+            bucket = buckets[slot]
+            if bucket is None or bucket[1] != kind or bucket[0] != network:  # a new key, or
+                buckets[slot] = [network, kind, rate - 1.0, now]  # one that took the slot
+                continue
+            tokens = bucket[2] + (now - bucket[3]) * rate
+            if tokens > rate:
+                tokens = rate
+            bucket[3] = now
+            if tokens >= 1.0:
+                bucket[2] = tokens - 1.0
+            else:
+                bucket[2] = tokens
+                if not _proven(queries[i], client, cookies):
                     answers[i] = self._limited_answer(body)
 
-    def limit_one(self, response: bytes | None, address: bytes, now: float) -> bytes | None:
-        """`limit` for one whole response (its ID first)."""
-        if response is None or len(response) <= 12 or self._allowed(response[2:], address, now):
+    def limit_one(self, query: bytes, response: bytes | None, address: bytes, now: float,
+                  cookies: tuple[ServerCookies, int] | None = None) -> bytes | None:
+        """`limit` for one whole query and response (their ID first)."""
+        if response is None or len(response) <= 12:
             return response
-        limited = self._limited_answer(response[2:])
+        body = response[2:]
+        if self._take(self._network(address), _kind(body, query[2:]), now) or _proven(
+                query[2:], address, cookies):
+            return response
+        limited = self._limited_answer(body)
         return None if limited is None else response[:2] + limited
 
-    def _allowed(self, body: bytes, address: bytes, now: float) -> bool:
-        """Take a token from the bucket of this answer (after its ID)."""
-        end = 10  # the question's name ends ...
-        try:
-            length = body[end]
-            while length:
-                end += length + 1
-                length = body[end]
-        except IndexError:
-            return True  # no question to account it by: not one of our answers
-        end += 1
-        rcode = body[1] & 0x0F
-        if rcode == 0:
-            if body[4] or body[5]:
-                cls = _LARGE_CLASS if len(body) > _LARGE else _NORMAL
-                name = body[10:end].lower()
-            else:
-                cls = _NODATA if body[0] & _AA else _REFERRAL
-                name = _authority_owner(body, end)
-        elif rcode == 3:
-            cls, name = _NXDOMAIN, _authority_owner(body, end)
-        else:
-            cls, name = _ERROR, b""
-        network = int.from_bytes(address, "big") >> self._shift.get(len(address), 0)
-        key = (network, len(address), cls, name)
-        slot = hash(key) % self._size
+    def _network(self, address: bytes) -> bytes:
+        """The client's network: its address cut to the prefix of its family."""
+        prefix = self._prefixes.get(len(address), 0)
+        whole, bits = divmod(prefix, 8)
+        if not bits:
+            return address[:whole]
+        return address[:whole] + bytes([address[whole] & (0xFF00 >> bits) & 0xFF])
+
+    def _take(self, network: bytes, kind: tuple[int, bytes], now: float) -> bool:
+        """Take a token from the bucket of (network, kind): False when it has none (as
+        `limit` does, for one answer)."""
+        slot = (hash(kind) ^ hash(network)) % self._size
+        bucket = self._buckets[slot]
         rate = self.rate
-        if self._keys[slot] != key:  # a new key (or one that took its slot over)
-            self._keys[slot] = key
-            self._tokens[slot] = rate - 1.0
-            self._stamps[slot] = now
+        if bucket is None or bucket[1] != kind or bucket[0] != network:  # a new key
+            self._buckets[slot] = [network, kind, rate - 1.0, now]
             return True
-        tokens = self._tokens[slot] + (now - self._stamps[slot]) * rate
+        tokens = bucket[2] + (now - bucket[3]) * rate
         if tokens > rate:
             tokens = rate
-        self._stamps[slot] = now
+        bucket[3] = now
         if tokens >= 1.0:
-            self._tokens[slot] = tokens - 1.0
+            bucket[2] = tokens - 1.0
             return True
-        self._tokens[slot] = tokens
+        bucket[2] = tokens
         return False
 
     def _limited_answer(self, body: bytes) -> bytes | None:
@@ -118,11 +152,63 @@ class RateLimiter:
             self.dropped += 1
             return None
         self.slipped += 1
-        end = 10
-        while body[end]:
-            end += body[end] + 1
-        return bytes([body[0] | _TC, body[1]]) + b"\x00\x01\x00\x00\x00\x00\x00\x00" + body[
-            10 : end + 5]
+        end = _name_end(body)
+        if end is None:  # no question: the header alone
+            return bytes([body[0] | _TC, body[1]]) + bytes(8)
+        return bytes([body[0] | _TC, body[1]]) + b"\x00\x01" + bytes(6) + body[10 : end + 4]
+
+
+def _proven(query: bytes, address: bytes, cookies: tuple[ServerCookies, int] | None) -> bool:
+    """Whether `query` (after its ID) holds a valid server cookie for `address`."""
+    if cookies is None or b"\x00\x0a" not in query:  # no COOKIE option code, no cookie
+        return False
+    try:
+        edns = parse_query(b"\0\0" + query).edns
+    except MalformedQuery:
+        return False
+    secrets, now = cookies
+    return edns is not None and edns.cookie is not None and secrets.valid(edns.cookie, address,
+                                                                          now)
+
+
+def _name_end(body: bytes) -> int | None:
+    """Where the question's name ends in an answer after its ID; None: no question."""
+    end = 10
+    try:
+        length = body[end]
+        while length:
+            end += length + 1
+            length = body[end]
+    except IndexError:
+        return None
+    return end + 1 if end + 5 <= len(body) else None
+
+
+def _kind(body: bytes, query: bytes) -> tuple[int, bytes]:
+    """An answer's (class, name) (module doc); the answer and its query are after their
+    ID. The question's name ends where it ends in the query: before its type and class
+    at the query's end, or before those and an option-less OPT (the usual shapes, found
+    without reading the name's labels)."""
+    size = len(query)
+    if query[8:10] == b"\x00\x00":
+        end = size - 4
+    elif query[8:10] == b"\x00\x01" and query[size - 11 : size - 8] == _OPT_HEAD and query[
+            size - 2 :] == b"\x00\x00":
+        end = size - 15
+    else:
+        end = _name_end(body)
+    if end is None or end < 11 or body[end - 1] or body[10:end] != query[10:end]:
+        end = _name_end(body)  # not the usual shape after all
+    if end is None or len(body) < 12:
+        return _ERROR, b""
+    rcode = body[1] & 0x0F
+    if rcode == 0:
+        if body[4] or body[5]:
+            return (_LARGE_CLASS if len(body) > _LARGE else _NORMAL), body[10:end].lower()
+        return (_NODATA if body[0] & _AA else _REFERRAL), _authority_owner(body, end)
+    if rcode == 3:
+        return _NXDOMAIN, _authority_owner(body, end)
+    return _ERROR, b""
 
 
 def _authority_owner(body: bytes, end: int) -> bytes:

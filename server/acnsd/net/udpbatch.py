@@ -137,9 +137,10 @@ class Batch:
         entry = f"{before}xI{size - before - 4}x"
         self._lengths = [struct.Struct("=" + entry * n).unpack_from for n in range(BATCH + 1)]
         self._received = received
+        # where each peer's IP address is in the sockaddrs, and how long it is
+        at, length = (4, 4) if family == socket.AF_INET else (8, 16)
         self._names = memoryview(names).cast("B")  # type: ignore[arg-type]
-        # where a peer's IP address is in its sockaddr, and how long it is
-        self._address_at, self._address_size = (4, 4) if family == socket.AF_INET else (8, 16)
+        self._peers = [(i * _NAME + at, i * _NAME + at + length) for i in range(BATCH)]
         self._answers_at = answers_at
         # the answer vectors, (base, length) pairs of u64, two per answer (its query's ID,
         # then the answer after it): the second ones are written by strided slices
@@ -152,8 +153,8 @@ class Batch:
 
     def address(self, index: int) -> bytes:
         """The IP address (packed) of the peer of the `index`-th datagram last read."""
-        start = index * _NAME + self._address_at
-        return bytes(self._names[start : start + self._address_size])
+        start, end = self._peers[index]
+        return self._names[start:end].tobytes()
 
     def answer(self, fd: int, respond: ManyResponder, whole: bool = False) -> int:
         """Read the datagrams queued on `fd` (at most BATCH; never blocks), answer them
