@@ -9,7 +9,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 from acnsd.dns.cookies import ServerCookies
-from acnsd.dns.core import Transport, answer_after_id
+from acnsd.dns.core import Clients, Transport, answer_after_id
 from acnsd.dns.rrl import RateLimiter
 
 from .zonetext import make_query, tables, zone
@@ -121,5 +121,6 @@ def test_a_valid_server_cookie_is_never_limited():
         limiter = RateLimiter(10, slip=0)
         queries = [with_cookie(data)] * 20
         answers = answer_after_id(T, queries, Transport.UDP)
-        limiter.limit(queries, answers, at("198.51.100.7"), 0.0, (secrets, NOW))
+        limiter.limit(queries, answers, at("198.51.100.7"), 0.0,
+                      Clients(secrets, NOW, at("198.51.100.7")))
         assert answers.count(None) == limited

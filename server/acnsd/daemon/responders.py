@@ -42,20 +42,26 @@ def counting_responder(
     if not metrics.counting and not query_log:
 
         def bare(query: bytes, address: bytes = b"") -> object:
-            response = answer(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
-                              _clients(holder, query, address))
-            return _limited(holder, query, response, address) if udp else response
+            clients = _clients(holder, query, address)
+            response = answer(holder.tables, query, transport, view, handoff, clients)  # type: ignore[attr-defined]
+            return _limited(holder, query, response, address, clients) if udp else response
+
+        current: list[Clients | None] = [None]  # made once a second, not once a batch
 
         def many(queries: list[bytes], address: Callable[[int], bytes] = _nowhere
                  ) -> list[bytes | None]:  # a UDP batch (listener.py)
             cookies = holder.cookies  # type: ignore[attr-defined]
-            clients = (None if cookies is None or address is _nowhere
-                       else Clients(cookies, int(time.time()), address))
+            clients = None
+            if cookies is not None and address is not _nowhere:
+                now = int(time.time())
+                clients = current[0]
+                if (clients is None or clients.now != now or clients.cookies is not cookies
+                        or clients.address is not address):
+                    clients = current[0] = Clients(cookies, now, address)
             answers = answer_after_id(holder.tables, queries, transport, view, handoff, clients)  # type: ignore[attr-defined]
             limiter = holder.rrl  # type: ignore[attr-defined]
             if limiter is not None and udp and address is not _nowhere:
-                proof = None if clients is None else (cookies, clients.now)
-                limiter.limit(queries, answers, address, time.monotonic(), proof)
+                limiter.limit(queries, answers, address, time.monotonic(), clients)
             return answers
 
         bare.many = many  # type: ignore[attr-defined]
@@ -64,10 +70,11 @@ def counting_responder(
     count = metrics.counters.counter(transport, family) if metrics.counting else _not_counted
 
     def responder(query: bytes, address: bytes = b"") -> object:
+        clients = _clients(holder, query, address)
         response, outcome, apex = respond(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
-                                          _clients(holder, query, address))
+                                          clients)
         if udp:
-            response = _limited(holder, query, response, address)
+            response = _limited(holder, query, response, address, clients)
         count(query, response if response.__class__ is bytes else None, outcome, apex)
         return response
 
@@ -77,10 +84,11 @@ def counting_responder(
     log = logging.getLogger(QUERY_LOGGER)
 
     def logging_responder(query: bytes, address: bytes = b"") -> object:
+        clients = _clients(holder, query, address)
         response, outcome, apex = respond(holder.tables, query, transport, view, handoff,  # type: ignore[attr-defined]
-                                          _clients(holder, query, address))
+                                          clients)
         if udp:
-            response = _limited(holder, query, response, address)
+            response = _limited(holder, query, response, address, clients)
         sized = response if response.__class__ is bytes else None
         count(query, sized, outcome, apex)
         label = outcome_label(outcome)
@@ -111,14 +119,14 @@ def _clients(holder: object, query: bytes, address: bytes) -> Clients | None:
     return Clients(cookies, int(time.time()), lambda index: address)
 
 
-def _limited(holder: object, query: bytes, response: object, address: bytes) -> object:
-    """A UDP response past the response rate limiter, when it is on."""
+def _limited(holder: object, query: bytes, response: object, address: bytes,
+             clients: Clients | None) -> object:
+    """A UDP response past the response rate limiter, when it is on (`clients`: to check
+    the query's server cookie with, None when it has none)."""
     limiter = holder.rrl  # type: ignore[attr-defined]
     if limiter is None or not address or response.__class__ is not bytes:
         return response
-    cookies = holder.cookies  # type: ignore[attr-defined]
-    proof = None if cookies is None else (cookies, int(time.time()))
-    return limiter.limit_one(query, response, address, time.monotonic(), proof)  # type: ignore[arg-type]
+    return limiter.limit_one(query, response, address, time.monotonic(), clients)  # type: ignore[arg-type]
 
 
 def _nowhere(index: int) -> bytes:

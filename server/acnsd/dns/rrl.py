@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .cookies import ServerCookies
+from .core import Clients
 from .wire import MalformedQuery, parse_query
 
 __all__ = ["RateLimiter"]
@@ -39,6 +39,7 @@ _TC = 0x02  # in the first octet of the flags
 _AA = 0x04
 _ERROR, _NXDOMAIN, _NODATA, _REFERRAL, _LARGE_CLASS, _NORMAL = range(6)
 _OPT_HEAD = b"\x00\x00\x29"  # the root, type OPT
+_NETWORKS = 65536  # client addresses whose network is kept
 _KINDS = 65536  # answers whose class and name are kept (as many as the cache holds, often)
 
 
@@ -58,18 +59,20 @@ class RateLimiter:
         # answer is the same object every time, whose hash Python keeps (bounded: emptied
         # when full)
         self._kinds: dict[bytes, tuple[tuple[int, bytes], int]] = {}
+        self._networks: dict[bytes, tuple[bytes, int]] = {}  # address → network and its hash
         self._limited = 0  # limited answers so far, for the slip
         self.dropped = 0
         self.slipped = 0
 
     def limit(self, queries: list[bytes], answers: list[bytes | None],
               address: Callable[[int], bytes], now: float,
-              cookies: tuple[ServerCookies, int] | None = None) -> None:
+              clients: Clients | None = None) -> None:
         """Limit a batch: each of `answers` (after its ID, None: none) to the query after
         its ID at the same index, whose client's address is address(i), becomes None when
-        dropped or the truncated answer when slipped. `cookies`: our secrets and the time
-        in seconds to check server cookies with (None: cookies are off)."""
-        kinds, buckets, size, rate = self._kinds, self._buckets, self._size, self.rate
+        dropped or the truncated answer when slipped. `clients`: our cookie secrets and the
+        time to check server cookies with (None: cookies are off)."""
+        kinds, networks, buckets = self._kinds, self._networks, self._buckets
+        size, rate = self._size, self.rate
         last = network = None  # the previous query's client and network: often the same
         mixed_network = 0
         for i, body in enumerate(answers):
@@ -86,8 +89,14 @@ class RateLimiter:
             client = address(i)
             if client != last:
                 last = client
-                network = self._network(client)
-                mixed_network = hash(network)
+                known_network = networks.get(client)
+                if known_network is None:
+                    network = self._network(client)
+                    known_network = network, hash(network)
+                    if len(networks) >= _NETWORKS:
+                        networks.clear()
+                    networks[client] = known_network
+                network, mixed_network = known_network
             # _take, written out: this loop runs for every answer of a batch
             slot = (mixed ^ mixed_network) % size
             bucket = buckets[slot]
@@ -102,17 +111,17 @@ class RateLimiter:
                 bucket[2] = tokens - 1.0
             else:
                 bucket[2] = tokens
-                if not _proven(queries[i], client, cookies):
+                if not _proven(queries[i], client, clients):
                     answers[i] = self._limited_answer(body)
 
     def limit_one(self, query: bytes, response: bytes | None, address: bytes, now: float,
-                  cookies: tuple[ServerCookies, int] | None = None) -> bytes | None:
+                  clients: Clients | None = None) -> bytes | None:
         """`limit` for one whole query and response (their ID first)."""
         if response is None or len(response) <= 12:
             return response
         body = response[2:]
         if self._take(self._network(address), _kind(body, query[2:]), now) or _proven(
-                query[2:], address, cookies):
+                query[2:], address, clients):
             return response
         limited = self._limited_answer(body)
         return None if limited is None else response[:2] + limited
@@ -158,17 +167,16 @@ class RateLimiter:
         return bytes([body[0] | _TC, body[1]]) + b"\x00\x01" + bytes(6) + body[10 : end + 4]
 
 
-def _proven(query: bytes, address: bytes, cookies: tuple[ServerCookies, int] | None) -> bool:
+def _proven(query: bytes, address: bytes, clients: Clients | None) -> bool:
     """Whether `query` (after its ID) holds a valid server cookie for `address`."""
-    if cookies is None or b"\x00\x0a" not in query:  # no COOKIE option code, no cookie
+    if clients is None or b"\x00\x0a" not in query:  # no COOKIE option code, no cookie
         return False
     try:
         edns = parse_query(b"\0\0" + query).edns
     except MalformedQuery:
         return False
-    secrets, now = cookies
-    return edns is not None and edns.cookie is not None and secrets.valid(edns.cookie, address,
-                                                                          now)
+    cookie = None if edns is None else edns.cookie
+    return cookie is not None and clients.cookies.valid(cookie, address, clients.now)
 
 
 def _name_end(body: bytes) -> int | None:
