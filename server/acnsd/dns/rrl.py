@@ -39,8 +39,8 @@ _TC = 0x02  # in the first octet of the flags
 _AA = 0x04
 _ERROR, _NXDOMAIN, _NODATA, _REFERRAL, _LARGE_CLASS, _NORMAL = range(6)
 _OPT_HEAD = b"\x00\x00\x29"  # the root, type OPT
-_NETWORKS = 65536  # client addresses whose network is kept
-_KINDS = 65536  # answers whose class and name are kept (as many as the cache holds, often)
+_NETWORKS = 16384  # client addresses whose network is kept
+_KINDS = 16384  # answers whose class and name are kept (bounded: a flood churns it)
 
 
 class RateLimiter:
