@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.flags
@@ -125,6 +126,7 @@ class Dnslib(Server):
 
 class Acnsd(Server):
     name = "acnsd"
+    server_keys: dict[str, Any] = {}  # more keys of the server section
 
     @staticmethod
     def executable() -> str | None:
@@ -143,13 +145,30 @@ class Acnsd(Server):
     def prepare(self, layout: Layout, workdir: Path, port: int, workers: int) -> list[str]:
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "acnsd.yaml"
-        write_acnsd_config(config, layout.dataset, layout.acnsd_dir, HOST, port)
+        write_acnsd_config(config, layout.dataset, layout.acnsd_dir, HOST, port,
+                           server_keys=self.server_keys)
         return self.command(config, port, workers)
 
     def command(self, config: Path, port: int, workers: int) -> list[str]:
         """`acnsd serve` of `config` on HOST:`port` with `workers` processes."""
         return [str(self.executable()), "serve", "--config", str(config),
                 "--listen", f"{HOST}:{port}", "--workers", str(workers)]
+
+
+class AcnsdBare(Acnsd):
+    """acnsd without DNS Cookies (on by default) or RRL: what they cost is its q/s less
+    acnsd-guarded's, measured in the same rounds."""
+
+    name = "acnsd-bare"
+    server_keys = {"cookies": {"enabled": False}}
+
+
+class AcnsdGuarded(Acnsd):
+    """acnsd with DNS Cookies and response rate limiting at a rate no mix reaches: every
+    answer is accounted, none is limited."""
+
+    name = "acnsd-guarded"
+    server_keys = {"cookies": {"enabled": True}, "rrl": {"rate": 1_000_000_000}}
 
 
 class NullResponder(Server):
@@ -177,7 +196,8 @@ class NullResponder(Server):
         return [str(binary), HOST, str(port)]
 
 
-SERVERS = {server.name: server for server in (Acnsd(), Knot(), Nsd(), Dnslib(), NullResponder())}
+SERVERS = {server.name: server for server in (Acnsd(), AcnsdBare(), AcnsdGuarded(), Knot(), Nsd(),
+                                              Dnslib(), NullResponder())}
 # acnsd:2 shows how workers scale; null the ceiling of the load generator
 DEFAULT = ("acnsd", "acnsd:2", "knot", "nsd", "dnslib", "null")
 

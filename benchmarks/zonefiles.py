@@ -29,9 +29,11 @@ def write_zone_files(dataset: DataSet, directory: Path, served: bool) -> None:
 
 
 def acnsd_config(dataset: DataSet, zones_dir: Path, host: str, port: int,
-                 api: dict[str, str] | None = None) -> dict[str, Any]:
+                 api: dict[str, str] | None = None,
+                 server_keys: dict[str, Any] | None = None) -> dict[str, Any]:
     """The acnsd configuration (DESIGN.md §3) serving `dataset` on host:port only, with the
-    management API section `api` (`{listen, tokens_file}`) when given."""
+    management API section `api` (`{listen, tokens_file}`) when given, and `server_keys`
+    in its server section."""
     accounts = []
     for index, account in enumerate(dataset.accounts):
         zones = []
@@ -67,16 +69,18 @@ def acnsd_config(dataset: DataSet, zones_dir: Path, host: str, port: int,
     }
     if api is not None:
         server["api"] = api
+    server.update(server_keys or {})
     return {"server": server, "accounts": accounts}
 
 
 def write_acnsd_config(path: Path, dataset: DataSet, zones_dir: Path, host: str,
-                       port: int, api: dict[str, str] | None = None) -> None:
+                       port: int, api: dict[str, str] | None = None,
+                       server_keys: dict[str, Any] | None = None) -> None:
     """Write `acnsd_config` as YAML (libyaml's emitter when PyYAML has it: 100,000 zones
     take seconds instead of a minute)."""
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    path.write_text(yaml.dump(acnsd_config(dataset, zones_dir, host, port, api), Dumper=dumper,
-                              sort_keys=False))
+    config = acnsd_config(dataset, zones_dir, host, port, api, server_keys)
+    path.write_text(yaml.dump(config, Dumper=dumper, sort_keys=False))
 
 
 def write_acnsd_tree(path: Path, dataset: DataSet, zones_dir: Path, host: str, port: int,

@@ -71,11 +71,13 @@ def write_config(
     broken: bool = False,
     metrics_port: int | None = None,
     api_port: int | None = None,
+    server_lines: tuple[str, ...] = (),
 ) -> Path:
     """The e2e configuration (DESIGN.md §3 shape): example.com and other.org on set 1,
     sub.example.com on set 2, optionally new.test on set 3; every address pinned.
     `broken` puts a nameserver in set 9, which R2 forbids. With `metrics_port` and
-    `api_port`, the Prometheus exposition and the management API (token API_TOKEN)."""
+    `api_port`, the Prometheus exposition and the management API (token API_TOKEN);
+    `server_lines` are more lines of the `server` mapping (indented by two spaces)."""
     zones = directory / "zones"
     zones.mkdir(exist_ok=True)
     (zones / "example.com.zone").write_text(EXAMPLE_ZONE.format(www=www))
@@ -117,6 +119,7 @@ def write_config(
     if api_port is not None:
         (directory / "tokens.yaml").write_text(f'- {{token: "{API_TOKEN}", accounts: ["*"]}}\n')
         lines.append(f'  api: {{listen: "127.0.0.1:{api_port}", tokens_file: tokens.yaml}}')
+    lines += server_lines
     lines += [
         "accounts:",
         f"  - id: {ACCOUNT}",

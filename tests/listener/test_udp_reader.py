@@ -292,3 +292,52 @@ def test_a_short_sendmmsg_sends_the_rest(run, monkeypatch):  # noqa: F811
         assert calls == [10, 9, 6, 3]
 
     run(scenario())
+
+
+@pytest.mark.parametrize(("host", "sources"), [
+    ("127.0.0.1", ["127.0.0.7", "127.0.9.200"]),
+    ("::1", ["::1"]),
+])
+def test_a_responder_that_wants_the_peer_is_given_its_address(run, reading, host, sources):  # noqa: F811
+    """`wants_peer`: each query's client address (packed), in a batch or alone, over UDP
+    and TCP; a dropped query in the middle of a batch leaves the others their peers."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    def respond(query: bytes, address: bytes = b"") -> bytes | None:
+        return None if query == b"drop" else query[:2] + address
+
+    def many(queries: list[bytes], address=None) -> list[bytes | None]:
+        return [None if q == b"op" else address(i) for i, q in enumerate(queries)]  # after IDs
+
+    respond.many = many  # type: ignore[attr-defined]
+    respond.wants_peer = True  # type: ignore[attr-defined]
+
+    async def scenario():
+        listener = await open_listener(host, 0, respond, respond, TcpConnections(8, 5.0))
+        senders = []
+        try:
+            for source in sources:
+                client = socket.socket(family, socket.SOCK_DGRAM)
+                client.settimeout(2)
+                client.bind((source, 0))
+                senders.append(client)
+            for i in range(PER_CLIENT):
+                for client in senders:
+                    client.sendto(b"drop" if i % 3 == 1 else b"q%d" % i, (host, listener.port))
+            await asyncio.sleep(0.2)
+            for source, client in zip(sources, senders, strict=True):
+                packed = socket.inet_pton(family, source)
+                got = await asyncio.to_thread(receive_all, client)
+                assert got and all(answer[2:] == packed for answer in got)
+                assert len(got) == len([i for i in range(PER_CLIENT) if i % 3 != 1])
+            reader, writer = await asyncio.open_connection(host, listener.port)
+            writer.write(b"\x00\x03tcp")
+            length = int.from_bytes(await reader.readexactly(2), "big")
+            assert (await reader.readexactly(length))[2:] == socket.inet_pton(family, host)
+            writer.close()
+        finally:
+            for client in senders:
+                client.close()
+            listener.stop_accepting()
+
+    run(scenario())

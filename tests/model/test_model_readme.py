@@ -60,6 +60,9 @@ def test_readme_configuration_example_loads(tmp_path, line, block):
             ref = (data["server"].get("api") or {}).get(key)
             if ref:
                 (path.parent / ref).write_text("[]\n")
+        secret_file = (data["server"].get("cookies") or {}).get("secret_file")
+        if secret_file:  # a cookie secret, in hex
+            (path.parent / secret_file).write_text("00" * 16 + "\n")
     path.write_text(block, encoding="utf-8")
     loaded = load(path)
     assert loaded.model.accounts or "accounts" not in data

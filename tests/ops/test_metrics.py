@@ -28,10 +28,13 @@ ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353"
 
 
 class Holder:
-    """What the responders read the tables from (the server, in acnsd serve)."""
+    """What the responders read the tables from (the server, in acnsd serve), and its DNS
+    Cookie secrets and response rate limiter (off here)."""
 
     def __init__(self, tables) -> None:
         self.tables = tables
+        self.cookies = None
+        self.rrl = None
 
 
 @pytest.fixture(scope="module")

@@ -159,6 +159,8 @@ class Metrics:
         # the primary side (xfr/primary.py): its `counters` (TransferCounters) and
         # `journal_entries()`
         self.primary: object | None = None
+        # what holds the response rate limiter (dns/rrl.py) as `rrl`, None when it is off
+        self.limits: object | None = None
 
     def loaded(
         self,
@@ -269,6 +271,17 @@ class MetricsCollector(Collector):
             "acnsd_tcp_connections_evicted",
             "TCP connections closed to make room for a new one past the connection cap",
             value=tcp.evicted if tcp is not None else 0,  # type: ignore[attr-defined]
+        )
+        limiter = getattr(m.limits, "rrl", None)
+        yield CounterMetricFamily(
+            "acnsd_rrl_dropped",
+            "UDP answers dropped by response rate limiting (server.rrl)",
+            value=limiter.dropped if limiter is not None else 0,  # type: ignore[attr-defined]
+        )
+        yield CounterMetricFamily(
+            "acnsd_rrl_slipped",
+            "UDP answers response rate limiting sent truncated (TC) instead (server.rrl slip)",
+            value=limiter.slipped if limiter is not None else 0,  # type: ignore[attr-defined]
         )
         yield CounterMetricFamily(
             "acnsd_internal_errors",

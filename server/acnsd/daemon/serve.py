@@ -43,6 +43,7 @@ from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs
 from acnsd.daemon.control import control_path, open_control
 from acnsd.daemon.descriptors import api_limits, raise_limit
+from acnsd.daemon.guards import rate_limiter, server_cookies
 from acnsd.daemon.metrics import (
     Exposition,
     Metrics,
@@ -207,12 +208,16 @@ class Server:
     ) -> None:
         self.config = config
         self.tables = tables  # the one reference every query reads
+        # our DNS Cookie secrets (None: off), read like the tables, swapped at reload
+        self.cookies = server_cookies(loaded.model.server)
+        self.rrl = rate_limiter(loaded.model.server.rrl)  # over UDP; None: off
         self.generation = 1
         self.listeners: dict[Endpoint, Listener] = {}
         self.metrics = Metrics(counting=loaded.model.server.metrics is not None)
         # the primary side (xfr/): transfers and signed queries; NOTIFY from one process
         self.primary = Primary(self, loaded.model.server)
         self.metrics.primary = self.primary
+        self.metrics.limits = self
         self.notifier = Notifier(self.primary.counters) if notify else None
         if self.notifier is not None:
             self.notifier.configure(loaded.model.server.notify, self.primary.keys)
@@ -421,11 +426,14 @@ class Server:
         if notifier is not None and settings.notify:  # RFC 1996: the serials that changed
             changed = await off_loop(changed_zones, self.tables, tables)
         _log_warnings(loaded.warnings)
+        cookies = await off_loop(server_cookies, settings, self.cookies)
         previous = (self.tables, self._plan, self._model)
         self.tables = tables
         self.generation += 1
         self._plan, self._model = loaded.plan, loaded.model
         self.primary.configure(settings)
+        self.cookies = cookies
+        self.rrl = rate_limiter(settings.rrl, self.rrl)
         if notifier is not None:
             notifier.configure(settings.notify, self.primary.keys)
             notifier.notify(changed)

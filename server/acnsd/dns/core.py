@@ -16,6 +16,10 @@ one error boundary.
                                                   transfers are NOTIMP (`_transfer`) and
                                                   TSIG is ignored
     EDNS version above 0                        → BADVERS (RFC 6891 §6.1.3)
+    with cookies on (cookies.py): a malformed
+      COOKIE option                             → FORMERR (RFC 7873 §5.2.2)
+    with cookies required, over UDP, a COOKIE
+      without a valid server cookie             → BADCOOKIE with our cookie (§5.2.3-4)
     class CH: a configured name                 → its TXT; any other → REFUSED
     class other than IN, ANY and CH             → REFUSED
     no zone served at this address              → REFUSED (RA is never set), with EDE 20
@@ -30,7 +34,13 @@ are never data: NODATA), as Knot DNS and NSD answer them. NOTIMP and FORMERR car
 header and the question when exactly one can be read (as Knot DNS does), and our OPT
 when the query has a valid one (RFC 6891 §7; wire.message_edns), none when its OPT is
 bad (two, or not owned by the root) or the message does not read to its end.
-Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carry our OPT
+With cookies on (`clients`: our secrets, the time and each query's client address),
+every answer to a query with a COOKIE option ends with ours: its client cookie and a
+fresh server cookie (RFC 7873 §5.2). A query whose one record is an OPT holding only a
+COOKIE is cached too, keyed by the query up to that OPT's RDLENGTH and a mark, the answer
+stored with the cookie it was made with: a hit is that answer with the query's own
+cookie in place of its last 24 octets, so that no answer carries another client's
+cookie. Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carry our OPT
 when the query had one (payload size, DO echoed, NSID when asked and configured), and fit
 the client's limit: over UDP 512 octets without EDNS, else min(its size, ours) but at
 least 512; over TCP 65535. Responses are kept in the tables' cache (cache.py decides
@@ -70,15 +80,25 @@ import struct
 from collections.abc import Callable
 from itertools import repeat
 from operator import itemgetter
+from typing import NamedTuple
 
 import dns.rdataclass
 import dns.rdatatype
 
 from .cache import CacheEntry, NegativeTemplate, unheld
 from .compiler import Tables, ViewTables, Zone
+from .cookies import OUR_OPTION_SIZE, ServerCookies, is_malformed
 from .lookup import Result, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
-from .render import EDE_NOT_AUTHORITATIVE, negative_tail, opt_rr, render, render_negative, with_ede
+from .render import (
+    EDE_NOT_AUTHORITATIVE,
+    negative_tail,
+    opt_rr,
+    render,
+    render_negative,
+    with_ede,
+    with_option,
+)
 from .wire import (
     HEADER_SIZE,
     Edns,
@@ -91,7 +111,8 @@ from .wire import (
 from .zonemap import MASK
 
 __all__ = [
-    "Handoff", "Outcome", "Transport", "answer", "answer_after_id", "internal_errors", "respond",
+    "Clients", "Handoff", "Outcome", "Transport", "answer", "answer_after_id", "internal_errors",
+    "respond",
 ]  # fmt: skip
 
 log = logging.getLogger("acnsd.core")
@@ -104,6 +125,16 @@ class Transport(enum.Enum):
 
 # the primary side's answer to a query the core hands off: over UDP bytes or None (drop)
 Handoff = Callable[[bytes], object]
+
+
+class Clients(NamedTuple):
+    """What answering a DNS Cookie needs beyond the query, given by the adapter: our
+    secrets, the time in seconds, and the client's IP address (packed) of the i-th
+    query of the call (a batch's, or 0 alone); asked for only when a query has a COOKIE."""
+
+    cookies: ServerCookies
+    now: int
+    address: Callable[[int], bytes]
 
 
 _IN = dns.rdataclass.IN
@@ -129,7 +160,7 @@ _UDP = Transport.UDP
 _DROP, _NOTIMP, _FORMERR = Outcome.DROP, Outcome.NOTIMP, Outcome.FORMERR
 _BADVERS, _SERVFAIL, _REFUSED = Outcome.BADVERS, Outcome.SERVFAIL, Outcome.REFUSED
 _ANSWER, _NODATA, _NXDOMAIN = Outcome.ANSWER, Outcome.NODATA, Outcome.NXDOMAIN
-_NOTAUTH, _HANDOFF = Outcome.NOTAUTH, Outcome.HANDOFF
+_NOTAUTH, _HANDOFF, _BADCOOKIE = Outcome.NOTAUTH, Outcome.HANDOFF, Outcome.BADCOOKIE
 _FLAGS = {o: (RCODE[o] & 0xF) | (_AA if o in AUTHORITATIVE else 0) for o in RCODE}
 
 _QUESTION = HEADER_SIZE - 2  # where the question starts in a query after its ID
@@ -137,6 +168,8 @@ _NO_ID = b"\0\0"  # the ID put in front of a query after its ID for the full pat
 _MISSED: CacheEntry = (b"", None, None)  # type: ignore[assignment]
 _MISSES = repeat(_MISSED)  # endless and shared: made once, not per batch
 _FIRST = itemgetter(0)
+_COOKIE_MARK = b"\xff\xff"  # ends the cache key of a query with a COOKIE (module doc)
+_COOKIE_TAIL = OUR_OPTION_SIZE - 4  # the client and server cookie that end such an answer
 
 _errors = [0]  # internal errors since start; a list so the count needs no `global`
 
@@ -300,6 +333,8 @@ def _respond(
     wire: bytes,
     udp: bool,
     primary: bool = False,
+    clients: Clients | None = None,
+    index: int = 0,
 ) -> tuple[bytes | None, Outcome, str | None]:
     if len(wire) < HEADER_SIZE or wire[2] & 0x80:
         return None, _DROP, None
@@ -324,6 +359,24 @@ def _respond(
             return wire[:2] + body[:10] + query.qname + body[10 + qlen :], hit[1], hit[2]
     options = tables.options
     edns = query.edns
+    cookie = cookie_key = None  # our COOKIE option; the cache key of a query with one
+    if clients is not None and edns is not None and edns.cookie is not None:
+        data = edns.cookie
+        if is_malformed(data):
+            return _error(tables, wire, RCODE[_FORMERR], edns), _FORMERR, None
+        address, now, secrets = clients.address(index), clients.now, clients.cookies
+        cookie = secrets.option(data, address, now)
+        if secrets.require and udp and not secrets.valid(data, address, now):
+            return _bad_cookie(tables, wire, edns, cookie), _BADCOOKIE, None
+        if query.cookie_at:
+            cookie_key = (wire[2:HEADER_SIZE] + query.key
+                          + wire[HEADER_SIZE + qlen : query.cookie_at] + _COOKIE_MARK)
+            hit = cache.get(cookie_key)
+            if hit is not None:
+                body = hit[0]
+                response = (wire[:2] + body[:10] + query.qname + body[10 + qlen : -_COOKIE_TAIL]
+                            + cookie[4:])
+                return response, hit[1], hit[2]
     if edns is None:
         limit = _MIN_UDP if udp else _MAX_TCP
         opt = None
@@ -347,9 +400,13 @@ def _respond(
         apex = None
         if outcome is _REFUSED and opt is not None and query.qclass in _SERVED_CLASSES:
             opt = with_ede(opt, EDE_NOT_AUTHORITATIVE)
+        if cookie is not None:
+            opt = with_option(opt, cookie)  # type: ignore[arg-type]
         response = render(wire, query, flags, result.answer, [], [], limit, opt)
     else:
         apex = zone.name
+        if cookie is not None:
+            opt = with_option(opt, cookie)  # type: ignore[arg-type]
         if (outcome is _NXDOMAIN or outcome is _NODATA) and not result.answer:
             soa, tails = zone.negative_soa, zone.negative_tails
             response = render_negative(wire, query, flags, soa, tails, limit, opt)
@@ -359,8 +416,9 @@ def _respond(
             response = render(
                 wire, query, flags, result.answer, result.authority, result.additional, limit, opt
             )
-    if query.plain:  # admission (cache.py): names that exist at once, others when repeated
-        key = wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :]
+    if query.plain or cookie_key is not None:  # admission (cache.py): names that exist at once,
+        # others when repeated
+        key = cookie_key or wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :]
         if result.exists or tables.cache.seen_before(key):
             body = response[2:HEADER_SIZE] + query.key + response[HEADER_SIZE + qlen :]
             if zone is None:
@@ -369,6 +427,15 @@ def _respond(
                 depends = (zone.key, *result.depends) if result.depends else (zone.key,)
             tables.cache.store(cache, key, (body, outcome, apex, depends))
     return response, outcome, apex
+
+
+def _bad_cookie(tables: Tables, wire: bytes, edns: Edns, cookie: bytes) -> bytes:
+    """BADCOOKIE (23: 7 in the header, 1 in our OPT's upper bits) with the question and our
+    COOKIE, which the client retries with (RFC 7873 §5.2.3, §5.3)."""
+    rcode = RCODE[_BADCOOKIE]
+    opt = with_option(opt_rr(tables.options.edns_udp_size, rcode >> 4, edns.do, None), cookie)
+    error = _error(tables, wire, rcode & 0xF, None)
+    return error[:10] + b"\x00\x01" + error[HEADER_SIZE:] + opt
 
 
 def _internal_error(tables: Tables, query: bytes) -> tuple[bytes | None, Outcome, str | None]:
@@ -395,14 +462,15 @@ def _after_cache(
     udp: bool,
     outcomes: list[tuple[Outcome, str | None]] | None = None,
     handed: list[int] | None = None,
+    clients: Clients | None = None,
 ) -> None:
     """What comes after the response cache, written once for a query alone and for a
     batch: each answer still b"" (a cache miss) is made from the NXDOMAIN templates, else
     by the full path. `bodies` are queries after their two-octet ID, and so are the
     answers (None: drop); with `outcomes`, each answer's (Outcome, apex) is recorded
     there. With `handed`, the queries for the primary side are not answered (None) but
-    their indexes appended there. An internal error is one query's SERVFAIL, never an
-    exception."""
+    their indexes appended there. `clients` answers DNS Cookies. An internal error is one
+    query's SERVFAIL, never an exception."""
     cache = view.udp_cache if udp else view.tcp_cache
     if view.negative:
         try:
@@ -416,7 +484,7 @@ def _after_cache(
         query = _NO_ID + bodies[missed]
         try:
             response, outcome, apex = _respond(tables, view, cache, query, udp,
-                                               handed is not None)
+                                               handed is not None, clients, missed)
         except Exception:
             response, outcome, apex = _internal_error(tables, query)
         if outcome is _HANDOFF:
@@ -436,9 +504,11 @@ def respond(
     transport: Transport,
     local_address: str | None = None,
     handoff: Handoff | None = None,
+    clients: Clients | None = None,
 ) -> tuple[bytes | None, Outcome, str | None]:
     """(response or None to drop, the query's Outcome, the answering zone's apex or None);
     for a query handed off (Outcome.HANDOFF), the response is what `handoff` returned.
+    With `clients`, DNS Cookies are answered (the query's client is its address(0)).
 
     Never raises: an internal error becomes SERVFAIL, is counted and logged."""
     try:
@@ -450,7 +520,7 @@ def respond(
         answers: list[bytes | None] = [b""]
         outcomes: list[tuple[Outcome, str | None]] = [(_DROP, None)]
         handed: list[int] | None = None if handoff is None else []
-        _after_cache(tables, view, [query[2:]], answers, udp, outcomes, handed)
+        _after_cache(tables, view, [query[2:]], answers, udp, outcomes, handed, clients)
         if handed:
             return handoff(query), _HANDOFF, None  # type: ignore[misc,return-value]
     except Exception:
@@ -465,11 +535,12 @@ def answer(
     transport: Transport,
     local_address: str | None = None,
     handoff: Handoff | None = None,
+    clients: Clients | None = None,
 ) -> bytes | None:
     """The response to `query` received over `transport` on `local_address`; None: drop.
 
     `respond` without the outcome, for adapters that count nothing; never raises."""
-    return respond(tables, query, transport, local_address, handoff)[0]
+    return respond(tables, query, transport, local_address, handoff, clients)[0]
 
 
 def answer_after_id(
@@ -478,11 +549,13 @@ def answer_after_id(
     transport: Transport,
     local_address: str | None = None,
     handoff: Handoff | None = None,
+    clients: Clients | None = None,
 ) -> list[bytes | None]:
     """`answer` for a batch of queries read from one socket, each given and answered
     *after its two-octet ID* (udpbatch.py sends every query's own ID in front of its
     answer): a cache hit is then the stored octets themselves. `handoff` must return
-    bytes or None here. Never raises."""
+    bytes or None here; `clients` answers DNS Cookies (the i-th query's client is its
+    address(i)). Never raises."""
     try:
         view = _view(tables, local_address)
         udp = transport is _UDP
@@ -491,7 +564,7 @@ def answer_after_id(
         return [_after_id(_internal_error(tables, _NO_ID + query)[0]) for query in queries]
     answers = [*map(_FIRST, map(cache.get, queries, _MISSES))]  # b"": not in the cache
     handed: list[int] | None = None if handoff is None else []
-    _after_cache(tables, view, queries, answers, udp, None, handed)
+    _after_cache(tables, view, queries, answers, udp, None, handed, clients)
     for index in handed or ():
         try:
             answers[index] = _after_id(handoff(_NO_ID + queries[index]))  # type: ignore[misc,arg-type]

@@ -2,7 +2,7 @@
 
 The rule this module owns: every query ends in exactly one Outcome, and this table alone
 maps an outcome to the response code and the AA flag (RFC 1035 §4.1.1, RFC 6891 §9 for
-BADVERS). Metrics and tests count outcomes, never re-parse responses.
+BADVERS, RFC 7873 §8 for BADCOOKIE). Metrics and tests count outcomes, never re-parse responses.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class Outcome(enum.Enum):
     FORMERR = "formerr"
     NOTIMP = "notimp"
     BADVERS = "badvers"  # EDNS version above 0
+    BADCOOKIE = "badcookie"  # RFC 7873 §5.2.3: a valid server cookie is required (cookies.py)
     SERVFAIL = "servfail"  # an internal error, counted and logged
     NOTAUTH = "notauth"  # RFC 1996 NOTIFY: we are no secondary (as Knot DNS without an ACL)
     DROP = "drop"  # no response at all
@@ -45,6 +46,7 @@ RCODE = {
     Outcome.FORMERR: 1,
     Outcome.NOTIMP: 4,
     Outcome.BADVERS: 16,
+    Outcome.BADCOOKIE: 23,
     Outcome.SERVFAIL: 2,
     Outcome.NOTAUTH: 9,
 }

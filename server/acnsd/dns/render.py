@@ -17,7 +17,7 @@ from .wire import HEADER_SIZE, Query, WireName, WireRRset
 
 __all__ = [
     "EDE_NOT_AUTHORITATIVE", "EDE_PROHIBITED", "Additional", "Answer", "negative_tail", "opt_rr",
-    "put_rrset", "render", "render_negative", "with_ede",
+    "put_rrset", "render", "render_negative", "with_ede", "with_option",
 ]  # fmt: skip
 
 TC = 0x0200
@@ -42,12 +42,17 @@ def opt_rr(payload: int, ext_rcode: int, do: bool, nsid: bytes | None) -> bytes:
     return b"\x00" + _PACK_OPT(41, payload, ttl, len(options)) + options
 
 
+def with_option(opt: bytes, option: bytes) -> bytes:
+    """Our OPT RR `opt` (opt_rr's) with `option` (code, length and data) appended."""
+    rdlength = (opt[9] << 8) | opt[10]
+    return opt[:9] + _PACK_H(rdlength + len(option)) + opt[11:] + option
+
+
 @functools.lru_cache(maxsize=64)  # our few OPT RRs (DO, NSID) × the few codes answered
 def with_ede(opt: bytes, code: int) -> bytes:
     """Our OPT RR `opt` (opt_rr's) with an Extended DNS Error option of INFO-CODE `code`
     appended, without EXTRA-TEXT (as Knot DNS and NSD send it)."""
-    rdlength = (opt[9] << 8) | opt[10]
-    return opt[:9] + _PACK_H(rdlength + 6) + opt[11:] + struct.pack(">HHH", _EDE, 2, code)
+    return with_option(opt, struct.pack(">HHH", _EDE, 2, code))
 
 
 def _put_name(out: bytearray, name: WireName, table: dict[bytes, int]) -> None:

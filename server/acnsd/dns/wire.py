@@ -47,6 +47,7 @@ TSIG = 250
 SOA = dns.rdatatype.SOA
 IXFR = dns.rdatatype.IXFR
 NSID = 3  # RFC 5001 option code
+COOKIE = 10  # RFC 7873 option code
 IN = dns.rdataclass.IN
 _MAX_NAME = 255
 _UNPACK_HEADER = struct.Struct(">HHHHHH").unpack_from
@@ -58,6 +59,7 @@ _PACK_I = struct.Struct(">I").pack
 _UNPACK_I = struct.Struct(">I").unpack_from
 _UNPACK_FIXED = struct.Struct(">HHI").unpack
 _PLAIN_OPT_HEAD = b"\x00\x00\x29"  # root owner, type OPT
+_COOKIE_CODE = b"\x00\x0a"  # the COOKIE option's code, packed
 _PLAIN_OPTS: dict[bytes, Edns] = {}  # decoded option-less OPT RRs, by their 11 octets
 
 # The types whose targets' addresses go in the additional section (RFC 1035 §3.3.9,
@@ -89,13 +91,16 @@ class Edns:
     """The query's OPT pseudo-RR (RFC 6891 §6.1.3), as far as answering needs it.
     Shared between queries: never modified."""
 
-    __slots__ = ("payload", "version", "do", "nsid")
+    __slots__ = ("payload", "version", "do", "nsid", "cookie")
 
-    def __init__(self, payload: int, version: int, do: bool, nsid: bool):
+    def __init__(self, payload: int, version: int, do: bool, nsid: bool,
+                 cookie: bytes | None = None):
         self.payload = payload  # requestor's UDP payload size
         self.version = version
         self.do = do  # RFC 3225 DNSSEC OK, echoed
         self.nsid = nsid  # RFC 5001: the client asked for our NSID
+        # RFC 7873: the COOKIE option's data (b"" when there are several: malformed)
+        self.cookie = cookie
 
 
 class Query:
@@ -105,6 +110,9 @@ class Query:
     wire name lower-cased, the form every table is keyed by; `offsets` are the positions
     in `key` where each suffix starts, from the full name down to the root. `plain` says
     nothing follows the question but an option-less OPT: a shape the cache may keep.
+    `cookie_at`, for a query whose one record is an OPT holding only a COOKIE option, is
+    where that OPT's RDLENGTH is: what comes before it is the query as the cache keys it
+    (core.py), 0 for any other query.
     Plain slots, not a frozen dataclass: one is built per query on the slow path.
     """
 
@@ -119,6 +127,7 @@ class Query:
         "plain",
         "question_end",
         "signed",
+        "cookie_at",
     )
 
     def __init__(
@@ -131,6 +140,7 @@ class Query:
         edns: Edns | None,
         plain: bool,
         signed: bool = False,
+        cookie_at: int = 0,
     ):
         self.flags = flags
         self.qname = qname
@@ -142,6 +152,7 @@ class Query:
         self.plain = plain
         self.question_end = HEADER_SIZE + len(qname) + 4
         self.signed = signed  # a TSIG RR ends the additional section (RFC 8945)
+        self.cookie_at = cookie_at
 
 
 def read_question_name(wire: bytes) -> tuple[bytes, tuple[int, ...]]:
@@ -204,6 +215,7 @@ def _points_to_root(wire: bytes, pos: int) -> bool:
 
 def _parse_opt(wire: bytes, rdclass: int, ttl: int, start: int, end: int) -> Edns:
     nsid = False
+    cookie = None
     pos = start
     while pos < end:
         if pos + 4 > end:
@@ -214,7 +226,9 @@ def _parse_opt(wire: bytes, rdclass: int, ttl: int, start: int, end: int) -> Edn
             raise MalformedQuery("EDNS option runs past the OPT RR")
         if code == NSID:
             nsid = True
-    return Edns(rdclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), nsid)
+        elif code == COOKIE:
+            cookie = wire[pos - length : pos] if cookie is None else b""
+    return Edns(rdclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), nsid, cookie)
 
 
 def parse_query(wire: bytes) -> Query:
@@ -249,6 +263,14 @@ def parse_query(wire: bytes) -> Query:
                 _PLAIN_OPTS[opt] = edns
         if edns is not None:
             return Query(flags, qname, offsets, qtype, qclass, edns, True)
+    elif arcount == 1 and wire[pos : pos + 3] == _PLAIN_OPT_HEAD and wire[pos + 11 : pos + 13] == (
+        _COOKIE_CODE
+    ):  # one OPT with one COOKIE option: the cache keeps their answers too (core.py)
+        _, rdclass, ttl, rdlength = _UNPACK_RR(wire, pos + 1)
+        if (pos + 11 + rdlength == end and rdlength >= 4
+                and (wire[pos + 13] << 8 | wire[pos + 14]) == rdlength - 4):
+            edns = Edns(rdclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000), False, wire[pos + 15 :])
+            return Query(flags, qname, offsets, qtype, qclass, edns, False, False, pos + 9)
     edns = None
     signed = False
     for index in range(nscount + arcount):

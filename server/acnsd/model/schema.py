@@ -29,11 +29,13 @@ from .types import (
     Account,
     ApiConfig,
     ApiLimits,
+    CookiesConfig,
     CustomNameserver,
     DnsSettings,
     Limits,
     Nameservers,
     NotifyTarget,
+    RrlConfig,
     ServerConfig,
     Soa,
     StandardNameserver,
@@ -64,8 +66,10 @@ SERVER_KEYS = (
     "listen", "port", "serve_assigned_addresses", "standard_nameservers", "address_pools",
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
     "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
-    "api", "limits", "tsig_keys", "allow_transfer", "max_transfers", "notify",
+    "api", "limits", "tsig_keys", "allow_transfer", "max_transfers", "notify", "cookies", "rrl",
 )
+COOKIES_KEYS = ("enabled", "secret_file", "require")
+RRL_KEYS = ("rate", "slip", "ipv4_prefix", "ipv6_prefix", "table_size")
 TOP_KEYS = ("server", "accounts", "accounts_dir")
 ACCOUNT_KEYS = ("id", "name", "custom_nameservers", "dns_settings", "zones")
 TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha512", "hmac-sha384", "hmac-sha224", "hmac-sha1")
@@ -384,6 +388,8 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         query_log=r.boolean(m, "query_log", path, False),
         api=_api(r, m["api"], join_path(path, "api"), base) if "api" in m else None,
         limits=_limits(r, m.get("limits"), join_path(path, "limits")),
+        cookies=_cookies(r, m.get("cookies"), join_path(path, "cookies"), base),
+        rrl=_rrl(r, m["rrl"], join_path(path, "rrl")) if m.get("rrl") is not None else None,
         **_primary(r, m, path, base),
     )
 
@@ -500,6 +506,46 @@ def _limits(r: _Reader, value: Any, path: str) -> Limits:
     defaults = Limits()
     return Limits(**{key: r.integer(m, key, path, 1, 10**12, default=getattr(defaults, key))
                      for key in LIMIT_KEYS})
+
+
+def _cookies(r: _Reader, value: Any, path: str, base: Path) -> CookiesConfig:
+    """`server.cookies: {enabled, secret_file, require}`; secret_file is relative to the
+    configuration's directory."""
+    m = r.mapping(value, path, COOKIES_KEYS) or {}
+    secret_file = r.string(m, "secret_file", path)
+    secrets: tuple[bytes, ...] = ()
+    if secret_file:
+        where = join_path(path, "secret_file")
+        try:
+            lines = (base / secret_file).read_text().split()
+            secrets = tuple(bytes.fromhex(line) for line in lines)
+        except (OSError, ValueError) as exc:
+            r.error(where, f"{secret_file!r}: {getattr(exc, 'strerror', None) or exc}")
+        else:
+            if not 1 <= len(secrets) <= 2 or any(len(s) != 16 for s in secrets):
+                r.error(where, f"{secret_file!r}: one or two secrets of 16 octets in hex, one "
+                        "a line (the current one first)")
+                secrets = ()
+    return CookiesConfig(
+        enabled=r.boolean(m, "enabled", path, True),
+        secrets=secrets,
+        require=r.boolean(m, "require", path, False),
+    )
+
+
+def _rrl(r: _Reader, value: Any, path: str) -> RrlConfig | None:
+    """`server.rrl: {rate, slip, ipv4_prefix, ipv6_prefix, table_size}`; rate is required."""
+    m = r.mapping(value, path, RRL_KEYS, required=("rate",))
+    if m is None or "rate" not in m:
+        return None
+    default = RrlConfig(rate=1)
+    return RrlConfig(
+        rate=r.integer(m, "rate", path, 1, 10**9),
+        slip=r.integer(m, "slip", path, 0, 100, default=default.slip),
+        ipv4_prefix=r.integer(m, "ipv4_prefix", path, 1, 32, default=default.ipv4_prefix),
+        ipv6_prefix=r.integer(m, "ipv6_prefix", path, 1, 128, default=default.ipv6_prefix),
+        table_size=r.integer(m, "table_size", path, 1, 10**8, default=default.table_size),
+    )
 
 
 def _api(r: _Reader, value: Any, path: str, base: Path) -> ApiConfig | None:

@@ -168,6 +168,29 @@ class NotifyTarget:
 
 
 @dataclass(frozen=True)
+class CookiesConfig:
+    """`server.cookies`: DNS Cookies (RFC 7873, server cookies of RFC 9018), on by default.
+    The secrets are read from `secret_file` (one per line in hex: the current secret, then
+    optionally the previous one, still accepted); without one, a secret is made once and
+    kept in the store (daemon/cookies.py)."""
+
+    enabled: bool = True
+    secrets: tuple[bytes, ...] = ()  # secret_file's: current, previous
+    require: bool = False  # BADCOOKIE over UDP to a cookie without a valid server cookie
+
+
+@dataclass(frozen=True)
+class RrlConfig:
+    """`server.rrl`: response rate limiting over UDP (dns/rrl.py), off when absent."""
+
+    rate: int  # responses per second per source prefix and response class
+    slip: int = 2  # every slip-th limited response is sent truncated (TC); 0: none
+    ipv4_prefix: int = 24
+    ipv6_prefix: int = 56
+    table_size: int = 393241  # buckets (Knot DNS's default)
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     listen: tuple[tuple[str, int], ...]
     port: int
@@ -194,6 +217,8 @@ class ServerConfig:
     allow_transfer: tuple[TransferRule, ...] = ()
     max_transfers: int = 10  # outgoing transfers at once; more are refused
     notify: tuple[NotifyTarget, ...] = ()
+    cookies: CookiesConfig = field(default_factory=CookiesConfig)
+    rrl: RrlConfig | None = None
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,17 @@ idle deadline does not run meanwhile. A UDP responder may also
 offer `many`, the same function over a list of queries at once, each query and answer
 without its two-octet ID (the batch sends every query's own ID in front of its answer),
 which must not raise: the batched reader then makes one call per batch instead of one
-per datagram.
+per datagram. A responder marked `wants_peer` is also given the client's IP address
+(packed: 4 or 16 octets) as `address`: `respond(query, address=...)`, and `many(queries,
+address=f)` where f(i) is the address of the i-th query's client (read from the batch's
+own buffers only when asked: the DNS Cookies of a few queries need it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import logging
 import math
@@ -119,6 +123,9 @@ class UdpReader:
         self._loop = loop
         self._batch = udpbatch.batch_for(sock.family) if udpbatch.available else None
         many = getattr(respond, "many", None)
+        self._peered = getattr(respond, "wants_peer", False)
+        if self._peered and many is not None and self._batch is not None:
+            many = functools.partial(many, address=self._batch.address)
         self._whole = many is None  # whole messages to `respond`, one by one
         self._many: udpbatch.ManyResponder = self._one_by_one if many is None else many
         loop.add_reader(sock.fileno(), self.answer_queued, UDP_READ_PER_WAKEUP)
@@ -142,6 +149,9 @@ class UdpReader:
 
     def _one_by_one(self, queries: list[bytes]) -> list[bytes | None]:
         respond = self._respond
+        if self._peered:
+            address = self._batch.address  # type: ignore[union-attr]
+            return [_guarded(respond, query, address(i)) for i, query in enumerate(queries)]
         return [_guarded(respond, query) for query in queries]
 
     def _answer_one_at_a_time(self, limit: int) -> int:
@@ -155,7 +165,10 @@ class UdpReader:
             read += 1
             if len(query) < 2:  # no whole ID: no answer (as with recvmmsg, udpbatch.py)
                 continue
-            response = _guarded(respond, query)
+            if self._peered:
+                response = _guarded(respond, query, _packed(peer[0]))
+            else:
+                response = _guarded(respond, query)
             if response is not None:
                 try:
                     sock.sendto(response, peer)
@@ -399,6 +412,9 @@ class TcpProtocol(asyncio.Protocol):
         """The transport TcpAcceptor makes once TcpConnections has admitted us."""
         self._transport = transport  # type: ignore[assignment]
         self._loop = asyncio.get_running_loop()
+        if getattr(self._respond, "wants_peer", False):
+            host = _peer_host(transport)
+            self._respond = functools.partial(self._respond, address=_packed(host) if host else b"")
         self._set_due(self.active_at + self._connections.idle_timeout, IDLE)
 
     def data_received(self, data: bytes) -> None:
@@ -580,13 +596,19 @@ class TcpProtocol(asyncio.Protocol):
         self._set_due(now + self._connections.frame_timeout, CLOSING)
 
 
-def _guarded(respond: Responder, query: bytes) -> bytes | None:
-    """The core never raises; should it, the query is dropped and the socket keeps serving."""
+def _guarded(respond: Responder, query: bytes, *address: bytes) -> bytes | None:
+    """The core never raises; should it, the query is dropped and the socket keeps serving.
+    `address`: the client's, for a responder that `wants_peer`."""
     try:
-        return respond(query)
+        return respond(query, *address)
     except Exception:
         log.exception("event=internal_error where=responder action=dropped")
         return None
+
+
+def _packed(host: str) -> bytes:
+    """The packed form of an IP address the socket module gave (an IPv6 scope dropped)."""
+    return ipaddress.ip_address(host.partition("%")[0]).packed
 
 
 def _peer_host(transport: asyncio.BaseTransport) -> str:

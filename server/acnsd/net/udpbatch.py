@@ -12,7 +12,8 @@ of one slot per datagram, each as large as any UDP payload, so nothing is ever c
 short. They are allocated once per thread and address family and shared by every socket
 read on that thread: an event loop runs one reader at a time. Linux (glibc or musl) only;
 where libc has no recvmmsg `available` is False and the listener reads one datagram at
-a time with the socket module.
+a time with the socket module. A peer's IP address is read from its sockaddr only when
+asked (`address`): DNS Cookies and rate limiting need it, the rest never.
 
 Every answer starts with its query's two-octet ID, and the kernel is pointed at it where
 it wrote it: an answer's message has two vectors, the ID in the query's slot and the
@@ -137,6 +138,10 @@ class Batch:
         entry = f"{before}xI{size - before - 4}x"
         self._lengths = [struct.Struct("=" + entry * n).unpack_from for n in range(BATCH + 1)]
         self._received = received
+        # where each peer's IP address is in the sockaddrs, and how long it is
+        at, length = (4, 4) if family == socket.AF_INET else (8, 16)
+        self._names = names  # a slice of a c_char array is bytes, NULs included
+        self._peers = [slice(i * _NAME + at, i * _NAME + at + length) for i in range(BATCH)]
         self._answers_at = answers_at
         # the answer vectors, (base, length) pairs of u64, two per answer (its query's ID,
         # then the answer after it): the second ones are written by strided slices
@@ -146,6 +151,10 @@ class Batch:
         self._sent_from = [ctypes.c_void_p(ctypes.addressof(sent) + i * size) for i in range(BATCH)]
         # the ctypes objects own the memory the addresses above point into
         self._keep = (names, query_iov, answer_iov, received, sent)
+
+    def address(self, index: int) -> bytes:
+        """The IP address (packed) of the peer of the `index`-th datagram last read."""
+        return self._names[self._peers[index]]
 
     def answer(self, fd: int, respond: ManyResponder, whole: bool = False) -> int:
         """Read the datagrams queued on `fd` (at most BATCH; never blocks), answer them
