@@ -23,6 +23,7 @@ from .daemon.logs import FORMATS, command_line
 from .daemon.pidfile import pid_path, read_pid
 from .errors import AcnsdError, ConfigError
 from .model.config import load, read_server
+from .model.names import normalize
 from .model.recording import export_state
 from .model.types import Model
 
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     reload = sub.add_parser("reload", help="have the running server load what changed on "
                             "disk, and say how it went")
     reload.add_argument("--config", required=True)
+    reload.add_argument("--zone", action="append", metavar="NAME",
+                        help="only this zone's file changed (repeatable): nothing else is "
+                        "looked at")
     migrate = sub.add_parser("migrate-layout", help="move the accounts of a single file "
                              "configuration to a directory of one file per account and zone")
     migrate.add_argument("--config", required=True)
@@ -108,7 +112,7 @@ def _command(argv: Sequence[str] | None) -> int:
         return _migrate(args.config, args.dir)
     if args.command == "state":
         return _export_state(args.config)
-    if args.command == "reload" and (answer := _ask_reload(args.config)) is not None:
+    if args.command == "reload" and (answer := _ask_reload(args.config, args.zone)) is not None:
         return answer
     try:  # check and reload write nothing: the server records its own decisions
         loaded = load(args.config, save_state=args.command == "show")
@@ -181,7 +185,7 @@ def _api_problem(model: Model) -> str | None:
     return None
 
 
-def _ask_reload(config: str) -> int | None:
+def _ask_reload(config: str, zones: list[str] | None) -> int | None:
     """`acnsd reload` through the running server's control socket (daemon/control.py):
     the server reloads what changed on disk and says how it went. None when no server
     listens there (none runs, or under --workers): then check and signal."""
@@ -193,7 +197,8 @@ def _ask_reload(config: str) -> int | None:
         _print_problems(exc)
         return 1
     try:
-        answer = request_reload(control_path(Path(config), server), RELOAD_TIMEOUT)
+        answer = request_reload(control_path(Path(config), server), RELOAD_TIMEOUT,
+                                [normalize(zone) for zone in zones] if zones else None)
     except (OSError, ValueError) as exc:
         print(f"error: the server did not answer the reload: {exc}", file=sys.stderr)
         return 1

@@ -116,9 +116,9 @@ def test_twenty_reloads_under_load_lose_no_query(daemon_factory):
     assert daemon.stop() == 0
 
 
-def _reload_command(config) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "acnsd", "reload", "--config", str(config)],
-                          env=daemon_env(), capture_output=True, text=True, timeout=60)
+def _reload_command(config, *more: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "acnsd", "reload", "--config", str(config),
+                           *more], env=daemon_env(), capture_output=True, text=True, timeout=60)
 
 
 def test_reload_command_asks_the_server_and_says_how_it_went(daemon_factory):
@@ -227,3 +227,27 @@ def wait_for_count(daemon, text: str, count: int, timeout: float = 20.0) -> None
     while daemon.log().count(text) < count:
         assert time.monotonic() < deadline, (text, count, daemon.log()[-2000:])
         time.sleep(0.05)
+
+
+def test_reload_of_named_zones_reads_only_their_files(daemon_factory):
+    """`acnsd reload --zone NAME`: only that zone's file is read (no scan of every file):
+    another zone's edited file is left until it is named or a plain reload scans it; an
+    unknown zone is an error and nothing is made."""
+    daemon = daemon_factory()
+    zones = daemon.config.parent / "zones"
+    text = (zones / "example.com.zone").read_text()
+    (zones / "example.com.zone").write_text(text.replace("192.0.2.10", "192.0.2.31"))
+    other = (zones / "other.org.zone").read_text()
+    (zones / "other.org.zone").write_text(other + "extra IN TXT \"x\"\n")
+    done = _reload_command(daemon.config, "--zone", "Example.COM.")
+    assert done.returncode == 0 and "1 zone file(s) changed" in done.stdout, done.stdout
+    assert www(daemon) == {"192.0.2.31"}
+    assert not daemon.query("extra.other.org", "TXT").answer  # not named: not read
+
+    done = _reload_command(daemon.config, "--zone", "nowhere.test")
+    assert done.returncode == 1 and "zone nowhere.test is not served here" in done.stderr
+
+    done = _reload_command(daemon.config)  # a plain reload finds the other file
+    assert done.returncode == 0, done.stderr
+    assert daemon.query("extra.other.org", "TXT").answer
+    assert daemon.stop() == 0

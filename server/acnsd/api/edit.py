@@ -175,17 +175,26 @@ class ConfigEditor:
                 self.sources.discard(pending)
                 raise
 
-    def reload(self, apply: Callable[[Committed | Loaded], None]) -> int:
+    def reload(self, apply: Callable[[Committed | Loaded], None],
+               zones: Collection[str] | None = None) -> int:
         """An operator's reload (SIGHUP): what changed on disk since it was read or written
         here is made and handed to `apply`, in order with the API's changes. When only
         zone files changed, each is checked over the index and made by the pipeline; when
         a YAML file changed (or the index cannot judge a zone file alone), the
-        configuration is loaded whole. Returns how many zone files were made (-1: loaded
-        whole). Raises ConfigError with every problem: nothing is made then, and what is
-        served stays."""
+        configuration is loaded whole. `zones` names the zones whose files changed, and
+        nothing else is looked at (`acnsd reload --zone`: no scan of every file). Returns
+        how many zone files were made (-1: loaded whole). Raises ConfigError with every
+        problem: nothing is made then, and what is served stays."""
         with self.lock, gc_paused():
-            scan = self.sources.scan()
-            checked = None if scan.changed else self._zone_files(scan.zone_files)
+            if zones is not None:
+                unknown = sorted(z for z in zones if self.zone(z) is None)
+                if unknown:
+                    raise ConfigError([Problem(f"zone {name} is not served here")
+                                       for name in unknown])
+                checked = self._zone_files(zones)
+            else:
+                scan = self.sources.scan()
+                checked = None if scan.changed else self._zone_files(scan.zone_files)
             if checked is None:
                 loaded = load(self.path, save_state=False)
                 state = loaded.state

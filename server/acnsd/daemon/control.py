@@ -3,7 +3,8 @@ it went.
 
 Rule owned here: the server of a configuration listens on a Unix stream socket beside its
 pid file (`<config stem>.ctl`, mode 0600: only its owner, and root, may connect). A
-client sends one request line, `reload`; the server reloads as on SIGHUP (only what
+client sends one request line, `reload` (optionally followed by zone names: only those
+zones' files are read, nothing is scanned); the server reloads as on SIGHUP (only what
 changed on disk) and answers one JSON line: `{"ok": true, "generation": N,
 "zone_files": K}` (K zone files made by the pipeline; -1: the configuration was loaded
 whole), or `{"ok": false, "problems": [...]}` with every problem as `acnsd check` words
@@ -28,7 +29,7 @@ __all__ = ["control_path", "open_control", "request_reload"]
 
 log = logging.getLogger("acnsd")
 
-MAX_REQUEST = 64  # octets of a request line
+MAX_REQUEST = 65536  # octets of a request line
 
 
 def control_path(config_file: Path, server: ServerConfig) -> Path:
@@ -37,8 +38,8 @@ def control_path(config_file: Path, server: ServerConfig) -> Path:
     return server.state_file.parent / f"{config_file.stem}.ctl"
 
 
-async def open_control(path: Path,
-                       reload: Callable[[], Awaitable[dict[str, Any]]]) -> asyncio.Server:
+async def open_control(path: Path, reload: Callable[[list[str] | None],
+                                                    Awaitable[dict[str, Any]]]) -> asyncio.Server:
     """Listen on `path` (a stale socket of a server that is gone is replaced: the pid
     file's lock says none runs); each `reload` request runs `reload()` and answers what it
     returns."""
@@ -46,10 +47,11 @@ async def open_control(path: Path,
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = await reader.readline()
-            request = line[:MAX_REQUEST].strip().decode("ascii", "replace")
-            if request == "reload":
-                answer = await reload()
+            words = line[:MAX_REQUEST].decode("ascii", "replace").split()
+            if words[:1] == ["reload"]:
+                answer = await reload(words[1:] or None)
             else:
+                request = " ".join(words)
                 answer = {"ok": False, "problems": [f"unknown request {request!r}"]}
             writer.write(json.dumps(answer).encode() + b"\n")
             await writer.drain()
@@ -70,16 +72,17 @@ async def open_control(path: Path,
     return server
 
 
-def request_reload(path: Path, timeout: float) -> dict[str, Any] | None:
-    """Ask the server listening on `path` to reload; its answer, or None when no server
-    listens there."""
+def request_reload(path: Path, timeout: float,
+                   zones: list[str] | None = None) -> dict[str, Any] | None:
+    """Ask the server listening on `path` to reload (only `zones`' files, when named); its
+    answer, or None when no server listens there."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
             sock.connect(str(path))
         except (FileNotFoundError, ConnectionRefusedError):
             return None
-        sock.sendall(b"reload\n")
+        sock.sendall(" ".join(["reload", *(zones or [])]).encode() + b"\n")
         answer = b""
         while not answer.endswith(b"\n"):
             part = sock.recv(65536)

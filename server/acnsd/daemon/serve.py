@@ -379,20 +379,22 @@ class Server:
         a slower, older load never replaces a newer one."""
         return (await self.reload_report())["ok"]
 
-    async def reload_report(self) -> dict[str, Any]:
-        """reload(), and how it went (the control socket's answer: daemon/control.py)."""
+    async def reload_report(self, zones: list[str] | None = None) -> dict[str, Any]:
+        """reload(), and how it went (the control socket's answer: daemon/control.py);
+        `zones`: only those zones' files (the editor's reload; without an editor, the
+        whole configuration)."""
         if self.editor is not None:
-            return await self._reload()
+            return await self._reload(zones)
         async with self._reload_lock:
             return await self._reload()
 
-    async def _reload(self) -> dict[str, Any]:
+    async def _reload(self, zones: list[str] | None = None) -> dict[str, Any]:
         started = time.monotonic()
         log.info("event=reload_started generation=%d config=%s", self.generation, self.config)
         try:
             if self.editor is not None:
                 made = await off_loop(self.editor.reload,
-                                      functools.partial(self.apply, source="file"))
+                                      functools.partial(self.apply, source="file"), zones)
                 if made >= 0:
                     log.info("event=reload result=ok generation=%d source=file zone_files=%d "
                              "seconds=%.3f", self.generation, made, time.monotonic() - started)
