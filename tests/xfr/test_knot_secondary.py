@@ -18,7 +18,7 @@ import pytest
 from e2e.e2e_daemon import EXAMPLE_ZONE
 from tooling import require_tool, stop_process, unused_port
 
-from .xfrkit import KEY, SECRET, ZONE, axfr
+from .xfrkit import KEY, SECRET, ZONE, axfr, records
 
 NOTIFY_TO_SERVED = 1.0  # seconds from the reload to the secondary serving the change
 
@@ -101,13 +101,6 @@ def _wait_serial(port: int, serial: int, timeout: float) -> float:
     return time.monotonic() - started
 
 
-def _records(zone: dns.zone.Zone) -> list[tuple]:
-    """Every RRset with its TTL and rdata, in one order whatever the transfer's."""
-    return sorted((name.to_text(), rdataset.rdtype, rdataset.ttl,
-                   sorted(rdata.to_text() for rdata in rdataset))
-                  for name, node in zone.items() for rdataset in node)
-
-
 def test_knot_secondary_with_tsig_and_notify(primary_factory, knot, knot_port, tmp_path):
     daemon = primary_factory(notify=f'[{{address: "127.0.0.1:{knot_port}", key: {KEY}}}]')
     knot_log = knot(daemon.port)
@@ -115,7 +108,7 @@ def test_knot_secondary_with_tsig_and_notify(primary_factory, knot, knot_port, t
     _wait_serial(knot_port, served.get_soa().serial, 15.0)
     secondary = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=knot_port, timeout=5,
                                                 relativize=False), relativize=False)
-    assert _records(secondary) == _records(served)
+    assert records(secondary) == records(served)
 
     (tmp_path / "zones" / "example.com.zone").write_text(EXAMPLE_ZONE.format(www="192.0.2.77"))
     daemon.signal(signal.SIGHUP)
@@ -130,7 +123,7 @@ def test_knot_secondary_with_tsig_and_notify(primary_factory, knot, knot_port, t
     assert "warning:" not in log and "error:" not in log
     secondary = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=knot_port, timeout=5,
                                                 relativize=False), relativize=False)
-    assert _records(secondary) == _records(changed)
+    assert records(secondary) == records(changed)
     www = dns.query.udp(dns.message.make_query("www." + ZONE, "A"), "127.0.0.1",
                         port=knot_port, timeout=2)
     assert www.answer[0][0].address == "192.0.2.77"

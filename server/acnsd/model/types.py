@@ -168,6 +168,14 @@ class NotifyTarget:
 
 
 @dataclass(frozen=True)
+class CatalogsConfig:
+    """`server.catalogs`: the catalog zones produced (RFC 9432, model/catalogs.py)."""
+
+    name: str  # the catalog of every zone: lower-case, no final dot ("catalog.invalid")
+    per_set: bool = False  # also one per ACNS set: <account id>-set<N>.<name>
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     listen: tuple[tuple[str, int], ...]
     port: int
@@ -194,6 +202,7 @@ class ServerConfig:
     allow_transfer: tuple[TransferRule, ...] = ()
     max_transfers: int = 10  # outgoing transfers at once; more are refused
     notify: tuple[NotifyTarget, ...] = ()
+    catalogs: CatalogsConfig | None = None  # catalog zones produced; none when absent
 
 
 @dataclass(frozen=True)
