@@ -79,3 +79,36 @@ def api(port: int, method: str, path: str, body: dict | None = None) -> dict:
         headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as reply:
         return json.load(reply)
+
+
+def knot_config(base: Path, port: int, primary_port: int) -> str:
+    """The head of a Knot DNS configuration in `base`, listening at 127.0.0.1@port: the
+    primary 127.0.0.1@primary_port as remote `acnsd` with KEY, ACLs `notify_from_acnsd`
+    (with KEY) and `transfer_to_tests` (unsigned, from 127.0.0.1)."""
+    (base / "db").mkdir(exist_ok=True)
+    return f"""\
+server:
+    rundir: {base}
+    listen: 127.0.0.1@{port}
+log:
+  - target: stderr
+    any: info
+database:
+    storage: {base / "db"}
+key:
+  - id: {KEY}
+    algorithm: hmac-sha256
+    secret: {SECRET}
+remote:
+  - id: acnsd
+    address: 127.0.0.1@{primary_port}
+    key: {KEY}
+acl:
+  - id: notify_from_acnsd
+    address: 127.0.0.1
+    key: {KEY}
+    action: notify
+  - id: transfer_to_tests
+    address: 127.0.0.1
+    action: transfer
+"""
