@@ -1,7 +1,7 @@
-"""A Knot DNS secondary consuming acnsd's catalog zone (RFC 9432, `catalog-role:
-interpret`) with TSIG serves every member zone exactly as acnsd does, and follows zones
-created and deleted through the API within seconds (NOTIFY, IXFR of the catalog, AXFR of
-the new member)."""
+"""A Knot DNS secondary (`catalog-role: interpret`) and a BIND secondary (`catalog-zones`)
+consuming acnsd's catalog zone (RFC 9432) with TSIG serve every member zone exactly as
+acnsd does, and follow zones created and deleted through the API within seconds (NOTIFY,
+IXFR of the catalog, AXFR of the new member)."""
 
 from __future__ import annotations
 
@@ -70,23 +70,46 @@ def wait_gone(port: int, zone: str, timeout: float) -> None:
         time.sleep(0.1)
 
 
-def test_knot_consumes_the_catalog_and_follows_api_changes(primary_factory, knot_factory):
-    knot_port, api_port = unused_port(), unused_port()
-    daemon = primary_factory(catalogs="{name: catalog.invalid}", api_port=api_port,
-                             notify=f'[{{address: "127.0.0.1:{knot_port}", key: {KEY}}}]')
-    log = knot_factory(knot_port, daemon.port, ZONES)
+def _follows_api_changes(daemon, api_port: int, port: int) -> None:
+    """The secondary at `port` serves every zone as acnsd, after a zone is created and
+    one deleted through the API too."""
     zones = ["example.com.", "sub.example.com.", "other.org."]
-    wait_same(daemon, knot_port, [CATALOG, *zones], 20.0)
-
+    wait_same(daemon, port, [CATALOG, *zones], 20.0)
     api(api_port, "POST", "/zones", {"name": "fresh.test", "account": {"id": ACCOUNT}})
-    wait_same(daemon, knot_port, [CATALOG, "fresh.test.", *zones], FOLLOWS)
+    wait_same(daemon, port, [CATALOG, "fresh.test.", *zones], FOLLOWS)
     api(api_port, "DELETE", f"/zones/{zone_id('other.org')}")
-    wait_gone(knot_port, "other.org.", FOLLOWS)
-    wait_same(daemon, knot_port, [CATALOG, "fresh.test.", "example.com.", "sub.example.com."],
+    wait_gone(port, "other.org.", FOLLOWS)
+    wait_same(daemon, port, [CATALOG, "fresh.test.", "example.com.", "sub.example.com."],
               FOLLOWS)
     daemon.wait_log(r"event=transfer_out peer=127\.0\.0\.1 zone=catalog\.invalid\. kind=ixfr",
                     timeout=5)
+
+
+def _primary(primary_factory, port: int):
+    """A primary producing catalog.invalid, notifying the secondary at `port`; its API
+    port."""
+    api_port = unused_port()
+    daemon = primary_factory(catalogs="{name: catalog.invalid}", api_port=api_port,
+                             notify=f'[{{address: "127.0.0.1:{port}", key: {KEY}}}]')
+    return daemon, api_port
+
+
+def test_knot_consumes_the_catalog_and_follows_api_changes(primary_factory, knot_factory):
+    port = unused_port()
+    daemon, api_port = _primary(primary_factory, port)
+    log = knot_factory(port, daemon.port, ZONES)
+    _follows_api_changes(daemon, api_port, port)
     text = log.read_text()
     assert "error:" not in text and "warning:" not in text, text
     assert "[catalog.invalid.] catalog reloaded" in text and "IXFR, incoming" in text, text
     assert "[other.org.] zone purged" in text, text
+
+
+def test_bind_consumes_the_catalog_and_follows_api_changes(primary_factory, bind_factory):
+    port = unused_port()
+    daemon, api_port = _primary(primary_factory, port)
+    log = bind_factory(port, daemon.port, CATALOG)
+    _follows_api_changes(daemon, api_port, port)
+    text = log.read_text()
+    assert "catz: adding zone 'fresh.test'" in text, text
+    assert "catz: deleting zone 'other.org'" in text, text
