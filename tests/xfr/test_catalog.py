@@ -13,6 +13,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.tsig
 import pytest
+from acnsd.dns.wire import decode_rrset
 from acnsd.errors import ConfigError
 from acnsd.model.config import load
 from acnsd.model.types import zone_id
@@ -147,3 +148,16 @@ def test_catalogs_configuration_errors(tmp_path):
         load(config, save_state=False)
     paths = {problem.path for problem in error.value.problems}
     assert paths == {"server.catalogs.name", "server.catalogs.per_set"}
+
+
+def test_a_load_that_does_not_record_serves_the_serials_recorded(tmp_path):
+    """What a worker of --workers serves: its parent recorded first."""
+    config = primary_config(tmp_path, 5300, catalogs=CATALOGS)
+
+    def serials(loaded) -> dict[str, int]:
+        return {plan.origin.to_text(): decode_rrset(plan.rrsets[-1])[0].serial
+                for plan in loaded.plan.catalogs}
+
+    recorded = serials(load(config))
+    assert set(recorded) == {ALL, SET1, SET2} and 0 not in recorded.values()
+    assert serials(load(config, save_state=False)) == recorded

@@ -38,7 +38,7 @@ from .types import Account, Model, ResolvedZone, ServerConfig, zone_id
 __all__ = ["Catalogs", "catalog_members", "catalog_plan", "set_catalog"]
 
 VERSION = "2"
-SOA_RDATA = "invalid. invalid. 0 3600 600 2147483646 0"  # the serial is the store's
+SOA_RDATA = "invalid. invalid. {serial} 3600 600 2147483646 0"
 _IN = dns.rdataclass.IN
 
 
@@ -71,16 +71,17 @@ def catalog_members(server: ServerConfig, accounts: Iterable[Account],
 
 
 def catalog_plan(name: str, members: Iterable[str],
-                 rrsets: Mapping[str, WireRRset] | None = None) -> ZonePlan:
-    """The catalog `name` listing `members` (module doc), its SOA last as build_zone's;
-    `rrsets` holds member PTR RRsets built before, by member name."""
+                 rrsets: Mapping[str, WireRRset] | None = None, serial: int = 0) -> ZonePlan:
+    """The catalog `name` listing `members` (module doc), its SOA last as build_zone's,
+    with `serial` (the store's, when recorded: `recording` decides it); `rrsets` holds
+    member PTR RRsets built before, by member name."""
     origin = dns.name.from_text(name)
     held = rrsets or {}
     records = [_rrset(origin, dns.rdatatype.NS, "invalid."),
                _rrset(dns.name.Name(("version", *origin.labels)), dns.rdatatype.TXT,
                       f'"{VERSION}"')]
     records += [held.get(member) or member_rrset(origin, member) for member in members]
-    records.append(_rrset(origin, dns.rdatatype.SOA, SOA_RDATA))
+    records.append(_rrset(origin, dns.rdatatype.SOA, SOA_RDATA.format(serial=serial)))
     return ZonePlan(origin, tuple(records))
 
 

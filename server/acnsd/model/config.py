@@ -186,7 +186,9 @@ def _load(source: Source, config_file: Path, forget: Collection[str], tree: Tree
         raise ConfigError(problems)
     model = Model(config_file, server, accounts, tuple(zones), addresses,
                   tree.accounts_dir if tree else None)
-    catalogs = [catalog_plan(name, members)
+    # with the serial recorded: what a load that does not record (a worker's) serves
+    catalogs = [catalog_plan(name, members,
+                             serial=state.serials.get(name, {}).get("serial", 0))
                 for name, members in catalog_members(server, accounts, zones).items()]
     plan = ServePlan(
         zones=tuple(plans),
