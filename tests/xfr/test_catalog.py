@@ -8,16 +8,21 @@ import signal
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import dns.tsig
 import pytest
-from acnsd.dns.wire import decode_rrset
+from acnsd.dns.wire import decode_rrset, encode_rrset
 from acnsd.errors import ConfigError
+from acnsd.model.catalogs import member_rrset
 from acnsd.model.config import load
 from acnsd.model.types import zone_id
 from e2e.e2e_daemon import ACCOUNT, kill
+from hypothesis import given
+from hypothesis import strategies as st
 from tooling import unused_port
 
 from .xfrkit import KEY, KEYRING, api, axfr, primary_config, records
@@ -161,3 +166,18 @@ def test_a_load_that_does_not_record_serves_the_serials_recorded(tmp_path):
     recorded = serials(load(config))
     assert set(recorded) == {ALL, SET1, SET2} and 0 not in recorded.values()
     assert serials(load(config, save_state=False)) == recorded
+
+
+LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)
+
+
+@given(st.lists(LABEL, min_size=1, max_size=4).map(".".join), LABEL)
+def test_a_member_ptr_is_what_dnspython_encodes(member, catalog):
+    """member_rrset's own encoding is wire.encode_rrset's of the dnspython RRset."""
+    origin = dns.name.from_text(catalog + ".invalid")
+    expected = dns.rrset.from_text(f"{zone_id(member)}.zones.{origin}", 0, "IN", "PTR",
+                                   member + ".")
+    made = member_rrset(origin, member)
+    assert decode_rrset(made) == expected and made.owner.wire == expected.name.to_wire()
+    assert made.fixed == encode_rrset(expected).fixed
+    assert made.rdatas[0][0].wire == expected[0].target.to_wire()
