@@ -23,6 +23,8 @@ import dns.query
 import dns.rcode
 import pytest
 from core.zonetext import Transport, answer, lines, make_query, tables, zone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 ZONES = {
     "example.com.": """
@@ -59,13 +61,15 @@ deleg2 NS ns1
 sub NS ns1.sub
 ns1.sub A 192.0.2.54
 tocut CNAME x.deleg
+dn 600 DNAME example.com.
 big TXT "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 big TXT "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 big TXT "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 big TXT "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 big TXT "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
 big TXT "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-""",
+"""
+    + f"long DNAME {'.'.join(['a' * 63] * 3)}.example.com.\n",
     "sub.example.com.": """
 $TTL 300
 @ SOA ns1.sub.example.com. hostmaster.sub.example.com. 3 10000 2400 604800 60
@@ -149,6 +153,23 @@ QUERIES: list[tuple[str, str, dict]] = [
     ("other.org.", "NS", {}),
     ("example.net.", "A", {}),
     ("com.", "SOA", {}),
+    ("www.dn.example.com.", "A", {}),
+    ("www.dn.example.com.", "AAAA", {"tcp": True}),
+    ("x.dn.example.com.", "A", {}),
+    ("a.b.dn.example.com.", "TXT", {}),
+    ("www.dn.example.com.", "CNAME", {}),
+    ("www.dn.example.com.", "DNAME", {}),
+    ("y.wild.dn.example.com.", "TXT", {}),
+    ("dn.dn.example.com.", "A", {}),
+    ("alias.dn.example.com.", "A", {}),
+    ("dn.example.com.", "DNAME", {}),
+    ("dn.example.com.", "A", {}),
+    ("dn.example.com.", "ANY", {}),
+    ("WwW.dN.example.com.", "A", {}),
+    ("a.long.example.com.", "A", {}),
+    (f"{'b' * 62}.long.example.com.", "A", {}),
+    ("www.example.com.", "A", {"rdclass": "ANY"}),
+    ("nx.example.com.", "TXT", {"rdclass": "ANY"}),
 ]
 
 # (qname, qtype, over TCP) → {section: reason}: where our answer differs from Knot's, and
@@ -157,6 +178,11 @@ DISAGREEMENTS: dict[tuple[str, str, bool], dict[str, str]] = {
     ("toother.example.com.", "A", False): {
         "answer": "RFC 1034 §4.3.2 step 3a restarts at step 1 with the canonical name, which "
         "finds other.org (served here); Knot follows CNAMEs only inside the zone",
+    },
+    (f"{'b' * 62}.long.example.com.", "A", False): {
+        "rcode": "RFC 6672 §2.2: a substitution longer than 255 octets is YXDOMAIN (Knot says "
+        "so for a DNAME target outside the zone, NXDOMAIN for one inside it)",
+        "authority": "YXDOMAIN has no negative SOA; Knot's NXDOMAIN has one",
     },
 }
 
@@ -259,19 +285,40 @@ def test_same_answer_as_knot(knot, ours, qname, qtype, options):
     assert mine == theirs
 
 
-def _header(flags: int = 0, qd: int = 1, an: int = 0, ar: int = 0) -> bytes:
-    return struct.pack(">HHHHHH", 0xBEEF, flags, qd, an, 0, ar)
+# labels of example.com's names and others; not "toother" nor "sub", whose substitution
+# leads into another zone (where Knot does not follow a CNAME: DISAGREEMENTS)
+_DNAME_LABELS = ["www", "alias", "chain1", "dangling", "loop1", "nx", "deleg", "ns", "wild",
+                 "x", "c", "b", "a", "dn", "big", "_tcp", "_sip", "tocut", "WwW", "q" * 60]
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(_DNAME_LABELS), min_size=1, max_size=3),
+       st.sampled_from(["A", "TXT", "MX", "CNAME", "DNAME", "NS", "ANY"]))
+def test_random_names_below_a_dname_as_knot(knot, ours, labels, qtype):
+    """Random names below dn.example.com (DNAME example.com.): the same answer as Knot's."""
+    query = make_query(".".join(labels) + ".dn.example.com.", qtype)
+    theirs = _summary(dns.query.tcp(query, "127.0.0.1", port=knot, timeout=3))
+    mine = _summary(dns.message.from_wire(answer(ours, query.to_wire(), Transport.TCP)))
+    assert "dn.example.com. 600 IN DNAME example.com." in mine["answer"]
+    assert mine == theirs
+
+
+def _header(flags: int = 0, qd: int = 1, an: int = 0, ar: int = 0, ns: int = 0) -> bytes:
+    return struct.pack(">HHHHHH", 0xBEEF, flags, qd, an, ns, ar)
 
 
 _Q = make_query("www.example.com.", "A", edns=None).to_wire()[12:]
 _OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
 _A_RR = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\x01\x02\x03\x04"
+_NET = make_query("example.net.", "A", edns=None).to_wire()[12:]
+_SOA = (b"\xc0\x10\x00\x06\x00\x01\x00\x00\x00\x00\x00\x16\x00\x00"  # serial 5
+        + struct.pack(">IIIII", 5, 0, 0, 0, 0))
 
 # (name, query octets, our difference from Knot with the reason, or None when they agree)
 EDGE_CASES: list[tuple[str, bytes, str | None]] = [
-    ("IQUERY", _header(0x0800) + _Q, "we assume no section layout for opcodes we do not "
-     "implement: NOTIMP with the header only (RFC 1035 §4.1.1, RFC 3425)"),
-    ("STATUS", _header(0x1000) + _Q, "NOTIMP with the header only, as for IQUERY"),
+    ("IQUERY", _header(0x0800) + _Q, None),
+    ("STATUS", _header(0x1000) + _Q, None),
     ("NOTIFY", _header(0x2000) + _Q, None),  # NOTAUTH: we are no secondary; Knot: no ACL
     ("UPDATE", _header(0x2800) + _Q, "UPDATE (RFC 2136 §3.8) is not implemented: NOTIMP; "
      "Knot says FORMERR"),
@@ -284,25 +331,48 @@ EDGE_CASES: list[tuple[str, bytes, str | None]] = [
     ("missing additional", _header(ar=1) + _Q, None),
     ("answer in query", _header(an=1) + _Q + _A_RR, "a QUERY carries no answer records: "
      "FORMERR (RFC 1035 §4.1.1); Knot ignores them and answers"),
-    ("qtype OPT", _header() + _Q[:-4] + b"\x00\x29\x00\x01", "OPT is a pseudo-RR, never "
-     "data (RFC 6891 §6.1.1): FORMERR; Knot answers NODATA"),
+    ("qtype OPT", _header() + _Q[:-4] + b"\x00\x29\x00\x01", None),
+    ("qtype TSIG", _header() + _Q[:-4] + b"\x00\xfa\x00\x01", None),
+    ("qtype TKEY", _header() + _Q[:-4] + b"\x00\xf9\x00\x01", None),
+    ("qtype MAILA", _header() + _Q[:-4] + b"\x00\xfe\x00\x01", None),
     ("AXFR over UDP", _header() + _Q[:-4] + b"\x00\xfc\x00\x01", None),
     ("IXFR over UDP", _header() + _Q[:-4] + b"\x00\xfb\x00\x01", "transfers are not "
      "implemented: NOTIMP; Knot says NOTAUTH (no ACL)"),
     ("class CH", _header() + _Q[:-4] + b"\x00\x01\x00\x03", None),
     ("class HS", _header() + _Q[:-4] + b"\x00\x01\x00\x04", None),
-    ("class ANY", _header() + _Q[:-4] + b"\x00\x01\x00\xff", "only class IN is served "
-     "(DESIGN.md, issue 3 edge table): REFUSED; Knot answers QCLASS * (RFC 1035 §3.2.5) as IN"),
+    ("class ANY", _header() + _Q[:-4] + b"\x00\x01\x00\xff", None),
+    ("class ANY, NXDOMAIN", _header() + b"\x02nx" + _Q[4:-4] + b"\x00\x01\x00\xff", None),
+    ("class NONE", _header() + _Q[:-4] + b"\x00\x01\x00\xfe", None),
+    # with an OPT: every answer carries one (RFC 6891 §7), a bad OPT none
+    ("EDNS: outside every zone", _header(ar=1) + _NET + _OPT, None),
+    ("EDNS: QDCOUNT 0", _header(qd=0, ar=1) + _OPT, None),
+    ("EDNS: IQUERY", _header(0x0800, ar=1) + _Q + _OPT, None),
+    ("EDNS: opcode 3", _header(0x1800, ar=1) + _Q + _OPT, None),
+    ("EDNS: AXFR over UDP", _header(ar=1) + _Q[:-4] + b"\x00\xfc\x00\x01" + _OPT, None),
+    ("EDNS: qtype TSIG", _header(ar=1) + _Q[:-4] + b"\x00\xfa\x00\x01" + _OPT, None),
+    ("EDNS: class ANY", _header(ar=1) + _Q[:-4] + b"\x00\x01\x00\xff" + _OPT, None),
+    ("EDNS: class CH", _header(ar=1) + _Q[:-4] + b"\x00\x01\x00\x03" + _OPT, None),
+    ("EDNS: two OPT", _header(ar=2) + _Q + _OPT + _OPT, None),
+    ("EDNS: trailing octets", _header(ar=1) + _Q + _OPT + b"\x00", None),
+    ("EDNS: answer in query", _header(an=1, ar=1) + _Q + _A_RR + _OPT, "FORMERR with OPT, "
+     "as without EDNS; Knot ignores the record and answers"),
+    ("EDNS: IXFR with its SOA", _header(ns=1, ar=1) + _Q[:-4] + b"\x00\xfb\x00\x01" + _SOA
+     + _OPT, "transfers are not implemented here: NOTIMP; Knot says NOTAUTH (no ACL)"),
     ("QR set", _header(0x8000) + _Q, None),
     ("short", _header()[:11], None),
 ]  # fmt: skip
 
 
 def _edge_summary(response: bytes | None) -> tuple:
+    """(rcode, QDCOUNT, AA, TC, ARCOUNT, the EDNS options' octets), or ("drop",)."""
     if response is None:
         return ("drop",)
-    flags, qdcount = struct.unpack(">HH", response[2:6])
-    return flags & 0x0F, qdcount, bool(flags & 0x0400), bool(flags & 0x0200)
+    flags, qdcount, _, _, arcount = struct.unpack(">HHHHH", response[2:12])
+    try:
+        options = tuple(o.to_wire() for o in dns.message.from_wire(response).options)
+    except dns.exception.FormError:  # (dnspython does not read every opcode's layout)
+        options = ()
+    return flags & 0x0F, qdcount, bool(flags & 0x0400), bool(flags & 0x0200), arcount, options
 
 
 @pytest.mark.parametrize("name,wire,difference", EDGE_CASES, ids=[c[0] for c in EDGE_CASES])

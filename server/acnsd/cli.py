@@ -1,5 +1,5 @@
 """The `acnsd` command line: serve, check, show, reload, migrate-layout, state export, and
-the API client's ns and zone.
+the API client's ns, zone and record.
 
 Rule owned here: configuration problems are printed one per line on stderr, and the
 exit code says whether the configuration was valid (0) or not (1). Output whose reader
@@ -97,7 +97,7 @@ def _output_closed() -> int:
 
 def _command(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    if args.command in ("ns", "zone"):
+    if args.command in ("ns", "zone", "record"):
         return run_client(args)
     if args.command == "serve":
         from .daemon.serve import main as serve_main

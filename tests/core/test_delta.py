@@ -48,6 +48,8 @@ SNIPPETS = [
     "www.b A 192.0.2.77",  # inside b.<origin>, which this zone may not delegate
     "delegations",  # NS for every zone of ORIGINS right below this one ...
     "glue",  # ... and an A for each of their name servers
+    "dn DNAME {other}",  # names below it substituted into another zone ...
+    "www.dn A 192.0.2.88",  # ... and data it occludes
 ]
 VIEWS = ["127.53.1.1", "127.53.1.2"]
 THIRD = "fd00:53::3"  # a view some deltas add and others remove
@@ -56,7 +58,8 @@ LOCALS = [None, *VIEWS, THIRD, "fd00:53:0:0:0:0:0:3"]
 QUERY_NAMES = [
     f"{label}{origin}"
     for origin in ORIGINS
-    for label in ("", "www.", "ns1.", "mail.", "alias.", "_sip._tcp.", "q.wild.", "nx.", "www.b.")
+    for label in ("", "www.", "ns1.", "mail.", "alias.", "_sip._tcp.", "q.wild.", "nx.", "www.b.",
+                  "www.dn.")
 ]
 QTYPES = ["A", "AAAA", "NS", "MX", "SRV", "TXT", "DS", "SOA", "CNAME", "ANY"]
 QUERIES = [make_query(n, t).to_wire() for n in QUERY_NAMES for t in QTYPES]
@@ -251,9 +254,8 @@ def test_a_delta_gives_what_a_cold_compile_gives(data):
         tables = changed_tables(tables, world, delta)
 
 
-WWW, WWW6, NS1, NS16, MAIL, MX_IN, MX_OUT, NS_OUT, SRV_OUT, ALIAS, WILD, OVERLAP, DELEG, GLUE = (
-    range(len(SNIPPETS))
-)
+(WWW, WWW6, NS1, NS16, MAIL, MX_IN, MX_OUT, NS_OUT, SRV_OUT, ALIAS, WILD, OVERLAP, DELEG, GLUE,
+ DNAME, OCCLUDED) = range(len(SNIPPETS))  # fmt: skip
 V1, V2 = VIEWS
 
 
@@ -296,6 +298,14 @@ SCENARIOS = {
     ),
     "REFUSED, then the zone added": ({"x.test.": spec(WWW)}, {"other.org.": spec(WWW)}),
     "a zone of one label added": ({"a.test.": spec(WWW)}, {"a.test.": spec(WWW), "test.": spec()}),
+    "a DNAME into a zone that changes": (
+        {"a.test.": spec(DNAME, OCCLUDED), "x.test.": spec(WWW)},
+        {"a.test.": spec(DNAME, OCCLUDED), "x.test.": spec(WWW6)},
+    ),
+    "a DNAME added above names that were NXDOMAIN and data": (
+        {"a.test.": spec(WWW, OCCLUDED), "x.test.": spec(WWW)},
+        {"a.test.": spec(WWW, OCCLUDED, DNAME), "x.test.": spec(WWW)},
+    ),
 }
 
 

@@ -30,10 +30,10 @@ DROP = [
 
 # (query octets, outcome, question echoed)
 ROWS = [
-    (header(flags=0x0800) + QUESTION, Outcome.NOTIMP, False),  # IQUERY
-    (header(flags=0x1000) + QUESTION, Outcome.NOTIMP, False),  # STATUS
+    (header(flags=0x0800) + QUESTION, Outcome.NOTIMP, True),  # IQUERY
+    (header(flags=0x1000) + QUESTION, Outcome.NOTIMP, True),  # STATUS
     (header(flags=0x2000) + QUESTION, Outcome.NOTAUTH, True),  # NOTIFY: we are no secondary
-    (header(flags=0x2800) + QUESTION, Outcome.NOTIMP, False),  # UPDATE
+    (header(flags=0x2800) + QUESTION[:-4] + b"\x00\x06\x00\x01", Outcome.NOTIMP, True),  # UPDATE
     (header(flags=0x2800, qd=0), Outcome.NOTIMP, False),
     (header(qd=0), Outcome.FORMERR, False),
     (header(qd=2) + QUESTION + QUESTION, Outcome.FORMERR, False),
@@ -47,13 +47,16 @@ ROWS = [
      Outcome.FORMERR, True),
     (header() + QUESTION + b"\x00", Outcome.FORMERR, True),  # trailing octets
     (header(ar=1) + QUESTION, Outcome.FORMERR, True),  # announced record missing
-    (header() + QUESTION[:-4] + b"\x00\x29\x00\x01", Outcome.FORMERR, True),  # qtype OPT
-    (header() + QUESTION[:-4] + b"\x00\xfa\x00\x01", Outcome.FORMERR, True),  # qtype TSIG
+    (header() + QUESTION[:-4] + b"\x00\x29\x00\x01", Outcome.NODATA, True),  # qtype OPT
+    (header() + QUESTION[:-4] + b"\x00\xfa\x00\x01", Outcome.NODATA, True),  # qtype TSIG
+    (header() + QUESTION[:-4] + b"\x00\xf9\x00\x01", Outcome.NODATA, True),  # qtype TKEY
+    (header() + QUESTION[:-4] + b"\x00\xfe\x00\x01", Outcome.NODATA, True),  # qtype MAILA
     (header() + QUESTION[:-4] + b"\x00\xfc\x00\x01", Outcome.NOTIMP, True),  # AXFR, UDP
     (header() + QUESTION[:-4] + b"\x00\xfb\x00\x01", Outcome.NOTIMP, True),  # IXFR, no primary
     (header() + QUESTION[:-4] + b"\x00\x01\x00\x03", Outcome.REFUSED, True),  # class CH
     (header() + QUESTION[:-4] + b"\x00\x01\x00\x04", Outcome.REFUSED, True),  # class HS
-    (header() + QUESTION[:-4] + b"\x00\x01\x00\xff", Outcome.REFUSED, True),  # class ANY
+    (header() + QUESTION[:-4] + b"\x00\x01\x00\xff", Outcome.ANSWER, True),  # class ANY
+    (header() + QUESTION[:-4] + b"\x00\x01\x00\xfe", Outcome.REFUSED, True),  # class NONE
     (header(flags=0x0200) + QUESTION, Outcome.ANSWER, True),  # TC in a query: ignored
     (header(flags=0x0040) + QUESTION, Outcome.ANSWER, True),  # Z bit: ignored
 ]  # fmt: skip
@@ -74,7 +77,7 @@ def test_edge_row(wire, outcome, echoed):
     assert (response[2] & 0x78) == (wire[2] & 0x78)  # opcode echoed
     assert not response[3] & 0x80  # RA never set
     rcode = {Outcome.NOTIMP: 4, Outcome.FORMERR: 1, Outcome.REFUSED: 5, Outcome.ANSWER: 0,
-             Outcome.NOTAUTH: 9}
+             Outcome.NOTAUTH: 9, Outcome.NODATA: 0}
     assert response[3] & 0x0F == rcode[outcome]
     if echoed:
         assert response[4:6] == b"\x00\x01"
@@ -100,5 +103,8 @@ def test_internal_error_is_servfail_counted_and_logged(monkeypatch, caplog):
     assert response[:2] == WWW[:2]
     assert core.internal_errors() == before + 1
     assert any("internal error" in r.getMessage() for r in caplog.records)
+    with_opt = make_query("www.example.com.", "A").to_wire()
+    r = dns.message.from_wire(respond(fresh, with_opt, Transport.UDP)[0])
+    assert r.rcode() == dns.rcode.SERVFAIL and r.edns == 0 and r.question  # RFC 6891 §7
     monkeypatch.undo()
     assert respond(fresh, WWW, Transport.UDP)[1] is Outcome.ANSWER  # and keeps answering

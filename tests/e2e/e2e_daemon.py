@@ -42,6 +42,7 @@ mail     IN A     192.0.2.25
 sub      IN NS    ns1.vanity.test.
 sub      IN NS    ns2.vanity.test.
 ext      IN NS    ns1.elsewhere.net.
+old      IN DNAME example.com.
 """ + "".join(f'big IN TXT "record {i:02d} {"x" * 50}"\n' for i in range(BIG_TXT))
 
 SUB_ZONE = """\

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dns.edns
 import dns.flags
 import dns.name
 import dns.rcode
@@ -86,3 +87,21 @@ def test_large_answer_truncated_over_udp_complete_over_tcp(server):
 def test_unknown_zone_refused(server):
     response = server.query("example.net", "A")
     assert response.rcode() == dns.rcode.REFUSED
+
+
+@pytest.mark.parametrize("tcp", [False, True])
+def test_unknown_zone_refused_with_ede_not_authoritative(server, tcp):
+    response = server.query("example.net", "A", use_edns=0, tcp=tcp)
+    assert response.rcode() == dns.rcode.REFUSED
+    assert [(o.otype, o.code) for o in response.options] == [(dns.edns.EDE, 20)]
+
+
+def test_dname_substitution(server):
+    for _ in range(2):  # the second from the cache
+        response = server.query("WwW.old.example.com", "A", use_edns=0)
+        assert response.rcode() == dns.rcode.NOERROR
+        assert [rrset.to_text() for rrset in response.answer] == [
+            "old.example.com. 3600 IN DNAME example.com.",
+            "WwW.old.example.com. 3600 IN CNAME www.example.com.",
+            "www.example.com. 3600 IN A 192.0.2.10",
+        ]

@@ -169,6 +169,23 @@ def test_check_warns_of_ignored_apex_ns(example, capsys):
     assert "warning:" in err and "[R9]" in err and "ns.elsewhere.test" in err
 
 
+def test_check_warns_of_data_below_a_dname(example, capsys):
+    """RFC 6672 §2.4: occluded data is never served; the warning names file and line."""
+    zone_file = example.parent.parent / "zones" / "other.org.zone"
+    lines = zone_file.read_text().splitlines()
+    zone_file.write_text("\n".join([*lines, "old IN DNAME other.org.", "www.old IN A 192.0.2.1",
+                                    "$ORIGIN old.other.org.", "mail IN A 192.0.2.2", ""]))
+    code, _, err = run(capsys, "check", "--config", str(example))
+    assert code == 0, err
+    (warning,) = [line for line in err.splitlines() if "DNAME" in line]
+    assert warning.startswith("warning: ") and f"other.org.zone:{len(lines) + 2}: " in warning
+    assert "old.other.org" in warning and "www.old.other.org" in warning
+    assert "mail.old.other.org" in warning and "2 name(s)" in warning
+    zone_file.write_text("\n".join([*lines, "old IN DNAME other.org.", ""]))
+    code, _, err = run(capsys, "check", "--config", str(example))
+    assert code == 0 and "DNAME" not in err
+
+
 def test_check_missing_config(tmp_path, capsys):
     code, _, err = run(capsys, "check", "--config", str(tmp_path / "none.yaml"))
     assert code == 1 and "none.yaml" in err

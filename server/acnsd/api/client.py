@@ -1,4 +1,4 @@
-"""`acnsd ns ...` and `acnsd zone ...`: a command-line client of the management API.
+"""`acnsd ns|zone|record ...`: a command-line client of the management API.
 
 Rule owned here: the client only speaks HTTP to the API (never touches files), so what
 it can do and what it is refused are exactly what any Cloudflare-style client gets; the
@@ -60,7 +60,7 @@ def call(api: str, token: str, method: str, path: str, body: Any = None) -> Any:
 
 
 def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add `ns` and `zone` to the `acnsd` command line."""
+    """Add `ns`, `zone` and `record` to the `acnsd` command line."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--api",
@@ -105,6 +105,28 @@ def add_client_commands(subparsers: argparse._SubParsersAction) -> None:
     remove = zone_sub.add_parser("delete", parents=[common], help="remove a zone")
     remove.add_argument("name")
 
+    record = subparsers.add_parser("record", help="a zone's DNS records, through the API")
+    record_sub = record.add_subparsers(dest="client_command", required=True)
+    new = record_sub.add_parser("add", parents=[common], help="add a record to a zone")
+    new.add_argument("zone")
+    new.add_argument("name", help="@, a name relative to the zone, or a full name")
+    new.add_argument("type", type=str.upper, help="A, AAAA, CNAME, MX, TXT, NS, SRV, CAA, "
+                     "PTR, DNAME")
+    new.add_argument("content", nargs="?", help="the address, target or text (SRV, CAA: "
+                     "give --data)")
+    new.add_argument("--ttl", type=int, help="seconds, or 1 for automatic")
+    new.add_argument("--priority", type=int, help="MX preference")
+    new.add_argument("--data", action="append", metavar="KEY=VALUE", default=[],
+                     help="SRV: priority, weight, port, target; CAA: flags, tag, value "
+                     "(repeat for each)")
+    records = record_sub.add_parser("list", parents=[common], help="a zone's records")
+    records.add_argument("zone")
+    for field in ("type", "name", "content"):
+        records.add_argument(f"--{field}", help=f"only records of this {field}")
+    drop = record_sub.add_parser("delete", parents=[common], help="delete a record by its id")
+    drop.add_argument("zone")
+    drop.add_argument("record_id")
+
 
 class UsageError(Exception):
     """The command line lacks something the request needs."""
@@ -123,9 +145,46 @@ def _zone_id(args: argparse.Namespace, name: str) -> str:
     return zones[0]["id"]
 
 
+def _data(pairs: list[str]) -> dict[str, Any] | None:
+    """--data KEY=VALUE pairs as the record's data (integers where they are)."""
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise UsageError(f"--data takes KEY=VALUE, not {pair!r}")
+        data[key] = int(value) if value.isdigit() else value
+    return data or None
+
+
+def _record(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """`acnsd record add|list|delete`."""
+    base = f"/zones/{_zone_id(args, args.zone)}/dns_records"
+    if args.client_command == "add":
+        fields = {"type": args.type, "name": args.name, "content": args.content,
+                  "ttl": args.ttl, "priority": args.priority, "data": _data(args.data)}
+        result = call(args.api, args.token, "POST", base,
+                      {k: v for k, v in fields.items() if v is not None})
+        return result, _record_lines([result])
+    if args.client_command == "list":
+        query = {k: v for k, v in (("type", args.type), ("name", args.name),
+                                   ("content", args.content)) if v}
+        result, page = [], 1
+        while True:  # every page
+            found = call(args.api, args.token, "GET", f"{base}?" + urlencode(
+                {**query, "page": page, "per_page": 1000}))
+            result += found
+            if len(found) < 1000:
+                return result, _record_lines(result)
+            page += 1
+    result = call(args.api, args.token, "DELETE", f"{base}/{quote(args.record_id, safe='')}")
+    return result, [f"deleted record {args.record_id}"]
+
+
 def _run(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """Perform the command; (the API's result, lines to print for a person)."""
     kind, command = args.command, args.client_command
+    if kind == "record":
+        return _record(args)
     if kind == "ns":
         base = f"/accounts/{quote(_need_account(args), safe='')}/custom_ns"
         if command == "add":
@@ -195,8 +254,16 @@ def _zone_lines(zones: list[dict[str, Any]]) -> list[str]:
     return _columns([[z["name"], z["id"], ", ".join(z["name_servers"])] for z in zones])
 
 
+def _record_lines(records: list[dict[str, Any]]) -> list[str]:
+    """id, name, TTL, type, [priority] content, and `managed (Rn)` for acnsd's own."""
+    return _columns([[r["id"], r["name"], str(r["ttl"]), r["type"],
+                      " ".join(filter(None, [str(r.get("priority", "")), r["content"]])),
+                      f"managed ({r['meta']['rule']})" if r["locked"] else ""]
+                     for r in records])
+
+
 def run_client(args: argparse.Namespace) -> int:
-    """Run `acnsd ns ...` or `acnsd zone ...`; the exit code."""
+    """Run `acnsd ns|zone|record ...`; the exit code."""
     if not args.token:
         print("error: give --token (or set ACNSD_TOKEN)", file=sys.stderr)
         return 2

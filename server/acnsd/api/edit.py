@@ -15,7 +15,8 @@ that changed on disk since it was last read or written here is never overwritten
 change is refused until the server has reloaded it. Changes are serialized by one lock,
 so none is lost.
 
-Files a change brings (a new zone's empty zone file) replace whatever file had that name
+Files a change brings (a new zone's empty zone file, a zone file the records API
+rewrote: rewrite_zone_file) replace whatever file had that name
 (a deleted zone's data never passes to the next zone of that name) and are put back as
 they were when the change is refused; files a change drops (a deleted zone's) are removed
 once it is written.
@@ -57,7 +58,7 @@ from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
 from ..model.config import Loaded, load, record
 from ..model.state import State, write_atomic
-from ..model.types import Model
+from ..model.types import Model, ResolvedZone, zone_id
 
 __all__ = ["ConfigEditor", "Invalid", "Rejected", "to_yaml"]
 __all__ += ["_dump", "_yaml"]  # the round-trip writer, for the tests of its layouts
@@ -140,13 +141,33 @@ class ConfigEditor:
         change is written (a deleted zone's file). `forget` names deleted zones (load()).
         """
         with self.lock:
-            pending = self._edit(edit)
-            with gc_paused():
-                try:
-                    return self._change(pending, new_files or {}, removed_files, forget)
-                except BaseException:
-                    self.sources.discard(pending)
-                    raise
+            return self._made(self._edit(edit), new_files or {}, removed_files, forget)
+
+    def rewrite_zone_file(self, zone: str, rewrite: Callable[[str], str]) -> Model:
+        """Replace the zone file of `zone` by what `rewrite` makes of its text (read under
+        the lock, so no other change comes between), as the change ZoneFileChanged: checked
+        (R8-R10 and the file's own reading), written, served; refused (Invalid), the old
+        file is put back. LookupError when the zone is not configured."""
+        with self.lock:
+            file = next((z.file for z in self.model.zones if z.name == zone), None)
+            if file is None:
+                raise LookupError(f"zone {zone} is not configured")
+            text = rewrite(file.read_bytes().decode("utf-8"))
+            return self._made(self._edit(ZoneFileChanged(zone)), {file: text}, (), ())
+
+    def serial(self, zone: str) -> int | None:
+        """The SOA serial recorded for `zone` (None: not known to the pipeline)."""
+        entry = self.pipeline.state.serials.get(zone) if self.pipeline is not None else None
+        return int(entry["serial"]) if entry else None
+
+    def _made(self, pending: Edit, new_files: dict[Path, str], removed_files: Collection[Path],
+              forget: Collection[str]) -> Model:
+        with gc_paused():
+            try:
+                return self._change(pending, new_files, removed_files, forget)
+            except BaseException:
+                self.sources.discard(pending)
+                raise
 
     def reload(self, apply: Callable[[Committed | Loaded], None]) -> int:
         """An operator's reload (SIGHUP): what changed on disk since it was read or written
@@ -194,6 +215,30 @@ class ConfigEditor:
         if problems:
             raise ConfigError(problems)
         return checked
+
+    def zone(self, name: str) -> ResolvedZone | None:
+        """A zone of the accepted configuration by name: from the index, without a walk
+        over every zone."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return next((z for z in self.model.zones if z.name == name), None)
+        entry = pipeline.index.zone(name)
+        return None if entry is None else entry.resolved
+
+    def zone_by_id(self, zid: str) -> ResolvedZone | None:
+        """A zone of the accepted configuration by its id."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return next((z for z in self.model.zones if zone_id(z.name) == zid), None)
+        name = pipeline.by_id.get(zid)
+        return None if name is None else self.zone(name)
+
+    def zones_reading(self, file: Path) -> set[str]:
+        """The zones whose zone file is `file`."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return {z.name for z in self.model.zones if _same_file(z.file, file)}
+        return set(pipeline.index.zones_reading(file))
 
     def entry(self, zone: str | None = None, account: str | None = None) -> Any:
         """The entry of a zone, or of an account, as its file holds it now (for merging a
@@ -342,6 +387,10 @@ def _pipeline(loaded: Loaded, state: State | None = None) -> Pipeline | None:
     except ValueError:
         log.exception("event=pipeline_unavailable")
         return None
+
+
+def _same_file(a: os.PathLike[str], b: os.PathLike[str]) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _relocate(problem: Problem, moves: dict[str, str]) -> Problem:

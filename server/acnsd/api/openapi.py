@@ -22,6 +22,9 @@ ACCOUNT_ID = {"name": "account_id", "in": "path", "required": True,
 ZONE_ID = {"name": "zone_id", "in": "path", "required": True,
            "schema": {"type": "string", "maxLength": 32}}
 NS_NAME = {"name": "ns_name", "in": "path", "required": True, "schema": HOSTNAME}
+RECORD_ID = {"name": "record_id", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
+RECORD_TYPES = ["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV", "CAA", "PTR", "DNAME"]
 
 # In dns_settings, null removes a field (back to the default or what the zone received).
 _R10 = {"nullable": True, "x-rule": "R10"}
@@ -95,6 +98,52 @@ SCHEMAS: dict[str, Any] = {
                  "additionalProperties": False, "properties": {
                      "vanity_name_servers": {"type": "array", "items": HOSTNAME}}},
 }
+_RECORD_FIELDS: dict[str, Any] = {
+    "type": {"type": "string", "enum": RECORD_TYPES},
+    "name": {"type": "string", "maxLength": 253, "example": "www.example.com",
+             "description": "the record's name: @ or the zone's name for the apex, a name "
+                            "ending in the zone's name, or one relative to the zone"},
+    "content": {"type": "string", "description": "A/AAAA: the address; CNAME, NS, PTR, "
+                "DNAME, MX: the target name; TXT: the text (or quoted strings)"},
+    "ttl": {"type": "integer", "description": "1: automatic (the zone file's $TTL, else 300);"
+            " else 30..86400; it is the TTL of the record's whole RRset (RFC 2181 §5.2)"},
+    "priority": {"type": "integer", "minimum": 0, "maximum": 65535,
+                 "description": "MX preference"},
+    "data": {"type": "object", "additionalProperties": False,
+             "description": "SRV: priority, weight, port, target; CAA: flags, tag, value",
+             "properties": {"priority": {"type": "integer"}, "weight": {"type": "integer"},
+                            "port": {"type": "integer"}, "target": {"type": "string"},
+                            "flags": {"type": "integer"}, "tag": {"type": "string"},
+                            "value": {"type": "string"}}},
+    "proxied": {"type": "boolean", "enum": [False], "description": "acnsd does not proxy"},
+}
+SCHEMAS.update({
+    "DnsRecord": {"type": "object", "required": ["id", "name", "type", "content", "ttl",
+                                                 "locked"], "properties": {
+        "id": {"type": "string", "pattern": "^[0-9a-f]{32}$",
+               "description": "derived from (zone, name, type, data): kept across TTL "
+                              "edits, export and import; a changed name/type/data is a new "
+                              "id"},
+        "zone_id": {"type": "string"}, "zone_name": {"type": "string"},
+        "name": {"type": "string"}, "type": {"type": "string"},
+        "content": {"type": "string"}, "ttl": {"type": "integer"},
+        "priority": {"type": "integer"}, "data": {"type": "object"},
+        "proxiable": {"type": "boolean"}, "proxied": {"type": "boolean"},
+        "locked": {"type": "boolean", "description": "managed by acnsd (read-only)"},
+        "meta": {"type": "object", "properties": {
+            "managed_by": {"type": "string", "nullable": True},
+            "read_only": {"type": "boolean"},
+            "rule": {"type": "string", "nullable": True,
+                     "description": "R8: a nameserver name's A/AAAA; R9: apex NS; R10: SOA"}}},
+        "comment": {"type": "string", "nullable": True},
+        "tags": {"type": "array", "items": {"type": "string"}}}},
+    "DnsRecordInput": {"type": "object", "required": ["type", "name"],
+                       "additionalProperties": False, "properties": _RECORD_FIELDS},
+    "DnsRecordPatch": {"type": "object", "additionalProperties": False,
+                       "properties": _RECORD_FIELDS},
+    "RecordsImported": {"type": "object", "properties": {
+        "recs_added": {"type": "integer"}, "total_records_parsed": {"type": "integer"}}},
+})
 
 
 def _success(result: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +172,27 @@ def _operation(summary: str, params: list[dict], result: dict[str, Any],
     return operation
 
 
+def _export() -> dict[str, Any]:
+    """GET dns_records/export: the zone as a BIND zone file, text/plain."""
+    operation = _operation("Export the zone's records as a BIND zone file (text/plain)",
+                           [ZONE_ID], {"type": "string"})
+    operation["responses"]["200"] = {"description": "the zone file", "content": {
+        "text/plain": {"schema": {"type": "string"}}}}
+    return operation
+
+
+def _import() -> dict[str, Any]:
+    """POST dns_records/import: a BIND zone file uploaded as Cloudflare takes it."""
+    operation = _operation("Import the records of a BIND zone file (multipart field file; "
+                           "SOA and apex NS are acnsd's and skipped; all or none added)",
+                           [ZONE_ID], _ref("RecordsImported"))
+    operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "proxied": {"type": "string", "enum": ["false"]}}}}}}
+    return operation
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -131,6 +201,12 @@ def _array(name: str) -> dict[str, Any]:
     return {"type": "array", "items": _ref(name)}
 
 
+_PAGES = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+          {"name": "per_page", "in": "query",
+           "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}]
+QUERY_RECORDS = [{"name": "type", "in": "query", "schema": {"type": "string"}},
+                 {"name": "name", "in": "query", "schema": {"type": "string"}},
+                 {"name": "content", "in": "query", "schema": {"type": "string"}}, *_PAGES]
 QUERY_ZONES = [{"name": "name", "in": "query", "schema": {"type": "string"}},
                {"name": "account.id", "in": "query", "schema": {"type": "string"}},
                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
@@ -173,6 +249,24 @@ PATHS: dict[str, Any] = {
         "patch": _operation("Change a zone's DNS settings (null removes a field)", [ZONE_ID],
                             _ref("ZoneDnsSettings"), "ZoneDnsSettings"),
     },
+    "/zones/{zone_id}/dns_records": {
+        "get": _operation("List a zone's DNS records (acnsd's own: locked)", [ZONE_ID],
+                          _array("DnsRecord"), query=QUERY_RECORDS),
+        "post": _operation("Create a DNS record (written to the zone file, served at once)",
+                           [ZONE_ID], _ref("DnsRecord"), "DnsRecordInput"),
+    },
+    # (before .../{record_id}, which their paths would match too)
+    "/zones/{zone_id}/dns_records/export": {"get": _export()},
+    "/zones/{zone_id}/dns_records/import": {"post": _import()},
+    "/zones/{zone_id}/dns_records/{record_id}": {
+        "get": _operation("DNS record details", [ZONE_ID, RECORD_ID], _ref("DnsRecord")),
+        "put": _operation("Overwrite a DNS record (a changed name/type/data: a new id)",
+                          [ZONE_ID, RECORD_ID], _ref("DnsRecord"), "DnsRecordInput"),
+        "patch": _operation("Update a DNS record's given fields", [ZONE_ID, RECORD_ID],
+                            _ref("DnsRecord"), "DnsRecordPatch"),
+        "delete": _operation("Delete a DNS record", [ZONE_ID, RECORD_ID],
+                             {"type": "object", "properties": {"id": {"type": "string"}}}),
+    },
 }
 
 
@@ -182,13 +276,14 @@ def document(server_url: str = "/client/v4") -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "acnsd management API", "version": "1",
                  "description": "Cloudflare v4 compatible account custom nameservers, DNS "
-                 "settings and zones. Every change is written to the configuration file "
-                 "(the one source of truth) after every rule R1-R11 has been checked. Error "
+                 "settings, zones and DNS records. Every change is written to the "
+                 "configuration's files (the one source of truth: the YAML, a zone's zone "
+                 "file) after every rule R1-R11 has been checked. Error "
                  "codes: 1000+n rule Rn broken; 1000 other configuration problem; 1021 the "
                  "file changed on disk; 1022 (503) a problem outside the caller's accounts "
                  "(told to the operator); 1030 bad request; 1049 invalid zone name; 1061 zone "
                  "exists; 6007 malformed JSON; 7000 no route; 7001 method not allowed; 7003 "
-                 "not found; 9109 forbidden; 10000 authentication error."},
+                 "not found; 9109 forbidden; 10000 authentication error; 81044 record not found."},
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

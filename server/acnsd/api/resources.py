@@ -1,4 +1,5 @@
-"""The management API's resources: Cloudflare's ACNS, DNS-settings and zone endpoints.
+"""The management API's resources: Cloudflare's ACNS, DNS-settings, zone and DNS records
+endpoints.
 
 Rule owned here: each endpoint reads the model the server last accepted, and each change
 is one Change (control/change.py) made to the configuration's files through ConfigEditor
@@ -8,17 +9,24 @@ existence: a token that may not touch an account learns nothing about what it ho
 (403 for its account ids, its zones and zone ids that do not exist alike), and a refused
 change tells it only of its own resources (redact.py). Bodies hold exactly the
 documented keys and JSON types (bodies.py). A zone is created from an empty zone file,
-whatever file of that name was left in zones_dir, and deleting it removes its file.
+whatever file of that name was left in zones_dir, and deleting it removes its file. A
+change of a zone's records is a change of its zone file (records.py says what is listed and
+how the file is rewritten; ConfigEditor.rewrite_zone_file makes it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import email.parser
+import email.policy
 import logging
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import dns.name
 
 from ..control.change import (
     Change,
@@ -48,7 +56,19 @@ from ..model.types import (
 from .auth import Grant
 from .bodies import check_body
 from .edit import ConfigEditor, Invalid, Rejected
-from .redact import Paths, refusal
+from .records import (
+    Record,
+    RecordError,
+    ZoneText,
+    export,
+    owner_of,
+    rdata_of,
+    record_id,
+    record_object,
+    records_of,
+    ttl_of,
+)
+from .redact import Paths, refusal, rule_code
 
 __all__ = ["Request", "Resources", "Response"]
 
@@ -59,6 +79,16 @@ ZONE_FILE_TEXT = ("; Zone file of {name}, created empty by the acnsd management 
                   "; The SOA and the apex NS are managed by acnsd (R9, R10).\n")
 _ZONE_FILE_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 DEFAULT_PER_PAGE = 20
+DEFAULT_RECORDS_PER_PAGE = 100  # (Cloudflare's)
+_GENERATE = re.compile(r"^\$GENERATE", re.IGNORECASE | re.MULTILINE)
+# Why a managed record is not edited through dns_records (records.py), by its rule.
+MANAGED = {
+    "R8": "{name} is a nameserver name: acnsd serves its A/AAAA (its assigned addresses) "
+          "in the zone providing it; they are read-only",
+    "R9": "the apex NS are the zone's assigned nameservers, managed by acnsd; change them "
+          "with the zone's dns_settings.nameservers",
+    "R10": "the SOA is managed by acnsd; change its fields with the zone's dns_settings.soa",
+}
 MAX_PER_PAGE = 1000
 
 # Error codes (>= 1000) beside those of the rules (1000 + n for Rn, see redact.py).
@@ -67,6 +97,7 @@ BAD_REQUEST = 1030
 ZONE_EXISTS = 1061
 INVALID_ZONE_NAME = 1049
 FORBIDDEN = 9109
+RECORD_NOT_FOUND = 81044  # (Cloudflare's "Record does not exist")
 
 
 @dataclass(frozen=True)
@@ -77,13 +108,18 @@ class Request:
     params: dict[str, str]
     query: dict[str, str]
     body: Any = None
+    raw: bytes = b""  # a multipart body, unparsed (the zone file upload)
+    content_type: str = ""
 
 
 @dataclass(frozen=True)
 class Response:
+    """An envelope's result; or, with `text`, a text/plain body (a zone file export)."""
+
     status: int
     result: Any
     result_info: dict[str, int] | None = None
+    text: str | None = None
 
 
 def _bad(message: str, code: int = BAD_REQUEST) -> Rejected:
@@ -178,7 +214,7 @@ class Resources:
         raise Rejected(404, [(NOT_FOUND, f"account {account_id} not found")])
 
     def _zone(self, grant: Grant, zid: str) -> ResolvedZone:
-        zone = next((z for z in self.model.zones if zone_id(z.name) == zid), None)
+        zone = self.editor.zone_by_id(zid)
         if zone is not None and grant.allows(zone.account):
             return zone
         if zone is None and grant.everything:
@@ -246,9 +282,12 @@ class Resources:
 
     # --- /zones -------------------------------------------------------------------------
 
-    @staticmethod
-    def _resolved(model: Model, name: str) -> ResolvedZone:
-        return next(z for z in model.zones if z.name == name)
+    def _resolved(self, model: Model, name: str) -> ResolvedZone:
+        """The zone after a change that returned `model`."""
+        zone = self.editor.zone(name)
+        if zone is None or self.editor.model is not model:  # a later change came between
+            zone = next(z for z in model.zones if z.name == name)
+        return zone
 
     def list_zones(self, req: Request) -> Response:
         name = normalize(req.query["name"]) if "name" in req.query else None
@@ -256,14 +295,8 @@ class Resources:
         zones = [z for z in self.model.zones if req.grant.allows(z.account)
                  and (name is None or z.name == name)
                  and (account_id is None or z.account == account_id)]
-        page = _positive(req.query.get("page"), 1, "page")
-        per_page = _positive(req.query.get("per_page"), DEFAULT_PER_PAGE, "per_page")
-        if per_page > MAX_PER_PAGE:
-            raise _bad(f"per_page must be 1..{MAX_PER_PAGE}, not {per_page}")
-        chosen = zones[(page - 1) * per_page:page * per_page]
-        return Response(200, [zone_object(self.model, z) for z in chosen], {
-            "page": page, "per_page": per_page, "count": len(chosen),
-            "total_count": len(zones), "total_pages": -(-len(zones) // per_page)})
+        chosen, info = _page(zones, req.query, DEFAULT_PER_PAGE)
+        return Response(200, [zone_object(self.model, z) for z in chosen], info)
 
     def get_zone(self, req: Request) -> Response:
         return Response(200, zone_object(self.model, self._zone(req.grant,
@@ -281,7 +314,7 @@ class Resources:
             raise _bad(f"invalid zone name {body['name']!r}: "
                        f"{why or 'use letters, digits, hyphens and underscores'}",
                        INVALID_ZONE_NAME)
-        existing = next((z for z in self.model.zones if z.name == name), None)
+        existing = self.editor.zone(name)
         if existing is not None and req.grant.allows(existing.account):
             raise Rejected(409, [(ZONE_EXISTS, f"zone {name} already exists")])
         if existing is not None:  # refused by R11 in the words of any zone in its tree
@@ -290,7 +323,7 @@ class Resources:
                 accounts=(account["id"], existing.account),
                 tenant_message=not_here("zone", name))], req.grant)
         file = self.model.server.zones_dir / f"{name}.zone"
-        if any(_same_file(z.file, file) for z in self.model.zones):
+        if self.editor.zones_reading(file):
             raise Rejected(409, [(ZONE_EXISTS, f"zone {name} cannot be created: its zone file "
                                   "name is in use on this server; ask the operator")])
 
@@ -311,7 +344,7 @@ class Resources:
         of that name created later starts above it (R10)."""
         zone = self._zone(req.grant, req.params["zone_id"])
         zones_dir = self.model.server.zones_dir
-        shared = any(_same_file(z.file, zone.file) for z in self.model.zones if z is not zone)
+        shared = bool(self.editor.zones_reading(zone.file) - {zone.name})
         inside = os.path.abspath(zone.file).startswith(os.path.abspath(zones_dir) + os.sep)
 
         self._change(req.grant, ZoneDeleted(zone.name),
@@ -319,9 +352,220 @@ class Resources:
                      forget=[zone.name])
         return Response(200, {"id": zone_id(zone.name)})
 
+    # --- /zones/{zone_id}/dns_records (records.py: what is listed, ids, TTLs) ---------
 
-def _same_file(a: os.PathLike[str], b: os.PathLike[str]) -> bool:
-    return os.path.abspath(a) == os.path.abspath(b)
+    def _zone_text(self, zone: ResolvedZone, text: str | None = None) -> ZoneText:
+        """The zone's file (`text`, or as it is on disk now), parsed; 400 when it cannot be
+        rewritten through the API."""
+        try:
+            if text is None:
+                text = zone.file.read_bytes().decode("utf-8")
+            return ZoneText.parse(text, dns.name.from_text(zone.name))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _bad(f"zone {zone.name}: its zone file cannot be read ({exc}); ask the "
+                       "operator") from None
+        except RecordError as exc:
+            raise _bad(f"zone {zone.name}: {exc}") from None
+
+    def _served(self, zone: ResolvedZone, file: ZoneText) -> list[Record]:
+        return records_of(self.model, zone, file, self.editor.serial(zone.name))
+
+    def _record(self, zone: ResolvedZone, rid: str) -> Record:
+        for record in self._served(zone, self._zone_text(zone)):
+            if record_id(zone.name, record) == rid:
+                return record
+        raise Rejected(404, [(RECORD_NOT_FOUND, f"record {rid} not found in zone {zone.name}")])
+
+    def _rewrite(self, grant: Grant, zone: ResolvedZone,
+                 rewrite: Callable[[ZoneText], None]) -> Model:
+        """Change the zone's file by `rewrite` (of its parsed text, under the editor's
+        lock) as one ZoneFileChanged change; a refusal as _change's."""
+        if self.editor.zones_reading(zone.file) - {zone.name}:
+            raise _bad(f"zone {zone.name}: its zone file is also another zone's; edit it on "
+                       "disk")
+
+        def text(current: str) -> str:
+            file = self._zone_text(zone, current)
+            try:
+                rewrite(file)
+            except RecordError as exc:
+                code = rule_code(Problem("", rule=exc.rule)) if exc.rule else BAD_REQUEST
+                raise Rejected(400, [(code, f"[{exc.rule}] {exc}" if exc.rule else str(exc))]
+                               ) from None
+            return file.text()
+
+        try:
+            return self.editor.rewrite_zone_file(zone.name, text)
+        except Invalid as exc:
+            raise self._refusal(exc.problems, grant) from None
+        except LookupError:
+            raise Rejected(404, [(NOT_FOUND, f"zone {zone.name} not found")]) from None
+
+    def _new_record(self, zone: ResolvedZone, file: ZoneText, fields: dict[str, Any],
+                    ttl: int | None) -> Record:
+        """The record `fields` describe (Cloudflare's); its TTL: `fields`' ttl, else `ttl`,
+        else its RRset's, else automatic."""
+        if fields.get("proxied"):
+            raise RecordError("acnsd does not proxy: proxied must be false")
+        kind = str(fields["type"]).upper()
+        name = owner_of(str(fields["name"]), zone.name)
+        if kind == "SOA":
+            raise RecordError(MANAGED["R10"], "R10")
+        if kind == "NS" and name == file.origin and not zone.multi_provider:
+            raise RecordError(MANAGED["R9"] + "; with multi_provider: true the apex NS of "
+                              "the zone file are served beside them", "R9")
+        rdata = rdata_of(kind, fields.get("content"), fields.get("priority"),
+                         fields.get("data"))
+        if "ttl" in fields:
+            ttl = ttl_of(fields["ttl"], file)
+        elif ttl is None:
+            ttl = file.rrset_ttl(name, rdata.rdtype) or file.auto_ttl
+        return Record(name, ttl, rdata)
+
+    def _editable(self, zone: ResolvedZone, rid: str) -> Record:
+        record = self._record(zone, rid)
+        if record.rule is not None:
+            why = MANAGED[record.rule].format(name=record.name.to_text(omit_final_dot=True))
+            raise Rejected(400, [(rule_code(Problem("", rule=record.rule)),
+                                  f"[{record.rule}] {why}")])
+        return record
+
+    def _written(self, req: Request, make: Callable[[ZoneText], Record],
+                 old: Record | None = None) -> Response:
+        """Write the record `make` makes (replacing `old`); its object as now served."""
+        zone = self._zone(req.grant, req.params["zone_id"])
+        made: list[Record] = []
+
+        def rewrite(file: ZoneText) -> None:
+            if old is not None:
+                file.remove(old)
+            record = make(file)
+            file.add(record)
+            made.append(record)
+
+        model = self._rewrite(req.grant, zone, rewrite)
+        return Response(200, record_object(self._resolved(model, zone.name), made[0]))
+
+    def list_records(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        objects = [record_object(zone, r) for r in self._served(zone, self._zone_text(zone))]
+        if "type" in req.query:
+            objects = [o for o in objects if o["type"] == req.query["type"].upper()]
+        if "name" in req.query:
+            name = owner_of_query(req.query["name"], zone.name)
+            objects = [o for o in objects if o["name"] == name]
+        if "content" in req.query:
+            objects = [o for o in objects if o["content"] == req.query["content"]]
+        chosen, info = _page(objects, req.query, DEFAULT_RECORDS_PER_PAGE)
+        return Response(200, chosen, info)
+
+    def get_record(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        return Response(200, record_object(zone, self._record(zone, req.params["record_id"])))
+
+    def create_record(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        body = check_body(req.body, "DnsRecordInput")
+        return self._written(req, lambda file: self._new_record(zone, file, body, None))
+
+    def put_record(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        old = self._editable(zone, req.params["record_id"])
+        body = check_body(req.body, "DnsRecordInput")
+        return self._written(req, lambda file: self._new_record(zone, file, body, None), old)
+
+    def patch_record(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        old = self._editable(zone, req.params["record_id"])
+        body = check_body(req.body, "DnsRecordPatch")
+        current = {k: v for k, v in record_object(zone, old).items()
+                   if k in ("type", "name", "content", "priority", "data")}
+        return self._written(req, lambda file: self._new_record(
+            zone, file, {**current, **body}, old.ttl), old)
+
+    def delete_record(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        old = self._editable(zone, req.params["record_id"])
+        self._rewrite(req.grant, zone, lambda file: file.remove(old))
+        return Response(200, {"id": record_id(zone.name, old)})
+
+    def export_records(self, req: Request) -> Response:
+        zone = self._zone(req.grant, req.params["zone_id"])
+        file = self._zone_text(zone)
+        return Response(200, None, text=export(self.model, zone, file,
+                                               self.editor.serial(zone.name)))
+
+    def import_records(self, req: Request) -> Response:
+        """Add the records of an uploaded BIND zone file (multipart field `file`) that the
+        zone does not serve yet; its SOA and apex NS are acnsd's (skipped, R9/R10 — apex NS
+        are taken with multi_provider); records outside the zone are ignored, as BIND and
+        Knot ignore them when loading a zone. One change: all are added, or none."""
+        zone = self._zone(req.grant, req.params["zone_id"])
+        upload = _uploaded_zone_file(req)
+        origin = dns.name.from_text(zone.name)
+        try:
+            imported = ZoneText.parse(upload, origin).records
+        except RecordError as exc:
+            raise _bad(f"the uploaded zone file: {exc}") from None
+        added: list[Record] = []
+
+        def rewrite(file: ZoneText) -> None:
+            present = self._served(zone, file)
+            for record in imported:
+                skipped = record.type == "SOA" or (
+                    record.type == "NS" and record.name == origin and not zone.multi_provider)
+                if not skipped and not any(r.same(record) for r in present + added):
+                    file.add(record)
+                    added.append(record)
+
+        self._rewrite(req.grant, zone, rewrite)
+        return Response(200, {"recs_added": len(added), "total_records_parsed": len(imported)})
+
+
+def owner_of_query(text: str, zone: str) -> str:
+    """A `name` filter as the records' names are shown (no final dot); 400 when invalid."""
+    try:
+        return owner_of(text, zone).to_text(omit_final_dot=True)
+    except RecordError as exc:
+        raise _bad(str(exc)) from None
+
+
+def _uploaded_zone_file(req: Request) -> str:
+    """The text of the multipart/form-data field `file` (Cloudflare's import); 400 when the
+    body is not that form, or holds other fields than `file` and a false `proxied`."""
+    if not req.content_type.lower().startswith("multipart/form-data"):
+        raise _bad("send the zone file as multipart/form-data in the field file "
+                   "(curl --form file=@example.com.txt)")
+    head = f"Content-Type: {req.content_type}\r\n\r\n".encode("latin-1", "replace")
+    form = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + req.raw)
+    fields = {part.get_param("name", header="content-disposition"): part
+              for part in (form.iter_parts() if form.is_multipart() else ())}
+    proxied = fields.pop("proxied", None)
+    if proxied is not None and proxied.get_content().strip().lower() != "false":
+        raise _bad("acnsd does not proxy: proxied must be false")
+    upload = fields.pop("file", None)
+    if upload is None or fields:
+        raise _bad("the form must hold the field file (and optionally proxied: false)")
+    try:
+        text = upload.get_payload(decode=True).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad(f"the uploaded zone file is not UTF-8 text: {exc}") from None
+    if _GENERATE.search(text):
+        raise _bad("the uploaded zone file has $GENERATE; list its records one by one")
+    return text
+
+
+def _page(items: list[Any], query: dict[str, str],
+          default: int) -> tuple[list[Any], dict[str, int]]:
+    """The page of `items` the query's `page` and `per_page` ask for, and Cloudflare's
+    result_info."""
+    page = _positive(query.get("page"), 1, "page")
+    per_page = _positive(query.get("per_page"), default, "per_page")
+    if per_page > MAX_PER_PAGE:
+        raise _bad(f"per_page must be 1..{MAX_PER_PAGE}, not {per_page}")
+    chosen = items[(page - 1) * per_page:page * per_page]
+    return chosen, {"page": page, "per_page": per_page, "count": len(chosen),
+                    "total_count": len(items), "total_pages": -(-len(items) // per_page)}
 
 
 def _positive(text: str | None, default: int, name: str) -> int:

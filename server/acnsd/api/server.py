@@ -83,6 +83,14 @@ HANDLERS = {
     ("/zones/{zone_id}", "delete"): "delete_zone",
     ("/zones/{zone_id}/dns_settings", "get"): "get_zone_settings",
     ("/zones/{zone_id}/dns_settings", "patch"): "patch_zone_settings",
+    ("/zones/{zone_id}/dns_records", "get"): "list_records",
+    ("/zones/{zone_id}/dns_records", "post"): "create_record",
+    ("/zones/{zone_id}/dns_records/export", "get"): "export_records",
+    ("/zones/{zone_id}/dns_records/import", "post"): "import_records",
+    ("/zones/{zone_id}/dns_records/{record_id}", "get"): "get_record",
+    ("/zones/{zone_id}/dns_records/{record_id}", "put"): "put_record",
+    ("/zones/{zone_id}/dns_records/{record_id}", "patch"): "patch_record",
+    ("/zones/{zone_id}/dns_records/{record_id}", "delete"): "delete_record",
 }
 
 
@@ -93,8 +101,13 @@ def _pattern(template: str) -> re.Pattern[str]:
 ROUTES = [(_pattern(template), template) for template in PATHS]
 QUERY = {(template, method): {p["name"] for p in operation["parameters"] if p["in"] == "query"}
          for template, operations in PATHS.items() for method, operation in operations.items()}
+# The operations whose body is a form (multipart/form-data), handed over unparsed.
+FORMS = {(template, method) for template, operations in PATHS.items()
+         for method, operation in operations.items()
+         if "multipart/form-data" in operation.get("requestBody", {}).get("content", {})}
 
-Answer = tuple[int, dict[str, Any], dict[str, str]]  # status, envelope, extra headers
+# status, envelope (or a text/plain body), extra headers
+Answer = tuple[int, dict[str, Any] | str, dict[str, str]]
 
 
 def envelope(status: int, result: Any = None, errors: list[tuple[int, str]] = (),
@@ -111,10 +124,14 @@ def envelope(status: int, result: Any = None, errors: list[tuple[int, str]] = ()
     return body
 
 
-def _response(status: int, body: dict[str, Any], headers: dict[str, str]) -> web.Response:
-    """One envelope as an HTTP response, written at once (head and body in one send)."""
-    response = web.Response(status=status, body=json.dumps(body).encode() + b"\n",
-                            content_type="application/json",
+def _response(status: int, body: dict[str, Any] | str,
+              headers: dict[str, str]) -> web.Response:
+    """One envelope (or a text: a zone file export) as an HTTP response, written at once
+    (head and body in one send)."""
+    text = isinstance(body, str)
+    response = web.Response(status=status,
+                            body=body.encode() if text else json.dumps(body).encode() + b"\n",
+                            content_type="text/plain" if text else "application/json",
                             headers={"Server": SERVER_HEADER, **headers})
     if status in CLOSE_AFTER:
         response.force_close()
@@ -442,10 +459,16 @@ class ApiServer:
                                   "<token> with a token of the API's tokens file")])
         name, template, params = _route(path, method)
         query = _query(url.query, template, method)
-        body = _json(await self._body(request, size))
+        raw = await self._body(request, size)
+        if (template, method) in FORMS:
+            parsed = Request(grant, params, query, None, raw,
+                             request.headers.get("Content-Type", ""))
+        else:
+            parsed = Request(grant, params, query, _json(raw))
         endpoint = getattr(self.resources, name)
-        parsed = Request(grant, params, query, body)
         response = endpoint(parsed) if method == "get" else await self._change(endpoint, parsed)
+        if response.text is not None:
+            return response.status, response.text, {}
         return response.status, envelope(response.status, response.result,
                                          result_info=response.result_info), {}
 

@@ -31,7 +31,7 @@ from ..model.catalogs import Catalogs
 from ..model.config import Loaded, plan_views
 from ..model.recording import record_change
 from ..model.state import State
-from ..model.types import Account, Model, ResolvedZone
+from ..model.types import Account, Model, ResolvedZone, zone_id
 from ..model.zonedata import build_zone, read_zone_file
 from .change import Change, Verdict
 from .index import ModelIndex, Recorded
@@ -54,7 +54,8 @@ class Committed:
 
 
 class Pipeline:
-    """The accepted configuration as the index, the model and the state of its serials."""
+    """The accepted configuration as the index, the model and the state of its serials;
+    `by_id`: each zone's name by its id (the API's lookups)."""
 
     def __init__(self, loaded: Loaded, state: State) -> None:
         """From a load (save_state=False) and the State it decided, recorded since."""
@@ -69,6 +70,7 @@ class Pipeline:
         self._configs = {account.id: {zone.name: zone for zone in account.zones}
                          for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
+        self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
         self.catalogs = Catalogs(loaded.model)
 
     def check(self, change: Change, locate: Locate) -> Verdict:
@@ -179,8 +181,10 @@ class Pipeline:
             if zone is None:
                 self._zones[account_id].pop(name, None)
                 configs.pop(name, None)
+                self.by_id.pop(zone_id(name), None)
             else:
                 self._zones[account_id][name] = zone
+                self.by_id[zone_id(name)] = name
                 entry = self.index.zone(name)
                 configs[name] = verdict.configs.get(name) or (
                     entry.config if entry is not None else configs[name])

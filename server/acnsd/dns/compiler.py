@@ -1,14 +1,15 @@
 """Compiling a ServePlan into the immutable tables the answering core reads.
 
 The rule this module owns: everything about zone structure is decided here, once per
-zone compiled, and nothing of it at query time. Names are keyed by their lower-cased wire
-form; every node gets its role (apex, zone cut, below a cut, wildcard parent, empty
-non-terminal); glue is linked to each delegation and marked mandatory when in-domain
-(RFC 9471); the A/AAAA of NS, MX and SRV targets inside the zone (not at or below one of
-its cuts) are linked to their RRsets, and every other target is marked for the lookup to
-find in whichever zone holds it when answering (lookup.py); the negative-answer SOA is
-prebuilt with TTL min(SOA TTL, MINIMUM) (RFC 2308 §5). A compiled zone depends on no
-other zone, so zones can be compiled and replaced one by one (delta.py).
+zone compiled, and nothing of it at query time. Names are keyed by their lower-cased
+wire form; every node gets its role (apex, zone cut, below a cut, below a DNAME (RFC
+6672 §2.4: occluded, not served), wildcard parent, empty non-terminal); glue is linked
+to each delegation and marked mandatory when in-domain (RFC 9471); the A/AAAA of NS, MX
+and SRV targets inside the zone (not at or below one of its cuts) are linked to their
+RRsets, and every other target is marked for the lookup to find in whichever zone holds
+it when answering (lookup.py); the negative-answer SOA is prebuilt with TTL min(SOA TTL,
+MINIMUM) (RFC 2308 §5). A compiled zone depends on no other zone, so zones can be
+compiled and replaced one by one (delta.py).
 
 Per-address views (DESIGN.md §4) hold no zones: each zone carries the view addresses
 that serve it (`Zone.addresses`), and all zones are in one ShardedMap. A view holds only
@@ -51,6 +52,7 @@ __all__ = [
 _A = dns.rdatatype.A
 _AAAA = dns.rdatatype.AAAA
 _NS = dns.rdatatype.NS
+_DNAME = dns.rdatatype.DNAME
 _SOA = dns.rdatatype.SOA
 _WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)
 _LINKED = frozenset(_WITH_TARGETS)
@@ -70,8 +72,10 @@ class Node(dict[int, WireRRset]):
 
     def __init__(self, name: WireName):  # empty already: dict.__init__ adds nothing
         self.name = name
-        # the NS RRset of the delegation at or above this node, if any (the RRset, not its
-        # node: the tables hold no reference cycle, so reference counting frees them)
+        # the NS RRset of the delegation at or above this node, or the DNAME RRset of a name
+        # above it, whichever is highest, if any (the RRset, not its node: the tables hold
+        # no reference cycle, so reference counting frees them); the lookup answers none of
+        # the data of a node below a DNAME (RFC 6672 §2.4), it substitutes the name
         self.cut: WireRRset | None = None
         self.wildcard: Node | None = None  # the `*` child (RFC 4592 source of synthesis)
 
@@ -168,7 +172,7 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = frozenset()) -> Zon
     deeper: list[bytes] = []  # the names more than one label below the apex
     child_lengths = 0
     linked: dict[bytes, Node] = {}
-    cuts = False  # whether the zone delegates
+    cuts = False  # whether the zone delegates or has a DNAME: nodes below them get a cut
     problems = []
     soa_owner = None  # the first apex SOA's owner as the plan spells it: negative answers'
     for rrset in plan.rrsets:
@@ -197,6 +201,8 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = frozenset()) -> Zon
         if rdtype in _LINKED:
             linked[key] = node
             cuts = cuts or (rdtype == _NS and key != apex_key)
+        elif rdtype == _DNAME:
+            cuts = True
         node[rdtype] = rrset
     if soa_owner is None or len(nodes[apex_key][_SOA]) != 1:
         problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))
@@ -221,7 +227,7 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = frozenset()) -> Zon
             if key == apex_key:
                 continue
             parent = nodes[key[key[0] + 1 :]]
-            node.cut = parent.cut or node.get(_NS)
+            node.cut = parent.cut or parent.get(_DNAME) or node.get(_NS)
             if key[:2] == _WILDCARD:
                 parent.wildcard = node
     elif _WILDCARD_KEY in b"\x00" + b"".join(nodes):  # any key starting with \x01*?

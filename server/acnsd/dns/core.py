@@ -7,23 +7,29 @@ one error boundary.
     opcode NOTIFY (RFC 1996)                    → NOTAUTH with the question: we are
                                                   no secondary (as Knot DNS without an
                                                   ACL that allows it)
-    other opcode than QUERY                     → NOTIMP, header only (no section
-                                                  layout of other opcodes is assumed)
-    QDCOUNT ≠ 1, malformed question or records
-      (an SOA in authority only for IXFR),
-      more than one OPT, qtype OPT/TKEY/TSIG    → FORMERR
+    other opcode than QUERY                     → NOTIMP
+    QDCOUNT ≠ 1, malformed question or records,
+      answer or authority records (but an
+      IXFR's SOA), more than one OPT            → FORMERR
     AXFR, IXFR, or a TSIG RR (RFC 8945)         → the `handoff` (the primary side,
                                                   xfr/primary.py) answers; without one,
-                                                  transfers are NOTIMP and TSIG is ignored
+                                                  transfers are NOTIMP (`_transfer`) and
+                                                  TSIG is ignored
     EDNS version above 0                        → BADVERS (RFC 6891 §6.1.3)
     class CH: a configured name                 → its TXT; any other → REFUSED
-    class other than IN and CH                  → REFUSED
-    no zone served at this address              → REFUSED (RA is never set)
-    otherwise                                   → the lookup (lookup.py)
+    class other than IN, ANY and CH             → REFUSED
+    no zone served at this address              → REFUSED (RA is never set), with EDE 20
+                                                  Not Authoritative (RFC 8914)
+    otherwise                                   → the lookup (lookup.py); class ANY
+                                                  (QCLASS *) is answered as IN, as Knot
+                                                  DNS and NSD do
     an exception anywhere                       → SERVFAIL, counted and logged
 
-FORMERR, NOTAUTH, and NOTIMP for transfers, carry the header and the question when one can be read
-(as Knot DNS does), no OPT.
+Meta and pseudo types (OPT, TSIG, TKEY, MAILA...) are looked up as any other type (they
+are never data: NODATA), as Knot DNS and NSD answer them. NOTIMP and FORMERR carry the
+header and the question when exactly one can be read (as Knot DNS does), and our OPT
+when the query has a valid one (RFC 6891 §7; wire.message_edns), none when its OPT is
+bad (two, or not owned by the root) or the message does not read to its end.
 Responses copy ID, opcode, RD and CD, echo the question as received (0x20), carry our OPT
 when the query had one (payload size, DO echoed, NSID when asked and configured), and fit
 the client's limit: over UDP 512 octets without EDNS, else min(its size, ours) but at
@@ -36,22 +42,24 @@ and a query in mixed case (0x20) gets its own question spliced in.
 A name that does not exist below one that does (a random-subdomain flood, which the
 cache never admits) is answered from a template, made by the first NXDOMAIN below a
 parent name P that is a node of its zone (one this address serves), not at or below a
-zone cut, without a wildcard child: then every name X.P that is not a node of that zone,
-nor a zone (at any address), nor an extra name of the view, is NXDOMAIN with the zone's
-negative SOA. The answer is the header, the query's own question and the SOA RR encoded
-for where that question ends (render.negative_tail), byte for byte what the full path
-writes. Templates are keyed by the query after its ID without its first label (the exact
-octets of flags, P, type, class and an option-less OPT): one dict lookup, then three to
-prove X.P is none of those. Below an apex even those are left out when no name right
-below it has a first label as long as X (the compiler keeps the lengths of the nodes as
-bits, and counts those of the zones by parent), as with the long random labels of a
-flood. Every query, alone or in a batch, is answered in one order: the response cache,
-then (`_after_cache`, written once for both) the templates (a batch's misses in one pass,
-`_from_templates`), then the full path for what they leave. DS (answered from the parent
-side) never gets one. The core imports no asyncio, socket, time or metrics code: the
-adapters count the Outcome `respond` returns. A handoff is a function from the query to
-what the adapter sends (bytes or None, or over TCP a transfer stream, listener.py); it is
-called only on the full path, so the paths above are as fast with it as without.
+zone cut or a DNAME (whose names are substituted), without a wildcard child: then every
+name X.P that is not a node of that zone, nor a zone (at any address), nor an extra name
+of the view, is NXDOMAIN with the zone's negative SOA. The answer is the header, the
+query's own question and the SOA RR encoded for where that question ends
+(render.negative_tail), byte for byte what the full path writes. Templates are keyed by
+the query after its ID without its first label (the exact octets of flags, P, type,
+class and an option-less OPT): one dict lookup, then three to prove X.P is none of
+those. Below an apex even those are left out when no name right below it has a first
+label as long as X (the compiler keeps the lengths of the nodes as bits, and counts
+those of the zones by parent), as with the long random labels of a flood. Every query,
+alone or in a batch, is answered in one order: the response cache, then (`_after_cache`,
+written once for both) the templates (a batch's misses in one pass, `_from_templates`),
+then the full path for what they leave. DS (answered from the parent side) never gets
+one. The core imports no asyncio, socket, time or metrics code: the adapters count the
+Outcome `respond` returns. A handoff is a
+function from the query to what the adapter sends (bytes or None, or over TCP a transfer
+stream, listener.py); it is called only on the full path, so the paths above are as fast
+with it as without.
 """
 
 from __future__ import annotations
@@ -70,8 +78,16 @@ from .cache import CacheEntry, NegativeTemplate, unheld
 from .compiler import Tables, ViewTables, Zone
 from .lookup import Result, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
-from .render import negative_tail, opt_rr, render, render_negative
-from .wire import HEADER_SIZE, MalformedQuery, Query, parse_query, read_question_name
+from .render import EDE_NOT_AUTHORITATIVE, negative_tail, opt_rr, render, render_negative, with_ede
+from .wire import (
+    HEADER_SIZE,
+    Edns,
+    MalformedQuery,
+    Query,
+    message_edns,
+    parse_query,
+    read_question_name,
+)
 from .zonemap import MASK
 
 __all__ = [
@@ -94,7 +110,8 @@ _IN = dns.rdataclass.IN
 _CH = dns.rdataclass.CH
 _TXT = dns.rdatatype.TXT
 _ANY = dns.rdatatype.ANY
-_FORMERR_QTYPES = frozenset({dns.rdatatype.OPT, dns.rdatatype.TKEY, dns.rdatatype.TSIG})
+_ANY_CLASS = dns.rdataclass.ANY
+_SERVED_CLASSES = frozenset({_IN, _ANY_CLASS})  # whose REFUSED means no zone is served here
 _TRANSFER_QTYPES = frozenset({dns.rdatatype.AXFR, dns.rdatatype.IXFR})
 _DS = dns.rdatatype.DS
 _NOTIFY = 4 << 3  # the opcode's bits in the third octet
@@ -104,6 +121,7 @@ _AA = 0x0400
 _COPIED = 0x0110  # RD and CD
 _OPCODE = 0x7800
 _PACK_HEADER = struct.Struct(">HHHHHH").pack
+_PACK_COUNTS = struct.Struct(">HHHH").pack
 _MIN_UDP = 512
 _MAX_TCP = 65535
 # Enum attribute access is slow in Python 3.11: the hot path uses these names
@@ -136,19 +154,28 @@ def _header_only(wire: bytes, rcode: int) -> bytes:
     return _PACK_HEADER((wire[0] << 8) | wire[1], out_flags, 0, 0, 0, 0)
 
 
-def _refusal(wire: bytes, rcode: int) -> bytes:
-    """An error response without OPT: the header, and the question when there is exactly
-    one that can be read (as Knot DNS does), else the header alone."""
-    head = _header_only(wire, rcode)
+def _error(tables: Tables, wire: bytes, rcode: int, edns: Edns | None) -> bytes:
+    """An error response: the header, the question when there is exactly one that can be
+    read (as Knot DNS does), and our OPT when the query had a valid one (`edns`)."""
+    question = b""
     if wire[4:6] == b"\x00\x01":
         try:
             qname, _ = read_question_name(wire)
         except MalformedQuery:
-            return head
-        end = HEADER_SIZE + len(qname) + 4
-        if end <= len(wire):
-            return head[:5] + b"\x01" + head[6:] + wire[HEADER_SIZE:end]
-    return head
+            pass
+        else:
+            end = HEADER_SIZE + len(qname) + 4
+            if end <= len(wire):
+                question = wire[HEADER_SIZE:end]
+    opt = b"" if edns is None else tables.opt_records[edns.do][edns.nsid]
+    counts = _PACK_COUNTS(1 if question else 0, 0, 0, 1 if opt else 0)
+    return _header_only(wire, rcode)[:4] + counts + question + opt
+
+
+def _transfer(tables: Tables, wire: bytes, query: Query) -> tuple[bytes, Outcome]:
+    """The answer to an AXFR or IXFR query (RFC 5936, RFC 1995): zone transfers are not
+    implemented here, NOTIMP. (render.with_ede and EDE_PROHIBITED make a refusal's OPT.)"""
+    return _error(tables, wire, RCODE[_NOTIMP], query.edns), _NOTIMP
 
 
 def _chaos(tables: Tables, query: Query) -> Result:
@@ -161,7 +188,7 @@ def _chaos(tables: Tables, query: Query) -> Result:
 
 
 def _lookup(tables: Tables, view: ViewTables, query: Query) -> Result:
-    if query.qclass == _IN:
+    if query.qclass == _IN or query.qclass == _ANY_CLASS:
         return resolve(tables, view, query.key, query.offsets, query.qtype)
     if query.qclass == _CH and tables.chaos:
         return _chaos(tables, query)
@@ -232,6 +259,7 @@ def _remember_negative(
         return
     parent = query.key[offsets[1] :]
     node = zone.nodes.get(parent)
+    # (nor at or below a DNAME: a name below one is never NXDOMAIN without an answer)
     if node is None or node.cut is not None or node.wildcard is not None:
         return
     lengths = zone.child_lengths if parent == zone.key else -1  # -1: every length
@@ -277,19 +305,17 @@ def _respond(
         return None, _DROP, None
     if wire[2] & 0x78:
         if wire[2] & 0x78 == _NOTIFY:
-            return _refusal(wire, RCODE[_NOTAUTH]), _NOTAUTH, None
-        return _header_only(wire, RCODE[_NOTIMP]), _NOTIMP, None
+            return _error(tables, wire, RCODE[_NOTAUTH], message_edns(wire)), _NOTAUTH, None
+        return _error(tables, wire, RCODE[_NOTIMP], message_edns(wire)), _NOTIMP, None
     try:
         query = parse_query(wire)
     except MalformedQuery:
-        return _refusal(wire, RCODE[_FORMERR]), _FORMERR, None
-    if query.qtype in _FORMERR_QTYPES:
-        return _refusal(wire, RCODE[_FORMERR]), _FORMERR, None
+        return _error(tables, wire, RCODE[_FORMERR], message_edns(wire)), _FORMERR, None
     if query.qtype in _TRANSFER_QTYPES or query.signed:
         if primary:
             return None, _HANDOFF, None
         if query.qtype in _TRANSFER_QTYPES:
-            return _refusal(wire, RCODE[_NOTIMP]), _NOTIMP, None
+            return *_transfer(tables, wire, query), None
     qlen = len(query.qname)
     if query.plain and query.key != query.qname:  # 0x20: the cache holds the lower-cased form
         hit = cache.get(wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :])
@@ -319,6 +345,8 @@ def _respond(
     zone = result.zone
     if zone is None:
         apex = None
+        if outcome is _REFUSED and opt is not None and query.qclass in _SERVED_CLASSES:
+            opt = with_ede(opt, EDE_NOT_AUTHORITATIVE)
         response = render(wire, query, flags, result.answer, [], [], limit, opt)
     else:
         apex = zone.name
@@ -343,11 +371,18 @@ def _respond(
     return response, outcome, apex
 
 
-def _internal_error(query: bytes) -> tuple[bytes | None, Outcome, str | None]:
+def _internal_error(tables: Tables, query: bytes) -> tuple[bytes | None, Outcome, str | None]:
+    """SERVFAIL, with the question and our OPT as any error answer, else the header alone
+    (whatever failed may fail again), else nothing."""
     _errors[0] += 1
     log.exception("internal error answering a query of %d octets", len(query))
+    rcode = RCODE[_SERVFAIL]
     try:
-        return _header_only(query, RCODE[_SERVFAIL]), _SERVFAIL, None
+        return _error(tables, query, rcode, message_edns(query)), _SERVFAIL, None
+    except Exception:
+        pass
+    try:
+        return _header_only(query, rcode), _SERVFAIL, None
     except Exception:
         return None, _DROP, None
 
@@ -383,7 +418,7 @@ def _after_cache(
             response, outcome, apex = _respond(tables, view, cache, query, udp,
                                                handed is not None)
         except Exception:
-            response, outcome, apex = _internal_error(query)
+            response, outcome, apex = _internal_error(tables, query)
         if outcome is _HANDOFF:
             handed.append(missed)  # type: ignore[union-attr]
         answers[missed] = None if response is None else response[2:]
@@ -419,7 +454,7 @@ def respond(
         if handed:
             return handoff(query), _HANDOFF, None  # type: ignore[misc,return-value]
     except Exception:
-        return _internal_error(query)
+        return _internal_error(tables, query)
     answer = answers[0]  # None for a query shorter than a header: the full path drops it
     return (None if answer is None else query[:2] + answer), *outcomes[0]
 
@@ -453,7 +488,7 @@ def answer_after_id(
         udp = transport is _UDP
         cache = view.udp_cache if udp else view.tcp_cache
     except Exception:
-        return [_after_id(_internal_error(_NO_ID + query)[0]) for query in queries]
+        return [_after_id(_internal_error(tables, _NO_ID + query)[0]) for query in queries]
     answers = [*map(_FIRST, map(cache.get, queries, _MISSES))]  # b"": not in the cache
     handed: list[int] | None = None if handoff is None else []
     _after_cache(tables, view, queries, answers, udp, None, handed)
@@ -461,7 +496,7 @@ def answer_after_id(
         try:
             answers[index] = _after_id(handoff(_NO_ID + queries[index]))  # type: ignore[misc,arg-type]
         except Exception:
-            answers[index] = _after_id(_internal_error(_NO_ID + queries[index])[0])
+            answers[index] = _after_id(_internal_error(tables, _NO_ID + queries[index])[0])
     return answers
 
 

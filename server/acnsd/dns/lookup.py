@@ -3,9 +3,12 @@
 The rule this module owns: the fixed pipeline, in order: find the zone (step 2, longest
 suffix among the zones this address serves, passing over a zone it does not serve so that
 a parent it serves answers, with a referral where it delegates; DS from the parent side,
-RFC 4035 §3.1.4.1) → match the name (step 3: exact, referral at a zone cut, wildcard by
-closest encloser per RFC 4592, or miss) → follow CNAME (step 3a, into any zone served
-here, bounded, loops cut; the rcode is the last name's, RFC 6604) → authority (referral
+RFC 4035 §3.1.4.1) → match the name (step 3: exact, referral at a zone cut, DNAME
+substitution below a DNAME owner, wildcard by closest encloser per RFC 4592, or miss) →
+follow CNAME (step 3a, into any zone served here, bounded, loops cut; the rcode is the
+last name's, RFC 6604), a CNAME synthesized from a DNAME as any other (RFC 6672 §3.2:
+the DNAME, then the CNAME from the name to its substitution, with the DNAME's TTL;
+YXDOMAIN when the substitution is longer than a name may be) → authority (referral
 NS, or the negative SOA, RFC 2308) → additional (glue, mandatory when in-domain; A/AAAA of
 NS, MX and SRV targets, optional, those of targets outside the answering zone from the
 deepest zone that holds them, when this address serves it or the name is its own).
@@ -23,7 +26,7 @@ from .cache import unheld
 from .compiler import Node, Tables, ViewTables, Zone
 from .outcome import Outcome
 from .render import Additional, Answer
-from .wire import WireName, WireRRset
+from .wire import WireName, WireRRset, pack_fixed
 from .zonemap import MASK
 
 __all__ = ["MAX_CHAIN", "Result", "resolve"]
@@ -31,6 +34,7 @@ __all__ = ["MAX_CHAIN", "Result", "resolve"]
 MAX_CHAIN = 8  # CNAMEs followed for one query
 _DS = dns.rdatatype.DS
 _CNAME = dns.rdatatype.CNAME
+_DNAME = dns.rdatatype.DNAME
 _NS = dns.rdatatype.NS
 _ANY = dns.rdatatype.ANY
 _A = dns.rdatatype.A
@@ -38,10 +42,11 @@ _AAAA = dns.rdatatype.AAAA
 
 # Enum attribute access is slow in Python 3.11: the lookup uses these names
 _ANSWER, _REFERRAL_OUTCOME, _NODATA = Outcome.ANSWER, Outcome.REFERRAL, Outcome.NODATA
-_NXDOMAIN, _REFUSED = Outcome.NXDOMAIN, Outcome.REFUSED
+_NXDOMAIN, _REFUSED, _YXDOMAIN = Outcome.NXDOMAIN, Outcome.REFUSED, Outcome.YXDOMAIN
+_MAX_NAME = 255
 
 # how step 3 matched a name
-_EXACT, _REFERRAL, _WILDCARD, _MISS = range(4)
+_EXACT, _REFERRAL, _WILDCARD, _MISS, _SUBSTITUTION = range(5)
 
 
 class Result:
@@ -117,13 +122,13 @@ def match_name(
     zone: Zone, key: bytes, offsets: tuple[int, ...], qtype: int
 ) -> tuple[int, Node | None, WireRRset | None, bool]:
     """Step 3: (how the name matched, the node to answer from, the delegation's NS RRset
-    for a referral, whether the name exists)."""
+    for a referral or the DNAME RRset for a substitution, whether the name exists)."""
     nodes = zone.nodes
     node = nodes.get(key)
     if node is not None:
         cut = node.cut
         if cut is not None and not (qtype == _DS and cut is node.get(_NS)):
-            return _REFERRAL, None, cut, True
+            return _above(cut), None, cut, True
         return _EXACT, node, None, True
     # RFC 4592 §3.3.1: the closest encloser; the apex is a node, so the walk ends there
     for o in offsets[1:]:
@@ -133,10 +138,29 @@ def match_name(
     else:  # the name is not in this zone (cannot happen for a zone found by step 2)
         return _MISS, None, None, False
     if encloser.cut is not None:
-        return _REFERRAL, None, encloser.cut, False
+        return _above(encloser.cut), None, encloser.cut, False
+    dname = encloser.get(_DNAME)
+    if dname is not None:  # (a DNAME owner has no cut above it: it is served)
+        return _SUBSTITUTION, None, dname, False
     if encloser.wildcard is not None:
         return _WILDCARD, encloser.wildcard, None, False
     return _MISS, None, None, False
+
+
+def _above(cut: WireRRset) -> int:
+    """How a name below `cut` (compiler.Node.cut) matches: a referral, or a substitution."""
+    return _SUBSTITUTION if cut.rdtype == _DNAME else _REFERRAL
+
+
+def _substituted(dname: WireRRset, key: bytes) -> WireName | None:
+    """RFC 6672 §2.2: `key` with the DNAME's owner replaced by its target; None when the
+    result is longer than 255 octets. From the lower-cased name, so that the answer does
+    not depend on the query's case (the cache keeps one answer for every spelling)."""
+    target = dname.rdatas[0][2:]  # DNAME rdata is never compressed: rdlength, the name
+    prefix = len(key) - len(dname.owner.key)
+    if prefix + len(target) > _MAX_NAME:
+        return None
+    return WireName(key[:prefix] + target)
 
 
 def _select_any(node: Node) -> WireRRset | None:
@@ -215,22 +239,36 @@ def resolve(
             return Result(outcome, first_zone, answer, [ns], additional, exists, depends)
         if how == _MISS:
             return Result(_NXDOMAIN, first_zone, answer, [zone.negative_soa], [], exists, depends)
-        assert node is not None
-        rrset = node.get(qtype) if qtype != _ANY else _select_any(node)
-        if rrset is not None:
-            answer.append((owner, rrset))
-            # only the last RRset of a chain can have targets (a CNAME has none)
-            additional = _additional(tables, view, zone, rrset, depends) if rrset.extra else []
-            return Result(_ANSWER, first_zone, answer, [], additional, exists, depends)
-        cname = node.get(_CNAME)
-        if cname is None:
-            return Result(_NODATA, first_zone, answer, [zone.negative_soa], [], exists, depends)
-        answer.append((owner, cname))
-        target = cname.rdatas[0][0]
-        assert isinstance(target, WireName)
+        if how == _SUBSTITUTION:
+            assert ns is not None  # the DNAME
+            if all(rrset is not ns for _, rrset in answer):  # a chain may meet it again
+                answer.append((ns.owner, ns))
+            target = _substituted(ns, key)
+            if target is None:
+                return Result(_YXDOMAIN, first_zone, answer, [], [], exists, depends)
+            fixed = pack_fixed(_CNAME, ns.ttl)
+            answer.append((owner, WireRRset(owner or WireName(key), _CNAME, fixed, ((target,),))))
+            if qtype == _CNAME:  # the synthesized CNAME is the answer
+                return Result(_ANSWER, first_zone, answer, [], [], exists, depends)
+        else:
+            assert node is not None
+            rrset = node.get(qtype) if qtype != _ANY else _select_any(node)
+            if rrset is not None:
+                answer.append((owner, rrset))
+                # only the last RRset of a chain can have targets (a CNAME has none)
+                additional = _additional(tables, view, zone, rrset, depends) if rrset.extra else []
+                return Result(_ANSWER, first_zone, answer, [], additional, exists, depends)
+            cname = node.get(_CNAME)
+            if cname is None:
+                negative = [zone.negative_soa]
+                return Result(_NODATA, first_zone, answer, negative, [], exists, depends)
+            answer.append((owner, cname))
+            target = cname.rdatas[0][0]
+            assert isinstance(target, WireName)
         if seen is None:
             seen = {key}
-        if len(answer) >= MAX_CHAIN or target.key in seen:
+        # the CNAMEs so far are as many as the names in `seen`
+        if len(seen) >= MAX_CHAIN or target.key in seen:
             return Result(_ANSWER, first_zone, answer, [], [], exists, depends)
         seen.add(target.key)
         next_zone = find_zone(tables, view, target.key, target.offsets, qtype, depends)

@@ -17,6 +17,7 @@ class Outcome(enum.Enum):
     REFERRAL = "referral"  # the qname is at or below a zone cut: NS in authority, AA clear
     NODATA = "nodata"  # the name exists (or is an empty non-terminal) but not the type
     NXDOMAIN = "nxdomain"
+    YXDOMAIN = "yxdomain"  # a DNAME substitution longer than a name may be (RFC 6672 §2.2)
     REFUSED = "refused"  # not a zone (or class) we serve at this address
     FORMERR = "formerr"
     NOTIMP = "notimp"
@@ -39,6 +40,7 @@ RCODE = {
     Outcome.REFERRAL: 0,
     Outcome.NODATA: 0,
     Outcome.NXDOMAIN: 3,
+    Outcome.YXDOMAIN: 6,
     Outcome.REFUSED: 5,
     Outcome.FORMERR: 1,
     Outcome.NOTIMP: 4,
@@ -47,4 +49,4 @@ RCODE = {
     Outcome.NOTAUTH: 9,
 }
 
-AUTHORITATIVE = frozenset({Outcome.ANSWER, Outcome.NODATA, Outcome.NXDOMAIN})
+AUTHORITATIVE = frozenset({Outcome.ANSWER, Outcome.NODATA, Outcome.NXDOMAIN, Outcome.YXDOMAIN})

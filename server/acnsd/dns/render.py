@@ -4,17 +4,20 @@ The rule this module owns: name compression (RFC 1035 §4.1.4; every suffix of t
 question's name is a pointer target, so an owner equal to the qname is `C0 0C` and
 echoes the client's case), the size limit and TC (RFC 2181 §9: required data that does
 not fit sets TC and the response keeps only the question and the OPT; optional additional
-data that does not fit is left out silently), and the OPT RR (RFC 6891 §6.1.2).
+data that does not fit is left out silently), and the OPT RR (RFC 6891 §6.1.2) with its
+Extended DNS Error option when an answer has one (RFC 8914).
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 
 from .wire import HEADER_SIZE, Query, WireName, WireRRset
 
 __all__ = [
-    "Additional", "Answer", "negative_tail", "opt_rr", "put_rrset", "render", "render_negative",
+    "EDE_NOT_AUTHORITATIVE", "EDE_PROHIBITED", "Additional", "Answer", "negative_tail", "opt_rr",
+    "put_rrset", "render", "render_negative", "with_ede",
 ]  # fmt: skip
 
 TC = 0x0200
@@ -23,6 +26,9 @@ _PACK_HEADER = struct.Struct(">HHHHHH").pack_into
 _PACK_HEADER_BYTES = struct.Struct(">HHHHHH").pack
 _PACK_OPT = struct.Struct(">HHIH").pack
 _QNAME_POINTER = b"\xc0\x0c"
+_EDE = 15  # RFC 8914 option code
+EDE_PROHIBITED = 18  # RFC 8914 §4.19: e.g. a zone transfer refused
+EDE_NOT_AUTHORITATIVE = 20  # RFC 8914 §4.21: the name is in no zone served here
 NEGATIVE_TAILS = 32  # question lengths per zone whose negative SOA encoding is kept
 
 Answer = list[tuple[WireName | None, WireRRset]]  # owner None: the qname itself
@@ -34,6 +40,14 @@ def opt_rr(payload: int, ext_rcode: int, do: bool, nsid: bytes | None) -> bytes:
     options = b"" if nsid is None else struct.pack(">HH", 3, len(nsid)) + nsid
     ttl = (ext_rcode << 24) | (0x8000 if do else 0)
     return b"\x00" + _PACK_OPT(41, payload, ttl, len(options)) + options
+
+
+@functools.lru_cache(maxsize=64)  # our few OPT RRs (DO, NSID) × the few codes answered
+def with_ede(opt: bytes, code: int) -> bytes:
+    """Our OPT RR `opt` (opt_rr's) with an Extended DNS Error option of INFO-CODE `code`
+    appended, without EXTRA-TEXT (as Knot DNS and NSD send it)."""
+    rdlength = (opt[9] << 8) | opt[10]
+    return opt[:9] + _PACK_H(rdlength + 6) + opt[11:] + struct.pack(">HHH", _EDE, 2, code)
 
 
 def _put_name(out: bytearray, name: WireName, table: dict[bytes, int]) -> None:

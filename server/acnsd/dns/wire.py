@@ -31,6 +31,7 @@ __all__ = [
     "decode_rrset",
     "encode_rdata",
     "encode_rrset",
+    "message_edns",
     "NAME_TEXT_SPECIAL",
     "name_text",
     "pack_fixed",
@@ -43,7 +44,8 @@ __all__ = [
 HEADER_SIZE = 12
 OPT = 41
 TSIG = 250
-IXFR = 251
+SOA = dns.rdatatype.SOA
+IXFR = dns.rdatatype.IXFR
 NSID = 3  # RFC 5001 option code
 IN = dns.rdataclass.IN
 _MAX_NAME = 255
@@ -217,7 +219,9 @@ def _parse_opt(wire: bytes, rdclass: int, ttl: int, start: int, end: int) -> Edn
 
 def parse_query(wire: bytes) -> Query:
     """Decode header, question and additional section of a query whose header was checked
-    (at least 12 octets, QR clear, opcode QUERY). Raises MalformedQuery (FORMERR)."""
+    (at least 12 octets, QR clear, opcode QUERY). Raises MalformedQuery (FORMERR). The one
+    record a query may have outside the additional section is an IXFR's SOA in the
+    authority section (RFC 1995 §3): checked and skipped here (transfers read it)."""
     _, flags, qdcount, ancount, nscount, arcount = _UNPACK_HEADER(wire, 0)
     if qdcount != 1:
         raise MalformedQuery("QDCOUNT is not 1")
@@ -228,13 +232,14 @@ def parse_query(wire: bytes) -> Query:
         raise MalformedQuery("question without type and class")
     qtype, qclass = _UNPACK_HH(wire, pos)
     pos += 4
-    if ancount or nscount and qtype != IXFR:  # RFC 1995 §3: IXFR's SOA in authority
-        raise MalformedQuery("a query with answer or authority records")
-    if arcount == 0 and nscount == 0:
+    if ancount or nscount:
+        if ancount or nscount != 1 or qtype != IXFR:
+            raise MalformedQuery("a query with answer or authority records")
+    elif arcount == 0:
         if pos != end:
             raise MalformedQuery("trailing octets after the question")
         return Query(flags, qname, offsets, qtype, qclass, None, True)
-    if arcount == 1 and not nscount and end == pos + 11:  # usual: one OPT without options
+    elif arcount == 1 and end == pos + 11:  # the usual shape: one OPT without options
         opt = wire[pos:]
         edns = _PLAIN_OPTS.get(opt)
         if edns is None and opt[:3] == _PLAIN_OPT_HEAD and opt[9:] == b"\x00\x00":
@@ -249,15 +254,17 @@ def parse_query(wire: bytes) -> Query:
     for index in range(nscount + arcount):
         pos, root = _skip_name(wire, pos)
         if pos + 10 > end:
-            raise MalformedQuery("truncated additional record")
+            raise MalformedQuery("truncated record")
         rdtype, rdclass, ttl, rdlength = _UNPACK_RR(wire, pos)
         rdata_start = pos + 10
         pos = rdata_start + rdlength
         if pos > end:
             raise MalformedQuery("rdata runs past the message")
-        if index < nscount:  # IXFR's SOA: the primary side (xfr/) reads it
-            continue
-        if rdtype == OPT:
+        if index < nscount:  # the IXFR's SOA (the primary side, xfr/, reads it)
+            if rdtype != SOA:
+                raise MalformedQuery("an IXFR query's authority record is not its SOA")
+            _check_rdata(wire, rdclass, rdtype, rdata_start, rdlength)
+        elif rdtype == OPT:
             if edns is not None:
                 raise MalformedQuery("more than one OPT RR (RFC 6891 §6.1.1)")
             if not root:
@@ -269,6 +276,35 @@ def parse_query(wire: bytes) -> Query:
     if pos != end:
         raise MalformedQuery("trailing octets after the last record")
     return Query(flags, qname, offsets, qtype, qclass, edns, False, signed)
+
+
+def message_edns(wire: bytes) -> Edns | None:
+    """The OPT of a message that parse_query refuses or does not read (another opcode, no
+    or several questions, records where a query has none), when it has one that is valid
+    (RFC 6891 §7: the error answer then carries OPT): every section reads as RRs to the
+    last octet, and the additional section holds one OPT, owned by the root. None
+    otherwise (such an error answer has no OPT, as Knot DNS's)."""
+    try:
+        _, _, qdcount, ancount, nscount, arcount = _UNPACK_HEADER(wire, 0)
+        pos = HEADER_SIZE
+        for _ in range(qdcount):
+            pos, _ = _skip_name(wire, pos)
+            pos += 4
+        edns = None
+        records = ancount + nscount
+        for i in range(records + arcount):
+            pos, root = _skip_name(wire, pos)
+            if pos + 10 > len(wire):
+                return None
+            rdtype, rdclass, ttl, rdlength = _UNPACK_RR(wire, pos)
+            pos += 10 + rdlength
+            if rdtype == OPT:
+                if i < records or edns is not None or not root or pos > len(wire):
+                    return None
+                edns = _parse_opt(wire, rdclass, ttl, pos - rdlength, pos)
+        return edns if pos == len(wire) else None
+    except MalformedQuery:
+        return None
 
 
 def _check_rdata(wire: bytes, rdclass: int, rdtype: int, start: int, length: int) -> None:

@@ -48,6 +48,7 @@ from ..errors import Problem
 from ..gcpause import gc_paused
 from . import includes, zonefile
 from .journal import next_serial
+from .occlusion import occluded_warnings
 from .state import State
 from .types import Limits, ResolvedZone, ServerConfig
 from .zonefile import RecordLimit, TooManyRecords
@@ -464,7 +465,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
     errors = zone_errors(zone, file, auto, locate)
     if errors:
         return ZonePlan(origin=origin, rrsets=file.records), errors, []
-    warnings: list[Problem] = []
+    warnings = occluded_warnings(zone.name, origin, str(zone.file), zone.account, file.records)
     apex = WireName(origin.to_wire())
     first, end = _apex_block(file.records, apex.key)
     at_apex = {r.rdtype: r for r in file.records[first:end]}
