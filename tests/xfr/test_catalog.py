@@ -15,11 +15,15 @@ import dns.rdatatype
 import dns.rrset
 import dns.tsig
 import pytest
+from acnsd.dns.compiler import compile_plan
+from acnsd.dns.delta import Delta, ZoneDelta, apply_delta
+from acnsd.dns.plan import ServePlan
 from acnsd.dns.wire import decode_rrset, encode_rrset
 from acnsd.errors import ConfigError
-from acnsd.model.catalogs import member_rrset
+from acnsd.model.catalogs import catalog_plan, member_rrset
 from acnsd.model.config import load
 from acnsd.model.types import zone_id
+from acnsd.xfr.records import axfr_records
 from e2e.e2e_daemon import ACCOUNT, kill
 from hypothesis import given
 from hypothesis import strategies as st
@@ -174,3 +178,27 @@ def test_a_member_ptr_is_what_dnspython_encodes(member, catalog):
     assert decode_rrset(made) == expected and made.owner.wire == expected.name.to_wire()
     assert made.fixed == encode_rrset(expected).fixed
     assert made.rdatas[0][0].wire == expected[0].target.to_wire()
+
+
+def _served(tables) -> dict[bytes, list]:
+    return {key: [decode_rrset(rrset) for rrset in axfr_records(zone)]
+            for key, zone in tables.zones.items()}
+
+
+def test_a_delta_changes_the_catalogs_tables_alone():
+    """apply_delta gives the catalogs' tables a cold compile gives, zones untouched."""
+    before = catalog_plan("catalog.invalid", ["a.test", "b.test"], serial=1)
+    after = catalog_plan("catalog.invalid", ["a.test", "c.test"], serial=2)
+    added = catalog_plan("cat2.invalid", [], serial=1)
+    tables = compile_plan(ServePlan((), catalogs=(before,)))
+    key = before.origin.to_wire()
+    delta = Delta(1, catalogs=(ZoneDelta(key, after), ZoneDelta(added.origin.to_wire(), added)))
+    changed, _ = apply_delta(tables, delta)
+    assert changed.zones is tables.zones and changed.catalogs is not None
+    cold = compile_plan(ServePlan((), catalogs=(after, added))).catalogs
+    assert cold is not None
+    assert _served(changed.catalogs) == _served(cold)
+    removed, _ = apply_delta(changed, Delta(2, catalogs=(ZoneDelta(key, None),)))
+    assert removed.catalogs is not None and list(removed.catalogs.zones) == [
+        added.origin.to_wire()]
+    assert apply_delta(removed, Delta(3))[0].catalogs is removed.catalogs
