@@ -5,6 +5,7 @@ created, moved or deleted through the API, and no catalog shown to a plain query
 from __future__ import annotations
 
 import signal
+import urllib.error
 
 import dns.flags
 import dns.message
@@ -139,9 +140,23 @@ def test_ixfr_of_a_catalog_carries_only_the_member_created_moved_or_deleted(prim
 
 
 def test_a_zone_named_as_a_catalog_is_refused(tmp_path):
-    config = primary_config(tmp_path, 5300, catalogs="{name: other.org}")
-    with pytest.raises(ConfigError, match="zone other.org has the name of a catalog zone"):
+    config = primary_config(tmp_path, 5300, catalogs="{name: org}")
+    with pytest.raises(ConfigError, match="zone other.org is at or below org, where acnsd "
+                                          "names its catalog zones"):
         load(config, save_state=False)
+
+
+def test_a_zone_created_among_the_catalogs_is_refused(primary_factory):
+    api_port = unused_port()
+    daemon = primary_factory(catalogs=CATALOGS, api_port=api_port)
+    before = records(axfr(daemon, ALL))
+    for name in ("catalog.invalid", f"{ACCOUNT}-set3.catalog.invalid"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            api(api_port, "POST", "/zones", {"name": name, "account": {"id": ACCOUNT}})
+        assert refused.value.code == 400
+        assert "where acnsd names its catalog zones" in refused.value.read().decode()
+    assert records(axfr(daemon, ALL)) == before
+    assert "pipeline_failed" not in daemon.log()
 
 
 def test_catalogs_configuration_errors(tmp_path):

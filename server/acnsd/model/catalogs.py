@@ -17,7 +17,8 @@ Rules owned here:
   member (§5.4: that takes a new id); a zone created again continues above its old serial
   (store.py), so a consumer that still holds its old copy is brought up to date by
   transfer.
-- A catalog's name is no zone's: a zone of that name is an error.
+- The catalogs' names are reserved: a zone at or below `server.catalogs.name` is an error
+  (`reserved`), at a load and for a zone created through the API.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from ..dns.wire import WireName, WireRRset, encode_rrset, pack_fixed
 from ..errors import ConfigError, Problem
 from .types import Account, Model, ResolvedZone, ServerConfig, zone_id
 
-__all__ = ["Catalogs", "catalog_members", "catalog_plan", "set_catalog"]
+__all__ = ["Catalogs", "catalog_members", "catalog_plan", "member_rrset", "reserved",
+           "set_catalog"]
 
 VERSION = "2"
 SOA_RDATA = "invalid. invalid. {serial} 3600 600 2147483646 0"
@@ -64,11 +66,19 @@ def catalog_members(server: ServerConfig, accounts: Iterable[Account],
         for zone in zones:
             if zone.ns_type == "custom.account" and zone.ns_set is not None:
                 members[set_catalog(config.name, zone.account, zone.ns_set)].append(zone.name)
-    taken = sorted(zone.name for zone in zones if zone.name in members)
+    taken = [problem for zone in zones if (problem := reserved(server, zone.name))]
     if taken:
-        raise ConfigError([Problem(f"zone {name} has the name of a catalog zone "
-                                   "(server.catalogs): rename one of them") for name in taken])
+        raise ConfigError([Problem(problem) for problem in sorted(taken)])
     return {name: tuple(sorted(names)) for name, names in members.items()}
+
+
+def reserved(server: ServerConfig, zone: str) -> str | None:
+    """Why `zone` may not be served (at or below server.catalogs.name), or None."""
+    config = server.catalogs
+    if config is None or not (zone == config.name or zone.endswith("." + config.name)):
+        return None
+    return (f"zone {zone} is at or below {config.name}, where acnsd names its catalog zones "
+            "(server.catalogs.name): rename one of them")
 
 
 def catalog_plan(name: str, members: Iterable[str],
