@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from e2e.e2e_daemon import Daemon, kill
-from tooling import unused_port
+from tooling import require_tool, stop_process, unused_port
 
-from .xfrkit import start_primary
+from .xfrkit import KEY, SECRET, knot_config, start_primary
 
 
 @pytest.fixture
@@ -30,3 +33,68 @@ def primary(tmp_path_factory):
     daemon = start_primary(tmp_path_factory.mktemp("primary"), unused_port())
     yield daemon
     kill(daemon)
+
+
+@pytest.fixture
+def knot_factory(tmp_path_factory):
+    """start(port, primary_port, zones) -> log: knotd in a temporary directory (BASE in
+    `zones`) on a loopback port, secondary of the primary (xfrkit.knot_config) for `zones`
+    (the configuration's `zone:` section and what it needs), stopped after the test."""
+    binary = require_tool("knotd")
+    started: list[subprocess.Popen] = []
+
+    def start(port: int, primary_port: int, zones: str) -> Path:
+        base: Path = tmp_path_factory.mktemp("knot")
+        (base / "knot.conf").write_text(knot_config(base, port, primary_port)
+                                        + zones.replace("BASE", str(base)))
+        with open(base / "knotd.log", "wb") as log:
+            started.append(subprocess.Popen([binary, "-c", str(base / "knot.conf")],
+                                            stdout=log, stderr=subprocess.STDOUT))
+        return base / "knotd.log"
+
+    yield start
+    for process in started:
+        stop_process(process)
+
+
+@pytest.fixture
+def bind_factory(tmp_path_factory):
+    """start(port, primary_port, catalog) -> log: BIND's named in the foreground in a
+    temporary directory on a loopback port, consuming the primary's catalog zone
+    `catalog` with KEY (catalog-zones, members in memory), stopped after the test."""
+    binary = require_tool("named")
+    started: list[subprocess.Popen] = []
+
+    def start(port: int, primary_port: int, catalog: str) -> Path:
+        base: Path = tmp_path_factory.mktemp("bind")
+        (base / "zones").mkdir()
+        primaries = f'{{ 127.0.0.1 port {primary_port} key "{KEY}"; }}'
+        (base / "named.conf").write_text(f"""\
+options {{
+    directory "{base}";
+    pid-file "{base}/named.pid";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    allow-transfer {{ 127.0.0.1; }};
+    allow-new-zones yes;
+    session-keyfile none;
+    managed-keys-directory "{base}";
+    notify no;
+    catalog-zones {{
+        zone "{catalog}" default-primaries {primaries}
+            zone-directory "{base}/zones" in-memory yes min-update-interval 1;
+    }};
+}};
+key "{KEY}" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
+controls {{ }};
+zone "{catalog}" {{ type secondary; primaries {primaries}; }};
+""")
+        with open(base / "named.log", "wb") as log:
+            started.append(subprocess.Popen([binary, "-g", "-c", str(base / "named.conf")],
+                                            stdout=log, stderr=subprocess.STDOUT))
+        return base / "named.log"
+
+    yield start
+    for process in started:
+        stop_process(process)

@@ -4,18 +4,16 @@ gets the zone whole; over UDP, the one SOA of our version."""
 
 from __future__ import annotations
 
-import json
 import signal
-import urllib.request
 
 import dns.message
 import dns.query
 import dns.rdatatype
 import dns.xfr
-from e2e.e2e_daemon import API_TOKEN, EXAMPLE_ZONE
+from e2e.e2e_daemon import EXAMPLE_ZONE
 from tooling import unused_port
 
-from .xfrkit import KEYRING, ZONE, axfr
+from .xfrkit import KEYRING, ZONE, api, axfr
 
 SOA, A = dns.rdatatype.SOA, dns.rdatatype.A
 
@@ -79,21 +77,12 @@ def test_ixfr_over_udp_is_our_soa(primary):
     assert response.answer[0][0].serial == serial
 
 
-def _api(port: int, method: str, path: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/client/v4{path}",
-        data=None if body is None else json.dumps(body).encode(), method=method,
-        headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.load(reply)
-
-
 def test_ixfr_after_an_api_change_carries_only_the_changed_rrs(primary_factory):
     api_port = unused_port()
     daemon = primary_factory(api_port=api_port)
     old = axfr(daemon).get_soa().serial
-    zone_id = _api(api_port, "GET", "/zones?name=example.com")["result"][0]["id"]
-    _api(api_port, "PATCH", f"/zones/{zone_id}/dns_settings", {"ns_ttl": 600})
+    zone_id = api(api_port, "GET", "/zones?name=example.com")["result"][0]["id"]
+    api(api_port, "PATCH", f"/zones/{zone_id}/dns_settings", {"ns_ttl": 600})
     messages = dns.query.xfr("127.0.0.1", ZONE, rdtype="IXFR", serial=old, port=daemon.port,
                              timeout=5, keyring=KEYRING, relativize=False)
     records = [(rrset.name.to_text(), rrset.rdtype, rrset.ttl, rdata.to_text())

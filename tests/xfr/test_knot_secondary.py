@@ -5,80 +5,28 @@ is told by NOTIFY (RFC 1996) and takes the difference by IXFR within a second.""
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
-from pathlib import Path
 
 import dns.exception
 import dns.message
 import dns.query
 import dns.rcode
 import dns.zone
-import pytest
 from e2e.e2e_daemon import EXAMPLE_ZONE
-from tooling import require_tool, stop_process, unused_port
+from tooling import unused_port
 
-from .xfrkit import KEY, SECRET, ZONE, axfr
+from .xfrkit import KEY, ZONE, axfr, records
 
 NOTIFY_TO_SERVED = 1.0  # seconds from the reload to the secondary serving the change
-
-
-@pytest.fixture
-def knot_port():
-    return unused_port()
-
-
-@pytest.fixture
-def knot(tmp_path_factory, knot_port):
-    """start(primary_port): knotd, secondary of example.com. at 127.0.0.1:primary_port."""
-    binary = require_tool("knotd")
-    base: Path = tmp_path_factory.mktemp("knot")
-    started: list[subprocess.Popen] = []
-
-    def start(primary_port: int) -> Path:
-        (base / "db").mkdir()
-        (base / "knot.conf").write_text(f"""\
-server:
-    rundir: {base}
-    listen: 127.0.0.1@{knot_port}
-log:
-  - target: stderr
-    any: info
-database:
-    storage: {base / "db"}
-key:
-  - id: {KEY}
-    algorithm: hmac-sha256
-    secret: {SECRET}
-remote:
-  - id: acnsd
-    address: 127.0.0.1@{primary_port}
-    key: {KEY}
-acl:
-  - id: notify_from_acnsd
-    address: 127.0.0.1
-    key: {KEY}
-    action: notify
-  - id: transfer_to_tests
-    address: 127.0.0.1
-    action: transfer
+ZONES = f"""\
 zone:
   - domain: {ZONE}
-    storage: {base}
+    storage: BASE
     file: example.com.zone
     master: acnsd
     acl: [notify_from_acnsd, transfer_to_tests]
     zonefile-sync: -1
-""")
-        log = open(base / "knotd.log", "wb")
-        started.append(subprocess.Popen([binary, "-c", str(base / "knot.conf")], stdout=log,
-                                        stderr=subprocess.STDOUT))
-        log.close()
-        return base / "knotd.log"
-
-    yield start
-    for process in started:
-        stop_process(process)
+"""
 
 
 def _knot_soa_serial(port: int) -> int | None:
@@ -101,21 +49,15 @@ def _wait_serial(port: int, serial: int, timeout: float) -> float:
     return time.monotonic() - started
 
 
-def _records(zone: dns.zone.Zone) -> list[tuple]:
-    """Every RRset with its TTL and rdata, in one order whatever the transfer's."""
-    return sorted((name.to_text(), rdataset.rdtype, rdataset.ttl,
-                   sorted(rdata.to_text() for rdata in rdataset))
-                  for name, node in zone.items() for rdataset in node)
-
-
-def test_knot_secondary_with_tsig_and_notify(primary_factory, knot, knot_port, tmp_path):
+def test_knot_secondary_with_tsig_and_notify(primary_factory, knot_factory, tmp_path):
+    knot_port = unused_port()
     daemon = primary_factory(notify=f'[{{address: "127.0.0.1:{knot_port}", key: {KEY}}}]')
-    knot_log = knot(daemon.port)
+    knot_log = knot_factory(knot_port, daemon.port, ZONES)
     served = axfr(daemon)
     _wait_serial(knot_port, served.get_soa().serial, 15.0)
     secondary = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=knot_port, timeout=5,
                                                 relativize=False), relativize=False)
-    assert _records(secondary) == _records(served)
+    assert records(secondary) == records(served)
 
     (tmp_path / "zones" / "example.com.zone").write_text(EXAMPLE_ZONE.format(www="192.0.2.77"))
     daemon.signal(signal.SIGHUP)
@@ -130,7 +72,7 @@ def test_knot_secondary_with_tsig_and_notify(primary_factory, knot, knot_port, t
     assert "warning:" not in log and "error:" not in log
     secondary = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", ZONE, port=knot_port, timeout=5,
                                                 relativize=False), relativize=False)
-    assert _records(secondary) == _records(changed)
+    assert records(secondary) == records(changed)
     www = dns.query.udp(dns.message.make_query("www." + ZONE, "A"), "127.0.0.1",
                         port=knot_port, timeout=2)
     assert www.answer[0][0].address == "192.0.2.77"

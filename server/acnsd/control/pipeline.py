@@ -27,6 +27,7 @@ import dns.name
 from ..dns.delta import Delta, ZoneDelta
 from ..dns.plan import View, ZonePlan
 from ..errors import ConfigError, Problem
+from ..model.catalogs import Catalogs
 from ..model.config import Loaded, plan_views
 from ..model.recording import record_change
 from ..model.state import State
@@ -70,6 +71,7 @@ class Pipeline:
                          for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
         self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
+        self.catalogs = Catalogs(loaded.model)
 
     def check(self, change: Change, locate: Locate) -> Verdict:
         """The rules' verdict on `change` (LookupError, rules.OutOfScope as rules.check)."""
@@ -86,9 +88,15 @@ class Pipeline:
                             self.index.assigned(name) is None
                             and self.index.released(name) is not None)
                      for name in verdict.assigned.keys() | verdict.released.keys()}
+        model = self._model(verdict)
+        # the catalog zones whose members it changes (model/catalogs.py)
+        catalogs = {}
+        if verdict.zones or verdict.account is not None:
+            catalogs = self.catalogs.changed(model)
         served = record_change(self.state, self.model.server.state_file, plans,
-                               addresses=addresses, recorded=verdict.recorded)
-        self.model = self._model(verdict)
+                               addresses=addresses, recorded=verdict.recorded,
+                               catalogs=catalogs)
+        self.model = model
         views = None
         if verdict.addresses and self.model.server.serve_assigned_addresses:
             views = plan_views(self.model)
@@ -99,6 +107,7 @@ class Pipeline:
             view_names=None if views is None else {
                 view.address: frozenset(name.to_wire().lower() for name in view.names)
                 for view in views},
+            catalogs=tuple(_catalog_delta(name, served.get(name)) for name in catalogs),
         )
         return Committed(self.model, verdict.zones, delta, views, tuple(warnings))
 
@@ -204,19 +213,27 @@ class Pipeline:
 
 def combined(made: Sequence[Committed]) -> Committed:
     """Changes made one after another (a reload's zone files), as one: the last model,
-    views and view names, each zone's last delta, every warning."""
+    views and view names, each zone's and catalog's last delta, every warning."""
     zones: dict[str, ResolvedZone | None] = {}
     deltas: dict[bytes, ZoneDelta] = {}
+    catalogs: dict[bytes, ZoneDelta] = {}
     for committed in made:
         zones.update(committed.zones)
         deltas.update((zone.key, zone) for zone in committed.delta.zones)
+        catalogs.update((zone.key, zone) for zone in committed.delta.catalogs)
     last = made[-1]
     viewed = next((m for m in reversed(made) if m.views is not None), None)
     delta = Delta(generation=0, zones=tuple(deltas.values()),
                   views=None if viewed is None else viewed.delta.views,
-                  view_names=None if viewed is None else viewed.delta.view_names)
+                  view_names=None if viewed is None else viewed.delta.view_names,
+                  catalogs=tuple(catalogs.values()))
     return Committed(last.model, zones, delta, None if viewed is None else viewed.views,
                      tuple(w for m in made for w in m.warnings))
+
+
+def _catalog_delta(name: str, plan: ZonePlan | None) -> ZoneDelta:
+    key = dns.name.from_text(name).to_wire().lower()
+    return ZoneDelta(key, plan, None, 0 if plan is None else _serial(plan))
 
 
 def _serial(plan: ZonePlan) -> int:

@@ -55,6 +55,7 @@ from ..model.assign import (
     vanity_occurrences,
     zone_checks,
 )
+from ..model.catalogs import reserved
 from ..model.config import address_problem, independent, owned, unresolved
 from ..model.names import is_subdomain
 from ..model.schema import (
@@ -187,7 +188,10 @@ def _draft(index: ModelIndex, change: Change, locate: Locate) -> _Draft:
             path, place = index.next_zone(account.id, change.name)
             config, draft.problems = read_zone({"name": change.name}, path,
                                                index.server.zones_dir, locate)
-            if config is not None:
+            taken = None if config is None else reserved(index.server, config.name)
+            if taken:
+                draft.problems.append(locate(join_path(path, "name"), taken, None))
+            elif config is not None:
                 draft.put[config.name], draft.new[config.name] = config, place
                 draft.files.add(config.file)
         case ZoneDeleted():

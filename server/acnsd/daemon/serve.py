@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import itertools
 import logging
 import os
 import signal
@@ -351,7 +352,8 @@ class Server:
         async with self._reload_lock:
             started = time.monotonic()
             delta = dataclasses.replace(committed.delta, generation=self.generation + 1)
-            if sum(len(z.plan.rrsets) for z in delta.zones if z.plan is not None) < INLINE:
+            changed = itertools.chain(delta.zones, delta.catalogs)  # a catalog of 10,000 zones
+            if sum(len(z.plan.rrsets) for z in changed if z.plan is not None) < INLINE:
                 tables, names = apply_delta(self.tables, delta)
             else:
                 tables, names = await off_loop(apply_delta, self.tables, delta)

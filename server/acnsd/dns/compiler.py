@@ -45,8 +45,8 @@ from .wire import WireName, WireRRset, decode_rrset, encode_rrset, name_text, wi
 from .zonemap import ShardedMap
 
 __all__ = [
-    "Node", "Tables", "ViewTables", "Zone", "compile_plan", "compile_zone", "lengths_below",
-    "option_tables", "views_of",
+    "CATALOG_CACHE", "Node", "Tables", "ViewTables", "Zone", "compile_catalogs", "compile_plan",
+    "compile_zone", "lengths_below", "option_tables", "views_of",
 ]  # fmt: skip
 
 _A = dns.rdatatype.A
@@ -60,6 +60,7 @@ _UNPACK_I = struct.Struct(">I").unpack_from
 _RDATAS = attrgetter("rdatas")
 _WILDCARD = b"\x01*"  # the start of a wildcard's key (RFC 4592)
 _WILDCARD_KEY = b"\x00\x01*"  # ... after the end of another key, when keys are joined
+CATALOG_CACHE = 1000  # cached answers of the catalogs' tables (rarely asked)
 
 
 class Node(dict[int, WireRRset]):
@@ -133,6 +134,9 @@ class Tables:
     below: ShardedMap[bytes, dict[int, int]]
     records: int = 0  # resource records served, over every zone
     generation: int = 0  # of the last Delta applied (delta.py); 0: compiled whole
+    # the catalog zones (RFC 9432) as tables of their own, which only the primary side
+    # reads (xfr/): a plain query never finds them; None: no catalog
+    catalogs: Tables | None = None
 
 
 def _is_at_or_below(name: WireName, key: bytes) -> bool:
@@ -396,4 +400,12 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
         ShardedMap(zones),
         ShardedMap(lengths_below(zones)),
         sum(zone.records for zone in zones.values()),
+        catalogs=compile_catalogs(plan.catalogs, plan.options),
     )
+
+
+def compile_catalogs(plans: tuple[ZonePlan, ...], options: ServerOptions) -> Tables | None:
+    """The tables of the catalog zones (Tables.catalogs); None when there is none."""
+    if not plans:
+        return None
+    return compile_plan(ServePlan(plans, options=options), CATALOG_CACHE)

@@ -29,8 +29,17 @@ from itertools import chain
 
 from ..errors import ConfigError, Problem
 from .cache import ResponseCache, unheld
-from .compiler import Tables, ViewTables, Zone, compile_zone, option_tables, views_of
-from .plan import ServerOptions, ZonePlan
+from .compiler import (
+    CATALOG_CACHE,
+    Tables,
+    ViewTables,
+    Zone,
+    compile_plan,
+    compile_zone,
+    option_tables,
+    views_of,
+)
+from .plan import ServePlan, ServerOptions, ZonePlan
 from .zonemap import ShardedMap
 
 __all__ = ["Delta", "ZoneDelta", "apply_delta"]
@@ -59,6 +68,7 @@ class Delta:
     options: ServerOptions | None = None  # when the server's options changed
     flush_caches: bool = False  # start with empty caches
     final: bool = True  # False: a part of a streamed full load; swap on the final part
+    catalogs: tuple[ZoneDelta, ...] = ()  # the catalog zones changed (Tables.catalogs)
 
 
 def apply_delta(tables: Tables, delta: Delta) -> tuple[Tables, set[bytes]]:
@@ -99,9 +109,20 @@ def apply_delta(tables: Tables, delta: Delta) -> tuple[Tables, set[bytes]]:
         below=_below(tables.below, changed, came_or_went),
         records=tables.records + records,
         generation=delta.generation,
+        catalogs=_catalogs(tables, delta, options),
         **parts,
     )
     return new_tables, invalid
+
+
+def _catalogs(tables: Tables, delta: Delta, options: ServerOptions) -> Tables | None:
+    """The catalogs' tables after `delta`: those it changes applied, with empty caches
+    (catalogs are rarely asked; nothing else is invalidated)."""
+    if not delta.catalogs and (delta.options is None or tables.catalogs is None):
+        return tables.catalogs
+    base = tables.catalogs or compile_plan(ServePlan((), options=options), CATALOG_CACHE)
+    sub = Delta(delta.generation, delta.catalogs, options=options, flush_caches=True)
+    return apply_delta(base, sub)[0]
 
 
 def _emptied(

@@ -66,3 +66,5 @@ class ServePlan:
     views: tuple[View, ...] = ()  # one per assigned ACNS address when serving them
     view_port: int = 53  # port the view addresses listen on (server.port)
     options: ServerOptions = field(default_factory=ServerOptions)
+    # catalog zones (RFC 9432): only transferred, never answered to a plain query (xfr/)
+    catalogs: tuple[ZonePlan, ...] = ()

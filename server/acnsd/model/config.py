@@ -26,6 +26,7 @@ from ..dns.wire import decode_rrset
 from ..errors import ConfigError, Problem, StateError
 from .addresses import AddressRequest, assign_addresses
 from .assign import check_names, resolve_zones
+from .catalogs import catalog_members, catalog_plan
 from .recording import read_state, record_state
 from .schema import accounts_dir, read_config
 from .state import State, StateFileError
@@ -132,11 +133,12 @@ def record(loaded: Loaded) -> Loaded:
     if loaded.state is None:
         raise ValueError("this load is recorded already")
     try:
-        plans = record_state(loaded.state, loaded.plan.zones, loaded.model.server.state_file)
+        plans, catalogs = record_state(loaded.state, loaded.plan.zones,
+                                       loaded.model.server.state_file, loaded.plan.catalogs)
     except StateError as exc:
         raise ConfigError([_state_problem(exc, None)]) from None
-    return dataclasses.replace(loaded, plan=dataclasses.replace(loaded.plan, zones=plans),
-                               state=None)
+    plan = dataclasses.replace(loaded.plan, zones=plans, catalogs=catalogs)
+    return dataclasses.replace(loaded, plan=plan, state=None)
 
 
 def _load(source: Source, config_file: Path, forget: Collection[str], tree: Tree | None,
@@ -184,6 +186,10 @@ def _load(source: Source, config_file: Path, forget: Collection[str], tree: Tree
         raise ConfigError(problems)
     model = Model(config_file, server, accounts, tuple(zones), addresses,
                   tree.accounts_dir if tree else None)
+    # with the serial recorded: what a load that does not record (a worker's) serves
+    catalogs = [catalog_plan(name, members,
+                             serial=state.serials.get(name, {}).get("serial", 0))
+                for name, members in catalog_members(server, accounts, zones).items()]
     plan = ServePlan(
         zones=tuple(plans),
         listen=server.listen,
@@ -197,6 +203,7 @@ def _load(source: Source, config_file: Path, forget: Collection[str], tree: Tree
             tcp_frame_timeout=server.tcp_frame_timeout,
             tcp_max_connections=server.tcp_max_connections,
         ),
+        catalogs=tuple(catalogs),
     )
     return Loaded(model, plan, warnings, records, state=state)
 

@@ -16,6 +16,9 @@ Rules owned here:
   than the content served (another digest) or not served yet, and the end of the zones no
   longer served. The store decides each zone's serial by its content
   (`Change.put_zone`: it stays when nothing served changed); the plans returned carry it.
+- A catalog zone (catalogs.py) is recorded as a zone, by its name: its content is compared
+  with the content served at every recording (it has no digest of inputs), so its serial
+  changes, and a difference is journalled, exactly when its members change.
 """
 
 from __future__ import annotations
@@ -67,10 +70,12 @@ def export_state(state_file: Path) -> dict[str, Any]:
     return read_state(state_file).data
 
 
-def record_state(state: State, plans: Sequence[ZonePlan],
-                 state_file: Path) -> tuple[ZonePlan, ...]:
+def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
+                 catalogs: Sequence[ZonePlan] = ()
+                 ) -> tuple[tuple[ZonePlan, ...], tuple[ZonePlan, ...]]:
     """Record what changed in `state` since it was read, and the content of `plans` (every
-    zone served), in one transaction; `plans` with the SOA serials the store decided."""
+    zone served) and `catalogs` (every catalog zone produced), in one transaction; `plans`
+    and `catalogs` with the SOA serials the store decided."""
     with _writer(state_file) as store, store.change() as change:
         _record_addresses(change, state)
         for name in state.changed_names("zones"):
@@ -82,19 +87,23 @@ def record_state(state: State, plans: Sequence[ZonePlan],
         for i, name in enumerate(names):
             if name in due:
                 served[i], _ = _serve(change, name, plans[i], state.serials[name])
-        for name in state.served.difference(names):
+        catalogs = tuple(_catalog(change, plan) for plan in catalogs)
+        for name in state.served.difference(names, map(_zone_name, catalogs)):
             change.remove_zone(name)
-    return tuple(served)
+    return tuple(served), catalogs
 
 
 def record_change(state: State, state_file: Path, plans: Mapping[str, ZonePlan | None], *,
                   addresses: Mapping[str, tuple[dict[str, Any] | None, bool]],
-                  recorded: Mapping[str, dict[str, Any] | None]) -> dict[str, ZonePlan]:
+                  recorded: Mapping[str, dict[str, Any] | None],
+                  catalogs: Mapping[str, ZonePlan | None] | None = None
+                  ) -> dict[str, ZonePlan]:
     """Record one change in one transaction: the content of the zones it rebuilt (None:
     no longer served), the names whose addresses changed (name: (addresses or None,
-    released)) and what zones received from the zone defaults (R6; None: forgotten).
-    Returns the rebuilt plans with the serials the store decided; `state` follows (its
-    serials, for build_zone)."""
+    released)), what zones received from the zone defaults (R6; None: forgotten) and the
+    catalog zones it rebuilt (None: no longer produced). Returns the rebuilt plans and
+    catalogs with the serials the store decided; `state` follows (its serials, for
+    build_zone)."""
     served = {}
     with _writer(state_file) as store, store.change() as change:
         for name, (entry, released) in addresses.items():
@@ -113,6 +122,11 @@ def record_change(state: State, state_file: Path, plans: Mapping[str, ZonePlan |
                 entry = state.serials[name]
                 served[name], serial = _serve(change, name, plan, entry)
                 state.serials[name] = {**entry, "serial": serial}
+        for name, plan in (catalogs or {}).items():
+            if plan is None:
+                change.remove_zone(name)
+            else:
+                served[name] = _catalog(change, plan)
     return served
 
 
@@ -140,6 +154,11 @@ def _serve(change: Change, name: str, plan: ZonePlan,
     store's serial, and that serial."""
     serial = change.put_zone(name, plan.rrsets, digest=entry["digest"]).serial
     return (plan if serial == entry["serial"] else with_serial(plan, serial)), serial
+
+
+def _catalog(change: Change, plan: ZonePlan) -> ZonePlan:
+    """Serve a catalog zone's content; the plan with the store's serial."""
+    return with_serial(plan, change.put_zone(_zone_name(plan), plan.rrsets).serial)
 
 
 @contextmanager

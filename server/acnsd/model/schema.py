@@ -29,6 +29,7 @@ from .types import (
     Account,
     ApiConfig,
     ApiLimits,
+    CatalogsConfig,
     CookiesConfig,
     CustomNameserver,
     DnsSettings,
@@ -67,6 +68,7 @@ SERVER_KEYS = (
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
     "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
     "api", "limits", "tsig_keys", "allow_transfer", "max_transfers", "notify", "cookies", "rrl",
+    "catalogs",
 )
 COOKIES_KEYS = ("enabled", "secret_file", "require")
 RRL_KEYS = ("rate", "slip", "ipv4_prefix", "ipv6_prefix", "table_size")
@@ -452,11 +454,30 @@ def _primary(r: _Reader, m: dict[str, Any], path: str, base: Path) -> dict[str, 
         "allow_transfer": tuple(rules),
         "max_transfers": r.integer(m, "max_transfers", path, 1, 10000, default=10),
         "notify": tuple(targets),
+        "catalogs": _catalogs(r, m.get("catalogs"), join_path(path, "catalogs")),
     }
 
 
+def _catalogs(r: _Reader, value: Any, path: str) -> CatalogsConfig | None:
+    """`server.catalogs: {name, per_set}`: the catalog zones produced (RFC 9432); `name` a
+    domain name, lower-cased without its final dot; off when absent."""
+    if value is None:
+        return None
+    m = r.mapping(value, path, ("name", "per_set"), required=("name",))
+    if m is None or "name" not in m:
+        return None
+    name = _key_name(r, m["name"], join_path(path, "name"))
+    per_set = r.boolean(m, "per_set", path, False)
+    if name is None:
+        return None
+    if name == ".":
+        r.error(join_path(path, "name"), "the root cannot be a catalog zone")
+        return None
+    return CatalogsConfig(name.rstrip("."), per_set)
+
+
 def _key_name(r: _Reader, value: Any, path: str) -> str | None:
-    """A TSIG key name, absolute and lower-cased."""
+    """A domain name (a TSIG key's, a catalog's), absolute and lower-cased."""
     try:
         return dns.name.from_text(str(value)).to_text().lower()
     except dns.exception.DNSException as exc:

@@ -191,6 +191,14 @@ class RrlConfig:
 
 
 @dataclass(frozen=True)
+class CatalogsConfig:
+    """`server.catalogs`: the catalog zones produced (RFC 9432, model/catalogs.py)."""
+
+    name: str  # the catalog of every zone: lower-case, no final dot ("catalog.invalid")
+    per_set: bool = False  # also one per ACNS set: <account id>-set<N>.<name>
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     listen: tuple[tuple[str, int], ...]
     port: int
@@ -219,6 +227,7 @@ class ServerConfig:
     notify: tuple[NotifyTarget, ...] = ()
     cookies: CookiesConfig = field(default_factory=CookiesConfig)
     rrl: RrlConfig | None = None
+    catalogs: CatalogsConfig | None = None  # catalog zones produced; none when absent
 
 
 @dataclass(frozen=True)

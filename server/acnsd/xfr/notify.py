@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import dns.asyncquery
 import dns.exception
@@ -25,7 +25,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
-from ..dns.compiler import Tables
+from ..dns.compiler import Tables, Zone
 from ..model.types import NotifyTarget
 from .primary import TransferCounters
 from .records import zone_serial
@@ -42,13 +42,22 @@ CONCURRENT = 32
 
 def changed_zones(old: Tables, new: Tables, keys: Iterable[bytes] | None = None) -> list[str]:
     """The apexes ("example.com.") of the zones of `new` whose serial is not `old`'s (a
-    zone new to the tables included), among `keys` (None: every zone). Zones the delta
-    kept are the same objects: skipped at once."""
+    zone new to the tables included), among `keys` (None: every zone), and of every
+    catalog zone whose serial changed. Zones the delta kept are the same objects: skipped
+    at once."""
+    changed = _changed(old.zones, new.zones, keys)
+    if new.catalogs is not None and new.catalogs is not old.catalogs:
+        changed += _changed({} if old.catalogs is None else old.catalogs.zones,
+                            new.catalogs.zones, None)
+    return changed
+
+
+def _changed(old_zones: Mapping[bytes, Zone], zones: Mapping[bytes, Zone],
+             keys: Iterable[bytes] | None) -> list[str]:
     changed = []
-    old_zones = old.zones
-    zones = new.zones.items() if keys is None else (
-        (key, zone) for key in keys if (zone := new.zones.get(key)) is not None)
-    for key, zone in zones:
+    items = zones.items() if keys is None else (
+        (key, zone) for key in keys if (zone := zones.get(key)) is not None)
+    for key, zone in items:
         before = old_zones.get(key)
         if before is zone:
             continue

@@ -4,6 +4,10 @@ The rules owned here, in order, for a query that is a zone transfer or carries a
 
     dnspython cannot read it                      → FORMERR
     its TSIG fails the check (tsig.py)            → NOTAUTH with the TSIG error
+    a signed query for a name in a catalog zone   → over UDP, an empty answer with TC
+      that is no transfer                           set (ask over TCP); over TCP, the
+                                                    answer from the catalog to a client
+                                                    the transfer rules admit, as below
     a signed query that is no transfer            → the core's answer, signed
     AXFR over UDP                                 → NOTIMP (RFC 5936 §4.2, as Knot)
     the qname is no zone served at this address   → NOTAUTH (RFC 5936 §2.2.1, as Knot)
@@ -16,6 +20,12 @@ The rules owned here, in order, for a query that is a zone transfer or carries a
       IXFR, the client at our serial or after it  → the one SOA
       IXFR, the journal reaches back              → the differences
       IXFR, it does not                           → the zone, as for AXFR (RFC 1995 §4)
+
+Catalog zones (RFC 9432, model/catalogs.py) are in tables of their own (Tables.catalogs)
+that the core never reads: a plain query for one is REFUSED as for any name not served, and
+only the clients that may transfer them see them (RFC 9432 §7: catalogs list every zone;
+a secondary asks for the SOA, signed, before it transfers). They are transferred at the
+`listen` addresses only.
 
 Every answer to a signed query is signed, each message of a transfer included. A TCP
 transfer is a stream (listener.py): its messages are made one at a time, the event loop
@@ -36,6 +46,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import dns.exception
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -136,14 +147,20 @@ class Primary:
                                 question.name.to_text(), kind)
             return notauth(checked, now)
         tables: Tables = self._holder.tables  # type: ignore[attr-defined]
+        catalogs = tables.catalogs
+        qname = question.name.to_wire().lower()
         if question.rdtype not in (_AXFR, _IXFR):
+            if catalogs is not None and _within(catalogs, qname):
+                return self._catalog_query(checked, wire, transport, catalogs, now)
             response = respond(tables, strip(wire), transport, view)[0]
             if response is None or checked.signer is None:
                 return response
             return checked.signer.sign(response, now)
         if question.rdtype == _AXFR and transport is Transport.UDP:
             return _error(checked, dns.rcode.NOTIMP, now)  # RFC 5936 §4.2, as Knot
-        zone = tables.zones.get(question.name.to_wire().lower())
+        zone = tables.zones.get(qname)
+        if zone is None and catalogs is not None:
+            zone = catalogs.zones.get(qname)
         if zone is None or view is not None and view not in zone.addresses:
             return _error(checked, dns.rcode.NOTAUTH, now)
         ident = message.id
@@ -184,6 +201,26 @@ class Primary:
             self._count(sent, "ok")
             log.info("event=transfer_out peer=%s zone=%s kind=%s serial=%d", peer, zone.name,
                      sent, zone_serial(zone))
+
+        return stream
+
+    def _catalog_query(self, checked: Checked, wire: bytes, transport: Transport,
+                       catalogs: Tables, now: int) -> bytes | Stream:
+        """A signed query for a name in a catalog zone, not a transfer (module doc)."""
+        if transport is Transport.UDP:
+            response = dns.message.make_response(checked.message)
+            response.flags |= dns.flags.TC
+            return _signed(checked, [response.to_wire()], now)[0]
+        name = checked.message.question[0].name.to_text()
+
+        async def stream(peer: str) -> AsyncIterator[bytes]:
+            refusal = self._admit(checked, peer, name, "query", now)
+            if refusal is not None:
+                yield refusal
+                return
+            response = respond(catalogs, strip(wire), transport)[0]
+            if response is not None:
+                yield _signed(checked, [response], now)[0]
 
         return stream
 
@@ -241,7 +278,19 @@ class Primary:
             return None
 
     def _count(self, kind: str, result: str) -> None:
-        self.counters.transfers[kind, result] += 1
+        if kind in KINDS:  # not a catalog's query
+            self.counters.transfers[kind, result] += 1
+
+
+def _within(tables: Tables, qname: bytes) -> bool:
+    """Whether the lower-cased wire name `qname` is at or below a zone of `tables`."""
+    o = 0
+    while True:
+        if qname[o:] in tables.zones:
+            return True
+        if not qname[o]:
+            return False
+        o += qname[o] + 1
 
 
 def _signed(checked: Checked, out: Iterable[bytes], now: int) -> list[bytes]:
