@@ -196,11 +196,8 @@ class ConfigEditor:
                 scan = self.sources.scan()
                 checked = None if scan.changed else self._zone_files(scan.zone_files)
             if checked is None:
-                loaded = load(self.path, save_state=False)
-                state = loaded.state
-                loaded = record(loaded)
+                loaded = self._adopt(load(self.path, save_state=False))
                 self.sources = open_sources(loaded)
-                self.pipeline = _pipeline(loaded, state)
                 self.model = loaded.model
                 apply(loaded)
                 return -1
@@ -315,9 +312,7 @@ class ConfigEditor:
             made = self._commit(verdict, edit, forget)
         else:
             assert checked is not None
-            state = checked.state
-            made = record(checked)
-            self.pipeline = _pipeline(made, state)
+            made = self._adopt(checked)
         for file in removed_files:
             try:
                 file.unlink(missing_ok=True)
@@ -330,6 +325,13 @@ class ConfigEditor:
             except Exception:  # the change is on disk; a later reload serves it
                 log.exception("event=api_apply_failed")
         return made.model
+
+    def _adopt(self, loaded: Loaded) -> Loaded:
+        """Record a whole load (save_state=False) and start the pipeline from it."""
+        state = loaded.state
+        recorded = record(loaded)
+        self.pipeline = _pipeline(recorded, state)
+        return recorded
 
     def _scoped(self, edit: Edit) -> Verdict | None:
         """The rules' verdict over the index (Invalid when refused); None when the change
@@ -355,11 +357,7 @@ class ConfigEditor:
             log.exception("event=pipeline_failed change=%s: loading the configuration whole",
                           type(edit.change).__name__)
             self.pipeline = None
-            loaded = load(self.path, save_state=False, forget=forget)
-            state = loaded.state
-            loaded = record(loaded)
-            self.pipeline = _pipeline(loaded, state)
-            return loaded
+            return self._adopt(load(self.path, save_state=False, forget=forget))
 
     def _check(self, edit: Edit, forget: Collection[str]) -> Loaded:
         """Load the configuration with `edit` made, with the state of this one, writing

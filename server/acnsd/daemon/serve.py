@@ -314,9 +314,7 @@ class Server:
     async def _reload_on_signal(self) -> None:
         while True:
             self._reload_again = False
-            if await self.reload() and self.api is not None and self.editor is None:
-                # the operator edited the file: the API adopts it as its new base
-                await off_loop(self.api.refresh)
+            await self.reload()  # the editor's: the API's base follows
             if not self._reload_again:
                 return
 
