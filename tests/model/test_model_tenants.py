@@ -90,6 +90,20 @@ def test_the_newcomer_is_located_by_the_state_file(env):
     assert problem.tenant_message == f"zone bravo.com cannot be created: {ELSEWHERE}"
 
 
+def test_a_duplicate_zone_does_not_unsettle_the_owners_recorded_defaults(env):
+    """Alpha (first in the file) creates Bravo's zone: refused by R11 alone. Bravo's zone
+    keeps what it received from Bravo's zone defaults when it was created (R6), though
+    Alpha's newcomer of the same name is judged first."""
+    owner = account([], [zone("bravo.com")], id=B,
+                    defaults={"nameservers": {"type": "cloudflare.standard"}})
+    env.load(config(alpha(), owner))
+    owner["dns_settings"]["zone_defaults"] = {"nameservers": {"type": "custom.account"}}
+    assert resolved(env.load(config(alpha(), owner)), "bravo.com").ns_type == (
+        "cloudflare.standard")  # (Bravo has no set a new zone could receive)
+    problem = only(env.refused(config(alpha(["bravo.com"]), owner)))
+    assert problem.rule == "R11" and problem.path == "accounts[0].zones[0].name"
+
+
 def test_a_new_name_is_located_at_the_name(env):
     env.load(config(alpha(), bravo()))
     problem = only(env.refused(config(alpha(names=[ns("ns1.bravo.com")]), bravo())))

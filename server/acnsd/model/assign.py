@@ -233,11 +233,14 @@ def resolve_zones(accounts: tuple[Account, ...], server: ServerConfig, state: St
                 owner[zone.name] = zone.path
     if problems:
         return [], problems, warnings
-    for account in accounts:
-        zones, errs, warns = _resolve_account(account, server, state, locate)
+    received: dict[str, dict[str, Any]] = {}
+    for account in accounts:  # each judged by the state as recorded before this load
+        zones, errs, warns, records = _resolve_account(account, server, state, locate)
         resolved += zones
         problems += errs
         warnings += warns
+        received.update(records)
+    state.zones.update(received)
     return resolved, problems, warnings
 
 
@@ -364,8 +367,11 @@ def zone_checks(zone: ZoneConfig, decision: Decision, server: ServerConfig,
     return problems, warnings
 
 
-def _resolve_account(account: Account, server: ServerConfig, state: State,
-                     locate: Locate) -> tuple[list[ResolvedZone], list[Problem], list[Problem]]:
+def _resolve_account(account: Account, server: ServerConfig, state: State, locate: Locate
+                     ) -> tuple[list[ResolvedZone], list[Problem], list[Problem],
+                                dict[str, dict[str, Any]]]:
+    """The account's zones resolved, and what its new zones received from the zone
+    defaults (R6), to be recorded when nothing is wrong."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     sets = account_sets(account)
@@ -411,7 +417,7 @@ def _resolve_account(account: Account, server: ServerConfig, state: State,
         decided[zone.name] = Decision(CUSTOM_ACCOUNT, choice, sets[choice], reason)
 
     if problems:
-        return [], problems, warnings
+        return [], problems, warnings, {}
     result = []
     for zone in account.zones:
         decision = decided[zone.name]
@@ -420,9 +426,7 @@ def _resolve_account(account: Account, server: ServerConfig, state: State,
         warnings += warns
         result.append(finish(zone, account.id, decision,
                              records.get(zone.name) or state.zones[zone.name]))
-    if not problems:
-        state.zones.update(records)
-    return result, problems, warnings
+    return result, problems, warnings, {} if problems else records
 
 
 def _record_defaults(zone: ZoneConfig, account: Account, defaults: DnsSettings,
