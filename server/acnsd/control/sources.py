@@ -252,8 +252,10 @@ class SingleFile(Sources):
         return self._document
 
     def edit(self, change: Change) -> Edit:
-        if isinstance(change, ZoneFileChanged):
-            return Edit(change, None, None, None, None, self._locate(self.document.text))
+        if isinstance(change, ZoneFileChanged):  # (acnsd.yaml is not edited: not read)
+            text = (self._document.text if self._document is not None
+                    else self.config_file.read_bytes().decode("utf-8"))
+            return Edit(change, None, None, None, None, self._locate(text))
         return self.edit_document(lambda document: _apply(document, change), change)
 
     def edit_document(self, change: Callable[[Any], None], what: Any = None) -> Edit:
