@@ -209,9 +209,12 @@ def _ask_reload(config: str, zones: list[str] | None) -> int | None:
             print(f"error: {problem}", file=sys.stderr)
         print(f"{config}: not reloaded; the server serves what it served", file=sys.stderr)
         return 1
-    made = answer["zone_files"]
+    made, yaml_files = answer["zone_files"], answer.get("yaml_files", 0)
     what = ("the configuration loaded whole" if made < 0
-            else f"{made} zone file(s) changed" if made else "nothing changed on disk")
+            else ", ".join(part for part in (
+                f"{made} zone file(s) changed" if made else "",
+                f"{yaml_files} YAML file(s) changed" if yaml_files else "")
+                if part) or "nothing changed on disk")
     print(f"{config}: reloaded ({what}); generation {answer['generation']} is served")
     return 0
 

@@ -14,8 +14,18 @@ import time
 import dns.flags
 import dns.rcode
 import pytest
+import yaml
+from acnsd.cli import main
+from tooling import unused_port
 
-from .e2e_daemon import EXTRA_ADDRESSES, daemon_env, serve_command, write_config
+from .e2e_daemon import (
+    EXTRA_ADDRESSES,
+    daemon_env,
+    kill,
+    serve_command,
+    start_daemon,
+    write_config,
+)
 
 
 def www(daemon, tcp: bool = False) -> set[str]:
@@ -251,3 +261,40 @@ def test_reload_of_named_zones_reads_only_their_files(daemon_factory):
     assert done.returncode == 0, done.stderr
     assert daemon.query("extra.other.org", "TXT").answer
     assert daemon.stop() == 0
+
+
+def test_a_yaml_file_edited_in_the_directory_layout_is_made_alone(tmp_path):
+    """Issue 16: in the directory layout, an operator's edit of one zone's YAML file (as
+    one API change would make it) is checked over the index and made by the pipeline on
+    `acnsd reload` — no whole load — and on `acnsd reload --zone` (no scan); a refused
+    edit names its file, and what is served stays."""
+    port = unused_port()
+    config = write_config(tmp_path, port)
+    assert main(["migrate-layout", "--config", str(config)]) == 0
+    daemon = start_daemon(config, port)
+    try:
+        zone_yaml = next(tmp_path.glob("accounts/*/zones/other.org.yaml"))
+        entries = yaml.safe_load(zone_yaml.read_text())
+        entries[0].setdefault("dns_settings", {})["ns_ttl"] = 600
+        zone_yaml.write_text(yaml.safe_dump(entries, sort_keys=False))
+        done = _reload_command(config)
+        assert done.returncode == 0 and "1 YAML file(s) changed" in done.stdout, daemon.log()
+        assert {rrset.ttl for rrset in daemon.query("other.org", "NS").answer} == {600}
+        assert re.search(r"event=reload result=ok generation=\d+ source=file zone_files=\d+ "
+                         r"yaml_files=1 ", daemon.log())  # (zone files just written: read)
+        assert "source=file zones=" not in daemon.log()  # (a whole load logs its zones)
+
+        entries[0]["dns_settings"]["ns_ttl"] = 900  # named: its files alone are looked at
+        zone_yaml.write_text(yaml.safe_dump(entries, sort_keys=False))
+        done = _reload_command(config, "--zone", "other.org")
+        assert done.returncode == 0 and "1 YAML file(s) changed" in done.stdout, done.stderr
+        assert {rrset.ttl for rrset in daemon.query("other.org", "NS").answer} == {900}
+
+        entries[0]["dns_settings"]["ns_ttl"] = 5  # below the range: refused
+        zone_yaml.write_text(yaml.safe_dump(entries, sort_keys=False))
+        done = _reload_command(config)
+        assert done.returncode == 1, done
+        assert f"{zone_yaml}:" in done.stderr and "ns_ttl" in done.stderr, done.stderr
+        assert {rrset.ttl for rrset in daemon.query("other.org", "NS").answer} == {900}
+    finally:
+        kill(daemon)

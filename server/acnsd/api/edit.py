@@ -44,29 +44,38 @@ import threading
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..control.change import Change, Verdict, ZoneFileChanged
 from ..control.document import dump as _dump
 from ..control.document import to_yaml
 from ..control.document import yaml_dumper as _yaml
 from ..control.edits import Unwritable
+from ..control.fragments import as_change
 from ..control.pipeline import Committed, Pipeline, combined
 from ..control.rules import OutOfScope
-from ..control.sources import MAIN, Conflict, Edit, SingleFile, open_sources
+from ..control.sources import MAIN, Conflict, Directory, Edit, Scan, SingleFile, open_sources
 from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
 from ..model.config import Loaded, load, record
 from ..model.state import State, write_atomic
 from ..model.types import Model, ResolvedZone, zone_id
 
-__all__ = ["ConfigEditor", "Invalid", "Rejected", "to_yaml"]
+__all__ = ["ConfigEditor", "Invalid", "Rejected", "Reloaded", "to_yaml"]
 __all__ += ["_dump", "_yaml"]  # the round-trip writer, for the tests of its layouts
 
 log = logging.getLogger("acnsd.api")
 
 # The suffix of a file set aside while a change that replaces it is checked.
 ASIDE = ".api-old"
+
+
+class Reloaded(NamedTuple):
+    """What a reload made by the pipeline: zone files and YAML files (-1, -1: the
+    configuration was loaded whole)."""
+
+    zone_files: int
+    yaml_files: int
 
 
 @dataclass
@@ -176,39 +185,87 @@ class ConfigEditor:
                 raise
 
     def reload(self, apply: Callable[[Committed | Loaded], None],
-               zones: Collection[str] | None = None) -> int:
+               zones: Collection[str] | None = None) -> Reloaded:
         """An operator's reload (SIGHUP): what changed on disk since it was read or written
-        here is made and handed to `apply`, in order with the API's changes. When only
-        zone files changed, each is checked over the index and made by the pipeline; when
-        a YAML file changed (or the index cannot judge a zone file alone), the
-        configuration is loaded whole. `zones` names the zones whose files changed, and
-        nothing else is looked at (`acnsd reload --zone`: no scan of every file). Returns
-        how many zone files were made (-1: loaded whole). Raises ConfigError with every
-        problem: nothing is made then, and what is served stays."""
+        here is made and handed to `apply`, in order with the API's changes.
+
+        When one YAML file of the directory layout changed as one API change would change
+        it (control/fragments.py), that change is checked over the index and made by the
+        pipeline first; then the zone files that changed, each checked over the index
+        and made by the pipeline, their deltas served as one. Any other YAML change (or a
+        zone file the index cannot judge alone) loads the configuration whole. `zones`
+        names the zones whose files changed (their zone files, and in the directory layout
+        the YAML files holding them), and nothing else is looked at (`acnsd reload --zone`:
+        no scan of every file). Raises ConfigError with every problem: what was
+        refused is not made (a YAML file's change accepted before it is), and what is
+        served stays."""
         with self.lock, gc_paused():
+            made: list[Committed | Loaded] = []
             if zones is not None:
                 unknown = sorted(z for z in zones if self.zone(z) is None)
                 if unknown:
                     raise ConfigError([Problem(f"zone {name} is not served here")
                                        for name in unknown])
-                checked = self._zone_files(zones)
+                changed = zones
+                files = ({self.sources.file_of(z) for z in zones} - {None}
+                         if isinstance(self.sources, Directory) else set())
+                scan = self.sources.scan(only=files)
             else:
                 scan = self.sources.scan()
-                checked = None if scan.changed else self._zone_files(scan.zone_files)
+                changed = scan.zone_files
+            if scan.changed:
+                fragment = self._fragment(scan)
+                if fragment is None:
+                    return self._reload_whole(apply)
+                made.append(self._commit(*fragment, ()))
+                self.sources.adopt(scan)
+            try:
+                checked = self._zone_files(changed)
+            except ConfigError:
+                self._publish(made, apply)
+                raise
             if checked is None:
-                loaded = self._adopt(load(self.path, save_state=False))
-                self.sources = open_sources(loaded)
-                self.model = loaded.model
-                apply(loaded)
-                return -1
-            made = [self._commit(verdict, edit, ()) for verdict, edit in checked]
-            if made:
-                committed = [m for m in made if isinstance(m, Committed)]
-                loaded = [m for m in made if isinstance(m, Loaded)]
-                last = loaded[-1] if loaded else combined(committed)  # (loaded: the whole)
-                self.model = last.model
-                apply(last)
-            return len(checked)
+                return self._reload_whole(apply)
+            made += [self._commit(verdict, edit, ()) for verdict, edit in checked]
+            self._publish(made, apply)
+            return Reloaded(len(checked), len(made) - len(checked))
+
+    def _reload_whole(self, apply: Callable[[Committed | Loaded], None]) -> Reloaded:
+        loaded = self._adopt(load(self.path, save_state=False))
+        self.sources = open_sources(loaded)
+        self.model = loaded.model
+        apply(loaded)
+        return Reloaded(-1, -1)
+
+    def _publish(self, made: list[Committed | Loaded],
+                 apply: Callable[[Committed | Loaded], None]) -> None:
+        """Hand what a reload made to `apply` at once: the deltas as one, or the last
+        whole load (a pipeline that failed half way loads whole)."""
+        if not made:
+            return
+        committed = [m for m in made if isinstance(m, Committed)]
+        loaded = [m for m in made if isinstance(m, Loaded)]
+        last = loaded[-1] if loaded else combined(committed)
+        self.model = last.model
+        apply(last)
+
+    def _fragment(self, scan: Scan) -> tuple[Verdict, Edit] | None:
+        """The verdict on the one YAML file of the directory layout that changed on disk
+        as one Change (ConfigError with every problem when refused); None when it is not
+        one Change or the index cannot judge it alone."""
+        if self.pipeline is None or not isinstance(self.sources, Directory):
+            return None
+        change = as_change(self.sources, self.pipeline.index, scan)
+        if change is None:
+            return None
+        edit = self.sources.on_disk(change, scan)
+        try:
+            verdict = self.pipeline.check(change, edit.locate)
+        except (OutOfScope, LookupError):
+            return None
+        if verdict.problems:
+            raise ConfigError(list(verdict.problems))
+        return verdict, edit
 
     def _zone_files(self, zones: Collection[str]) -> list[tuple[Verdict, Edit]] | None:
         """The verdicts on the zone files changed on disk (ConfigError with every problem

@@ -30,7 +30,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -167,13 +167,20 @@ class Sources:
     def discard(self, edit: Edit) -> None:
         """An edit that will not be written (its change was refused)."""
 
-    def scan(self, zone_files: bool = True) -> Scan:
+    def scan(self, zone_files: bool = True, only: Collection[str] | None = None) -> Scan:
         """The sources that changed on disk: those whose stat differs from their stamp (or
         whose stamp is too recent to vouch for them), read and compared by digest; and,
-        with `zone_files`, the zone files whose stat differs from when they were read."""
-        found = self._on_disk()
+        with `zone_files`, the zone files whose stat differs from when they were read.
+        `only`: the YAML sources of these names alone, and no zone file."""
+        if only is None:
+            found = self._on_disk()
+            names = found.keys() | self._stamps.keys()
+        else:
+            found, names, zone_files = {}, set(only), False
+            for name in names:
+                _stat(found, name, self.path(name))
         changed: dict[str, tuple[bytes, Stamp] | None] = {}
-        for name in found.keys() | self._stamps.keys():
+        for name in names:
             st, stamp = found.get(name), self._stamps.get(name)
             if st is not None and stamp is not None and stamp.vouches(st):
                 continue
@@ -332,9 +339,13 @@ class Directory(Sources):
         """The name of the zone file holding `zone`."""
         return self._files.get(zone)
 
+    def zones_in(self, name: str) -> list[str]:
+        """The zones the zone list file `name` held when last read or written, in order."""
+        return [zone for zone, file in self._files.items() if file == name]
+
     def edit(self, change: Change) -> Edit:
         if isinstance(change, ZoneFileChanged):
-            return Edit(change, None, None, None, None, self._locate({}))
+            return self.on_disk(change)
         if isinstance(change, ACCOUNT_CHANGES):
             name = self._account_file(change.account)  # type: ignore[union-attr]
             return self._edit(change, name, dict)
@@ -347,6 +358,13 @@ class Directory(Sources):
             if name is None:
                 raise LookupError(f"zone {change.zone} is not configured")  # type: ignore[union-attr]
         return self._edit(change, name, list)
+
+    def on_disk(self, change: Change, scan: Scan | None = None) -> Edit:
+        """A change an operator made to the files on disk (nothing to write), located in
+        them as they are: as `scan` read those it found changed, the others as read now."""
+        found = scan.changed.items() if scan is not None else ()
+        return Edit(change, None, None, None, None, self._locate(
+            {name: None if now is None else now[0].decode("utf-8") for name, now in found}))
 
     def zone_entry(self, zone: str) -> Any:
         """As Sources' (as the loader reads it)."""

@@ -6,9 +6,10 @@ pid file (`<config stem>.ctl`, mode 0600: only its owner, and root, may connect)
 client sends one request line, `reload` (optionally followed by zone names: only those
 zones' files are read, nothing is scanned); the server reloads as on SIGHUP (only what
 changed on disk) and answers one JSON line: `{"ok": true, "generation": N,
-"zone_files": K}` (K zone files made by the pipeline; -1: the configuration was loaded
-whole), or `{"ok": false, "problems": [...]}` with every problem as `acnsd check` words
-it. Any other request gets `{"ok": false, "problems": ["unknown request ..."]}`.
+"zone_files": K, "yaml_files": Y}` (K zone files and Y YAML files made by the pipeline;
+-1: the configuration was loaded whole), or `{"ok": false, "problems": [...]}` with every
+problem as `acnsd check` words it. Any other request gets `{"ok": false, "problems":
+["unknown request ..."]}`.
 """
 
 from __future__ import annotations

@@ -395,10 +395,11 @@ class Server:
             if self.editor is not None:
                 made = await off_loop(self.editor.reload,
                                       functools.partial(self.apply, source="file"), zones)
-                if made >= 0:
+                if made.zone_files >= 0:
                     log.info("event=reload result=ok generation=%d source=file zone_files=%d "
-                             "seconds=%.3f", self.generation, made, time.monotonic() - started)
-                return {"ok": True, "generation": self.generation, "zone_files": made}
+                             "yaml_files=%d seconds=%.3f", self.generation, made.zone_files,
+                             made.yaml_files, time.monotonic() - started)
+                return {"ok": True, "generation": self.generation, **made._asdict()}
             loaded, tables, _ = await off_loop(load_tables, self.config, not self._worker)
         except ConfigError as exc:
             _log_problems(exc)
@@ -414,7 +415,7 @@ class Server:
             log.exception("event=reload result=failed generation=%d", self.generation)
             return {"ok": False, "problems": ["the reload failed: the server's log says why"]}
         await self._swap(loaded, tables, started, "file")
-        return {"ok": True, "generation": self.generation, "zone_files": -1}
+        return {"ok": True, "generation": self.generation, "zone_files": -1, "yaml_files": -1}
 
     async def _swap(self, loaded: Loaded, tables: Tables, started: float, source: str) -> None:
         """Serve `tables` from now on (one assignment) and adopt the new options, metrics
