@@ -1,0 +1,92 @@
+"""The delegation checks against a DNS hierarchy on loopback (hierarchy.py): `acnsd
+verify` prints each zone's and name's status with its evidence, exits 2 on a mismatch and
+keeps the results that `acnsd show` then prints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from e2e.e2e_daemon import daemon_env
+
+CLI_TIMEOUT = 120
+
+
+def acnsd(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "acnsd", *args], capture_output=True,
+                          text=True, env=daemon_env(), timeout=CLI_TIMEOUT)
+
+
+def verify_json(config) -> tuple[int, dict]:
+    done = acnsd("verify", "--config", str(config), "--json")
+    assert done.returncode in (0, 2), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_verify_finds_each_case(hierarchy) -> None:
+    daemon, _ = hierarchy
+    code, results = verify_json(daemon.config)
+    assert code == 2  # there are mismatches
+    zones, names = results["zones"], results["names"]
+    status = {k: v["status"] for k, v in {**zones, **names}.items()}
+    assert status == {
+        "good.test": "verified", "ns1.good.test": "verified", "ns2.good.test": "verified",
+        "noglue.test": "pending", "ns1.noglue.test": "pending", "ns2.noglue.test": "pending",
+        "badglue.test": "mismatch", "ns1.badglue.test": "mismatch",
+        "ns2.badglue.test": "mismatch",
+        "moved.test": "mismatch", "notyet.test": "pending",
+        "ns1.lame.test": "mismatch", "ns2.lame.test": "mismatch",
+    }, json.dumps(results, indent=1)
+    evidence = {k: "\n".join(v["evidence"]) for k, v in {**zones, **names}.items()}
+    # what was found where
+    assert "the parent test (server 127.54.0.2) delegates to ns1.good.test, ns2.good.test" \
+        in evidence["good.test"]
+    assert "missing: ns2.good.test; not assigned: ns.elsewhere.example" in evidence["moved.test"]
+    assert "not delegated yet" in evidence["notyet.test"] and "NXDOMAIN" in evidence["notyet.test"]
+    assert ("glue in test (server 127.54.0.2) with the delegation of badglue.test: 127.54.9.9, "
+            "fd00:54:3::1; assigned 127.54.3.1, fd00:54:3::1") in evidence["ns1.badglue.test"]
+    assert "glue in test (server 127.54.0.2) with the delegation of noglue.test: none" \
+        in evidence["ns1.noglue.test"]
+    assert "REFUSED" in evidence["ns1.lame.test"] and "lame" in evidence["ns1.lame.test"]
+    # what to create where it is not verified
+    assert zones["good.test"]["to_create"] == {} == names["ns1.good.test"]["to_create"]
+    assert zones["moved.test"]["to_create"]["registrar"]["records"] == [
+        "moved.test. 86400 IN NS ns1.good.test.", "moved.test. 86400 IN NS ns2.good.test."]
+    glue = names["ns1.noglue.test"]["to_create"]["registrar"]
+    assert glue["domain"] == "noglue.test"
+    assert glue["glue"]["addresses"] == ["127.54.2.1", "fd00:54:2::1"]
+    assert names["ns1.lame.test"]["to_create"]["dns_host"] == {
+        "domain": "lame.test",
+        "records": ["ns1.lame.test. 86400 IN A 127.54.4.1",
+                    "ns1.lame.test. 86400 IN AAAA fd00:54:4::1"]}
+
+
+def test_show_prints_the_last_results(hierarchy) -> None:
+    daemon, _ = hierarchy
+    verify_json(daemon.config)
+    shown = acnsd("show", "--config", str(daemon.config))
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert "delegation: mismatch (checked " in text
+    assert "found: moved.test: the parent test (server 127.54.0.2) delegates to " \
+        "ns.elsewhere.example, ns1.good.test" in text
+    assert "nameservers to set at the registrar of moved.test:" in text
+    doc = json.loads(acnsd("show", "--config", str(daemon.config), "--json").stdout)
+    account = doc["accounts"][0]
+    by_name = {e["ns_name"]: e for e in account["custom_nameservers"]}
+    assert by_name["ns1.good.test"]["status"] == "verified"
+    assert by_name["ns1.badglue.test"]["status"] == "moved"  # Cloudflare's word
+    assert by_name["ns1.noglue.test"]["verification"]["status"] == "pending"
+    zones = {z["name"]: z for z in account["zones"]}
+    assert zones["moved.test"]["verification"]["status"] == "mismatch"
+
+
+def test_verify_text_and_exit_code(hierarchy) -> None:
+    daemon, _ = hierarchy
+    done = acnsd("verify", "--config", str(daemon.config))
+    assert done.returncode == 2, done.stderr
+    assert "zone good.test\n  delegation: verified (checked " in done.stdout
+    assert "name ns1.noglue.test\n  delegation: pending" in done.stdout
+    assert "glue to register at the registrar of noglue.test: host ns1.noglue.test with " \
+        "127.54.2.1, fd00:54:2::1" in done.stdout
