@@ -1,6 +1,7 @@
 """The delegation checks against a DNS hierarchy on loopback (hierarchy.py): `acnsd
 verify` prints each zone's and name's status with its evidence, exits 2 on a mismatch and
-keeps the results that `acnsd show` then prints."""
+keeps the results that `acnsd show` then prints; the running server checks at its start
+and shows the statuses in the API's results and its metrics."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import json
 import subprocess
 import sys
 
+import dns.message
+import dns.query
+from apikit import Client
 from e2e.e2e_daemon import daemon_env
+from ops.opskit import parse, scrape
+
+from .conftest import TOKEN
+from .hierarchy import ACCOUNT
 
 CLI_TIMEOUT = 120
 
@@ -25,8 +33,7 @@ def verify_json(config) -> tuple[int, dict]:
 
 
 def test_verify_finds_each_case(hierarchy) -> None:
-    daemon, _ = hierarchy
-    code, results = verify_json(daemon.config)
+    code, results = verify_json(hierarchy.config)
     assert code == 2  # there are mismatches
     zones, names = results["zones"], results["names"]
     status = {k: v["status"] for k, v in {**zones, **names}.items()}
@@ -63,16 +70,15 @@ def test_verify_finds_each_case(hierarchy) -> None:
 
 
 def test_show_prints_the_last_results(hierarchy) -> None:
-    daemon, _ = hierarchy
-    verify_json(daemon.config)
-    shown = acnsd("show", "--config", str(daemon.config))
+    verify_json(hierarchy.config)
+    shown = acnsd("show", "--config", str(hierarchy.config))
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout
     assert "delegation: mismatch (checked " in text
     assert "found: moved.test: the parent test (server 127.54.0.2) delegates to " \
         "ns.elsewhere.example, ns1.good.test" in text
     assert "nameservers to set at the registrar of moved.test:" in text
-    doc = json.loads(acnsd("show", "--config", str(daemon.config), "--json").stdout)
+    doc = json.loads(acnsd("show", "--config", str(hierarchy.config), "--json").stdout)
     account = doc["accounts"][0]
     by_name = {e["ns_name"]: e for e in account["custom_nameservers"]}
     assert by_name["ns1.good.test"]["status"] == "verified"
@@ -83,10 +89,50 @@ def test_show_prints_the_last_results(hierarchy) -> None:
 
 
 def test_verify_text_and_exit_code(hierarchy) -> None:
-    daemon, _ = hierarchy
-    done = acnsd("verify", "--config", str(daemon.config))
+    done = acnsd("verify", "--config", str(hierarchy.config))
     assert done.returncode == 2, done.stderr
     assert "zone good.test\n  delegation: verified (checked " in done.stdout
     assert "name ns1.noglue.test\n  delegation: pending" in done.stdout
     assert "glue to register at the registrar of noglue.test: host ns1.noglue.test with " \
         "127.54.2.1, fd00:54:2::1" in done.stdout
+
+
+def test_the_server_checks_and_shows_it(hierarchy) -> None:
+    """The server checks at its start, off the event loop: it answers while it checks;
+    the API's custom_ns and zone results carry the statuses (Cloudflare's words) and the
+    verification; the metrics count them."""
+    daemon = hierarchy.daemon
+    answered = 0
+    while "event=verify" not in daemon.log() and answered < 200:  # bounded
+        reply = dns.query.udp(dns.message.make_query("good.test", "SOA"), "127.0.0.1",
+                              port=hierarchy.port, timeout=2)
+        assert reply.answer
+        answered += 1
+    daemon.wait_log(r"event=verify result=ok zones=5 names=8 pending=4 verified=3 "
+                    r"mismatch=6")
+    client = Client("127.0.0.1", hierarchy.api_port, TOKEN)
+    names = {e["ns_name"]: e for e in client.ok("GET", f"/accounts/{ACCOUNT}/custom_ns")}
+    assert {n: e["status"] for n, e in names.items()} == {
+        "ns1.good.test": "verified", "ns2.good.test": "verified",
+        "ns1.noglue.test": "pending", "ns2.noglue.test": "pending",
+        "ns1.badglue.test": "moved", "ns2.badglue.test": "moved",
+        "ns1.lame.test": "moved", "ns2.lame.test": "moved"}
+    assert names["ns1.noglue.test"]["verification"]["to_create"]["registrar"]["glue"][
+        "host"] == "ns1.noglue.test"
+    zones = {z["name"]: z for z in client.ok("GET", "/zones")}
+    assert {n: z["status"] for n, z in zones.items()} == {
+        "good.test": "active", "moved.test": "moved", "notyet.test": "pending",
+        "noglue.test": "pending", "badglue.test": "moved"}
+    assert zones["moved.test"]["verification"]["status"] == "mismatch"
+    samples = parse(scrape("127.0.0.1", hierarchy.metrics_port))
+    counts = {labels: value for (name, labels), value in samples.items()
+              if name == "acnsd_delegation_status"}
+    assert counts == {
+        (("kind", "zone"), ("status", "pending")): 2,
+        (("kind", "zone"), ("status", "verified")): 1,
+        (("kind", "zone"), ("status", "mismatch")): 2,
+        (("kind", "name"), ("status", "pending")): 2,
+        (("kind", "name"), ("status", "verified")): 2,
+        (("kind", "name"), ("status", "mismatch")): 4,
+    }
+    assert samples[("acnsd_delegation_last_check_timestamp_seconds", ())] > 0

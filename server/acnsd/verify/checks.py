@@ -14,6 +14,7 @@ missing or unreadable file means nothing was checked yet.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from .compare import (
 )
 from .resolver import Delegation, Resolver, Walk, rrset_values
 
-__all__ = ["check", "read_results", "results_path", "write_results"]
+__all__ = ["LastResults", "check", "read_results", "results_path", "write_results"]
 
 
 def _iso(when: float) -> str:
@@ -123,7 +124,8 @@ def check(model: Model, config: VerifyConfig, now: float | None = None) -> dict[
     """Check every zone and every nameserver name of `model` (blocking: run it off the
     event loop); the results document."""
     resolver = Resolver(config.roots, config.port, config.timeout)
-    checked_on = _iso(time.time() if now is None else now)
+    now = time.time() if now is None else now
+    checked_on = _iso(now)
     zones: dict[str, Any] = {}
     referrals: list[Delegation] = []
     for zone in model.zones:
@@ -144,8 +146,8 @@ def check(model: Model, config: VerifyConfig, now: float | None = None) -> dict[
         if glued.status != VERIFIED:
             to_create["registrar"] = {"domain": domain, "glue": glue(addr)}
         names[name] = _result(combine(addresses, glued), to_create, checked_on)
-    return {"checked_on": checked_on, "roots": list(config.roots), "port": config.port,
-            "names": names, "zones": zones}
+    return {"checked_on": checked_on, "checked_at": now, "roots": list(config.roots),
+            "port": config.port, "names": names, "zones": zones}
 
 
 def results_path(server: ServerConfig) -> Path:
@@ -164,3 +166,24 @@ def read_results(server: ServerConfig) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return doc if isinstance(doc, dict) else {}
+
+
+class LastResults:
+    """The last results as the results file holds them, read again only when the file
+    changed (whoever wrote it: the server's periodic check, or `acnsd verify`). Read by
+    the API and the metrics' scrape: a stat per read, the file parsed once per change."""
+
+    def __init__(self) -> None:
+        self._seen: tuple[Path, int, int] | None = None
+        self._doc: dict[str, Any] = {}
+
+    def get(self, server: ServerConfig) -> dict[str, Any]:
+        path = results_path(server)
+        try:
+            info = os.stat(path)
+        except OSError:
+            return {}
+        seen = (path, info.st_mtime_ns, info.st_size)
+        if seen != self._seen:
+            self._doc, self._seen = read_results(server), seen
+        return self._doc
