@@ -578,13 +578,13 @@ def _verify(r: _Reader, value: Any, path: str) -> VerifyConfig:
     m = r.mapping(value if value is not None else {}, path, VERIFY_KEYS) or {}
     default = VerifyConfig()
     roots = []
-    for i, item in enumerate(r.sequence(m.get("roots", list(default.roots)),
-                                        join_path(path, "roots"))):
+    given = r.sequence(m.get("roots", list(default.roots)), join_path(path, "roots"))
+    for i, item in enumerate(given):
         try:
             roots.append(str(ipaddress.ip_address(str(item))))
         except ValueError:
             r.error(join_path(join_path(path, "roots"), i), f"{item!r} is not an IP address")
-    if not roots:
+    if not given:
         r.error(join_path(path, "roots"), "at least one root server address")
     return VerifyConfig(
         roots=tuple(roots) or default.roots,
