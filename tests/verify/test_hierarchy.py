@@ -6,6 +6,7 @@ and shows the statuses in the API's results and its metrics."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ import dns.query
 from apikit import Client
 from e2e.e2e_daemon import daemon_env
 from ops.opskit import parse, scrape
+from tooling import REPO
 
 from .conftest import TOKEN
 from .hierarchy import ACCOUNT
@@ -88,9 +90,20 @@ def test_show_prints_the_last_results(hierarchy) -> None:
     assert zones["moved.test"]["verification"]["status"] == "mismatch"
 
 
+def _readme_example() -> list[str]:
+    """The lines of the README's `acnsd verify` example, its times left out."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("`acnsd verify` on that hierarchy prints, for example:\n\n```\n")[1]
+    return [re.sub(r"checked [0-9TZ:-]+", "checked", line)
+            for line in block.split("```")[0].splitlines()]
+
+
 def test_verify_text_and_exit_code(hierarchy) -> None:
     done = acnsd("verify", "--config", str(hierarchy.config))
     assert done.returncode == 2, done.stderr
+    printed = re.sub(r"checked [0-9TZ:-]+", "checked", done.stdout).splitlines()
+    for line in _readme_example():  # the README shows what it prints
+        assert line in printed
     assert "zone good.test\n  delegation: verified (checked " in done.stdout
     assert "name ns1.noglue.test\n  delegation: pending" in done.stdout
     assert "glue to register at the registrar of noglue.test: host ns1.noglue.test with " \
