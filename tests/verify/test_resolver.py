@@ -1,6 +1,7 @@
-"""The resolver's transport rule: a truncated answer over UDP is asked again over TCP;
-and a walk from a root that refers to a server answering authoritatively. One fake server
-on 127.0.0.1 (a thread, UDP and TCP), stopped at the end of each test."""
+"""The resolver's rules: a truncated answer over UDP is asked again over TCP; a server
+answering neither authoritatively nor with a referral is lame; a run asks the roots about
+a zone cut once. Fake servers on 127.0.0.x (threads, UDP and TCP), stopped at the end of
+each test."""
 
 from __future__ import annotations
 
@@ -21,18 +22,19 @@ Answer = Callable[[dns.message.Message, str], dns.message.Message]
 
 @pytest.fixture
 def fake_server():
-    """serve(answer) -> port: `answer(query, transport)` answers each query on 127.0.0.1."""
+    """serve(answer, address, port) -> port: `answer(query, transport)` answers each query
+    on address (127.0.0.1 by default) at port (a free one by default)."""
     stop = threading.Event()
     threads, sockets = [], []
 
-    def serve(answer: Answer) -> int:
-        port = unused_port()
+    def serve(answer: Answer, address: str = "127.0.0.1", port: int | None = None) -> int:
+        port = port or unused_port()
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        udp.bind(("127.0.0.1", port))
+        udp.bind((address, port))
         udp.settimeout(0.1)
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        tcp.bind(("127.0.0.1", port))
+        tcp.bind((address, port))
         tcp.listen()
         tcp.settimeout(0.1)
         sockets.extend((udp, tcp))
@@ -102,3 +104,33 @@ def test_a_server_that_answers_nothing_is_lame(fake_server) -> None:
     assert walk.answer is None
     assert [(x.server, x.zone, x.why) for x in walk.lame] == [
         ("127.0.0.1", ".", "not authoritative (no AA, no referral)")]
+
+
+def test_a_run_asks_the_root_about_a_zone_cut_once(fake_server) -> None:
+    """The root (127.0.0.1) refers test. to 127.0.0.2, which answers: a second walk below
+    test. starts at 127.0.0.2."""
+    asked = []
+
+    def root(query: dns.message.Message, transport: str) -> dns.message.Message:
+        asked.append(query.question[0].name.to_text())
+        response = dns.message.make_response(query)
+        response.authority.append(dns.rrset.from_text("test.", 300, "IN", "NS", "ns.test."))
+        response.additional.append(dns.rrset.from_text("ns.test.", 300, "IN", "A",
+                                                       "127.0.0.2"))
+        return response
+
+    def tld(query: dns.message.Message, transport: str) -> dns.message.Message:
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        return response
+
+    port = fake_server(root)
+    fake_server(tld, "127.0.0.2", port)
+    resolver = Resolver(("127.0.0.1",), port, timeout=2)
+    first = resolver.walk("a.test", "A")
+    second = resolver.walk("b.test", "A")
+    assert first.server == second.server == "127.0.0.2"
+    assert asked == ["a.test."]
+    assert [d.zone for d in second.referrals] == ["test"]  # the referral it started from
+    assert resolver.walk("test", "NS", stop_at="test").referrals == first.referrals
+    assert asked == ["a.test."]

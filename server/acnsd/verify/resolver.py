@@ -72,13 +72,15 @@ def text(name: dns.name.Name) -> str:
 
 class Resolver:
     """Iterative resolution from `roots` (addresses), every server asked on `port`. One
-    Resolver serves one run of checks: nameserver addresses it resolved are kept."""
+    Resolver serves one run of checks: the zone cuts it met and the nameserver addresses
+    it resolved are kept (so a run asks the roots about each TLD once)."""
 
     def __init__(self, roots: tuple[str, ...], port: int = 53, timeout: float = 2.0) -> None:
         self.roots = roots
         self.port = port
         self.timeout = timeout
         self._addresses: dict[str, tuple[str, ...]] = {}
+        self._cuts: dict[str, Delegation] = {}  # zone → the first referral met to it
 
     def query(self, server: str, qname: str, rdtype: str) -> dns.message.Message | str:
         """One question to one server: its response, or why there is none."""
@@ -94,11 +96,13 @@ class Resolver:
 
     def walk(self, qname: str, rdtype: str, stop_at: str | None = None,
              depth: int = 0) -> Walk:
-        """Follow referrals from the roots toward `qname`, until an authoritative answer,
-        or (with `stop_at`) the referral that delegates `stop_at`."""
-        walk = Walk()
-        zone, servers = ".", list(self.roots)
+        """Follow referrals toward `qname`, until an authoritative answer, or (with
+        `stop_at`) the referral that delegates `stop_at`; from the deepest zone cut this
+        Resolver has met above `qname`, else from the roots."""
+        if stop_at in self._cuts:
+            return Walk(referrals=[self._cuts[stop_at]])
         target = dns.name.from_text(qname)
+        walk, zone, servers = self._start(target, depth)
         for _ in range(MAX_REFERRALS):
             for server in servers:
                 response = self.query(server, qname, rdtype)
@@ -112,6 +116,7 @@ class Resolver:
                 delegation = Delegation(text(outcome.name), zone, server, *_ns_glue(
                     response, outcome))  # type: ignore[arg-type]
                 walk.referrals.append(delegation)
+                self._cuts.setdefault(delegation.zone, delegation)
                 break
             else:
                 return walk  # every server of `zone` was lame
@@ -119,6 +124,17 @@ class Resolver:
                 return walk
             zone, servers = delegation.zone, self.addresses(delegation, depth)
         return walk
+
+    def _start(self, target: dns.name.Name, depth: int) -> tuple[Walk, str, list[str]]:
+        """Where a walk toward `target` starts: the deepest zone cut met above it whose
+        nameservers have addresses (the walk begins with its referral), else the root."""
+        name = target
+        while name != dns.name.root:
+            cut = self._cuts.get(text(name))
+            if cut is not None and (servers := self.addresses(cut, depth)):
+                return Walk(referrals=[cut]), cut.zone, servers
+            name = name.parent()
+        return Walk(), ".", list(self.roots)
 
     def nameservers(self, delegation: Delegation, depth: int = 0) -> dict[str, list[str]]:
         """The addresses of each of a delegation's nameservers, IPv4 first: its glue, else
