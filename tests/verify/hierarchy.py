@@ -9,6 +9,8 @@ assigned addresses, every server on one port. `test.` holds one delegation per c
 - lame.test     (not served by acnsd; it provides ns1/ns2.lame.test) delegated to an acnsd
                 address that does not serve it: REFUSED, a lame delegation: mismatch
 - notyet.test   served by acnsd, not delegated at all: pending
+- nowhere.test  (not served by acnsd; it provides ns1/ns2.nowhere.test) not delegated at
+                all: its names are pending, their records to create at nowhere.test
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ NAMES = {
     "ns2.badglue.test": (3, "127.54.3.2", "fd00:54:3::2"),
     "ns1.lame.test": (4, "127.54.4.1", "fd00:54:4::1"),
     "ns2.lame.test": (4, "127.54.4.2", "fd00:54:4::2"),
+    "ns1.nowhere.test": (5, "127.54.5.1", "fd00:54:5::1"),
+    "ns2.nowhere.test": (5, "127.54.5.2", "fd00:54:5::2"),
 }
 ZONES = {"good.test": 1, "moved.test": 1, "notyet.test": 1, "noglue.test": 2, "badglue.test": 3}
 SOA = "@ SOA ns.{origin} hostmaster.{origin} 1 3600 600 86400 60\n"

@@ -46,6 +46,7 @@ def test_verify_finds_each_case(hierarchy) -> None:
         "ns2.badglue.test": "mismatch",
         "moved.test": "mismatch", "notyet.test": "pending",
         "ns1.lame.test": "mismatch", "ns2.lame.test": "mismatch",
+        "ns1.nowhere.test": "pending", "ns2.nowhere.test": "pending",
     }, json.dumps(results, indent=1)
     evidence = {k: "\n".join(v["evidence"]) for k, v in {**zones, **names}.items()}
     # what was found where
@@ -58,6 +59,7 @@ def test_verify_finds_each_case(hierarchy) -> None:
     assert "glue in test (server 127.54.0.2) with the delegation of noglue.test: none" \
         in evidence["ns1.noglue.test"]
     assert "REFUSED" in evidence["ns1.lame.test"] and "lame" in evidence["ns1.lame.test"]
+    assert evidence["ns1.good.test"].count("with the delegation of good.test") == 1
     # what to create where it is not verified
     assert zones["good.test"]["to_create"] == {} == names["ns1.good.test"]["to_create"]
     assert zones["moved.test"]["to_create"]["registrar"]["records"] == [
@@ -69,6 +71,8 @@ def test_verify_finds_each_case(hierarchy) -> None:
         "domain": "lame.test",
         "records": ["ns1.lame.test. 86400 IN A 127.54.4.1",
                     "ns1.lame.test. 86400 IN AAAA fd00:54:4::1"]}
+    # the providing domain is not delegated: its records go to it, not to its parent
+    assert names["ns1.nowhere.test"]["to_create"]["dns_host"]["domain"] == "nowhere.test"
 
 
 def test_show_prints_the_last_results(hierarchy) -> None:
@@ -121,7 +125,7 @@ def test_the_server_checks_and_shows_it(hierarchy) -> None:
                               port=hierarchy.port, timeout=2)
         assert reply.answer
         answered += 1
-    daemon.wait_log(r"event=verify result=ok zones=5 names=8 pending=4 verified=3 "
+    daemon.wait_log(r"event=verify result=ok zones=5 names=10 pending=6 verified=3 "
                     r"mismatch=6")
     client = Client("127.0.0.1", hierarchy.api_port, TOKEN)
     names = {e["ns_name"]: e for e in client.ok("GET", f"/accounts/{ACCOUNT}/custom_ns")}
@@ -129,7 +133,8 @@ def test_the_server_checks_and_shows_it(hierarchy) -> None:
         "ns1.good.test": "verified", "ns2.good.test": "verified",
         "ns1.noglue.test": "pending", "ns2.noglue.test": "pending",
         "ns1.badglue.test": "moved", "ns2.badglue.test": "moved",
-        "ns1.lame.test": "moved", "ns2.lame.test": "moved"}
+        "ns1.lame.test": "moved", "ns2.lame.test": "moved",
+        "ns1.nowhere.test": "pending", "ns2.nowhere.test": "pending"}
     assert names["ns1.noglue.test"]["verification"]["to_create"]["registrar"]["glue"][
         "host"] == "ns1.noglue.test"
     zones = {z["name"]: z for z in client.ok("GET", "/zones")}
@@ -144,7 +149,7 @@ def test_the_server_checks_and_shows_it(hierarchy) -> None:
         (("kind", "zone"), ("status", "pending")): 2,
         (("kind", "zone"), ("status", "verified")): 1,
         (("kind", "zone"), ("status", "mismatch")): 2,
-        (("kind", "name"), ("status", "pending")): 2,
+        (("kind", "name"), ("status", "pending")): 4,
         (("kind", "name"), ("status", "verified")): 2,
         (("kind", "name"), ("status", "mismatch")): 4,
     }

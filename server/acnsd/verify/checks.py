@@ -97,11 +97,14 @@ def _name(resolver: Resolver, addr: NameAddress,
         return (Finding(PENDING, (f"{addr.name}: not found{_why_not(walk)}",)),
                 glue_finding(addr.name, expected, referrals), domain)
     delegation = walk.referrals[-1]
-    domain = delegation.zone
+    # the providing domain: the zone served here; else the zone the walk ended in, unless
+    # that zone says the name does not exist (the providing domain is not delegated yet)
+    gone = walk.answer is not None and walk.answer.rcode() == dns.rcode.NXDOMAIN
+    domain = addr.provider or (provider(addr) if gone else delegation.zone)
     if walk.answer is None:
-        lame = [x for x in walk.lame if x.zone == domain]
+        lame = [x for x in walk.lame if x.zone == delegation.zone]
         answers: dict[str, tuple[str, ...] | str] = {x.server: x.why for x in lame}
-        part = address_finding(addr.name, domain, expected, answers)
+        part = address_finding(addr.name, delegation.zone, expected, answers)
         if not lame:
             part = Finding(part.status, (f"{addr.name}: {_why_not(walk).strip(' ()')}",))
     else:
@@ -116,8 +119,9 @@ def _name(resolver: Resolver, addr: NameAddress,
                 values += rrset_values(answered[1], addr.name, rdtype)
             else:
                 answers[ns] = tuple(values)
-        part = address_finding(addr.name, domain, expected, answers)
-    return part, glue_finding(addr.name, expected, [delegation, *referrals]), domain
+        part = address_finding(addr.name, delegation.zone, expected, answers)
+    seen = {(d.zone, d.server): d for d in (delegation, *referrals)}  # each referral once
+    return part, glue_finding(addr.name, expected, seen.values()), domain
 
 
 def check(model: Model, config: VerifyConfig, now: float | None = None) -> dict[str, Any]:
