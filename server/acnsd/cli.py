@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="sets, names, addresses and records to create elsewhere")
     show.add_argument("--config", required=True)
     show.add_argument("--json", action="store_true", help="one JSON document")
+    verify = sub.add_parser("verify", help="check now that the parents delegate every zone to "
+                            "its nameservers and that every name has its addresses and glue; "
+                            "exit 2 on a mismatch")
+    verify.add_argument("--config", required=True)
+    verify.add_argument("--json", action="store_true", help="one JSON document")
     reload = sub.add_parser("reload", help="have the running server load what changed on "
                             "disk, and say how it went")
     reload.add_argument("--config", required=True)
@@ -114,7 +119,7 @@ def _command(argv: Sequence[str] | None) -> int:
         return _export_state(args.config)
     if args.command == "reload" and (answer := _ask_reload(args.config, args.zone)) is not None:
         return answer
-    try:  # check and reload write nothing: the server records its own decisions
+    try:  # check, reload and verify write nothing: the server records its own decisions
         loaded = load(args.config, save_state=args.command == "show")
     except AcnsdError as exc:
         _print_problems(exc)
@@ -132,11 +137,38 @@ def _command(argv: Sequence[str] | None) -> int:
               f"zone(s), {len(model.addresses)} nameserver name(s), "
               f"{len(loaded.warnings)} warning(s)")
         return 0
+    if args.command == "verify":
+        return _verify(loaded.model, args.json)
     from .model.show import render_text, report
+    from .verify.checks import read_results
 
-    doc = report(loaded.model)
+    doc = report(loaded.model, read_results(loaded.model.server))
     print(json.dumps(doc, indent=2, sort_keys=True) if args.json else render_text(doc))
     return 0
+
+
+def _verify(model: Model, as_json: bool) -> int:
+    """`acnsd verify`: the delegation checks now (server.verify's roots, or the IANA
+    root hints), printed and kept for `acnsd show` and the server; exit 2 on a mismatch."""
+    from .model.show import render_check
+    from .model.types import VerifyConfig
+    from .verify.checks import check, write_results
+    from .verify.compare import MISMATCH
+
+    results = check(model, model.server.verify or VerifyConfig())
+    try:
+        write_results(model.server, results)
+    except OSError as exc:
+        print(f"warning: the results were not kept: {exc}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(results, indent=2, sort_keys=True))
+    else:
+        for kind in ("zones", "names"):
+            for name, result in results[kind].items():
+                print(f"{kind[:-1]} {name}")
+                print("\n".join(render_check(result, "  ")))
+    found = [r["status"] for kind in ("zones", "names") for r in results[kind].values()]
+    return 2 if MISMATCH in found else 0
 
 
 def _migrate(config: str, directory: str) -> int:

@@ -69,7 +69,18 @@ SCHEMAS: dict[str, Any] = {
             "type": {"type": "string", "enum": ["A", "AAAA"]}, "value": {"type": "string"}}}},
         "ns_name": HOSTNAME, "ns_set": NS_SET,
         "status": {"type": "string", "enum": ["moved", "pending", "verified"]},
-        "zone_tag": {"type": "string", "maxLength": 32}}},
+        "zone_tag": {"type": "string", "maxLength": 32},
+        "verification": {"$ref": "#/components/schemas/Verification"}}},
+    "Verification": {
+        "type": "object", "required": ["status", "evidence", "to_create", "checked_on"],
+        "description": "The last delegation check (acnsd's; `status` above is Cloudflare's "
+                       "word for it): what was found where, and what to create where it is "
+                       "not verified",
+        "properties": {
+            "status": {"type": "string", "enum": ["pending", "verified", "mismatch"]},
+            "evidence": {"type": "array", "items": {"type": "string"}},
+            "to_create": {"type": "object"},
+            "checked_on": {"type": "string", "nullable": True}}},
     "CustomNameserverInput": {"type": "object", "required": ["ns_name"],
                               "additionalProperties": False,
                               "properties": {"ns_name": HOSTNAME, "ns_set": NS_SET}},
@@ -81,13 +92,15 @@ SCHEMAS: dict[str, Any] = {
     "Zone": {"type": "object", "required": ["id", "name", "account", "name_servers", "status"],
              "properties": {
                  "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-                 "name": {"type": "string"}, "status": {"type": "string", "enum": ["active"]},
+                 "name": {"type": "string"},
+                 "status": {"type": "string", "enum": ["pending", "active", "moved"]},
                  "type": {"type": "string", "enum": ["full"]},
                  "account": {"type": "object", "properties": {"id": {"type": "string"},
                                                               "name": {"type": "string"}}},
                  "name_servers": {"type": "array", "items": HOSTNAME},
                  "vanity_name_servers": {"type": "array", "items": HOSTNAME},
-                 "vanity_name_servers_ips": {"type": "object", "nullable": True}}},
+                 "vanity_name_servers_ips": {"type": "object", "nullable": True},
+                 "verification": {"$ref": "#/components/schemas/Verification"}}},
     "ZoneInput": {"type": "object", "required": ["name", "account"],
                   "additionalProperties": False, "properties": {
                       "name": {"type": "string", "maxLength": 253, "example": "example.org"},

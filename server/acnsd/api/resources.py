@@ -53,6 +53,8 @@ from ..model.types import (
     ResolvedZone,
     zone_id,
 )
+from ..verify.checks import LastResults
+from ..verify.compare import ZONE_STATUS, unchecked
 from .auth import Grant
 from .bodies import check_body
 from .edit import ConfigEditor, Invalid, Rejected
@@ -74,7 +76,7 @@ __all__ = ["Request", "Resources", "Response"]
 
 log = logging.getLogger("acnsd.api")
 
-CUSTOM_NS_KEYS = ("dns_records", "ns_name", "ns_set", "status", "zone_tag")
+CUSTOM_NS_KEYS = ("dns_records", "ns_name", "ns_set", "status", "zone_tag", "verification")
 ZONE_FILE_TEXT = ("; Zone file of {name}, created empty by the acnsd management API.\n"
                   "; The SOA and the apex NS are managed by acnsd (R9, R10).\n")
 _ZONE_FILE_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
@@ -149,8 +151,12 @@ def _soa(*layers: Any) -> dict[str, Any]:
                      and getattr(s, k) is not None), None) for k in fields}
 
 
-def zone_object(model: Model, zone: ResolvedZone) -> dict[str, Any]:
-    """Cloudflare's zone object for one zone."""
+def zone_object(model: Model, zone: ResolvedZone,
+                checks: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Cloudflare's zone object for one zone; its `status` from the delegation checks'
+    last results `checks` (pending until the parent delegates to its nameservers), with
+    their `verification`."""
+    verification = (checks or {}).get("zones", {}).get(zone.name) or unchecked()
     account = next(a for a in model.accounts if a.id == zone.account)
     custom = list(zone.nameservers) if zone.ns_type in (CUSTOM_ACCOUNT, CUSTOM_ZONE) else []
     ips = {n: {"ipv4": model.addresses[n].ipv4, "ipv6": model.addresses[n].ipv6}
@@ -158,12 +164,13 @@ def zone_object(model: Model, zone: ResolvedZone) -> dict[str, Any]:
     return {
         "id": zone_id(zone.name),
         "name": zone.name,
-        "status": "active",
+        "status": ZONE_STATUS[verification["status"]],
         "type": "full",
         "account": {"id": account.id, "name": account.name},
         "name_servers": list(zone.nameservers),
         "vanity_name_servers": custom,
         "vanity_name_servers_ips": ips or None,
+        "verification": verification,
     }
 
 
@@ -187,12 +194,17 @@ def zone_defaults(account: Account) -> dict[str, Any]:
 class Resources:
     """The endpoints, over one ConfigEditor (which makes an accepted change live)."""
 
-    def __init__(self, editor: ConfigEditor) -> None:
+    def __init__(self, editor: ConfigEditor, checks: LastResults | None = None) -> None:
         self.editor = editor
+        # the delegation checks' last results (verify/checks.py)
+        self.checks = checks or LastResults()
 
     @property
     def model(self) -> Model:
         return self.editor.model
+
+    def _checks(self, model: Model) -> dict[str, Any]:
+        return self.checks.get(model.server)
 
     def _change(self, grant: Grant, change: Change, **files: Any) -> Model:
         """Make one change (ConfigEditor.change's `files` arguments); a refusal tells the
@@ -224,7 +236,7 @@ class Resources:
     # --- /accounts/{account_id}/custom_ns -------------------------------------------
 
     def _custom_ns(self, model: Model, account_id: str) -> list[dict[str, Any]]:
-        doc = report(model)
+        doc = report(model, self._checks(model))
         entries = next(a for a in doc["accounts"] if a["id"] == account_id)["custom_nameservers"]
         return [{k: e[k] for k in CUSTOM_NS_KEYS if k in e} for e in entries]
 
@@ -296,11 +308,12 @@ class Resources:
                  and (name is None or z.name == name)
                  and (account_id is None or z.account == account_id)]
         chosen, info = _page(zones, req.query, DEFAULT_PER_PAGE)
-        return Response(200, [zone_object(self.model, z) for z in chosen], info)
+        checks = self._checks(self.model)
+        return Response(200, [zone_object(self.model, z, checks) for z in chosen], info)
 
     def get_zone(self, req: Request) -> Response:
-        return Response(200, zone_object(self.model, self._zone(req.grant,
-                                                                 req.params["zone_id"])))
+        return Response(200, zone_object(self.model, self._zone(req.grant, req.params["zone_id"]),
+                                         self._checks(self.model)))
 
     def create_zone(self, req: Request) -> Response:
         body = check_body(req.body, "ZoneInput")
@@ -329,14 +342,15 @@ class Resources:
 
         model = self._change(req.grant, ZoneCreated(account["id"], name),
                              new_files={file: ZONE_FILE_TEXT.format(name=name)})
-        return Response(200, zone_object(model, self._resolved(model, name)))
+        return Response(200, zone_object(model, self._resolved(model, name), self._checks(model)))
 
     def patch_zone(self, req: Request) -> Response:
         zone = self._zone(req.grant, req.params["zone_id"])
         body = check_body(req.body, "ZoneEdit")
         names = [normalize(n) for n in body["vanity_name_servers"]]
         model = self._change(req.grant, VanityNamesChanged(zone.name, names or None))
-        return Response(200, zone_object(model, self._resolved(model, zone.name)))
+        return Response(200, zone_object(model, self._resolved(model, zone.name),
+                                         self._checks(model)))
 
     def delete_zone(self, req: Request) -> Response:
         """Delete a zone: its entry, its zone file (when in zones_dir and no other zone's)

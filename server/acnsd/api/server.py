@@ -48,6 +48,7 @@ from ..aio import loop_factory, off_loop
 from ..control.pipeline import Committed
 from ..model.config import Loaded
 from ..model.types import ApiLimits
+from ..verify.checks import LastResults
 from .auth import Tokens
 from .edit import ConfigEditor, Rejected
 from .openapi import PATHS, document
@@ -310,11 +311,12 @@ class ApiServer:
     def __init__(self, config_path: str | Path, listen: tuple[str, int],
                  tokens_file: str | Path, apply: Callable[[Committed | Loaded], None],
                  limits: ApiLimits = DEFAULT_LIMITS, *,
-                 editor: ConfigEditor | None = None) -> None:
-        """`editor`: the server's (else one of `config_path` applying with `apply`)."""
+                 editor: ConfigEditor | None = None, checks: LastResults | None = None) -> None:
+        """`editor`: the server's (else one of `config_path` applying with `apply`);
+        `checks`: the delegation checks' results shown (else those of the results file)."""
         self.editor = editor if editor is not None else ConfigEditor(config_path, apply)
         self.tokens = Tokens(tokens_file)
-        self.resources = Resources(self.editor)
+        self.resources = Resources(self.editor, checks)
         self.openapi = document(PREFIX)
         self.limits = limits
         self._socket = _listening_socket(*listen)

@@ -5,7 +5,8 @@ preallocated lists and one dict (zone apex → count), nothing else; the Prometh
 families are built from those integers by a custom collector at scrape time, on the
 exposition's own thread. Every label value comes from a fixed list (transport, address
 family, qtype — unlisted types are `other` —, outcome, rcode) or from the configuration
-(zone apexes, account ids and ACNS set numbers): never from a query name.
+(zone apexes, account ids and ACNS set numbers) or from the delegation checks' three
+statuses: never from a query name.
 
 The rcode of a query is a function of its outcome (outcome.RCODE), so both labels are
 carried by one family without multiplying its series. Truncation is orthogonal to the
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import dns.rcode
 import dns.rdatatype
@@ -35,6 +37,7 @@ from .. import __version__
 from ..dns.core import Transport, internal_errors
 from ..dns.outcome import RCODE, Outcome
 from ..model.types import Model
+from ..verify.compare import STATUSES
 
 __all__ = [
     "FAMILIES",
@@ -161,6 +164,8 @@ class Metrics:
         self.primary: object | None = None
         # what holds the response rate limiter (dns/rrl.py) as `rrl`, None when it is off
         self.limits: object | None = None
+        # the delegation checks' last results (verify/checks.py), None: not checked here
+        self.checks: Callable[[], dict[str, Any]] | None = None
 
     def loaded(
         self,
@@ -315,6 +320,28 @@ class MetricsCollector(Collector):
         yield reloads
         if m.primary is not None:
             yield from _primary_families(m.primary)
+        if m.checks is not None:
+            yield from _check_families(m.checks())
+
+
+def _check_families(results: dict[str, Any]) -> Iterable:
+    """The delegation checks' last results (verify/): how many zones and names are in each
+    status, and when they were checked."""
+    status = GaugeMetricFamily(
+        "acnsd_delegation_status",
+        "Zones and nameserver names by the status of the last delegation check",
+        labels=("kind", "status"),
+    )
+    for kind in ("zone", "name"):
+        found = [r.get("status") for r in results.get(kind + "s", {}).values()]
+        for value in STATUSES:
+            status.add_metric((kind, value), found.count(value))
+    yield status
+    yield GaugeMetricFamily(
+        "acnsd_delegation_last_check_timestamp_seconds",
+        "Unix time of the last delegation check (0: none yet)",
+        value=results.get("checked_at", 0),
+    )
 
 
 def _primary_families(primary: object) -> Iterable:

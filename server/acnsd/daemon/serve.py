@@ -56,6 +56,7 @@ from acnsd.daemon.privileges import drop_privileges
 from acnsd.daemon.release import dismantle_later
 from acnsd.daemon.responders import counting_responder
 from acnsd.daemon.supervise import Supervisor
+from acnsd.daemon.verifier import recheck
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport
 from acnsd.dns.delta import apply_delta
@@ -68,6 +69,7 @@ from acnsd.model.schema import parse_hostport
 from acnsd.model.state import State, remove_stale_temporaries
 from acnsd.model.types import ApiConfig, Model, ResolvedZone
 from acnsd.net.listener import BindError, Listener, TcpConnections, format_address, open_listener
+from acnsd.verify.checks import LastResults
 from acnsd.xfr.notify import Notifier, changed_zones
 from acnsd.xfr.primary import Primary
 
@@ -235,6 +237,10 @@ class Server:
             options.tcp_max_connections, options.tcp_idle_timeout, options.tcp_frame_timeout
         )
         self.metrics.tcp = self._connections
+        # the delegation checks' last results (verify/), read by the API and the metrics
+        self.checks = LastResults()
+        self.metrics.checks = lambda: self.checks.get(self._model.server)
+        self._verifier: asyncio.Task[None] | None = None
         self._sets = acns_sets(loaded.model)
         self.metrics.loaded(len(loaded.plan.zones), tables.records, self._sets, self.generation)
         self._reload_lock = asyncio.Lock()
@@ -454,10 +460,16 @@ class Server:
         )
         dismantle_later(*previous)
 
+    def start_checks(self) -> None:
+        """The periodic delegation checks (daemon/verifier.py), over the model served."""
+        self._verifier = asyncio.get_running_loop().create_task(recheck(lambda: self._model))
+
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Stop accepting, write the answers already due, close TCP connections."""
         if self._reload_task is not None:
             self._reload_task.cancel()
+        if self._verifier is not None:
+            self._verifier.cancel()
         if self.notifier is not None:
             self.notifier.close()
         drained = sum(listener.stop_accepting() for listener in self.listeners.values())
@@ -508,8 +520,10 @@ async def serve(
                 control_path(loaded.model.config_file, settings), server.reload_report)
         if settings.api is not None and server.editor is not None:
             dns = settings.tcp_max_connections + 2 * len(server.listeners)
-            server.api = _api_server(server.editor, settings.api, dns)
+            server.api = _api_server(server.editor, settings.api, dns, server.checks)
             server.api.start()
+        if worker in (None, 0):  # the checks are made once: by the only process or worker 0
+            server.start_checks()
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
@@ -541,11 +555,13 @@ async def serve(
     return 0
 
 
-def _api_server(editor: ConfigEditor, api: ApiConfig, dns_descriptors: int) -> ApiServer:
+def _api_server(editor: ConfigEditor, api: ApiConfig, dns_descriptors: int,
+                checks: LastResults) -> ApiServer:
     """The management API over the server's editor, its connections capped within the
-    descriptors that the DNS side's `dns_descriptors` leave it."""
+    descriptors that the DNS side's `dns_descriptors` leave it; its results show the
+    delegation checks' `checks`."""
     return ApiServer(editor.path, api.listen, api.tokens_file, editor.apply,
-                     api_limits(api.limits, dns_descriptors), editor=editor)
+                     api_limits(api.limits, dns_descriptors), editor=editor, checks=checks)
 
 
 async def _stop(server: Server, exposition: Exposition | None, grace: float) -> None:

@@ -42,6 +42,7 @@ from .types import (
     StandardNameserver,
     TransferRule,
     TsigKey,
+    VerifyConfig,
     ZoneConfig,
 )
 from .yamlsrc import Source, join_path
@@ -68,9 +69,10 @@ SERVER_KEYS = (
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
     "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
     "api", "limits", "tsig_keys", "allow_transfer", "max_transfers", "notify", "cookies", "rrl",
-    "catalogs",
+    "catalogs", "verify",
 )
 COOKIES_KEYS = ("enabled", "secret_file", "require")
+VERIFY_KEYS = ("roots", "port", "interval", "timeout")
 RRL_KEYS = ("rate", "slip", "ipv4_prefix", "ipv6_prefix", "table_size")
 TOP_KEYS = ("server", "accounts", "accounts_dir")
 ACCOUNT_KEYS = ("id", "name", "custom_nameservers", "dns_settings", "zones")
@@ -392,6 +394,7 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         limits=_limits(r, m.get("limits"), join_path(path, "limits")),
         cookies=_cookies(r, m.get("cookies"), join_path(path, "cookies"), base),
         rrl=_rrl(r, m["rrl"], join_path(path, "rrl")) if m.get("rrl") is not None else None,
+        verify=_verify(r, m["verify"], join_path(path, "verify")) if "verify" in m else None,
         **_primary(r, m, path, base),
     )
 
@@ -566,6 +569,28 @@ def _rrl(r: _Reader, value: Any, path: str) -> RrlConfig | None:
         ipv4_prefix=r.integer(m, "ipv4_prefix", path, 1, 32, default=default.ipv4_prefix),
         ipv6_prefix=r.integer(m, "ipv6_prefix", path, 1, 128, default=default.ipv6_prefix),
         table_size=r.integer(m, "table_size", path, 1, 10**8, default=default.table_size),
+    )
+
+
+def _verify(r: _Reader, value: Any, path: str) -> VerifyConfig:
+    """`server.verify: {roots, port, interval, timeout}` (`{}` or null: every default):
+    roots are IP addresses, the IANA root hints when absent."""
+    m = r.mapping(value if value is not None else {}, path, VERIFY_KEYS) or {}
+    default = VerifyConfig()
+    roots = []
+    given = r.sequence(m.get("roots", list(default.roots)), join_path(path, "roots"))
+    for i, item in enumerate(given):
+        try:
+            roots.append(str(ipaddress.ip_address(str(item))))
+        except ValueError:
+            r.error(join_path(join_path(path, "roots"), i), f"{item!r} is not an IP address")
+    if not given:
+        r.error(join_path(path, "roots"), "at least one root server address")
+    return VerifyConfig(
+        roots=tuple(roots) or default.roots,
+        port=r.integer(m, "port", path, 1, 65535, default=default.port),
+        interval=r.number(m, "interval", path, 0, 7 * 86400, default.interval),
+        timeout=r.number(m, "timeout", path, 0.05, 60, default.timeout),
     )
 
 

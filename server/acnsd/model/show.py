@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..verify.compare import NAME_STATUS, unchecked
 from .assign import MIN_SET_NAMES, account_sets
 from .types import NS_TTL_DEFAULT, Model, NameAddress, zone_id
 
-__all__ = ["report", "render_text"]
+__all__ = ["glue", "provider", "records_to_create", "render_check", "render_text", "report"]
 
 
-def _records(addr: NameAddress, ttl: int) -> list[str]:
+def records_to_create(model: Model, addr: NameAddress) -> list[str]:
+    """The A/AAAA records of a name, as the DNS host of its providing domain must hold
+    them (TTL: the lowest ns_ttl of the zones it serves)."""
+    ttl = min((z.ns_ttl for z in model.zones if addr.name in z.nameservers),
+              default=NS_TTL_DEFAULT)
     lines = []
     if addr.ipv4:
         lines.append(f"{addr.name}. {ttl} IN A {addr.ipv4}")
@@ -25,29 +30,41 @@ def _records(addr: NameAddress, ttl: int) -> list[str]:
     return lines
 
 
-def _name_entry(model: Model, addr: NameAddress, ns_set: int | None) -> dict[str, Any]:
-    users = [z for z in model.zones if addr.name in z.nameservers]
-    ttl = min((z.ns_ttl for z in users), default=NS_TTL_DEFAULT)
-    domain = addr.provider or addr.name.split(".", 1)[1]
+def provider(addr: NameAddress) -> str:
+    """The domain that provides a name: the zone served here, else its parent domain."""
+    return addr.provider or addr.name.split(".", 1)[1]
+
+
+def glue(addr: NameAddress) -> dict[str, Any]:
+    """The glue for a name, to register at the registrar of its providing domain."""
+    return {"host": addr.name, "addresses": [a for a in (addr.ipv4, addr.ipv6) if a],
+            "register_at": f"the registrar of {provider(addr)}"}
+
+
+def _name_entry(model: Model, addr: NameAddress, ns_set: int | None,
+                checks: dict[str, Any]) -> dict[str, Any]:
+    check = checks.get("names", {}).get(addr.name) or unchecked()
     entry: dict[str, Any] = {
         "ns_name": addr.name,
         "dns_records": [{"type": t, "value": v} for t, v in (("A", addr.ipv4),
                                                              ("AAAA", addr.ipv6)) if v],
-        "status": "verified" if addr.served_in else "pending",
+        "status": NAME_STATUS[check["status"]],
         "zone_tag": zone_id(addr.served_in) if addr.served_in else "",
         "served_in": addr.served_in,
-        "provider": domain,
-        "records_to_create": [] if addr.served_in else _records(addr, ttl),
-        "glue": {"host": addr.name, "addresses": [a for a in (addr.ipv4, addr.ipv6) if a],
-                 "register_at": f"the registrar of {domain}"},
+        "provider": provider(addr),
+        "records_to_create": [] if addr.served_in else records_to_create(model, addr),
+        "glue": glue(addr),
+        "verification": check,
     }
     if ns_set is not None:
         entry["ns_set"] = ns_set
     return entry
 
 
-def report(model: Model) -> dict[str, Any]:
-    """The whole picture as one JSON-ready document with stable keys."""
+def report(model: Model, checks: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole picture as one JSON-ready document with stable keys; `checks`: the
+    delegation checks' last results (verify/checks.py), none: every status pending."""
+    checks = checks or {}
     accounts = []
     for account in model.accounts:
         zones = [z for z in model.zones if z.account == account.id]
@@ -64,7 +81,8 @@ def report(model: Model) -> dict[str, Any]:
             "id": account.id,
             "name": account.name,
             "sets": sets,
-            "custom_nameservers": [_name_entry(model, model.addresses[ns.ns_name], ns.ns_set)
+            "custom_nameservers": [_name_entry(model, model.addresses[ns.ns_name], ns.ns_set,
+                                               checks)
                                    for ns in account.custom_nameservers],
             "zones": [{
                 "id": zone_id(z.name),
@@ -73,7 +91,8 @@ def report(model: Model) -> dict[str, Any]:
                 "name_servers": list(z.nameservers),
                 "reason": z.reason,
                 "ns_ttl": z.ns_ttl,
-                "vanity_name_servers": [_name_entry(model, model.addresses[n], None)
+                "verification": checks.get("zones", {}).get(z.name) or unchecked(),
+                "vanity_name_servers": [_name_entry(model, model.addresses[n], None, checks)
                                         for n in z.vanity_name_servers
                                         if z.ns_type == "custom.zone"],
             } for z in zones],
@@ -100,6 +119,7 @@ def render_text(doc: dict[str, Any]) -> str:
                 kind += f" set {z['nameservers']['ns_set']}"
             out.append(f"    {z['name']}: {', '.join(z['name_servers'])} ({kind}; "
                        f"{z['reason']}; NS TTL {z['ns_ttl']})")
+            out += render_check(z["verification"], "      ")
             for entry in z["vanity_name_servers"]:
                 out += _render_name(entry, "      ")
         out.append("")
@@ -121,4 +141,26 @@ def _render_name(entry: dict[str, Any], indent: str) -> list[str]:
     glue = entry["glue"]
     lines.append(f"{indent}  register glue at {glue['register_at']}: host {glue['host']} "
                  f"with {', '.join(glue['addresses'])}")
+    return lines + render_check(entry["verification"], indent + "  ")
+
+
+def render_check(check: dict[str, Any], indent: str) -> list[str]:
+    """A delegation check's result (verify/checks.py): its status and when, what was
+    found where, and what to create where it is not verified."""
+    when = f"checked {check['checked_on']}" if check["checked_on"] else "not checked yet"
+    lines = [f"{indent}delegation: {check['status']} ({when})"]
+    if check["checked_on"]:
+        lines += [f"{indent}  found: {line}" for line in check["evidence"]]
+    to_create = check["to_create"]
+    if "dns_host" in to_create:
+        lines.append(f"{indent}  to create at the DNS host of {to_create['dns_host']['domain']}:")
+        lines += [f"{indent}    {r}" for r in to_create["dns_host"]["records"]]
+    registrar = to_create.get("registrar")
+    if registrar and "glue" in registrar:
+        lines.append(f"{indent}  glue to register at the registrar of {registrar['domain']}: "
+                     f"host {registrar['glue']['host']} with "
+                     f"{', '.join(registrar['glue']['addresses'])}")
+    elif registrar:
+        lines.append(f"{indent}  nameservers to set at the registrar of {registrar['domain']}:")
+        lines += [f"{indent}    {r}" for r in registrar["records"]]
     return lines

@@ -29,6 +29,7 @@ __all__ = [
     "ServerConfig",
     "Soa",
     "StandardNameserver",
+    "VerifyConfig",
     "ZoneConfig",
     "zone_id",
 ]
@@ -198,6 +199,28 @@ class CatalogsConfig:
     per_set: bool = False  # also one per ACNS set: <account id>-set<N>.<name>
 
 
+# The IANA root hints (named.root): a.root-servers.net .. m.root-servers.net, IPv4 then IPv6.
+ROOT_HINTS = (
+    "198.41.0.4", "170.247.170.2", "192.33.4.12", "199.7.91.13", "192.203.230.10",
+    "192.5.5.241", "192.112.36.4", "198.97.190.53", "192.36.148.17", "192.58.128.30",
+    "193.0.14.129", "199.7.83.42", "202.12.27.33",
+    "2001:503:ba3e::2:30", "2801:1b8:10::b", "2001:500:2::c", "2001:500:2d::d",
+    "2001:500:a8::e", "2001:500:2f::f", "2001:500:12::d0d", "2001:500:1::53",
+    "2001:7fe::53", "2001:503:c27::2:30", "2001:7fd::1", "2001:500:9f::42", "2001:dc3::35",
+)
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    """`server.verify`: the delegation checks (verify/): where the iterative resolution
+    starts, the port every server is asked on, and how often the running server rechecks."""
+
+    roots: tuple[str, ...] = ROOT_HINTS  # root server addresses
+    port: int = 53  # another port only for a test hierarchy on loopback
+    interval: float = 3600.0  # seconds between the running server's checks; 0: never
+    timeout: float = 2.0  # seconds to wait for one answer
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     listen: tuple[tuple[str, int], ...]
@@ -228,6 +251,7 @@ class ServerConfig:
     cookies: CookiesConfig = field(default_factory=CookiesConfig)
     rrl: RrlConfig | None = None
     catalogs: CatalogsConfig | None = None  # catalog zones produced; none when absent
+    verify: VerifyConfig | None = None  # periodic delegation checks; off when absent
 
 
 @dataclass(frozen=True)
