@@ -156,6 +156,12 @@ def test_screens_change_through_the_api(site) -> None:
     assert page.flashes == ["zone defaults saved"]
     defaults = api.ok("GET", f"{account}/dns_settings")["zone_defaults"]
     assert defaults["nameservers"] == {"type": "custom.account"} and defaults["ns_ttl"] == 3600
+    page = client.follow(client.request("POST", f"{account}/zones", {
+        "name": "fresh.test", "csrf": csrf}))
+    assert page.flashes == ["zone fresh.test added"]
+    fresh = api.ok("GET", f"/zones/{zone_id('fresh.test')}")
+    assert fresh["name_servers"] == ["ns1.acme.test", "ns2.acme.test"]  # the defaults: set 1
+    assert (directory / "zones" / "fresh.test.zone").exists()
 
     zone = f"/zones/{ACME}"
     page = client.follow(client.request("POST", f"{zone}/nameservers", {

@@ -71,6 +71,7 @@ _ROUTES = [(re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
                ("/accounts/{account_id}/custom_ns", "POST", "add_name"),
                ("/accounts/{account_id}/custom_ns/{ns_name}/delete", "POST", "delete_name"),
                ("/accounts/{account_id}/zone_defaults", "POST", "zone_defaults"),
+               ("/accounts/{account_id}/zones", "POST", "add_zone"),
                ("/zones/{zone_id}", "GET", "zone"),
                ("/zones/{zone_id}/nameservers", "POST", "nameservers"),
                ("/zones/{zone_id}/records", "POST", "add_record"),
@@ -234,6 +235,12 @@ class Dashboard:
         return await self._changed(page, f"/accounts/{account_id}", [
             ("patch_account_settings", {"account_id": account_id},
              {"zone_defaults": defaults})], lambda: "zone defaults saved")
+
+    async def add_zone(self, page: Page) -> web.Response:
+        account_id = page.params["account_id"]
+        body = {"name": page.form.get("name", ""), "account": {"id": account_id}}
+        return await self._changed(page, f"/accounts/{account_id}", [
+            ("create_zone", {}, body)], lambda: f"zone {body['name']} added")
 
     async def nameservers(self, page: Page) -> web.Response:
         zone_id, kind = page.params["zone_id"], page.form.get("type", "")
