@@ -204,6 +204,37 @@ def test_zone_custom_nameservers_and_back_to_standard(site) -> None:
     assert api.ok("GET", zone)["name_servers"] == ["ns1.acnsd.test", "ns2.acnsd.test"]
 
 
+def test_status_fields_the_api_adds_are_shown(site, monkeypatch) -> None:
+    """What the API's custom_ns and zone results carry beyond the fields the screens place
+    (a delegation check's status and evidence) is shown with them."""
+    from acnsd.api.resources import Resources, Response
+
+    def with_fields(method, added):
+        def wrapped(self, req):
+            got = method(self, req)
+            result = ([{**e, **added} for e in got.result] if isinstance(got.result, list)
+                      else {**got.result, **added})
+            return Response(got.status, result, got.result_info)
+        return wrapped
+
+    monkeypatch.setattr(Resources, "list_custom_ns", with_fields(
+        Resources.list_custom_ns, {"status": "mismatch",
+                                   "evidence": {"glue": "found 192.0.2.99 <at parent>"}}))
+    monkeypatch.setattr(Resources, "get_zone", with_fields(
+        Resources.get_zone, {"delegation": {"status": "pending", "found": ["ns9.x.test"]}}))
+    _, server = site
+    Client(*server.address, token=TOKEN_A).ok("PATCH", f"/zones/{ACME}/dns_settings", {
+        "nameservers": {"type": "custom.account", "ns_set": 1}})
+    client = web(server)
+    client.sign_in(TOKEN_A)
+    pages = [client.request("GET", path).text for path in (f"/accounts/{ACCOUNT_A}",
+                                                           f"/zones/{ACME}")]
+    for text in pages:  # each name's status and evidence
+        assert text.count('<span class="badge mismatch">mismatch</span>') == 2
+        assert text.count("found 192.0.2.99 &lt;at parent&gt;") == 2
+    assert "<strong>delegation</strong>" in pages[1] and "ns9.x.test" in pages[1]
+
+
 def test_sign_out_ends_the_session(site) -> None:
     _, server = site
     client = web(server)

@@ -33,7 +33,7 @@ from ..model.show import report
 from ..model.types import CUSTOM_ACCOUNT, CUSTOM_ZONE, STANDARD, STANDARD_RANDOM
 from .auth import Grant, Tokens
 from .edit import Rejected
-from .resources import CUSTOM_NS_KEYS, MAX_PER_PAGE, Request, Resources, Response
+from .resources import MAX_PER_PAGE, Request, Resources, Response
 from .sessions import COOKIE, Session, Sessions, cookie_header
 
 __all__ = ["Dashboard"]
@@ -57,7 +57,7 @@ NS_SETS = range(1, 6)
 # key (a delegation status's evidence, say) is shown as it is.
 ZONE_KEYS = frozenset({"id", "name", "status", "type", "account", "name_servers",
                        "vanity_name_servers", "vanity_name_servers_ips"})
-NAME_KEYS = frozenset(CUSTOM_NS_KEYS)
+NAME_KEYS = frozenset({"ns_name", "ns_set", "dns_records", "status", "zone_tag"})
 
 Change = Callable[[Callable[[Request], Response], Request], Awaitable[Response]]
 
