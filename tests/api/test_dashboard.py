@@ -50,6 +50,8 @@ def test_sign_in_sets_a_strict_http_only_cookie_not_the_token(site) -> None:
     cookie = page.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
     assert TOKEN_A not in cookie and TOKEN_A not in page.headers["location"]
+    assert page.headers["server"] == "acnsd-api" and page.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     home = client.follow(page)
     assert home.status == 200 and "Acme" in home.text and TOKEN_A not in home.text
     assert "Other" not in home.text  # token A's accounts only

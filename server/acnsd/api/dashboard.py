@@ -39,9 +39,7 @@ from .sessions import COOKIE, Session, Sessions, cookie_header
 __all__ = ["Dashboard"]
 
 SIGN_IN = "/sign-in"
-SERVER_HEADER = "acnsd-api"
 HEADERS = {
-    "Server": SERVER_HEADER,
     "Cache-Control": "no-store",
     "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
                                 "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "

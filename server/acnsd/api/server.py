@@ -422,7 +422,11 @@ class ApiServer:
         response = web.Response()  # what aiohttp gets back when the client has left
         try:
             answer = await self._answer(request)
-            response = answer if isinstance(answer, web.Response) else _response(*answer)
+            if isinstance(answer, web.Response):  # a dashboard page
+                response = answer
+                response.headers["Server"] = SERVER_HEADER
+            else:
+                response = _response(*answer)
             async with asyncio.timeout(self.limits.body_timeout):
                 await response.prepare(request)
                 await response.write_eof()
