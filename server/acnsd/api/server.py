@@ -4,7 +4,8 @@ Rule owned here: every response is one JSON envelope `{success, errors, messages
 result}` with a status that says what happened (200, 400 bad request or broken rule,
 401 no valid token, 403 outside the token's accounts, 404, 405, 408 too slow, 409
 conflict, 411, 413), and no request can reach a resource before its token is checked
-(only the OpenAPI document is public).
+(only the OpenAPI document is public). The web dashboard (dashboard.py) is served beside
+it, outside PREFIX, over the same resources and tokens, behind its own sign-in.
 
 No client can exhaust the server (issue 15). At most `max_connections` connections are
 open. One more is accepted by closing the least recently used connection among those not
@@ -50,6 +51,7 @@ from ..model.config import Loaded
 from ..model.types import ApiLimits
 from ..verify.checks import LastResults
 from .auth import Tokens
+from .dashboard import Dashboard
 from .edit import ConfigEditor, Rejected
 from .openapi import PATHS, document
 from .resources import Request, Resources, Response
@@ -318,6 +320,7 @@ class ApiServer:
         self.tokens = Tokens(tokens_file)
         self.resources = Resources(self.editor, checks)
         self.openapi = document(PREFIX)
+        self.dashboard = Dashboard(self.resources, self.tokens, self._change)
         self.limits = limits
         self._socket = _listening_socket(*listen)
         self._thread: threading.Thread | None = None
@@ -420,13 +423,17 @@ class ApiServer:
         self._connections.begin(request.protocol)
         response = web.Response()  # what aiohttp gets back when the client has left
         try:
-            status, body, headers = await self._answer(request)
-            response = _response(status, body, headers)
+            answer = await self._answer(request)
+            if isinstance(answer, web.Response):  # a dashboard page
+                response = answer
+                response.headers["Server"] = SERVER_HEADER
+            else:
+                response = _response(*answer)
             async with asyncio.timeout(self.limits.body_timeout):
                 await response.prepare(request)
                 await response.write_eof()
             log.info("event=api_request client=%s method=%s path=%s status=%d",
-                     request.remote, request.method, request.raw_path, status)
+                     request.remote, request.method, request.raw_path, response.status)
         except (ConnectionError, EOFError, TimeoutError) as exc:  # left, or does not read
             log.info("event=api_client_gone client=%s method=%s path=%s reason=%r",
                      request.remote, request.method, request.raw_path,
@@ -436,7 +443,7 @@ class ApiServer:
             self._connections.end(request.protocol)
         return response
 
-    async def _answer(self, request: web.BaseRequest) -> Answer:
+    async def _answer(self, request: web.BaseRequest) -> Answer | web.Response:
         try:
             return await self._dispatch(request)
         except Rejected as exc:
@@ -448,12 +455,15 @@ class ApiServer:
                           request.raw_path)
             return 500, envelope(500, errors=[(1500, "internal error; see the log")]), {}
 
-    async def _dispatch(self, request: web.BaseRequest) -> Answer:
+    async def _dispatch(self, request: web.BaseRequest) -> Answer | web.Response:
         method = request.method.lower()
         size = _declared_length(request)
         url = urlsplit(request.raw_path)
         if not url.path.startswith(PREFIX + "/"):
-            raise Rejected(404, [(7000, "No route for that URI")])
+            if self.dashboard.routes(url.path) is None:
+                raise Rejected(404, [(7000, "No route for that URI")])
+            return await self.dashboard.answer(request, url.path,
+                                               await self._body(request, size))
         path = url.path[len(PREFIX):].rstrip("/") or "/"
         if path == "/openapi.json" and method == "get":
             return 200, self.openapi, {}
