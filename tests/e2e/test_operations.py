@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import urllib.request
 
 import dns.rcode
@@ -60,14 +61,31 @@ def test_api_change_is_served_when_the_call_returns(daemon_factory):
     api_port = unused_port()
     daemon = daemon_factory(api_port=api_port)
     assert daemon.query("created.test", "SOA").rcode() == dns.rcode.REFUSED
+    _create_zone(api_port, "created.test")
+    response = daemon.query("created.test", "SOA")
+    assert response.rcode() == dns.rcode.NOERROR and response.answer
+    assert "event=change result=ok generation=2 zones=1 " in daemon.log()  # a delta
+
+
+def test_api_change_under_workers_reaches_every_worker(daemon_factory):
+    """Under --workers the supervisor runs the API: an accepted change is written, the
+    supervisor reloads, and the workers serve it (the API failed to start there before)."""
+    api_port = unused_port()
+    daemon = daemon_factory(api_port=api_port, workers=2)
+    _create_zone(api_port, "created.test")
+    deadline = time.monotonic() + 30
+    while daemon.query("created.test", "SOA").rcode() != dns.rcode.NOERROR:
+        assert time.monotonic() < deadline, daemon.log()[-3000:]
+        time.sleep(0.1)
+    assert daemon.stop() == 0
+
+
+def _create_zone(api_port: int, name: str) -> None:
     request = urllib.request.Request(
         f"http://127.0.0.1:{api_port}/client/v4/zones",
-        data=json.dumps({"name": "created.test", "account": {"id": ACCOUNT}}).encode(),
+        data=json.dumps({"name": name, "account": {"id": ACCOUNT}}).encode(),
         headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as reply:
         assert json.load(reply)["success"] is True
-    response = daemon.query("created.test", "SOA")
-    assert response.rcode() == dns.rcode.NOERROR and response.answer
-    assert "event=change result=ok generation=2 zones=1 " in daemon.log()  # a delta

@@ -614,7 +614,9 @@ def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, work
     code = 0
     try:
         if settings.api is not None:
-            api = _api_server(config, settings.api, _signal_self_hup, 0)  # DNS: in workers
+            # every accepted change makes the supervisor reload its workers (DNS: theirs)
+            api = ApiServer(config, settings.api.listen, settings.api.tokens_file,
+                            lambda made: _signal_self_hup(), api_limits(settings.api.limits, 0))
             api.start()
         drop_privileges(settings.user, store_path(settings.state_file))
     except (OSError, AcnsdError, TokenError) as exc:
@@ -629,7 +631,7 @@ def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, work
 
 
 def _signal_self_hup() -> None:
-    signal.pthread_kill(signal.main_thread_id(), signal.SIGHUP)
+    os.kill(os.getpid(), signal.SIGHUP)  # (Python runs its handler in the main thread)
 
 
 # How long a thread that holds the GIL keeps it while another waits (Python's default is
