@@ -164,9 +164,10 @@ class ConfigEditor:
         (R8-R10 and the file's own reading), written, served; refused (Invalid), the old
         file is put back. LookupError when the zone is not configured."""
         with self.lock:
-            file = next((z.file for z in self.model.zones if z.name == zone), None)
-            if file is None:
+            resolved = self.zone(zone)
+            if resolved is None:
                 raise LookupError(f"zone {zone} is not configured")
+            file = resolved.file
             text = rewrite(file.read_bytes().decode("utf-8"))
             return self._made(self._edit(ZoneFileChanged(zone)), {file: text}, (), ())
 
