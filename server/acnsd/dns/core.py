@@ -4,7 +4,9 @@ The rule this module owns: the edge policy, as one table applied in this order, 
 one error boundary.
 
     shorter than a header, or QR set            → drop (no response)
-    opcode NOTIFY (RFC 1996)                    → NOTAUTH with the question: we are
+    opcode NOTIFY (RFC 1996)                    → the `handoff` (the secondary side,
+                                                  xfr/secondary.py, answers); without
+                                                  one, NOTAUTH with the question: we are
                                                   no secondary (as Knot DNS without an
                                                   ACL that allows it)
     other opcode than QUERY                     → NOTIMP
@@ -340,6 +342,8 @@ def _respond(
         return None, _DROP, None
     if wire[2] & 0x78:
         if wire[2] & 0x78 == _NOTIFY:
+            if primary:
+                return None, _HANDOFF, None
             return _error(tables, wire, RCODE[_NOTAUTH], message_edns(wire)), _NOTAUTH, None
         return _error(tables, wire, RCODE[_NOTIMP], message_edns(wire)), _NOTIMP, None
     try:
