@@ -368,12 +368,13 @@ class Server:
         self.generation += 1
         return previous
 
-    async def _transferred(self, zones: tuple[ZoneDelta, ...]) -> None:
+    async def _transferred(self, zones: tuple[ZoneDelta, ...],
+                           unavailable: frozenset[bytes]) -> None:
         """The secondary side's hook (xfr/secondary.py): serve the zones transferred in,
-        stop serving those dropped or expired. Raises ConfigError for a zone that cannot
-        be served (nothing changed then)."""
+        stop serving those dropped or expired, answer SERVFAIL for those `unavailable`.
+        Raises ConfigError for a zone that cannot be served (nothing changed then)."""
         async with self._reload_lock:
-            await self._apply_delta(Delta(self.generation + 1, zones))
+            await self._apply_delta(Delta(self.generation + 1, zones, unavailable=unavailable))
             self.metrics.loaded(len(self.tables.zones), self.tables.records, self._sets,
                                 self.generation)
 
@@ -451,7 +452,8 @@ class Server:
         notifier = self.notifier
         settings = loaded.model.server
         if self.secondary is not None:  # the zones transferred in, served as before
-            delta = Delta(tables.generation, self.secondary.deltas())
+            delta = Delta(tables.generation, self.secondary.deltas(),
+                          unavailable=self.secondary.unavailable())
             tables = (await off_loop(apply_delta, tables, delta))[0]
         changed = []
         if notifier is not None and settings.notify:  # RFC 1996: the serials that changed

@@ -25,7 +25,9 @@ one error boundary.
     class CH: a configured name                 → its TXT; any other → REFUSED
     class other than IN, ANY and CH             → REFUSED
     no zone served at this address              → REFUSED (RA is never set), with EDE 20
-                                                  Not Authoritative (RFC 8914)
+                                                  Not Authoritative (RFC 8914); SERVFAIL
+                                                  for a secondary's zone not transferred
+                                                  yet or expired (lookup.py)
     otherwise                                   → the lookup (lookup.py); class ANY
                                                   (QCLASS *) is answered as IN, as Knot
                                                   DNS and NSD do

@@ -17,7 +17,9 @@ DNS follows them:
   served. A serial not after ours confirms the copy.
 - When no primary answers, or a transfer fails, the zone is checked again after RETRY
   seconds (FIRST_RETRY before a first copy); once no primary has confirmed the copy for
-  EXPIRE seconds, the zone is no longer served (expired) until a check succeeds.
+  EXPIRE seconds, the zone is no longer served (expired) until a check succeeds. A zone
+  followed with nothing to serve (not transferred yet, or expired) is SERVFAIL, as Knot
+  DNS answers (Tables.unavailable); a zone no longer followed is REFUSED.
 - A NOTIFY (RFC 1996 §3.7, §4.7) for a zone followed, unsigned or signed with a key a
   primary is configured with (xfr/primary.py has checked the signature), is answered
   NOERROR and checks the zone at once; any other NOTIFY is answered NOTAUTH (as Knot DNS
@@ -68,7 +70,8 @@ FIRST_RETRY = 10.0  # seconds between the checks of a zone of which we have no c
 TIMEOUT = 5.0  # seconds to wait for an SOA answer or for a transfer's next message
 LIFETIME = 600.0  # seconds a whole transfer may take
 RESULTS = ("ok", "refused", "failed")  # refused: an error rcode or a TSIG error from it
-Publish = Callable[[tuple[ZoneDelta, ...]], Awaitable[None]]
+# (the zones to serve or no longer serve, the apexes with nothing to serve) → done
+Publish = Callable[[tuple[ZoneDelta, ...], frozenset[bytes]], Awaitable[None]]
 _SOA = dns.rdatatype.SOA
 _PTR = dns.rdatatype.PTR
 _TXT = dns.rdatatype.TXT
@@ -128,6 +131,7 @@ class Secondary:
         self._limit = asyncio.Semaphore(TRANSFERS)
         self._updating = asyncio.Lock()
         self._update: asyncio.Task[None] | None = None  # held: a task only the loop holds
+        self._unavailable: frozenset[bytes] = frozenset()  # as the tables last had it
 
     def configure(self, config: SecondaryConfig, keys: Keyring) -> None:
         """Adopt a reloaded configuration: zones added are followed, those gone dropped."""
@@ -147,6 +151,11 @@ class Secondary:
         for zone in self._zones.values():
             if zone.task is not None:
                 zone.task.cancel()
+
+    def unavailable(self) -> frozenset[bytes]:
+        """The apexes of the zones followed with nothing to serve (lower-cased wire)."""
+        return frozenset(zone.key for zone in self._zones.values()
+                         if not zone.served and not zone.catalog)
 
     def deltas(self) -> tuple[ZoneDelta, ...]:
         """Every zone served from a copy (for tables compiled whole: serve.py)."""
@@ -182,11 +191,7 @@ class Secondary:
             for apex in self.config.catalogs:
                 if apex not in self._zones:
                     await self._add(apex, catalog=True)
-            wanted = dict.fromkeys(self.config.zones, False)
-            for apex in self.config.catalogs:
-                held = self._zones[apex].copy
-                wanted.update(dict.fromkeys(catalog_members(held) if held else (), False))
-            wanted.update(dict.fromkeys(self.config.catalogs, True))
+            wanted = self._wanted()
             changes = []
             for apex in [apex for apex in self._zones if apex not in wanted]:
                 gone = self._zones.pop(apex)
@@ -197,18 +202,32 @@ class Secondary:
                     changes.append(ZoneDelta(gone.key, None))
                 log.info("event=secondary_zone_dropped zone=%s", apex)
             now = time.time()
+            added = []
             for apex, catalog in wanted.items():
-                if apex in self._zones:
-                    continue
-                zone = await self._add(apex, catalog)
-                if zone.copy is not None and not catalog and not zone.expired(now):
-                    changes.append(ZoneDelta(zone.key, await off_loop(copies.plan_of, zone.copy)))
-                    zone.served = True
-            if changes:
-                await self._served(changes)
+                if apex not in self._zones:
+                    zone = await self._add(apex, catalog)
+                    if zone.copy is not None and not catalog and not zone.expired(now):
+                        zone.served = True
+                        added.append(zone)
+                        changes.append(ZoneDelta(zone.key,
+                                                 await off_loop(copies.plan_of, zone.copy)))
+            if (changes or self.unavailable() != self._unavailable) and not await self._served(
+                    changes):
+                for zone in added:
+                    zone.served = False
             for zone in self._zones.values():
                 if zone.task is None:
                     zone.task = asyncio.get_running_loop().create_task(self._follow(zone))
+
+    def _wanted(self) -> dict[str, bool]:
+        """Each zone to follow → whether it is a catalog: the zones configured, the
+        members of the catalogs held, the catalogs."""
+        wanted = dict.fromkeys(self.config.zones, False)
+        for apex in self.config.catalogs:
+            held = self._zones[apex].copy
+            wanted.update(dict.fromkeys(catalog_members(held) if held else (), False))
+        wanted.update(dict.fromkeys(self.config.catalogs, True))
+        return wanted
 
     async def _add(self, apex: str, catalog: bool) -> _Zone:
         zone = self._zones[apex] = _Zone(apex, catalog)
@@ -219,13 +238,19 @@ class Secondary:
 
     async def _served(self, changes: list[ZoneDelta]) -> bool:
         """Hand the tables `changes`; False (logged) when a zone cannot be served."""
+        unavailable = self.unavailable()
         try:
-            await self._publish(tuple(changes))
+            await self._publish(tuple(changes), unavailable)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("event=secondary_zone_unservable %s", problem)
             return False
+        self._unavailable = unavailable
         return True
+
+    async def _serve(self, zone: _Zone, plan: ZonePlan) -> None:
+        zone.served = True  # not unavailable any more
+        zone.served = await self._served([ZoneDelta(zone.key, plan)])
 
     async def _follow(self, zone: _Zone) -> None:
         """Check the zone now, then whenever its timers or a NOTIFY say."""
@@ -253,8 +278,7 @@ class Secondary:
                 zone.confirmed = time.time()
                 await off_loop(copies.touch, self.config.directory, zone.apex)
                 if not zone.served and not zone.catalog:  # expired: served again
-                    plan = await off_loop(copies.plan_of, zone.copy)
-                    zone.served = await self._served([ZoneDelta(zone.key, plan)])
+                    await self._serve(zone, await off_loop(copies.plan_of, zone.copy))
                 return float(copies.soa_of(zone.copy).refresh)  # type: ignore[arg-type]
             zone.lag = (serial - held) % SERIAL_SPACE if held is not None else 0
             if await self._transfer(zone, primary, held):
@@ -328,6 +352,5 @@ class Secondary:
         if zone.catalog:
             self._update_soon()
         else:
-            plan: ZonePlan = await off_loop(copies.plan_of, copy)
-            zone.served = await self._served([ZoneDelta(zone.key, plan, serial=serial)])
+            await self._serve(zone, await off_loop(copies.plan_of, copy))
         return True
