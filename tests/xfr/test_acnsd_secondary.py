@@ -12,6 +12,7 @@ import base64
 import os
 import re
 import signal
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -26,7 +27,7 @@ import dns.tsigkeyring
 import pytest
 from acnsd.model.types import zone_id
 from e2e.e2e_daemon import ACCOUNT, Daemon, kill, start_daemon
-from tooling import unused_port
+from tooling import require_tool, stop_process, unused_port
 
 from .xfrkit import KEY, KEYRING, SECRET, api, axfr, records, start_primary
 
@@ -233,3 +234,65 @@ def test_notify_is_answered_for_zones_followed_with_the_primarys_key(tmp_path, f
     # a server that is no secondary answers NOTAUTH, as before
     assert _notify(primary.port, "example.com.", KEYRING).rcode() == dns.rcode.NOTAUTH
     assert secondary.process.poll() is None
+
+
+SHORT_ZONE = """\
+$ORIGIN short.test.
+@ 60 IN SOA ns.short.test. hostmaster.short.test. 1 1 1 3 60
+@ 60 IN NS ns.short.test.
+ns 60 IN A 192.0.2.53
+"""
+
+
+def test_a_knot_primary_down_past_the_soa_expire_makes_the_zone_servfail(tmp_path, fleet):
+    """Refresh, retry and expire from the SOA (1, 1 and 3 s here), with Knot DNS as the
+    primary: SERVFAIL (as Knot) once Knot has been down for longer than the expire;
+    served again when it is back. (Served while the primary is down and not expired:
+    test_serves_while_the_primary_is_down_and_after_kill_9.)"""
+    knotd = require_tool("knotd")
+    base = tmp_path / "knot"
+    (base / "db").mkdir(parents=True)
+    (base / "short.test.zone").write_text(SHORT_ZONE)
+    knot_port, port = unused_port(), unused_port()
+    (base / "knot.conf").write_text(f"""\
+server:
+    rundir: {base}
+    listen: 127.0.0.1@{knot_port}
+database:
+    storage: {base / "db"}
+key:
+  - id: {KEY}
+    algorithm: hmac-sha256
+    secret: {SECRET}
+acl:
+  - id: transfer
+    address: 127.0.0.1
+    key: {KEY}
+    action: transfer
+zone:
+  - domain: short.test.
+    storage: {base}
+    acl: transfer
+""")
+
+    def start_knot() -> subprocess.Popen:
+        with open(base / "knotd.log", "ab") as log:
+            return subprocess.Popen([knotd, "-c", str(base / "knot.conf")], stdout=log,
+                                    stderr=subprocess.STDOUT)
+
+    knot = start_knot()
+    try:
+        config = secondary_config(tmp_path / "secondary", port, knot_port, catalogs="[]",
+                                  zones="[short.test]")
+        secondary = fleet(start_daemon(config, port))
+        _wait(lambda: secondary.query("ns.short.test.", "A").answer, FIRST_SYNC,
+              "the zone is not transferred from Knot")
+        stop_process(knot)
+        _wait(lambda: secondary.query("ns.short.test.", "A").rcode() == dns.rcode.SERVFAIL,
+              FIRST_SYNC, "the zone did not expire")
+        secondary.wait_log(r"event=secondary_zone_expired zone=short\.test ")
+        knot = start_knot()
+        _wait(lambda: secondary.query("ns.short.test.", "A").answer, FIRST_SYNC,
+              "the zone is not served again once Knot is back")
+    finally:
+        stop_process(knot)
