@@ -296,3 +296,19 @@ zone:
               "the zone is not served again once Knot is back")
     finally:
         stop_process(knot)
+
+
+def test_a_reload_adopts_the_zones_listed(tmp_path, fleet) -> None:
+    port = unused_port()
+    primary = _primary(tmp_path, fleet, port)
+    secondary = _secondary(tmp_path, fleet, port, primary, catalogs="[]",
+                           zones="[example.com]")
+    _wait(lambda: _same(primary, secondary, "example.com."), FIRST_SYNC, "no first sync")
+    assert secondary.query("other.org.", "SOA").rcode() == dns.rcode.REFUSED
+    secondary_config(tmp_path / "secondary", port, primary.port, catalogs="[]",
+                     zones="[other.org]")
+    secondary.signal(signal.SIGHUP)
+    _wait(lambda: _same(primary, secondary, "other.org."), FIRST_SYNC,
+          "a zone listed by a reload is not served")
+    _wait(lambda: secondary.query("example.com.", "SOA").rcode() == dns.rcode.REFUSED,
+          FIRST_SYNC, "a zone no longer listed is still served")
