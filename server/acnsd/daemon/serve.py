@@ -379,7 +379,8 @@ class Server:
                                 self.generation)
 
     async def _publish(self, committed: Committed) -> None:
-        """Serve the change's delta (_apply_delta)."""
+        """Serve an accepted change: its delta applied (_apply_delta), a NOTIFY for each
+        serial it changed, its model, sets, metrics and views adopted."""
         async with self._reload_lock:
             started = time.monotonic()
             delta = committed.delta
@@ -452,7 +453,7 @@ class Server:
         notifier = self.notifier
         settings = loaded.model.server
         if self.secondary is not None:  # the zones transferred in, served as before
-            delta = Delta(tables.generation, self.secondary.deltas(),
+            delta = Delta(tables.generation, self.secondary.deltas(),  # compiled: shared
                           unavailable=self.secondary.unavailable())
             tables = (await off_loop(apply_delta, tables, delta))[0]
         changed = []

@@ -92,10 +92,14 @@ class _Zone:
     catalog: bool  # a catalog zone: followed for its members, not served
     copy: Copy | None = None
     confirmed: float = 0.0  # unix time a primary last confirmed the copy
-    served: bool = False
+    plan: ZonePlan | None = None  # what the tables serve of the copy; None: not served
     lag: int = 0  # serials behind the primary, as last seen
     notified: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+
+    @property
+    def served(self) -> bool:
+        return self.plan is not None
 
     @property
     def key(self) -> bytes:
@@ -115,7 +119,7 @@ def catalog_members(catalog: dns.zone.Zone) -> list[str]:
     zones = dns.name.from_text("zones", origin)  # type: ignore[arg-type]
     return sorted({ptr.target.to_text().lower().rstrip(".")
                    for name, node in catalog.items()
-                   if name.parent() == zones and len(name) == len(zones) + 1
+                   if name.parent() == zones  # <unique-id>.zones.<catalog>
                    for rdataset in node if rdataset.rdtype == _PTR for ptr in rdataset})
 
 
@@ -159,8 +163,8 @@ class Secondary:
 
     def deltas(self) -> tuple[ZoneDelta, ...]:
         """Every zone served from a copy (for tables compiled whole: serve.py)."""
-        return tuple(ZoneDelta(zone.key, copies.plan_of(zone.copy)) for zone in
-                     self._zones.values() if zone.served and zone.copy is not None)
+        return tuple(ZoneDelta(zone.key, zone.plan) for zone in self._zones.values()
+                     if zone.plan is not None)
 
     def lags(self) -> dict[str, int]:
         """Serials behind the primary, by zone (catalogs included)."""
@@ -207,14 +211,13 @@ class Secondary:
                 if apex not in self._zones:
                     zone = await self._add(apex, catalog)
                     if zone.copy is not None and not catalog and not zone.expired(now):
-                        zone.served = True
+                        zone.plan = await off_loop(copies.plan_of, zone.copy)
                         added.append(zone)
-                        changes.append(ZoneDelta(zone.key,
-                                                 await off_loop(copies.plan_of, zone.copy)))
-            if (changes or self.unavailable() != self._unavailable) and not await self._served(
-                    changes):
-                for zone in added:
-                    zone.served = False
+                        changes.append(ZoneDelta(zone.key, zone.plan))
+            if changes or self.unavailable() != self._unavailable:
+                if not await self._to_tables(changes):
+                    for zone in added:
+                        zone.plan = None
             for zone in self._zones.values():
                 if zone.task is None:
                     zone.task = asyncio.get_running_loop().create_task(self._follow(zone))
@@ -236,7 +239,7 @@ class Secondary:
             zone.copy, zone.confirmed = loaded
         return zone
 
-    async def _served(self, changes: list[ZoneDelta]) -> bool:
+    async def _to_tables(self, changes: list[ZoneDelta]) -> bool:
         """Hand the tables `changes`; False (logged) when a zone cannot be served."""
         unavailable = self.unavailable()
         try:
@@ -249,8 +252,9 @@ class Secondary:
         return True
 
     async def _serve(self, zone: _Zone, plan: ZonePlan) -> None:
-        zone.served = True  # not unavailable any more
-        zone.served = await self._served([ZoneDelta(zone.key, plan)])
+        zone.plan = plan  # not unavailable any more
+        if not await self._to_tables([ZoneDelta(zone.key, plan)]):
+            zone.plan = None
 
     async def _follow(self, zone: _Zone) -> None:
         """Check the zone now, then whenever its timers or a NOTIFY say."""
@@ -288,8 +292,8 @@ class Secondary:
         soa = copies.soa_of(zone.copy)
         now = time.time()
         if zone.served and zone.expired(now):
-            zone.served = False
-            await self._served([ZoneDelta(zone.key, None)])
+            zone.plan = None
+            await self._to_tables([ZoneDelta(zone.key, None)])
             log.warning("event=secondary_zone_expired zone=%s serial=%d", zone.apex, soa.serial)
         left = zone.confirmed + soa.expire - now
         return float(min(soa.retry, left)) if left > 0 else float(soa.retry)
