@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import dns.flags
@@ -27,6 +26,7 @@ import dns.tsigkeyring
 import pytest
 from acnsd.model.types import zone_id
 from e2e.e2e_daemon import ACCOUNT, Daemon, kill, start_daemon
+from ops.opskit import promtool_check, scrape
 from tooling import require_tool, stop_process, unused_port
 
 from .xfrkit import KEY, KEYRING, SECRET, api, axfr, records, start_primary
@@ -90,7 +90,7 @@ def _secondary(tmp_path: Path, fleet, port: int, primary: Daemon, **options) -> 
 
 
 def _metric(port: int, line: str) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    text = scrape("127.0.0.1", port)
     found = re.search(rf"^{re.escape(line)} (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
 
@@ -152,6 +152,8 @@ def test_follows_api_changes_within_a_second(tmp_path, fleet) -> None:
     assert _same(primary, secondary, "example.com.")
     assert _metric(metrics_port, ixfr) > before  # the change came by IXFR, not AXFR
     assert _metric(metrics_port, "acnsd_secondary_lag_serials") == 0
+    assert _metric(metrics_port, 'acnsd_secondary_zones{state="served"}') == 4
+    promtool_check(scrape("127.0.0.1", metrics_port))
 
     api(api_port, "DELETE", f"/zones/{zone_id('fresh.test')}")
     _wait(lambda: secondary.query("fresh.test.", "SOA").rcode() == dns.rcode.REFUSED, FOLLOWS,
@@ -208,8 +210,7 @@ def test_a_wrong_key_transfers_nothing(tmp_path, fleet) -> None:
     for kind in ("axfr", "ixfr"):
         assert _metric(metrics_port, f'acnsd_transfers_in_total{{kind="{kind}",result="ok"}}') == 0
     assert not list((tmp_path / "secondary" / "secondary").glob("*.zone"))
-    assert "secondary_zones" in urllib.request.urlopen(
-        f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    assert _metric(metrics_port, 'acnsd_secondary_zones{state="pending"}') == 1
 
 
 def _notify(port: int, zone: str, keyring=None) -> dns.message.Message:
