@@ -24,9 +24,9 @@ DNS follows them:
   primary is configured with (xfr/primary.py has checked the signature), is answered
   NOERROR and checks the zone at once; any other NOTIFY is answered NOTAUTH (as Knot DNS
   without a matching ACL).
-- At most TRANSFERS transfers run at once. Transfers are counted by the kind received and
-  the result; the lag is the number of serials the copy is behind the primary's SOA, as
-  last seen, per zone.
+- At most CHECKS SOA checks and TRANSFERS transfers run at once. Transfers are counted
+  by the kind received and the result; the lag is the number of serials the copy is
+  behind the primary's SOA, as last seen, per zone.
 """
 
 from __future__ import annotations
@@ -60,12 +60,13 @@ from .copies import Copy
 from .primary import KINDS
 from .tsig import Keyring
 
-__all__ = ["FIRST_RETRY", "RESULTS", "TRANSFERS", "Secondary", "SecondaryCounters",
+__all__ = ["CHECKS", "FIRST_RETRY", "RESULTS", "TRANSFERS", "Secondary", "SecondaryCounters",
            "catalog_members"]
 
 log = logging.getLogger("acnsd.xfr")
 
 TRANSFERS = 10  # transfers in at once
+CHECKS = 100  # SOA checks at once (a start with 10,000 zones queues them)
 FIRST_RETRY = 10.0  # seconds between the checks of a zone of which we have no copy
 TIMEOUT = 5.0  # seconds to wait for an SOA answer or for a transfer's next message
 LIFETIME = 600.0  # seconds a whole transfer may take
@@ -133,6 +134,7 @@ class Secondary:
         self._publish = publish
         self._zones: dict[str, _Zone] = {}
         self._limit = asyncio.Semaphore(TRANSFERS)
+        self._checks = asyncio.Semaphore(CHECKS)
         self._updating = asyncio.Lock()
         self._update: asyncio.Task[None] | None = None  # held: a task only the loop holds
         self._unavailable: frozenset[bytes] = frozenset()  # as the tables last had it
@@ -310,8 +312,9 @@ class Secondary:
         self._sign(query, primary)
         where = f"{primary.host}:{primary.port}"
         try:
-            response, _ = await dns.asyncquery.udp_with_fallback(
-                query, primary.host, TIMEOUT, primary.port)
+            async with self._checks:
+                response, _ = await dns.asyncquery.udp_with_fallback(
+                    query, primary.host, TIMEOUT, primary.port)
         except (OSError, dns.exception.DNSException) as exc:
             log.warning("event=secondary_soa_failed zone=%s primary=%s reason=%r", apex, where,
                         str(exc) or type(exc).__name__)
