@@ -9,6 +9,7 @@ DNS follows them:
   is transferred and followed as a zone, never served. A zone that leaves every list is
   no longer served and its copy is removed; a new one is transferred at once.
 - At start, each zone's copy on disk (copies.py) is served before any primary is asked.
+  A copy that cannot be written (logged) is served all the same.
 - A zone is checked at start, REFRESH seconds (its SOA's) after each check, and at once on
   a NOTIFY: the primaries are asked in order for its SOA (over UDP, over TCP when the
   answer is truncated), signed with their key. A serial after ours (RFC 1982) starts a
@@ -351,7 +352,11 @@ class Secondary:
                 return False
         kind = "axfr" if copy.replaced else "ixfr"
         serial = copies.soa_of(copy).serial
-        await off_loop(copies.save, self.config.directory, copy)
+        try:
+            await off_loop(copies.save, self.config.directory, copy)
+        except OSError as exc:  # served all the same: newer than the copy on disk
+            log.error("event=secondary_copy_unwritable zone=%s dir=%s reason=%r", zone.apex,
+                      self.config.directory, exc.strerror)
         zone.copy, zone.confirmed, zone.lag = copy, time.time(), 0
         self.counters.transfers[kind, "ok"] += 1
         log.info("event=transfer_in zone=%s primary=%s kind=%s serial=%d", zone.apex, where,
