@@ -313,3 +313,16 @@ def test_a_reload_adopts_the_zones_listed(tmp_path, fleet) -> None:
           "a zone listed by a reload is not served")
     _wait(lambda: secondary.query("example.com.", "SOA").rcode() == dns.rcode.REFUSED,
           FIRST_SYNC, "a zone no longer listed is still served")
+
+
+def test_a_copy_that_cannot_be_written_is_served_all_the_same(tmp_path, fleet) -> None:
+    port = unused_port()
+    primary = _primary(tmp_path, fleet, port)
+    config = secondary_config(tmp_path / "secondary", port, primary.port, catalogs="[]",
+                              zones="[example.com]")
+    (tmp_path / "secondary" / "blocked").write_text("a file where the directory would be\n")
+    config.write_text(config.read_text() + "    dir: blocked/copies\n")
+    secondary = fleet(start_daemon(config, port))
+    _wait(lambda: _same(primary, secondary, "example.com."), FIRST_SYNC,
+          "a zone whose copy cannot be written is not served")
+    secondary.wait_log(r"event=secondary_copy_unwritable zone=example\.com ")
