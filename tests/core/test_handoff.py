@@ -1,7 +1,9 @@
-"""The core's handoff to the primary side (xfr/): zone transfers and TSIG-signed queries go
-to it, alone or in a UDP batch; every other query is answered as without it."""
+"""The core's handoff to the primary side (xfr/): zone transfers, TSIG-signed queries and
+NOTIFYs go to it, alone or in a UDP batch; every other query is answered as without it."""
 
+import dns.flags
 import dns.message
+import dns.opcode
 import dns.rdatatype
 import dns.tsigkeyring
 import dns.xfr
@@ -27,11 +29,19 @@ def _ixfr() -> bytes:  # an SOA in authority (RFC 1995 §3)
     return query.to_wire()
 
 
+def _notify() -> bytes:
+    query = dns.message.make_query("example.com.", "SOA")
+    query.flags = dns.flags.AA
+    query.set_opcode(dns.opcode.NOTIFY)
+    return query.to_wire()
+
+
 HANDED = {
     "AXFR TCP": (make_query("example.com.", "AXFR").to_wire(), Transport.TCP),
     "AXFR UDP": (make_query("example.com.", "AXFR").to_wire(), Transport.UDP),
     "IXFR": (_ixfr(), Transport.TCP),
     "signed": (_signed(), Transport.UDP),
+    "NOTIFY": (_notify(), Transport.UDP),  # to the secondary side (xfr/secondary.py)
 }
 
 
@@ -43,8 +53,9 @@ def test_handed_off(name):
     assert (response, outcome, apex, handed) == (b"it", Outcome.HANDOFF, None, [wire])
 
 
-def test_without_a_handoff_transfers_are_notimp_and_tsig_ignored():
+def test_without_a_handoff_transfers_are_notimp_tsig_ignored_and_notify_notauth():
     assert respond(T, HANDED["IXFR"][0], Transport.TCP)[1] is Outcome.NOTIMP
+    assert respond(T, HANDED["NOTIFY"][0], Transport.UDP)[1] is Outcome.NOTAUTH
     assert respond(T, HANDED["signed"][0], Transport.UDP)[1] is Outcome.ANSWER
 
 

@@ -162,6 +162,9 @@ class Metrics:
         # the primary side (xfr/primary.py): its `counters` (TransferCounters) and
         # `journal_entries()`
         self.primary: object | None = None
+        # the secondary side (xfr/secondary.py): its `counters` (SecondaryCounters),
+        # `lags()` and `states()`; None when the server is no secondary
+        self.secondary: object | None = None
         # what holds the response rate limiter (dns/rrl.py) as `rrl`, None when it is off
         self.limits: object | None = None
         # the delegation checks' last results (verify/checks.py), None: not checked here
@@ -322,6 +325,8 @@ class MetricsCollector(Collector):
             yield from _primary_families(m.primary)
         if m.checks is not None:
             yield from _check_families(m.checks())
+        if m.secondary is not None:
+            yield from _secondary_families(m.secondary)
 
 
 def _check_families(results: dict[str, Any]) -> Iterable:
@@ -361,6 +366,26 @@ def _primary_families(primary: object) -> Iterable:
     yield GaugeMetricFamily(
         "acnsd_journal_entries", "Zone differences the journal holds for IXFR, every zone",
         value=primary.journal_entries() or 0)  # type: ignore[attr-defined]
+
+
+def _secondary_families(secondary: object) -> Iterable:
+    """Transfers in by kind and result, the largest lag, the zones by state."""
+    transfers = CounterMetricFamily(
+        "acnsd_transfers_in", "Zone transfers from the primaries, by kind received and result",
+        labels=("kind", "result"))
+    for (kind, result), value in sorted(secondary.counters.transfers.items()):  # type: ignore[attr-defined]
+        transfers.add_metric((kind, result), value)
+    yield transfers
+    yield GaugeMetricFamily(
+        "acnsd_secondary_lag_serials",
+        "Serials the copy of a zone is behind its primary, as last checked: the largest",
+        value=max(secondary.lags().values(), default=0))  # type: ignore[attr-defined]
+    zones = GaugeMetricFamily(
+        "acnsd_secondary_zones", "Zones followed as a secondary, by state (served, expired, "
+        "pending: not transferred yet)", labels=("state",))
+    for state, value in secondary.states().items():  # type: ignore[attr-defined]
+        zones.add_metric((state,), value)
+    yield zones
 
 
 def outcome_label(outcome: Outcome) -> str:

@@ -59,7 +59,7 @@ from acnsd.daemon.supervise import Supervisor
 from acnsd.daemon.verifier import recheck
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport
-from acnsd.dns.delta import apply_delta
+from acnsd.dns.delta import Delta, ZoneDelta, apply_delta
 from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError, Problem
 from acnsd.gcpause import gc_paused
@@ -72,6 +72,7 @@ from acnsd.net.listener import BindError, Listener, TcpConnections, format_addre
 from acnsd.verify.checks import LastResults
 from acnsd.xfr.notify import Notifier, changed_zones
 from acnsd.xfr.primary import Primary
+from acnsd.xfr.secondary import Secondary
 
 __all__ = [
     "SHUTDOWN_GRACE",
@@ -169,10 +170,14 @@ def frozen(function: Callable[..., T], *args: object) -> T:
 
 def _remove_stale_temporaries(model: Model) -> None:
     """Remove what a crash (kill -9) left of atomic writes in the directories acnsd writes
-    to: the configuration's, the state file's and zones_dir. Called holding the pid file's
-    lock, so that no other server of this configuration is writing there."""
+    to: the configuration's, the state file's, zones_dir and the secondary's. Called
+    holding the pid file's lock, so that no other server of this configuration is writing
+    there."""
     server = model.server
-    for directory in {model.config_file.parent, server.state_file.parent, server.zones_dir}:
+    directories = {model.config_file.parent, server.state_file.parent, server.zones_dir}
+    if server.secondary is not None and server.secondary.directory.is_dir():
+        directories.add(server.secondary.directory)
+    for directory in directories:
         for path in remove_stale_temporaries(directory):
             log.info("event=stale_temporary_removed path=%s", path)
 
@@ -222,6 +227,11 @@ class Server:
         self.metrics.primary = self.primary
         self.metrics.limits = self
         self.notifier = Notifier(self.primary.counters) if notify else None
+        # the secondary side (xfr/secondary.py): zones transferred in, added to the tables
+        secondary = loaded.model.server.secondary
+        self.secondary = None if secondary is None else Secondary(
+            secondary, self.primary.keys, self._transferred)
+        self.metrics.secondary = self.secondary
         if self.notifier is not None:
             self.notifier.configure(loaded.model.server.notify, self.primary.keys)
         self.api: ApiServer | None = None
@@ -348,22 +358,40 @@ class Server:
                 raise
             await self._swap(loaded, tables, started, source)
 
+    async def _apply_delta(self, delta: Delta) -> Tables:
+        """Apply `delta` to the tables being served, copy-on-write, and swap them in (one
+        assignment); then drop the answers it may change from the caches; the tables it
+        replaced. A small delta is applied on the loop (well under a millisecond a zone),
+        a large one in a thread. Called holding the reload lock."""
+        delta = dataclasses.replace(delta, generation=self.generation + 1)
+        changed = itertools.chain(delta.zones, delta.catalogs)  # a catalog of 10,000 zones
+        if sum(len(z.plan.rrsets) for z in changed if z.plan is not None) < INLINE:
+            tables, names = apply_delta(self.tables, delta)
+        else:
+            tables, names = await off_loop(apply_delta, self.tables, delta)
+        previous, self.tables = self.tables, tables
+        tables.cache.invalidate(names)
+        self.generation += 1
+        return previous
+
+    async def _transferred(self, zones: tuple[ZoneDelta, ...],
+                           unavailable: frozenset[bytes]) -> None:
+        """The secondary side's hook (xfr/secondary.py): serve the zones transferred in,
+        stop serving those dropped or expired, answer SERVFAIL for those `unavailable`.
+        Raises ConfigError for a zone that cannot be served (nothing changed then)."""
+        async with self._reload_lock:
+            await self._apply_delta(Delta(self.generation + 1, zones, unavailable=unavailable))
+            self.metrics.loaded(len(self.tables.zones), self.tables.records, self._sets,
+                                self.generation)
+
     async def _publish(self, committed: Committed) -> None:
-        """Apply the change's delta to the tables being served, copy-on-write, and swap
-        them in (one assignment); then drop the answers it may change from the caches.
-        A small delta is applied on the loop (well under a millisecond a zone), a large
-        one in a thread."""
+        """Serve an accepted change: its delta applied (_apply_delta), a NOTIFY for each
+        serial it changed, its model, sets, metrics and views adopted."""
         async with self._reload_lock:
             started = time.monotonic()
-            delta = dataclasses.replace(committed.delta, generation=self.generation + 1)
-            changed = itertools.chain(delta.zones, delta.catalogs)  # a catalog of 10,000 zones
-            if sum(len(z.plan.rrsets) for z in changed if z.plan is not None) < INLINE:
-                tables, names = apply_delta(self.tables, delta)
-            else:
-                tables, names = await off_loop(apply_delta, self.tables, delta)
-            previous, self.tables = self.tables, tables
-            tables.cache.invalidate(names)
-            self.generation += 1
+            delta = committed.delta
+            previous = await self._apply_delta(delta)
+            tables = self.tables
             if self.notifier is not None and committed.model.server.notify:
                 self.notifier.notify(changed_zones(previous, tables,
                                                    [zone.key for zone in delta.zones]))
@@ -431,6 +459,10 @@ class Server:
         sets = self._sets = await off_loop(acns_sets, loaded.model)
         notifier = self.notifier
         settings = loaded.model.server
+        if self.secondary is not None:  # the zones transferred in, served as before
+            delta = Delta(tables.generation, self.secondary.deltas(),  # compiled: shared
+                          unavailable=self.secondary.unavailable())
+            tables = (await off_loop(apply_delta, tables, delta))[0]
         changed = []
         if notifier is not None and settings.notify:  # RFC 1996: the serials that changed
             changed = await off_loop(changed_zones, self.tables, tables)
@@ -441,6 +473,11 @@ class Server:
         self.generation += 1
         self._plan, self._model = loaded.plan, loaded.model
         self.primary.configure(settings)
+        if self.secondary is not None and settings.secondary is not None:
+            self.secondary.configure(settings.secondary, self.primary.keys)
+        elif (self.secondary is None) != (settings.secondary is None):
+            log.warning("event=secondary_unchanged reason='server.secondary is turned on or "
+                        "off at a restart'")
         self.cookies = cookies
         self.rrl = rate_limiter(settings.rrl, self.rrl)
         if notifier is not None:
@@ -472,6 +509,8 @@ class Server:
             self._verifier.cancel()
         if self.notifier is not None:
             self.notifier.close()
+        if self.secondary is not None:
+            self.secondary.close()
         drained = sum(listener.stop_accepting() for listener in self.listeners.values())
         self.listeners.clear()
         aborted = await self._connections.drain(grace)
@@ -505,6 +544,8 @@ async def serve(
     settings = loaded.model.server
     exposition: Exposition | None = None
     try:
+        if server.secondary is not None:  # the copies on disk served before listening
+            await server.secondary.start()
         await server.bind(strict=True)
         if not server.listeners:
             raise AcnsdError("no address could be bound")
@@ -678,6 +719,9 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     plan = loaded.plan
     log.info("event=loaded config=%s zones=%d views=%d", config, len(plan.zones), len(plan.views))
     ports = [port for _, port in override or plan.listen] + [plan.view_port] * bool(plan.views)
+    if workers > 1 and settings.secondary is not None:
+        log.error("event=bad_workers workers=%d reason='a secondary runs one process'", workers)
+        return 2
     if workers > 1 and 0 in ports:
         log.error("event=bad_workers workers=%d reason='port 0 would differ per worker'", workers)
         return 2

@@ -137,6 +137,9 @@ class Tables:
     # the catalog zones (RFC 9432) as tables of their own, which only the primary side
     # reads (xfr/): a plain query never finds them; None: no catalog
     catalogs: Tables | None = None
+    # the apexes (lower-cased wire) of the zones followed as a secondary that have nothing
+    # to serve (xfr/secondary.py): a query at or below one that no zone holds is SERVFAIL
+    unavailable: frozenset[bytes] = frozenset()
 
 
 def _is_at_or_below(name: WireName, key: bytes) -> bool:

@@ -4,7 +4,9 @@ The rule this module owns: the edge policy, as one table applied in this order, 
 one error boundary.
 
     shorter than a header, or QR set            → drop (no response)
-    opcode NOTIFY (RFC 1996)                    → NOTAUTH with the question: we are
+    opcode NOTIFY (RFC 1996)                    → the `handoff` (the secondary side,
+                                                  xfr/secondary.py, answers); without
+                                                  one, NOTAUTH with the question: we are
                                                   no secondary (as Knot DNS without an
                                                   ACL that allows it)
     other opcode than QUERY                     → NOTIMP
@@ -23,7 +25,9 @@ one error boundary.
     class CH: a configured name                 → its TXT; any other → REFUSED
     class other than IN, ANY and CH             → REFUSED
     no zone served at this address              → REFUSED (RA is never set), with EDE 20
-                                                  Not Authoritative (RFC 8914)
+                                                  Not Authoritative (RFC 8914); SERVFAIL
+                                                  for a secondary's zone not transferred
+                                                  yet or expired (lookup.py)
     otherwise                                   → the lookup (lookup.py); class ANY
                                                   (QCLASS *) is answered as IN, as Knot
                                                   DNS and NSD do
@@ -340,6 +344,8 @@ def _respond(
         return None, _DROP, None
     if wire[2] & 0x78:
         if wire[2] & 0x78 == _NOTIFY:
+            if primary:
+                return None, _HANDOFF, None
             return _error(tables, wire, RCODE[_NOTAUTH], message_edns(wire)), _NOTAUTH, None
         return _error(tables, wire, RCODE[_NOTIMP], message_edns(wire)), _NOTIMP, None
     try:

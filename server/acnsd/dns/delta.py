@@ -7,8 +7,9 @@ included; with them, the names whose cached answers may have changed, for
 `ResponseCache.invalidate` once the new tables are swapped in:
 
 - every zone added, removed or replaced;
-- where a zone is added or removed or the addresses that serve it change, and for each
-  extra name (R8) added to or removed from a view: every zone at or above that name
+- where a zone is added or removed or the addresses that serve it change, for each
+  extra name (R8) added to or removed from a view, and for each apex that enters or
+  leaves `Tables.unavailable`: every zone at or above that name
   (its answers for the names below, its referrals, its NXDOMAIN templates) and
   `cache.unheld(name)` (answers that found no zone holding a name at or below it).
 
@@ -69,6 +70,9 @@ class Delta:
     flush_caches: bool = False  # start with empty caches
     final: bool = True  # False: a part of a streamed full load; swap on the final part
     catalogs: tuple[ZoneDelta, ...] = ()  # the catalog zones changed (Tables.catalogs)
+    # every apex of Tables.unavailable (a secondary's zones with nothing to serve), when
+    # they changed; None: as before
+    unavailable: frozenset[bytes] | None = None
 
 
 def apply_delta(tables: Tables, delta: Delta) -> tuple[Tables, set[bytes]]:
@@ -93,7 +97,8 @@ def apply_delta(tables: Tables, delta: Delta) -> tuple[Tables, set[bytes]]:
             renamed |= names.get(address, frozenset()) ^ before.get(address, frozenset())
         views_changed = names.keys() != before.keys()
     invalid = set(changed)
-    for key in chain(moved, renamed):
+    unavailable = tables.unavailable if delta.unavailable is None else delta.unavailable
+    for key in chain(moved, renamed, unavailable ^ tables.unavailable):
         invalid |= _around(key, tables.zones, zones)
     options = delta.options or tables.options
     if delta.flush_caches or options != tables.options or views_changed:
@@ -110,6 +115,7 @@ def apply_delta(tables: Tables, delta: Delta) -> tuple[Tables, set[bytes]]:
         records=tables.records + records,
         generation=delta.generation,
         catalogs=_catalogs(tables, delta, options),
+        unavailable=unavailable,
         **parts,
     )
     return new_tables, invalid

@@ -13,7 +13,9 @@ NS, or the negative SOA, RFC 2308) → additional (glue, mandatory when in-domai
 NS, MX and SRV targets, optional, those of targets outside the answering zone from the
 deepest zone that holds them, when this address serves it or the name is its own).
 ANY is answered minimally with one RRset (RFC 8482 §4.1). The result names every zone
-the answer was taken from (cache.py files it under them).
+the answer was taken from (cache.py files it under them). A name no zone holds is
+REFUSED, or UNAVAILABLE (SERVFAIL, as Knot DNS) at or below a zone followed as a
+secondary that has nothing to serve yet or any more (Tables.unavailable).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ _AAAA = dns.rdatatype.AAAA
 # Enum attribute access is slow in Python 3.11: the lookup uses these names
 _ANSWER, _REFERRAL_OUTCOME, _NODATA = Outcome.ANSWER, Outcome.REFERRAL, Outcome.NODATA
 _NXDOMAIN, _REFUSED, _YXDOMAIN = Outcome.NXDOMAIN, Outcome.REFUSED, Outcome.YXDOMAIN
+_UNAVAILABLE = Outcome.UNAVAILABLE
 _MAX_NAME = 255
 
 # how step 3 matched a name
@@ -73,6 +76,17 @@ class Result:
         # besides `zone`, what the answer was taken from: the apex of each other zone, or
         # cache.unheld(name) for a name no zone held
         self.depends = depends
+
+
+def _under(apexes: frozenset[bytes], key: bytes) -> bool:
+    """Whether the name `key` is at or below one of `apexes` (lower-cased wire names)."""
+    o = 0
+    while True:
+        if key[o:] in apexes:
+            return True
+        if not key[o]:
+            return False
+        o += key[o] + 1
 
 
 def find_zone(
@@ -222,6 +236,8 @@ def resolve(
     depends: list[bytes] = []
     zone = find_zone(tables, view, key, offsets, qtype, depends)
     if zone is None:
+        if tables.unavailable and _under(tables.unavailable, key):
+            return Result(_UNAVAILABLE, None, [], [], [], False)
         return Result(_REFUSED, None, [], [], [], False)
     first_zone = zone
     answer: Answer = []

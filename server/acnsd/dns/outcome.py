@@ -24,6 +24,9 @@ class Outcome(enum.Enum):
     BADVERS = "badvers"  # EDNS version above 0
     BADCOOKIE = "badcookie"  # RFC 7873 §5.2.3: a valid server cookie is required (cookies.py)
     SERVFAIL = "servfail"  # an internal error, counted and logged
+    # a zone followed as a secondary with nothing to serve (not transferred yet, expired):
+    # SERVFAIL, as Knot DNS answers
+    UNAVAILABLE = "unavailable"
     NOTAUTH = "notauth"  # RFC 1996 NOTIFY: we are no secondary (as Knot DNS without an ACL)
     DROP = "drop"  # no response at all
     # a zone transfer or a TSIG-signed query: answered by the primary side (xfr/), which
@@ -48,6 +51,7 @@ RCODE = {
     Outcome.BADVERS: 16,
     Outcome.BADCOOKIE: 23,
     Outcome.SERVFAIL: 2,
+    Outcome.UNAVAILABLE: 2,
     Outcome.NOTAUTH: 9,
 }
 

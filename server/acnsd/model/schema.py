@@ -36,7 +36,9 @@ from .types import (
     Limits,
     Nameservers,
     NotifyTarget,
+    PrimaryServer,
     RrlConfig,
+    SecondaryConfig,
     ServerConfig,
     Soa,
     StandardNameserver,
@@ -69,8 +71,9 @@ SERVER_KEYS = (
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
     "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
     "api", "limits", "tsig_keys", "allow_transfer", "max_transfers", "notify", "cookies", "rrl",
-    "catalogs", "verify",
+    "catalogs", "verify", "secondary",
 )
+SECONDARY_KEYS = ("primaries", "zones", "catalogs", "dir")
 COOKIES_KEYS = ("enabled", "secret_file", "require")
 VERIFY_KEYS = ("roots", "port", "interval", "timeout")
 RRL_KEYS = ("rate", "slip", "ipv4_prefix", "ipv6_prefix", "table_size")
@@ -227,7 +230,7 @@ def read_config(source: Source, config_file: Path) -> tuple[ServerConfig | None,
         elif r.string(top, "accounts_dir", "") == "":
             r.error("accounts_dir", "must name a directory (holding one directory per "
                     "account)")
-    elif "accounts" not in top:
+    elif "accounts" not in top and not _is_secondary(top.get("server")):
         r.error("", "missing required key 'accounts' (or 'accounts_dir': a directory of "
                 "accounts)")
     server = _server(r, top.get("server"), "server", config_file)
@@ -438,27 +441,74 @@ def _primary(r: _Reader, m: dict[str, Any], path: str, base: Path) -> dict[str, 
     notify_path = join_path(path, "notify")
     for i, item in enumerate(r.sequence(m.get("notify"), notify_path)):
         here = join_path(notify_path, i)
-        nm = r.mapping(item, here, ("address", "key"), required=("address",))
-        if nm is None or "address" not in nm:
-            continue
-        text = str(nm["address"])
-        try:
-            host, port = parse_hostport(text)
-        except ValueError:
-            try:  # an address alone: port 53
-                host, port = str(ipaddress.ip_address(text)), 53
-            except ValueError:
-                r.error(join_path(here, "address"), f"{text!r}: expected ADDR or ADDR:PORT, "
-                        "e.g. 192.0.2.53 or [2001:db8::53]:5353")
-                continue
-        targets.append(NotifyTarget(host, port, _known_key(r, nm, here, keys)))
+        remote = _remote(r, item, here, keys)
+        if remote is not None:
+            targets.append(NotifyTarget(*remote))
     return {
         "tsig_keys": tuple(keys.values()),
         "allow_transfer": tuple(rules),
         "max_transfers": r.integer(m, "max_transfers", path, 1, 10000, default=10),
         "notify": tuple(targets),
         "catalogs": _catalogs(r, m.get("catalogs"), join_path(path, "catalogs")),
+        "secondary": _secondary(r, m.get("secondary"), join_path(path, "secondary"), base,
+                                keys),
     }
+
+
+def _remote(r: _Reader, item: Any, path: str,
+            keys: dict[str, TsigKey]) -> tuple[str, int, str | None] | None:
+    """`{address, key?}` (a NOTIFY target, a primary): host, port (53 when the address has
+    none) and the key's name, which `tsig_keys` must define."""
+    nm = r.mapping(item, path, ("address", "key"), required=("address",))
+    if nm is None or "address" not in nm:
+        return None
+    text = str(nm["address"])
+    try:
+        host, port = parse_hostport(text)
+    except ValueError:
+        try:  # an address alone: port 53
+            host, port = str(ipaddress.ip_address(text)), 53
+        except ValueError:
+            r.error(join_path(path, "address"), f"{text!r}: expected ADDR or ADDR:PORT, "
+                    "e.g. 192.0.2.53 or [2001:db8::53]:5353")
+            return None
+    return host, port, _known_key(r, nm, path, keys)
+
+
+def _is_secondary(server: Any) -> bool:
+    """Whether the configuration has a `server.secondary` (then accounts are optional)."""
+    return isinstance(server, dict) and server.get("secondary") is not None
+
+
+def _secondary(r: _Reader, value: Any, path: str, base: Path,
+               keys: dict[str, TsigKey]) -> SecondaryConfig | None:
+    """`server.secondary: {primaries, zones, catalogs, dir}`: at least one primary, and
+    zones or catalogs to transfer from it; off when absent."""
+    if value is None:
+        return None
+    m = r.mapping(value, path, SECONDARY_KEYS, required=("primaries",))
+    if m is None:
+        return None
+    primaries_path = join_path(path, "primaries")
+    primaries = tuple(PrimaryServer(*remote) for i, item in
+                      enumerate(r.sequence(m.get("primaries"), primaries_path))
+                      if (remote := _remote(r, item, join_path(primaries_path, i), keys)))
+    if not primaries and "primaries" in m:
+        r.error(primaries_path, "name at least one primary")
+    names: dict[str, tuple[str, ...]] = {}
+    for key in ("zones", "catalogs"):
+        listed = []
+        for i, item in enumerate(r.sequence(m.get(key), join_path(path, key))):
+            name = _key_name(r, item, join_path(join_path(path, key), i))
+            if name is not None and name != "." and name.rstrip(".") not in listed:
+                listed.append(name.rstrip("."))
+        names[key] = tuple(listed)
+    if not names["zones"] and not names["catalogs"]:
+        r.error(path, "list the zones to transfer (zones), or catalogs whose members to "
+                "transfer (catalogs)")
+    directory = r.string(m, "dir", path, "secondary")
+    return SecondaryConfig(primaries, names["zones"], names["catalogs"],
+                           base / str(directory))
 
 
 def _catalogs(r: _Reader, value: Any, path: str) -> CatalogsConfig | None:

@@ -169,6 +169,27 @@ class NotifyTarget:
 
 
 @dataclass(frozen=True)
+class PrimaryServer:
+    """`server.secondary.primaries[]`: a primary to transfer from (RFC 5936, RFC 1995)."""
+
+    host: str
+    port: int = 53
+    key: str | None = None  # the TSIG key name signing our queries to it
+
+
+@dataclass(frozen=True)
+class SecondaryConfig:
+    """`server.secondary`: the zones transferred in from `primaries` (xfr/secondary.py):
+    those listed in `zones`, and the members of the catalog zones (RFC 9432) `catalogs`;
+    their copies kept in `directory`. Names lower-case, without the final dot."""
+
+    primaries: tuple[PrimaryServer, ...]
+    zones: tuple[str, ...] = ()
+    catalogs: tuple[str, ...] = ()
+    directory: Path = Path("secondary")
+
+
+@dataclass(frozen=True)
 class CookiesConfig:
     """`server.cookies`: DNS Cookies (RFC 7873, server cookies of RFC 9018), on by default.
     The secrets are read from `secret_file` (one per line in hex: the current secret, then
@@ -252,6 +273,7 @@ class ServerConfig:
     rrl: RrlConfig | None = None
     catalogs: CatalogsConfig | None = None  # catalog zones produced; none when absent
     verify: VerifyConfig | None = None  # periodic delegation checks; off when absent
+    secondary: SecondaryConfig | None = None  # zones transferred in; none when absent
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 The rules owned here, in order, for a query that is a zone transfer or carries a TSIG RR:
 
     dnspython cannot read it                      → FORMERR
+    a NOTIFY (RFC 1996)                           → NOTAUTH with the TSIG error when its
+                                                    TSIG fails; else the secondary side's
+                                                    answer (secondary.py), NOTAUTH when we
+                                                    are no secondary
     its TSIG fails the check (tsig.py)            → NOTAUTH with the TSIG error
     a signed query for a name in a catalog zone   → over UDP, an empty answer with TC
       that is no transfer                           set (ask over TCP); over TCP, the
@@ -48,6 +52,7 @@ from pathlib import Path
 import dns.exception
 import dns.flags
 import dns.message
+import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
@@ -139,6 +144,8 @@ class Primary:
         except dns.exception.DNSException:
             return _header(wire, dns.rcode.FORMERR)
         message = checked.message
+        if message.opcode() == dns.opcode.NOTIFY:
+            return self._notify(checked, wire, now)
         question = message.question[0]
         kind = "ixfr" if question.rdtype == _IXFR else "axfr"
         if checked.error:
@@ -203,6 +210,22 @@ class Primary:
                      sent, zone_serial(zone))
 
         return stream
+
+    def _notify(self, checked: Checked, wire: bytes, now: int) -> bytes:
+        """A NOTIFY (RFC 1996): NOTAUTH with the TSIG error when its signature fails; else
+        the secondary side's rcode (xfr/secondary.py; NOTAUTH when we are no secondary)."""
+        message = checked.message
+        if len(message.question) != 1:
+            return _header(wire, dns.rcode.FORMERR)
+        if checked.error:
+            return notauth(checked, now)
+        secondary = self._holder.secondary  # type: ignore[attr-defined]
+        rcode = dns.rcode.NOTAUTH
+        if secondary is not None:
+            key = checked.key_name.lower() if checked.signer is not None else None  # type: ignore[union-attr]
+            rcode = secondary.notify(message.question[0].name.to_text().lower().rstrip("."),
+                                     key)
+        return _error(checked, rcode, now)
 
     def _catalog_query(self, checked: Checked, wire: bytes, transport: Transport,
                        catalogs: Tables, now: int) -> bytes | Stream:
@@ -299,7 +322,7 @@ def _signed(checked: Checked, out: Iterable[bytes], now: int) -> list[bytes]:
 
 
 def _error(checked: Checked, rcode: int, now: int) -> bytes:
-    """An error response with the question, signed when the query was."""
+    """A response with `rcode` and the question only, signed when the query was."""
     response = dns.message.make_response(checked.message)
     response.set_rcode(rcode)
     return _signed(checked, [response.to_wire()], now)[0]
