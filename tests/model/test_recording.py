@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+import types
 
 import dns.name
 import dns.rrset
 import pytest
 from acnsd.dns.wire import WireRRset, encode_rrset
 from acnsd.model import journal, store
+from acnsd.model.config import load, record
 from acnsd.model.recording import IMPORTED
 from acnsd.model.store import Store
 from modelkit import account, config, ns, rrsets, two_sets, zone
@@ -234,3 +237,20 @@ def test_a_json_state_file_beside_a_store_that_holds_state_is_not_read(env):
         "ns1.example.com": {"ipv4": "10.9.9.9", "ipv6": None}}}))
     assert env.load().model.addresses["ns1.example.com"].ipv4 != "10.9.9.9"
     assert env.state() == data
+
+
+def test_the_state_follows_the_serials_the_store_decided(env, monkeypatch):
+    """record() of a load: the load's State (the editor's pipeline starts from it) holds
+    the serial the store decided, also when the store decides it a second later than the
+    load (a server's start across a second: the API's export then named the load's)."""
+    cfg = _site()
+    env.load(cfg)
+    env.write(cfg, {"a.test": ZONE_TEXT.replace("192.0.2.2", "192.0.2.9")})
+    loaded = load(env.path, save_state=False)
+    state = loaded.state
+    later = types.SimpleNamespace(**{n: getattr(time, n) for n in dir(time)
+                                     if not n.startswith("_")})
+    later.time = lambda: time.time() + 100
+    monkeypatch.setattr(store, "time", later)
+    recorded = record(loaded)
+    assert state.serials["a.test"]["serial"] == _serial(recorded, "a.test")

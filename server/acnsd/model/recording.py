@@ -75,7 +75,8 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
                  ) -> tuple[tuple[ZonePlan, ...], tuple[ZonePlan, ...]]:
     """Record what changed in `state` since it was read, and the content of `plans` (every
     zone served) and `catalogs` (every catalog zone produced), in one transaction; `plans`
-    and `catalogs` with the SOA serials the store decided."""
+    and `catalogs` with the SOA serials the store decided; `state` follows (its serials:
+    the pipeline of a server's editor starts from it)."""
     with _writer(state_file) as store, store.change() as change:
         _record_addresses(change, state)
         for name in state.changed_names("zones"):
@@ -86,7 +87,9 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
         served = list(plans)
         for i, name in enumerate(names):
             if name in due:
-                served[i], _ = _serve(change, name, plans[i], state.serials[name])
+                entry = state.serials[name]
+                served[i], serial = _serve(change, name, plans[i], entry)
+                state.serials[name] = {**entry, "serial": serial}
         catalogs = tuple(_catalog(change, plan) for plan in catalogs)
         for name in state.served.difference(names, map(_zone_name, catalogs)):
             change.remove_zone(name)
