@@ -58,7 +58,7 @@ _ERROR, _NXDOMAIN, _NODATA, _REFERRAL, _LARGE_CLASS, _NORMAL = range(6)
 _OPT_HEAD = b"\x00\x00\x29"  # the root, type OPT
 _NETWORKS = 16384  # client addresses whose network is kept
 _KINDS = 16384  # answers whose class and name are kept (bounded: a flood churns it)
-_DEFERRED = 65536  # answers of deferred batches held, beyond which they are accounted
+_DEFERRED = 16384  # answers of deferred batches held, beyond which they are accounted
 
 
 class RateLimiter:
@@ -93,34 +93,42 @@ class RateLimiter:
         its ID at the same index, whose client's address is address(i), becomes None when
         dropped or the truncated answer when slipped. `clients`: our cookie secrets and the
         time to check server cookies with (None: cookies are off); `peers`: when given,
-        peers(n) is the addresses of the first n clients at once."""
+        peers(n) is the addresses of the first n clients at once. The lists of a batch
+        whose step waits are kept (never changed) until it is taken."""
         count = len(answers)
         if not count:
             return
         addresses = [address(i) for i in range(count)] if peers is None else peers(count)
         first = addresses[0]
         if addresses.count(first) == count:  # one client, the usual batch under load
-            networks = None
-            counts = {self._network_of(first): count}
-        else:
-            networks = list(map(self._networks.get, addresses))
-            if None in networks:
-                networks = [self._network_of(a) for a in addresses]
-            counts = Counter(networks)
-        if self._below(counts, now):  # the buckets can wait
-            batch = now, queries, answers, networks
-            for network in counts:
-                bound = self._bounds[network[0]]
-                bound[2].append(batch)
-                bound[3] += count
-            self._deferred += count * len(counts)
-            if self._deferred > _DEFERRED:
-                self._account_deferred()
+            network = self._networks.get(first) or self._network_of(first)
+            bound = self._bounds.get(network[0]) or self._bound(network[0], now)
+            if self._spare(bound, count, now):  # the buckets can wait
+                self._defer(bound, (now, queries, answers, None), count)
+                return
+            self._account(network, bound)
+            self._take_all(queries, answers, addresses, self._kinds_of(queries, answers),
+                           None, network, now, clients)
             return
-        for network in counts:
-            self._account(network, self._bounds[network[0]])
-        self._take_all(queries, answers, addresses, self._kinds_of(queries, answers), networks,
-                       counts, now, clients)
+        networks = list(map(self._networks.get, addresses))
+        if None in networks:
+            networks = [self._network_of(a) for a in addresses]
+        counts = Counter(networks)
+        if len(self._bounds) + len(counts) > _NETWORKS:  # bounded: every bound starts again
+            self._account_deferred()
+            self._bounds.clear()
+        bounds = [self._bounds.get(n[0]) or self._bound(n[0], now) for n in counts]
+        # every bound takes its network's answers, spare or not (a list, not all()'s stop)
+        takes = zip(bounds, counts.values(), strict=True)
+        spare = [self._spare(bound, taken, now) for bound, taken in takes]
+        if all(spare):
+            for bound in bounds:
+                self._defer(bound, (now, queries, answers, networks), count)
+            return
+        for network, bound in zip(counts, bounds, strict=True):
+            self._account(network, bound)
+        self._take_all(queries, answers, addresses, self._kinds_of(queries, answers),
+                       networks, None, now, clients)
 
     def limit_one(self, query: bytes, response: bytes | None, address: bytes, now: float,
                   clients: Clients | None = None) -> bytes | None:
@@ -157,33 +165,39 @@ class RateLimiter:
             known = self._networks[address] = network, hash(network)
         return known
 
-    def _below(self, counts: dict[tuple[bytes, int], int], now: float) -> bool:
-        """Whether no answer of a batch can be limited: each of its networks, with the
-        count of its answers in `counts`, has a token to spare beyond them in its bound
-        (module doc). Takes them from the bounds; a network found with a token more than
-        full forgets its deferred batches."""
-        rate, bounds = self.rate, self._bounds
-        if len(bounds) + len(counts) > _NETWORKS:  # bounded: every bound starts again
+    def _bound(self, network: bytes, now: float) -> list:
+        """A new bound for `network`, empty: true of any bucket (bounded: when there are
+        too many, every bound starts again)."""
+        if len(self._bounds) >= _NETWORKS:
             self._account_deferred()
-            bounds.clear()
-        below = True
-        for (network, _), taken in counts.items():
-            bound = bounds.get(network)
-            if bound is None:
-                bound = bounds[network] = [0.0, now, [], 0]  # empty: true of any bucket
-            tokens = bound[0] + (now - bound[1]) * rate
-            if tokens >= rate + 1.0:  # every bucket of the network is full
-                if bound[3]:
-                    self._deferred -= bound[3]
-                    bound[2], bound[3] = [], 0
-                tokens = rate
-            elif tokens > rate:
-                tokens = rate
-            if tokens < taken + 1.0:
-                below = False
-            bound[0] = tokens - taken if tokens > taken else 0.0
-            bound[1] = now
-        return below
+            self._bounds.clear()
+        bound = self._bounds[network] = [0.0, now, [], 0]
+        return bound
+
+    def _spare(self, bound: list, taken: int, now: float) -> bool:
+        """Whether a network's bound (module doc) has a token to spare beyond the `taken`
+        answers of a batch: then none of them can be limited. Takes them from the bound; a
+        bound found a token more than full forgets the network's deferred batches."""
+        rate = self.rate
+        tokens = bound[0] + (now - bound[1]) * rate
+        if tokens >= rate + 1.0:  # every bucket of the network is full
+            if bound[3]:
+                self._deferred -= bound[3]
+                bound[2], bound[3] = [], 0
+            tokens = rate
+        elif tokens > rate:
+            tokens = rate
+        bound[0] = tokens - taken if tokens > taken else 0.0
+        bound[1] = now
+        return tokens >= taken + 1.0
+
+    def _defer(self, bound: list, batch: tuple, count: int) -> None:
+        """Keep a batch of `count` answers whose tokens its network's bound has spared."""
+        bound[2].append(batch)
+        bound[3] += count
+        self._deferred += count
+        if self._deferred > _DEFERRED:
+            self._account_deferred()
 
     def _account_deferred(self) -> None:
         """Take the tokens of every deferred batch from the buckets."""
@@ -207,11 +221,12 @@ class RateLimiter:
 
     def _take_all(self, queries: list[bytes], answers: list[bytes | None],
                   addresses: Sequence[bytes], kinds: list, networks: list | None,
-                  counts: dict, now: float, clients: Clients | None) -> None:
-        """The bucket step for every answer of a batch, in order (`limit`)."""
+                  one: tuple[bytes, int] | None, now: float, clients: Clients | None) -> None:
+        """The bucket step for every answer of a batch, in order (`limit`); `networks`:
+        each answer's network and its hash, or None: all are `one`."""
         buckets, size, rate = self._buckets, self._size, self.rate
         if networks is None:
-            network, mixed_network = next(iter(counts))
+            network, mixed_network = one  # type: ignore[misc]
         for i, known in enumerate(kinds):
             if known is None:
                 continue
