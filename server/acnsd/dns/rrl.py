@@ -258,23 +258,19 @@ class RateLimiter:
             return address[:whole]
         return address[:whole] + bytes([address[whole] & (0xFF00 >> bits) & 0xFF])
 
-    def _take(self, network: bytes, kind: tuple[int, bytes], slot: int, now: float) -> bool:
-        """Take a token from the bucket of (network, kind) at `slot`: False when it has
-        none (as `_take_all` does, for one answer)."""
+    def _take(self, network: bytes, kind: tuple[int, bytes], slot: int, now: float) -> None:
+        """Take a token from the bucket of (network, kind) at `slot`, as `_take_all` does
+        for an answer, for one whose bound spared it (so it has one)."""
         bucket = self._buckets[slot]
         rate = self.rate
         if bucket is None or bucket[1] != kind or bucket[0] != network:  # a new key
             self._buckets[slot] = [network, kind, rate - 1.0, now]
-            return True
+            return
         tokens = bucket[2] + (now - bucket[3]) * rate
         if tokens > rate:
             tokens = rate
+        bucket[2] = tokens - 1.0 if tokens >= 1.0 else tokens  # (always one, by the bound)
         bucket[3] = now
-        if tokens >= 1.0:
-            bucket[2] = tokens - 1.0
-            return True
-        bucket[2] = tokens
-        return False
 
     def _limited_answer(self, body: bytes) -> bytes | None:
         """None (dropped), or every slip-th time the truncated answer: TC, the question
