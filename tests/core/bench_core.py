@@ -8,7 +8,10 @@ all 1,000 (where the per-zone negative SOA encodings are still being built), hit
 disabled (the slow path), at an address without a view and at a view's address (which
 serves big.test. and half of the small zones: the other half is REFUSED there), and cached
 hits with a DNS Cookie (each client's own cookie spliced into the cached answer: a SipHash
-per query). CPU time per query; no sockets: this measures the core only.
+per query), and cached hits answered by the batch as the UDP listener does (128 and 16 at a
+time, one client) with response rate limiting off and on at a rate they never reach (every
+answer accounted, none limited: what RRL costs). CPU time per query; no sockets: this
+measures the core only.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dns.edns  # noqa: E402
 from acnsd.dns.compiler import compile_plan  # noqa: E402
 from acnsd.dns.cookies import ServerCookies  # noqa: E402
-from acnsd.dns.core import Clients, Transport, answer  # noqa: E402
+from acnsd.dns.core import Clients, Transport, answer, answer_after_id  # noqa: E402
 from acnsd.dns.plan import ServePlan, View  # noqa: E402
+from acnsd.dns.rrl import RateLimiter  # noqa: E402
 
 from core.zonetext import make_query, zone  # noqa: E402
 
@@ -94,6 +98,35 @@ def run(tables, queries: list[bytes], seconds: float, local: str | None = None,
     return n / (time.process_time() - start)
 
 
+def run_batches(tables, queries: list[bytes], size: int, seconds: float,
+                limiter: RateLimiter | None) -> float:
+    """Queries per second of CPU time answering `queries` (after their ID) `size` at a
+    time, as the UDP listener does, each batch then limited by `limiter` (None: off); one
+    second of batches first, in which the client's bound in the limiter fills."""
+    batches = [queries[i : i + size] for i in range(0, len(queries) - size + 1, size)]
+    addresses = (b"\x7f\x00\x00\x01",) * size
+
+    def peers(count: int) -> tuple[bytes, ...]:
+        return addresses[:count]
+
+    def one_pass() -> int:
+        for batch in batches:
+            answers = answer_after_id(tables, batch, Transport.UDP)
+            if limiter is not None:
+                limiter.limit(batch, answers, addresses.__getitem__, time.monotonic(), None,
+                              peers)
+        return len(batches) * size
+
+    warm = time.monotonic()
+    while time.monotonic() - warm < 1.0:
+        one_pass()
+    n = 0
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        n += one_pass()
+    return n / (time.process_time() - start)
+
+
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     rng = random.Random(53)
@@ -120,6 +153,12 @@ def main() -> None:
         queries = wires(hot, cookie=name.endswith("cookie"))
         rate = run(tables, queries, seconds, None, clients)
         print(f"{name:24s} {rate:>10,.0f} q/s  {1e6 / rate:6.2f} µs/query")
+    batched = [q[2:] for q in all_mixes["cached hits"]]
+    for size in (128, 16):
+        for name, limiter in (("RRL off", None), ("RRL on", RateLimiter(1_000_000_000))):
+            rate = run_batches(tables, batched, size, seconds, limiter)
+            label = f"batches of {size}, {name}"
+            print(f"{label:24s} {rate:>10,.0f} q/s  {1e6 / rate:6.3f} µs/query")
 
 
 if __name__ == "__main__":

@@ -306,8 +306,10 @@ def test_a_responder_that_wants_the_peer_is_given_its_address(run, reading, host
     def respond(query: bytes, address: bytes = b"") -> bytes | None:
         return None if query == b"drop" else query[:2] + address
 
-    def many(queries: list[bytes], address=None) -> list[bytes | None]:
-        return [None if q == b"op" else address(i) for i, q in enumerate(queries)]  # after IDs
+    def many(queries: list[bytes], address=None, peers=None) -> list[bytes | None]:
+        every = peers(len(queries))  # the same addresses, at once
+        assert list(every) == [address(i) for i in range(len(queries))]
+        return [None if q == b"op" else every[i] for i, q in enumerate(queries)]  # after IDs
 
     respond.many = many  # type: ignore[attr-defined]
     respond.wants_peer = True  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..dns.core import Clients, Handoff, Transport, answer, answer_after_id, respond
 from ..dns.outcome import Outcome
@@ -48,7 +48,8 @@ def counting_responder(
 
         current: list[Clients | None] = [None]  # made once a second, not once a batch
 
-        def many(queries: list[bytes], address: Callable[[int], bytes] = _nowhere
+        def many(queries: list[bytes], address: Callable[[int], bytes] = _nowhere,
+                 peers: Callable[[int], Sequence[bytes]] | None = None
                  ) -> list[bytes | None]:  # a UDP batch (listener.py)
             cookies = holder.cookies  # type: ignore[attr-defined]
             clients = None
@@ -61,7 +62,7 @@ def counting_responder(
             answers = answer_after_id(holder.tables, queries, transport, view, handoff, clients)  # type: ignore[attr-defined]
             limiter = holder.rrl  # type: ignore[attr-defined]
             if limiter is not None and udp and address is not _nowhere:
-                limiter.limit(queries, answers, address, time.monotonic(), clients)
+                limiter.limit(queries, answers, address, time.monotonic(), clients, peers)
             return answers
 
         bare.many = many  # type: ignore[attr-defined]

@@ -69,11 +69,13 @@ those of the zones by parent), as with the long random labels of a flood. Every 
 alone or in a batch, is answered in one order: the response cache, then (`_after_cache`,
 written once for both) the templates (a batch's misses in one pass, `_from_templates`),
 then the full path for what they leave. DS (answered from the parent side) never gets
-one. The core imports no asyncio, socket, time or metrics code: the adapters count the
-Outcome `respond` returns. A handoff is a
-function from the query to what the adapter sends (bytes or None, or over TCP a transfer
-stream, listener.py); it is called only on the full path, so the paths above are as fast
-with it as without.
+one. With cookies on, a query whose OPT holds only a COOKIE (a client cookie, alone or
+with a server cookie as long as ours) has templates of its own, keyed up to that OPT's
+RDLENGTH as the cache keys it: the answer ends with the client's fresh cookie.
+The core imports no asyncio, socket, time or metrics code: the adapters count the
+Outcome `respond` returns. A handoff is a function from the query to what the adapter
+sends (bytes or None, or over TCP a transfer stream, listener.py); it is called only on
+the full path, so the paths above are as fast with it as without.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ import dns.rdatatype
 
 from .cache import CacheEntry, NegativeTemplate, unheld
 from .compiler import Tables, ViewTables, Zone
-from .cookies import OUR_OPTION_SIZE, ServerCookies, is_malformed
+from .cookies import COOKIE, OUR_OPTION_SIZE, ServerCookies, is_malformed
 from .lookup import Result, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
 from .render import (
@@ -238,13 +240,15 @@ def _from_templates(
     answers: list[bytes | None],
     udp: bool,
     outcomes: list[tuple[Outcome, str | None]] | None,
+    clients: Clients | None = None,
 ) -> None:
     """Answer from the NXDOMAIN templates (module doc) each query whose answer is still
     b"" (not in the response cache): `answers[i]` becomes the answer after its ID to
     `bodies[i]`, the query after its ID, or stays b"" when there is no template, the name
     exists or the answer does not fit; the full path decides those. A batch's queries are
     answered in one call (no call per query); with `outcomes`, each answer's (NXDOMAIN,
-    apex) is recorded there."""
+    apex) is recorded there. With `clients` (cookies on), a query whose OPT holds only a
+    COOKIE (`_cookie_at`) has its template too, and its answer ends with our COOKIE."""
     missed = -1
     for _ in range(answers.count(b"")):  # the queries still unanswered, in order
         missed = answers.index(b"", missed + 1)  # (scans in C)
@@ -257,8 +261,17 @@ def _from_templates(
             continue
         cut = _QUESTION + 1 + first
         template = negative.get(body[:_QUESTION] + body[cut:])
+        option = None  # our COOKIE option, for a query with one
         if template is None:
-            continue
+            at = 0 if clients is None else _cookie_at(body)
+            if not at:
+                continue
+            template = negative.get(body[:_QUESTION] + body[cut:at] + _COOKIE_MARK)
+            if template is None:
+                continue
+            option = _cookie_option(clients, body[at + 6 :], missed, udp)  # type: ignore[arg-type]
+            if option is None:
+                continue
         (head, longest, rest, lengths, nodes, zones, names, tails, soa, opt, limit, apex, ends,
          _) = template  # fmt: skip
         if first > longest:  # the name would be longer than 255 octets: FORMERR
@@ -272,11 +285,42 @@ def _from_templates(
         if end is None:
             end = negative_tail(soa, tails, qend + 2) + opt  # tails: offsets in the message
             ends[qend] = end  # at most one per question length: bounded
-        if udp and qend + 2 + len(end) > limit:
-            continue
-        answers[missed] = head + body[_QUESTION:qend] + end
+        if option is None:
+            if udp and qend + 2 + len(end) > limit:
+                continue
+            answers[missed] = head + body[_QUESTION:qend] + end
+        else:  # the template's OPT counts our COOKIE, which ends the answer
+            if udp and qend + 2 + len(end) + OUR_OPTION_SIZE > limit:
+                continue
+            answers[missed] = head + body[_QUESTION:qend] + end + option
         if outcomes is not None:
             outcomes[missed] = (_NXDOMAIN, apex)
+
+
+# the end of a query whose OPT holds only a COOKIE: RDLENGTH, option code and length, by
+# the option's length (a client cookie alone, or with a server cookie as long as ours)
+_COOKIE_ENDS = {size: struct.pack(">HHH", size + 4, COOKIE, size) for size in (8, 24)}
+
+
+def _cookie_at(body: bytes) -> int:
+    """Where the OPT's RDLENGTH is in a query after its ID that ends with an OPT holding
+    only a COOKIE of a client cookie alone or with a 16-octet server cookie (as ours), the
+    usual shapes; 0 for any other query. (The template key then checks what comes before.)"""
+    for size, end in _COOKIE_ENDS.items():
+        at = len(body) - size - 6
+        if at > _QUESTION and body[at : at + 6] == end:
+            return at
+    return 0
+
+
+def _cookie_option(clients: Clients, data: bytes, index: int, udp: bool) -> bytes | None:
+    """Our COOKIE option for the query `index` of a batch with the COOKIE `data`, or None
+    when the full path must answer it (cookies required and its server cookie not valid:
+    BADCOOKIE)."""
+    address, now, secrets = clients.address(index), clients.now, clients.cookies
+    if secrets.require and udp and not secrets.valid(data, address, now):
+        return None
+    return secrets.option(data, address, now)
 
 
 def _remember_negative(
@@ -326,7 +370,10 @@ def _remember_negative(
         ends={},
         depends=(zone.key,),
     )
-    key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] :]
+    if query.cookie_at:  # keyed up to the OPT's RDLENGTH, as the cache keys it
+        key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] : query.cookie_at] + _COOKIE_MARK
+    else:
+        key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] :]
     tables.cache.store_template(view.negative, key, template)
 
 
@@ -416,8 +463,12 @@ def _respond(
         if (outcome is _NXDOMAIN or outcome is _NODATA) and not result.answer:
             soa, tails = zone.negative_soa, zone.negative_tails
             response = render_negative(wire, query, flags, soa, tails, limit, opt)
-            if outcome is _NXDOMAIN and query.plain and query.qtype != _DS:
-                _remember_negative(tables, view, wire, query, flags, zone, opt)
+            if outcome is _NXDOMAIN and query.qtype != _DS:
+                if query.plain:
+                    _remember_negative(tables, view, wire, query, flags, zone, opt)
+                elif cookie_key is not None:  # the template's OPT leaves our COOKIE out
+                    _remember_negative(tables, view, wire, query, flags, zone,
+                                       opt[:-OUR_OPTION_SIZE])  # type: ignore[index]
         else:
             response = render(
                 wire, query, flags, result.answer, result.authority, result.additional, limit, opt
@@ -480,7 +531,7 @@ def _after_cache(
     cache = view.udp_cache if udp else view.tcp_cache
     if view.negative:
         try:
-            _from_templates(view.negative, bodies, answers, udp, outcomes)
+            _from_templates(view.negative, bodies, answers, udp, outcomes, clients)
         except Exception:  # what it left unanswered takes the full path
             _errors[0] += 1
             log.exception("internal error in the NXDOMAIN templates; the full path answers")

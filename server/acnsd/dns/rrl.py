@@ -23,11 +23,28 @@ DNS: the cookie proves its source address is not spoofed, so its answer reflects
 The buckets are a table of `table_size` slots found by the key's hash; a key whose slot
 holds another takes it over, so memory is fixed whatever the flood (as Knot DNS's hash
 table). Time is given in seconds, never read here.
+
+The bucket step costs more than answering a cached query, so it is put off while it
+cannot limit anything (the decisions are those of taking every token at once; tested
+against that): each network also has a bound, a bucket of `rate` tokens like the others
+that gives one for every answer to the network whatever its class, and starts empty
+(true of any bucket). A bucket never holds fewer tokens than its network's bound, as it
+loses one only when the bound does and both regain `rate` a second. So a batch whose
+every network's bound has a token to spare beyond the batch's answers (one more, for
+the rounding of floating point) is limited nowhere: its tokens are taken from the
+buckets later, in order and at the times they were due, before a batch of the same
+network that the bound does not clear, or when too many wait. A bound found a token
+more than full (after a pause of the network) shows every bucket of the network full,
+whatever the batches waiting would take from them: those are forgotten. A client that
+stays below the rate, the usual case, costs a check per batch instead of a step per
+answer. Where two keys share a slot, the take-over may happen at another time than
+without the wait (the table's price, as a take-over already is).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 from .core import Clients
 from .wire import MalformedQuery, parse_query
@@ -41,6 +58,7 @@ _ERROR, _NXDOMAIN, _NODATA, _REFERRAL, _LARGE_CLASS, _NORMAL = range(6)
 _OPT_HEAD = b"\x00\x00\x29"  # the root, type OPT
 _NETWORKS = 16384  # client addresses whose network is kept
 _KINDS = 16384  # answers whose class and name are kept (bounded: a flood churns it)
+_DEFERRED = 16384  # answers of deferred batches held, beyond which they are accounted
 
 
 class RateLimiter:
@@ -60,43 +78,161 @@ class RateLimiter:
         # when full)
         self._kinds: dict[bytes, tuple[tuple[int, bytes], int]] = {}
         self._networks: dict[bytes, tuple[bytes, int]] = {}  # address → network and its hash
+        # network → its bound (module doc): [tokens, when, deferred batches, their answers];
+        # a deferred batch: (when, queries, answers, each answer's network or None: one)
+        self._bounds: dict[bytes, list] = {}
+        self._deferred = 0  # answers held in deferred batches, every network's together
         self._limited = 0  # limited answers so far, for the slip
         self.dropped = 0
         self.slipped = 0
 
     def limit(self, queries: list[bytes], answers: list[bytes | None],
-              address: Callable[[int], bytes], now: float,
-              clients: Clients | None = None) -> None:
+              address: Callable[[int], bytes], now: float, clients: Clients | None = None,
+              peers: Callable[[int], Sequence[bytes]] | None = None) -> None:
         """Limit a batch: each of `answers` (after its ID, None: none) to the query after
         its ID at the same index, whose client's address is address(i), becomes None when
         dropped or the truncated answer when slipped. `clients`: our cookie secrets and the
-        time to check server cookies with (None: cookies are off)."""
-        kinds, networks, buckets = self._kinds, self._networks, self._buckets
-        size, rate = self._size, self.rate
-        last = network = None  # the previous query's client and network: often the same
-        mixed_network = 0
+        time to check server cookies with (None: cookies are off); `peers`: when given,
+        peers(n) is the addresses of the first n clients at once. The lists of a batch
+        whose step waits are kept (never changed) until it is taken."""
+        count = len(answers)
+        if not count:
+            return
+        addresses = [address(i) for i in range(count)] if peers is None else peers(count)
+        first = addresses[0]
+        if addresses.count(first) == count:  # one client, the usual batch under load
+            network = self._networks.get(first) or self._network_of(first)
+            bound = self._bounds.get(network[0]) or self._bound(network[0], now)
+            if self._spare(bound, count, now):  # the buckets can wait
+                self._defer(bound, (now, queries, answers, None), count)
+                return
+            self._account(network, bound)
+            self._take_all(queries, answers, addresses, self._kinds_of(queries, answers),
+                           None, network, now, clients)
+            return
+        networks = list(map(self._networks.get, addresses))
+        if None in networks:
+            networks = [self._network_of(a) for a in addresses]
+        counts = Counter(networks)
+        if len(self._bounds) + len(counts) > _NETWORKS:  # bounded: every bound starts again
+            self._account_deferred()
+            self._bounds.clear()
+        bounds = [self._bounds.get(n[0]) or self._bound(n[0], now) for n in counts]
+        # every bound takes its network's answers, spare or not (a list, not all()'s stop)
+        takes = zip(bounds, counts.values(), strict=True)
+        spare = [self._spare(bound, taken, now) for bound, taken in takes]
+        if all(spare):
+            for bound in bounds:
+                self._defer(bound, (now, queries, answers, networks), count)
+            return
+        for network, bound in zip(counts, bounds, strict=True):
+            self._account(network, bound)
+        self._take_all(queries, answers, addresses, self._kinds_of(queries, answers),
+                       networks, None, now, clients)
+
+    def limit_one(self, query: bytes, response: bytes | None, address: bytes, now: float,
+                  clients: Clients | None = None) -> bytes | None:
+        """`limit` for one whole query and response (their ID first)."""
+        if response is None or len(response) <= 12:
+            return response
+        answers: list[bytes | None] = [response[2:]]
+        self.limit([query[2:]], answers, lambda index: address, now, clients)
+        limited = answers[0]
+        return None if limited is None else response[:2] + limited
+
+    def _kinds_of(self, queries: list[bytes], answers: list[bytes | None]
+                  ) -> list[tuple[tuple[int, bytes], int] | None]:
+        """Each answer's kind and its hash (None: no answer)."""
+        kinds = self._kinds
+        known = list(map(kinds.get, answers))
+        if None not in known:
+            return known
         for i, body in enumerate(answers):
-            if body is None:
-                continue
-            known = kinds.get(body)
-            if known is None:
+            if known[i] is None and body is not None:
                 kind = _kind(body, queries[i])
-                known = kind, hash(kind)
                 if len(kinds) >= _KINDS:
                     kinds.clear()
-                kinds[body] = known
+                known[i] = kinds[body] = kind, hash(kind)
+        return known
+
+    def _network_of(self, address: bytes) -> tuple[bytes, int]:
+        """The client's network and its hash."""
+        known = self._networks.get(address)
+        if known is None:
+            network = self._network(address)
+            if len(self._networks) >= _NETWORKS:
+                self._networks.clear()
+            known = self._networks[address] = network, hash(network)
+        return known
+
+    def _bound(self, network: bytes, now: float) -> list:
+        """A new bound for `network`, empty: true of any bucket (bounded: when there are
+        too many, every bound starts again)."""
+        if len(self._bounds) >= _NETWORKS:
+            self._account_deferred()
+            self._bounds.clear()
+        bound = self._bounds[network] = [0.0, now, [], 0]
+        return bound
+
+    def _spare(self, bound: list, taken: int, now: float) -> bool:
+        """Whether a network's bound (module doc) has a token to spare beyond the `taken`
+        answers of a batch: then none of them can be limited. Takes them from the bound; a
+        bound found a token more than full forgets the network's deferred batches."""
+        rate = self.rate
+        tokens = bound[0] + (now - bound[1]) * rate
+        if tokens >= rate + 1.0:  # every bucket of the network is full
+            if bound[3]:
+                self._deferred -= bound[3]
+                bound[2], bound[3] = [], 0
+            tokens = rate
+        elif tokens > rate:
+            tokens = rate
+        bound[0] = tokens - taken if tokens > taken else 0.0
+        bound[1] = now
+        return tokens >= taken + 1.0
+
+    def _defer(self, bound: list, batch: tuple, count: int) -> None:
+        """Keep a batch of `count` answers whose tokens its network's bound has spared."""
+        bound[2].append(batch)
+        bound[3] += count
+        self._deferred += count
+        if self._deferred > _DEFERRED:
+            self._account_deferred()
+
+    def _account_deferred(self) -> None:
+        """Take the tokens of every deferred batch from the buckets."""
+        for network, bound in self._bounds.items():
+            if bound[3]:
+                self._account((network, hash(network)), bound)
+
+    def _account(self, network: tuple[bytes, int], bound: list) -> None:
+        """Take the tokens of the deferred batches of `network` from its buckets, in the
+        order they came: none is limited (their bound said so)."""
+        if not bound[3]:
+            return
+        name, mixed_network = network
+        size = self._size
+        for now, queries, answers, networks in bound[2]:
+            for i, known in enumerate(self._kinds_of(queries, answers)):
+                if known is not None and (networks is None or networks[i][0] == name):
+                    self._take(name, known[0], (known[1] ^ mixed_network) % size, now)
+        self._deferred -= bound[3]
+        bound[2], bound[3] = [], 0
+
+    def _take_all(self, queries: list[bytes], answers: list[bytes | None],
+                  addresses: Sequence[bytes], kinds: list, networks: list | None,
+                  one: tuple[bytes, int] | None, now: float, clients: Clients | None) -> None:
+        """The bucket step for every answer of a batch, in order (`limit`); `networks`:
+        each answer's network and its hash, or None: all are `one`."""
+        buckets, size, rate = self._buckets, self._size, self.rate
+        if networks is None:
+            network, mixed_network = one  # type: ignore[misc]
+        for i, known in enumerate(kinds):
+            if known is None:
+                continue
             kind, mixed = known
-            client = address(i)
-            if client != last:
-                last = client
-                known_network = networks.get(client)
-                if known_network is None:
-                    network = self._network(client)
-                    known_network = network, hash(network)
-                    if len(networks) >= _NETWORKS:
-                        networks.clear()
-                    networks[client] = known_network
-                network, mixed_network = known_network
+            if networks is not None:
+                network, mixed_network = networks[i]
             # _take, written out: this loop runs for every answer of a batch
             slot = (mixed ^ mixed_network) % size
             bucket = buckets[slot]
@@ -111,20 +247,8 @@ class RateLimiter:
                 bucket[2] = tokens - 1.0
             else:
                 bucket[2] = tokens
-                if not _proven(queries[i], client, clients):
-                    answers[i] = self._limited_answer(body)
-
-    def limit_one(self, query: bytes, response: bytes | None, address: bytes, now: float,
-                  clients: Clients | None = None) -> bytes | None:
-        """`limit` for one whole query and response (their ID first)."""
-        if response is None or len(response) <= 12:
-            return response
-        body = response[2:]
-        if self._take(self._network(address), _kind(body, query[2:]), now) or _proven(
-                query[2:], address, clients):
-            return response
-        limited = self._limited_answer(body)
-        return None if limited is None else response[:2] + limited
+                if not _proven(queries[i], addresses[i], clients):
+                    answers[i] = self._limited_answer(answers[i])  # type: ignore[arg-type]
 
     def _network(self, address: bytes) -> bytes:
         """The client's network: its address cut to the prefix of its family."""
@@ -134,24 +258,19 @@ class RateLimiter:
             return address[:whole]
         return address[:whole] + bytes([address[whole] & (0xFF00 >> bits) & 0xFF])
 
-    def _take(self, network: bytes, kind: tuple[int, bytes], now: float) -> bool:
-        """Take a token from the bucket of (network, kind): False when it has none (as
-        `limit` does, for one answer)."""
-        slot = (hash(kind) ^ hash(network)) % self._size
+    def _take(self, network: bytes, kind: tuple[int, bytes], slot: int, now: float) -> None:
+        """Take a token from the bucket of (network, kind) at `slot`, as `_take_all` does
+        for an answer, for one whose bound spared it (so it has one)."""
         bucket = self._buckets[slot]
         rate = self.rate
         if bucket is None or bucket[1] != kind or bucket[0] != network:  # a new key
             self._buckets[slot] = [network, kind, rate - 1.0, now]
-            return True
+            return
         tokens = bucket[2] + (now - bucket[3]) * rate
         if tokens > rate:
             tokens = rate
+        bucket[2] = tokens - 1.0 if tokens >= 1.0 else tokens  # (always one, by the bound)
         bucket[3] = now
-        if tokens >= 1.0:
-            bucket[2] = tokens - 1.0
-            return True
-        bucket[2] = tokens
-        return False
 
     def _limited_answer(self, body: bytes) -> bytes | None:
         """None (dropped), or every slip-th time the truncated answer: TC, the question

@@ -31,8 +31,9 @@ without its two-octet ID (the batch sends every query's own ID in front of its a
 which must not raise: the batched reader then makes one call per batch instead of one
 per datagram. A responder marked `wants_peer` is also given the client's IP address
 (packed: 4 or 16 octets) as `address`: `respond(query, address=...)`, and `many(queries,
-address=f)` where f(i) is the address of the i-th query's client (read from the batch's
-own buffers only when asked: the DNS Cookies of a few queries need it).
+address=f, peers=g)` where f(i) is the address of the i-th query's client and g(n)
+those of the first n at once (read from the batch's own buffers only when asked: the DNS
+Cookies of a few queries need one, rate limiting every one).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class UdpReader:
         many = getattr(respond, "many", None)
         self._peered = getattr(respond, "wants_peer", False)
         if self._peered and many is not None and self._batch is not None:
-            many = functools.partial(many, address=self._batch.address)
+            many = functools.partial(many, address=self._batch.address, peers=self._batch.peers)
         self._whole = many is None  # whole messages to `respond`, one by one
         self._many: udpbatch.ManyResponder = self._one_by_one if many is None else many
         loop.add_reader(sock.fileno(), self.answer_queued, UDP_READ_PER_WAKEUP)

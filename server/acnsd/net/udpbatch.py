@@ -13,7 +13,8 @@ short. They are allocated once per thread and address family and shared by every
 read on that thread: an event loop runs one reader at a time. Linux (glibc or musl) only;
 where libc has no recvmmsg `available` is False and the listener reads one datagram at
 a time with the socket module. A peer's IP address is read from its sockaddr only when
-asked (`address`): DNS Cookies and rate limiting need it, the rest never.
+asked (`address`, or `peers` for the whole batch): DNS Cookies and rate limiting need
+it, the rest never.
 
 Every answer starts with its query's two-octet ID, and the kernel is pointed at it where
 it wrote it: an answer's message has two vectors, the ID in the query's slot and the
@@ -142,6 +143,8 @@ class Batch:
         at, length = (4, 4) if family == socket.AF_INET else (8, 16)
         self._names = names  # a slice of a c_char array is bytes, NULs included
         self._peers = [slice(i * _NAME + at, i * _NAME + at + length) for i in range(BATCH)]
+        entry = f"{at}x{length}s{_NAME - at - length}x"  # the first n of them, in one call
+        self._peers_of = [struct.Struct(entry * n).unpack_from for n in range(BATCH + 1)]
         self._answers_at = answers_at
         # the answer vectors, (base, length) pairs of u64, two per answer (its query's ID,
         # then the answer after it): the second ones are written by strided slices
@@ -155,6 +158,11 @@ class Batch:
     def address(self, index: int) -> bytes:
         """The IP address (packed) of the peer of the `index`-th datagram last read."""
         return self._names[self._peers[index]]
+
+    def peers(self, count: int) -> tuple[bytes, ...]:
+        """The IP addresses (packed) of the peers of the first `count` datagrams last read,
+        at once (rate limiting needs every one)."""
+        return self._peers_of[count](self._names)
 
     def answer(self, fd: int, respond: ManyResponder, whole: bool = False) -> int:
         """Read the datagrams queued on `fd` (at most BATCH; never blocks), answer them
