@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -108,6 +109,19 @@ class ZoneText:
 
     @classmethod
     def parse(cls, text: str, origin: dns.name.Name) -> ZoneText:
+        """The file's text parsed (by dnspython: most of a change's time in a zone of
+        10,000 records), or as the API's last rewrite to this text left it (rewritten)."""
+        key = (origin, hashlib.sha256(text.encode("utf-8")).digest())
+        known = _PARSED.get(key)
+        if known is not None:
+            _PARSED.move_to_end(key)
+            return known.copy()
+        parsed = cls._parse(text, origin)
+        _remember(key, parsed.copy())
+        return parsed
+
+    @classmethod
+    def _parse(cls, text: str, origin: dns.name.Name) -> ZoneText:
         if _INCLUDE.search(text):
             raise RecordError("the zone file uses $INCLUDE; edit its records on disk")
         header = []
@@ -125,6 +139,19 @@ class ZoneText:
             raise RecordError(f"the zone file cannot be read: {exc}; fix it on disk") from None
         records = [Record(name, ttl, rdata) for name, ttl, rdata in parsed.iterate_rdatas()]
         return cls(origin, header, default_ttl, records)
+
+    def copy(self) -> ZoneText:
+        return replace(self, header=list(self.header), records=list(self.records))
+
+    def rewritten(self) -> str:
+        """text(), with what parse() makes of it remembered: the records as dns.zone
+        reads them back (_as_read), so that the next change does not parse the file again.
+        (Not with a CNAME: dnspython applies its node rules to it.)"""
+        text = self.text()
+        if all(r.rdata.rdtype != dns.rdatatype.CNAME for r in self.records):
+            key = (self.origin, hashlib.sha256(text.encode("utf-8")).digest())
+            _remember(key, replace(self.copy(), records=_as_read(self.records)))
+        return text
 
     @property
     def auto_ttl(self) -> int:
@@ -158,6 +185,38 @@ class ZoneText:
     def set_ttl(self, name: dns.name.Name, rdtype: int, ttl: int) -> None:
         self.records = [replace(r, ttl=ttl) if r.name == name and r.rdata.rdtype == rdtype
                         else r for r in self.records]
+
+
+_PARSED: OrderedDict[tuple[dns.name.Name, bytes], ZoneText] = OrderedDict()
+_PARSED_MAX = 8  # zone files: the last ones the API read or wrote
+
+
+def _remember(key: tuple[dns.name.Name, bytes], parsed: ZoneText) -> None:
+    _PARSED[key] = parsed
+    _PARSED.move_to_end(key)
+    while len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+
+
+def _as_read(records: list[Record]) -> list[Record]:
+    """`records`, listed in this order, as dns.zone reads them back: each owner's
+    records together, the owners in the order they first appear (spelled so), their types
+    in the order they last appear (a record added to an RRset puts it last), an RRset's
+    TTL its smallest, each rdata once."""
+    owners: dict[dns.name.Name, dict[int, list[Record]]] = {}
+    for record in records:
+        types = owners.setdefault(record.name, {})
+        rrset = types.pop(record.rdata.rdtype, [])
+        types[record.rdata.rdtype] = rrset
+        if all(r.rdata != record.rdata for r in rrset):
+            rrset.append(record)
+    read = []
+    for owner, types in owners.items():  # (a dict keeps the key it was first given)
+        for rrset in types.values():
+            ttl = min(r.ttl for r in rrset)
+            read += [r if r.ttl == ttl and r.name.labels == owner.labels
+                     else replace(r, name=owner, ttl=ttl) for r in rrset]
+    return read
 
 
 def managed(model: Model, zone: ResolvedZone, serial: int | None) -> list[Record]:

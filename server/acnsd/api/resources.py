@@ -406,7 +406,7 @@ class Resources:
                 code = rule_code(Problem("", rule=exc.rule)) if exc.rule else BAD_REQUEST
                 raise Rejected(400, [(code, f"[{exc.rule}] {exc}" if exc.rule else str(exc))]
                                ) from None
-            return file.text()
+            return file.rewritten()
 
         try:
             return self.editor.rewrite_zone_file(zone.name, text)
