@@ -19,6 +19,9 @@ Rules owned here:
   at the path is always a store or an error: a file that is not a store, is corrupt, or has
   another schema version is refused with its path, never replaced by a fresh one, which
   would hand out new addresses (R7).
+- Every transaction that writes counts one more `generation` (meta), in the same commit: a
+  reader that saw a generation knows the store unchanged while it stays (the compiled
+  snapshot of a start is valid only for the store it was made from).
 - `import_state_json` brings today's JSON state file into a new store unchanged (addresses,
   serials); `export_state_json` gives the store back in that file's shape.
 """
@@ -47,6 +50,7 @@ __all__ = ["Change", "Committed", "Store", "StoreError", "StoredZone", "ZoneReco
            "export_state_json", "import_state_json"]
 
 SCHEMA_VERSION = 1
+GENERATION = "generation"  # meta key: transactions that wrote
 MAX_DEPTH = 100  # differences kept per zone
 MAX_BYTES = 1 << 20  # encoded bytes of differences kept per zone
 
@@ -227,6 +231,11 @@ class Store:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
+    def generation(self) -> int:
+        """How many transactions have written to the store (0: none since generations are
+        counted)."""
+        return int(self.meta(GENERATION) or 0)
+
     def ixfr_chain(self, name: str, client_serial: int) -> list[Diff] | None:
         """The differences that bring a secondary at `client_serial` to the zone's serial,
         oldest first ([] when it has it already), or None: answer with AXFR
@@ -271,7 +280,12 @@ class Store:
         with self._located():
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                before = self._db.total_changes
                 yield Change(self)
+                if self._db.total_changes != before:
+                    self._db.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON "
+                                     "CONFLICT (key) DO UPDATE SET value = value + 1",
+                                     (GENERATION,))
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
