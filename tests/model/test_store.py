@@ -239,14 +239,17 @@ def test_the_store_benchmark_runs():
 
 
 def test_the_generation_counts_the_transactions_that_wrote(tmp_path):
-    """A transaction that writes counts one more generation, in the same commit; one that
-    writes nothing leaves it (a start with unchanged data keeps its compiled snapshot)."""
+    """A transaction that writes what a load reads counts one more generation, in the same
+    commit; one that writes nothing, or only meta rows (the cookie secret), leaves it (a
+    start with unchanged data keeps its compiled snapshot)."""
     with Store.open(tmp_path / "s.db") as store:
         assert store.generation() == 0
         _put(store, {("www", "A"): (300, ["192.0.2.1"])})
         assert store.generation() == 1
         with store.change():
             pass
+        with store.change() as change:
+            change.set_meta("cookie_secret", "00" * 16)
         with pytest.raises(RuntimeError), store.change() as change:
             change.record("ex.test", {"nameservers": {"type": "custom.account"}})
             raise RuntimeError("rolled back")
