@@ -4,9 +4,11 @@ with the same answers; anything else is a load, with one log line saying why."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from acnsd.daemon.serve import load_tables
 from acnsd.dns.core import Transport, answer
 from acnsd.model import zonedata
 from acnsd.model.store import Store
+from hypothesis import given
+from hypothesis import strategies as st
 from modelkit import ACCOUNT_ID, account, config, ns, zone
 from treekit import write_tree
 
@@ -158,3 +162,23 @@ def test_a_directory_changed_during_the_load_makes_no_snapshot(tree, caplog):
     _start(tree)
     assert not snapshot.snapshot_path(tree).exists()
     assert "changed while it was read" in caplog.text
+
+
+_leaves = st.one_of(st.none(), st.integers(), st.text(max_size=5), st.binary(max_size=300))
+
+
+@given(st.recursive(_leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=6), st.tuples(inner, inner),
+    st.dictionaries(st.text(max_size=3), inner, max_size=4)), max_leaves=400),
+    st.data())
+def test_compact_keeps_the_value_and_what_it_shares(value, data):
+    """compact() drops only the memo entries nothing refers to: the value reads back
+    equal, with its shared parts still one object."""
+    shared = [value, value]  # the same object twice: one memo entry that is used
+    pickled = pickle.dumps(shared, protocol=snapshot.PROTOCOL)
+    out = io.BytesIO()
+    snapshot.compact(pickled, out)
+    back = pickle.loads(out.getvalue())
+    assert back == shared
+    assert back[0] is back[1] or not isinstance(value, (list, dict))
+    assert len(out.getvalue()) <= len(pickled) + 9 * (len(pickled) // 65536 + 1)

@@ -36,12 +36,15 @@ import json
 import logging
 import os
 import pickle
+import pickletools
 import secrets
 import stat
+import struct
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import dns.version
 
@@ -55,11 +58,15 @@ from acnsd.model.state import TEMP_SUFFIX, State
 from acnsd.model.store import Store
 from acnsd.model.tree import MAIN, SETTLED_NS, Stamp
 
-__all__ = ["FORMAT", "restore", "snapshot_path", "write", "write_later"]
+__all__ = ["FORMAT", "compact", "restore", "snapshot_path", "write", "write_later"]
 
 log = logging.getLogger("acnsd.snapshot")
 
 FORMAT = 1
+PROTOCOL = 5  # of the pickle; compact() knows its memo opcodes (MEMOIZE, BINGET...)
+_GETS = {"GET", "BINGET", "LONG_BINGET"}
+_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
+_FRAME = 1 << 16  # bytes per frame of the pickle written
 _CODE = Path(acnsd.__file__).resolve().parent
 
 Restored = tuple[Loaded, Tables, State]
@@ -116,6 +123,7 @@ def write_later(config: str, loaded: Loaded, tables: Tables, state: State,
         return
     try:  # the child: fork the writer and return at once
         if os.fork() == 0:
+            os.nice(19)  # the server answers first
             _write(snapshot_path(config), header, (loaded, tables, state,
                                                    zonedata.read_files()))
     finally:
@@ -136,10 +144,12 @@ def _write(path: Path, header: dict[str, Any], payload: tuple) -> None:
     # named as write_atomic's temporaries, which the next start removes after a crash
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
     try:
-        with gc_paused(), open(tmp, "wb") as handle:
+        with gc_paused():
+            data = pickle.dumps(payload, protocol=PROTOCOL)
+        with open(tmp, "wb") as handle:
             os.fchmod(handle.fileno(), 0o600)
             handle.write(json.dumps(header).encode() + b"\n")
-            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            compact(data, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -148,6 +158,55 @@ def _write(path: Path, header: dict[str, Any], payload: tuple) -> None:
         log.warning("event=snapshot_unwritten path=%s reason=%r", path, str(exc))
         return
     log.info("event=snapshot_written path=%s seconds=%.2f", path, time.monotonic() - started)
+
+
+def compact(data: bytes, out: BinaryIO) -> None:
+    """Write the pickle `data` (protocol PROTOCOL) to `out` with only the memo entries that
+    it refers to again (pickletools.optimize, in two passes that keep no opcode list):
+    an unpickler keeps every object memoized alive until it ends, and the pickler memoizes
+    every object's state (a dict or tuple per object), so a snapshot as pickled would take
+    half as much memory again as the objects it holds, scattered among them, and twice
+    the time to read."""
+    used = set()
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name in _GETS:
+            used.add(arg)
+    frame = bytearray()
+    renumbered: dict[int, int] = {}
+    memoized = 0
+    for opcode, arg, start, end in _spans(data):
+        name = opcode.name
+        if name == "MEMOIZE":
+            if memoized in used:
+                renumbered[memoized] = len(renumbered)
+                frame += pickle.MEMOIZE
+            memoized += 1
+        elif name in _GETS:
+            index = renumbered[arg]
+            frame += (pickle.BINGET + bytes([index]) if index < 256
+                      else pickle.LONG_BINGET + struct.pack("<I", index))
+        elif name == "FRAME":
+            continue
+        elif name in _PUTS:  # protocol 4 and later memoize with MEMOIZE only
+            raise ValueError(f"compact: {name} in a pickle of protocol {PROTOCOL}")
+        elif name == "PROTO":
+            out.write(data[start:end])
+        else:
+            frame += data[start:end]
+        if len(frame) >= _FRAME or name == "STOP":
+            out.write(pickle.FRAME + struct.pack("<Q", len(frame)) + frame)
+            frame.clear()
+
+
+def _spans(data: bytes) -> Iterator[tuple[pickletools.OpcodeInfo, Any, int, int]]:
+    """genops with where each opcode ends."""
+    previous = None
+    for opcode, arg, start in pickletools.genops(data):
+        if previous is not None:
+            yield (*previous, start)
+        previous = (opcode, arg, start)
+    if previous is not None:
+        yield (*previous, len(data))
 
 
 def _trusted(st: os.stat_result) -> None:
