@@ -29,9 +29,11 @@ def _answers(port: int) -> list[bytes]:
     return out
 
 
-def _serve(config, port: int, expect: str):
-    """Start the daemon; `expect` in its log before it was ready (how it got its data)."""
+def _serve(config, port: int, expect: str, started: list):
+    """Start the daemon (added to `started`); `expect` in its log before it was ready (how
+    it got its data)."""
     daemon = start_daemon(config, port)
+    started.append(daemon)
     before_ready = daemon.log().split("event=ready")[0]
     assert expect in before_ready, daemon.log()
     return daemon
@@ -43,18 +45,18 @@ def test_a_restart_serves_the_snapshot_until_a_zone_file_changes(tmp_path):
     snapshot = tmp_path / "acnsd.yaml.snapshot"
     daemons = []
     try:
-        daemons.append(daemon := _serve(config, port, "event=loaded"))
+        daemon = _serve(config, port, "event=loaded", daemons)
         daemon.wait_log(r"event=snapshot_written")
         first = _answers(port)
         assert daemon.stop() == 0
 
-        daemons.append(daemon := _serve(config, port, "event=snapshot_used"))
+        daemon = _serve(config, port, "event=snapshot_used", daemons)
         assert _answers(port) == first
         assert daemon.stop() == 0
 
         written = snapshot.stat().st_mtime_ns
         write_config(tmp_path, port, www="192.0.2.11")  # example.com's file changes
-        daemons.append(daemon := _serve(config, port, "event=snapshot_ignored"))
+        daemon = _serve(config, port, "event=snapshot_ignored", daemons)
         assert "example.com.zone changed" in daemon.log()
         www = daemon.query("www.example.com", "A")
         assert {r.to_text() for rrset in www.answer for r in rrset} == {"192.0.2.11"}
@@ -64,7 +66,7 @@ def test_a_restart_serves_the_snapshot_until_a_zone_file_changes(tmp_path):
         assert snapshot.stat().st_mtime_ns != written
         assert daemon.stop() == 0
 
-        daemons.append(daemon := _serve(config, port, "event=snapshot_used"))
+        daemon = _serve(config, port, "event=snapshot_used", daemons)
         assert _answers(port) == changed
         assert daemon.stop() == 0
     finally:
