@@ -233,3 +233,14 @@ def test_a_bounded_command_is_stopped_at_its_time_and_memory_bounds(tmp_path: Pa
     big = run([sys.executable, "-c", "import time; b = b'x' * (400 << 20); time.sleep(60)"],
               30, 100 << 10, log)
     assert big.outcome == "memory" and big.seconds < 20
+
+
+def test_the_startup_stages_are_measured_and_the_snapshot_start_is_one(tmp_path: Path) -> None:
+    """`python -m benchmarks.startup` prints every stage of a first start and a start from
+    the snapshot the first wrote (it exits non-zero when the snapshot was not used)."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.startup", "--zones", "200"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    stages = [line.split()[0] for line in done.stdout.splitlines() if " s  RSS " in line]
+    assert stages == ["imports", "load", "record", "compile", "editor", "snapshot_write",
+                      "imports", "snapshot_start"]

@@ -323,6 +323,7 @@ def test_temporary_files_a_kill_9_left_are_removed_at_start(tmp_path):
     assert len(leftovers(tmp_path)) == 3 and len(leftovers(zone.parent)) == 1
     daemon = start_daemon(config, port)
     try:
+        daemon.wait_log(r"event=snapshot_written")  # its temporary file is gone
         assert leftovers(tmp_path) == [".acnsd.yaml.original"]
         assert leftovers(zone.parent) == []
         assert daemon.log().count("event=stale_temporary_removed") == 3

@@ -57,9 +57,10 @@ def make_site(directory: Path, config: str, zones: dict[str, str]) -> Path:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    """Every file of a site (config, state, zone files), byte for byte."""
+    """Every file of a site (config, state, zone files), byte for byte; not the compiled
+    snapshot (a cache the server writes after its start, when it likes)."""
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*"))
-            if p.is_file() and not p.name.endswith(".log")}
+            if p.is_file() and not p.name.endswith(".log") and ".snapshot" not in p.name}
 
 
 @dataclass

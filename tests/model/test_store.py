@@ -236,3 +236,25 @@ def test_the_store_benchmark_runs():
 
     numbers = store_bench.main(["--zones", "300", "--commits", "20"])
     assert all(value > 0 for value in numbers.values())
+
+
+def test_the_generation_counts_the_transactions_that_wrote(tmp_path):
+    """A transaction that writes what a load reads counts one more generation, in the same
+    commit; one that writes nothing, or only meta rows (the cookie secret), leaves it (a
+    start with unchanged data keeps its compiled snapshot)."""
+    with Store.open(tmp_path / "s.db") as store:
+        assert store.generation() == 0
+        _put(store, {("www", "A"): (300, ["192.0.2.1"])})
+        assert store.generation() == 1
+        with store.change():
+            pass
+        with store.change() as change:
+            change.set_meta("cookie_secret", "00" * 16)
+        with pytest.raises(RuntimeError), store.change() as change:
+            change.record("ex.test", {"nameservers": {"type": "custom.account"}})
+            raise RuntimeError("rolled back")
+        assert store.generation() == 1
+        _put(store, {("www", "A"): (300, ["192.0.2.2"])})
+        assert store.generation() == 2
+    with Store.open(tmp_path / "s.db", readonly=True) as reader:
+        assert reader.generation() == 2

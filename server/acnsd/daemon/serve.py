@@ -41,7 +41,7 @@ from acnsd.api.auth import TokenError
 from acnsd.api.edit import ConfigEditor
 from acnsd.api.server import ApiServer
 from acnsd.control.pipeline import Committed
-from acnsd.daemon import logs
+from acnsd.daemon import logs, snapshot
 from acnsd.daemon.control import control_path, open_control
 from acnsd.daemon.descriptors import api_limits, raise_limit
 from acnsd.daemon.guards import rate_limiter, server_cookies
@@ -707,8 +707,10 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
     if workers < 1:
         log.error("event=bad_workers workers=%d reason='at least 1'", workers)
         return 2
+    restored = snapshot.restore(config)
+    began = time.time_ns()
     try:
-        loaded, tables, state = load_tables(config)
+        loaded, tables, state = restored or load_tables(config)
     except ConfigError as exc:
         _log_problems(exc)
         log.error("event=start_failed problems=%d config=%s", len(exc.problems), config)
@@ -737,6 +739,8 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
                         exc.strerror)
         else:  # no other server of this configuration is writing its files
             _remove_stale_temporaries(loaded.model)
+        if restored is None:
+            snapshot.write_later(config, loaded, tables, state, began)
         if workers == 1:
             return _run(config, loaded, tables, override, None, state)
         return _supervise(config, loaded, tables, override, workers)

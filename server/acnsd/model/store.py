@@ -19,6 +19,10 @@ Rules owned here:
   at the path is always a store or an error: a file that is not a store, is corrupt, or has
   another schema version is refused with its path, never replaced by a fresh one, which
   would hand out new addresses (R7).
+- Every transaction that writes what a load reads (zones, addresses, the journal; not the
+  meta rows, such as the cookie secret) counts one more `generation` (meta), in the same
+  commit: a reader that saw a generation knows that data unchanged while it stays (the
+  compiled snapshot of a start is valid only for the store it was made from).
 - `import_state_json` brings today's JSON state file into a new store unchanged (addresses,
   serials); `export_state_json` gives the store back in that file's shape.
 """
@@ -47,6 +51,7 @@ __all__ = ["Change", "Committed", "Store", "StoreError", "StoredZone", "ZoneReco
            "export_state_json", "import_state_json"]
 
 SCHEMA_VERSION = 1
+GENERATION = "generation"  # meta key: transactions that wrote
 MAX_DEPTH = 100  # differences kept per zone
 MAX_BYTES = 1 << 20  # encoded bytes of differences kept per zone
 
@@ -227,6 +232,11 @@ class Store:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
+    def generation(self) -> int:
+        """How many transactions have written to the store (0: none since generations are
+        counted)."""
+        return int(self.meta(GENERATION) or 0)
+
     def ixfr_chain(self, name: str, client_serial: int) -> list[Diff] | None:
         """The differences that bring a secondary at `client_serial` to the zone's serial,
         oldest first ([] when it has it already), or None: answer with AXFR
@@ -271,7 +281,13 @@ class Store:
         with self._located():
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield Change(self)
+                before = self._db.total_changes
+                made = Change(self)
+                yield made
+                if self._db.total_changes - before > made.meta_rows:
+                    self._db.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON "
+                                     "CONFLICT (key) DO UPDATE SET value = value + 1",
+                                     (GENERATION,))
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
@@ -284,6 +300,7 @@ class Change:
 
     def __init__(self, store: Store):
         self._store, self._db = store, store._db
+        self.meta_rows = 0  # rows of meta written (they do not count a generation)
 
     def put_zone(self, name: str, rrsets: Iterable[WireRRset], *, digest: str | None = None,
                  source: str | None = None, stamp: str | None = None,
@@ -386,7 +403,9 @@ class Change:
         self._db.execute("DELETE FROM addresses WHERE name = ?", (name,))
 
     def set_meta(self, key: str, value: str) -> None:
+        before = self._db.total_changes
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self.meta_rows += self._db.total_changes - before
 
 
 _ZONE_COLUMNS = "name, serial, content, recorded, digest, source, stamp"

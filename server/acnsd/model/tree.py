@@ -190,8 +190,9 @@ class Tree:
         if account is None:
             return None
         zones = []
-        for name in self._zone_files(account_id):
-            file = zone_file(self.accounts_dir, account_id, name)
+        folder = zone_file(self.accounts_dir, account_id, "")  # + "/" + name: zone_file's
+        for name in self._zone_files(account_id, folder):
+            file = f"{folder}/{name}"
             source = self._source(file, account_id, ZONES)
             if source is not None:
                 read, problems = read_zone_list(source.value, zone_list(file), zones_dir,
@@ -200,8 +201,9 @@ class Tree:
                 self.problems += problems
         return dataclasses.replace(account, zones=tuple(zones))
 
-    def _zone_files(self, account_id: str) -> list[str]:
-        """The names of an account's zone files, in the order they are read."""
+    def _zone_files(self, account_id: str, folder: str) -> list[str]:
+        """The names of an account's zone files (in `folder`, named as accounts_dir is), in
+        the order they are read."""
         directory = self.base / PurePath(self.accounts_dir, account_id, ZONES)
         try:
             entries = list(os.scandir(directory))
@@ -223,15 +225,14 @@ class Tree:
         for path, text in self.overlay.items():  # files a change creates or removes
             if os.path.dirname(path) == os.path.abspath(directory):
                 (names.add if text is not None else names.discard)(os.path.basename(path))
-        key = {name: zone_list(zone_file(self.accounts_dir, account_id, name))
-               for name in names}
+        key = {name: zone_list(f"{folder}/{name}") for name in names}
         return sorted(names, key=key.__getitem__)
 
     def _source(self, file: str, account_id: str, root: str) -> Source | None:
         """A file of the account parsed (None, with its problems, when it cannot be)."""
         path = self.base / file
         try:
-            source = parse(self._text(file), str(path), root)
+            source = parse(self._text(file, path), str(path), root)
         except FileNotFoundError:
             if root == ZONES:  # removed since the directory was listed
                 return None
@@ -257,9 +258,9 @@ class Tree:
         self.owners[file] = account_id
         return source
 
-    def _text(self, file: str) -> str:
-        path = self.base / file
-        key = os.path.abspath(path)
+    def _text(self, file: str, path: Path) -> str:
+        """The text of `file` (at `path`): the overlay's, else the file's, stamped."""
+        key = os.path.abspath(path) if self.overlay else None
         if key in self.overlay:
             text = self.overlay[key]
             if text is None:

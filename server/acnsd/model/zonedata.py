@@ -53,8 +53,9 @@ from .state import State
 from .types import Limits, ResolvedZone, ServerConfig
 from .zonefile import RecordLimit, TooManyRecords
 
-__all__ = ["ZoneFile", "ZoneFileData", "build_zone", "file_unchanged", "read_zone_file",
-           "read_zone_files", "record_limit_is_total", "with_serial", "zone_errors"]
+__all__ = ["ReadFiles", "ZoneFile", "ZoneFileData", "adopt_read_files", "build_zone",
+           "file_stamp", "file_unchanged", "read_files", "read_zone_file", "read_zone_files",
+           "record_limit_is_total", "with_serial", "zone_errors"]
 
 ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
@@ -162,6 +163,34 @@ def file_unchanged(path: os.PathLike[str], zone: str) -> bool:
         return False
     return (cached.stamp == (st.st_mtime_ns, st.st_size, st.st_ino)
             and cached.stamp[0] < cached.read_at - _SETTLED_NS)
+
+
+def file_stamp(path: os.PathLike[str], zone: str) -> tuple[int, int, int, str, int] | None:
+    """What the zone file `path` of zone `zone` was when last read for it: (mtime_ns, size,
+    inode, SHA-256 of its bytes, time.time_ns() when read); None when it was not read, or
+    has $INCLUDEs (whose included files no stamp covers)."""
+    cached = _cache.get((str(path), zone))
+    if cached is None or cached.content.digest is None:
+        return None
+    return (*cached.stamp, cached.content.digest, cached.read_at)
+
+
+# What read_zone_files keeps between loads: the parsed files and the zones built of them
+ReadFiles = tuple[dict[tuple[str, str], _Cached], dict[str, _Built]]
+
+
+def read_files() -> ReadFiles:
+    """The zone files read and the zones built of them (a compiled snapshot keeps them, so
+    that a start from it reloads as the start that made it would)."""
+    return _cache, _built
+
+
+def adopt_read_files(files: ReadFiles) -> None:
+    """Take `files` (read_files() of the start that made a snapshot) as read and built."""
+    _cache.clear()
+    _cache.update(files[0])
+    _built.clear()
+    _built.update(files[1])
 
 
 def read_zone_file(zone: ResolvedZone, server: ServerConfig, locate: Locate,
