@@ -82,8 +82,8 @@ def test_nsd_with_a_wrong_key_transfers_nothing(primary_factory, nsd_factory):
     nsd_port = unused_port()
     daemon = primary_factory()
     nsd_log = nsd_factory(nsd_port, daemon.port, ZONE, secret=OTHER_SECRET)
-    daemon.wait_log(r"event=transfer_refused peer=\S+ zone=example\.com\. kind=axfr",
-                    timeout=FIRST_SYNC)
+    daemon.wait_log(r"event=transfer_refused peer=\S+ zone=example\.com\. kind=axfr "
+                    r"reason=tsig_badsig ", timeout=FIRST_SYNC)
     deadline = time.monotonic() + FIRST_SYNC
     while "bad transfer" not in nsd_log.read_text():
         assert time.monotonic() < deadline, nsd_log.read_text()
