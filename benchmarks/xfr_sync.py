@@ -51,7 +51,7 @@ from benchmarks.procs import cpu_seconds, process_tree
 from benchmarks.servers import HOST, REPO, Running, die_with_parent, environment, free_port
 from benchmarks.zonefiles import write_acnsd_config, write_zone_files
 
-__all__ = ["main", "sync"]
+__all__ = ["main", "sync", "table", "transfer"]
 
 SMOKE_ZONES = 50
 CATALOG = "catalog.invalid."
@@ -161,7 +161,7 @@ def _wait_served(port: int, serials: dict[str, int], deadline: float,
             time.sleep(0.05)
 
 
-def transfer(port: int, zone: str, rdtype: str, serial: int = 0) -> dict[str, int]:
+def transfer(port: int, zone: str, rdtype: str, serial: int = 0) -> dict[str, int | bool]:
     """An AXFR, or an IXFR from `serial`, of `zone` at HOST:port signed with KEY: its
     messages, RRs and octets (the DNS messages, TSIG RRs included), and whether it was
     incremental (the second RR the SOA of `serial`, RFC 1995 §4)."""
@@ -204,8 +204,8 @@ def _incremental(rrs: list[Any]) -> bool:
 
 
 def _complete(rrs: list[Any]) -> bool:
-    """Whether the RRs so far are a whole transfer of one difference or of the zone: the
-    newest SOA three times (first, the difference's, last) or twice (first and last)."""
+    """Whether the RRs so far are a whole transfer of differences or of the zone: the
+    newest SOA three times (first, the last difference's, last) or twice (first, last)."""
     newest = rrs[0].serial
     ends = sum(rdata.rdtype == dns.rdatatype.SOA and rdata.serial == newest for rdata in rrs)
     return ends == (3 if _incremental(rrs) else 2) and rrs[-1].rdtype == dns.rdatatype.SOA
