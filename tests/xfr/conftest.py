@@ -98,3 +98,52 @@ zone "{catalog}" {{ type secondary; primaries {primaries}; }};
     yield start
     for process in started:
         stop_process(process)
+
+
+@pytest.fixture
+def nsd_factory(tmp_path_factory):
+    """start(port, primary_port, zone, secret) -> log: NSD in the foreground in a temporary
+    directory at 127.0.0.1@port, secondary of the primary 127.0.0.1@primary_port for `zone`
+    with KEY (secret `secret`: request-xfr, allow-notify), giving AXFR unsigned to
+    127.0.0.1, stopped after the test. NSD reloads as soon as a transfer is committed
+    (xfrd-reload-timeout 0; its default batches reloads one second apart)."""
+    binary = require_tool("nsd")
+    started: list[subprocess.Popen] = []
+
+    def start(port: int, primary_port: int, zone: str, secret: str = SECRET) -> Path:
+        base: Path = tmp_path_factory.mktemp("nsd")
+        (base / "nsd.conf").write_text(f"""\
+server:
+    ip-address: 127.0.0.1@{port}
+    username: ""
+    chroot: ""
+    zonesdir: "{base}"
+    pidfile: "{base}/nsd.pid"
+    xfrdfile: "{base}/xfrd.state"
+    xfrdir: "{base}"
+    zonelistfile: "{base}/zone.list"
+    database: ""
+    verbosity: 2
+    server-count: 1
+    xfrd-reload-timeout: 0
+remote-control:
+    control-enable: no
+key:
+    name: {KEY}
+    algorithm: hmac-sha256
+    secret: "{secret}"
+zone:
+    name: {zone}
+    zonefile: "{base}/{zone}zone"
+    request-xfr: 127.0.0.1@{primary_port} {KEY}
+    allow-notify: 127.0.0.1 {KEY}
+    provide-xfr: 127.0.0.1 NOKEY
+""")
+        with open(base / "nsd.log", "wb") as log:
+            started.append(subprocess.Popen([binary, "-d", "-c", str(base / "nsd.conf")],
+                                            stdout=log, stderr=subprocess.STDOUT))
+        return base / "nsd.log"
+
+    yield start
+    for process in started:
+        stop_process(process)

@@ -102,3 +102,10 @@ def test_no_rule_no_transfer_counted_and_logged_once(primary_factory):
     text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
                                   timeout=5).read().decode()
     assert 'acnsd_transfers_out_total{kind="axfr",result="refused"} 3.0' in text
+
+
+def test_a_bad_signature_is_logged_as_badsig(primary):
+    """BADSIG shares its value, 16, with BADVERS (RFC 8945 §3): the log names the TSIG one."""
+    assert _first(primary, "127.0.0.1", WRONG_SECRET).tsig[0].error == dns.rcode.BADSIG
+    primary.wait_log(r"event=transfer_refused peer=\S+ zone=example\.com\. kind=axfr "
+                     r"reason=tsig_badsig ", timeout=5)

@@ -81,6 +81,9 @@ _AXFR = dns.rdatatype.AXFR
 _IXFR = dns.rdatatype.IXFR
 _QR_AA = 0x8400
 _COPIED = 0x0110  # RD and CD
+# the log's names of tsig.check's errors: BADSIG is 16 as BADVERS, which dnspython names
+_TSIG_REASONS = {dns.rcode.BADKEY: "tsig_badkey", dns.rcode.BADSIG: "tsig_badsig",
+                 dns.rcode.BADTIME: "tsig_badtime"}
 
 
 class TransferCounters:
@@ -150,8 +153,8 @@ class Primary:
         kind = "ixfr" if question.rdtype == _IXFR else "axfr"
         if checked.error:
             self._count(kind, "notauth")
-            self._burst.refused("-", f"tsig_{dns.rcode.to_text(checked.error).lower()}",
-                                question.name.to_text(), kind)
+            self._burst.refused("-", _TSIG_REASONS[checked.error], question.name.to_text(),
+                                kind)
             return notauth(checked, now)
         tables: Tables = self._holder.tables  # type: ignore[attr-defined]
         catalogs = tables.catalogs
