@@ -7,6 +7,7 @@ the ID."""
 import struct
 
 import dns.message
+import dns.opcode
 import dns.rcode
 from acnsd.dns import core
 from acnsd.dns.core import Outcome, Transport, answer_after_id, respond
@@ -47,6 +48,9 @@ def _check(wire: bytes, transport: Transport) -> None:
         assert outcome is Outcome.DROP
         return
     assert response[:2] == wire[:2]
+    if (response[2] >> 3) & 0xF == dns.opcode.UPDATE:  # dnspython reads its zone section as
+        assert outcome is Outcome.NOTIMP and response[3] & 0xF == dns.rcode.NOTIMP  # an SOA
+        return
     parsed = dns.message.from_wire(response)
     assert parsed.rcode() == {
         Outcome.FORMERR: dns.rcode.FORMERR,
