@@ -151,6 +151,8 @@ def _load_table(results: dict[str, Any]) -> list[str]:
     row("RSS after load, MiB", "cold_start", "rss_mib")
     row("PSS after load (shared pages counted once), MiB", "cold_start", "pss_mib")
     row("peak RSS during load, MiB", "cold_start", "peak_rss_mib")
+    row("the compiled snapshot written (after the cold start, at nice 19), s", "cold_start",
+        "snapshot_seconds")
     row("restart with unchanged data: all sampled zones answer, s", "restart", "load_seconds")
     row("restart: the API answers, s", "restart", "api_seconds")
     row("RSS after restart, MiB", "restart", "rss_mib")

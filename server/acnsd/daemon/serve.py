@@ -739,7 +739,9 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
                         exc.strerror)
         else:  # no other server of this configuration is writing its files
             _remove_stale_temporaries(loaded.model)
-        if restored is None:
+        if not settings.snapshot:
+            snapshot.discard(config)
+        elif restored is None:
             snapshot.write_later(config, loaded, tables, state, began)
         if workers == 1:
             return _run(config, loaded, tables, override, None, state)

@@ -71,7 +71,7 @@ SERVER_KEYS = (
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
     "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
     "api", "limits", "tsig_keys", "allow_transfer", "max_transfers", "notify", "cookies", "rrl",
-    "catalogs", "verify", "secondary",
+    "catalogs", "verify", "secondary", "snapshot",
 )
 SECONDARY_KEYS = ("primaries", "zones", "catalogs", "dir")
 COOKIES_KEYS = ("enabled", "secret_file", "require")
@@ -393,6 +393,7 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         user=r.string(m, "user", path),
         log_format=log_format,
         query_log=r.boolean(m, "query_log", path, False),
+        snapshot=r.boolean(m, "snapshot", path, True),
         api=_api(r, m["api"], join_path(path, "api"), base) if "api" in m else None,
         limits=_limits(r, m.get("limits"), join_path(path, "limits")),
         cookies=_cookies(r, m.get("cookies"), join_path(path, "cookies"), base),

@@ -263,6 +263,7 @@ class ServerConfig:
     log_format: str = "plain"  # "plain" or "json" (logs.py)
     api: ApiConfig | None = None  # the management API (api.py); off when absent
     query_log: bool = False  # one log line per query
+    snapshot: bool = True  # a start leaves a compiled snapshot (daemon/snapshot.py)
     limits: Limits = field(default_factory=Limits)
     # the primary side (xfr/): no rule, no transfer
     tsig_keys: tuple[TsigKey, ...] = ()
