@@ -46,6 +46,7 @@ from .types import (
     TsigKey,
     VerifyConfig,
     ZoneConfig,
+    shared,
 )
 from .yamlsrc import Source, join_path
 
@@ -728,7 +729,7 @@ def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | No
 
 
 def _zone_settings(r: _Reader, value: Any, path: str) -> DnsSettings:
-    return _settings(r, value, path, NS_TYPES, allow_set=True) or DnsSettings()
+    return shared(_settings(r, value, path, NS_TYPES, allow_set=True) or DnsSettings())
 
 
 def _vanity(r: _Reader, value: Any, path: str) -> tuple[str, ...]:
