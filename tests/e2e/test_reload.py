@@ -164,6 +164,27 @@ def test_reload_command_asks_the_server_and_says_how_it_went(daemon_factory):
     assert not socket_path.exists()  # removed at the stop
 
 
+def test_reload_command_imports_almost_nothing(daemon_factory):
+    """Issue 16: `acnsd reload --config C` finds the control socket from acnsd.yaml's text
+    (here beside a state_file of its own) and imports none of the server's modules, nor a
+    YAML reader: what an edit costs is the server's reload, not the command's start."""
+    daemon = daemon_factory(server_lines=("  state_file: run/acnsd.db  # elsewhere",))
+    assert (daemon.config.parent / "run" / "acnsd.ctl").is_socket()
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.24",
+                 server_lines=("  state_file: run/acnsd.db  # elsewhere",))
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "acnsd", "reload",
+                           "--config", str(daemon.config)], env=daemon_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "generation 2 is served" in done.stdout
+    assert www(daemon) == {"192.0.2.24"}
+    imported = re.findall(r"^import time:.*\| +(\S+)$", done.stderr, re.M)
+    heavy = [name for name in imported if name.split(".")[0] in ("yaml", "ruamel", "dns")
+             or name.startswith(("acnsd.model", "acnsd.daemon", "acnsd.commands"))]
+    assert heavy == [] and "acnsd.reload" in imported
+    assert daemon.stop() == 0
+
+
 def test_reload_command_without_a_server(tmp_path):
     config = write_config(tmp_path, 53)
     done = _reload_command(config)
