@@ -9,6 +9,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 from acnsd.control import sources
 from acnsd.control.migrate import migrate
@@ -179,3 +180,19 @@ def test_an_overflowing_queue_means_every_file_again(tmp_path):
     watch._lost = "event 0x4000"  # as drain() records IN_Q_OVERFLOW
     assert layout.scan().zone_files == frozenset()
     assert layout._watch is not watch and layout._watch is not None
+
+
+def test_a_watched_scan_looks_only_at_what_changed(tmp_path):
+    """Once watching (`watch()`, as the server does after its start), a scan stats the
+    zone file that changed and no other (nor any YAML file but acnsd.yaml)."""
+    path = _tree(tmp_path, "directory")
+    layout = sources.open_sources(load(path, save_state=False))
+    layout.watch()
+    edited = tmp_path / "zones" / "c.test.zone"
+    edited.write_text(DEFAULT_ZONE + "new IN A 192.0.2.7\n")
+    os.utime(edited, (PAST + 5, PAST + 5))
+    with mock.patch.object(sources, "file_unchanged", wraps=zonedata.file_unchanged) as zones, \
+            mock.patch.object(sources, "_stat", wraps=sources._stat) as yaml_files:
+        assert layout.scan().zone_files == {"c.test"}
+    assert [call.args[1] for call in zones.call_args_list] == ["c.test"]
+    assert [call.args[1] for call in yaml_files.call_args_list] == [sources.MAIN]

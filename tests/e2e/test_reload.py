@@ -185,6 +185,28 @@ def test_reload_command_imports_almost_nothing(daemon_factory):
     assert daemon.stop() == 0
 
 
+def test_a_reload_after_an_editors_rename_is_found_by_the_watch(daemon_factory):
+    """Issue 16: the server watches its sources once started (inotify); a zone file an
+    editor replaces (a temporary file renamed over it) is found by `acnsd reload`, and
+    so is an edit in place after it."""
+    daemon = daemon_factory()
+    daemon.wait_log(r"event=sources_watch watching=true zones=\d+")
+    zone = daemon.config.parent / "zones" / "example.com.zone"
+    text = zone.read_text()
+    swap = zone.with_name(".example.com.zone.swp")
+    swap.write_text(text.replace("192.0.2.10", "192.0.2.25"))
+    os.replace(swap, zone)
+    done = _reload_command(daemon.config)  # (the files just written: all read again)
+    assert done.returncode == 0 and "zone file(s) changed" in done.stdout, done.stdout
+    assert www(daemon) == {"192.0.2.25"}
+    with open(zone, "r+") as file:  # in place, the same size
+        file.write(text.replace("192.0.2.10", "192.0.2.26"))
+    done = _reload_command(daemon.config)
+    assert done.returncode == 0, done.stderr
+    assert www(daemon) == {"192.0.2.26"}
+    assert daemon.stop() == 0
+
+
 def test_reload_command_without_a_server(tmp_path):
     config = write_config(tmp_path, 53)
     done = _reload_command(config)

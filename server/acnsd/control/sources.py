@@ -288,6 +288,16 @@ class Sources:
         looks at), each with the name among the sources of a file of it."""
         return {}
 
+    def watch(self) -> None:
+        """Start the watch now, so that the next plain scan looks only at what changed:
+        a scan of every file, whose findings the next scan finds again (none is taken)."""
+        if self._watch is None:
+            started = time.monotonic()
+            self.scan()
+            log.info("event=sources_watch watching=%s zones=%d seconds=%.3f",
+                     str(self._watch is not None).lower(), len(self._zone_data),
+                     time.monotonic() - started)
+
     def adopt(self, scan: Scan) -> None:
         """Take the YAML sources a scan found changed as they were then (their changes
         were accepted)."""
