@@ -9,14 +9,13 @@ and a reload the light path leaves (see reload.py), runs the whole command line
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
 from .reload import light_reload
 
 __all__ = ["main"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     code = light_reload(args)
     if code is not None:

@@ -1,6 +1,7 @@
 """`acnsd reload --config C` on the light path: the control socket found from acnsd.yaml's
 text, asked to reload, its answer printed; the standard library's os, re, socket and json
-are all it imports (the full command line costs ~0.2 s to import, more than a reload).
+are all it imports (not even typing: the full command line costs ~0.2 s to import, more
+than a reload).
 
 Rule owned here: the socket is where the server of the configuration listens
 (daemon/control.py: `<config stem>.ctl` beside the state file), read from the one
@@ -20,7 +21,6 @@ import os
 import re
 import socket
 import sys
-from typing import Any
 
 __all__ = ["RELOAD_TIMEOUT", "Unsure", "control_socket", "light_reload", "print_answer",
            "request_reload"]
@@ -149,7 +149,7 @@ def _decode(raw: bytes) -> str:
 
 
 def request_reload(path: str, timeout: float,
-                   zones: list[str] | None = None) -> dict[str, Any] | None:
+                   zones: list[str] | None = None) -> dict | None:
     """Ask the server listening on `path` to reload (only `zones`' files, when named); its
     answer, or None when no server listens there."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -168,7 +168,7 @@ def request_reload(path: str, timeout: float,
     return json.loads(answer)
 
 
-def print_answer(config: str, answer: dict[str, Any]) -> int:
+def print_answer(config: str, answer: dict) -> int:
     """Say how the server's reload went; the exit code."""
     if not answer.get("ok"):
         for problem in answer.get("problems", []):
