@@ -113,10 +113,10 @@ def _plain_state_file(text: bytes) -> str | None:
             raise Unsure("a tab")
         depth = len(line) - len(stripped)
         indent = depth if indent is None else indent
-        if depth > indent:
+        if depth > indent or (depth == indent and (stripped == "-" or stripped[:2] == "- ")):
             if key is not None and key.group(1) == "state_file":
                 raise Unsure("state_file's value goes on")
-            continue  # inside a value of the server mapping
+            continue  # inside a value of the server mapping (a sequence may be indentless)
         key = _KEY.fullmatch(stripped) if depth == indent else None
         if key is None:
             raise Unsure(f"a line of server not read here: {line!r}")

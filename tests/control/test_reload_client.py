@@ -32,6 +32,17 @@ def write(tmp_path: Path, lines: list[str], name: str = "acnsd.yaml") -> Path:
     return config
 
 
+def test_pyyamls_dump_is_read(tmp_path):
+    """The shape PyYAML's dump gives (the benchmarks' configurations): sequences as
+    values indentless, nested mappings."""
+    config = tmp_path / "acnsd.yaml"
+    config.write_text("server:\n  listen:\n  - 127.0.0.1:5353\n  zones_dir: zones\n  api:\n"
+                      "    listen: 127.0.0.1:8053\n    tokens_file: tokens.yaml\n"
+                      "  state_file: run/x.db\n  standard_nameservers:\n  - name: ns1.a.test\n"
+                      "    ipv4: 127.53.0.1\naccounts_dir: accounts\n")
+    assert control_socket(str(config)) == str(tmp_path / "run" / "acnsd.ctl")
+
+
 @pytest.mark.parametrize("state_line", [
     None,
     "  state_file: run/acnsd.db",
@@ -54,6 +65,7 @@ def test_the_plain_shapes_are_read_as_the_loader_reads_them(tmp_path, state_line
     "defaults: &d {state_file: x.db}\nserver:\n  <<: *d\n",  # a merge key
     "'server':\n  state_file: x.db\n",  # a quoted key
     "server:\n  state_file: x\n    y.db\n",  # a value over two lines
+    "server:\n  state_file:\n  - x.db\n",  # an indentless sequence
     "server:\n  state_file: 1.5\n",  # not a string
     "server:\n  state_file: yes\n",
     "server:\n  state_file: !!str x.db\n",  # a tag
@@ -71,7 +83,10 @@ def test_other_shapes_are_left_to_the_full_command_line(tmp_path, text):
 
 
 KEYS = st.sampled_from(SERVER[:2] + ["  port: 5353", "  nsid: acnsd-1", "  chaos: false",
-                                     "  # a comment", "", "  edns_udp_size: 1232"])
+                                     "  # a comment", "", "  edns_udp_size: 1232",
+                                     "  listen:\n  - 127.0.0.1:5353",  # an indentless list
+                                     "  api:\n    listen: 127.0.0.1:8053\n"
+                                     "    tokens_file: tokens.yaml"])
 VALUES = st.one_of(
     st.from_regex(r"[a-z_/.][a-z0-9_./-]{0,12}", fullmatch=True),
     st.sampled_from(["~", "null", "yes", "No", "1e3", ".inf", "0x1f", "123", "-", "''",
@@ -92,7 +107,8 @@ def test_the_light_path_finds_the_full_paths_socket_or_none(tmp_path, before, af
     """Whatever the server section's shape: the socket the light path reads is the one
     load() finds, or it is Unsure (never another)."""
     state = [] if value is None else [f"  state_file: {value}"]
-    body = [line.replace("  ", " " * indent, 1) for line in [*before, *state, *after]]
+    body = [line.replace("  ", " " * indent, 1)
+            for entry in [*before, *state, *after] for line in entry.split("\n")]
     config = write(tmp_path, [start.rstrip("\n"), "server:", *body, *ACCOUNTS], name)
     try:
         expected = full(config)
