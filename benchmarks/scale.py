@@ -3,6 +3,8 @@ Knot DNS and NSD loading the same zones, and every target of the issue judged.
 
     python -m benchmarks.scale --zones 100000      # or --zones 1000000, or --scale-set
     python -m benchmarks.scale --smoke             # 200 zones, seconds: the test suite's run
+    python -m benchmarks.scale --peers '' --series file_reload_command,file_sighup
+                                                   # only these change series of acnsd
 
 Per server, one at a time (Knot, NSD, then acnsd): the cold start, timed until the server
 answers the SOA of a sample of zones that includes the last ones, and its RSS. Then for
