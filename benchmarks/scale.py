@@ -3,6 +3,8 @@ Knot DNS and NSD loading the same zones, and every target of the issue judged.
 
     python -m benchmarks.scale --zones 100000      # or --zones 1000000, or --scale-set
     python -m benchmarks.scale --smoke             # 200 zones, seconds: the test suite's run
+    python -m benchmarks.scale --peers '' --series file_reload_command,file_sighup
+                                                   # only these change series of acnsd
 
 Per server, one at a time (Knot, NSD, then acnsd): the cold start, timed until the server
 answers the SOA of a sample of zones that includes the last ones, and its RSS. Then for
@@ -71,6 +73,7 @@ OUT = Path(__file__).resolve().parent / "out" / "scale"
 PUBLISHED = Path(__file__).resolve().parent / "results" / "scale"
 CHANGES_PER_SECOND = 10  # the rate of issue 16's throughput and gap targets
 SAMPLE = 1000  # zones probed for "answers every zone"
+SERIES = ("api_change", "churn", "file_reload_command", "yaml_reload_command", "file_sighup")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds per dnsperf/probe window (10; smoke 1); a window is "
                         "at least twice one API change, so that changes complete in it")
     parser.add_argument("--peers", default="knot,nsd", help="servers to compare ('' none)")
+    parser.add_argument("--series", default=",".join(SERIES),
+                        help="acnsd's change series to run, comma-separated (all: "
+                        + ", ".join(SERIES) + ")")
     parser.add_argument("--layout", choices=LAYOUTS, default=LAYOUTS[0],
                         help="acnsd's configuration: the directory layout (accounts_dir, a "
                         "file per zone: what 10^5 zones want; the default) or one acnsd.yaml")
@@ -134,6 +140,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--publish", action="store_true",
                         help="also copy the report to benchmarks/results/scale/ (committed)")
     args = parser.parse_args(argv)
+    args.series = [name for name in args.series.split(",") if name]
+    if unknown := set(args.series) - set(SERIES):
+        parser.error(f"--series: unknown {', '.join(sorted(unknown))}")
     if args.smoke:
         args.zones = 200
     args.changes = args.changes or (3 if args.smoke else 100)
@@ -538,16 +547,15 @@ class Suite:
             return self._file_edit(self.layout.acnsd_dir, zones[n * 3 % len(zones)], n,
                                    lambda: os.kill(running.process.pid, signal.SIGHUP))
 
-        with _step(entry, "api_change") as series:
-            self.series(running, count, patch, series)
-        with _step(entry, "churn") as churn:
-            self._churn(running, api, zones, queries, churn, entry["api_change"].get("median"))
-        with _step(entry, "file_reload_command") as series:
-            self.series(running, count, reloaded, series)
-        with _step(entry, "yaml_reload_command") as series:
-            self.series(running, count, yaml_edit, series)
-        with _step(entry, "file_sighup") as series:
-            self.series(running, count, sighup, series)
+        makers = {"api_change": patch, "file_reload_command": reloaded,
+                  "yaml_reload_command": yaml_edit, "file_sighup": sighup}
+        for name in [name for name in SERIES if name in self.args.series]:
+            with _step(entry, name) as step:
+                if name == "churn":
+                    self._churn(running, api, zones, queries, step,
+                                entry.get("api_change", {}).get("median"))
+                else:
+                    self.series(running, count, makers[name], step)
 
     def _churn(self, running: Running, api: Api, zones: list[str], queries: Path,
                entry: dict[str, Any], change_ms: float | None) -> None:
@@ -631,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
                    machine=machine(), skipped=missing, params={
                        "label": _label(args), "smoke": args.smoke, "profile": profile.name,
                        "zones": len(dataset.zones), "records": dataset.record_count(),
-                       "layout": args.layout, "changes": args.changes,
+                       "layout": args.layout, "series": args.series, "changes": args.changes,
                        "peer_changes": args.peer_changes,
                        "duration": args.duration, "bounds": asdict(bounds),
                        "sample": len(suite.sample),

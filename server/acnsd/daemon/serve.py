@@ -31,6 +31,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -591,6 +592,9 @@ async def serve(
         len(loaded.plan.zones),
         len(loaded.plan.views),
     )
+    if server.editor is not None:  # (a reload or an API change waits for it)
+        threading.Thread(target=server.editor.watch_sources, name="acnsd-watch",
+                         daemon=True).start()
     await stop.wait()
     await _stop(server, exposition, SHUTDOWN_GRACE)
     return 0
