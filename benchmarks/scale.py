@@ -518,8 +518,10 @@ class Suite:
             return
         try:
             with _step(entry, "churn") as churn:
-                self._churn(running, Api(server.api_port), _spread(self.small, 50), queries,
-                            churn, None)
+                api, zones = Api(server.api_port), _spread(self.small, 50)
+                for zone in zones:  # asked before, as the full run's api_change series does
+                    api.zone_id(zone)
+                self._churn(running, api, zones, queries, churn, None)
         finally:
             running.stop()
 
