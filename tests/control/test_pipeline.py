@@ -25,6 +25,7 @@ from acnsd.control.rules import OutOfScope
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport, answer
 from acnsd.dns.delta import apply_delta
+from acnsd.model import catalogs
 from acnsd.model.chunked import CHUNK, Chunked
 from acnsd.model.config import Loaded, load, record
 from acnsd.model.names import normalize
@@ -194,3 +195,39 @@ def test_a_zone_changed_in_place_replaces_one_chunk_of_the_models_zones(tmp_path
         shared = [a is b for a, b in zip(old._chunks, new._chunks, strict=True)]
         assert shared == [True, False, True]
     assert pathless(after) == pathless(load(env.path, save_state=False).model)
+
+
+def test_a_change_that_keeps_every_zones_catalogs_rebuilds_no_catalog(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogs' members are computed again (over every zone) only when a change may
+    change them: a zone added, removed, or moved to another account or set; an account."""
+    env = Env(tmp_path)
+    cfg = {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
+                                               {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
+                      "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones",
+                      "catalogs": {"name": "catalog.invalid"}},
+           "accounts": [{"id": "a", "name": "A",
+                         "zones": [{"name": "one.example"}, {"name": "two.example"}]}]}
+    env.load(cfg, dict.fromkeys(["one.example", "two.example"], TEMPLATE))
+    pipeline, _, _ = started(env.path)
+    computed: list[object] = []
+    members = catalogs.catalog_members
+
+    def counted(*args: Any) -> dict[str, tuple[str, ...]]:
+        computed.append(args)
+        return members(*args)
+
+    monkeypatch.setattr(catalogs, "catalog_members", counted)
+
+    def commit(change: Any, edited: dict[str, Any]) -> Any:
+        text = yaml.safe_dump(edited, sort_keys=False)
+        env.path.write_text(text)
+        locate = parse(text, str(env.path)).problem
+        return pipeline.commit(pipeline.check(change, locate), locate)
+
+    cfg["accounts"][0]["zones"][0]["dns_settings"] = {"ns_ttl": 900}
+    settled = commit(ZoneSettingsChanged("one.example", {"ns_ttl": 900}), cfg)
+    assert settled.delta.catalogs == () and computed == []
+    cfg["accounts"][0]["zones"].pop()
+    deleted = commit(ZoneDeleted("two.example"), cfg)
+    assert len(computed) == 1 and len(deleted.delta.catalogs) == 1

@@ -27,7 +27,7 @@ import dns.name
 from ..dns.delta import Delta, ZoneDelta
 from ..dns.plan import View, ZonePlan
 from ..errors import ConfigError, Problem
-from ..model.catalogs import Catalogs
+from ..model.catalogs import Catalogs, membership
 from ..model.chunked import Chunked
 from ..model.config import Loaded, plan_views
 from ..model.recording import record_change
@@ -93,11 +93,12 @@ class Pipeline:
                             self.index.assigned(name) is None
                             and self.index.released(name) is not None)
                      for name in verdict.assigned.keys() | verdict.released.keys()}
-        model = self._model(verdict)
         # the catalog zones whose members it changes (model/catalogs.py)
-        catalogs = {}
-        if verdict.zones or verdict.account is not None:
-            catalogs = self.catalogs.changed(model)
+        regroups = verdict.account is not None or any(
+            zone is None or membership(zone) != self._membership_before(name, zone.account)
+            for name, zone in verdict.zones.items())
+        model = self._model(verdict)
+        catalogs = self.catalogs.changed(model) if regroups else {}
         served = record_change(self.state, self.model.server.state_file, plans,
                                addresses=addresses, recorded=verdict.recorded,
                                catalogs=catalogs)
@@ -177,7 +178,7 @@ class Pipeline:
         account's (model/chunked.py: O(√n)); a zone added or removed rebuilds them."""
         model = self.model
         accounts = list(model.accounts)
-        changed: dict[str, dict[str, ZoneConfig]] = {}  # account → its configs replaced
+        changed: dict[str, dict[str, ZoneConfig | None]] = {}  # account → its configs changed
         if verdict.account is not None:
             changed[verdict.account.id] = {}
         replaced: dict[str, ResolvedZone] = {}
@@ -233,6 +234,12 @@ class Pipeline:
             return Chunked(configs.values())
         return zones.replaced({at[name]: config for name, config in changed.items()
                                if config is not None})
+
+    def _membership_before(self, name: str, account_id: str) -> tuple[object, ...] | None:
+        """What decided the catalogs of zone `name` before the change (None: a new
+        zone)."""
+        zone = self._zones.get(account_id, {}).get(name)
+        return None if zone is None else membership(zone)
 
     def _account_of(self, zone: str) -> str | None:
         """The account a deleted zone was in (the index has forgotten it)."""
