@@ -42,6 +42,7 @@ from typing import Any
 
 import dns.message
 import dns.rdatatype
+import yaml
 
 from benchmarks import dnsperf
 from benchmarks.bounded import Finished, Guard, OverMemory, StepTimeout
@@ -50,7 +51,7 @@ from benchmarks.dataset import LARGE_ZONE, PROFILES, DataSet, generate, zones_pr
 from benchmarks.edits import Api, ApiError, set_marker, set_ns_ttl_in_yaml, tokens_file
 from benchmarks.mixes import MIXES, write_query_files
 from benchmarks.probe import answering, paced, shows
-from benchmarks.procs import memory_kib, pss_kib, wait_quiet
+from benchmarks.procs import cpu_seconds, memory_kib, pss_kib, wait_quiet
 from benchmarks.report import write_json
 from benchmarks.run import machine
 from benchmarks.scale_report import markdown, targets
@@ -136,6 +137,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="exit 2 when dnsperf, Knot or NSD is missing (the test uses it)")
     parser.add_argument("--keep-work", action="store_true",
                         help="keep the generated zones and logs (out/scale/work)")
+    parser.add_argument("--churn-only", action="store_true",
+                        help="acnsd only, one start and then only the churn (what DNS keeps "
+                        "under 10 changes/s, and the server's CPU per change); with "
+                        "--keep-work, the configuration and snapshot of an earlier run of "
+                        "the same data set are reused")
     parser.add_argument("--out", type=Path, help="report directory (benchmarks/out/scale)")
     parser.add_argument("--publish", action="store_true",
                         help="also copy the report to benchmarks/results/scale/ (committed)")
@@ -312,9 +318,11 @@ class Suite:
     # --- the data set and the starts ---------------------------------------------------
 
     def write(self) -> Path:
-        """The zone files for every server and the query file of the cached mix."""
-        write_zone_files(self.dataset, self.layout.served_dir, served=True)
-        write_zone_files(self.dataset, self.layout.acnsd_dir, served=False)
+        """The zone files for every server (unless kept from an earlier run) and the query
+        file of the cached mix."""
+        if not self.layout.acnsd_dir.exists():
+            write_zone_files(self.dataset, self.layout.served_dir, served=True)
+            write_zone_files(self.dataset, self.layout.acnsd_dir, served=False)
         return write_query_files(self.dataset, self.work / "queries", 20000, 1)["cached"]
 
     def start(self, server: Server, spec: str, entry: dict[str, Any], api: Api | None = None,
@@ -524,6 +532,26 @@ class Suite:
         finally:
             running.stop()
 
+    def churn_only(self, queries: Path) -> None:
+        """acnsd: a start (a restart when an earlier run left its work), then the churn."""
+        entry = self.results["acnsd"]
+        config = self.work / "run" / "acnsd" / "acnsd.yaml"
+        api_port = (int(yaml.safe_load(config.read_text())["server"]["api"]["listen"]
+                        .rsplit(":", 1)[1]) if config.exists() else free_port())
+        server = AcnsdWithApi(api_port, self.args.layout)
+        with _step(entry, "cold_start") as cold:
+            running = self.start(server, "acnsd", cold, Api(server.api_port))
+        if cold["status"] != "ok":
+            return
+        try:
+            with _step(entry, "churn") as churn:
+                api, zones = Api(server.api_port), _spread(self.small, 50)
+                for zone in zones:  # asked before, as the full run's api_change series does
+                    api.zone_id(zone)
+                self._churn(running, api, zones, queries, churn, None)
+        finally:
+            running.stop()
+
     def _changes(self, running: Running, api: Api, config: Path, queries: Path) -> None:
         entry, count = self.results["acnsd"], self.args.changes
         zones = _spread(self.small, 50)
@@ -566,9 +594,11 @@ class Suite:
             window = max(window, min(2 * change_ms / 1000, self.bounds.series))
         entry["window_s"] = round(window, 2)
         mix = next(mix for mix in MIXES if mix.name == "cached")
+        cpu: dict[str, float] = {}  # the server's CPU seconds per second of a probe window
         for tool in ("dnsperf", "probe"):
             for mode in ("idle", "changes"):
                 self.quiet(running)
+                began, cpu_before = time.monotonic(), cpu_seconds(running.pids())
                 stream = (ChangeStream(api, zones, self._ttls, CHANGES_PER_SECOND,
                                        self.bounds.change) if mode == "changes" else None)
                 with stream or nullcontext():
@@ -580,11 +610,16 @@ class Suite:
                     else:
                         entry[f"{mode}_probe"] = paced(running.port, self.probe_questions,
                                                        window)
+                        cpu[mode] = ((cpu_seconds(running.pids()) - cpu_before)
+                                     / (time.monotonic() - began))
                 if stream is not None:
                     entry[f"changes_during_{tool}"] = stream.summary()
                     if stream.error:
                         raise ApiError(f"a change during the {tool} window: {stream.error}")
         entry["qps_share_of_idle"] = round(entry["changes_qps"] / entry["idle_qps"], 3)
+        applied = entry["changes_during_probe"]["applied_per_s"]
+        if applied:  # the probe's own load is the idle window's, and taken out
+            entry["cpu_ms_per_change"] = round(1000 * (cpu["changes"] - cpu["idle"]) / applied, 1)
 
 
 def _pinning(args: argparse.Namespace) -> tuple[int | None, int | None]:
@@ -632,7 +667,8 @@ def main(argv: list[str] | None = None) -> int:
     bounds = Bounds(args.start_timeout or bounds.start, args.change_timeout or bounds.change,
                     args.series_budget or bounds.series, bounds.max_rss_kib)
     work = args.out / "work" / _label(args)
-    shutil.rmtree(work, ignore_errors=True)
+    if not (args.churn_only and args.keep_work):
+        shutil.rmtree(work, ignore_errors=True)
     suite = Suite(args, dataset, work, bounds, cpus)
     results = suite.results
     results.update(started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -651,9 +687,13 @@ def main(argv: list[str] | None = None) -> int:
         if cpus[1] is not None:
             os.sched_setaffinity(0, {cpus[1]})
         queries = suite.write()
-        for name in [name for name in args.peers.split(",") if name and name not in missing]:
-            suite.peer(name)
-        suite.acnsd(queries)
+        if args.churn_only:
+            suite.churn_only(queries)
+        else:
+            for name in [name for name in args.peers.split(",")
+                         if name and name not in missing]:
+                suite.peer(name)
+            suite.acnsd(queries)
     finally:
         os.sched_setaffinity(0, affinity)
         if not args.keep_work:

@@ -259,6 +259,10 @@ def markdown(results: dict[str, Any]) -> str:
                 "idle then with changes, for dnsperf (cached mix) and then for a probe that "
                 "sends one query per ms; changes applied/s is the count of 200s in the "
                 "dnsperf / probe window.", ""] + _churn_table(churn)
+        if "cpu_ms_per_change" in churn:
+            out += ["", f"The server's CPU per change: {churn['cpu_ms_per_change']:,.1f} ms "
+                    "(its CPU in the probe window with changes less the idle one's, per "
+                    "change applied)."]
     for name, reason in results.get("skipped", {}).items():
         out.append(f"- {name} skipped: {reason}")
     return "\n".join(out) + "\n"
