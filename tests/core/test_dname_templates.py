@@ -40,6 +40,9 @@ c DNAME deleg.tgt.test.
 w DNAME w.tgt.test.
 e DNAME e.tgt.test.
 l DNAME {LONG}.tgt.test.
+dd DNAME deep.tgt.test.
+a.cp CNAME b.cp
+b.cp CNAME r.www.src.test.
 www A 192.0.2.9
 """
 TARGET = f"""
@@ -50,6 +53,8 @@ deleg NS ns.deleg
 ns.deleg A 192.0.2.53
 e DNAME src.test.
 www.{LONG} A 192.0.2.12
+www.q A 192.0.2.13
+www.deep A 192.0.2.14
 """
 ZONES = (
     zone("src.test.", SOURCE),
@@ -58,25 +63,32 @@ ZONES = (
     zone("q.d.src.test.", "www A 192.0.2.40"),  # a zone below the DNAME's owner
     zone("sub.tgt.test.", "www A 192.0.2.41"),  # a zone where a substitution may land
     zone("apex.test.", "@ DNAME tgt.test."),  # a DNAME at an apex
+    zone("deep.tgt.test.", "www A 192.0.2.42"),  # not delegated, served at ALONE only
+    zone("zz.d.src.test.", "www A 192.0.2.43"),
+    zone("pz.", ""),  # a DNAME to an ancestor of its own zone: b.d.a.b.pz. → b.pz. is a
+    zone("a.b.pz.", "d DNAME pz."),  # name of the question, which the CNAME points to
 )
 BOTH, ALONE = "127.53.1.2", "127.53.1.3"
 ORIGINS = ("src.test.", "tgt.test.", "apex.test.")
+EXTRA = ("sub.tgt.test.", "ex.deep.tgt.test.", "ex.q.d.src.test.")
 PLAN = ServePlan(
     zones=ZONES,
-    views=(  # both sides served, with an extra name (R8) in a zone not served there; the
+    views=(  # both sides served, with extra names (R8) in zones not served there; the
         # source alone
         View(BOTH, frozenset(map(dns.name.from_text, ORIGINS)),
-             frozenset({dns.name.from_text("sub.tgt.test.")})),
-        View(ALONE, frozenset({dns.name.from_text("src.test.")})),
+             frozenset(map(dns.name.from_text, EXTRA))),
+        View(ALONE, frozenset(map(dns.name.from_text, ("src.test.", "deep.tgt.test.")))),
     ),
 )  # fmt: skip
 PARENTS = [
     "d.src.test.", "b.d.src.test.", "x.d.src.test.", "deleg.d.src.test.", "e.d.src.test.",
     "s.src.test.", "o.src.test.", "n.src.test.", "c.src.test.", "w.src.test.", "l.src.test.",
-    "apex.test.", "b.apex.test.", "src.test.", "www.src.test.",
+    "apex.test.", "b.apex.test.", "src.test.", "www.src.test.", "dd.src.test.",
+    "q.d.src.test.", "d.a.b.pz.", "cp.src.test.",
 ]  # fmt: skip
 LABELS = [b"www", b"WwW", b"a", b"b", b"x", b"e", b"q", b"Q", b"sub", b"ns1", b"hostmaster",
-          b"HostMaster", b"deleg", b"*", b"w", b"in", b"l" * 63, b"r" * 63]  # fmt: skip
+          b"HostMaster", b"deleg", b"*", b"w", b"in", b"ex", b"EX", b"l" * 63, b"r" * 63,
+          b"s" * 20]  # fmt: skip
 QTYPES = [1, 28, 16, 5, 43, 255, 15, 39]  # A AAAA TXT CNAME DS ANY MX DNAME
 SECRET = bytes.fromhex("e5e973e5a6b2a43f48e7dc849e37bfcf")
 NOW = 1_700_000_000
@@ -153,23 +165,26 @@ cases = st.tuples(
     st.integers(0, 2),  # which of the example's shapes
     st.one_of(st.sampled_from(LABELS), st.binary(min_size=1, max_size=63)),
     st.sampled_from(PARENTS),
-    st.sampled_from(list(Transport)),
+    st.sampled_from(list(Transport)),  # the first label's
+    st.sampled_from(list(Transport)),  # a fresh label's of the same length, asked before
     st.sampled_from([None, BOTH, ALONE]),
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(shapes, min_size=3, max_size=3), st.lists(cases, min_size=1, max_size=12))
 def test_templates_below_a_dname_change_no_answer(shapes, cases):
+    """Each label is asked after a fresh label of its length (no name, no twin), which
+    may make the template's layout of that length, over either transport."""
     warm = compile_plan(PLAN)
-    for shape, label, parent, transport, local in cases:
+    for shape, label, parent, transport, before, local in cases:
         qtype, flags, qclass, edns, cookie, require = shapes[shape]
-        wire = query_wire([label, *labels_of(parent)], qtype, flags=flags, qclass=qclass,
-                          edns=edns, cookie=cookie if edns is not None else None)
         who = None if require is None else clients(require)
-        expected = respond(COLD, wire, transport, local, None, who)
-        for _ in range(2):  # the first may make the template, the second uses it
-            assert respond(warm, wire, transport, local, None, who) == expected
+        for first, over in ((b"\xfe" * len(label), before), (label, transport), (label, transport)):
+            wire = query_wire([first, *labels_of(parent)], qtype, flags=flags, qclass=qclass,
+                              edns=edns, cookie=cookie if edns is not None else None)
+            expected = respond(COLD, wire, over, local, None, who)
+            assert respond(warm, wire, over, local, None, who) == expected
 
 
 fresh = st.builds(  # first labels that are no name on either side, nor a twin
@@ -210,6 +225,50 @@ def ask_fresh_names(full: FullPath, labels, parent, edns, cookie, transport, loc
         if len(label) in lengths and not response[0][2] & 0x02:  # (TC: the full path)
             assert not answered_in_full  # a template answered it
         lengths.add(len(label))
+
+
+UDP, TCP = Transport.UDP, Transport.TCP
+
+
+@pytest.mark.parametrize(
+    ("parent", "first", "label", "over", "local", "hit"),
+    [
+        ("d.src.test.", b"r" * 5, b"SsSsS", UDP, None, True),  # 0x20
+        ("d.src.test.", b"r", b"x", UDP, None, True),  # a node below the DNAME: occluded
+        ("d.src.test.", b"r" * 10, b"hostmaster", UDP, None, False),  # twins: the SOA's
+        ("d.src.test.", b"r" * 3, b"NS1", UDP, None, False),  # names compress to X.P'
+        ("d.src.test.", b"r" * 3, b"www", UDP, None, False),  # X.P' exists
+        ("d.src.test.", b"rr", b"zz", UDP, None, False),  # X.P is a zone
+        ("d.src.test.", b"r" * 3, b"sub", UDP, None, False),  # X.P' is a zone
+        ("d.src.test.", b"r" * 3, b"sss", UDP, ALONE, False),  # T not served there
+        ("b.d.src.test.", b"rr", b"ss", UDP, None, True),
+        ("b.d.src.test.", b"r", b"a", UDP, None, False),
+        ("x.d.src.test.", b"rr", b"ss", UDP, None, False),  # x.tgt.test. is no node
+        ("dd.src.test.", b"rr", b"ss", UDP, BOTH, True),
+        ("dd.src.test.", b"rr", b"ex", UDP, BOTH, False),  # X.P' is an extra name there
+        ("q.d.src.test.", b"rr", b"ss", UDP, BOTH, True),
+        ("q.d.src.test.", b"rr", b"ex", UDP, BOTH, False),  # X.P is an extra name there
+        ("l.src.test.", b"r" * 3, b"s" * 3, TCP, None, True),
+        ("l.src.test.", b"r" * 20, b"s" * 20, TCP, None, False),  # over 512 octets: TC
+        ("apex.test.", b"rr", b"ss", UDP, None, True),  # a DNAME at an apex
+        ("apex.test.", b"rr", b"ns1", UDP, None, False),
+        ("d.a.b.pz.", b"c", b"b", UDP, None, False),  # a twin: b.pz. is in the question
+        ("d.a.b.pz.", b"c", b"e", UDP, None, True),
+        ("cp.src.test.", b"a", b"z", UDP, None, False),  # a CNAME chain makes none
+    ],
+)
+def test_which_names_a_template_answers(monkeypatch, parent, first, label, over, local, hit):
+    """A fresh label (over `over`) makes the layout of its length; then `label` over UDP
+    without EDNS is answered from the template, or (`hit` False) by the full path."""
+    full = FullPath(monkeypatch)
+    warm = compile_plan(PLAN)
+    for name, transport in ((first, over), (label, UDP)):
+        wire = query_wire([name, *labels_of(parent)])
+        before = full.count
+        response = respond(warm, wire, transport, local)
+        answered_in_full = full.count > before
+        assert response == respond(COLD, wire, transport, local)
+    assert answered_in_full is not hit
 
 
 def _key(origin: str) -> bytes:

@@ -120,12 +120,12 @@ def find_zone(
     return None
 
 
-def names_below(tables: Tables, view: ViewTables, zone: Zone, parent: bytes) -> int:
-    """The lengths of the first labels of the names right below `parent` (a node of `zone`)
-    that may exist, one bit each: its children in the zone (known only below the apex:
-    else every length), the zones right below it (those of every address: more than this
-    one serves only marks more lengths), and the view's extra names."""
-    lengths = zone.child_lengths if parent == zone.key else -1  # -1: every length
+def names_below(tables: Tables, view: ViewTables, zone: Zone | None, parent: bytes) -> int:
+    """The lengths of the first labels of the names right below `parent` that may exist,
+    one bit each: its children in `zone` (known only below the apex: else every length;
+    None: they do not count), the zones right below it (those of every address: more than
+    this one serves only marks more lengths), and the view's extra names."""
+    lengths = 0 if zone is None else zone.child_lengths if parent == zone.key else -1
     for length in tables.below.get(parent, ()):
         lengths |= 1 << length
     for name in view.names:
