@@ -1,12 +1,14 @@
 """NXDOMAIN templates below a DNAME (dname_templates.py) change no answer: for random first
 labels (any octets, any case, up to the 255-octet limit and past the substitution's) below
 DNAMEs into the same zone, another zone, a zone not served here, a cut, a wildcard parent,
-another DNAME and a long target, a DNAME at an apex, names that exist on either side (nodes,
-zones, a view's extra name, the SOA's names a name may compress to), random types, classes,
-flags, EDNS shapes, cookies, transports and addresses, the warm tables answer byte for byte
-what tables without cache or templates answer; a random name below a DNAME is answered from
-a template once one name of its length was; and a change to either zone drops the template
-(delta.py)."""
+another DNAME and a long target, a DNAME at an apex and one to an ancestor of its zone,
+names that exist on either side (nodes, zones, the views' extra names, the names a
+substitution may compress to), CNAME chains, random types, classes, flags, EDNS shapes,
+cookies, transports and addresses, the warm tables answer byte for byte what tables
+without cache or templates answer, each label asked after a fresh one of its length. A
+random name below a DNAME is answered from a template once one name of its length was;
+each name the proof excludes is answered by the full path (one case per check); and a
+change to either zone drops the template (delta.py)."""
 
 from __future__ import annotations
 

@@ -252,7 +252,8 @@ def _from_templates(
     exists or the answer does not fit; the full path decides those. A batch's queries are
     answered in one call (no call per query); with `outcomes`, each answer's (NXDOMAIN,
     apex) is recorded there. With `clients` (cookies on), a query whose OPT holds only a
-    COOKIE (`_cookie_at`) has its template too, and its answer ends with our COOKIE."""
+    COOKIE (`_cookie_at`) has its template too, and its answer ends with our COOKIE. A
+    template below a DNAME answers as dname_templates.answer_below says."""
     missed = -1
     for _ in range(answers.count(b"")):  # the queries still unanswered, in order
         missed = answers.index(b"", missed + 1)  # (scans in C)
