@@ -22,7 +22,7 @@ import pytest
 from acnsd.dns import core
 from acnsd.dns.compiler import compile_plan
 from acnsd.dns.cookies import ServerCookies
-from acnsd.dns.core import Clients, Transport, respond
+from acnsd.dns.core import Clients, Transport, answer_after_id, respond
 from acnsd.dns.delta import Delta, ZoneDelta, apply_delta
 from acnsd.dns.plan import ServePlan, View
 from hypothesis import given, settings
@@ -303,3 +303,19 @@ def test_a_change_to_either_zone_drops_the_template():
             wire = query_wire([label, b"d", b"src", b"test"], edns=(1232, False, 0))
             assert respond(tables, wire, Transport.UDP) == respond(cold, wire, Transport.UDP)
         assert tables.default.negative[key] is not old  # (r4 made a new one)
+
+
+def test_a_batch_below_a_dname_is_answered_from_the_template(monkeypatch):
+    """The UDP listener's batches (answer_after_id): after one name of each length, a
+    batch of random names below the DNAME takes no full path, byte for byte as without."""
+    full = FullPath(monkeypatch)
+    warm = compile_plan(PLAN)
+    parent = labels_of("D.src.test.")
+    for label in (b"r1", b"r22"):
+        respond(warm, query_wire([label, *parent], edns=(1232, True, 0)), UDP)
+    batch = [query_wire([label, *parent], edns=(1232, True, 0))[2:]
+             for label in (b"s1", b"S2", b"t33", b"x1", b"q\xff")]
+    before = full.count
+    answers = answer_after_id(warm, batch, UDP)
+    assert full.count == before
+    assert answers == answer_after_id(COLD, batch, UDP)
