@@ -3,6 +3,8 @@ Knot DNS and NSD loading the same zones, and every target of the issue judged.
 
     python -m benchmarks.scale --zones 100000      # or --zones 1000000, or --scale-set
     python -m benchmarks.scale --smoke             # 200 zones, seconds: the test suite's run
+    python -m benchmarks.scale --peers '' --series file_reload_command,file_sighup
+                                                   # only these change series of acnsd
 
 Per server, one at a time (Knot, NSD, then acnsd): the cold start, timed until the server
 answers the SOA of a sample of zones that includes the last ones, and its RSS. Then for
@@ -40,6 +42,7 @@ from typing import Any
 
 import dns.message
 import dns.rdatatype
+import yaml
 
 from benchmarks import dnsperf
 from benchmarks.bounded import Finished, Guard, OverMemory, StepTimeout
@@ -48,7 +51,7 @@ from benchmarks.dataset import LARGE_ZONE, PROFILES, DataSet, generate, zones_pr
 from benchmarks.edits import Api, ApiError, set_marker, set_ns_ttl_in_yaml, tokens_file
 from benchmarks.mixes import MIXES, write_query_files
 from benchmarks.probe import answering, paced, shows
-from benchmarks.procs import memory_kib, pss_kib, wait_quiet
+from benchmarks.procs import cpu_seconds, memory_kib, pss_kib, wait_quiet
 from benchmarks.report import write_json
 from benchmarks.run import machine
 from benchmarks.scale_report import markdown, targets
@@ -71,6 +74,7 @@ OUT = Path(__file__).resolve().parent / "out" / "scale"
 PUBLISHED = Path(__file__).resolve().parent / "results" / "scale"
 CHANGES_PER_SECOND = 10  # the rate of issue 16's throughput and gap targets
 SAMPLE = 1000  # zones probed for "answers every zone"
+SERIES = ("api_change", "churn", "file_reload_command", "yaml_reload_command", "file_sighup")
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds per dnsperf/probe window (10; smoke 1); a window is "
                         "at least twice one API change, so that changes complete in it")
     parser.add_argument("--peers", default="knot,nsd", help="servers to compare ('' none)")
+    parser.add_argument("--series", default=",".join(SERIES),
+                        help="acnsd's change series to run, comma-separated (all: "
+                        + ", ".join(SERIES) + ")")
     parser.add_argument("--layout", choices=LAYOUTS, default=LAYOUTS[0],
                         help="acnsd's configuration: the directory layout (accounts_dir, a "
                         "file per zone: what 10^5 zones want; the default) or one acnsd.yaml")
@@ -130,10 +137,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="exit 2 when dnsperf, Knot or NSD is missing (the test uses it)")
     parser.add_argument("--keep-work", action="store_true",
                         help="keep the generated zones and logs (out/scale/work)")
+    parser.add_argument("--churn-only", action="store_true",
+                        help="acnsd only, one start and then only the churn (what DNS keeps "
+                        "under 10 changes/s, and the server's CPU per change); with "
+                        "--keep-work, the configuration and snapshot of an earlier run of "
+                        "the same data set are reused")
     parser.add_argument("--out", type=Path, help="report directory (benchmarks/out/scale)")
     parser.add_argument("--publish", action="store_true",
                         help="also copy the report to benchmarks/results/scale/ (committed)")
     args = parser.parse_args(argv)
+    args.series = [name for name in args.series.split(",") if name]
+    if unknown := set(args.series) - set(SERIES):
+        parser.error(f"--series: unknown {', '.join(sorted(unknown))}")
     if args.smoke:
         args.zones = 200
     args.changes = args.changes or (3 if args.smoke else 100)
@@ -303,9 +318,11 @@ class Suite:
     # --- the data set and the starts ---------------------------------------------------
 
     def write(self) -> Path:
-        """The zone files for every server and the query file of the cached mix."""
-        write_zone_files(self.dataset, self.layout.served_dir, served=True)
-        write_zone_files(self.dataset, self.layout.acnsd_dir, served=False)
+        """The zone files for every server (unless kept from an earlier run) and the query
+        file of the cached mix."""
+        if not self.layout.acnsd_dir.exists():
+            write_zone_files(self.dataset, self.layout.served_dir, served=True)
+            write_zone_files(self.dataset, self.layout.acnsd_dir, served=False)
         return write_query_files(self.dataset, self.work / "queries", 20000, 1)["cached"]
 
     def start(self, server: Server, spec: str, entry: dict[str, Any], api: Api | None = None,
@@ -342,6 +359,20 @@ class Suite:
             running.stop()
             raise
         return running
+
+    def _snapshot_written(self, running: Running) -> float | None:
+        """Seconds from the start until acnsd's compiled snapshot was written (its writer
+        runs at nice 19 after the load; daemon/snapshot.py); None when it wrote none."""
+        deadline = running.started + self.bounds.start
+        log = running.workdir / "server.log"
+        while time.monotonic() < deadline:
+            text = log.read_text(errors="replace")
+            if "event=snapshot_written" in text:
+                return round(time.monotonic() - running.started, 1)
+            if "event=snapshot_skipped" in text or "event=snapshot_unwritten" in text:
+                return None
+            time.sleep(0.5)
+        raise StepTimeout(f"acnsd wrote no snapshot within {self.bounds.start:.0f} s")
 
     def _api_ready(self, api: Api, deadline: float, tick: Callable[[], None]) -> float:
         """When the API answers a GET of the last zone."""
@@ -484,8 +515,15 @@ class Suite:
             check.update(seconds=round(done.seconds, 3), outcome=done.outcome,
                          peak_rss_mib=round(done.peak_rss_kib / 1024, 1))
             done.check("acnsd check")
+        # a snapshot trusts the layout's directories when unchanged for 2 s before the load
+        # (tree.SETTLED_NS): an operator's start comes later than the smoke run's would
+        time.sleep(max(0.0, config.stat().st_mtime + 2.5 - time.time()))
         with _step(entry, "cold_start") as cold:
-            self.start(server, "acnsd", cold, api, port).stop()
+            started = self.start(server, "acnsd", cold, api, port)
+            try:  # the restart is the one an operator makes later, with the snapshot made
+                cold["snapshot_seconds"] = self._snapshot_written(started)
+            finally:
+                started.stop()
         if cold["status"] != "ok":
             return
         with _step(entry, "restart") as restart:
@@ -494,6 +532,26 @@ class Suite:
             return
         try:
             self._changes(running, api, config, queries)
+        finally:
+            running.stop()
+
+    def churn_only(self, queries: Path) -> None:
+        """acnsd: a start (a restart when an earlier run left its work), then the churn."""
+        entry = self.results["acnsd"]
+        config = self.work / "run" / "acnsd" / "acnsd.yaml"
+        api_port = (int(yaml.safe_load(config.read_text())["server"]["api"]["listen"]
+                        .rsplit(":", 1)[1]) if config.exists() else free_port())
+        server = AcnsdWithApi(api_port, self.args.layout)
+        with _step(entry, "cold_start") as cold:
+            running = self.start(server, "acnsd", cold, Api(server.api_port))
+        if cold["status"] != "ok":
+            return
+        try:
+            with _step(entry, "churn") as churn:
+                api, zones = Api(server.api_port), _spread(self.small, 50)
+                for zone in zones:  # asked before, as the full run's api_change series does
+                    api.zone_id(zone)
+                self._churn(running, api, zones, queries, churn, None)
         finally:
             running.stop()
 
@@ -520,16 +578,15 @@ class Suite:
             return self._file_edit(self.layout.acnsd_dir, zones[n * 3 % len(zones)], n,
                                    lambda: os.kill(running.process.pid, signal.SIGHUP))
 
-        with _step(entry, "api_change") as series:
-            self.series(running, count, patch, series)
-        with _step(entry, "churn") as churn:
-            self._churn(running, api, zones, queries, churn, entry["api_change"].get("median"))
-        with _step(entry, "file_reload_command") as series:
-            self.series(running, count, reloaded, series)
-        with _step(entry, "yaml_reload_command") as series:
-            self.series(running, count, yaml_edit, series)
-        with _step(entry, "file_sighup") as series:
-            self.series(running, count, sighup, series)
+        makers = {"api_change": patch, "file_reload_command": reloaded,
+                  "yaml_reload_command": yaml_edit, "file_sighup": sighup}
+        for name in [name for name in SERIES if name in self.args.series]:
+            with _step(entry, name) as step:
+                if name == "churn":
+                    self._churn(running, api, zones, queries, step,
+                                entry.get("api_change", {}).get("median"))
+                else:
+                    self.series(running, count, makers[name], step)
 
     def _churn(self, running: Running, api: Api, zones: list[str], queries: Path,
                entry: dict[str, Any], change_ms: float | None) -> None:
@@ -540,9 +597,11 @@ class Suite:
             window = max(window, min(2 * change_ms / 1000, self.bounds.series))
         entry["window_s"] = round(window, 2)
         mix = next(mix for mix in MIXES if mix.name == "cached")
+        cpu: dict[str, float] = {}  # the server's CPU seconds per second of a probe window
         for tool in ("dnsperf", "probe"):
             for mode in ("idle", "changes"):
                 self.quiet(running)
+                began, cpu_before = time.monotonic(), cpu_seconds(running.pids())
                 stream = (ChangeStream(api, zones, self._ttls, CHANGES_PER_SECOND,
                                        self.bounds.change) if mode == "changes" else None)
                 with stream or nullcontext():
@@ -554,11 +613,16 @@ class Suite:
                     else:
                         entry[f"{mode}_probe"] = paced(running.port, self.probe_questions,
                                                        window)
+                        cpu[mode] = ((cpu_seconds(running.pids()) - cpu_before)
+                                     / (time.monotonic() - began))
                 if stream is not None:
                     entry[f"changes_during_{tool}"] = stream.summary()
                     if stream.error:
                         raise ApiError(f"a change during the {tool} window: {stream.error}")
         entry["qps_share_of_idle"] = round(entry["changes_qps"] / entry["idle_qps"], 3)
+        applied = entry["changes_during_probe"]["applied_per_s"]
+        if applied:  # the probe's own load is the idle window's, and taken out
+            entry["cpu_ms_per_change"] = round(1000 * (cpu["changes"] - cpu["idle"]) / applied, 1)
 
 
 def _pinning(args: argparse.Namespace) -> tuple[int | None, int | None]:
@@ -606,14 +670,15 @@ def main(argv: list[str] | None = None) -> int:
     bounds = Bounds(args.start_timeout or bounds.start, args.change_timeout or bounds.change,
                     args.series_budget or bounds.series, bounds.max_rss_kib)
     work = args.out / "work" / _label(args)
-    shutil.rmtree(work, ignore_errors=True)
+    if not (args.churn_only and args.keep_work):
+        shutil.rmtree(work, ignore_errors=True)
     suite = Suite(args, dataset, work, bounds, cpus)
     results = suite.results
     results.update(started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                    machine=machine(), skipped=missing, params={
                        "label": _label(args), "smoke": args.smoke, "profile": profile.name,
                        "zones": len(dataset.zones), "records": dataset.record_count(),
-                       "layout": args.layout, "changes": args.changes,
+                       "layout": args.layout, "series": args.series, "changes": args.changes,
                        "peer_changes": args.peer_changes,
                        "duration": args.duration, "bounds": asdict(bounds),
                        "sample": len(suite.sample),
@@ -625,9 +690,13 @@ def main(argv: list[str] | None = None) -> int:
         if cpus[1] is not None:
             os.sched_setaffinity(0, {cpus[1]})
         queries = suite.write()
-        for name in [name for name in args.peers.split(",") if name and name not in missing]:
-            suite.peer(name)
-        suite.acnsd(queries)
+        if args.churn_only:
+            suite.churn_only(queries)
+        else:
+            for name in [name for name in args.peers.split(",")
+                         if name and name not in missing]:
+                suite.peer(name)
+            suite.acnsd(queries)
     finally:
         os.sched_setaffinity(0, affinity)
         if not args.keep_work:

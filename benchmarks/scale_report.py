@@ -151,6 +151,8 @@ def _load_table(results: dict[str, Any]) -> list[str]:
     row("RSS after load, MiB", "cold_start", "rss_mib")
     row("PSS after load (shared pages counted once), MiB", "cold_start", "pss_mib")
     row("peak RSS during load, MiB", "cold_start", "peak_rss_mib")
+    row("the compiled snapshot written (after the cold start, at nice 19), s", "cold_start",
+        "snapshot_seconds")
     row("restart with unchanged data: all sampled zones answer, s", "restart", "load_seconds")
     row("restart: the API answers, s", "restart", "api_seconds")
     row("RSS after restart, MiB", "restart", "rss_mib")
@@ -257,6 +259,10 @@ def markdown(results: dict[str, Any]) -> str:
                 "idle then with changes, for dnsperf (cached mix) and then for a probe that "
                 "sends one query per ms; changes applied/s is the count of 200s in the "
                 "dnsperf / probe window.", ""] + _churn_table(churn)
+        if "cpu_ms_per_change" in churn:
+            out += ["", f"The server's CPU per change: {churn['cpu_ms_per_change']:,.1f} ms "
+                    "(its CPU in the probe window with changes less the idle one's, per "
+                    "change applied)."]
     for name, reason in results.get("skipped", {}).items():
         out.append(f"- {name} skipped: {reason}")
     return "\n".join(out) + "\n"

@@ -65,6 +65,7 @@ def test_smoke_run_measures_every_step_and_reports_every_target(tmp_path: Path,
     for step in ("check", "cold_start", "restart", "churn", *SERIES["acnsd"]):
         assert acnsd[step]["status"] == "ok", (step, acnsd[step])
     assert acnsd["check"]["peak_rss_mib"] > 0 and acnsd["cold_start"]["api_seconds"] > 0
+    assert acnsd["cold_start"]["snapshot_seconds"] > 0  # the restart found the snapshot
     for server in ("acnsd", "knot", "nsd"):
         entry = acnsd if server == "acnsd" else results["servers"][server]
         assert entry["cold_start"]["load_seconds"] > 0 and entry["cold_start"]["rss_mib"] > 0

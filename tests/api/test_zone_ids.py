@@ -5,6 +5,7 @@ seen still answer as before."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -64,3 +65,27 @@ def test_created_deleted_and_unknown_zones_by_id(api: Resources) -> None:
         with pytest.raises(Rejected) as refused:
             _get(api, gone)
         assert refused.value.status == 404
+
+
+class _Unwalkable(tuple):
+    """The model's zones, which a lookup by name must not walk."""
+
+    def __iter__(self):
+        raise AssertionError("every zone was walked")
+
+
+def test_a_zone_is_listed_by_its_name_without_walking_every_zone(
+        api: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
+    zones = api.model.zones
+    last = zones[-1]
+    monkeypatch.setattr(api.editor, "model",
+                        dataclasses.replace(api.model, zones=_Unwalkable(zones)))
+
+    def listed(grant: Grant, query: dict[str, str]) -> list[str]:
+        return [zone["name"] for zone in api.list_zones(Request(grant, {}, query)).result]
+
+    assert listed(EVERYTHING, {"name": last.name.upper() + "."}) == [last.name]
+    assert listed(EVERYTHING, {"name": last.name, "account.id": last.account}) == [last.name]
+    assert listed(EVERYTHING, {"name": last.name, "account.id": "other"}) == []
+    assert listed(EVERYTHING, {"name": "unknown.example"}) == []
+    assert listed(Grant(frozenset({"other"})), {"name": last.name}) == []

@@ -25,6 +25,8 @@ from acnsd.control.rules import OutOfScope
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport, answer
 from acnsd.dns.delta import apply_delta
+from acnsd.model import catalogs
+from acnsd.model.chunked import CHUNK, Chunked
 from acnsd.model.config import Loaded, load, record
 from acnsd.model.names import normalize
 from acnsd.model.types import Model
@@ -164,3 +166,68 @@ def test_a_refused_change_is_refused_with_the_rules_problems(tmp_path: Path) -> 
     assert any(p.rule == "R9" or "ns_ttl" in p.message for p in verdict.problems)
     with pytest.raises(ValueError):
         pipeline.commit(verdict, parse(text, str(env.path)).problem)
+
+
+def test_a_zone_changed_in_place_replaces_one_chunk_of_the_models_zones(tmp_path: Path) -> None:
+    """A change to one zone of many copies O(√n) of the model (model/chunked.py), not
+    the tuples of every zone: all but one chunk of the model's zones and of its
+    account's are the previous model's, and the model is a whole load's."""
+    env = Env(tmp_path)
+    names = [f"z{i:04d}.example" for i in range(2 * CHUNK + 5)]
+    cfg = {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
+                                               {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
+                      "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones"},
+           "accounts": [{"id": "a", "name": "A", "zones": [{"name": n} for n in names]}]}
+    env.load(cfg, dict.fromkeys(names, TEMPLATE))
+    pipeline, _, _ = started(env.path)
+    models = []
+    for ttl, name in ((300, names[1]), (600, names[CHUNK + 3])):
+        cfg["accounts"][0]["zones"][names.index(name)]["dns_settings"] = {"ns_ttl": ttl}
+        text = yaml.safe_dump(cfg, sort_keys=False)
+        env.path.write_text(text)
+        locate = parse(text, str(env.path)).problem
+        change = ZoneSettingsChanged(name, {"ns_ttl": ttl})
+        models.append(pipeline.commit(pipeline.check(change, locate), locate).model)
+    before, after = models
+    for old, new in ((before.zones, after.zones),
+                     (before.accounts[0].zones, after.accounts[0].zones)):
+        assert isinstance(new, Chunked)
+        shared = [a is b for a, b in zip(old._chunks, new._chunks, strict=True)]
+        assert shared == [True, False, True]
+    assert pathless(after) == pathless(load(env.path, save_state=False).model)
+
+
+def test_a_change_that_keeps_every_zones_catalogs_rebuilds_no_catalog(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogs' members are computed again (over every zone) only when a change may
+    change them: a zone added, removed, or moved to another account or set; an account."""
+    env = Env(tmp_path)
+    cfg = {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
+                                               {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
+                      "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones",
+                      "catalogs": {"name": "catalog.invalid"}},
+           "accounts": [{"id": "a", "name": "A",
+                         "zones": [{"name": "one.example"}, {"name": "two.example"}]}]}
+    env.load(cfg, dict.fromkeys(["one.example", "two.example"], TEMPLATE))
+    pipeline, _, _ = started(env.path)
+    computed: list[object] = []
+    members = catalogs.catalog_members
+
+    def counted(*args: Any) -> dict[str, tuple[str, ...]]:
+        computed.append(args)
+        return members(*args)
+
+    monkeypatch.setattr(catalogs, "catalog_members", counted)
+
+    def commit(change: Any, edited: dict[str, Any]) -> Any:
+        text = yaml.safe_dump(edited, sort_keys=False)
+        env.path.write_text(text)
+        locate = parse(text, str(env.path)).problem
+        return pipeline.commit(pipeline.check(change, locate), locate)
+
+    cfg["accounts"][0]["zones"][0]["dns_settings"] = {"ns_ttl": 900}
+    settled = commit(ZoneSettingsChanged("one.example", {"ns_ttl": 900}), cfg)
+    assert settled.delta.catalogs == () and computed == []
+    cfg["accounts"][0]["zones"].pop()
+    deleted = commit(ZoneDeleted("two.example"), cfg)
+    assert len(computed) == 1 and len(deleted.delta.catalogs) == 1

@@ -72,6 +72,7 @@ def test_api_change_under_workers_reaches_every_worker(daemon_factory):
     supervisor reloads, and the workers serve it (the API failed to start there before)."""
     api_port = unused_port()
     daemon = daemon_factory(api_port=api_port, workers=2)
+    daemon.wait_log(r"event=api_listening")  # (the supervisor's, after the workers are ready)
     _create_zone(api_port, "created.test")
     deadline = time.monotonic() + 30
     while daemon.query("created.test", "SOA").rcode() != dns.rcode.NOERROR:

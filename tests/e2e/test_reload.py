@@ -164,6 +164,49 @@ def test_reload_command_asks_the_server_and_says_how_it_went(daemon_factory):
     assert not socket_path.exists()  # removed at the stop
 
 
+def test_reload_command_imports_almost_nothing(daemon_factory):
+    """Issue 16: `acnsd reload --config C` finds the control socket from acnsd.yaml's text
+    (here beside a state_file of its own) and imports none of the server's modules, nor a
+    YAML reader: what an edit costs is the server's reload, not the command's start."""
+    daemon = daemon_factory(server_lines=("  state_file: run/acnsd.db  # elsewhere",))
+    assert (daemon.config.parent / "run" / "acnsd.ctl").is_socket()
+    write_config(daemon.config.parent, daemon.port, www="192.0.2.24",
+                 server_lines=("  state_file: run/acnsd.db  # elsewhere",))
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "acnsd", "reload",
+                           "--config", str(daemon.config)], env=daemon_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "generation 2 is served" in done.stdout
+    assert www(daemon) == {"192.0.2.24"}
+    imported = re.findall(r"^import time:.*\| +(\S+)$", done.stderr, re.M)
+    heavy = [name for name in imported if name.split(".")[0] in ("yaml", "ruamel", "dns")
+             or name.startswith(("acnsd.model", "acnsd.daemon", "acnsd.commands"))]
+    assert heavy == [] and "acnsd.reload" in imported
+    assert daemon.stop() == 0
+
+
+def test_a_reload_after_an_editors_rename_is_found_by_the_watch(daemon_factory):
+    """Issue 16: the server watches its sources once started (inotify); a zone file an
+    editor replaces (a temporary file renamed over it) is found by `acnsd reload`, and
+    so is an edit in place after it."""
+    daemon = daemon_factory()
+    daemon.wait_log(r"event=sources_watch watching=true zones=\d+")
+    zone = daemon.config.parent / "zones" / "example.com.zone"
+    text = zone.read_text()
+    swap = zone.with_name(".example.com.zone.swp")
+    swap.write_text(text.replace("192.0.2.10", "192.0.2.25"))
+    os.replace(swap, zone)
+    done = _reload_command(daemon.config)  # (the files just written: all read again)
+    assert done.returncode == 0 and "zone file(s) changed" in done.stdout, done.stdout
+    assert www(daemon) == {"192.0.2.25"}
+    with open(zone, "r+") as file:  # in place, the same size
+        file.write(text.replace("192.0.2.10", "192.0.2.26"))
+    done = _reload_command(daemon.config)
+    assert done.returncode == 0, done.stderr
+    assert www(daemon) == {"192.0.2.26"}
+    assert daemon.stop() == 0
+
+
 def test_reload_command_without_a_server(tmp_path):
     config = write_config(tmp_path, 53)
     done = _reload_command(config)

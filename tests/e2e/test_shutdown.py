@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import dns.exception
 import dns.message
@@ -146,3 +147,30 @@ def test_a_worker_that_dies_stops_the_others_with_exit_1(daemon_factory):
     log = daemon.log()
     assert f"pid={pids[0]} code=-9" in log
     assert f"pid={pids[1]} code=0" in log  # stopped gracefully by the parent
+
+
+def test_workers_stop_when_their_supervisor_is_killed(daemon_factory):
+    """A supervisor killed with SIGKILL cannot stop its workers: each asked the kernel for
+    SIGTERM at its parent's death (PR_SET_PDEATHSIG), so none is left serving orphaned."""
+    daemon = daemon_factory(workers=2)
+    pids = [int(p) for p in re.findall(r"event=worker_started worker=\d+ pid=(\d+)", daemon.log())]
+    assert len(pids) == 2
+    daemon.process.kill()
+    daemon.process.wait(BOUND)
+    deadline = time.monotonic() + BOUND + 5
+    while any(map(_running, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = [pid for pid in pids if _running(pid)]
+    for pid in alive:  # (stop them anyway: the test must not leave them running)
+        os.kill(pid, signal.SIGKILL)
+    assert not alive
+    assert daemon.log().count("event=stopped") == 2  # each stopped as on SIGTERM
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting for its new parent to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

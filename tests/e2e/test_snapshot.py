@@ -72,3 +72,26 @@ def test_a_restart_serves_the_snapshot_until_a_zone_file_changes(tmp_path):
     finally:
         for started in daemons:
             kill(started)
+
+
+def test_snapshot_false_writes_none_and_removes_an_old_one(tmp_path):
+    port = unused_port()
+    config = write_config(tmp_path, port)
+    snapshot = tmp_path / "acnsd.yaml.snapshot"
+    daemons = []
+    try:
+        daemon = _serve(config, port, "event=loaded", daemons)
+        daemon.wait_log(r"event=snapshot_written")
+        assert daemon.stop() == 0
+        assert snapshot.exists()
+
+        write_config(tmp_path, port, server_lines=("  snapshot: false",))
+        daemon = _serve(config, port, "event=snapshot_removed", daemons)
+        assert not snapshot.exists()
+        assert daemon.query("www.example.com", "A").answer
+        assert daemon.stop() == 0
+        assert "event=snapshot_written" not in daemon.log()
+        assert not snapshot.exists()
+    finally:
+        for started in daemons:
+            kill(started)

@@ -61,6 +61,25 @@ def test_an_unchanged_file_is_not_parsed_again(env):
     assert _serial(env.load(), "example.com") == _serial(first, "example.com")
 
 
+def test_a_zone_recorded_with_another_serial_is_not_built_again(env, monkeypatch):
+    # the store decides the serial at its own second (R10): a load after the first start
+    # takes the zone as built, with the store's serial, and holds one plan of it, not two
+    cfg = _cfg("example.com")
+    env.write(cfg)
+    _age(env.root / "zones" / "example.com.zone")
+    seconds = iter(range(1_800_000_000, 1_900_000_000, 7))
+    monkeypatch.setattr(time, "time", lambda: next(seconds))  # each reading a later second
+
+    def plan(loaded):
+        return next(p for p in loaded.plan.zones if p.origin.to_text() == "example.com.")
+
+    first = env.load()
+    assert zonedata._built["example.com"].plan is plan(first)
+    second = env.load()
+    assert plan(second) is plan(first)
+    assert _serial(second, "example.com") == _serial(first, "example.com")
+
+
 def test_a_rewritten_file_is_read_again_with_the_same_size_and_mtime(env):
     cfg = _cfg("example.com")
     path = env.root / "zones" / "example.com.zone"

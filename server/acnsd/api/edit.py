@@ -171,6 +171,12 @@ class ConfigEditor:
             text = rewrite(file.read_bytes().decode("utf-8"))
             return self._made(self._edit(ZoneFileChanged(zone)), {file: text}, (), ())
 
+    def watch_sources(self) -> None:
+        """Start watching the sources (control/sources.py), so that the first reload looks
+        only at what changed (a scan of every file now, ~1.5 s at 100,000 zones)."""
+        with self.lock:
+            self.sources.watch()
+
     def serial(self, zone: str) -> int | None:
         """The SOA serial recorded for `zone` (None: not known to the pipeline)."""
         entry = self.pipeline.state.serials.get(zone) if self.pipeline is not None else None

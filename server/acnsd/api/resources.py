@@ -304,8 +304,10 @@ class Resources:
     def list_zones(self, req: Request) -> Response:
         name = normalize(req.query["name"]) if "name" in req.query else None
         account_id = req.query.get("account.id")
-        zones = [z for z in self.model.zones if req.grant.allows(z.account)
-                 and (name is None or z.name == name)
+        # a name is looked up in the editor's index, not searched for among every zone
+        named = (self.model.zones if name is None
+                 else [zone] if (zone := self.editor.zone(name)) is not None else [])
+        zones = [z for z in named if req.grant.allows(z.account)
                  and (account_id is None or z.account == account_id)]
         chosen, info = _page(zones, req.query, DEFAULT_PER_PAGE)
         checks = self._checks(self.model)

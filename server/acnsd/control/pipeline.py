@@ -27,11 +27,12 @@ import dns.name
 from ..dns.delta import Delta, ZoneDelta
 from ..dns.plan import View, ZonePlan
 from ..errors import ConfigError, Problem
-from ..model.catalogs import Catalogs
+from ..model.catalogs import Catalogs, membership
+from ..model.chunked import Chunked
 from ..model.config import Loaded, plan_views
 from ..model.recording import record_change
 from ..model.state import State
-from ..model.types import Account, Model, ResolvedZone, zone_id
+from ..model.types import Account, Model, ResolvedZone, ZoneConfig, zone_id
 from ..model.zonedata import build_zone, read_zone_file
 from .change import Change, Verdict
 from .index import ModelIndex, Recorded
@@ -71,6 +72,10 @@ class Pipeline:
                          for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
         self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
+        # positions in the model's zones and in each account's (None, absent: rebuilt at
+        # the next change, after a zone was added or removed)
+        self._at: dict[str, int] | None = None
+        self._config_at: dict[str, dict[str, int]] = {}
         self.catalogs = Catalogs(loaded.model)
 
     def check(self, change: Change, locate: Locate) -> Verdict:
@@ -88,11 +93,12 @@ class Pipeline:
                             self.index.assigned(name) is None
                             and self.index.released(name) is not None)
                      for name in verdict.assigned.keys() | verdict.released.keys()}
-        model = self._model(verdict)
         # the catalog zones whose members it changes (model/catalogs.py)
-        catalogs = {}
-        if verdict.zones or verdict.account is not None:
-            catalogs = self.catalogs.changed(model)
+        regroups = verdict.account is not None or any(
+            zone is None or membership(zone) != self._membership_before(name, zone.account)
+            for name, zone in verdict.zones.items())
+        model = self._model(verdict)
+        catalogs = self.catalogs.changed(model) if regroups else {}
         served = record_change(self.state, self.model.server.state_file, plans,
                                addresses=addresses, recorded=verdict.recorded,
                                catalogs=catalogs)
@@ -167,17 +173,23 @@ class Pipeline:
     # --- the model ----------------------------------------------------------------------
 
     def _model(self, verdict: Verdict) -> Model:
-        """The model after the change: its account, zones and addresses replaced."""
+        """The model after the change: its account, zones and addresses replaced. A zone
+        changed in place is replaced at its position in the model's zones and its
+        account's (model/chunked.py: O(√n)); a zone added or removed rebuilds them."""
         model = self.model
         accounts = list(model.accounts)
-        changed: set[str] = set()
+        changed: dict[str, dict[str, ZoneConfig | None]] = {}  # account → its configs changed
         if verdict.account is not None:
-            changed.add(verdict.account.id)
+            changed[verdict.account.id] = {}
+        replaced: dict[str, ResolvedZone] = {}
         for name, zone in verdict.zones.items():
             account_id = zone.account if zone is not None else self._account_of(name)
             if account_id is None:
                 continue
             configs = self._configs[account_id]
+            if zone is None or name not in configs:  # the positions after it move
+                self._config_at.pop(account_id, None)
+                self._at = None
             if zone is None:
                 self._zones[account_id].pop(name, None)
                 configs.pop(name, None)
@@ -188,22 +200,46 @@ class Pipeline:
                 entry = self.index.zone(name)
                 configs[name] = verdict.configs.get(name) or (
                     entry.config if entry is not None else configs[name])
-            changed.add(account_id)
-        for account_id in changed:
+                replaced[name] = zone
+            changed.setdefault(account_id, {})[name] = configs.get(name)
+        for account_id, configs in changed.items():
             position = self._order[account_id]
             entry = self.index.account(account_id)
             base: Account = entry.account if entry is not None else accounts[position]
             accounts[position] = dataclasses.replace(
-                base, zones=tuple(self._configs[account_id].values()))
-        addresses = dict(model.addresses)
-        for name, address in verdict.addresses.items():
-            if address is None:
-                addresses.pop(name, None)
-            else:
-                addresses[name] = address
-        zones = tuple(chain.from_iterable(self._zones[a.id].values() for a in accounts))
+                base, zones=self._account_zones(account_id, accounts[position].zones, configs))
+        addresses = model.addresses
+        if verdict.addresses:
+            addresses = dict(addresses)
+            for name, address in verdict.addresses.items():
+                if address is None:
+                    addresses.pop(name, None)
+                else:
+                    addresses[name] = address
+        if self._at is None or not isinstance(model.zones, Chunked):
+            zones = Chunked(chain.from_iterable(self._zones[a.id].values() for a in accounts))
+            self._at = {zone.name: i for i, zone in enumerate(zones)}
+        else:
+            zones = model.zones.replaced({self._at[name]: zone for name, zone in replaced.items()})
         return dataclasses.replace(model, accounts=tuple(accounts), zones=zones,
                                    addresses=addresses)
+
+    def _account_zones(self, account_id: str, zones: Sequence[ZoneConfig],
+                       changed: Mapping[str, ZoneConfig | None]) -> Chunked[ZoneConfig]:
+        """The account's zone configurations, `changed` (None: removed) made to `zones`."""
+        configs = self._configs[account_id]
+        at = self._config_at.get(account_id)
+        if at is None or not isinstance(zones, Chunked):
+            self._config_at[account_id] = {name: i for i, name in enumerate(configs)}
+            return Chunked(configs.values())
+        return zones.replaced({at[name]: config for name, config in changed.items()
+                               if config is not None})
+
+    def _membership_before(self, name: str, account_id: str) -> tuple[object, ...] | None:
+        """What decided the catalogs of zone `name` before the change (None: a new
+        zone)."""
+        zone = self._zones.get(account_id, {}).get(name)
+        return None if zone is None else membership(zone)
 
     def _account_of(self, zone: str) -> str | None:
         """The account a deleted zone was in (the index has forgotten it)."""

@@ -9,7 +9,8 @@ changed on disk) and answers one JSON line: `{"ok": true, "generation": N,
 "zone_files": K, "yaml_files": Y}` (K zone files and Y YAML files made by the pipeline;
 -1: the configuration was loaded whole), or `{"ok": false, "problems": [...]}` with every
 problem as `acnsd check` words it. Any other request gets `{"ok": false, "problems":
-["unknown request ..."]}`.
+["unknown request ..."]}`. The client is reload.py, which `acnsd reload` runs without
+importing the server's modules.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ import contextlib
 import json
 import logging
 import os
-import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from ..model.types import ServerConfig
 
-__all__ = ["control_path", "open_control", "request_reload"]
+__all__ = ["control_path", "open_control"]
 
 log = logging.getLogger("acnsd")
 
@@ -35,7 +35,7 @@ MAX_REQUEST = 65536  # octets of a request line
 
 def control_path(config_file: Path, server: ServerConfig) -> Path:
     """Where the server of this configuration listens for `acnsd reload` (beside its pid
-    file)."""
+    file; reload.py's control_socket finds the same from acnsd.yaml's text)."""
     return server.state_file.parent / f"{config_file.stem}.ctl"
 
 
@@ -71,23 +71,3 @@ async def open_control(path: Path, reload: Callable[[list[str] | None],
         os.umask(old)
     log.info("event=control_listening path=%s", path)
     return server
-
-
-def request_reload(path: Path, timeout: float,
-                   zones: list[str] | None = None) -> dict[str, Any] | None:
-    """Ask the server listening on `path` to reload (only `zones`' files, when named); its
-    answer, or None when no server listens there."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(str(path))
-        except (FileNotFoundError, ConnectionRefusedError):
-            return None
-        sock.sendall(" ".join(["reload", *(zones or [])]).encode() + b"\n")
-        answer = b""
-        while not answer.endswith(b"\n"):
-            part = sock.recv(65536)
-            if not part:
-                break
-            answer += part
-    return json.loads(answer)

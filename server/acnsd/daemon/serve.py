@@ -31,6 +31,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -591,6 +592,9 @@ async def serve(
         len(loaded.plan.zones),
         len(loaded.plan.views),
     )
+    if server.editor is not None:  # (a reload or an API change waits for it)
+        threading.Thread(target=server.editor.watch_sources, name="acnsd-watch",
+                         daemon=True).start()
     await stop.wait()
     await _stop(server, exposition, SHUTDOWN_GRACE)
     return 0
@@ -739,7 +743,9 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
                         exc.strerror)
         else:  # no other server of this configuration is writing its files
             _remove_stale_temporaries(loaded.model)
-        if restored is None:
+        if not settings.snapshot:
+            snapshot.discard(config)
+        elif restored is None:
             snapshot.write_later(config, loaded, tables, state, began)
         if workers == 1:
             return _run(config, loaded, tables, override, None, state)

@@ -21,6 +21,7 @@ Anything else (no file, another owner, writable by others, unreadable, stale) is
 as if there were no snapshot, with one log line saying why. A zone file with $INCLUDE
 makes no snapshot (no stamp covers what it includes).
 
+With `server.snapshot: false` no snapshot is written and an old one is removed.
 The file is written after the start, by a process forked for it (pickling a large
 configuration takes seconds: the server does not wait, nor stop answering, for it), beside
 the configuration and atomically: a JSON header line (the inputs) and the pickle. The
@@ -58,7 +59,7 @@ from acnsd.model.state import TEMP_SUFFIX, State
 from acnsd.model.store import Store
 from acnsd.model.tree import MAIN, SETTLED_NS, Stamp
 
-__all__ = ["FORMAT", "compact", "restore", "snapshot_path", "write", "write_later"]
+__all__ = ["FORMAT", "compact", "discard", "restore", "snapshot_path", "write", "write_later"]
 
 log = logging.getLogger("acnsd.snapshot")
 
@@ -108,6 +109,20 @@ def restore(config: str) -> Restored | None:
     zonedata.adopt_read_files(files)
     log.info("event=snapshot_used path=%s zones=%d", path, len(loaded.plan.zones))
     return loaded, tables, state
+
+
+def discard(config: str) -> None:
+    """With `server.snapshot: false`: no snapshot is written, and one left by an earlier
+    start is removed (it could only be stale: the key's edit changed the configuration)."""
+    path = snapshot_path(config)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        log.warning("event=snapshot_unremoved path=%s reason=%r", path, exc.strerror)
+        return
+    log.info("event=snapshot_removed path=%s reason='server.snapshot is false'", path)
 
 
 def write_later(config: str, loaded: Loaded, tables: Tables, state: State,

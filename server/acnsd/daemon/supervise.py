@@ -7,13 +7,18 @@ the parent's own check of the configuration passes; SIGTERM or SIGINT is passed 
 SIGTERM, and a worker still running `grace` seconds later is killed. A worker that exits
 on its own stops the others, and the exit code is then 1: a supervisor above (systemd,
 a container runtime) restarts the whole, rather than this parent hiding a crash loop.
+A parent that cannot stop them (killed with SIGKILL) still ends them: on Linux each
+worker asks the kernel for SIGTERM at its parent's death (PR_SET_PDEATHSIG), and stops
+as it would on the parent's SIGTERM; none is left serving stale data unsupervised.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 
@@ -41,16 +46,18 @@ class Supervisor:
         worker keeps the SIGHUP disposition it inherits (ignored, until its event loop
         handles it), so an early SIGHUP cannot end it."""
         signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        parent = os.getpid()
         for index in range(self.workers):
             pid = os.fork()
             if pid == 0:
-                self._worker(index)
+                self._worker(index, parent)
             self._children[pid] = index
             log.info("event=worker_started worker=%d pid=%d", index, pid)
         # blocked, a SIGHUP waits for sigtimedwait; an ignored one might be discarded
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
-    def _worker(self, index: int) -> None:
+    def _worker(self, index: int, parent: int) -> None:
+        _die_with(parent)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         code = 1
         try:
@@ -114,3 +121,17 @@ class Supervisor:
             log.info("event=worker_exited worker=%s pid=%d code=%d", index, pid, code)
             codes.append(code)
         return codes
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with(parent: int) -> None:
+    """SIGTERM to this process when its parent dies (Linux); if it died already, now."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+        log.warning("event=pdeathsig_unset reason=%r", os.strerror(ctypes.get_errno()))
+    elif os.getppid() != parent:  # the parent died before the request
+        os.kill(os.getpid(), signal.SIGTERM)

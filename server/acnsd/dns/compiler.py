@@ -61,6 +61,9 @@ _RDATAS = attrgetter("rdatas")
 _WILDCARD = b"\x01*"  # the start of a wildcard's key (RFC 4592)
 _WILDCARD_KEY = b"\x00\x01*"  # ... after the end of another key, when keys are joined
 CATALOG_CACHE = 1000  # cached answers of the catalogs' tables (rarely asked)
+# The view addresses of a zone that no view serves (most zones), one object for all of them:
+# each empty frozenset() is a new 216-byte object (21 MB at 100,000 zones)
+NO_ADDRESSES: frozenset[str] = frozenset()
 
 
 class Node(dict[int, WireRRset]):
@@ -162,11 +165,12 @@ def _merged(held: WireRRset, rrset: WireRRset) -> WireRRset:
     return encode_rrset(union, owner=held.owner)
 
 
-def compile_zone(plan: ZonePlan, addresses: frozenset[str] = frozenset()) -> Zone:
+def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> Zone:
     """One zone, served at `addresses` (and the listen addresses); raises ConfigError for
     a zone that cannot be served. The plan's RRsets are shared, not copied, except those
     that the compiler links and those whose owner is spelled otherwise than the node's
     first (each node has one owner name)."""
+    addresses = addresses or NO_ADDRESSES
     origin = plan.origin
     apex = wire_name(origin)
     apex_key = apex.key
@@ -375,7 +379,7 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     for zone_plan in plan.zones:
         try:
             zone = compile_zone(zone_plan, addresses.get(zone_plan.origin.to_wire().lower(),
-                                                         frozenset()))  # fmt: skip
+                                                         NO_ADDRESSES))  # fmt: skip
         except ConfigError as error:
             problems.extend(error.problems)
             continue

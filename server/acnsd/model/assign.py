@@ -38,6 +38,7 @@ from .types import (
     ServerConfig,
     Soa,
     ZoneConfig,
+    shared,
 )
 from .yamlsrc import join_path
 
@@ -209,7 +210,7 @@ def _merge_soa(*layers: Soa | None) -> Soa:
             for name, value in layer.__dict__.items():
                 if value is not None:
                     values.setdefault(name, value)
-    return Soa(**values)  # type: ignore[arg-type]
+    return shared(Soa(**values))  # type: ignore[arg-type]
 
 
 def _soa_to_state(soa: Soa | None) -> dict[str, object] | None:

@@ -36,8 +36,8 @@ from ..dns.wire import WireName, WireRRset, encode_rrset, pack_fixed
 from ..errors import ConfigError, Problem
 from .types import Account, Model, ResolvedZone, ServerConfig, zone_id
 
-__all__ = ["Catalogs", "catalog_members", "catalog_plan", "member_rrset", "reserved",
-           "set_catalog"]
+__all__ = ["Catalogs", "catalog_members", "catalog_plan", "member_rrset", "membership",
+           "reserved", "set_catalog"]
 
 VERSION = "2"
 SOA_RDATA = "invalid. invalid. {serial} 3600 600 2147483646 0"
@@ -70,6 +70,12 @@ def catalog_members(server: ServerConfig, accounts: Iterable[Account],
     if taken:
         raise ConfigError([Problem(problem) for problem in sorted(taken)])
     return {name: tuple(sorted(names)) for name, names in members.items()}
+
+
+def membership(zone: ResolvedZone) -> tuple[str, str, str, int | None]:
+    """What of a zone decides the catalogs it is a member of (catalog_members): a change
+    that keeps it, and adds or removes no zone, changes no catalog."""
+    return zone.name, zone.account, zone.ns_type, zone.ns_set
 
 
 def reserved(server: ServerConfig, zone: str) -> str | None:

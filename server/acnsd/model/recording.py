@@ -32,7 +32,7 @@ from typing import Any
 from ..dns.plan import ZonePlan
 from .state import State, load_state_json
 from .store import Change, Store, export_state_json, import_state_json
-from .zonedata import with_serial
+from .zonedata import served_as, with_serial
 
 __all__ = ["export_state", "legacy_path", "read_state", "record_change", "record_state",
            "store_path"]
@@ -90,6 +90,8 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
                 entry = state.serials[name]
                 served[i], serial = _serve(change, name, plans[i], entry)
                 state.serials[name] = {**entry, "serial": serial}
+                if served[i] is not plans[i]:
+                    served_as(name, plans[i], served[i], state.serials[name])
         catalogs = tuple(_catalog(change, plan) for plan in catalogs)
         for name in state.served.difference(names, map(_zone_name, catalogs)):
             change.remove_zone(name)

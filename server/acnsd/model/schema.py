@@ -46,6 +46,7 @@ from .types import (
     TsigKey,
     VerifyConfig,
     ZoneConfig,
+    shared,
 )
 from .yamlsrc import Source, join_path
 
@@ -71,7 +72,7 @@ SERVER_KEYS = (
     "zones_dir", "state_file", "edns_udp_size", "nsid", "chaos", "tcp_idle_timeout",
     "tcp_frame_timeout", "tcp_max_connections", "metrics", "user", "log_format", "query_log",
     "api", "limits", "tsig_keys", "allow_transfer", "max_transfers", "notify", "cookies", "rrl",
-    "catalogs", "verify", "secondary",
+    "catalogs", "verify", "secondary", "snapshot",
 )
 SECONDARY_KEYS = ("primaries", "zones", "catalogs", "dir")
 COOKIES_KEYS = ("enabled", "secret_file", "require")
@@ -393,6 +394,7 @@ def _server(r: _Reader, value: Any, path: str, config_file: Path) -> ServerConfi
         user=r.string(m, "user", path),
         log_format=log_format,
         query_log=r.boolean(m, "query_log", path, False),
+        snapshot=r.boolean(m, "snapshot", path, True),
         api=_api(r, m["api"], join_path(path, "api"), base) if "api" in m else None,
         limits=_limits(r, m.get("limits"), join_path(path, "limits")),
         cookies=_cookies(r, m.get("cookies"), join_path(path, "cookies"), base),
@@ -727,7 +729,7 @@ def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | No
 
 
 def _zone_settings(r: _Reader, value: Any, path: str) -> DnsSettings:
-    return _settings(r, value, path, NS_TYPES, allow_set=True) or DnsSettings()
+    return shared(_settings(r, value, path, NS_TYPES, allow_set=True) or DnsSettings())
 
 
 def _vanity(r: _Reader, value: Any, path: str) -> tuple[str, ...]:

@@ -142,7 +142,11 @@ class Tree:
         self.main = main
         self.accounts_dir = accounts_dir
         self.overlay = overlay or {}
-        self.sources: dict[str, Source] = {}  # file → its values and lines
+        # file → its text as read and the YAML path of its root: parsed again only to
+        # locate a problem in it (keeping every file's values and lines until the load
+        # ends would cost a kilobyte per zone file, and leave the heap full of holes)
+        self.texts: dict[str, tuple[str, str]] = {}
+        self._located: dict[str, Source] = {}
         self.owners: dict[str, str] = {}  # file → the account it belongs to
         self.stamps: dict[str, Stamp] = {}  # file → its stamp when read
         self.problems: list[Problem] = []
@@ -154,8 +158,16 @@ class Tree:
         file, inner = split(path, self.owners.__contains__)
         if file is None:
             return self.main.problem(path, message, rule)
-        problem = self.sources[file].problem(inner, message, rule)
+        problem = self._lines(file).problem(inner, message, rule)
         return dataclasses.replace(problem, accounts=(self.owners[file],))
+
+    def _lines(self, file: str) -> Source:
+        """The file read, parsed again from its text as read (its lines, for locating)."""
+        source = self._located.get(file)
+        if source is None:
+            text, root = self.texts[file]
+            source = self._located[file] = parse(text, str(self.base / file), root)
+        return source
 
     def read(self, zones_dir: Path) -> tuple[tuple[Account, ...], list[Problem]]:
         """Every account the directory holds, and the problems of reading them."""
@@ -232,7 +244,8 @@ class Tree:
         """A file of the account parsed (None, with its problems, when it cannot be)."""
         path = self.base / file
         try:
-            source = parse(self._text(file, path), str(path), root)
+            text = self._text(file, path)
+            source = parse(text, str(path), root)
         except FileNotFoundError:
             if root == ZONES:  # removed since the directory was listed
                 return None
@@ -254,7 +267,7 @@ class Tree:
             self.problems += [dataclasses.replace(p, accounts=(account_id,))
                               for p in exc.problems]
             return None
-        self.sources[file] = source
+        self.texts[file] = (text, root)
         self.owners[file] = account_id
         return source
 

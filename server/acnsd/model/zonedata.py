@@ -55,7 +55,7 @@ from .zonefile import RecordLimit, TooManyRecords
 
 __all__ = ["ReadFiles", "ZoneFile", "ZoneFileData", "adopt_read_files", "build_zone",
            "file_stamp", "file_unchanged", "read_files", "read_zone_file", "read_zone_files",
-           "record_limit_is_total", "with_serial", "zone_errors"]
+           "record_limit_is_total", "served_as", "with_serial", "zone_errors"]
 
 ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
@@ -422,6 +422,16 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
         _built[zone.name] = _Built(zone, file, dict(auto), serial and dict(serial), plan,
                                    tuple(warnings))
     return plan, errors, warnings
+
+
+def served_as(name: str, built: ZonePlan, served: ZonePlan, serial: dict[str, Any]) -> None:
+    """The zone `name`, built as `built`, is recorded and served as `served`: with the
+    serial the store decided (R10; `serial`, its state entry now). A later load that
+    builds it from the same inputs then finds it built so, rather than building it again,
+    and the zones built hold the plans served, not a copy of each with another serial."""
+    done = _built.get(name)
+    if done is not None and done.plan is built:
+        _built[name] = dataclasses.replace(done, plan=served, serial=dict(serial))
 
 
 def with_serial(plan: ZonePlan, serial: int) -> ZonePlan:

@@ -1,0 +1,170 @@
+"""A fast reader for the plainest YAML: block mappings and sequences of plain words.
+
+Rule owned here: `read` returns exactly what yamlsrc's reader makes of a document (its
+values and the line of every YAML path), or None when the document uses anything beyond
+this subset; the caller then reads it with yamlsrc's reader, which also words every
+problem. The directory layout's per-zone files are in the subset, and reading 10^5 of them
+through libyaml's events costs most of a cold start (issue 16).
+
+The subset: lines indented by spaces holding `key:`, `key: word`, `- key:`, `- key: word`
+or `- word`, blank lines and whole-line comments; keys are plain words that YAML reads as
+strings, each at most once in its mapping; a sequence under a key may be indented by as
+much as the key (PyYAML writes it so). A word is letters, digits, `.`, `_` and `-`,
+starting with a letter or digit, and takes the tag and value YAML 1.1 gives it
+(`1` an int, `yes` a bool, `zone.test` a string), as yamlsrc's reader does. Anything else
+(quotes, flow collections, anchors, tags, block scalars, document markers, a key without
+a value, tabs, CR) is not read here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.resolver import Resolver
+
+__all__ = ["join_path", "read"]
+
+_WORD = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+# indent, "- " (an item), key, value: one line of the subset
+_LINE = re.compile(rf"( *)(- )?(?:({_WORD}):(?: ({_WORD}))?|({_WORD}))")
+_SKIPPED = re.compile(r" *(?:#.*)?")  # blank lines and whole-line comments
+_STR = "tag:yaml.org,2002:str"
+_RESOLVER = Resolver()
+_CONSTRUCTOR = SafeConstructor()
+
+
+def join_path(path: str, key: str | int) -> str:
+    """`accounts` + 0 → `accounts[0]`; `accounts[0]` + `name` → `accounts[0].name`; the
+    root of a file (tree.py's `a/account.yaml:`) + `name` → `a/account.yaml:name`."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path and path[-1] != ":" else f"{path}{key}"
+
+
+class _Unread(Exception):
+    """The document is beyond the subset."""
+
+
+# One line read: (column, is an item, key or None, value or None, 1-based line). An item
+# line `- key: v` is two: the item at the dash's column, its mapping two columns right.
+_Token = tuple[int, bool, str | None, str | None, int]
+
+
+def read(text: str, root: str = "") -> tuple[Any, dict[str, int]] | None:
+    """The value of the document `text` and the line of each YAML path in it (its root
+    named `root`), as yamlsrc.parse reads them; None when it is beyond the subset (or is
+    no document)."""
+    if "\t" in text or "\r" in text:
+        return None
+    tokens: list[_Token] = []
+    for number, line in enumerate(text.split("\n"), 1):
+        match = _LINE.fullmatch(line)
+        if match is None:
+            if _SKIPPED.fullmatch(line):
+                continue
+            return None
+        indent, dash, key, value, word = match.groups()
+        column = len(indent)
+        if dash:
+            tokens.append((column, True, None, None, number))
+            column += 2
+        if key is not None:
+            tokens.append((column, False, key, value, number))
+        else:
+            tokens.append((column, False, None, word, number))
+    if not tokens:
+        return None
+    lines: dict[str, int] = {}
+    reader = _Reader(tokens, lines)
+    try:
+        value = reader.node(0, -1, root)
+    except _Unread:
+        return None
+    if reader.at != len(tokens):
+        return None
+    lines[""] = tokens[0][4]
+    return value, lines
+
+
+class _Reader:
+    def __init__(self, tokens: list[_Token], lines: dict[str, int]):
+        self.tokens = tokens
+        self.lines = lines
+        self.at = 0
+
+    def node(self, at: int, above: int, path: str) -> Any:
+        """The node starting at token `at`, which must lie right of column `above`."""
+        if at >= len(self.tokens):
+            raise _Unread
+        column, item, key, value, number = self.tokens[at]
+        if column <= above:
+            raise _Unread
+        self.lines.setdefault(path, number)
+        if item:
+            return self.sequence(column, path)
+        if key is not None:
+            return self.mapping(column, path)
+        self.at = at + 1
+        return _scalar(value)
+
+    def sequence(self, column: int, path: str, indentless: bool = False) -> list[Any]:
+        """The items at `column`; `indentless`: the value of a key at the same column,
+        whose mapping goes on after them."""
+        result: list[Any] = []
+        tokens = self.tokens
+        while self.at < len(tokens) and tokens[self.at][:2] == (column, True):
+            dash = tokens[self.at]
+            self.at += 1
+            if self.at == len(tokens) or tokens[self.at][4] != dash[4]:
+                raise _Unread  # `-` alone on its line
+            result.append(self.node(self.at, column, join_path(path, len(result))))
+        if indentless and self.at < len(tokens) and tokens[self.at][0] == column:
+            return result  # the next key of the mapping
+        self.end(column)
+        return result
+
+    def mapping(self, column: int, path: str) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        tokens = self.tokens
+        while self.at < len(tokens):
+            at_column, item, key, value, number = tokens[self.at]
+            if at_column != column or item or key is None:
+                break
+            if _tag(key) != _STR or key in result:
+                raise _Unread
+            child = join_path(path, key)
+            self.lines[child] = number
+            self.at += 1
+            if value is not None:
+                result[key] = _scalar(value)
+            elif self.at < len(tokens) and tokens[self.at][1] and tokens[self.at][0] == column:
+                result[key] = self.sequence(column, child, indentless=True)
+            else:
+                result[key] = self.node(self.at, column, child)
+        self.end(column)
+        return result
+
+    def end(self, column: int) -> None:
+        """A block ends where a line is less indented than it."""
+        if self.at < len(self.tokens) and self.tokens[self.at][0] >= column:
+            raise _Unread
+
+
+def _tag(word: str) -> str:
+    return _RESOLVER.resolve(yaml.ScalarNode, word, (True, False))
+
+
+def _scalar(word: str) -> Any:
+    tag = _tag(word)
+    if tag == _STR:
+        return word
+    construct = SafeConstructor.yaml_constructors.get(tag)
+    if construct is None:
+        raise _Unread
+    try:  # (not construct_object: its cache of the nodes made would keep every one)
+        return construct(_CONSTRUCTOR, yaml.ScalarNode(tag, word))
+    except (ConstructorError, ValueError, TypeError):
+        raise _Unread from None

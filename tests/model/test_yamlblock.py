@@ -1,0 +1,135 @@
+"""yamlblock.py: the fast reader of the plainest block YAML gives exactly the values and
+lines of yamlsrc's reader, or leaves the document to it (issue 16: a cold start reads 10^5
+per-zone files).
+
+- every document it reads, yamlsrc's reader reads to the same values (types included) and
+  the same line for every YAML path; every document that yamlsrc's reader refuses, it
+  leaves alone: for generated documents of its subset and just beyond it;
+- it reads the files the directory layout writes (so that they take the fast path);
+- a document it leaves is read, and its problems worded, by yamlsrc's reader.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from acnsd.errors import ConfigError
+from acnsd.model import yamlblock
+from acnsd.model.yamlsrc import parse
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+# plain words YAML reads as strings, and words it reads otherwise (1.1: yes is a bool)
+_WORDS = ["name", "zone.test", "ns1.acct1.test", "custom.account", "a-b", "x_y", "Z9", "1-2",
+          "yes", "No", "on", "OFF", "y", "n", "null", "Null", "true", "False", "0", "1", "012",
+          "0x1F", "0o7", "1_000", "1.5", "1.0e3", "1e3", "2001-01-01", "2001-01-01t10-00"]
+_BEYOND = ["-", "~", "<<", "=", "a:b", "a b", "'q'", '"q"', "#x", "x #y", "*a", "&a b", "!t x",
+           "[1]", "{a: 1}", "|", ">", ".inf", "-1", "+1", "", "a\tb"]
+_WORD = st.sampled_from(_WORDS * 8 + _BEYOND)  # mostly words, some beyond
+_KEY = st.sampled_from(["name", "type", "ns_set", "dns_settings", "a-b", "k", "x.y", "Z"] * 4
+                       + ["yes", "1", "null", "<<", "a b", "-k"])
+_VALUES = st.recursive(
+    _WORD,
+    lambda inner: (st.lists(inner, min_size=1, max_size=3)
+                   | st.lists(st.tuples(_KEY, inner), min_size=1, max_size=3)),
+    max_leaves=12,
+)
+
+
+@st.composite
+def _documents(draw: st.DrawFn) -> str:
+    """A value written as block YAML, indented by 2 or 4, sequences under keys indented
+    or not, with blank and comment lines here and there; some lines then spoiled."""
+    step = draw(st.sampled_from([2, 4]))
+    lines: list[str] = []
+
+    def write(value: object, indent: int, lead: str) -> None:
+        """`lead`: what starts the first line (an item's "- ", else nothing)."""
+        pad = " " * indent
+        if isinstance(value, str):
+            lines.append(f"{pad}{lead}{value}")
+        elif value and isinstance(value[0], tuple):  # a mapping, as (key, value) pairs
+            for n, (key, item) in enumerate(value):
+                head = f"{pad}{lead}" if n == 0 else " " * (indent + len(lead))
+                inner = indent + len(lead)
+                if isinstance(item, str):
+                    lines.append(f"{head}{key}: {item}")
+                    continue
+                lines.append(f"{head}{key}:")
+                indentless = not isinstance(item[0], tuple) and draw(st.booleans())
+                write(item, inner if indentless else inner + step, "")
+        else:  # a sequence: its first item on the line `lead` starts
+            for n, item in enumerate(value):
+                write(item, indent if n == 0 else indent + len(lead),
+                      (lead if n == 0 else "") + "- ")
+        if draw(st.integers(0, 9)) == 0:
+            lines.append(draw(st.sampled_from(["", "  ", "# note", "   # note"])))
+
+    write(draw(_VALUES), draw(st.sampled_from([0, 0, 2])), "")
+    if draw(st.integers(0, 7)) == 0:
+        at = draw(st.integers(0, len(lines) - 1))
+        lines[at] += draw(st.sampled_from([" ", " # c", ":", "\r", "\t"]))
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n"]))
+
+
+def _full(text: str, root: str):
+    with mock.patch.object(yamlblock, "read", return_value=None):
+        return parse(text, "t.yaml", root)
+
+
+@settings(max_examples=500)
+@given(_documents(), st.sampled_from(["", "zones"]))
+def test_what_it_reads_equals_the_full_reader(text, root):
+    fast = yamlblock.read(text, root)
+    try:
+        full = _full(text, root)
+    except ConfigError:
+        assert fast is None
+        event("refused by the full reader")
+        return
+    event("read here" if fast is not None else "left to the full reader")
+    if fast is not None:
+        value, lines = fast
+        assert repr(value) == repr(full.value)  # repr: True is not 1
+        assert lines == full.lines
+
+
+ZONE_FILE = """\
+- name: shop.test
+  dns_settings:
+    nameservers:
+      type: custom.account
+      ns_set: 1
+    ns_ttl: 3600
+- name: blog.test
+  vanity_name_servers:
+  - ns1.blog.test
+  - ns2.blog.test
+"""
+
+
+@pytest.mark.parametrize("text", [ZONE_FILE, ZONE_FILE.replace("  - ns", "    - ns"),
+                                  "# zones\n\n" + ZONE_FILE])
+def test_the_directory_layouts_files_take_the_fast_path(text):
+    fast = yamlblock.read(text, "zones")
+    assert fast is not None
+    full = _full(text, "zones")
+    assert fast == (full.value, full.lines)
+    assert full.lines["zones[1].vanity_name_servers[1]"] == 10 + text.startswith("#") * 2
+
+
+@pytest.mark.parametrize("text, message, line", [
+    ("- name: a.test\n  name: b.test\n", "duplicate key 'name'", 2),
+    ("- name: a.test\n  ns_ttl:\n- name: b\n", None, None),  # a key without a value: null
+    ("- name: a.test\n   type: x\n", "YAML syntax error", 2),
+])
+def test_what_it_leaves_the_full_reader_words(text, message, line):
+    assert yamlblock.read(text, "zones") is None
+    if message is None:
+        assert parse(text, "t.yaml", "zones").value[0]["ns_ttl"] is None
+        return
+    with pytest.raises(ConfigError) as info:
+        parse(text, "t.yaml", "zones")
+    problem, = info.value.problems
+    assert message in problem.message and problem.line == line
