@@ -3,8 +3,9 @@
 Run: .venv/bin/python tests/core/bench_core.py [seconds-per-mix]
 One large zone (1,000 names, a wildcard, CNAMEs, a delegation) and 1,000 small zones;
 mixes: cached hits (lower-case, with and without EDNS), 0x20 hits, repeated referrals,
-random-subdomain NXDOMAIN (each name once: never cached) under 10 zones and spread over
-all 1,000 (where the per-zone negative SOA encodings are still being built), hits with the cache
+random-subdomain NXDOMAIN (each name once: never cached) under 10 zones, spread over
+all 1,000 (where the per-zone negative SOA encodings are still being built) and below a
+DNAME (into one of them: the DNAME, a synthesized CNAME and the SOA), hits with the cache
 disabled (the slow path), at an address without a view and at a view's address (which
 serves big.test. and half of the small zones: the other half is REFUSED there), and cached
 hits with a DNS Cookie (each client's own cookie spliced into the cached answer: a SipHash
@@ -42,6 +43,7 @@ def build(cache_entries: int = 100_000):
     zones = [zone("big.test.", big)]
     zones += [zone(f"z{i}.test.", "www A 198.51.100.1\nmail A 198.51.100.2") for i in range(1000)]
     view = View(VIEW, frozenset(z.origin for z in zones[:501]))
+    zones.append(zone("dn.test.", "d DNAME z1.test."))
     t0 = time.perf_counter()
     plan = ServePlan(zones=tuple(zones), views=(view,))
     tables = compile_plan(plan, cache_entries=cache_entries)
@@ -72,6 +74,7 @@ def mixes(rng: random.Random) -> dict[str, list[bytes]]:
     hot += [("alias.big.test.", "A"), ("www.z7.test.", "A"), ("x.wild.big.test.", "TXT")] * 20
     nx = [(f"r{rng.getrandbits(40):x}.z{rng.randrange(10)}.test.", "A") for _ in range(20000)]
     spread = [(f"r{rng.getrandbits(40):x}.z{rng.randrange(1000)}.test.", "A") for _ in range(20000)]
+    dname = [(f"r{rng.getrandbits(40):x}.d.dn.test.", "A") for _ in range(20000)]
     return {
         "cached hits": wires(hot),
         "cached hits, EDNS+DO": wires(hot, do=True),
@@ -80,6 +83,7 @@ def mixes(rng: random.Random) -> dict[str, list[bytes]]:
         "referrals (repeated)": wires([(f"x{i}.deleg.big.test.", "A") for i in range(50)]),
         "random NXDOMAIN": wires(nx),
         "random NXDOMAIN, spread": wires(spread),
+        "random NXDOMAIN, DNAME": wires(dname),
     }
 
 

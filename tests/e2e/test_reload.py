@@ -341,3 +341,27 @@ def test_a_yaml_file_edited_in_the_directory_layout_is_made_alone(tmp_path):
         assert {rrset.ttl for rrset in daemon.query("other.org", "NS").answer} == {900}
     finally:
         kill(daemon)
+
+
+def test_reload_drops_the_nxdomain_template_below_a_dname(daemon_factory):
+    """r1.old.example.com makes the template below the DNAME (old → example.com), r2 is
+    answered from it; a reload that adds r3.example.com drops it: r3.old.example.com
+    then follows the CNAME to r3's address."""
+    daemon = daemon_factory()
+    for label in ("r1", "r2"):
+        response = daemon.query(f"{label}.old.example.com", "A", use_edns=0)
+        assert response.rcode() == dns.rcode.NXDOMAIN
+        assert [rrset.to_text() for rrset in response.answer] == [
+            "old.example.com. 3600 IN DNAME example.com.",
+            f"{label}.old.example.com. 3600 IN CNAME {label}.example.com.",
+        ]
+    config = write_config(daemon.config.parent, daemon.port)
+    zone_file = config.parent / "zones" / "example.com.zone"
+    zone_file.write_text(zone_file.read_text() + "r3       IN A     192.0.2.33\n")
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_log(r"event=reload result=ok generation=2")
+    response = daemon.query("r3.old.example.com", "A", use_edns=0)
+    assert response.rcode() == dns.rcode.NOERROR
+    assert response.answer[-1].to_text() == "r3.example.com. 3600 IN A 192.0.2.33"
+    assert daemon.query("r4.old.example.com", "A", use_edns=0).rcode() == dns.rcode.NXDOMAIN
+    assert daemon.stop() == 0

@@ -11,9 +11,10 @@ entry of the cache being written (first in, first out). Entries hold the respons
 the ID for the lower-cased question; the core splices the query's ID and its own question
 back in.
 
-NXDOMAIN templates (core.py) have a budget of their own, shared the same way: a template
-is made only below a node that exists, so random parents never make one, and a flood of
-query shapes under one parent evicts only older templates.
+NXDOMAIN templates (core.py, dname_templates.py) have a budget of their own, shared the
+same way: a template is made only below a node that exists (below a DNAME: the node its
+substitution lands below), so random parents never make one, and a flood of query shapes
+under one parent evicts only older templates.
 
 The caches outlive a change of the tables (delta.py). Each entry and template is filed,
 when it is stored (the slow path), under the names its answer depends on, its last

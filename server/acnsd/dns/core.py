@@ -71,7 +71,10 @@ written once for both) the templates (a batch's misses in one pass, `_from_templ
 then the full path for what they leave. DS (answered from the parent side) never gets
 one. With cookies on, a query whose OPT holds only a COOKIE (a client cookie, alone or
 with a server cookie as long as ours) has templates of its own, keyed up to that OPT's
-RDLENGTH as the cache keys it: the answer ends with the client's fresh cookie.
+RDLENGTH as the cache keys it: the answer ends with the client's fresh cookie. A name
+below a DNAME whose substitution does not exist (NXDOMAIN with the DNAME, the synthesized
+CNAME and the target zone's SOA) has templates of its own, in the same dict and keyed
+alike, made and proved by dname_templates.py.
 The core imports no asyncio, socket, time or metrics code: the adapters count the
 Outcome `respond` returns. A handoff is a function from the query to what the adapter
 sends (bytes or None, or over TCP a transfer stream, listener.py); it is called only on
@@ -94,7 +97,8 @@ import dns.rdatatype
 from .cache import CacheEntry, NegativeTemplate, unheld
 from .compiler import Tables, ViewTables, Zone
 from .cookies import COOKIE, OUR_OPTION_SIZE, ServerCookies, is_malformed
-from .lookup import Result, resolve
+from .dname_templates import DnameTemplate, answer_below, remember_below
+from .lookup import Result, names_below, resolve
 from .outcome import AUTHORITATIVE, RCODE, Outcome
 from .render import (
     EDE_NOT_AUTHORITATIVE,
@@ -248,7 +252,8 @@ def _from_templates(
     exists or the answer does not fit; the full path decides those. A batch's queries are
     answered in one call (no call per query); with `outcomes`, each answer's (NXDOMAIN,
     apex) is recorded there. With `clients` (cookies on), a query whose OPT holds only a
-    COOKIE (`_cookie_at`) has its template too, and its answer ends with our COOKIE."""
+    COOKIE (`_cookie_at`) has its template too, and its answer ends with our COOKIE. A
+    template below a DNAME answers as dname_templates.answer_below says."""
     missed = -1
     for _ in range(answers.count(b"")):  # the queries still unanswered, in order
         missed = answers.index(b"", missed + 1)  # (scans in C)
@@ -272,6 +277,14 @@ def _from_templates(
             option = _cookie_option(clients, body[at + 6 :], missed, udp)  # type: ignore[arg-type]
             if option is None:
                 continue
+        if template.__class__ is DnameTemplate:  # below a DNAME (dname_templates.py)
+            response = answer_below(template, body, first, cut, udp, option or b"")
+            if response is None:
+                continue
+            answers[missed] = response
+            if outcomes is not None:
+                outcomes[missed] = (_NXDOMAIN, template.apex)
+            continue
         (head, longest, rest, lengths, nodes, zones, names, tails, soa, opt, limit, apex, ends,
          _) = template  # fmt: skip
         if first > longest:  # the name would be longer than 255 octets: FORMERR
@@ -343,38 +356,40 @@ def _remember_negative(
     # (nor at or below a DNAME: a name below one is never NXDOMAIN without an answer)
     if node is None or node.cut is not None or node.wildcard is not None:
         return
-    lengths = zone.child_lengths if parent == zone.key else -1  # -1: every length
-    # zones right below it (those of every address: more than this one serves only turns
-    # the shortcut off for more names), and the view's extra names
-    for length in tables.below.get(parent, ()):
-        lengths |= 1 << length
-    for name in view.names:
-        if name[name[0] + 1 :] == parent:
-            lengths |= 1 << name[0]
     ar = 0 if opt is None else 1
-    edns = query.edns  # the UDP limit, whichever transport this query came over
-    limit = _MIN_UDP if edns is None else min(edns.payload, tables.options.edns_udp_size)
     template = NegativeTemplate(
         head=_PACK_HEADER(0, flags, 1, 0, 1, ar)[2:],
         longest=_MAX_NAME - 1 - len(parent),
         rest=len(parent) + 4,
-        lengths=lengths,
+        lengths=names_below(tables, view, zone, parent),
         nodes=zone.nodes,
         zones=tables.zones.shards,
         names=view.names,
         tails=zone.negative_tails,
         soa=zone.negative_soa,
         opt=opt or b"",
-        limit=limit if limit > _MIN_UDP else _MIN_UDP,
+        limit=_udp_limit(tables, query.edns),
         apex=zone.name,
         ends={},
         depends=(zone.key,),
     )
-    if query.cookie_at:  # keyed up to the OPT's RDLENGTH, as the cache keys it
-        key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] : query.cookie_at] + _COOKIE_MARK
-    else:
-        key = wire[2:HEADER_SIZE] + wire[HEADER_SIZE + offsets[1] :]
-    tables.cache.store_template(view.negative, key, template)
+    tables.cache.store_template(view.negative, _template_key(wire, query), template)
+
+
+def _template_key(wire: bytes, query: Query) -> bytes:
+    """The key of a query's template: the query after its ID without its first label, up
+    to the OPT's RDLENGTH for a query with a COOKIE, as the cache keys it."""
+    start = HEADER_SIZE + query.offsets[1]
+    if query.cookie_at:
+        return wire[2:HEADER_SIZE] + wire[start : query.cookie_at] + _COOKIE_MARK
+    return wire[2:HEADER_SIZE] + wire[start:]
+
+
+def _udp_limit(tables: Tables, edns: Edns | None) -> int:
+    """The size a UDP answer to a query with `edns` must fit, whichever transport the
+    query came over."""
+    limit = _MIN_UDP if edns is None else min(edns.payload, tables.options.edns_udp_size)
+    return limit if limit > _MIN_UDP else _MIN_UDP
 
 
 def _respond(
@@ -473,6 +488,10 @@ def _respond(
             response = render(
                 wire, query, flags, result.answer, result.authority, result.additional, limit, opt
             )
+            if outcome is _NXDOMAIN and query.qtype != _DS and (query.plain or cookie_key):
+                size = 0 if cookie_key is None else OUR_OPTION_SIZE  # our COOKIE ends it
+                remember_below(tables, view, query, result, response, _template_key(wire, query),
+                               _udp_limit(tables, edns), size)
     if query.plain or cookie_key is not None:  # admission (cache.py): names that exist at once,
         # others when repeated
         key = cookie_key or wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :]

@@ -31,7 +31,7 @@ from .render import Additional, Answer
 from .wire import WireName, WireRRset, pack_fixed
 from .zonemap import MASK
 
-__all__ = ["MAX_CHAIN", "Result", "resolve"]
+__all__ = ["MAX_CHAIN", "Result", "find_zone", "names_below", "resolve"]
 
 MAX_CHAIN = 8  # CNAMEs followed for one query
 _DS = dns.rdatatype.DS
@@ -118,6 +118,20 @@ def find_zone(
         if zone is not None and (address is None or address in zone.addresses):
             return zone
     return None
+
+
+def names_below(tables: Tables, view: ViewTables, zone: Zone | None, parent: bytes) -> int:
+    """The lengths of the first labels of the names right below `parent` that may exist,
+    one bit each: its children in `zone` (known only below the apex: else every length;
+    None: they do not count), the zones right below it (those of every address: more than
+    this one serves only marks more lengths), and the view's extra names."""
+    lengths = 0 if zone is None else zone.child_lengths if parent == zone.key else -1
+    for length in tables.below.get(parent, ()):
+        lengths |= 1 << length
+    for name in view.names:
+        if name[name[0] + 1 :] == parent:
+            lengths |= 1 << name[0]
+    return lengths
 
 
 def _holder(tables: Tables, key: bytes) -> Zone | None:
