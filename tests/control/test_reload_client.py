@@ -12,7 +12,7 @@ from acnsd.daemon.control import control_path
 from acnsd.errors import ConfigError
 from acnsd.model.config import read_server
 from acnsd.reload import Unsure, control_socket, light_reload
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 SERVER = ['  listen: ["127.0.0.1:5353"]', "  zones_dir: zones",
@@ -98,6 +98,7 @@ VALUES = st.one_of(
 
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(before=[], after=[], value="//", indent=2, start="", name="acnsd.yaml")
 @given(before=st.lists(KEYS, max_size=3), after=st.lists(KEYS, max_size=3),
        value=st.none() | VALUES, indent=st.sampled_from([2, 4]),
        start=st.sampled_from(["", "---\n", "# top\n", "other: 1\n"]),
@@ -118,7 +119,8 @@ def test_the_light_path_finds_the_full_paths_socket_or_none(tmp_path, before, af
         found = control_socket(str(config))
     except Unsure:
         return
-    assert os.path.normpath(found) == expected
+    # the same file: POSIX keeps a leading "//" in a path's text ("//" as state_file)
+    assert os.path.realpath(found) == os.path.realpath(expected)
 
 
 def test_a_reload_with_no_server_listening_is_left_to_the_full_command_line(tmp_path):
