@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 
 import dns.message
+import pytest
 from tooling import unused_port
 
 from .e2e_daemon import kill, start_daemon, write_config
@@ -39,59 +40,60 @@ def _serve(config, port: int, expect: str, started: list):
     return daemon
 
 
-def test_a_restart_serves_the_snapshot_until_a_zone_file_changes(tmp_path):
+@pytest.fixture
+def daemons():
+    """The daemons a test started (`_serve`), each killed at its end."""
+    started: list = []
+    yield started
+    for daemon in started:
+        kill(daemon)
+
+
+def _first_start(directory, daemons: list):
+    """A first start of the e2e configuration in `directory`, once it wrote its snapshot:
+    (config, port, snapshot path, daemon)."""
     port = unused_port()
-    config = write_config(tmp_path, port)
-    snapshot = tmp_path / "acnsd.yaml.snapshot"
-    daemons = []
-    try:
-        daemon = _serve(config, port, "event=loaded", daemons)
-        daemon.wait_log(r"event=snapshot_written")
-        first = _answers(port)
-        assert daemon.stop() == 0
-
-        daemon = _serve(config, port, "event=snapshot_used", daemons)
-        assert _answers(port) == first
-        assert daemon.stop() == 0
-
-        written = snapshot.stat().st_mtime_ns
-        write_config(tmp_path, port, www="192.0.2.11")  # example.com's file changes
-        daemon = _serve(config, port, "event=snapshot_ignored", daemons)
-        assert "example.com.zone changed" in daemon.log()
-        www = daemon.query("www.example.com", "A")
-        assert {r.to_text() for rrset in www.answer for r in rrset} == {"192.0.2.11"}
-        changed = _answers(port)
-        assert changed[2] != first[2] and changed[0] != first[0]  # the A and the serial
-        daemon.wait_log(r"event=snapshot_written")
-        assert snapshot.stat().st_mtime_ns != written
-        assert daemon.stop() == 0
-
-        daemon = _serve(config, port, "event=snapshot_used", daemons)
-        assert _answers(port) == changed
-        assert daemon.stop() == 0
-    finally:
-        for started in daemons:
-            kill(started)
+    config = write_config(directory, port)
+    daemon = _serve(config, port, "event=loaded", daemons)
+    daemon.wait_log(r"event=snapshot_written")
+    return config, port, directory / "acnsd.yaml.snapshot", daemon
 
 
-def test_snapshot_false_writes_none_and_removes_an_old_one(tmp_path):
-    port = unused_port()
-    config = write_config(tmp_path, port)
-    snapshot = tmp_path / "acnsd.yaml.snapshot"
-    daemons = []
-    try:
-        daemon = _serve(config, port, "event=loaded", daemons)
-        daemon.wait_log(r"event=snapshot_written")
-        assert daemon.stop() == 0
-        assert snapshot.exists()
+def test_a_restart_serves_the_snapshot_until_a_zone_file_changes(tmp_path, daemons):
+    config, port, snapshot, daemon = _first_start(tmp_path, daemons)
+    first = _answers(port)
+    assert daemon.stop() == 0
 
-        write_config(tmp_path, port, server_lines=("  snapshot: false",))
-        daemon = _serve(config, port, "event=snapshot_removed", daemons)
-        assert not snapshot.exists()
-        assert daemon.query("www.example.com", "A").answer
-        assert daemon.stop() == 0
-        assert "event=snapshot_written" not in daemon.log()
-        assert not snapshot.exists()
-    finally:
-        for started in daemons:
-            kill(started)
+    daemon = _serve(config, port, "event=snapshot_used", daemons)
+    assert _answers(port) == first
+    assert daemon.stop() == 0
+
+    written = snapshot.stat().st_mtime_ns
+    write_config(tmp_path, port, www="192.0.2.11")  # example.com's file changes
+    daemon = _serve(config, port, "event=snapshot_ignored", daemons)
+    assert "example.com.zone changed" in daemon.log()
+    www = daemon.query("www.example.com", "A")
+    assert {r.to_text() for rrset in www.answer for r in rrset} == {"192.0.2.11"}
+    changed = _answers(port)
+    assert changed[2] != first[2] and changed[0] != first[0]  # the A and the serial
+    daemon.wait_log(r"event=snapshot_written")
+    assert snapshot.stat().st_mtime_ns != written
+    assert daemon.stop() == 0
+
+    daemon = _serve(config, port, "event=snapshot_used", daemons)
+    assert _answers(port) == changed
+    assert daemon.stop() == 0
+
+
+def test_snapshot_false_writes_none_and_removes_an_old_one(tmp_path, daemons):
+    config, port, snapshot, daemon = _first_start(tmp_path, daemons)
+    assert daemon.stop() == 0
+    assert snapshot.exists()
+
+    write_config(tmp_path, port, server_lines=("  snapshot: false",))
+    daemon = _serve(config, port, "event=snapshot_removed", daemons)
+    assert not snapshot.exists()
+    assert daemon.query("www.example.com", "A").answer
+    assert daemon.stop() == 0
+    assert "event=snapshot_written" not in daemon.log()
+    assert not snapshot.exists()
