@@ -6,8 +6,6 @@ and a reload the light path leaves (see reload.py), runs the whole command line
 (commands.py), imported only then.
 """
 
-from __future__ import annotations
-
 import sys
 
 from .reload import light_reload
