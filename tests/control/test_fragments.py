@@ -47,6 +47,13 @@ def _removals(change: Any) -> Any:
     return dataclasses.replace(change, **{field: None})
 
 
+def _held(sources: Directory, zones: list[str]) -> dict[str, list[str]]:
+    """Each zone list file holding one of `zones` → the zones it holds, in order, as the
+    sources know them."""
+    return {file: sources.zones_in(file) for zone in zones
+            if (file := sources.file_of(zone)) is not None}
+
+
 def _build(loaded: Loaded) -> ModelIndex:
     return ModelIndex.build(loaded, Recorded.of(read_state(loaded.model.server.state_file)))
 
@@ -99,6 +106,8 @@ def test_a_yaml_file_edited_on_disk_is_the_change_written(case, data):
                 apply(index, verdict)
                 server.adopt(scan)
                 assert index.facts() == _build(after).facts(), change
+                names = [zone.name for zone in after.model.zones]
+                assert _held(server, names) == _held(open_sources(after), names), change
             loaded = after
 
 

@@ -426,13 +426,19 @@ class Directory(Sources):
         accounts_dir = loaded.model.accounts_dir
         assert accounts_dir is not None
         self.accounts_dir = accounts_dir
-        self._files: dict[str, str] = {}  # zone → the name of the zone file holding it
+        self._files: dict[str, str] = {}  # zone → the name of the zone list file holding it
+        # and the other way, so that a reload of one file does not walk every zone (~6 ms
+        # at 100,000 zones, twice): a file's name → its zones in order (~80 octets a zone)
+        self._held: dict[str, tuple[str, ...]] = {}
+        files: dict[str, list[str]] = {}
         for account in loaded.model.accounts:
             for zone in account.zones:
-                self._files[zone.name] = zone.path.rpartition(":")[0]
+                files.setdefault(zone.path.rpartition(":")[0], []).append(zone.name)
             for directory in (PurePath(accounts_dir, account.id),
                               PurePath(accounts_dir, account.id, ZONES)):
                 remove_stale_temporaries(self.base / directory)  # a crash's
+        for name, zones in files.items():
+            self._hold(name, zones)
 
     def file_of(self, zone: str) -> str | None:
         """The name of the zone file holding `zone`."""
@@ -440,7 +446,23 @@ class Directory(Sources):
 
     def zones_in(self, name: str) -> list[str]:
         """The zones the zone list file `name` held when last read or written, in order."""
-        return [zone for zone, file in self._files.items() if file == name]
+        return list(self._held.get(name, ()))
+
+    def _hold(self, name: str, zones: Collection[str]) -> None:
+        """The zone list file `name` holds `zones` (after those it holds already)."""
+        held = dict.fromkeys(zones, name)  # each once
+        for zone in held:
+            self._release(zone)
+        self._files.update(held)
+        self._held[name] = (*self._held.get(name, ()), *held)
+
+    def _release(self, zone: str) -> None:
+        """`zone` is held by no zone list file."""
+        name = self._files.pop(zone, None)
+        if name is not None:
+            held = tuple(z for z in self._held.pop(name) if z != zone)
+            if held:
+                self._held[name] = held
 
     def edit(self, change: Change) -> Edit:
         if isinstance(change, ZoneFileChanged):
@@ -547,15 +569,15 @@ class Directory(Sources):
         super().write(edit)
         change = edit.change
         if isinstance(change, ZoneCreated):
-            self._files[normalize(change.name)] = edit.name  # type: ignore[assignment]
+            self._hold(edit.name, [normalize(change.name)])  # type: ignore[arg-type]
         elif isinstance(change, ZoneDeleted):
-            self._files.pop(change.zone, None)
+            self._release(change.zone)
 
     def adopt(self, scan: Scan) -> None:
         """As Sources'; the zones of the zone files that changed are found in them anew."""
         super().adopt(scan)
         for name in scan.changed:
-            for zone in [z for z, file in self._files.items() if file == name]:
+            for zone in self._held.pop(name, ()):
                 del self._files[zone]
                 self._zone_data.pop(zone, None)
         for name, found in scan.changed.items():
@@ -563,8 +585,8 @@ class Directory(Sources):
                 value = parse(found[0].decode("utf-8"), str(self.path(name)), ZONES).value
                 zones, _ = read_zone_list(value, in_file(name, ZONES), self.zones_dir,
                                           lambda path, message, rule: Problem(message))
+                self._hold(name, [zone.name for zone in zones])
                 for zone in zones:
-                    self._files[zone.name] = name
                     self._zone_file(zone.name, zone.file)
 
     def _on_disk(self) -> dict[str, os.stat_result]:
