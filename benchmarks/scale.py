@@ -26,6 +26,7 @@ dnsperf or acnsd (or, with --require-all, a peer) is missing.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import signal
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import dns.message
+import dns.query
 import dns.rdatatype
 import yaml
 
@@ -57,6 +59,7 @@ from benchmarks.run import machine
 from benchmarks.scale_report import markdown, targets
 from benchmarks.servers import (
     HOST,
+    REPO,
     SERVERS,
     Acnsd,
     Layout,
@@ -137,16 +140,20 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="exit 2 when dnsperf, Knot or NSD is missing (the test uses it)")
     parser.add_argument("--keep-work", action="store_true",
                         help="keep the generated zones and logs (out/scale/work)")
+    parser.add_argument("--changes-only", action="store_true",
+                        help="acnsd only, one start and then only the change series of "
+                        "--series; with --keep-work, the configuration and snapshot of an "
+                        "earlier run of the same data set are reused")
     parser.add_argument("--churn-only", action="store_true",
-                        help="acnsd only, one start and then only the churn (what DNS keeps "
-                        "under 10 changes/s, and the server's CPU per change); with "
-                        "--keep-work, the configuration and snapshot of an earlier run of "
-                        "the same data set are reused")
+                        help="--changes-only --series churn: what DNS keeps under 10 "
+                        "changes/s, and the server's CPU per change")
     parser.add_argument("--out", type=Path, help="report directory (benchmarks/out/scale)")
     parser.add_argument("--publish", action="store_true",
                         help="also copy the report to benchmarks/results/scale/ (committed)")
     args = parser.parse_args(argv)
-    args.series = [name for name in args.series.split(",") if name]
+    args.series = ["churn"] if args.churn_only else [
+        name for name in args.series.split(",") if name]
+    args.changes_only = args.changes_only or args.churn_only
     if unknown := set(args.series) - set(SERIES):
         parser.error(f"--series: unknown {', '.join(sorted(unknown))}")
     if args.smoke:
@@ -442,17 +449,18 @@ class Suite:
                               f"{self.bounds.change:.0f} s")
         return seen - started, outcome["at"] - started if "at" in outcome else None
 
-    def _acnsd(self, *words: str, timeout: float, log: Path) -> Finished:
-        """Run `acnsd WORDS` on the server's CPU, bounded."""
+    def _acnsd(self, *words: str, timeout: float, log: Path, tied: bool = True) -> Finished:
+        """Run `acnsd WORDS` on the server's CPU, bounded (`tied`: see bounded.run)."""
         command = [str(Acnsd.executable()), *words]
         if self.server_cpu is not None:
             command = ["taskset", "-c", str(self.server_cpu), *command]
-        return run_bounded(command, timeout, self.bounds.max_rss_kib, log)
+        return run_bounded(command, timeout, self.bounds.max_rss_kib, log, tied)
 
     def _reload_command(self, config: Path) -> None:
-        """`acnsd reload` of `config`, bounded by one change."""
+        """`acnsd reload` of `config`, bounded by one change, started as a shell would
+        (it ends when the server does)."""
         self._acnsd("reload", "--config", str(config), timeout=self.bounds.change,
-                    log=config.parent / "reload.log").check("acnsd reload")
+                    log=config.parent / "reload.log", tied=False).check("acnsd reload")
 
     def _file_edit(self, zone_dir: Path, zone: str, number: int,
                    act: Callable[[], None]) -> Change:
@@ -535,8 +543,9 @@ class Suite:
         finally:
             running.stop()
 
-    def churn_only(self, queries: Path) -> None:
-        """acnsd: a start (a restart when an earlier run left its work), then the churn."""
+    def changes_only(self, queries: Path) -> None:
+        """acnsd: a start (a restart when an earlier run left its work), then the change
+        series asked for."""
         entry = self.results["acnsd"]
         config = self.work / "run" / "acnsd" / "acnsd.yaml"
         api_port = (int(yaml.safe_load(config.read_text())["server"]["api"]["listen"]
@@ -547,11 +556,10 @@ class Suite:
         if cold["status"] != "ok":
             return
         try:
-            with _step(entry, "churn") as churn:
-                api, zones = Api(server.api_port), _spread(self.small, 50)
-                for zone in zones:  # asked before, as the full run's api_change series does
-                    api.zone_id(zone)
-                self._churn(running, api, zones, queries, churn, None)
+            api = Api(server.api_port)
+            for zone in _spread(self.small, 50):  # asked before, as a full run has
+                api.zone_id(zone)
+            self._changes(running, api, config, queries)
         finally:
             running.stop()
 
@@ -560,7 +568,8 @@ class Suite:
         zones = _spread(self.small, 50)
 
         def patch(n: int) -> Change:
-            zone, ttl = zones[n % len(zones)], next(self._ttls)
+            zone = zones[n % len(zones)]
+            ttl = self._new_ttl(running.port, zone)
             api.zone_id(zone)  # asked before the clock starts
             return Change(lambda: api.set_ns_ttl(zone, ttl, self.bounds.change), zone, "NS",
                           _ttl_is(zone, ttl))
@@ -570,7 +579,8 @@ class Suite:
                                    lambda: self._reload_command(config))
 
         def yaml_edit(n: int) -> Change:
-            zone, ttl = zones[(n + 1) * 7 % len(zones)], next(self._ttls)
+            zone = zones[(n + 1) * 7 % len(zones)]
+            ttl = self._new_ttl(running.port, zone)
             set_ns_ttl_in_yaml(config, zone, ttl)
             return Change(lambda: self._reload_command(config), zone, "NS", _ttl_is(zone, ttl))
 
@@ -587,6 +597,13 @@ class Suite:
                                 entry.get("api_change", {}).get("median"))
                 else:
                     self.series(running, count, makers[name], step)
+
+    def _new_ttl(self, port: int, zone: str) -> int:
+        """The next TTL for `zone`'s NS RRset that it is not served with now (a kept
+        configuration, --keep-work, holds the TTLs an earlier run set)."""
+        reply = dns.query.udp(dns.message.make_query(zone, "NS"), HOST, timeout=5, port=port)
+        served = {rrset.ttl for rrset in reply.answer if rrset.rdtype == dns.rdatatype.NS}
+        return next(ttl for ttl in self._ttls if ttl not in served)
 
     def _churn(self, running: Running, api: Api, zones: list[str], queries: Path,
                entry: dict[str, Any], change_ms: float | None) -> None:
@@ -638,6 +655,13 @@ def _missing(args: argparse.Namespace) -> dict[str, str]:
     return {name: reason for name, reason in tools.items() if reason}
 
 
+def _compile_acnsd() -> None:
+    """Write the bytecode of the acnsd measured, as its installation does (pip compiles
+    what it installs): where none is written as it runs (PYTHONDONTWRITEBYTECODE, a
+    read-only tree), each `acnsd reload` would otherwise compile its modules (~6 ms)."""
+    compileall.compile_dir(REPO / "server" / "acnsd", quiet=1)
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # so that `finally` stops the servers
 
@@ -662,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing and (args.require_all or "acnsd" in missing or "dnsperf" in missing):
         print("missing: " + "; ".join(missing.values()), file=sys.stderr)
         return 2
+    _compile_acnsd()
     profile = PROFILES["scale"] if args.scale_set else zones_profile(args.zones)
     print(f"generating {profile.name} ...", file=sys.stderr, flush=True)
     dataset = generate(profile)
@@ -670,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
     bounds = Bounds(args.start_timeout or bounds.start, args.change_timeout or bounds.change,
                     args.series_budget or bounds.series, bounds.max_rss_kib)
     work = args.out / "work" / _label(args)
-    if not (args.churn_only and args.keep_work):
+    if not (args.changes_only and args.keep_work):
         shutil.rmtree(work, ignore_errors=True)
     suite = Suite(args, dataset, work, bounds, cpus)
     results = suite.results
@@ -690,8 +715,8 @@ def main(argv: list[str] | None = None) -> int:
         if cpus[1] is not None:
             os.sched_setaffinity(0, {cpus[1]})
         queries = suite.write()
-        if args.churn_only:
-            suite.churn_only(queries)
+        if args.changes_only:
+            suite.changes_only(queries)
         else:
             for name in [name for name in args.peers.split(",")
                          if name and name not in missing]:

@@ -32,8 +32,9 @@ from benchmarks.dataset import LARGE_ZONE, DataSet
 from benchmarks.procs import process_tree
 from benchmarks.zonefiles import write_acnsd_config
 
-__all__ = ["DEFAULT", "SERVERS", "Layout", "Running", "Server", "ServerError", "die_with_parent",
-           "environment", "free_port", "parse_spec", "probes", "spawn", "start"]
+__all__ = ["DEFAULT", "REPO", "SERVERS", "Layout", "Running", "Server", "ServerError",
+           "die_with_parent", "environment", "free_port", "parse_spec", "probes", "spawn",
+           "start"]
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
