@@ -88,8 +88,8 @@ def run(command: list[str], timeout: float, limit_kib: int, log: Path,
     (a pidfd), so `seconds` is how long it ran.
 
     `tied`: the command gets SIGTERM if this process dies, even by SIGKILL (set in the
-    child before exec, which needs a fork of this process: ~20 ms at the few hundred MB a
-    100,000-zone data set holds here, more than a reload takes). A command that ends by
+    child before exec, which needs a fork of this process: 5-12 ms with the 100,000-zone
+    data set held here, ~20 ms at 300 MB; a reload takes ~10 ms). A command that ends by
     itself when the servers started here do (`acnsd reload` waits on the server's control
     socket, and the server is tied) passes False: it is started as a shell would start
     it (vfork)."""

@@ -234,6 +234,11 @@ def test_a_bounded_command_is_stopped_at_its_time_and_memory_bounds(tmp_path: Pa
     big = run([sys.executable, "-c", "import time; b = b'x' * (400 << 20); time.sleep(60)"],
               30, 100 << 10, log)
     assert big.outcome == "memory" and big.seconds < 20
+    untied = run([sys.executable, "-c", "import os; print(os.getpgid(0) == os.getpid())"], 30,
+                 10**7, log, tied=False)  # started by vfork, in a session of its own
+    assert (untied.outcome, untied.output) == ("ok", "True\n")
+    slow = run([sys.executable, "-c", "import time; time.sleep(60)"], 0.5, 10**7, log, False)
+    assert slow.outcome == "timeout" and slow.seconds < 10
 
 
 def test_the_startup_stages_are_measured_and_the_snapshot_start_is_one(tmp_path: Path) -> None:
