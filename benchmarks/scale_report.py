@@ -224,7 +224,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{machine.get('loadavg_end', '?')} at the end (other work on the machine makes the "
         f"numbers noisy). Pinning: {params['pinning']}. {versions_line(machine)}", "",
         f"Data set: {params['zones']:,} zones, {params['records']:,} records, the same in "
-        f"every server; acnsd's configuration in the {_LAYOUT[params.get('layout', 'single')]}."
+        f"every server; acnsd's configuration in the {_LAYOUT[params.get('layout', 'single')]}"
+        f"{'' if params.get('snapshot', True) else ', with `server.snapshot: false`'}."
         " Bounds: a start or `acnsd check` "
         f"{bounds['start']:,.0f} s, one change {bounds['change']:,.0f} s, a series of changes "
         f"{bounds['series']:,.0f} s (up to {params['changes']} changes, "

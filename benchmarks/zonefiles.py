@@ -84,7 +84,9 @@ def write_acnsd_config(path: Path, dataset: DataSet, zones_dir: Path, host: str,
 
 
 def write_acnsd_tree(path: Path, dataset: DataSet, zones_dir: Path, host: str, port: int,
-                     api: dict[str, str] | None = None, accounts_dir: str = "accounts") -> None:
+                     api: dict[str, str] | None = None,
+                     server_keys: dict[str, Any] | None = None,
+                     accounts_dir: str = "accounts") -> None:
     """Write `acnsd_config` in the directory layout (README "Directory layout"), as
     `acnsd migrate-layout` would: `path` with `accounts_dir:` instead of `accounts:`, and
     under it `<id>/account.yaml` and one `<id>/zones/<zone>.yaml` (a one-entry list, block
@@ -94,7 +96,7 @@ def write_acnsd_tree(path: Path, dataset: DataSet, zones_dir: Path, host: str, p
     def dump(value: Any) -> str:
         return yaml.dump(value, Dumper=dumper, sort_keys=False, default_flow_style=False)
 
-    config = acnsd_config(dataset, zones_dir, host, port, api)
+    config = acnsd_config(dataset, zones_dir, host, port, api, server_keys)
     for account in config.pop("accounts"):
         home = path.parent / accounts_dir / account["id"]
         (home / "zones").mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,26 @@ def test_smoke_run_measures_every_step_and_reports_every_target(tmp_path: Path,
             == len(steps)
 
 
+def test_no_snapshot_run_serves_its_changes_from_the_cold_start(tmp_path: Path) -> None:
+    """`--no-snapshot` (the 1,000,000-zone run): `server.snapshot: false`, no snapshot
+    file, the restart reported as skipped, the changes made on the cold-started server."""
+    require_tool("taskset")
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scale", "--smoke", "--no-snapshot", "--peers", "",
+         "--series", "api_change", "--keep-work", "--out", str(tmp_path)], cwd=REPO,
+        capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "200-zones.json").read_text())
+    acnsd = results["acnsd"]
+    assert acnsd["cold_start"]["status"] == acnsd["api_change"]["status"] == "ok"
+    assert "snapshot_seconds" not in acnsd["cold_start"]
+    assert acnsd["restart"]["status"] == "skipped"
+    config = tmp_path / "work" / "200-zones" / "run" / "acnsd" / "acnsd.yaml"
+    assert yaml.safe_load(config.read_text())["server"]["snapshot"] is False
+    assert not config.with_name("acnsd.yaml.snapshot").exists()
+    assert "with `server.snapshot: false`" in (tmp_path / "200-zones.md").read_text()
+
+
 def _results(**acnsd: dict) -> dict:
     knot = {"cold_start": {"status": "ok", "load_seconds": 10.0, "rss_mib": 100.0}}
     return {"acnsd": acnsd, "servers": {"knot": knot}}

@@ -19,7 +19,12 @@ from typing import Any
 import dns.message
 import pytest
 import yaml
-from acnsd.control.change import ZoneDeleted, ZoneFileChanged, ZoneSettingsChanged
+from acnsd.control.change import (
+    ZoneCreated,
+    ZoneDeleted,
+    ZoneFileChanged,
+    ZoneSettingsChanged,
+)
 from acnsd.control.pipeline import Pipeline
 from acnsd.control.rules import OutOfScope
 from acnsd.dns.compiler import Tables, compile_plan
@@ -195,6 +200,50 @@ def test_a_zone_changed_in_place_replaces_one_chunk_of_the_models_zones(tmp_path
         shared = [a is b for a, b in zip(old._chunks, new._chunks, strict=True)]
         assert shared == [True, False, True]
     assert pathless(after) == pathless(load(env.path, save_state=False).model)
+
+
+def test_a_zone_created_or_deleted_among_many_copies_only_the_chunks_it_touches(
+        tmp_path: Path) -> None:
+    """Creating a zone inserts it after its account's last, deleting one removes it, each
+    in O(√n) (model/chunked.py: no position renumbered over every zone): all but the
+    chunks touched are the previous model's, and the model is a whole load's, in the
+    order a whole load gives."""
+    env = Env(tmp_path)
+    names = [f"z{i:04d}.example" for i in range(3 * CHUNK)]
+    cfg = {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
+                                               {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
+                      "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones"},
+           "accounts": [{"id": "a", "name": "A", "zones": [{"name": n} for n in names]}]}
+    env.load(cfg, dict.fromkeys(names, TEMPLATE))
+    pipeline, _, _ = started(env.path)
+    models = [pipeline.model]
+    for change in (ZoneCreated("a", "new.example"), ZoneDeleted(names[CHUNK + 7]),
+                   ZoneCreated("a", "newer.example"), ZoneDeleted("new.example")):
+        zones = cfg["accounts"][0]["zones"]
+        if isinstance(change, ZoneCreated):
+            zones.append({"name": change.name})
+            (env.zones_dir(cfg) / f"{change.name}.zone").write_text(TEMPLATE)
+        else:
+            zones.remove({"name": change.zone})
+        text = yaml.safe_dump(cfg, sort_keys=False)
+        env.path.write_text(text)
+        locate = parse(text, str(env.path)).problem
+        verdict = pipeline.check(change, locate)
+        assert verdict.accepted, verdict.problems
+        models.append(pipeline.commit(verdict, locate).model)
+        forget = [change.zone] if isinstance(change, ZoneDeleted) else []
+        whole = load(env.path, save_state=False, forget=forget).model
+        assert [z.name for z in models[-1].zones] == [z.name for z in whole.zones]
+        assert [z.name for z in models[-1].accounts[0].zones] == [
+            z.name for z in whole.accounts[0].zones]
+        assert pathless(models[-1]) == pathless(whole)
+    touched = {2: [1], 3: [2], 4: [2]}  # the chunk each change edits
+    for step in range(2, len(models)):  # (the first change makes the tuples Chunked)
+        for old, new in ((models[step - 1].zones, models[step].zones),
+                         (models[step - 1].accounts[0].zones, models[step].accounts[0].zones)):
+            assert isinstance(old, Chunked) and isinstance(new, Chunked)
+            shared = [a is b for a, b in zip(old._chunks, new._chunks, strict=True)]
+            assert [i for i, same in enumerate(shared) if not same] == touched[step], step
 
 
 def test_a_change_that_keeps_every_zones_catalogs_rebuilds_no_catalog(

@@ -1,53 +1,116 @@
-"""model/chunked.py: a tuple that is copied with a few items replaced in O(√n)."""
+"""model/chunked.py: a tuple that is copied with a few items replaced, removed or inserted
+in O(√n), its items found by key."""
 
 from __future__ import annotations
 
 import pickle
+from itertools import count
 
-from acnsd.model.chunked import CHUNK, Chunked
-from hypothesis import given
+from acnsd.model.chunked import CHUNK, Chunked, Where
+from hypothesis import given, settings
 from hypothesis import strategies as st
+
+_KEY = 0  # items are (key, value) pairs: found by their key
+
+
+def key(item: tuple[int, int]) -> int:
+    return item[_KEY]
 
 
 @st.composite
-def replacements(draw: st.DrawFn) -> tuple[list[int], dict[int, int]]:
-    items = draw(st.lists(st.integers(), max_size=3 * CHUNK + 7))
-    if not items:
-        return items, {}
-    return items, draw(st.dictionaries(st.integers(0, len(items) - 1), st.integers(),
-                                       max_size=5))
+def edits(draw: st.DrawFn, keys: list[int], fresh: count) -> tuple[dict, list, list]:
+    """Replacements, removals and insertions (each after an anchor that is not removed:
+    an item there before, one inserted earlier, or None) over items of `keys`."""
+    replace = {k: (k, draw(st.integers())) for k in draw(st.lists(st.sampled_from(keys),
+                                                                 max_size=3))} if keys else {}
+    remove = draw(st.lists(st.sampled_from(keys), unique=True, max_size=3)) if keys else []
+    kept = [k for k in keys if k not in remove]
+    insert = []
+    for _ in range(draw(st.integers(0, 4))):
+        anchor = draw(st.sampled_from([None, *kept]))
+        new = next(fresh)
+        insert.append((anchor, (new, draw(st.integers()))))
+        kept.append(new)
+    return replace, remove, insert
 
 
-@given(replacements())
-def test_a_replaced_copy_is_the_tuple_with_those_items_replaced(case) -> None:
-    items, changes = case
+def expected_after(items: list, replace: dict, remove: list, insert: list) -> list:
+    out = [replace.get(key(item), item) for item in items if key(item) not in remove]
+    for anchor, item in insert:
+        at = 0 if anchor is None else next(i for i, x in enumerate(out) if key(x) == anchor) + 1
+        out.insert(at, item)
+    return out
+
+
+def same_as_tuple(chunked: Chunked, expected: list) -> None:
+    assert chunked == tuple(expected) and tuple(chunked) == tuple(expected)
+    assert list(chunked) == expected and len(chunked) == len(expected)
+    assert [chunked[i] for i in range(-len(expected), len(expected))] == expected * 2
+    assert chunked[1:-1] == tuple(expected)[1:-1]
+    assert hash(chunked) == hash(tuple(expected))
+    assert pickle.loads(pickle.dumps(chunked)) == chunked
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 3 * CHUNK + 7), st.data())
+def test_an_edited_copy_is_the_tuple_with_those_edits_made(size, data) -> None:
+    fresh = count(size)
+    items = [(k, -k) for k in range(size)]
     chunked = Chunked(items)
-    copy = chunked.replaced(changes)
-    expected = list(items)
-    for position, item in changes.items():
-        expected[position] = item
-    assert copy == tuple(expected) and tuple(copy) == tuple(expected)
-    assert list(copy) == expected and len(copy) == len(expected)
-    assert [copy[i] for i in range(-len(expected), len(expected))] == expected * 2
-    assert copy[1:-1] == tuple(expected)[1:-1]
-    assert hash(copy) == hash(tuple(expected))
-    assert chunked == tuple(items)  # the original is unchanged
-    assert pickle.loads(pickle.dumps(copy)) == copy
+    where = Where(chunked, key)
+    for _ in range(data.draw(st.integers(1, 4))):  # a line of copies, one writer
+        replace, remove, insert = data.draw(edits([key(item) for item in items], fresh))
+        copy = chunked.edited(where, replace, remove, insert)
+        expected = expected_after(items, replace, remove, insert)
+        same_as_tuple(copy, expected)
+        assert chunked == tuple(items)  # the original is unchanged
+        assert where.chunk == Where(copy, key).chunk  # kept as a new one would be
+        chunked, items = copy, expected
 
 
-def test_a_replaced_copy_shares_every_chunk_it_does_not_touch() -> None:
-    chunked = Chunked(range(10 * CHUNK))
-    copy = chunked.replaced({3 * CHUNK + 1: -1})
+def test_an_edit_shares_every_chunk_it_does_not_touch() -> None:
+    chunked = Chunked([(k, k) for k in range(10 * CHUNK)])
+    where = Where(chunked, key)
+    copy = chunked.edited(where, replace={3 * CHUNK + 1: (3 * CHUNK + 1, -1)},
+                          remove=[5 * CHUNK], insert=[(10 * CHUNK - 1, (-1, -1))])
     shared = [a is b for a, b in zip(chunked._chunks, copy._chunks, strict=True)]
-    assert shared.count(False) == 1 and len(shared) == 10
+    assert shared.count(False) == 3 and len(shared) == 10
+    assert [i for i, same in enumerate(shared) if not same] == [3, 5, 9]
 
 
-def test_a_position_outside_is_refused() -> None:
-    chunked = Chunked("abc")
-    for position in (-1, 3):
+def test_a_chunk_grown_past_twice_its_size_is_split_and_one_left_empty_is_dropped() -> None:
+    chunked = Chunked([(k, k) for k in range(2 * CHUNK)])
+    where = Where(chunked, key)
+    anchor, inserted = CHUNK - 1, []
+    for new in range(2 * CHUNK, 3 * CHUNK + 2):  # all into the first chunk, one by one
+        chunked = chunked.edited(where, insert=[(anchor, (new, new))])
+        anchor = new
+        inserted.append((new, new))
+    lengths = [len(chunk) for _, chunk in chunked.chunks()]
+    assert lengths == [CHUNK, CHUNK, 2, CHUNK]  # split at 2 × CHUNK + 1, in pieces of CHUNK
+    assert len({chunk_id for chunk_id, _ in chunked.chunks()}) == 4
+    assert where.chunk == Where(chunked, key).chunk
+    last = [key(item) for item in chunked._chunks[-1]]
+    chunked = chunked.edited(where, remove=last)
+    assert [len(chunk) for _, chunk in chunked.chunks()] == [CHUNK, CHUNK, 2]
+    assert chunked == tuple([(k, k) for k in range(CHUNK)] + inserted)
+
+
+def test_the_first_item_of_an_empty_sequence_makes_a_chunk() -> None:
+    empty: Chunked = Chunked()
+    where = Where(empty, key)
+    one = empty.edited(where, insert=[(None, (1, 1)), (1, (2, 2)), (None, (0, 0))])
+    assert one == ((0, 0), (1, 1), (2, 2)) and empty == ()
+    assert where.chunk == Where(one, key).chunk
+
+
+def test_a_key_that_is_not_there_is_refused() -> None:
+    chunked = Chunked([(1, 1)])
+    where = Where(chunked, key)
+    for edit in ({"replace": {2: (2, 2)}}, {"remove": [2]}, {"insert": [(2, (3, 3))]}):
         try:
-            chunked.replaced({position: "x"})
-        except IndexError:
+            chunked.edited(where, **edit)
+        except KeyError:
             continue
-        raise AssertionError(position)
-    assert chunked != ("a", "b") and chunked != ["a", "b", "c"] and chunked == ("a", "b", "c")
+        raise AssertionError(edit)
+    assert chunked != ((1, 2),) and chunked != [(1, 1)] and chunked == ((1, 1),)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from typing import TypeVar
 
 import dns.name
 
@@ -28,7 +28,7 @@ from ..dns.delta import Delta, ZoneDelta
 from ..dns.plan import View, ZonePlan
 from ..errors import ConfigError, Problem
 from ..model.catalogs import Catalogs, membership
-from ..model.chunked import Chunked
+from ..model.chunked import Chunked, Where
 from ..model.config import Loaded, plan_views
 from ..model.recording import record_change
 from ..model.state import State
@@ -39,6 +39,8 @@ from .index import ModelIndex, Recorded
 from .rules import Locate, apply, check
 
 __all__ = ["Committed", "Pipeline", "combined"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,10 @@ class Pipeline:
                          for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
         self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
-        # positions in the model's zones and in each account's (None, absent: rebuilt at
-        # the next change, after a zone was added or removed)
-        self._at: dict[str, int] | None = None
-        self._config_at: dict[str, dict[str, int]] = {}
+        # where each zone is in the model's zones and in its account's (model/chunked.py;
+        # None, absent: made at the first change, over the sequences a load gave)
+        self._where: Where[str] | None = None
+        self._config_where: dict[str, Where[str]] = {}
         self.catalogs = Catalogs(loaded.model)
 
     def check(self, change: Change, locate: Locate) -> Verdict:
@@ -173,41 +175,56 @@ class Pipeline:
     # --- the model ----------------------------------------------------------------------
 
     def _model(self, verdict: Verdict) -> Model:
-        """The model after the change: its account, zones and addresses replaced. A zone
-        changed in place is replaced at its position in the model's zones and its
-        account's (model/chunked.py: O(√n)); a zone added or removed rebuilds them."""
+        """The model after the change: its account, zones and addresses replaced. Each zone
+        changed is replaced, removed or inserted (at the end of its account's) in the
+        model's zones and its account's (model/chunked.py: O(√n))."""
         model = self.model
         accounts = list(model.accounts)
-        changed: dict[str, dict[str, ZoneConfig | None]] = {}  # account → its configs changed
+        zones = _chunked(model.zones)
+        where = self._where
+        if where is None:
+            where = self._where = Where(zones, _name)
+        replace: dict[str, ResolvedZone] = {}
+        remove: list[str] = []
+        insert: list[tuple[str | None, ResolvedZone]] = []
+        changed: dict[str, Edits] = {}  # account → what its zone configurations get
         if verdict.account is not None:
-            changed[verdict.account.id] = {}
-        replaced: dict[str, ResolvedZone] = {}
-        for name, zone in verdict.zones.items():
-            account_id = zone.account if zone is not None else self._account_of(name)
-            if account_id is None:
+            changed[verdict.account.id] = Edits()
+        for name, zone in verdict.zones.items():  # removed first: no anchor is removed
+            if zone is not None or (account_id := self._account_of(name)) is None:
                 continue
-            configs = self._configs[account_id]
-            if zone is None or name not in configs:  # the positions after it move
-                self._config_at.pop(account_id, None)
-                self._at = None
+            edits = changed.setdefault(account_id, Edits())
+            if self._zones[account_id].pop(name, None) is not None:
+                remove.append(name)
+            if self._configs[account_id].pop(name, None) is not None:
+                edits.remove.append(name)
+            self.by_id.pop(zone_id(name), None)
+        for name, zone in verdict.zones.items():
             if zone is None:
-                self._zones[account_id].pop(name, None)
-                configs.pop(name, None)
-                self.by_id.pop(zone_id(name), None)
+                continue
+            account_id = zone.account
+            configs, edits = self._configs[account_id], changed.setdefault(account_id, Edits())
+            account = self._zones[account_id]
+            if name in account:
+                replace[name] = zone
             else:
-                self._zones[account_id][name] = zone
-                self.by_id[zone_id(name)] = name
-                entry = self.index.zone(name)
-                configs[name] = verdict.configs.get(name) or (
-                    entry.config if entry is not None else configs[name])
-                replaced[name] = zone
-            changed.setdefault(account_id, {})[name] = configs.get(name)
-        for account_id, configs in changed.items():
+                insert.append((self._last_before(account_id), zone))
+            account[name] = zone
+            self.by_id[zone_id(name)] = name
+            entry = self.index.zone(name)
+            config = verdict.configs.get(name) or (
+                entry.config if entry is not None else configs[name])
+            if name in configs:
+                edits.replace[name] = config
+            else:
+                edits.insert.append((next(reversed(configs), None), config))
+            configs[name] = config
+        for account_id, edits in changed.items():
             position = self._order[account_id]
             entry = self.index.account(account_id)
             base: Account = entry.account if entry is not None else accounts[position]
             accounts[position] = dataclasses.replace(
-                base, zones=self._account_zones(account_id, accounts[position].zones, configs))
+                base, zones=self._account_zones(account_id, accounts[position].zones, edits))
         addresses = model.addresses
         if verdict.addresses:
             addresses = dict(addresses)
@@ -216,24 +233,26 @@ class Pipeline:
                     addresses.pop(name, None)
                 else:
                     addresses[name] = address
-        if self._at is None or not isinstance(model.zones, Chunked):
-            zones = Chunked(chain.from_iterable(self._zones[a.id].values() for a in accounts))
-            self._at = {zone.name: i for i, zone in enumerate(zones)}
-        else:
-            zones = model.zones.replaced({self._at[name]: zone for name, zone in replaced.items()})
-        return dataclasses.replace(model, accounts=tuple(accounts), zones=zones,
+        return dataclasses.replace(model, accounts=tuple(accounts),
+                                   zones=zones.edited(where, replace, remove, insert),
                                    addresses=addresses)
 
+    def _last_before(self, account_id: str) -> str | None:
+        """The zone after which a new zone of the account goes in the model's zones: its
+        account's last, or the last of an account before it (None: first)."""
+        for account in reversed(self.model.accounts[:self._order[account_id] + 1]):
+            if last := next(reversed(self._zones[account.id]), None):
+                return last
+        return None
+
     def _account_zones(self, account_id: str, zones: Sequence[ZoneConfig],
-                       changed: Mapping[str, ZoneConfig | None]) -> Chunked[ZoneConfig]:
-        """The account's zone configurations, `changed` (None: removed) made to `zones`."""
-        configs = self._configs[account_id]
-        at = self._config_at.get(account_id)
-        if at is None or not isinstance(zones, Chunked):
-            self._config_at[account_id] = {name: i for i, name in enumerate(configs)}
-            return Chunked(configs.values())
-        return zones.replaced({at[name]: config for name, config in changed.items()
-                               if config is not None})
+                       edits: Edits) -> Chunked[ZoneConfig]:
+        """The account's zone configurations with `edits` made."""
+        chunked = _chunked(zones)
+        where = self._config_where.get(account_id)
+        if where is None:
+            where = self._config_where[account_id] = Where(chunked, _name)
+        return chunked.edited(where, edits.replace, edits.remove, edits.insert)
 
     def _membership_before(self, name: str, account_id: str) -> tuple[object, ...] | None:
         """What decided the catalogs of zone `name` before the change (None: a new
@@ -270,6 +289,24 @@ def combined(made: Sequence[Committed]) -> Committed:
 def _catalog_delta(name: str, plan: ZonePlan | None) -> ZoneDelta:
     key = dns.name.from_text(name).to_wire().lower()
     return ZoneDelta(key, plan, None, 0 if plan is None else _serial(plan))
+
+
+@dataclass
+class Edits:
+    """What an account's zone configurations get (Chunked.edited's arguments)."""
+
+    replace: dict[str, ZoneConfig] = dataclasses.field(default_factory=dict)
+    remove: list[str] = dataclasses.field(default_factory=list)
+    insert: list[tuple[str | None, ZoneConfig]] = dataclasses.field(default_factory=list)
+
+
+def _chunked(items: Sequence[T]) -> Chunked[T]:
+    """`items` as a Chunked (a load gives tuples; the pipeline's changes, Chunked)."""
+    return items if isinstance(items, Chunked) else Chunked(items)
+
+
+def _name(item: ResolvedZone | ZoneConfig) -> str:
+    return item.name
 
 
 def _serial(plan: ZonePlan) -> int:

@@ -1,52 +1,138 @@
-"""A tuple of many items whose copy with a few items replaced costs O(√n), not O(n).
+"""A tuple of many items whose copy with a few items replaced, removed or inserted costs
+O(√n), not O(n).
 
 Rule owned here: `Chunked` is an immutable sequence equal to the tuple of its items
 (compared with a tuple or another Chunked, item by item; hashed as that tuple), kept as
-chunks of at most CHUNK items. `replaced({position: item})` returns a new Chunked that
-shares every chunk it does not touch with this one: a change to one zone of a model of
-100,000 zones copies one chunk and the tuple of chunks, and the model it replaces is
-freed as cheaply (issue 16: every reference taken or dropped over 100,000 items is
-milliseconds of the serving process's CPU).
+chunks of items, each chunk with an id that no other chunk ever gets. `edited` returns a
+new Chunked that shares every chunk it does not touch with this one: a change to one zone
+of a model of 100,000 zones copies one chunk and the tuples of chunks, and the model it
+replaces is freed as cheaply (issue 16: every reference taken or dropped over 100,000
+items is milliseconds of the serving process's CPU). Items are found by key through a
+`Where` (key → the id of the chunk that holds it), which the one writer of a line of
+copies keeps: an edit updates it only for the items it inserts, removes or moves into a
+new chunk, so that no position is ever renumbered over the whole sequence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import chain, islice
-from typing import Any, TypeVar, overload
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from itertools import chain, count, islice
+from typing import Any, Generic, TypeVar, overload
 
-__all__ = ["CHUNK", "Chunked"]
+__all__ = ["CHUNK", "Chunked", "Where"]
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
-CHUNK = 512  # items per chunk: 100,000 items are 196 chunks
+CHUNK = 512  # items per chunk as built: 100,000 items are 196 chunks; an edit splits a
+# chunk grown past twice this, and drops one left empty
+_IDS = count()  # chunk ids, unique in the process
 
 
 class Chunked(Sequence[T]):
     """An immutable sequence of items in chunks (module doc)."""
 
-    __slots__ = ("_chunks", "_len")
+    __slots__ = ("_chunks", "_ids", "_len", "_ordinals")
 
     def __init__(self, items: Iterable[T] = ()) -> None:
         iterator = iter(items)
         chunks = []
         while chunk := tuple(islice(iterator, CHUNK)):
             chunks.append(chunk)
-        self._chunks: tuple[tuple[T, ...], ...] = tuple(chunks)
-        self._len = sum(map(len, chunks))
+        self._set(tuple(chunks), tuple(next(_IDS) for _ in chunks))
 
-    def replaced(self, items: Mapping[int, T]) -> Chunked[T]:
-        """A copy with the item at each position of `items` replaced (IndexError when a
-        position is not in the sequence)."""
-        chunks = list(self._chunks)
-        for position, item in items.items():
-            if not 0 <= position < self._len:
-                raise IndexError(f"position {position} of {self._len} items")
-            index, offset = divmod(position, CHUNK)
-            chunk = chunks[index]
-            chunks[index] = (*chunk[:offset], item, *chunk[offset + 1:])
+    def _set(self, chunks: tuple[tuple[T, ...], ...], ids: tuple[int, ...]) -> None:
+        self._chunks = chunks
+        self._ids = ids
+        self._len = sum(map(len, chunks))
+        self._ordinals: dict[int, int] | None = None  # chunk id → its place, on first use
+
+    def chunks(self) -> Iterator[tuple[int, tuple[T, ...]]]:
+        """Each chunk with its id, in order."""
+        return zip(self._ids, self._chunks, strict=True)
+
+    def edited(self, where: Where[K], replace: Mapping[K, T] = {},
+               remove: Iterable[K] = (), insert: Iterable[tuple[K | None, T]] = ()
+               ) -> Chunked[T]:
+        """A copy with, in this order, the item of each key of `replace` replaced (its key
+        unchanged), the item of each key of `remove` removed, and each item of `insert`
+        inserted right after the item of its anchor key (None: first), one after another
+        (an anchor may be an item inserted before it). `where` is this sequence's and is
+        updated to the copy's; KeyError for a key that is not in the sequence."""
+        ordinals = self._ordinals
+        if ordinals is None:
+            ordinals = self._ordinals = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
+        chunks: list[tuple[T, ...] | list[T]] = list(self._chunks)
+        ids = list(self._ids)
+        touched: set[int] = set()
+        key, located = where.key, where.chunk
+
+        def find(wanted: K) -> tuple[list[T], int]:
+            """The touched chunk of the item of `wanted` (a list, now), and its offset."""
+            ordinal = ordinals[located[wanted]]
+            items = chunks[ordinal]
+            if ordinal not in touched:
+                touched.add(ordinal)
+                items = chunks[ordinal] = list(items)
+            assert isinstance(items, list)
+            for offset, item in enumerate(items):
+                if key(item) == wanted:
+                    return items, offset
+            raise KeyError(wanted)
+
+        for wanted, item in replace.items():
+            items, offset = find(wanted)
+            items[offset] = item
+        for wanted in remove:
+            items, offset = find(wanted)
+            del items[offset]
+            del located[wanted]
+        for anchor, item in insert:
+            if anchor is not None:
+                items, offset = find(anchor)
+                items.insert(offset + 1, item)
+                located[key(item)] = located[anchor]
+                continue
+            if not chunks:  # the first item of an empty sequence: a chunk of its own
+                ids.append(next(_IDS))
+                chunks.append([])
+                ordinals = {ids[0]: 0}  # (not this sequence's, which has no chunk)
+            if 0 not in touched:
+                touched.add(0)
+                chunks[0] = list(chunks[0])
+            first = chunks[0]
+            assert isinstance(first, list)
+            first.insert(0, item)
+            located[key(item)] = ids[0]
+        return self._rebuilt(chunks, ids, touched, where)
+
+    def _rebuilt(self, chunks: list[tuple[T, ...] | list[T]], ids: list[int],
+                 touched: set[int], where: Where[Any]) -> Chunked[T]:
+        """The copy of `chunks` (the touched ones are lists): a touched chunk grown past
+        2 × CHUNK is split into chunks of CHUNK, the later ones with new ids (`where`
+        follows the items moved there); one left empty is dropped."""
+        new_chunks: list[tuple[T, ...]] = []
+        new_ids: list[int] = []
+        for ordinal, (items, chunk_id) in enumerate(zip(chunks, ids, strict=True)):
+            if ordinal not in touched:
+                new_chunks.append(items)  # type: ignore[arg-type]
+                new_ids.append(chunk_id)
+                continue
+            if len(items) <= 2 * CHUNK:
+                if items:
+                    new_chunks.append(tuple(items))
+                    new_ids.append(chunk_id)
+                continue
+            for start in range(0, len(items), CHUNK):
+                piece = tuple(items[start:start + CHUNK])
+                piece_id = chunk_id if start == 0 else next(_IDS)
+                if start:
+                    for item in piece:
+                        where.chunk[where.key(item)] = piece_id
+                new_chunks.append(piece)
+                new_ids.append(piece_id)
         copy: Chunked[T] = Chunked.__new__(Chunked)
-        copy._chunks, copy._len = tuple(chunks), self._len
+        copy._set(tuple(new_chunks), tuple(new_ids))
         return copy
 
     def __len__(self) -> int:
@@ -65,8 +151,11 @@ class Chunked(Sequence[T]):
             position += self._len
         if not 0 <= position < self._len:
             raise IndexError("Chunked index out of range")
-        index, offset = divmod(position, CHUNK)
-        return self._chunks[index][offset]
+        for chunk in self._chunks:  # O(√n): chunks are of unequal lengths once edited
+            if position < len(chunk):
+                return chunk[position]
+            position -= len(chunk)
+        raise AssertionError("unreachable: the position is in range")
 
     def __iter__(self) -> Iterator[T]:
         return chain.from_iterable(self._chunks)
@@ -84,3 +173,15 @@ class Chunked(Sequence[T]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Chunked, (tuple(self),))
+
+
+class Where(Generic[K]):
+    """Where each item of one writer's line of Chunked copies is: the id of its chunk by
+    its key (`key(item)`), built over a sequence once and then kept by `Chunked.edited`."""
+
+    __slots__ = ("chunk", "key")
+
+    def __init__(self, chunked: Chunked[Any], key: Callable[[Any], K]) -> None:
+        self.key = key
+        self.chunk: dict[K, int] = {
+            key(item): chunk_id for chunk_id, items in chunked.chunks() for item in items}
