@@ -99,7 +99,7 @@ class AccountEntry:
     sets: dict[int, tuple[str, ...]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per zone
 class ZoneEntry:
     """A zone's configuration and resolution, and its place: the list of zones holding it
     and its sequence number there (its YAML index is its rank: ModelIndex.zone gives the

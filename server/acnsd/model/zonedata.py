@@ -26,9 +26,10 @@ import re
 import stat
 import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, indexOf, itemgetter
+from types import MappingProxyType
 from typing import Any
 
 import dns.exception
@@ -67,24 +68,27 @@ Locate = Callable[[str, str, str | None], Problem]
 _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+# The per-zone objects kept between loads have slots: a dataclass without them keeps its
+# fields in a separate array (~40 bytes more each), and a cached_property in a dict (~100).
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneFile:
     """A parsed zone file: its RRsets, pre-encoded, shared by every load that finds the file
     unchanged and by the tables compiled from it, so never mutated; `digest` is the SHA-256
     of its bytes (None when it has a $INCLUDE: the included files are not covered, so such
-    a file is neither cached nor digested by its bytes)."""
+    a file is neither cached nor digested by its bytes); `count`, the records (rdatas) in
+    it, equal ones once (counted once per file read: a reload finds most files unchanged)."""
 
     records: ZoneFileData
     digest: str | None
+    count: int = dataclasses.field(init=False)
 
-    @functools.cached_property
-    def count(self) -> int:
-        """The records (rdatas) in the file, equal ones once (counted once per file read:
-        a reload finds most files unchanged)."""
-        return sum(map(len, map(_RDATAS, self.records)))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "count", sum(map(len, map(_RDATAS, self.records))))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Cached:
     stamp: tuple[int, int, int]  # (mtime_ns, size, inode) when read
     read_at: int  # time.time_ns() when read
@@ -102,18 +106,21 @@ _cache: dict[tuple[str, str], _Cached] = {}
 _SETTLED_NS = 2_000_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Built:
     """What build_zone made of a zone, and from what."""
 
     zone: ResolvedZone
     file: ZoneFile
-    auto: dict[str, tuple[str | None, str | None]]
-    serial: dict[str, Any] | None  # the zone's state entry after the build
+    auto: Mapping[str, tuple[str | None, str | None]]  # _NO_AUTO when empty (most zones)
+    # the zone's state entry after the build: the state's own (an entry is replaced, never
+    # changed in place: state.py)
+    serial: dict[str, Any] | None
     plan: ZonePlan
     warnings: tuple[Problem, ...]
 
 
+_NO_AUTO: Mapping[str, tuple[str | None, str | None]] = MappingProxyType({})
 # The last zones built, by name (only those of the last configuration loaded).
 _built: dict[str, _Built] = {}
 
@@ -419,8 +426,8 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
         _built.pop(zone.name, None)
     else:
         serial = state.serials.get(zone.name)
-        _built[zone.name] = _Built(zone, file, dict(auto), serial and dict(serial), plan,
-                                   tuple(warnings))
+        _built[zone.name] = _Built(zone, file, dict(auto) if auto else _NO_AUTO, serial,
+                                   plan, tuple(warnings))
     return plan, errors, warnings
 
 
@@ -431,7 +438,7 @@ def served_as(name: str, built: ZonePlan, served: ZonePlan, serial: dict[str, An
     and the zones built hold the plans served, not a copy of each with another serial."""
     done = _built.get(name)
     if done is not None and done.plan is built:
-        _built[name] = dataclasses.replace(done, plan=served, serial=dict(serial))
+        _built[name] = dataclasses.replace(done, plan=served, serial=serial)
 
 
 def with_serial(plan: ZonePlan, serial: int) -> ZonePlan:
