@@ -427,9 +427,12 @@ class Directory(Sources):
         assert accounts_dir is not None
         self.accounts_dir = accounts_dir
         self._files: dict[str, str] = {}  # zone → the name of the zone file holding it
+        # the names as the stamps' keys spell them: one string per file, not two
+        names = {name: name for name in self._stamps}
         for account in loaded.model.accounts:
             for zone in account.zones:
-                self._files[zone.name] = zone.path.rpartition(":")[0]
+                name = zone.path.rpartition(":")[0]
+                self._files[zone.name] = names.get(name, name)
             for directory in (PurePath(accounts_dir, account.id),
                               PurePath(accounts_dir, account.id, ZONES)):
                 remove_stale_temporaries(self.base / directory)  # a crash's

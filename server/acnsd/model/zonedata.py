@@ -44,7 +44,15 @@ import dns.zone
 import dns.zonefile
 
 from ..dns.plan import ZonePlan
-from ..dns.wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fixed, wire_rrset
+from ..dns.wire import (
+    WireName,
+    WireRRset,
+    decode_rrset,
+    encode_rrset,
+    pack_fixed,
+    rdata_targets,
+    wire_rrset,
+)
 from ..errors import Problem
 from ..gcpause import gc_paused
 from . import includes, zonefile
@@ -88,11 +96,30 @@ class ZoneFile:
         object.__setattr__(self, "count", sum(map(len, map(_RDATAS, self.records))))
 
 
+_PACKED_STAMP = struct.Struct(">qQQq")  # mtime_ns, size, inode, read_at
+
+
 @dataclass(frozen=True, slots=True)
 class _Cached:
-    stamp: tuple[int, int, int]  # (mtime_ns, size, inode) when read
-    read_at: int  # time.time_ns() when read
+    """A zone file's content as read, with its (mtime_ns, size, inode) then and when it
+    was read (time.time_ns()), packed in one octet string: four ints would be four more
+    objects per zone (~120 bytes)."""
+
+    packed: bytes
     content: ZoneFile
+
+    @classmethod
+    def of(cls, stamp: tuple[int, int, int], read_at: int, content: ZoneFile) -> _Cached:
+        return cls(_PACKED_STAMP.pack(*stamp, read_at), content)
+
+    @property
+    def stamp(self) -> tuple[int, int, int]:
+        mtime_ns, size, inode, _ = _PACKED_STAMP.unpack(self.packed)
+        return mtime_ns, size, inode
+
+    @property
+    def read_at(self) -> int:
+        return _PACKED_STAMP.unpack(self.packed)[3]
 
 
 # Parsed zone files by (path, zone name): a reload or a management change re-parses only the
@@ -267,7 +294,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
             return None, [_too_large(zone, most)]
         digest = hashlib.sha256(raw).hexdigest()
         if cached is not None and cached.content.digest == digest:
-            _cache[(path, zone.name)] = _Cached(stamp, read_at, cached.content)
+            _cache[(path, zone.name)] = _Cached.of(stamp, read_at, cached.content)
             return _within(cached.content, limit)
         data = (zonefile.parse(raw.decode("ascii"), origin, shared, limit) if raw.isascii()
                 else None)
@@ -292,7 +319,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
         return ZoneFile(data, None), []
     content = ZoneFile(data, digest)
-    _cache[(path, zone.name)] = _Cached(stamp, read_at, content)
+    _cache[(path, zone.name)] = _Cached.of(stamp, read_at, content)
     return content, []
 
 
@@ -528,7 +555,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
         apex = spelled.owner
     managed = {}  # the presentation text of each RRset acnsd adds, for the serial's digest
 
-    rdatas, ns_texts = _nameservers(zone.nameservers)
+    rdatas, ns_texts, targets = ours = _nameservers(zone.nameservers)
     if file_ns is not None:
         decoded = decode_rrset(file_ns)
         if zone.multi_provider:  # ours, then the file's, duplicates collapsed (RFC 4034 §6.2)
@@ -545,7 +572,9 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     "nameservers (set multi_provider: true to serve both)",
                                     file=str(zone.file), rule="R9",
                                     accounts=(zone.account,)))
-    records.append(wire_rrset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas))
+    if rdatas is not ours[0]:  # the file's NS added (multi_provider)
+        targets = rdata_targets(_NS, rdatas)
+    records.append(wire_rrset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas, targets))
     managed[(origin, _NS)] = "\n".join(f"{zone.name}. {zone.ns_ttl} IN NS {target}"
                                        for target in ns_texts)  # origin.to_text()
 
@@ -572,7 +601,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     accounts=(zone.account,)))
     records.append(soa)
     plan = ZonePlan(origin=origin, rrsets=tuple(records),
-                    nameservers=tuple(_name(n) for n in zone.nameservers))
+                    nameservers=_nameserver_names(zone.nameservers))
     return plan, errors, warnings
 
 
@@ -617,15 +646,22 @@ def _wire_name(text: str) -> WireName:
 
 @functools.lru_cache(maxsize=1024)
 def _nameservers(names: tuple[str, ...]) -> tuple[tuple[tuple[WireName], ...],
-                                                  tuple[str, ...]]:
-    """The rdatas of an apex NS RRset of `names`, duplicates collapsed, and their text;
-    shared by the zones on the same nameservers."""
-    rdatas = {}
+                                                  tuple[str, ...], tuple[WireName, ...]]:
+    """The rdatas of an apex NS RRset of `names`, duplicates collapsed, their text and
+    their targets; shared by the zones on the same nameservers."""
+    found = {}
     for name in names:
         target = _wire_name(name)
-        rdatas.setdefault(target.key, ((target,), _name(name).to_text()))
-    return (tuple(rdata for rdata, _ in rdatas.values()),
-            tuple(text for _, text in rdatas.values()))
+        found.setdefault(target.key, ((target,), _name(name).to_text()))
+    rdatas = tuple(rdata for rdata, _ in found.values())
+    return (rdatas, tuple(text for _, text in found.values()),
+            rdata_targets(_NS, rdatas))
+
+
+@functools.lru_cache(maxsize=1024)
+def _nameserver_names(names: tuple[str, ...]) -> tuple[dns.name.Name, ...]:
+    """A ZonePlan's nameservers, shared by the zones on the same ones."""
+    return tuple(_name(n) for n in names)
 
 
 @functools.lru_cache(maxsize=1024)
