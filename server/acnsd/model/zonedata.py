@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, indexOf, itemgetter
-from types import MappingProxyType
 from typing import Any
 
 import dns.exception
@@ -147,7 +146,9 @@ class _Built:
     warnings: tuple[Problem, ...]
 
 
-_NO_AUTO: Mapping[str, tuple[str | None, str | None]] = MappingProxyType({})
+# `auto` of every zone built without automatic A/AAAA (most): one dict, never changed (a
+# test checks; a mappingproxy would say so itself, but a snapshot cannot pickle one)
+_NO_AUTO: Mapping[str, tuple[str | None, str | None]] = {}
 # The last zones built, by name (only those of the last configuration loaded).
 _built: dict[str, _Built] = {}
 
