@@ -37,18 +37,15 @@ def test_a_syntax_error_names_its_line(tmp_path):
     assert caught.value.line == 3
 
 
-def _containers(value) -> list:
-    if isinstance(value, dict):
-        return [value, *(c for item in value.values() for c in _containers(item))]
-    if isinstance(value, list):
-        return [value, *(c for item in value for c in _containers(item))]
-    return []
-
-
-@given(_JSON)
-def test_the_saved_copy_is_a_deep_copy(value):
-    """copy_json (the model index keeps its own copy of the recorded decisions): equal to
-    the data (as copy.deepcopy's), and sharing no dict or list with it."""
-    copied = state.copy_json(value)
-    assert copied == copy.deepcopy(value)
-    assert not {id(c) for c in _containers(copied)} & {id(c) for c in _containers(value)}
+@given(st.lists(st.dictionaries(st.text(max_size=2), _JSON, max_size=3), min_size=1,
+                max_size=4), st.lists(st.integers(0, 3), max_size=12))
+def test_equal_zone_entries_are_shared(pool, picks):
+    """share_equal (State's zones section): every entry writes the same JSON as before, and
+    the entries that write the same JSON are one object (True and 1, 0.0 and -0.0 differ)."""
+    entries = {f"z{i}": copy.deepcopy(pool[p % len(pool)]) for i, p in enumerate(picks)}
+    before = {name: json.dumps(entry) for name, entry in entries.items()}
+    state.share_equal(entries)
+    assert {name: json.dumps(entry) for name, entry in entries.items()} == before
+    first: dict[str, object] = {}
+    for name, entry in entries.items():
+        assert first.setdefault(before[name], entry) is entry

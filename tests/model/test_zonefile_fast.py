@@ -108,6 +108,28 @@ def test_the_cache_holds_only_the_configured_files(env):
         str(env.root / "zones" / "example.com.zone")}
 
 
+def test_zones_without_automatic_addresses_share_one_empty_auto_left_empty(env):
+    """A zone built without automatic A/AAAA keeps the one shared empty `auto` (memory):
+    loads that build zones with and without them leave it empty."""
+    env.load(_cfg("example.com", "other.org"))
+    assert zonedata._built["example.com"].auto  # ns1/ns2.example.com
+    assert zonedata._built["other.org"].auto is zonedata._NO_AUTO
+    env.load(_cfg("other.org", "example.com", "third.net"))
+    assert zonedata._built["third.net"].auto is zonedata._NO_AUTO
+    assert zonedata._NO_AUTO == {}
+
+
+@given(st.integers(-2**63, 2**63 - 1), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1),
+       st.integers(-2**63, 2**63 - 1))
+def test_a_cached_file_keeps_its_stamp_whole(mtime_ns, size, inode, read_at):
+    """A cached file's stamp is packed in one octet string (memory): every value stat and
+    time.time_ns() can give comes back as it went in."""
+    content = zonedata.ZoneFile((), None)
+    cached = zonedata._Cached.of((mtime_ns, size, inode), read_at, content)
+    assert (cached.stamp, cached.read_at, cached.content) == ((mtime_ns, size, inode),
+                                                              read_at, content)
+
+
 def test_the_serial_survives_a_restart_and_follows_included_files(env):
     included = env.root / "zones" / "hosts.inc"
     included.parent.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ from ..model.assign import (
     vanity_occurrences,
 )
 from ..model.config import Loaded, reserved_addresses
-from ..model.state import State, copy_json
+from ..model.state import State
 from ..model.tree import zone_file, zone_file_stem, zone_list
 from ..model.types import (
     CUSTOM_ACCOUNT,
@@ -99,7 +99,7 @@ class AccountEntry:
     sets: dict[int, tuple[str, ...]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per zone
 class ZoneEntry:
     """A zone's configuration and resolution, and its place: the list of zones holding it
     and its sequence number there (its YAML index is its rank: ModelIndex.zone gives the
@@ -120,10 +120,14 @@ class _Positions:
     """The places of the zones of one list: sequence numbers in file order that are never
     reused; a zone's YAML index is the count of zones before it still configured."""
 
+    __slots__ = ("prefix", "next", "gone")  # one per zone file in the directory layout
+
     def __init__(self, prefix: str, count: int):
         self.prefix = prefix
         self.next = count
-        self.gone: list[int] = []  # the sequence numbers of deleted zones, sorted
+        # the sequence numbers of deleted zones, sorted: the shared empty tuple until the
+        # first (most lists never lose a zone), then a list of their own
+        self.gone: list[int] | tuple[()] = ()
 
     def __len__(self) -> int:
         return self.next - len(self.gone)
@@ -136,6 +140,8 @@ class _Positions:
         return self.next - 1
 
     def remove(self, seq: int) -> None:
+        if not self.gone:
+            self.gone = []
         insort(self.gone, seq)
 
 
@@ -175,7 +181,9 @@ class ModelIndex:
         self._zones: dict[str, ZoneEntry] = {}
         self._below: dict[str, dict[tuple[str, int | None], set[str]]] = {}
         self._on_set: dict[tuple[str, int], set[str]] = {}
-        self._files: dict[Path, set[str]] = {}  # zone file → the zones reading it
+        # zone file → the zones reading it: a tuple, usually of one (a one-element set
+        # costs 216 bytes, a 1-tuple 48); changing it copies the zones of that one file
+        self._files: dict[Path, tuple[str, ...]] = {}
         self._owners: dict[str, tuple[Any, ...]] = {}  # R3: ("standard", i) | ("custom",
         # account) | ("vanity", zone, k)
         self._addresses: dict[str, NameAddress] = {}
@@ -211,9 +219,10 @@ class ModelIndex:
                                           index._add(zone, account.id)))
         for address in model.addresses.values():
             index._put_address(address)
-        index._recorded = copy_json(recorded.zones)
-        index._assigned = copy_json(recorded.addresses)
-        index._released = copy_json(recorded.released)
+        # the entries themselves are shared: neither side changes one in place (state.py)
+        index._recorded = dict(recorded.zones)
+        index._assigned = dict(recorded.addresses)
+        index._released = dict(recorded.released)
         index._held = dict(reserved_addresses(model.server))
         for name, rec in index._assigned.items():
             index._hold(name, rec)
@@ -279,7 +288,7 @@ class ModelIndex:
 
     def zones_reading(self, file: Path) -> set[str]:
         """The zones whose zone file is `file`."""
-        return self._files.get(file, set())
+        return set(self._files.get(file, ()))
 
     def nearest_zone_above(self, name: str) -> str | None:
         """The longest zone name that is a proper suffix of `name`."""
@@ -478,7 +487,8 @@ class ModelIndex:
             self._below.setdefault(parent, {}).setdefault(key, set()).add(name)
         if key[1] is not None:
             self._on_set.setdefault(key, set()).add(name)  # type: ignore[arg-type]
-        self._files.setdefault(entry.config.file, set()).add(name)
+        file = entry.config.file
+        self._files[file] = (*self._files.get(file, ()), name)
         for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
             self._owners.setdefault(use.name, ("vanity", name, k))
 
@@ -492,7 +502,12 @@ class ModelIndex:
                 del self._below[parent]
         if key[1] is not None:
             _discard(self._on_set, key, name)
-        _discard(self._files, entry.config.file, name)
+        file = entry.config.file
+        left = tuple(n for n in self._files[file] if n != name)
+        if left:
+            self._files[file] = left
+        else:
+            del self._files[file]
         for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
             if self._owners.get(use.name) == ("vanity", name, k):
                 del self._owners[use.name]
@@ -534,7 +549,7 @@ class ModelIndex:
             "zones": {name: (e.config, e.resolved) for name, e in zones.items() if e},
             "below": self._below,
             "on_set": self._on_set,
-            "files": self._files,
+            "files": {file: set(names) for file, names in self._files.items()},
             "owners": {name: use.use for name in self._owners if (use := self.owner(name))},
             "addresses": self._addresses,
             "served": self._served,

@@ -430,10 +430,13 @@ class Directory(Sources):
         # and the other way, so that a reload of one file does not walk every zone (~6 ms
         # at 100,000 zones, twice): a file's name → its zones in order (~80 octets a zone)
         self._held: dict[str, tuple[str, ...]] = {}
+        # the names as the stamps' keys spell them: one string per file, not two
+        names = {name: name for name in self._stamps}
         files: dict[str, list[str]] = {}
         for account in loaded.model.accounts:
             for zone in account.zones:
-                files.setdefault(zone.path.rpartition(":")[0], []).append(zone.name)
+                name = zone.path.rpartition(":")[0]
+                files.setdefault(names.get(name, name), []).append(zone.name)
             for directory in (PurePath(accounts_dir, account.id),
                               PurePath(accounts_dir, account.id, ZONES)):
                 remove_stale_temporaries(self.base / directory)  # a crash's

@@ -31,6 +31,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import Any
 
 import dns.name
 import dns.rdataclass
@@ -165,12 +166,17 @@ def _merged(held: WireRRset, rrset: WireRRset) -> WireRRset:
     return encode_rrset(union, owner=held.owner)
 
 
-def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> Zone:
+def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
+                 shared: dict[Any, Any] | None = None) -> Zone:
     """One zone, served at `addresses` (and the listen addresses); raises ConfigError for
     a zone that cannot be served. The plan's RRsets are shared, not copied, except those
     that the compiler links and those whose owner is spelled otherwise than the node's
-    first (each node has one owner name)."""
+    first (each node has one owner name). `shared` holds what zones compiled together
+    share when equal (immutable parts: the linked data, the negative SOA's fixed part):
+    most zones of a server are on the same nameservers, outside them."""
     addresses = addresses or NO_ADDRESSES
+    if shared is None:
+        shared = {}
     origin = plan.origin
     apex = wire_name(origin)
     apex_key = apex.key
@@ -244,9 +250,12 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> Zo
     soa = nodes[apex_key][_SOA]
     minimum = _UNPACK_I(soa.rdatas[0][-1], 16)[0]  # the last of the SOA's five 32-bit fields
     negative = soa.copy(owner=soa_owner, ttl=min(soa.ttl, minimum))
-    _link(apex_key, nodes, linked.values())
+    negative.fixed = shared.setdefault(negative.fixed, negative.fixed)
+    _link(apex_key, nodes, linked.values(), shared)
     records = sum(map(len, map(_RDATAS, plan.rrsets)))
-    return Zone(apex, apex_key, nodes, negative, name_text(origin), child_lengths, addresses,
+    if nodes[apex_key].name.wire == apex.wire:  # the owner's WireName, not one more per zone
+        apex = nodes[apex_key].name
+    return Zone(apex, apex.key, nodes, negative, name_text(origin), child_lengths, addresses,
                 records)  # fmt: skip
 
 
@@ -275,11 +284,13 @@ def _held(nodes: dict[bytes, Node], apex_key: bytes, target: WireName) -> Node |
     return node if key == target.key else None
 
 
-def _link(apex_key: bytes, nodes: dict[bytes, Node], linked: Iterable[Node]) -> None:
+def _link(apex_key: bytes, nodes: dict[bytes, Node], linked: Iterable[Node],
+          shared: dict[Any, Any]) -> None:
     """Glue for every delegation (in-domain: mandatory; sibling: optional; RFC 9471), and
     the A/AAAA of NS, MX and SRV targets of authoritative data: those in this zone now,
     the others (RRset None) by the lookup when answering (`linked`: the nodes with such
-    RRsets)."""
+    RRsets); an `extra` equal to one in `shared` is that one (RRsets compare by
+    identity: equal ones link the same RRsets)."""
     for node in linked:
         at_cut = node.cut is not None and node.cut is node.get(_NS)
         if node.cut is not None and not at_cut:
@@ -303,7 +314,8 @@ def _link(apex_key: bytes, nodes: dict[bytes, Node], linked: Iterable[Node]) -> 
                     extra.append((False, target.key, a))
             # mandatory glue first, so that optional data never displaces it
             extra.sort(key=lambda e: not e[0])
-            rrset.extra = tuple(extra)
+            linked_extra = tuple(extra)
+            rrset.extra = shared.setdefault(linked_extra, linked_extra)
 
 
 def _chaos(options: ServerOptions) -> dict[bytes, WireRRset]:
@@ -376,10 +388,11 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     addresses = _view_addresses(plan)
     zones: dict[bytes, Zone] = {}
     problems: list[Problem] = []
+    shared: dict[Any, Any] = {}
     for zone_plan in plan.zones:
         try:
             zone = compile_zone(zone_plan, addresses.get(zone_plan.origin.to_wire().lower(),
-                                                         NO_ADDRESSES))  # fmt: skip
+                                                         NO_ADDRESSES), shared)  # fmt: skip
         except ConfigError as error:
             problems.extend(error.problems)
             continue

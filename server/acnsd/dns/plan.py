@@ -19,7 +19,7 @@ from .wire import WireRRset
 __all__ = ["ServerOptions", "ServePlan", "View", "ZonePlan"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # one per zone (tests watch it freed)
 class ZonePlan:
     """One zone: its origin and every RRset served in it (apex SOA and NS included),
     pre-encoded (`wire.encode_rrset` makes one of a dnspython RRset): the compiled tables

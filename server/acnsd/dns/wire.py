@@ -36,6 +36,7 @@ __all__ = [
     "name_text",
     "pack_fixed",
     "parse_query",
+    "rdata_targets",
     "read_question_name",
     "wire_name",
     "wire_rrset",
@@ -463,7 +464,7 @@ def wire_rrset(owner: WireName, rdtype: int, fixed: bytes, rdatas: Rdatas,
     if rdtype not in _WITH_TARGETS:
         return WireRRset(owner, rdtype, fixed, rdatas)
     if targets is None:
-        targets = _rdata_targets(rdtype, rdatas)
+        targets = rdata_targets(rdtype, rdatas)
     return LinkedRRset(owner, rdtype, fixed, rdatas, targets)
 
 
@@ -491,7 +492,7 @@ def encode_rdata(rdata: dns.rdata.Rdata) -> bytes | tuple[bytes | WireName, ...]
     return (wire_name(rdata.target),)  # NS, CNAME, PTR, MD, MF, MB, MG, MR
 
 
-def _rdata_targets(rdtype: int, rdatas: Rdatas) -> tuple[WireName, ...]:
+def rdata_targets(rdtype: int, rdatas: Rdatas) -> tuple[WireName, ...]:
     """The names whose addresses go in the additional section (RFC 1035 §3.3.9, §3.3.11;
     RFC 2782): the NS, MX and SRV targets but the root."""
     if rdtype in (dns.rdatatype.NS, dns.rdatatype.MX):

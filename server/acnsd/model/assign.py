@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from ..errors import Problem
 from .names import is_subdomain
-from .state import State
+from .state import State, share_equal
 from .types import (
     CUSTOM_ACCOUNT,
     CUSTOM_ZONE,
@@ -241,6 +241,7 @@ def resolve_zones(accounts: tuple[Account, ...], server: ServerConfig, state: St
         problems += errs
         warnings += warns
         received.update(records)
+    share_equal(received)
     state.zones.update(received)
     return resolved, problems, warnings
 

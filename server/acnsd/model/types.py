@@ -107,7 +107,7 @@ class CustomNameserver:
     path: str = ""  # YAML path, for messages
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per zone, as ResolvedZone
 class ZoneConfig:
     name: str
     file: Path
@@ -302,7 +302,7 @@ class NameAddress:
     provider: str | None = None  # the longest zone name that is a suffix, if any is served here
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per zone: slots keep ~40 bytes of each
 class ResolvedZone:
     """A zone with its settings resolved: explicit, recorded defaults, or built-in."""
 

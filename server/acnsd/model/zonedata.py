@@ -26,7 +26,7 @@ import re
 import stat
 import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, indexOf, itemgetter
 from typing import Any
@@ -43,7 +43,15 @@ import dns.zone
 import dns.zonefile
 
 from ..dns.plan import ZonePlan
-from ..dns.wire import WireName, WireRRset, decode_rrset, encode_rrset, pack_fixed, wire_rrset
+from ..dns.wire import (
+    WireName,
+    WireRRset,
+    decode_rrset,
+    encode_rrset,
+    pack_fixed,
+    rdata_targets,
+    wire_rrset,
+)
 from ..errors import Problem
 from ..gcpause import gc_paused
 from . import includes, zonefile
@@ -67,28 +75,50 @@ Locate = Callable[[str, str, str | None], Problem]
 _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+# The per-zone objects kept between loads have slots: a dataclass without them keeps its
+# fields in a separate array (~40 bytes more each), and a cached_property in a dict (~100).
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneFile:
     """A parsed zone file: its RRsets, pre-encoded, shared by every load that finds the file
     unchanged and by the tables compiled from it, so never mutated; `digest` is the SHA-256
     of its bytes (None when it has a $INCLUDE: the included files are not covered, so such
-    a file is neither cached nor digested by its bytes)."""
+    a file is neither cached nor digested by its bytes); `count`, the records (rdatas) in
+    it, equal ones once (counted once per file read: a reload finds most files unchanged)."""
 
     records: ZoneFileData
     digest: str | None
+    count: int = dataclasses.field(init=False)
 
-    @functools.cached_property
-    def count(self) -> int:
-        """The records (rdatas) in the file, equal ones once (counted once per file read:
-        a reload finds most files unchanged)."""
-        return sum(map(len, map(_RDATAS, self.records)))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "count", sum(map(len, map(_RDATAS, self.records))))
 
 
-@dataclass(frozen=True)
+_PACKED_STAMP = struct.Struct(">qQQq")  # mtime_ns, size, inode, read_at
+
+
+@dataclass(frozen=True, slots=True)
 class _Cached:
-    stamp: tuple[int, int, int]  # (mtime_ns, size, inode) when read
-    read_at: int  # time.time_ns() when read
+    """A zone file's content as read, with its (mtime_ns, size, inode) then and when it
+    was read (time.time_ns()), packed in one octet string: four ints would be four more
+    objects per zone (~120 bytes)."""
+
+    packed: bytes
     content: ZoneFile
+
+    @classmethod
+    def of(cls, stamp: tuple[int, int, int], read_at: int, content: ZoneFile) -> _Cached:
+        return cls(_PACKED_STAMP.pack(*stamp, read_at), content)
+
+    @property
+    def stamp(self) -> tuple[int, int, int]:
+        mtime_ns, size, inode, _ = _PACKED_STAMP.unpack(self.packed)
+        return mtime_ns, size, inode
+
+    @property
+    def read_at(self) -> int:
+        return _PACKED_STAMP.unpack(self.packed)[3]
 
 
 # Parsed zone files by (path, zone name): a reload or a management change re-parses only the
@@ -102,18 +132,23 @@ _cache: dict[tuple[str, str], _Cached] = {}
 _SETTLED_NS = 2_000_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Built:
     """What build_zone made of a zone, and from what."""
 
     zone: ResolvedZone
     file: ZoneFile
-    auto: dict[str, tuple[str | None, str | None]]
-    serial: dict[str, Any] | None  # the zone's state entry after the build
+    auto: Mapping[str, tuple[str | None, str | None]]  # _NO_AUTO when empty (most zones)
+    # the zone's state entry after the build: the state's own (an entry is replaced, never
+    # changed in place: state.py)
+    serial: dict[str, Any] | None
     plan: ZonePlan
     warnings: tuple[Problem, ...]
 
 
+# `auto` of every zone built without automatic A/AAAA (most): one dict, never changed (a
+# test checks; a mappingproxy would say so itself, but a snapshot cannot pickle one)
+_NO_AUTO: Mapping[str, tuple[str | None, str | None]] = {}
 # The last zones built, by name (only those of the last configuration loaded).
 _built: dict[str, _Built] = {}
 
@@ -260,7 +295,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
             return None, [_too_large(zone, most)]
         digest = hashlib.sha256(raw).hexdigest()
         if cached is not None and cached.content.digest == digest:
-            _cache[(path, zone.name)] = _Cached(stamp, read_at, cached.content)
+            _cache[(path, zone.name)] = _Cached.of(stamp, read_at, cached.content)
             return _within(cached.content, limit)
         data = (zonefile.parse(raw.decode("ascii"), origin, shared, limit) if raw.isascii()
                 else None)
@@ -285,7 +320,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
         return ZoneFile(data, None), []
     content = ZoneFile(data, digest)
-    _cache[(path, zone.name)] = _Cached(stamp, read_at, content)
+    _cache[(path, zone.name)] = _Cached.of(stamp, read_at, content)
     return content, []
 
 
@@ -419,8 +454,8 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
         _built.pop(zone.name, None)
     else:
         serial = state.serials.get(zone.name)
-        _built[zone.name] = _Built(zone, file, dict(auto), serial and dict(serial), plan,
-                                   tuple(warnings))
+        _built[zone.name] = _Built(zone, file, dict(auto) if auto else _NO_AUTO, serial,
+                                   plan, tuple(warnings))
     return plan, errors, warnings
 
 
@@ -431,7 +466,7 @@ def served_as(name: str, built: ZonePlan, served: ZonePlan, serial: dict[str, An
     and the zones built hold the plans served, not a copy of each with another serial."""
     done = _built.get(name)
     if done is not None and done.plan is built:
-        _built[name] = dataclasses.replace(done, plan=served, serial=dict(serial))
+        _built[name] = dataclasses.replace(done, plan=served, serial=serial)
 
 
 def with_serial(plan: ZonePlan, serial: int) -> ZonePlan:
@@ -521,7 +556,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
         apex = spelled.owner
     managed = {}  # the presentation text of each RRset acnsd adds, for the serial's digest
 
-    rdatas, ns_texts = _nameservers(zone.nameservers)
+    rdatas, ns_texts, targets = ours = _nameservers(zone.nameservers)
     if file_ns is not None:
         decoded = decode_rrset(file_ns)
         if zone.multi_provider:  # ours, then the file's, duplicates collapsed (RFC 4034 §6.2)
@@ -538,7 +573,9 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     "nameservers (set multi_provider: true to serve both)",
                                     file=str(zone.file), rule="R9",
                                     accounts=(zone.account,)))
-    records.append(wire_rrset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas))
+    if rdatas is not ours[0]:  # the file's NS added (multi_provider)
+        targets = rdata_targets(_NS, rdatas)
+    records.append(wire_rrset(apex, _NS, _fixed(_NS, zone.ns_ttl), rdatas, targets))
     managed[(origin, _NS)] = "\n".join(f"{zone.name}. {zone.ns_ttl} IN NS {target}"
                                        for target in ns_texts)  # origin.to_text()
 
@@ -565,7 +602,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     accounts=(zone.account,)))
     records.append(soa)
     plan = ZonePlan(origin=origin, rrsets=tuple(records),
-                    nameservers=tuple(_name(n) for n in zone.nameservers))
+                    nameservers=_nameserver_names(zone.nameservers))
     return plan, errors, warnings
 
 
@@ -610,15 +647,22 @@ def _wire_name(text: str) -> WireName:
 
 @functools.lru_cache(maxsize=1024)
 def _nameservers(names: tuple[str, ...]) -> tuple[tuple[tuple[WireName], ...],
-                                                  tuple[str, ...]]:
-    """The rdatas of an apex NS RRset of `names`, duplicates collapsed, and their text;
-    shared by the zones on the same nameservers."""
-    rdatas = {}
+                                                  tuple[str, ...], tuple[WireName, ...]]:
+    """The rdatas of an apex NS RRset of `names`, duplicates collapsed, their text and
+    their targets; shared by the zones on the same nameservers."""
+    found = {}
     for name in names:
         target = _wire_name(name)
-        rdatas.setdefault(target.key, ((target,), _name(name).to_text()))
-    return (tuple(rdata for rdata, _ in rdatas.values()),
-            tuple(text for _, text in rdatas.values()))
+        found.setdefault(target.key, ((target,), _name(name).to_text()))
+    rdatas = tuple(rdata for rdata, _ in found.values())
+    return (rdatas, tuple(text for _, text in found.values()),
+            rdata_targets(_NS, rdatas))
+
+
+@functools.lru_cache(maxsize=1024)
+def _nameserver_names(names: tuple[str, ...]) -> tuple[dns.name.Name, ...]:
+    """A ZonePlan's nameservers, shared by the zones on the same ones."""
+    return tuple(_name(n) for n in names)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -383,6 +383,7 @@ def _mx(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     preference, exchange = _count(words, 2)
     name = r.name(exchange)
     packed = _PACK_H(_uint16(preference))
+    packed = r.shared.setdefault(packed, packed)  # one per preference, however many zones
     return (packed, name), packed + name.key
 
 
