@@ -10,6 +10,8 @@ file, is tried in a bounded child process: tests/adversarial/test_loader_limits.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from acnsd.model import zonedata
 from acnsd.model.types import Limits
@@ -128,3 +130,19 @@ def test_the_fast_reader_and_dnspython_stop_at_the_same_record(lines, limit):
     if fast is not None:  # (None: outside the fast reader's subset, dnspython reads it)
         assert isinstance(fast, int) == isinstance(slow, int)
         assert not isinstance(fast, int) or fast == slow
+
+
+def test_a_zone_file_read_unsettled_is_unchanged_while_its_bytes_are(env):
+    """A zone file modified shortly before it was read cannot be vouched for by its stat
+    (a rewrite within the timestamp granularity keeps it): it is unchanged while its bytes
+    hash the same, and changed once they differ under the very same stat, so that a reload
+    right after an edit commits only the files whose bytes changed."""
+    loaded = env.load(one_zone(), {"a.test": HEAD + records(3)})
+    path = loaded.model.zones[0].file
+    assert zonedata.file_unchanged(path, "a.test")  # just written: only its bytes vouch
+    st = path.stat()
+    with open(path, "r+") as file:  # the same size, inode and mtime, other bytes
+        file.write(HEAD + records(3).replace("192.0.2.1", "192.0.2.2"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_ino == st.st_ino
+    assert not zonedata.file_unchanged(path, "a.test")

@@ -186,18 +186,38 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
 
 def file_unchanged(path: os.PathLike[str], zone: str) -> bool:
     """Whether the zone file `path` of zone `zone` is as it was when last read for it,
-    without reading it: its (mtime, size, inode) as then, and settled when read. A file
-    not read yet, or with $INCLUDEs (whose included files no stamp covers), is taken as
-    changed."""
-    cached = _cache.get((str(path), zone))
+    without reading it: its (mtime, size, inode) as then, and settled when read; or, not
+    settled when read, with the same stat and the same bytes now (read and hashed, not
+    parsed). A file not read yet, or with $INCLUDEs (whose included files no stamp
+    covers), is taken as changed."""
+    key = (str(path), zone)
+    cached = _cache.get(key)
     if cached is None:
         return False
     try:
+        read_at = time.time_ns()
         st = os.stat(path)
     except OSError:
         return False
-    return (cached.stamp == (st.st_mtime_ns, st.st_size, st.st_ino)
-            and cached.stamp[0] < cached.read_at - _SETTLED_NS)
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    if cached.stamp != stamp:
+        return False
+    if stamp[0] < cached.read_at - _SETTLED_NS:
+        return True
+    # modified too shortly before it was read for its stat to vouch for it ("racy git"):
+    # its bytes do, when they are the same (and its stat vouches from now, once settled),
+    # as a read would find them (_read_zone_file) without parsing or committing it again
+    digest = cached.content.digest
+    if digest is None:
+        return False
+    try:
+        raw = _read_bytes(key[0], st.st_size, st.st_size)
+    except OSError:
+        return False
+    if len(raw) != st.st_size or hashlib.sha256(raw).hexdigest() != digest:
+        return False
+    _cache[key] = _Cached.of(stamp, read_at, cached.content)
+    return True
 
 
 def file_stamp(path: os.PathLike[str], zone: str) -> tuple[int, int, int, str, int] | None:
