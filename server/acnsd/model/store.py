@@ -358,7 +358,7 @@ class Change:
         """put_zone of a zone served: its new content, compared with the one served."""
         if digest is not None and digest == old_digest:
             return Committed(serial, None)
-        soa, rrs = journal.split_soa(journal.rrs_of(rrsets))
+        soa, rrs = journal.zone_rrs(rrsets)
         old = journal.unpack_content(self._db.execute(
             "SELECT content FROM zones WHERE name = ?", (name,)).fetchone()[0])
         change = journal.diff(old[1:], rrs, old[0], soa)
@@ -468,7 +468,7 @@ def _first_content(name: str, rrsets: Iterable[WireRRset], serial: int | None,
     when recorded with the same digest (a zone imported from the JSON state file)."""
     if serial is None or digest is None or digest != old_digest:
         serial = journal.next_serial(serial or 0, now)
-    soa, rrs = journal.split_soa(journal.rrs_of(rrsets))
+    soa, rrs = journal.zone_rrs(rrsets)
     content = journal.pack_content(journal.with_serial(soa, serial), rrs)
     return (name, serial, digest, content, source, stamp)
 
