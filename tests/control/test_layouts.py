@@ -27,6 +27,7 @@ from typing import Any
 from unittest import mock
 
 import modelkit
+import pytest
 from acnsd.control.change import ZoneCreated, ZoneDeleted, ZoneFileChanged
 from acnsd.control.index import ModelIndex, Recorded
 from acnsd.control.migrate import _essence
@@ -209,3 +210,20 @@ def test_a_zone_created_twice_is_refused_at_the_later_file(tmp_path: Path) -> No
     oracle = TreeOracle(env.path, load(env.path))
     with deterministic_draws():
         assert not oracle.judge(ZoneCreated(ACCOUNT_ID, "b.test"), TEMPLATE)
+
+
+def test_a_tree_file_in_a_problem_is_named_from_the_configurations_directory(tmp_path):
+    """A file of the tree that cannot be read is named as the configuration's directory
+    joined with its path there: `accounts/...` when loaded from that directory (no
+    `./`), with the directory first from anywhere else."""
+    cfg = modelkit.config(modelkit.account(zones=[modelkit.zone("a.test")]))
+    write_tree(tmp_path, cfg)
+    bad = Path("accounts", modelkit.ACCOUNT_ID, "zones", "000.yaml")
+    (tmp_path / bad).write_bytes(b"- name: \xff.test\n")
+    for where, config, named in ((tmp_path, "acnsd.yaml", str(bad)),
+                                 (tmp_path.parent, f"{tmp_path.name}/acnsd.yaml",
+                                  f"{tmp_path.name}/{bad}"),
+                                 (tmp_path, str(tmp_path / "acnsd.yaml"), str(tmp_path / bad))):
+        with contextlib.chdir(where), pytest.raises(ConfigError) as refused:
+            load(config, save_state=False)
+        assert [p.file for p in refused.value.problems if "UTF-8" in p.message] == [named]

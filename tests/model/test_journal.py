@@ -39,6 +39,7 @@ def test_a_content_reads_back_as_the_rrsets_it_was_made_of(records, rnd):
     assert journal.pack_content(*journal.split_soa(journal.rrs_of(shuffled))) == content
     again = journal.split_soa(journal.rrs_of(journal.rrsets_of(content)))
     assert journal.pack_content(*again) == content
+    assert journal.zone_rrs(shuffled) == journal.split_soa(journal.rrs_of(shuffled))
 
 
 @given(contents())
@@ -89,6 +90,10 @@ def test_a_content_needs_one_soa():
         journal.split_soa([])
     with pytest.raises(ValueError, match="exactly one SOA"):
         journal.split_soa(rrs + journal.rrs_of(rrsets({}, soa_text(refresh=1))))
+    with pytest.raises(ValueError, match="exactly one SOA"):
+        journal.zone_rrs(rrsets({})[1:])
+    with pytest.raises(ValueError, match="exactly one SOA"):
+        journal.zone_rrs(rrsets({}) + rrsets({}, soa_text(refresh=1))[:1])
 
 
 @given(contents(), st.data())

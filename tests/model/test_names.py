@@ -38,3 +38,16 @@ def test_zone_names_with_escapes_are_refused(name):
     # "\\@" reads back as written: it was accepted and then served as a name with backslashes
     verdict = names.zone_name_error(name)
     assert verdict is not None and "without escapes" in verdict
+
+
+_SPACES = [c for c in map(chr, range(0x3001)) if c.isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(["a", "\x00", "\x1b", "\u200b", *_SPACES]),
+                        min_size=1, max_size=4), min_size=1, max_size=3).map(".".join))
+def test_every_kind_of_white_space_in_a_label_is_refused_as_such(name):
+    """White space is what str.isspace() says, Unicode's included (\\x1c, \\x85,
+    \\u3000...); a zero-width space or a control character is not."""
+    spaced = any(c.isspace() for c in name)
+    assert (names.zone_name_error(name) == "contains white space") == spaced

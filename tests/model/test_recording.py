@@ -105,10 +105,14 @@ def test_a_start_with_unchanged_data_puts_no_zone(env, monkeypatch):
     cfg = _site()
     env.load(cfg)
     put = []
-    original = store.Change.put_zone
-    monkeypatch.setattr(store.Change, "put_zone",
-                        lambda self, name, *a, **k: put.append(name) or original(
-                            self, name, *a, **k))
+    original = store.Change.put_zones
+
+    def put_zones(self, zones, **kwargs):
+        zones = list(zones)
+        put.extend(name for name, _, _ in zones)
+        return original(self, zones, **kwargs)
+
+    monkeypatch.setattr(store.Change, "put_zones", put_zones)
     env.load(cfg)
     assert put == []
     env.load(cfg, {"a.test": ZONE_TEXT + "new IN A 192.0.2.3\n"})

@@ -258,3 +258,46 @@ def test_the_generation_counts_the_transactions_that_wrote(tmp_path):
         assert store.generation() == 2
     with Store.open(tmp_path / "s.db", readonly=True) as reader:
         assert reader.generation() == 2
+
+
+_SETUPS = ["new", "recorded", "imported", "served", "served_changed"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_SETUPS), contents(), contents(),
+                          st.sampled_from(["d1", "d2", None])), max_size=6),
+       st.sampled_from([NOW, 0, TOP]))
+def test_put_zones_does_what_put_zone_does_zone_by_zone(zones, now):
+    """The first start's batch writes the rows, serials and journal entries that put_zone
+    writes for each zone in turn, whatever the store held of them: nothing, a recorded
+    default, an imported serial and digest, a content (with the digest given or not)."""
+    def setup(store: Store) -> None:
+        with store.change() as change:
+            for i, (how, before, _, _) in enumerate(zones):
+                name = f"z{i}.ex.test"
+                if how == "recorded":
+                    change.record(name, {"account": "a"})
+                elif how == "imported":
+                    change.record_serial(name, 7 + i, "d1")
+                elif how.startswith("served"):
+                    change.put_zone(name, rrsets(before, zone=name), digest="d1", now=NOW - 9)
+
+    def batch() -> list:
+        return [(f"z{i}.ex.test", rrsets(before if how == "served" else after,
+                                         zone=f"z{i}.ex.test"), digest)
+                for i, (how, before, after, digest) in enumerate(zones)]
+
+    def rows(store: Store) -> tuple[list, list]:
+        return (store._db.execute("SELECT * FROM zones ORDER BY name").fetchall(),
+                store._db.execute("SELECT * FROM journal ORDER BY zone, seq").fetchall())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with Store.open(Path(tmp) / "one.db") as one, Store.open(Path(tmp) / "all.db") as all_:
+            setup(one)
+            setup(all_)
+            with one.change() as change:
+                serials = [change.put_zone(name, zone, digest=digest, now=now).serial
+                           for name, zone, digest in batch()]
+            with all_.change() as change:
+                assert change.put_zones(batch(), now=now) == serials
+            assert rows(all_) == rows(one)

@@ -35,12 +35,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from acnsd.aio import loop_factory, off_loop
 from acnsd.api.auth import TokenError
 from acnsd.api.edit import ConfigEditor
-from acnsd.api.server import ApiServer
 from acnsd.control.pipeline import Committed
 from acnsd.daemon import logs, snapshot
 from acnsd.daemon.control import control_path, open_control
@@ -74,6 +73,9 @@ from acnsd.verify.checks import LastResults
 from acnsd.xfr.notify import Notifier, changed_zones
 from acnsd.xfr.primary import Primary
 from acnsd.xfr.secondary import Secondary
+
+if TYPE_CHECKING:
+    from acnsd.api.server import ApiServer
 
 __all__ = [
     "SHUTDOWN_GRACE",
@@ -568,7 +570,8 @@ async def serve(
                 control_path(loaded.model.config_file, settings), server.reload_report)
         if settings.api is not None and server.editor is not None:
             dns = settings.tcp_max_connections + 2 * len(server.listeners)
-            server.api = _api_server(server.editor, settings.api, dns, server.checks)
+            server.api = await off_loop(_api_server, server.editor, settings.api, dns,
+                                        server.checks)
             server.api.start()
         if worker in (None, 0):  # the checks are made once: by the only process or worker 0
             server.start_checks()
@@ -610,7 +613,10 @@ def _api_server(editor: ConfigEditor, api: ApiConfig, dns_descriptors: int,
                 checks: LastResults) -> ApiServer:
     """The management API over the server's editor, its connections capped within the
     descriptors that the DNS side's `dns_descriptors` leave it; its results show the
-    delegation checks' `checks`."""
+    delegation checks' `checks`. (Called off the event loop: the API's modules, aiohttp
+    among them, are imported here, once the DNS answers, not before the load.)"""
+    from acnsd.api.server import ApiServer  # (0.2 s of CPU)
+
     return ApiServer(editor.path, api.listen, api.tokens_file, editor.apply,
                      api_limits(api.limits, dns_descriptors), editor=editor, checks=checks)
 
@@ -665,6 +671,8 @@ def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, work
     code = 0
     try:
         if settings.api is not None:
+            from acnsd.api.server import ApiServer  # (see _api_server)
+
             # every accepted change makes the supervisor reload its workers (DNS: theirs)
             api = ApiServer(config, settings.api.listen, settings.api.tokens_file,
                             lambda made: _signal_self_hup(), api_limits(settings.api.limits, 0))

@@ -58,6 +58,7 @@ __all__ = [
     "trimmed",
     "unpack_content",
     "with_serial",
+    "zone_rrs",
 ]
 
 RR = bytes  # one resource record in the RR format above
@@ -106,9 +107,21 @@ def split_soa(rrs: Iterable[RR]) -> tuple[RR, list[RR]]:
     soas, others = [], []
     for rr in rrs:
         (soas if _rdtype(rr) == _SOA else others).append(rr)
+    return _one_soa(soas), others
+
+
+def zone_rrs(rrsets: Iterable[WireRRset]) -> tuple[RR, list[RR]]:
+    """`split_soa(rrs_of(rrsets))`, the SOA told apart by its RRset's type rather than by
+    reading each RR."""
+    rrsets = tuple(rrsets)
+    return (_one_soa(rrs_of(rrset for rrset in rrsets if rrset.rdtype == _SOA)),
+            rrs_of(rrset for rrset in rrsets if rrset.rdtype != _SOA))
+
+
+def _one_soa(soas: list[RR]) -> RR:
     if len(soas) != 1:
         raise ValueError(f"a zone's content needs exactly one SOA record, not {len(soas)}")
-    return soas[0], others
+    return soas[0]
 
 
 def pack_content(soa: RR, rrs: Iterable[RR]) -> bytes:

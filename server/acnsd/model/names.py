@@ -58,7 +58,7 @@ def zone_name_error(name: str) -> str | None:
             return "has an empty label"
         if len(label) > 63:
             return f"has a label of {len(label)} octets; at most 63"
-        if any(c.isspace() for c in label):
+        if label.split() != [label]:  # (split() parts at what str.isspace() is)
             return "contains white space"
     if (name.isascii() and name.isprintable() and _SPECIAL.isdisjoint(name)
             and name.lower() == name):

@@ -79,19 +79,21 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
     the pipeline of a server's editor starts from it)."""
     with _writer(state_file) as store, store.change() as change:
         _record_addresses(change, state)
-        for name in state.changed_names("zones"):
-            change.record(name, state.zones.get(name))
+        change.record_all((name, state.zones.get(name))
+                          for name in sorted(state.changed_names("zones")))
         names = [_zone_name(plan) for plan in plans]
         # built from other inputs than the content served (R10), or not served yet
         due = state.changed_names("serials") | set(names).difference(state.served)
+        todo = [i for i, name in enumerate(names) if name in due]
+        serials = change.put_zones((names[i], plans[i].rrsets, state.serials[names[i]]["digest"])
+                                   for i in todo)
         served = list(plans)
-        for i, name in enumerate(names):
-            if name in due:
-                entry = state.serials[name]
-                served[i], serial = _serve(change, name, plans[i], entry)
-                state.serials[name] = {**entry, "serial": serial}
-                if served[i] is not plans[i]:
-                    served_as(name, plans[i], served[i], state.serials[name])
+        for i, serial in zip(todo, serials, strict=True):
+            name, entry = names[i], state.serials[names[i]]
+            state.serials[name] = {**entry, "serial": serial}
+            if serial != entry["serial"]:
+                served[i] = with_serial(plans[i], serial)
+                served_as(name, plans[i], served[i], state.serials[name])
         catalogs = tuple(_catalog(change, plan) for plan in catalogs)
         for name in state.served.difference(names, map(_zone_name, catalogs)):
             change.remove_zone(name)

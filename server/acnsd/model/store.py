@@ -316,30 +316,59 @@ class Change:
         or writing anything (a start with unchanged data)."""
         row = self._db.execute("SELECT serial, digest, content IS NOT NULL FROM zones WHERE "
                                "name = ?", (name,)).fetchone()
-        serial, old_digest, served = row or (None, None, False)
-        if served and digest is not None and digest == old_digest:
-            return Committed(serial, None)
         now = int(time.time()) if now is None else now
-        soa, rrs = journal.split_soa(journal.rrs_of(rrsets))
-        change = None
-        if served:
-            old = journal.unpack_content(self._db.execute(
-                "SELECT content FROM zones WHERE name = ?", (name,)).fetchone()[0])
-            change = journal.diff(old[1:], rrs, old[0], soa)
-            if change.empty:
-                change = None
+        if row is not None and row[2]:
+            return self._replace_content(name, rrsets, row[0], row[1], digest, source, stamp,
+                                         now)
+        serial, old_digest = row[:2] if row else (None, None)
+        put = _first_content(name, rrsets, serial, old_digest, digest, source, stamp, now)
+        self._db.execute(_PUT_ZONE, put)
+        return Committed(put[1], None)
+
+    def put_zones(self, zones: Iterable[tuple[str, Iterable[WireRRset], str | None]], *,
+                  now: int | None = None) -> list[int]:
+        """`put_zone(name, rrsets, digest=digest)` of each (name, rrsets, digest), in order;
+        the serials. The same rules at a cost fit for a first start: the zones the store
+        holds no content for (all of them then) are read in batches and written with one
+        prepared statement."""
+        zones = list(zones)
+        now = int(time.time()) if now is None else now
+        rows = {}
+        for i in range(0, len(zones), _BATCH):
+            names = [name for name, _, _ in zones[i : i + _BATCH]]
+            rows.update((name, rest) for name, *rest in self._db.execute(
+                "SELECT name, serial, digest, content IS NOT NULL FROM zones WHERE name IN "
+                f"({','.join('?' * len(names))})", names))
+        serials, new = [], []
+        for name, rrsets, digest in zones:
+            serial, old_digest, served = rows.get(name, (None, None, False))
+            if served:
+                serials.append(self._replace_content(name, rrsets, serial, old_digest, digest,
+                                                     None, None, now).serial)
             else:
-                serial = journal.next_serial(serial, now)
-                change = dataclasses.replace(change,
-                                             soa_to=journal.with_serial(soa, serial))
-        elif serial is None or digest is None or digest != old_digest:
-            serial = journal.next_serial(serial or 0, now)
+                new.append(_first_content(name, rrsets, serial, old_digest, digest, None,
+                                          None, now))
+                serials.append(new[-1][1])
+        self._db.executemany(_PUT_ZONE, sorted(new))  # in key order: B-tree appends
+        return serials
+
+    def _replace_content(self, name: str, rrsets: Iterable[WireRRset], serial: int,
+                         old_digest: str | None, digest: str | None, source: str | None,
+                         stamp: str | None, now: int) -> Committed:
+        """put_zone of a zone served: its new content, compared with the one served."""
+        if digest is not None and digest == old_digest:
+            return Committed(serial, None)
+        soa, rrs = journal.zone_rrs(rrsets)
+        old = journal.unpack_content(self._db.execute(
+            "SELECT content FROM zones WHERE name = ?", (name,)).fetchone()[0])
+        change = journal.diff(old[1:], rrs, old[0], soa)
+        if change.empty:
+            change = None
+        else:
+            serial = journal.next_serial(serial, now)
+            change = dataclasses.replace(change, soa_to=journal.with_serial(soa, serial))
         content = journal.pack_content(journal.with_serial(soa, serial), rrs)
-        self._db.execute(
-            "INSERT INTO zones (name, serial, digest, content, source, stamp) VALUES "
-            "(?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET serial = excluded.serial, "
-            "digest = excluded.digest, content = excluded.content, source = excluded.source, "
-            "stamp = excluded.stamp", (name, serial, digest, content, source, stamp))
+        self._db.execute(_PUT_ZONE, (name, serial, digest, content, source, stamp))
         if change is not None:
             self._journal(name, change, now)
         return Committed(serial, change)
@@ -369,9 +398,23 @@ class Change:
     def record(self, name: str, recorded: dict[str, Any] | None) -> None:
         """What the zone received from the zone defaults (R6; the JSON state's entry), or
         None: nothing (a zone deleted: the next of its name is a new zone)."""
-        text = None if recorded is None else json.dumps(recorded, sort_keys=True)
-        self._db.execute("INSERT INTO zones (name, recorded) VALUES (?, ?) ON CONFLICT (name) "
-                         "DO UPDATE SET recorded = excluded.recorded", (name, text))
+        self.record_all([(name, recorded)])
+
+    def record_all(self, entries: Iterable[tuple[str, dict[str, Any] | None]]) -> None:
+        """`record` of each (name, recorded), with one prepared statement; equal recorded
+        defaults (most zones received the same) are encoded once."""
+        texts: dict[str, str] = {}
+
+        def text(recorded: dict[str, Any] | None) -> str | None:
+            if recorded is None:
+                return None
+            key = repr(recorded)  # equal JSON data, equal repr (keys in their order)
+            found = texts.get(key)
+            if found is None:
+                found = texts[key] = json.dumps(recorded, sort_keys=True)
+            return found
+
+        self._db.executemany(_RECORD, ((name, text(recorded)) for name, recorded in entries))
 
     def record_serial(self, name: str, serial: int, digest: str | None) -> None:
         """A serial and content digest for a zone not served yet (an imported one)."""
@@ -409,6 +452,25 @@ class Change:
 
 
 _ZONE_COLUMNS = "name, serial, content, recorded, digest, source, stamp"
+_PUT_ZONE = ("INSERT INTO zones (name, serial, digest, content, source, stamp) VALUES "
+             "(?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET serial = excluded.serial, "
+             "digest = excluded.digest, content = excluded.content, "
+             "source = excluded.source, stamp = excluded.stamp")
+_RECORD = ("INSERT INTO zones (name, recorded) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
+           "recorded = excluded.recorded")
+_BATCH = 500  # names read by one statement (sqlite allows 32766 parameters)
+
+
+def _first_content(name: str, rrsets: Iterable[WireRRset], serial: int | None,
+                   old_digest: str | None, digest: str | None, source: str | None,
+                   stamp: str | None, now: int) -> tuple:
+    """The row of a zone that gets content when it has none (`put_zone`): its serial stays
+    when recorded with the same digest (a zone imported from the JSON state file)."""
+    if serial is None or digest is None or digest != old_digest:
+        serial = journal.next_serial(serial or 0, now)
+    soa, rrs = journal.zone_rrs(rrsets)
+    content = journal.pack_content(journal.with_serial(soa, serial), rrs)
+    return (name, serial, digest, content, source, stamp)
 
 
 def _stored_zone(row: tuple) -> StoredZone:

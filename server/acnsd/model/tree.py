@@ -68,7 +68,7 @@ class Stamp(NamedTuple):
                 and self.mtime_ns < self.read_at - SETTLED_NS)
 
 
-def read_stamped(path: Path) -> tuple[bytes, Stamp]:
+def read_stamped(path: str | os.PathLike[str]) -> tuple[bytes, Stamp]:
     """A regular file's bytes and its stamp (OSError when it cannot be read; a FIFO or a
     device is refused: reading it could stall)."""
     read_at = time.time_ns()
@@ -77,9 +77,10 @@ def read_stamped(path: Path) -> tuple[bytes, Stamp]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(0, "not a regular file", str(path))
-        chunks = []
-        while chunk := os.read(fd, max(st.st_size + 1, 1 << 16)):
-            chunks.append(chunk)
+        want = max(st.st_size + 1, 1 << 16)
+        chunks = [os.read(fd, want)]
+        while len(chunks[-1]) == want:  # (it grew since: a short read is the end of a file)
+            chunks.append(os.read(fd, want))
     finally:
         os.close(fd)
     raw = b"".join(chunks)
@@ -139,6 +140,9 @@ class Tree:
     def __init__(self, config_file: Path, main: Source, accounts_dir: str,
                  overlay: Overlay | None = None):
         self.base = config_file.parent
+        # str(self.base / file) of a file named as accounts_dir is (normalized, relative),
+        # without pathlib's parsing (10^5 of them a load)
+        self._prefix = "" if self.base == Path() else os.path.join(self.base, "")
         self.main = main
         self.accounts_dir = accounts_dir
         self.overlay = overlay or {}
@@ -166,7 +170,7 @@ class Tree:
         source = self._located.get(file)
         if source is None:
             text, root = self.texts[file]
-            source = self._located[file] = parse(text, str(self.base / file), root)
+            source = self._located[file] = parse(text, self._path(file), root)
         return source
 
     def read(self, zones_dir: Path) -> tuple[tuple[Account, ...], list[Problem]]:
@@ -242,25 +246,25 @@ class Tree:
 
     def _source(self, file: str, account_id: str, root: str) -> Source | None:
         """A file of the account parsed (None, with its problems, when it cannot be)."""
-        path = self.base / file
+        path = self._path(file)
         try:
             text = self._text(file, path)
-            source = parse(text, str(path), root)
+            source = parse(text, path, root)
         except FileNotFoundError:
             if root == ZONES:  # removed since the directory was listed
                 return None
             self.problems.append(Problem(
                 f"the directory of account {account_id} has no {ACCOUNT_FILE} (its name and "
-                "nameservers; the directory names the account)", file=str(path.parent),
+                "nameservers; the directory names the account)", file=os.path.dirname(path),
                 accounts=(account_id,)))
             return None
         except OSError as exc:
-            self.problems.append(Problem(f"cannot read {path.name}: {exc.strerror}",
-                                         file=str(path), accounts=(account_id,)))
+            self.problems.append(Problem(f"cannot read {os.path.basename(path)}: "
+                                         f"{exc.strerror}", file=path, accounts=(account_id,)))
             return None
         except UnicodeDecodeError as exc:
             line = exc.object[:exc.start].count(b"\n") + 1
-            self.problems.append(Problem(f"not UTF-8 text ({exc.reason})", file=str(path),
+            self.problems.append(Problem(f"not UTF-8 text ({exc.reason})", file=path,
                                          line=line, accounts=(account_id,)))
             return None
         except ConfigError as exc:
@@ -271,13 +275,17 @@ class Tree:
         self.owners[file] = account_id
         return source
 
-    def _text(self, file: str, path: Path) -> str:
+    def _path(self, file: str) -> str:
+        """Where `file` (named as accounts_dir is) is: str(self.base / file)."""
+        return file if os.path.isabs(file) else self._prefix + file
+
+    def _text(self, file: str, path: str) -> str:
         """The text of `file` (at `path`): the overlay's, else the file's, stamped."""
         key = os.path.abspath(path) if self.overlay else None
         if key in self.overlay:
             text = self.overlay[key]
             if text is None:
-                raise FileNotFoundError(2, "No such file or directory", str(path))
+                raise FileNotFoundError(2, "No such file or directory", path)
             return text
         raw, stamp = read_stamped(path)
         self.stamps[file] = stamp

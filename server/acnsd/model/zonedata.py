@@ -166,7 +166,7 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
     files: dict[str, ZoneFile] = {}
     shared: dict[bytes, bytes] = {}
     problems: list[Problem] = []
-    keep = {(str(zone.file), zone.name) for zone in zones}
+    earlier = list(_cache)  # (those read now are of `zones`: none at a first load)
     records = 0
     with gc_paused():
         for zone in zones:
@@ -177,8 +177,10 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
             if content is not None:
                 files[zone.name] = content
                 records += content.count
-    for key in [k for k in _cache if k not in keep]:
-        _cache.pop(key, None)
+    if earlier:
+        keep = {(str(zone.file), zone.name) for zone in zones}
+        for key in [k for k in earlier if k not in keep]:
+            _cache.pop(key, None)
     for name in [n for n in _built if n not in files]:
         _built.pop(name, None)
     return files, problems
