@@ -237,8 +237,8 @@ def test_a_zone_created_or_deleted_among_many_copies_only_the_chunks_it_touches(
         assert [z.name for z in models[-1].accounts[0].zones] == [
             z.name for z in whole.accounts[0].zones]
         assert pathless(models[-1]) == pathless(whole)
-    touched = {2: [1], 3: [2], 4: [2]}  # the chunk each change edits
-    for step in range(2, len(models)):  # (the first change makes the tuples Chunked)
+    touched = {1: [2], 2: [1], 3: [2], 4: [2]}  # the chunk each change edits
+    for step in range(1, len(models)):  # (the pipeline's model is Chunked from the start)
         for old, new in ((models[step - 1].zones, models[step].zones),
                          (models[step - 1].accounts[0].zones, models[step].accounts[0].zones)):
             assert isinstance(old, Chunked) and isinstance(new, Chunked)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 import dns.name
 
@@ -39,8 +38,6 @@ from .index import ModelIndex, Recorded
 from .rules import Locate, apply, check
 
 __all__ = ["Committed", "Pipeline", "combined"]
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,15 @@ class Pipeline:
         """From a load (save_state=False) and the State it decided, recorded since."""
         self.index = ModelIndex.build(loaded, Recorded.of(state))
         self.state = state
-        self.model = loaded.model
+        # the model's zones and each account's as Chunked, and where each zone is in them,
+        # made now (the editor is built off the serving path) rather than by the first
+        # change: ~0.1 s at 100,000 zones
+        accounts = tuple(dataclasses.replace(account, zones=Chunked(account.zones))
+                         for account in loaded.model.accounts)
+        self.model = dataclasses.replace(loaded.model, accounts=accounts,
+                                         zones=Chunked(loaded.model.zones))
+        self._where = Where(self.model.zones, _name)
+        self._config_where = {account.id: Where(account.zones, _name) for account in accounts}
         # each account's zones, resolved, in the order a load gives
         self._zones: dict[str, dict[str, ResolvedZone]] = {
             account.id: {} for account in loaded.model.accounts}
@@ -74,10 +79,6 @@ class Pipeline:
                          for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
         self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
-        # where each zone is in the model's zones and in its account's (model/chunked.py;
-        # None, absent: made at the first change, over the sequences a load gave)
-        self._where: Where[str] | None = None
-        self._config_where: dict[str, Where[str]] = {}
         self.catalogs = Catalogs(loaded.model)
 
     def check(self, change: Change, locate: Locate) -> Verdict:
@@ -180,10 +181,8 @@ class Pipeline:
         model's zones and its account's (model/chunked.py: O(√n))."""
         model = self.model
         accounts = list(model.accounts)
-        zones = _chunked(model.zones)
-        where = self._where
-        if where is None:
-            where = self._where = Where(zones, _name)
+        zones, where = model.zones, self._where
+        assert isinstance(zones, Chunked)
         replace: dict[str, ResolvedZone] = {}
         remove: list[str] = []
         insert: list[tuple[str | None, ResolvedZone]] = []
@@ -248,11 +247,9 @@ class Pipeline:
     def _account_zones(self, account_id: str, zones: Sequence[ZoneConfig],
                        edits: Edits) -> Chunked[ZoneConfig]:
         """The account's zone configurations with `edits` made."""
-        chunked = _chunked(zones)
-        where = self._config_where.get(account_id)
-        if where is None:
-            where = self._config_where[account_id] = Where(chunked, _name)
-        return chunked.edited(where, edits.replace, edits.remove, edits.insert)
+        assert isinstance(zones, Chunked)
+        return zones.edited(self._config_where[account_id], edits.replace, edits.remove,
+                            edits.insert)
 
     def _membership_before(self, name: str, account_id: str) -> tuple[object, ...] | None:
         """What decided the catalogs of zone `name` before the change (None: a new
@@ -298,11 +295,6 @@ class Edits:
     replace: dict[str, ZoneConfig] = dataclasses.field(default_factory=dict)
     remove: list[str] = dataclasses.field(default_factory=list)
     insert: list[tuple[str | None, ZoneConfig]] = dataclasses.field(default_factory=list)
-
-
-def _chunked(items: Sequence[T]) -> Chunked[T]:
-    """`items` as a Chunked (a load gives tuples; the pipeline's changes, Chunked)."""
-    return items if isinstance(items, Chunked) else Chunked(items)
 
 
 def _name(item: ResolvedZone | ZoneConfig) -> str:
