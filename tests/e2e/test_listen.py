@@ -95,9 +95,9 @@ def test_addresses_that_cannot_be_bound_are_logged_once_not_at_every_reload(daem
     daemon = daemon_factory()
     before = daemon.log().count("event=skipped ")
     assert before > 0 and daemon.log().count("event=addresses_skipped") == 1
-    for generation in (2, 3):
+    for reloads in (1, 2):  # (nothing changed: the generation stays)
         daemon.signal(signal.SIGHUP)
-        daemon.wait_log(rf"event=reload result=ok generation={generation}\b")
+        daemon.wait_log(r"event=reload result=ok ", count=reloads)
     assert daemon.log().count("event=skipped ") == before
     assert daemon.log().count("event=addresses_skipped") == 1
     assert daemon.stop() == 0
