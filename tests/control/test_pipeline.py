@@ -156,12 +156,33 @@ def _zone_file(env: Env, cfg: dict[str, Any], loaded: Loaded, change: Any) -> Pa
     return None
 
 
+def one_account(names: list[str]) -> dict[str, Any]:
+    """A configuration of one account holding zones `names`, on standard nameservers."""
+    return {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
+                                                {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
+                       "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones"},
+            "accounts": [{"id": "a", "name": "A", "zones": [{"name": n} for n in names]}]}
+
+
+def committed(env: Env, cfg: dict[str, Any], pipeline: Pipeline, change: Any) -> Model:
+    """`cfg` written as the configuration, and `change` checked (accepted) and committed:
+    the model after it."""
+    text = yaml.safe_dump(cfg, sort_keys=False)
+    env.path.write_text(text)
+    locate = parse(text, str(env.path)).problem
+    verdict = pipeline.check(change, locate)
+    assert verdict.accepted, verdict.problems
+    return pipeline.commit(verdict, locate).model
+
+
+def shared_chunks(old: Chunked, new: Chunked) -> list[bool]:
+    """Whether each chunk of `new` is the one of `old` at its place."""
+    return [a is b for a, b in zip(old._chunks, new._chunks, strict=True)]
+
+
 def test_a_refused_change_is_refused_with_the_rules_problems(tmp_path: Path) -> None:
     env = Env(tmp_path)
-    cfg = {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
-                                               {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
-                      "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones"},
-           "accounts": [{"id": "a", "name": "A", "zones": [{"name": "example.com"}]}]}
+    cfg = one_account(["example.com"])
     env.load(cfg, {"example.com": TEMPLATE})
     pipeline, _, _ = started(env.path)
     text = env.path.read_text()
@@ -179,26 +200,18 @@ def test_a_zone_changed_in_place_replaces_one_chunk_of_the_models_zones(tmp_path
     account's are the previous model's, and the model is a whole load's."""
     env = Env(tmp_path)
     names = [f"z{i:04d}.example" for i in range(2 * CHUNK + 5)]
-    cfg = {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
-                                               {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
-                      "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones"},
-           "accounts": [{"id": "a", "name": "A", "zones": [{"name": n} for n in names]}]}
+    cfg = one_account(names)
     env.load(cfg, dict.fromkeys(names, TEMPLATE))
     pipeline, _, _ = started(env.path)
     models = []
     for ttl, name in ((300, names[1]), (600, names[CHUNK + 3])):
         cfg["accounts"][0]["zones"][names.index(name)]["dns_settings"] = {"ns_ttl": ttl}
-        text = yaml.safe_dump(cfg, sort_keys=False)
-        env.path.write_text(text)
-        locate = parse(text, str(env.path)).problem
-        change = ZoneSettingsChanged(name, {"ns_ttl": ttl})
-        models.append(pipeline.commit(pipeline.check(change, locate), locate).model)
+        models.append(committed(env, cfg, pipeline, ZoneSettingsChanged(name, {"ns_ttl": ttl})))
     before, after = models
     for old, new in ((before.zones, after.zones),
                      (before.accounts[0].zones, after.accounts[0].zones)):
         assert isinstance(new, Chunked)
-        shared = [a is b for a, b in zip(old._chunks, new._chunks, strict=True)]
-        assert shared == [True, False, True]
+        assert shared_chunks(old, new) == [True, False, True]
     assert pathless(after) == pathless(load(env.path, save_state=False).model)
 
 
@@ -210,10 +223,7 @@ def test_a_zone_created_or_deleted_among_many_copies_only_the_chunks_it_touches(
     order a whole load gives."""
     env = Env(tmp_path)
     names = [f"z{i:04d}.example" for i in range(3 * CHUNK)]
-    cfg = {"server": {"standard_nameservers": [{"name": "ns1.std.test", "ipv4": "127.53.0.1"},
-                                               {"name": "ns2.std.test", "ipv4": "127.53.0.2"}],
-                      "address_pools": {"ipv4": ["127.53.1.0/24"]}, "zones_dir": "zones"},
-           "accounts": [{"id": "a", "name": "A", "zones": [{"name": n} for n in names]}]}
+    cfg = one_account(names)
     env.load(cfg, dict.fromkeys(names, TEMPLATE))
     pipeline, _, _ = started(env.path)
     models = [pipeline.model]
@@ -225,12 +235,7 @@ def test_a_zone_created_or_deleted_among_many_copies_only_the_chunks_it_touches(
             (env.zones_dir(cfg) / f"{change.name}.zone").write_text(TEMPLATE)
         else:
             zones.remove({"name": change.zone})
-        text = yaml.safe_dump(cfg, sort_keys=False)
-        env.path.write_text(text)
-        locate = parse(text, str(env.path)).problem
-        verdict = pipeline.check(change, locate)
-        assert verdict.accepted, verdict.problems
-        models.append(pipeline.commit(verdict, locate).model)
+        models.append(committed(env, cfg, pipeline, change))
         forget = [change.zone] if isinstance(change, ZoneDeleted) else []
         whole = load(env.path, save_state=False, forget=forget).model
         assert [z.name for z in models[-1].zones] == [z.name for z in whole.zones]
@@ -242,7 +247,7 @@ def test_a_zone_created_or_deleted_among_many_copies_only_the_chunks_it_touches(
         for old, new in ((models[step - 1].zones, models[step].zones),
                          (models[step - 1].accounts[0].zones, models[step].accounts[0].zones)):
             assert isinstance(old, Chunked) and isinstance(new, Chunked)
-            shared = [a is b for a, b in zip(old._chunks, new._chunks, strict=True)]
+            shared = shared_chunks(old, new)
             assert [i for i, same in enumerate(shared) if not same] == touched[step], step
 
 
