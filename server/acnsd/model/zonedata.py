@@ -120,6 +120,11 @@ class _Cached:
     def read_at(self) -> int:
         return _PACKED_STAMP.unpack(self.packed)[3]
 
+    def vouches(self, stamp: tuple[int, int, int]) -> bool:
+        """Whether a file whose stat is `stamp` now holds this content without being read:
+        its stat as when read, and modified long enough before it was read."""
+        return self.stamp == stamp and stamp[0] < self.read_at - _SETTLED_NS
+
 
 # Parsed zone files by (path, zone name): a reload or a management change re-parses only the
 # files that changed. Holds only the files of the last configuration loaded
@@ -202,21 +207,27 @@ def file_unchanged(path: os.PathLike[str], zone: str) -> bool:
     except OSError:
         return False
     stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-    if cached.stamp != stamp:
-        return False
-    if stamp[0] < cached.read_at - _SETTLED_NS:
+    if cached.vouches(stamp):
         return True
     # modified too shortly before it was read for its stat to vouch for it ("racy git"):
-    # its bytes do, when they are the same (and its stat vouches from now, once settled),
-    # as a read would find them (_read_zone_file) without parsing or committing it again
-    digest = cached.content.digest
-    if digest is None:
+    # its bytes do, when they are the same, as a read would find them (_read_zone_file)
+    # without parsing or committing it again
+    if cached.stamp != stamp or cached.content.digest is None:
         return False
     try:
         raw = _read_bytes(key[0], st.st_size, st.st_size)
     except OSError:
         return False
-    if len(raw) != st.st_size or hashlib.sha256(raw).hexdigest() != digest:
+    return (len(raw) == st.st_size
+            and _renewed(key, cached, stamp, read_at, hashlib.sha256(raw).hexdigest()))
+
+
+def _renewed(key: tuple[str, str], cached: _Cached, stamp: tuple[int, int, int],
+             read_at: int, digest: str) -> bool:
+    """Whether the file's bytes read at `read_at` with the stat `stamp`, whose SHA-256 is
+    `digest`, are those `cached` holds: then that content is cached with this read's
+    stamp (which vouches for it once settled)."""
+    if cached.content.digest != digest:
         return False
     _cache[key] = _Cached.of(stamp, read_at, cached.content)
     return True
@@ -308,16 +319,15 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
         if problem is not None:
             return None, [problem]
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-        cached = _cache.get((path, zone.name))
-        if (cached is not None and cached.stamp == stamp
-                and stamp[0] < cached.read_at - _SETTLED_NS):
+        key = (path, zone.name)
+        cached = _cache.get(key)
+        if cached is not None and cached.vouches(stamp):
             return _within(cached.content, limit)
         raw = _read_bytes(path, st.st_size, most)
         if len(raw) > most:
             return None, [_too_large(zone, most)]
         digest = hashlib.sha256(raw).hexdigest()
-        if cached is not None and cached.content.digest == digest:
-            _cache[(path, zone.name)] = _Cached.of(stamp, read_at, cached.content)
+        if cached is not None and _renewed(key, cached, stamp, read_at, digest):
             return _within(cached.content, limit)
         data = (zonefile.parse(raw.decode("ascii"), origin, shared, limit) if raw.isascii()
                 else None)
@@ -342,7 +352,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
         return ZoneFile(data, None), []
     content = ZoneFile(data, digest)
-    _cache[(path, zone.name)] = _Cached.of(stamp, read_at, content)
+    _cache[key] = _Cached.of(stamp, read_at, content)
     return content, []
 
 
