@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from acnsd.api.edit import ConfigEditor, Invalid
+from acnsd.api.edit import ConfigEditor, Invalid, Reloaded
 from acnsd.control.change import ZoneSettingsChanged
 from acnsd.control.migrate import migrate
 from acnsd.model.config import load
@@ -75,3 +75,15 @@ def test_a_refused_change_writes_nothing(tree: Path) -> None:
                                / "sub.example.com.yaml")
     assert _files(root) == before
     assert export_state(state) == recorded
+
+
+def test_a_whole_reload_keeps_the_sources_watched(tree: Path) -> None:
+    """Issue 16: a reload that loads the configuration whole (a change of acnsd.yaml) opens
+    the sources again; they are watched again at once, so the next reload looks only at
+    what changed, not at every file."""
+    editor = ConfigEditor(tree)
+    editor.watch_sources()
+    assert editor.sources._watch is not None
+    tree.write_text(tree.read_text() + "# edited\n")
+    assert editor.reload(lambda made: None) == Reloaded(-1, -1)
+    assert editor.sources._watch is not None

@@ -242,6 +242,7 @@ class ConfigEditor:
         self.sources = open_sources(loaded)
         self.model = loaded.model
         apply(loaded)
+        self.sources.watch()  # served first; then the next reload looks only at what changed
         return Reloaded(-1, -1)
 
     def _publish(self, made: list[Committed | Loaded],
