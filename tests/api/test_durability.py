@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from acnsd.model.config import load
+from acnsd.model.recording import export_state
 from acnsd.model.types import zone_id
 from apikit import ACCOUNT_A, ZONE_TEXT, Client, make_site, start_daemon
 from tooling import unused_port
@@ -109,3 +110,24 @@ def test_kill_9_loses_no_accepted_change(tmp_path: Path) -> None:
         assert listed[name] == records
     assert not list(tmp_path.glob(".acnsd.yaml.api-*")), "temporary files left behind"
 
+
+
+def test_the_store_stays_open_between_changes_and_is_closed_at_shutdown(tmp_path: Path) -> None:
+    """The server records its changes through one store connection kept open (its
+    write-ahead log stays beside the store between changes), closed when it stops (the
+    log checkpointed into the store and removed), and what it recorded is read back."""
+    port = unused_port()
+    config = make_site(tmp_path, CONFIG.format(port=port, a=ACCOUNT_A), {"acme.test": ZONE_TEXT})
+    wal = tmp_path / "acnsd.state.db-wal"
+    daemon = start_daemon(config, port)
+    try:
+        client = daemon.api()
+        for ttl in (900, 1200):
+            client.ok("PATCH", f"/zones/{zone_id('acme.test')}/dns_settings", {"ns_ttl": ttl})
+        serial = daemon.query("acme.test.", "SOA").answer[0][0].serial
+        assert wal.exists()
+    finally:
+        daemon.stop()
+    assert daemon.process.returncode == 0
+    assert not wal.exists()
+    assert export_state(tmp_path / "acnsd.state.db")["serials"]["acme.test"]["serial"] == serial

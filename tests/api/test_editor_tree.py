@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from acnsd.api.edit import ConfigEditor, Invalid
@@ -13,6 +14,7 @@ from acnsd.control.change import ZoneSettingsChanged
 from acnsd.control.migrate import migrate
 from acnsd.model.config import load
 from acnsd.model.recording import export_state
+from acnsd.model.store import Store
 from tooling import REPO
 
 ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -75,3 +77,35 @@ def test_a_refused_change_writes_nothing(tree: Path) -> None:
                                / "sub.example.com.yaml")
     assert _files(root) == before
     assert export_state(state) == recorded
+
+
+def test_the_changes_are_recorded_through_one_store_kept_open_until_close(
+        tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor's changes open the store once, not once per change; close() closes it
+    (its write-ahead log checkpointed and removed: the last connection), and a change
+    after that opens it again."""
+    state = tree.with_name("acnsd.state.db")
+    editor = ConfigEditor(tree)
+    opened: list[Store] = []
+    open_store = Store.open.__func__
+
+    def counted(cls: type[Store], *args: Any, **keywords: Any) -> Store:
+        store = open_store(cls, *args, **keywords)
+        if not keywords.get("readonly"):
+            opened.append(store)
+        return store
+
+    monkeypatch.setattr(Store, "open", classmethod(counted))
+    for ttl in (7200, 7300, 7400):
+        editor.change(ZoneSettingsChanged("sub.example.com", {
+            "nameservers": {"type": "custom.account", "ns_set": 2}, "ns_ttl": ttl}))
+    assert len(opened) == 1
+    assert state.with_name(state.name + "-wal").exists()  # open
+    editor.close()
+    assert not state.with_name(state.name + "-wal").exists()
+    editor.change(ZoneSettingsChanged("sub.example.com", {
+        "nameservers": {"type": "custom.account", "ns_set": 2}, "ns_ttl": 7500}))
+    assert len(opened) == 2
+    editor.close()
+    serial = export_state(state)["serials"]["sub.example.com"]["serial"]
+    assert serial == editor.serial("sub.example.com")
