@@ -1,7 +1,8 @@
 """Durability: `acnsd serve` is killed with SIGKILL at random moments while a client
-sends changes; after each restart every change that got a 200 is in the configuration,
-the configuration loads (nothing half-written), and the addresses the API reported for
-new names are still theirs (the state file was written before the answer).
+sends changes; every change that got a 200 is in the store the server left (its zone's
+content) and, after each restart, in the configuration; the configuration loads (nothing
+half-written), and the addresses the API reported for new names are still theirs (the
+state file was written before the answer).
 """
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import dns.rdatatype
+from acnsd.model import journal
 from acnsd.model.config import load
+from acnsd.model.recording import export_state
+from acnsd.model.store import Store
 from acnsd.model.types import zone_id
 from apikit import ACCOUNT_A, ZONE_TEXT, Client, make_site, start_daemon
 from tooling import unused_port
@@ -71,6 +77,16 @@ class Writer(threading.Thread):
                 return  # the server was killed: this request may or may not have landed
 
 
+def _stored_ns_ttls(store_file: Path, zones: Iterable[str]) -> dict[str, int | None]:
+    """Each zone's NS TTL in the content the store holds for it (None: no content)."""
+    with Store.open(store_file, readonly=True) as store:
+        stored = {zone: store.zone(zone) for zone in zones}
+    return {zone: None if found is None or found.content is None else next(
+                rrset.ttl for rrset in journal.rrsets_of(found.content)
+                if rrset.rdtype == dns.rdatatype.NS)
+            for zone, found in stored.items()}
+
+
 def test_kill_9_loses_no_accepted_change(tmp_path: Path) -> None:
     port = unused_port()
     config = make_site(tmp_path, CONFIG.format(port=port, a=ACCOUNT_A), {"acme.test": ZONE_TEXT})
@@ -88,6 +104,8 @@ def test_kill_9_loses_no_accepted_change(tmp_path: Path) -> None:
             assert not writer.is_alive()
         finally:
             daemon.stop()
+        # what the store held when the server died: every acknowledged change's content
+        assert _stored_ns_ttls(tmp_path / "acnsd.state.db", acked["ttl"]) == acked["ttl"]
         model = load(config, save_state=False).model  # loads: nothing half-written
         zones = {z.name: z for z in model.zones}
         assert acked["zones"] <= set(zones)
@@ -109,3 +127,24 @@ def test_kill_9_loses_no_accepted_change(tmp_path: Path) -> None:
         assert listed[name] == records
     assert not list(tmp_path.glob(".acnsd.yaml.api-*")), "temporary files left behind"
 
+
+
+def test_the_store_stays_open_between_changes_and_is_closed_at_shutdown(tmp_path: Path) -> None:
+    """The server records its changes through one store connection kept open (its
+    write-ahead log stays beside the store between changes), closed when it stops (the
+    log checkpointed into the store and removed), and what it recorded is read back."""
+    port = unused_port()
+    config = make_site(tmp_path, CONFIG.format(port=port, a=ACCOUNT_A), {"acme.test": ZONE_TEXT})
+    wal = tmp_path / "acnsd.state.db-wal"
+    daemon = start_daemon(config, port)
+    try:
+        client = daemon.api()
+        for ttl in (900, 1200):
+            client.ok("PATCH", f"/zones/{zone_id('acme.test')}/dns_settings", {"ns_ttl": ttl})
+        serial = daemon.query("acme.test.", "SOA").answer[0][0].serial
+        assert wal.exists()
+    finally:
+        daemon.stop()
+    assert daemon.process.returncode == 0
+    assert not wal.exists()
+    assert export_state(tmp_path / "acnsd.state.db")["serials"]["acme.test"]["serial"] == serial

@@ -34,6 +34,7 @@ from acnsd.model import catalogs
 from acnsd.model.chunked import CHUNK, Chunked
 from acnsd.model.config import Loaded, load, record
 from acnsd.model.names import normalize
+from acnsd.model.recording import Writer
 from acnsd.model.types import Model
 from acnsd.model.yamlsrc import parse
 from controlkit import TEMPLATE, deterministic_draws, edit, start, writes_file
@@ -50,7 +51,7 @@ def started(path: Path) -> tuple[Pipeline, Tables, Loaded]:
     loaded = load(path, save_state=False)
     state = loaded.state
     loaded = record(loaded)
-    return Pipeline(loaded, state), compile_plan(loaded.plan), loaded
+    return Pipeline(loaded, state, Writer()), compile_plan(loaded.plan), loaded
 
 
 def queries(*models: Model) -> list[bytes]:

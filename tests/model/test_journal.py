@@ -42,6 +42,23 @@ def test_a_content_reads_back_as_the_rrsets_it_was_made_of(records, rnd):
     assert journal.zone_rrs(shuffled) == journal.split_soa(journal.rrs_of(shuffled))
 
 
+@given(contents(), st.randoms())
+def test_a_zones_content_packed_rrset_by_rrset_is_its_canonical_content(records, rnd):
+    """zone_content, which sorts RRsets, gives the bytes pack_content gives by sorting
+    every RR: whatever the RRsets' order, an RRset given twice or in two parts."""
+    made = rrsets(records)
+    for rrset in rnd.sample(made[1:], min(1, len(made) - 1)):  # one given twice (not the SOA)
+        made.append(rrset)
+    for i, rrset in enumerate(made):  # one in two parts (one RR each)
+        if len(rrset.rdatas) > 1 and rnd.random() < 0.5:
+            made[i : i + 1] = [wire.wire_rrset(rrset.owner, rrset.rdtype, rrset.fixed, (rd,))
+                               for rd in rrset.rdatas]
+            break
+    rnd.shuffle(made)
+    soa, rrs = journal.zone_rrs(made)
+    assert journal.zone_content(made) == (soa, journal.pack_content(soa, rrs)[len(soa):])
+
+
 @given(contents())
 def test_rrsets_read_back_are_held_as_the_renderer_holds_them(records):
     """Compressible names apart (RFC 3597 §4), the rest literal, as encode_rrset does."""
@@ -94,6 +111,9 @@ def test_a_content_needs_one_soa():
         journal.zone_rrs(rrsets({})[1:])
     with pytest.raises(ValueError, match="exactly one SOA"):
         journal.zone_rrs(rrsets({}) + rrsets({}, soa_text(refresh=1))[:1])
+    for soas in (rrsets({})[:0], rrsets({}) + rrsets({}, soa_text(refresh=1))[:1]):
+        with pytest.raises(ValueError, match="exactly one SOA"):
+            journal.zone_content(soas)
 
 
 @given(contents(), st.data())

@@ -58,6 +58,7 @@ from ..control.sources import MAIN, Conflict, Directory, Edit, Scan, SingleFile,
 from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
 from ..model.config import Loaded, load, record
+from ..model.recording import Writer
 from ..model.state import State, write_atomic
 from ..model.types import Model, ResolvedZone, zone_id
 
@@ -127,7 +128,13 @@ class ConfigEditor:
         self.sources = open_sources(loaded[0])
         if prefetch and isinstance(self.sources, SingleFile):
             self.sources.document  # noqa: B018 (read now, not at the first change)
-        self.pipeline = _pipeline(*loaded)
+        self.writer = Writer()  # the store, kept open between the pipeline's changes
+        self.pipeline = _pipeline(*loaded, self.writer)
+
+    def close(self) -> None:
+        """Close the store kept open for the changes (the server's shutdown)."""
+        with self.lock:
+            self.writer.close()
 
     def refresh(self) -> bool:
         """Adopt the files as they are on disk now, if they load (after an operator's
@@ -141,7 +148,7 @@ class ConfigEditor:
             except (OSError, ConfigError, UnicodeDecodeError):
                 return False
             self.model, self.sources = loaded.model, sources
-            self.pipeline = _pipeline(loaded)
+            self.pipeline = _pipeline(loaded, None, self.writer)
             return True
 
     def change(self, edit: Change | DocumentEdit, *, new_files: dict[Path, str] | None = None,
@@ -395,7 +402,7 @@ class ConfigEditor:
         """Record a whole load (save_state=False) and start the pipeline from it."""
         state = loaded.state
         recorded = record(loaded)
-        self.pipeline = _pipeline(recorded, state)
+        self.pipeline = _pipeline(recorded, state, self.writer)
         return recorded
 
     def _scoped(self, edit: Edit) -> Verdict | None:
@@ -449,11 +456,12 @@ class ConfigEditor:
         return dataclasses.replace(loaded, model=model, warnings=warnings)
 
 
-def _pipeline(loaded: Loaded, state: State | None = None) -> Pipeline | None:
+def _pipeline(loaded: Loaded, state: State | None, writer: Writer) -> Pipeline | None:
     """The pipeline of an accepted load, recorded with `state` the State it decided, or
-    not yet (save_state=False: what it decided is recorded now, as the server's own start
-    would have, so that the pipeline starts from what the store holds); None when the
-    index cannot be built of it (every change is then loaded whole)."""
+    not yet (None; save_state=False: what it decided is recorded now, as the server's own
+    start would have, so that the pipeline starts from what the store holds), recording
+    through `writer`; None when the index cannot be built of it (every change is then
+    loaded whole)."""
     if state is None:
         state = loaded.state
         if state is None:
@@ -461,7 +469,7 @@ def _pipeline(loaded: Loaded, state: State | None = None) -> Pipeline | None:
         if state.changed or set(state.served) != {z.name for z in loaded.model.zones}:
             loaded = record(dataclasses.replace(loaded, state=state))
     try:
-        return Pipeline(loaded, state)
+        return Pipeline(loaded, state, writer)
     except ValueError:
         log.exception("event=pipeline_unavailable")
         return None

@@ -32,12 +32,15 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..api.splice import compose, plain, splice
 
-__all__ = ["Document", "dump", "to_yaml", "yaml_dumper"]
+__all__ = ["LIST_INDENTS", "Document", "dump", "to_yaml", "yaml_dumper"]
 
 log = logging.getLogger("acnsd.api")
 
 # (mapping, sequence, offset) indentations tried, in order, for an exact round trip.
 INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (3, 5, 3))
+# The indentation acnsd writes a file whose root is a list in (a zone's file of the
+# directory layout), tried first for such a file.
+LIST_INDENTS = INDENTS[1]
 # A file this large is parsed again in the background after an edit was not taken.
 BACKGROUND_PARSE = 1 << 20
 # How the loader (PyYAML, YAML 1.1) reads a plain scalar.
@@ -92,15 +95,17 @@ def dump(yaml: YAML, document: Any) -> str:
     return out.getvalue()
 
 
-def _round_tripper(text: str, path: Path) -> tuple[YAML, Any, bool]:
-    """A YAML instance whose indentation reproduces `text` exactly, when one does; the
-    document it read, and whether the reproduction is exact."""
+def _round_tripper(text: str, path: Path,
+                   first: tuple[int, int, int]) -> tuple[YAML, Any, bool]:
+    """A YAML instance whose indentation reproduces `text` exactly, when one does (`first`
+    tried first, then INDENTS in order); the document it read, and whether the
+    reproduction is exact."""
     try:
         document = yaml_dumper().load(text)
     except YAMLError:
         document = None
     if document is not None:
-        for indents in INDENTS:
+        for indents in (first, *(i for i in INDENTS if i != first)):
             if dump(yaml_dumper(*indents), document) == text:
                 return yaml_dumper(*indents), document, True
     log.warning("event=api_layout file=%s reason='no indentation reproduces the file "
@@ -114,11 +119,13 @@ class Document:
     then `taken` (it was written) or `dropped` (it was not) says what became of it. One
     edit at a time (the caller serializes them)."""
 
-    def __init__(self, path: Path, text: str):
+    def __init__(self, path: Path, text: str, indents: tuple[int, int, int] = INDENTS[0]):
+        """`indents`: the indentation tried first for an exact round trip (the one acnsd
+        writes such a file in: one dump finds it)."""
         self.path = path
         self.lock = threading.Lock()  # the document, against the background parse
         self.text = text
-        self._yaml, self._document, self._exact = _round_tripper(text, path)
+        self._yaml, self._document, self._exact = _round_tripper(text, path, indents)
         self._data: Any = None  # plain(self._document), kept between edits
         self._tree: Any = None  # compose(self.text): line positions, for splicing
         self._pending: tuple[str, Any, Any, Any] | None = None

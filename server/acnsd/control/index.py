@@ -479,7 +479,9 @@ class ModelIndex:
             self._owners.setdefault(ns.ns_name, ("custom", entry.account.id))
 
     def _put_zone(self, entry: ZoneEntry) -> None:
-        entry = dataclasses.replace(entry, resolved=as_recorded(entry.resolved))
+        resolved = as_recorded(entry.resolved)
+        if resolved is not entry.resolved:
+            entry = ZoneEntry(entry.config, resolved, entry.place)
         name = entry.config.name
         self._zones[name] = entry
         key = entry.key

@@ -36,7 +36,7 @@ from ..model.state import NEW_FILE_MODE, write_atomic
 from ..model.tree import ACCOUNT_FILE, SUFFIX, ZONES, zone_file_stem
 from ..model.types import Model
 from ..model.yamlsrc import parse
-from .document import dump, to_yaml, yaml_dumper
+from .document import LIST_INDENTS, dump, to_yaml, yaml_dumper
 
 __all__ = ["Migrated", "MigrationError", "migrate"]
 
@@ -184,7 +184,7 @@ def _checked(piece: str | None, value: Any, root: str) -> str:
                 return piece
         except ConfigError:
             pass
-    dumper = yaml_dumper() if root == "" else yaml_dumper(2, 2, 0)
+    dumper = yaml_dumper() if root == "" else yaml_dumper(*LIST_INDENTS)
     return NOTE + dump(dumper, to_yaml(value))
 
 

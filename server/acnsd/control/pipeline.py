@@ -29,7 +29,7 @@ from ..errors import ConfigError, Problem
 from ..model.catalogs import Catalogs, membership
 from ..model.chunked import Chunked, Where
 from ..model.config import Loaded, plan_views
-from ..model.recording import record_change
+from ..model.recording import Writer, record_change
 from ..model.state import State
 from ..model.types import Account, Model, ResolvedZone, ZoneConfig, zone_id
 from ..model.zonedata import build_zone, read_zone_file
@@ -57,8 +57,10 @@ class Pipeline:
     """The accepted configuration as the index, the model and the state of its serials;
     `by_id`: each zone's name by its id (the API's lookups)."""
 
-    def __init__(self, loaded: Loaded, state: State) -> None:
-        """From a load (save_state=False) and the State it decided, recorded since."""
+    def __init__(self, loaded: Loaded, state: State, writer: Writer) -> None:
+        """From a load (save_state=False) and the State it decided, recorded since; its
+        changes are recorded through `writer` (the store kept open)."""
+        self.writer = writer
         self.index = ModelIndex.build(loaded, Recorded.of(state))
         self.state = state
         # the model's zones and each account's as Chunked, and where each zone is in them,
@@ -103,7 +105,7 @@ class Pipeline:
         model = self._model(verdict)
         catalogs = self.catalogs.changed(model) if regroups else {}
         served = record_change(self.state, self.model.server.state_file, plans,
-                               addresses=addresses, recorded=verdict.recorded,
+                               writer=self.writer, addresses=addresses, recorded=verdict.recorded,
                                catalogs=catalogs)
         self.model = model
         views = None

@@ -68,7 +68,7 @@ from ..model.tree import (
 from ..model.yamlsrc import Source, parse
 from ..model.zonedata import file_unchanged
 from .change import Change, ZoneCreated, ZoneDeleted, ZoneFileChanged
-from .document import Document, dump, yaml_dumper
+from .document import INDENTS, LIST_INDENTS, Document, dump, yaml_dumper
 from .edits import ACCOUNT_CHANGES, account_node, edit_account, edit_zones, zone_at, zones_node
 from .watch import Lost, Watch
 
@@ -533,7 +533,7 @@ class Directory(Sources):
             if now.digest != expected.digest:
                 raise Conflict(path, "changed on disk")
             expected = now
-            document = Document(path, raw.decode("utf-8"))
+            document = Document(path, raw.decode("utf-8"), _indents(kind))
             text = _dumped(make, kind) if document.data() is None else document.edit(make)
             if left == [0]:
                 text = None  # its last zone deleted: the file goes
@@ -712,7 +712,13 @@ def _dumped(make: Callable[[Any], None], kind: type) -> str:
     """The text of a new file: `make` applied to an empty mapping or list."""
     document = CommentedMap() if kind is dict else CommentedSeq()
     make(document)
-    return dump(yaml_dumper() if kind is dict else yaml_dumper(2, 2, 0), document)
+    return dump(yaml_dumper(*_indents(kind)), document)
+
+
+def _indents(kind: type) -> tuple[int, int, int]:
+    """The indentation acnsd writes a file whose root is a `kind` in (dict: an account's
+    file; list: a zone's file)."""
+    return INDENTS[0] if kind is dict else LIST_INDENTS
 
 
 def _stamp_of(path: Path, text: str) -> Stamp:

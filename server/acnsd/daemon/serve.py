@@ -631,6 +631,8 @@ async def _stop(server: Server, exposition: Exposition | None, grace: float) -> 
     if server.api is not None:
         await off_loop(server.api.stop)
     await server.shutdown(grace)
+    if server.editor is not None:  # after the changes in progress
+        await off_loop(server.editor.close)
     if exposition is not None:
         exposition.close()
 

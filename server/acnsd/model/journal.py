@@ -58,6 +58,7 @@ __all__ = [
     "trimmed",
     "unpack_content",
     "with_serial",
+    "zone_content",
     "zone_rrs",
 ]
 
@@ -92,13 +93,19 @@ def rrs_of(rrsets: Iterable[WireRRset]) -> list[RR]:
     """Every RR of these RRsets (as a zone plan holds them) in the RR format."""
     rrs = []
     for rrset in rrsets:
-        head = rrset.owner.wire + rrset.fixed
-        for rdata in rrset.rdatas:
-            if rdata.__class__ is bytes:  # rdlength and rdata already
-                rrs.append(head + rdata)
-            else:
-                raw = b"".join(p if p.__class__ is bytes else p.wire for p in rdata)
-                rrs.append(head + _U16.pack(len(raw)) + raw)
+        rrs += _rrs(rrset.owner.wire + rrset.fixed, rrset.rdatas)
+    return rrs
+
+
+def _rrs(head: bytes, rdatas: Iterable[bytes | tuple]) -> list[RR]:
+    """The RRs of one RRset: its owner, type, class and TTL (`head`) and each rdata."""
+    rrs = []
+    for rdata in rdatas:
+        if rdata.__class__ is bytes:  # rdlength and rdata already
+            rrs.append(head + rdata)
+        else:
+            raw = b"".join(p if p.__class__ is bytes else p.wire for p in rdata)
+            rrs.append(head + _U16.pack(len(raw)) + raw)
     return rrs
 
 
@@ -116,6 +123,50 @@ def zone_rrs(rrsets: Iterable[WireRRset]) -> tuple[RR, list[RR]]:
     rrsets = tuple(rrsets)
     return (_one_soa(rrs_of(rrset for rrset in rrsets if rrset.rdtype == _SOA)),
             rrs_of(rrset for rrset in rrsets if rrset.rdtype != _SOA))
+
+
+def zone_content(rrsets: Iterable[WireRRset]) -> tuple[RR, bytes]:
+    """A zone's SOA RR, and what follows it in its content: `(soa, pack_content(soa,
+    rrs)[len(soa):])` for `(soa, rrs) = zone_rrs(rrsets)`. Sorted RRset by RRset (their
+    owner's labels, type, and owner spelling, class and TTL: the canonical order's key of
+    each of their RRs), then each RRset's RRs by rdata; one key per RRset rather than one
+    per RR."""
+    soas: list[RR] = []
+    rrsets_: list[tuple[list[bytes], int, bytes, list[RR]]] = []  # key, RRs
+    owners: dict[bytes, list[bytes]] = {}  # each owner's `_owner_labels`
+    for rrset in rrsets:
+        owner = rrset.owner.wire
+        head = owner + rrset.fixed
+        if rrset.rdtype == _SOA:
+            soas += _rrs(head, rrset.rdatas)
+            continue
+        labels = owners.get(owner)
+        if labels is None:
+            labels = owners[owner] = _owner_labels(owner)[0]
+        rrsets_.append((labels, rrset.rdtype, head, _rrs(head, rrset.rdatas)))
+    rrsets_.sort()
+    body: list[RR] = []
+    start, last = 0, b""
+    for _, _, head, rrs in rrsets_:
+        if head == last:  # the same RRset again, or another part of it: merged
+            rrs = body[start:] + rrs
+            del body[start:]
+        start, last = len(body), head
+        if len(rrs) > 1:
+            cut = len(head) + 2  # the rdata, after its length
+            rrs = sorted(set(rrs), key=lambda rr, cut=cut: rr[cut:])
+        body += rrs
+    return _one_soa(soas), b"".join(body)
+
+
+def _owner_labels(wire: bytes) -> tuple[list[bytes], int]:
+    """The labels of the uncompressed name `wire` starts with, lower-cased, the root's
+    side first; and where its root label is."""
+    labels, pos = [], 0
+    while wire[pos]:
+        labels.append(wire[pos + 1 : pos + 1 + wire[pos]].lower())
+        pos += wire[pos] + 1
+    return labels[::-1], pos
 
 
 def _one_soa(soas: list[RR]) -> RR:
@@ -246,11 +297,8 @@ def _canonical(rrs: Iterable[RR]) -> list[RR]:
     spelling, class and TTL, then rdata octets."""
 
     def key(rr: RR) -> tuple:
-        labels, pos = [], 0
-        while rr[pos]:
-            labels.append(rr[pos + 1 : pos + 1 + rr[pos]].lower())
-            pos += rr[pos] + 1
-        return (labels[::-1], _rdtype_at(rr, pos + 1), rr[: pos + 9], rr[pos + 11 :])
+        labels, pos = _owner_labels(rr)
+        return (labels, _rdtype_at(rr, pos + 1), rr[: pos + 9], rr[pos + 11 :])
 
     return sorted(rrs, key=key)
 

@@ -11,6 +11,10 @@ Rules owned here:
   then it is what a load reads (`acnsd check` writes nothing).
 - A load reads the whole state into a `State`, and a missing store reads as an empty
   state; nothing is written unless the load records (`record_state`).
+- A server keeps the store open for writing between its changes (`Writer`, closed at
+  shutdown): a change pays for its transaction, not for opening, checking and
+  configuring the store and checkpointing its log at close. A commit is as durable either
+  way (the store's rule: synced before it returns).
 - Recording writes only what changed, in one transaction: the addresses and recorded
   defaults that differ from those read, the content of each zone built from other inputs
   than the content served (another digest) or not served yet, and the end of the zones no
@@ -31,11 +35,11 @@ from typing import Any
 
 from ..dns.plan import ZonePlan
 from .state import State, load_state_json
-from .store import Change, Store, export_state_json, import_state_json
+from .store import Change, Store, StoreError, export_state_json, import_state_json
 from .zonedata import served_as, with_serial
 
-__all__ = ["export_state", "legacy_path", "read_state", "record_change", "record_state",
-           "store_path"]
+__all__ = ["Writer", "export_state", "legacy_path", "read_state", "record_change",
+           "record_state", "store_path"]
 
 IMPORTED = ".imported"  # the suffix a JSON state file gets once imported
 
@@ -77,7 +81,7 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
     zone served) and `catalogs` (every catalog zone produced), in one transaction; `plans`
     and `catalogs` with the SOA serials the store decided; `state` follows (its serials:
     the pipeline of a server's editor starts from it)."""
-    with _writer(state_file) as store, store.change() as change:
+    with _opened(state_file) as store, store.change() as change:
         _record_addresses(change, state)
         change.record_all((name, state.zones.get(name))
                           for name in sorted(state.changed_names("zones")))
@@ -100,7 +104,39 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
     return tuple(served), catalogs
 
 
+class Writer:
+    """The store kept open for writing between transactions: a server's editor holds one
+    for its life, used under its lock (one thread at a time), opened by its first change
+    and closed at shutdown."""
+
+    def __init__(self) -> None:
+        self._store: Store | None = None
+
+    @contextmanager
+    def change(self, state_file: Path) -> Iterator[Change]:
+        """One transaction on the store `state_file` names (`Store.change`), opened as
+        `_opened` when it is not open. A store error closes it: the next change opens
+        and checks the file again."""
+        if self._store is not None and self._store.path != store_path(state_file):
+            self.close()
+        if self._store is None:
+            self._store = _opened(state_file)
+        try:
+            with self._store.change() as change:
+                yield change
+        except StoreError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the store, if open (a later change opens it again)."""
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
+
 def record_change(state: State, state_file: Path, plans: Mapping[str, ZonePlan | None], *,
+                  writer: Writer,
                   addresses: Mapping[str, tuple[dict[str, Any] | None, bool]],
                   recorded: Mapping[str, dict[str, Any] | None],
                   catalogs: Mapping[str, ZonePlan | None] | None = None
@@ -110,9 +146,9 @@ def record_change(state: State, state_file: Path, plans: Mapping[str, ZonePlan |
     released)), what zones received from the zone defaults (R6; None: forgotten) and the
     catalog zones it rebuilt (None: no longer produced). Returns the rebuilt plans and
     catalogs with the serials the store decided; `state` follows (its serials, for
-    build_zone)."""
+    build_zone), through `writer`."""
     served = {}
-    with _writer(state_file) as store, store.change() as change:
+    with writer.change(state_file) as change:
         for name, (entry, released) in addresses.items():
             if entry is None:
                 change.unassign(name)
@@ -168,16 +204,19 @@ def _catalog(change: Change, plan: ZonePlan) -> ZonePlan:
     return with_serial(plan, change.put_zone(_zone_name(plan), plan.rrsets).serial)
 
 
-@contextmanager
-def _writer(state_file: Path) -> Iterator[Store]:
+def _opened(state_file: Path) -> Store:
     """The store, open for writing, with the JSON state file imported when it is due."""
     legacy = legacy_path(state_file)
-    with Store.open(store_path(state_file)) as store:
+    store = Store.open(store_path(state_file))
+    try:
         if _to_import(store, legacy):
             import_state_json(legacy, store)
         if legacy.exists() and store.meta("imported_from") == str(legacy.resolve()):
             _set_aside(legacy)
-        yield store
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def _to_import(store: Store, legacy: Path) -> bool:

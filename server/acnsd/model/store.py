@@ -468,9 +468,8 @@ def _first_content(name: str, rrsets: Iterable[WireRRset], serial: int | None,
     when recorded with the same digest (a zone imported from the JSON state file)."""
     if serial is None or digest is None or digest != old_digest:
         serial = journal.next_serial(serial or 0, now)
-    soa, rrs = journal.zone_rrs(rrsets)
-    content = journal.pack_content(journal.with_serial(soa, serial), rrs)
-    return (name, serial, digest, content, source, stamp)
+    soa, rest = journal.zone_content(rrsets)
+    return (name, serial, digest, journal.with_serial(soa, serial) + rest, source, stamp)
 
 
 def _stored_zone(row: tuple) -> StoredZone:
