@@ -53,7 +53,8 @@ from .zonemap import ShardedMap
 
 __all__ = [
     "CATALOG_CACHE", "EAGER_RECORDS", "EXPANDED_ZONES", "Expanded", "LazyZone", "Node", "Tables",
-    "ViewTables", "Zone", "compile_catalogs", "compile_plan", "compile_zone", "lazy_zone",
+    "ViewTables", "Zone", "compile_catalogs", "compile_plan", "compile_zone", "compiled_on_query",
+    "lazy_zone",
     "lengths_below", "option_tables", "views_of", "zone_problems",
 ]  # fmt: skip
 
@@ -170,6 +171,13 @@ def lazy_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> LazyZ
 
 EXPANDED_ZONES = 10_000  # zones kept compiled (Expanded): ~30 MiB at 9 records a zone
 EAGER_RECORDS = 1_000  # a zone this large is compiled at once (LazyZone): ~1.5 ms
+_compiled_on_query = [0]  # since start; a list so the count needs no `global`
+
+
+def compiled_on_query() -> int:
+    """How many zones were compiled on a query since the process started (Expanded: a
+    zone asked again after others pushed it out is compiled again)."""
+    return _compiled_on_query[0]
 
 
 class Expanded:
@@ -188,6 +196,7 @@ class Expanded:
     def expand(self, lazy: LazyZone) -> Zone:
         """The zone of `lazy` compiled, kept in it until `limit` others are compiled."""
         zone = lazy.expanded = _compiled(lazy.plan, lazy.addresses)
+        _compiled_on_query[0] += 1
         held = self._held
         held.append(lazy)
         while len(held) > self.limit:
