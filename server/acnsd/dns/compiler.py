@@ -54,8 +54,7 @@ from .zonemap import ShardedMap
 __all__ = [
     "CATALOG_CACHE", "EAGER_RECORDS", "EXPANDED_ZONES", "Expanded", "LazyZone", "Node", "Tables",
     "ViewTables", "Zone", "compile_catalogs", "compile_plan", "compile_zone", "compiled_on_query",
-    "lazy_zone",
-    "lengths_below", "option_tables", "views_of", "zone_problems",
+    "lazy_zone", "lengths_below", "option_tables", "views_of", "zone_problems",
 ]  # fmt: skip
 
 _A = dns.rdatatype.A
@@ -305,26 +304,22 @@ def zone_problems(plan: ZonePlan) -> list[Problem]:
     return problems
 
 
-def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
-                 shared: dict[Any, Any] | None = None) -> Zone:
+def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> Zone:
     """One zone, served at `addresses` (and the listen addresses); raises ConfigError for
     a zone that cannot be served (zone_problems)."""
     problems = zone_problems(plan)
     if problems:
         raise ConfigError(problems)
-    return _compiled(plan, addresses, shared)
+    return _compiled(plan, addresses)
 
 
-def _compiled(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
-              shared: dict[Any, Any] | None = None) -> Zone:
+def _compiled(plan: ZonePlan, addresses: frozenset[str]) -> Zone:
     """One zone that zone_problems finds none in. The plan's RRsets are shared, not copied,
     except those that the compiler links and those whose owner is spelled otherwise than
-    the node's first (each node has one owner name). `shared` holds what zones compiled
-    together share when equal (immutable parts: the linked data, the negative SOA's fixed
-    part): most zones of a server are on the same nameservers, outside them."""
+    the node's first (each node has one owner name). Equal immutable parts (the linked
+    data of the zone's RRsets) are stored once."""
     addresses = addresses or NO_ADDRESSES
-    if shared is None:
-        shared = {}
+    shared: dict[Any, Any] = {}
     origin = plan.origin
     apex = wire_name(origin)
     apex_key = apex.key
@@ -388,7 +383,6 @@ def _compiled(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
     soa = nodes[apex_key][_SOA]
     minimum = _UNPACK_I(soa.rdatas[0][-1], 16)[0]  # the last of the SOA's five 32-bit fields
     negative = soa.copy(owner=soa_owner, ttl=min(soa.ttl, minimum))
-    negative.fixed = shared.setdefault(negative.fixed, negative.fixed)
     _link(apex_key, nodes, linked.values(), shared)
     if nodes[apex_key].name.wire == apex.wire:  # the owner's WireName, not one more per zone
         apex = nodes[apex_key].name
