@@ -301,7 +301,7 @@ class MetricsCollector(Collector):
         yield CounterMetricFamily(
             "acnsd_zones_compiled",
             "Zones compiled on the first query that reached them (again when asked after "
-            "10,000 others were compiled since)",
+            "1,000 others were compiled since)",
             value=compiled_on_query(),
         )
         yield GaugeMetricFamily(

@@ -168,7 +168,11 @@ def lazy_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> LazyZ
     return LazyZone(plan.origin.to_wire().lower(), addresses, records, plan, expanded)
 
 
-EXPANDED_ZONES = 10_000  # zones kept compiled (Expanded): ~30 MiB at 9 records a zone
+# zones kept compiled (Expanded): ~3 MiB at 9 records a zone, and ~13 objects each that the
+# cyclic garbage collector walks (what load_tables compiles is frozen: serve.frozen); with
+# the response cache full, 10,000 made a full collection ~2.5 times as long (~180 ms
+# against ~70), 1,000 ~1.2 times
+EXPANDED_ZONES = 1_000
 EAGER_RECORDS = 1_000  # a zone this large is compiled at once (LazyZone): ~1.5 ms
 _compiled_on_query = [0]  # since start; a list so the count needs no `global`
 
