@@ -159,13 +159,14 @@ class LazyZone:
 def lazy_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> LazyZone:
     """A zone for the tables, served at `addresses`; raises ConfigError for a zone that
     cannot be served (zone_problems), as compiling it would."""
-    problems = zone_problems(plan)
+    key = plan.origin.to_wire().lower()
+    problems = zone_problems(plan, key)
     if problems:
         raise ConfigError(problems)
     addresses = addresses or NO_ADDRESSES
     records = sum(map(len, map(_RDATAS, plan.rrsets)))
     expanded = _compiled(plan, addresses) if records >= EAGER_RECORDS else None
-    return LazyZone(plan.origin.to_wire().lower(), addresses, records, plan, expanded)
+    return LazyZone(key, addresses, records, plan, expanded)
 
 
 # zones kept compiled (Expanded): ~3 MiB at 9 records a zone, and ~13 objects each that the
@@ -283,13 +284,12 @@ def _merged(held: WireRRset, rrset: WireRRset) -> WireRRset:
     return encode_rrset(union, owner=held.owner)
 
 
-def zone_problems(plan: ZonePlan) -> list[Problem]:
-    """Why a zone cannot be served (empty: it can): an owner name outside the zone (one
-    problem per RRset), or not exactly one SOA record at the apex. Checked when a zone
-    enters the tables (lazy_zone), so that its compilation on first query cannot fail."""
+def zone_problems(plan: ZonePlan, apex_key: bytes) -> list[Problem]:
+    """Why a zone (whose apex's lower-cased wire form is `apex_key`) cannot be served
+    (empty: it can): an owner name outside the zone (one problem per RRset), or not
+    exactly one SOA record at the apex. Checked when a zone enters the tables (lazy_zone),
+    so that its compilation on first query cannot fail."""
     origin = plan.origin
-    apex = wire_name(origin)
-    apex_key = apex.key
     apex_len = len(apex_key)
     problems = []
     soas: list[WireRRset] = []
@@ -311,7 +311,7 @@ def zone_problems(plan: ZonePlan) -> list[Problem]:
 def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> Zone:
     """One zone, served at `addresses` (and the listen addresses); raises ConfigError for
     a zone that cannot be served (zone_problems)."""
-    problems = zone_problems(plan)
+    problems = zone_problems(plan, plan.origin.to_wire().lower())
     if problems:
         raise ConfigError(problems)
     return _compiled(plan, addresses)
@@ -507,12 +507,13 @@ def option_tables(
     return _chaos(options), opt_records  # type: ignore[return-value]
 
 
-def _view_addresses(plan: ServePlan) -> dict[bytes, frozenset[str]]:
-    """The view addresses of each zone, one frozenset per distinct set of addresses."""
-    found: dict[bytes, set[str]] = {}
+def _view_addresses(plan: ServePlan) -> dict[dns.name.Name, frozenset[str]]:
+    """The view addresses of each zone a view names, one frozenset per distinct set of
+    addresses."""
+    found: dict[dns.name.Name, set[str]] = {}
     for view in plan.views:
         for origin in view.zones:
-            found.setdefault(origin.to_wire().lower(), set()).add(view.address)
+            found.setdefault(origin, set()).add(view.address)
     interned: dict[frozenset[str], frozenset[str]] = {}
     return {key: interned.setdefault(frozenset(a), frozenset(a)) for key, a in found.items()}
 
@@ -525,8 +526,8 @@ def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
     problems: list[Problem] = []
     for zone_plan in plan.zones:
         try:
-            zone = lazy_zone(zone_plan, addresses.get(zone_plan.origin.to_wire().lower(),
-                                                      NO_ADDRESSES))  # fmt: skip
+            zone = lazy_zone(zone_plan, addresses.get(zone_plan.origin, NO_ADDRESSES)
+                             if addresses else NO_ADDRESSES)  # (a Name's hash: its labels)
         except ConfigError as error:
             problems.extend(error.problems)
             continue
