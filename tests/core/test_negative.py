@@ -230,7 +230,7 @@ def test_a_template_hides_no_name_that_exists(parent):
     t = fresh()
     for local in (None, SUB, EXTRA):
         view = t.views.get(local, t.default)
-        keys = {key for zone_ in COLD.zones.values() for key in zone_.nodes}
+        keys = {key for apex in COLD.zones for key in COLD.zone(apex).nodes}
         keys |= {*t.zones, *view.names}
         parent_key = dns.name.from_text(parent).to_wire()
         below = {key[: key[0] + 1] for key in keys if key[key[0] + 1 :] == parent_key}

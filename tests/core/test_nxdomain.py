@@ -32,4 +32,4 @@ def test_negative_encodings_kept_per_zone_are_bounded():
     for length in range(1, 60):
         r = ask(t, "x" * length + ".example.com.", "A")
         check(r, "NXDOMAIN", True, [], [SOA])
-    assert len(t.zones[b"\x07example\x03com\x00"].negative_tails) == NEGATIVE_TAILS
+    assert len(t.zone(b"\x07example\x03com\x00").negative_tails) == NEGATIVE_TAILS

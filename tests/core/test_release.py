@@ -30,7 +30,7 @@ def _tables():
 
 
 def _refs(tables, plan):
-    zone_ref = weakref.ref(next(iter(tables.zones.values())))
+    zone_ref = weakref.ref(next(iter(tables.zones.values())).expanded)  # compiled: asked
     plan_ref = weakref.ref(plan.zones[0])
     return zone_ref, plan_ref
 

@@ -50,6 +50,7 @@ def test_metrics_count_the_queries_of_the_running_server(daemon_factory, require
     assert got[("acnsd_queries_total", tcp_nx)] == 1
     assert got[("acnsd_queries_total", referral)] == 1
     assert got[("acnsd_zones_loaded", ())] == 3
+    assert got[("acnsd_zones_compiled_total", ())] == 1  # example.com: only it was reached
     promtool = require("promtool")
     check = subprocess.run(
         [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30

@@ -118,6 +118,17 @@ def test_known_queries_give_exact_counts(example):
     assert got[("acnsd_build_info", (("version", "0.1.0"),))] == 1
 
 
+def test_zones_compiled_on_a_query_are_counted(example):
+    loaded, _ = example
+    holder = Holder(compile_plan(loaded.plan))  # (no zone compiled yet)
+    metrics = Metrics()
+    udp = counting_responder(metrics, holder, Transport.UDP, "ipv4", None)
+    before = samples(metrics)[("acnsd_zones_compiled_total", ())]
+    udp(query("www.example.com", "A"))
+    udp(query("nope.example.com", "A"))  # the same zone, compiled already
+    assert samples(metrics)[("acnsd_zones_compiled_total", ())] == before + 1
+
+
 def test_truncation_is_counted_apart_from_the_outcome(example):
     loaded, holder = example
     metrics = Metrics()

@@ -34,6 +34,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from .. import __version__
+from ..dns.compiler import compiled_on_query
 from ..dns.core import Transport, internal_errors
 from ..dns.outcome import RCODE, Outcome
 from ..model.types import Model
@@ -297,6 +298,12 @@ class MetricsCollector(Collector):
             value=internal_errors(),
         )
         yield GaugeMetricFamily("acnsd_zones_loaded", "Zones being served", value=state.zones)
+        yield CounterMetricFamily(
+            "acnsd_zones_compiled",
+            "Zones compiled on the first query that reached them (again when asked after "
+            "1,000 others were compiled since)",
+            value=compiled_on_query(),
+        )
         yield GaugeMetricFamily(
             "acnsd_records_loaded", "Resource records being served", value=state.records
         )

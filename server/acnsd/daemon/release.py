@@ -59,7 +59,9 @@ def dismantle(tables: Tables, plan: ServePlan, chunk: int = 2000) -> None:
             _drain(mapping, chunk)
     _drain_all(shards, chunk)
     while zones:
-        _drain(zones.pop().nodes, chunk)
+        zone = zones.pop().expanded
+        if zone is not None:
+            _drain(zone.nodes, chunk)
     while plans:
         plans.pop()
         if len(plans) % 64 == 0:

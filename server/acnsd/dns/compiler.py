@@ -9,7 +9,11 @@ and SRV targets inside the zone (not at or below one of its cuts) are linked to 
 RRsets, and every other target is marked for the lookup to find in whichever zone holds
 it when answering (lookup.py); the negative-answer SOA is prebuilt with TTL min(SOA TTL,
 MINIMUM) (RFC 2308 §5). A compiled zone depends on no other zone, so zones can be
-compiled and replaced one by one (delta.py).
+compiled and replaced one by one (delta.py), and each when first needed: the tables hold
+every zone as a LazyZone, checked when it enters them (zone_problems: a zone that cannot
+be served is refused then, never on a query), compiled on the first query that reaches
+it, and kept compiled while among the latest EXPANDED_ZONES compiled (Expanded); a zone
+of EAGER_RECORDS records or more is compiled at once and kept.
 
 Per-address views (DESIGN.md §4) hold no zones: each zone carries the view addresses
 that serve it (`Zone.addresses`), and all zones are in one ShardedMap. A view holds only
@@ -26,8 +30,10 @@ later never change them.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -46,8 +52,9 @@ from .wire import WireName, WireRRset, decode_rrset, encode_rrset, name_text, wi
 from .zonemap import ShardedMap
 
 __all__ = [
-    "CATALOG_CACHE", "Node", "Tables", "ViewTables", "Zone", "compile_catalogs", "compile_plan",
-    "compile_zone", "lengths_below", "option_tables", "views_of",
+    "CATALOG_CACHE", "EAGER_RECORDS", "EXPANDED_ZONES", "Expanded", "LazyZone", "Node", "Tables",
+    "ViewTables", "Zone", "compile_catalogs", "compile_plan", "compile_zone", "compiled_on_query",
+    "lazy_zone", "lengths_below", "option_tables", "views_of", "zone_problems",
 ]  # fmt: skip
 
 _A = dns.rdatatype.A
@@ -100,9 +107,111 @@ class Zone:
     # the view addresses that serve it (DESIGN.md §4); empty: only the listen addresses,
     # which serve every zone
     addresses: frozenset[str]
-    records: int  # resource records in its plan
     # the negative SOA RR encoded per question end (render_negative), filled on first use
     negative_tails: dict[int, bytes] = field(default_factory=dict)
+
+
+class LazyZone:
+    """A zone as Tables.zones holds it: its apex, the view addresses that serve it, its
+    plan, and the Zone compiled from the plan on the first query that reaches the zone
+    (`expanded`), kept while it is among the latest ones compiled (Expanded). A zone
+    compiled costs ~3 KiB of objects for 9 records; most zones of a server are not asked
+    between two loads, and their plan is held anyway (the store's content, the reload's
+    cache of zones built), so a zone not asked costs the tables this object only.
+
+    A zone of EAGER_RECORDS records or more is compiled when it enters the tables and kept
+    so: compiling it on a query would hold that query, and every other, for milliseconds.
+
+    Its plan was checked when it was made (lazy_zone): compiling it cannot fail."""
+
+    __slots__ = ("key", "addresses", "records", "plan", "expanded")
+
+    def __init__(self, key: bytes, addresses: frozenset[str], records: int, plan: ZonePlan,
+                 expanded: Zone | None = None):
+        self.key = key  # the apex's lower-cased wire form
+        self.addresses = addresses  # as Zone.addresses
+        self.records = records  # resource records in its plan
+        self.plan = plan
+        self.expanded = expanded
+
+    @property
+    def name(self) -> str:
+        """The apex as text, e.g. "example.com." (Zone.name)."""
+        return name_text(self.plan.origin)
+
+    @property
+    def serial(self) -> int:
+        """The SOA serial the zone serves (the first of the five numbers ending the SOA)."""
+        key = self.key
+        for rrset in reversed(self.plan.rrsets):  # (zonedata puts the SOA last)
+            if rrset.rdtype == _SOA and rrset.owner.key == key:
+                return _UNPACK_I(rrset.rdatas[0][-1], 0)[0]
+        raise AssertionError("a checked plan has an SOA")  # (lazy_zone)
+
+    def __reduce__(self) -> tuple:  # (daemon/snapshot.py) the compiled zone if kept for good
+        eager = self.expanded if self.records >= EAGER_RECORDS else None
+        return LazyZone, (self.key, self.addresses, self.records, self.plan, eager)
+
+    def __repr__(self) -> str:
+        return f"LazyZone({self.name}{', expanded' if self.expanded else ''})"
+
+
+def lazy_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> LazyZone:
+    """A zone for the tables, served at `addresses`; raises ConfigError for a zone that
+    cannot be served (zone_problems), as compiling it would."""
+    key = plan.origin.to_wire().lower()
+    problems = zone_problems(plan, key)
+    if problems:
+        raise ConfigError(problems)
+    addresses = addresses or NO_ADDRESSES
+    records = sum(map(len, map(_RDATAS, plan.rrsets)))
+    expanded = _compiled(plan, addresses) if records >= EAGER_RECORDS else None
+    return LazyZone(key, addresses, records, plan, expanded)
+
+
+# zones kept compiled (Expanded): ~3 MiB at 9 records a zone, and ~13 objects each that the
+# cyclic garbage collector walks (what load_tables compiles is frozen: serve.frozen); with
+# the response cache full, 10,000 made a full collection ~2.5 times as long (~180 ms
+# against ~70), 1,000 ~1.2 times
+EXPANDED_ZONES = 1_000
+EAGER_RECORDS = 1_000  # a zone this large is compiled at once (LazyZone): ~1.5 ms
+_compiled_on_query = [0]  # since start; a list so the count needs no `global`
+
+
+def compiled_on_query() -> int:
+    """How many zones were compiled on a query since the process started (Expanded: a
+    zone asked again after others pushed it out is compiled again)."""
+    return _compiled_on_query[0]
+
+
+class Expanded:
+    """The zones compiled on a query lately, at most `limit` of them: the oldest compiled
+    is dropped first, and compiled again when asked again (~20 µs for 9 records). Not
+    touched on use, as an LRU would be: that would cost every query. A dropped zone stays
+    whole for whoever still holds it (a query being answered): only its LazyZone lets go
+    of it."""
+
+    __slots__ = ("limit", "_held")
+
+    def __init__(self, limit: int = EXPANDED_ZONES):
+        self.limit = limit
+        self._held: deque[LazyZone] = deque()
+
+    def expand(self, lazy: LazyZone) -> Zone:
+        """The zone of `lazy` compiled, kept in it until `limit` others are compiled."""
+        zone = lazy.expanded = _compiled(lazy.plan, lazy.addresses)
+        _compiled_on_query[0] += 1
+        held = self._held
+        held.append(lazy)
+        while len(held) > self.limit:
+            held.popleft().expanded = None
+        return zone
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __reduce__(self) -> tuple:  # a snapshot starts with none compiled
+        return Expanded, (self.limit,)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,7 +240,7 @@ class Tables:
     chaos: dict[bytes, WireRRset]  # CHAOS TXT answers by lower-cased wire name
     cache: ResponseCache
     opt_records: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]  # our OPT by [DO][NSID asked]
-    zones: ShardedMap[bytes, Zone]  # every zone, by the lower-cased wire apex
+    zones: ShardedMap[bytes, LazyZone]  # every zone, by the lower-cased wire apex
     # by parent name, how many zones right below it have a first label of each length: a
     # parent's NXDOMAIN template (core.py) checks only names of those lengths for a zone
     # (never changed: a change makes a new dict)
@@ -144,6 +253,15 @@ class Tables:
     # the apexes (lower-cased wire) of the zones followed as a secondary that have nothing
     # to serve (xfr/secondary.py): a query at or below one that no zone holds is SERVFAIL
     unavailable: frozenset[bytes] = frozenset()
+    # the zones compiled on a query (shared by the tables a delta makes of these)
+    expanded: Expanded = field(default_factory=Expanded)
+
+    def zone(self, key: bytes) -> Zone | None:
+        """The zone whose apex is `key` (lower-cased wire), compiled; None: no such zone."""
+        lazy = self.zones.get(key)
+        if lazy is None:
+            return None
+        return lazy.expanded or self.expanded.expand(lazy)
 
 
 def _is_at_or_below(name: WireName, key: bytes) -> bool:
@@ -166,17 +284,46 @@ def _merged(held: WireRRset, rrset: WireRRset) -> WireRRset:
     return encode_rrset(union, owner=held.owner)
 
 
-def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
-                 shared: dict[Any, Any] | None = None) -> Zone:
+def zone_problems(plan: ZonePlan, apex_key: bytes) -> list[Problem]:
+    """Why a zone (whose apex's lower-cased wire form is `apex_key`) cannot be served
+    (empty: it can): an owner name outside the zone (one problem per RRset), or not
+    exactly one SOA record at the apex. Checked when a zone enters the tables (lazy_zone),
+    so that its compilation on first query cannot fail."""
+    origin = plan.origin
+    apex_len = len(apex_key)
+    problems = []
+    soas: list[WireRRset] = []
+    for rrset in plan.rrsets:
+        owner = rrset.owner
+        key = owner.key
+        below = len(key) - apex_len  # a child of the apex has one label before it
+        if not ((below == key[0] + 1 or below == 0) and key.endswith(apex_key)
+                or _is_at_or_below(owner, apex_key)):
+            problems.append(Problem(f"zone {origin}: {decode_rrset(rrset).name} is outside "
+                                    "the zone"))
+        elif rrset.rdtype == _SOA and below == 0:
+            soas.append(rrset)
+    if not soas or len(functools.reduce(_merged, soas)) != 1:
+        problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))
+    return problems
+
+
+def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> Zone:
     """One zone, served at `addresses` (and the listen addresses); raises ConfigError for
-    a zone that cannot be served. The plan's RRsets are shared, not copied, except those
-    that the compiler links and those whose owner is spelled otherwise than the node's
-    first (each node has one owner name). `shared` holds what zones compiled together
-    share when equal (immutable parts: the linked data, the negative SOA's fixed part):
-    most zones of a server are on the same nameservers, outside them."""
+    a zone that cannot be served (zone_problems)."""
+    problems = zone_problems(plan, plan.origin.to_wire().lower())
+    if problems:
+        raise ConfigError(problems)
+    return _compiled(plan, addresses)
+
+
+def _compiled(plan: ZonePlan, addresses: frozenset[str]) -> Zone:
+    """One zone that zone_problems finds none in. The plan's RRsets are shared, not copied,
+    except those that the compiler links and those whose owner is spelled otherwise than
+    the node's first (each node has one owner name). Equal immutable parts (the linked
+    data of the zone's RRsets) are stored once."""
     addresses = addresses or NO_ADDRESSES
-    if shared is None:
-        shared = {}
+    shared: dict[Any, Any] = {}
     origin = plan.origin
     apex = wire_name(origin)
     apex_key = apex.key
@@ -186,7 +333,6 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
     child_lengths = 0
     linked: dict[bytes, Node] = {}
     cuts = False  # whether the zone delegates or has a DNAME: nodes below them get a cut
-    problems = []
     soa_owner = None  # the first apex SOA's owner as the plan spells it: negative answers'
     for rrset in plan.rrsets:
         owner = rrset.owner
@@ -194,11 +340,6 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
         node = nodes.get(key)
         if node is None:
             below = len(key) - apex_len  # a child of the apex has one label before it
-            if not ((below == key[0] + 1 or below == 0) and key.endswith(apex_key)
-                    or _is_at_or_below(owner, apex_key)):
-                problems.append(Problem(f"zone {origin}: {decode_rrset(rrset).name} is outside "
-                                        "the zone"))
-                continue
             node = nodes[key] = Node(owner)
             if below > key[0] + 1:
                 deeper.append(key)
@@ -217,10 +358,6 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
         elif rdtype == _DNAME:
             cuts = True
         node[rdtype] = rrset
-    if soa_owner is None or len(nodes[apex_key][_SOA]) != 1:
-        problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))
-    if problems:
-        raise ConfigError(problems)
     # empty non-terminals: every ancestor of a name, up to the apex, is a node (a child of
     # the apex has the apex as its parent)
     for key in deeper:
@@ -250,13 +387,10 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES,
     soa = nodes[apex_key][_SOA]
     minimum = _UNPACK_I(soa.rdatas[0][-1], 16)[0]  # the last of the SOA's five 32-bit fields
     negative = soa.copy(owner=soa_owner, ttl=min(soa.ttl, minimum))
-    negative.fixed = shared.setdefault(negative.fixed, negative.fixed)
     _link(apex_key, nodes, linked.values(), shared)
-    records = sum(map(len, map(_RDATAS, plan.rrsets)))
     if nodes[apex_key].name.wire == apex.wire:  # the owner's WireName, not one more per zone
         apex = nodes[apex_key].name
-    return Zone(apex, apex.key, nodes, negative, name_text(origin), child_lengths, addresses,
-                records)  # fmt: skip
+    return Zone(apex, apex.key, nodes, negative, name_text(origin), child_lengths, addresses)
 
 
 def _addresses(node: Node | None) -> list[WireRRset]:
@@ -373,26 +507,27 @@ def option_tables(
     return _chaos(options), opt_records  # type: ignore[return-value]
 
 
-def _view_addresses(plan: ServePlan) -> dict[bytes, frozenset[str]]:
-    """The view addresses of each zone, one frozenset per distinct set of addresses."""
-    found: dict[bytes, set[str]] = {}
+def _view_addresses(plan: ServePlan) -> dict[dns.name.Name, frozenset[str]]:
+    """The view addresses of each zone a view names, one frozenset per distinct set of
+    addresses."""
+    found: dict[dns.name.Name, set[str]] = {}
     for view in plan.views:
         for origin in view.zones:
-            found.setdefault(origin.to_wire().lower(), set()).add(view.address)
+            found.setdefault(origin, set()).add(view.address)
     interned: dict[frozenset[str], frozenset[str]] = {}
     return {key: interned.setdefault(frozenset(a), frozenset(a)) for key, a in found.items()}
 
 
 def compile_plan(plan: ServePlan, cache_entries: int = 100_000) -> Tables:
-    """Compile every zone and view of `plan`; raises ConfigError for an unservable plan."""
+    """The tables of every zone (checked, compiled when asked: LazyZone) and view of
+    `plan`; raises ConfigError for an unservable plan."""
     addresses = _view_addresses(plan)
-    zones: dict[bytes, Zone] = {}
+    zones: dict[bytes, LazyZone] = {}
     problems: list[Problem] = []
-    shared: dict[Any, Any] = {}
     for zone_plan in plan.zones:
         try:
-            zone = compile_zone(zone_plan, addresses.get(zone_plan.origin.to_wire().lower(),
-                                                         NO_ADDRESSES), shared)  # fmt: skip
+            zone = lazy_zone(zone_plan, addresses.get(zone_plan.origin, NO_ADDRESSES)
+                             if addresses else NO_ADDRESSES)  # (a Name's hash: its labels)
         except ConfigError as error:
             problems.extend(error.problems)
             continue

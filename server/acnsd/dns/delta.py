@@ -18,8 +18,9 @@ or a target looked up elsewhere, and the cache files it under the zone reached. 
 that may change any answer (other options, views added or removed, `flush_caches`) gets
 empty caches instead.
 
-A zone is compiled whole from its plan (compiler.compile_zone: about 1.5 µs per
-record); patching the nodes of a large zone in place is left for later.
+A zone changed is checked whole (compiler.lazy_zone) and compiled whole from its plan on
+the first query that reaches it (compiler.Expanded: about 1.5 µs per record); patching
+the nodes of a large zone in place is left for later.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from ..errors import ConfigError, Problem
 from .cache import ResponseCache, unheld
 from .compiler import (
     CATALOG_CACHE,
+    LazyZone,
     Tables,
     ViewTables,
-    Zone,
     compile_plan,
-    compile_zone,
+    lazy_zone,
     option_tables,
     views_of,
 )
@@ -78,7 +79,7 @@ class Delta:
 def apply_delta(tables: Tables, delta: Delta) -> tuple[Tables, set[bytes]]:
     """The tables after `delta`, and the names to invalidate in their cache (module doc).
     Raises ConfigError for a zone that cannot be served (nothing is changed then)."""
-    changed = _compiled(tables.zones, delta.zones)
+    changed = _checked(tables.zones, delta.zones)
     zones = tables.zones.with_items(
         {key: new for key, (_, new) in changed.items() if new is not None},
         [key for key, (_, new) in changed.items() if new is None],
@@ -146,12 +147,12 @@ def _emptied(
     }
 
 
-def _compiled(
-    zones: ShardedMap[bytes, Zone], deltas: Iterable[ZoneDelta]
-) -> dict[bytes, tuple[Zone | None, Zone | None]]:
-    """(before, after) of each zone a delta names, compiled; a zone named twice takes the
-    later. Raises ConfigError naming every zone that cannot be served."""
-    changed: dict[bytes, tuple[Zone | None, Zone | None]] = {}
+def _checked(
+    zones: ShardedMap[bytes, LazyZone], deltas: Iterable[ZoneDelta]
+) -> dict[bytes, tuple[LazyZone | None, LazyZone | None]]:
+    """(before, after) of each zone a delta names, checked (lazy_zone); a zone named twice
+    takes the later. Raises ConfigError naming every zone that cannot be served."""
+    changed: dict[bytes, tuple[LazyZone | None, LazyZone | None]] = {}
     problems: list[Problem] = []
     for delta in deltas:
         old = zones.get(delta.key)
@@ -162,7 +163,7 @@ def _compiled(
             if addresses is None:
                 addresses = frozenset() if current is None else current.addresses
             try:
-                new = compile_zone(delta.plan, addresses)
+                new = lazy_zone(delta.plan, addresses)
             except ConfigError as error:
                 problems.extend(error.problems)
                 continue
@@ -206,7 +207,7 @@ def _renamed(
     return {spelling: after[id(view)] for spelling, view in views.items()}
 
 
-def _around(key: bytes, *maps: ShardedMap[bytes, Zone]) -> set[bytes]:
+def _around(key: bytes, *maps: ShardedMap[bytes, LazyZone]) -> set[bytes]:
     """Every zone at or above the name `key` in any of `maps`, and unheld(key)."""
     found = {unheld(key)}
     o = 0
@@ -221,7 +222,7 @@ def _around(key: bytes, *maps: ShardedMap[bytes, Zone]) -> set[bytes]:
 
 def _below(
     below: ShardedMap[bytes, dict[int, int]],
-    changed: Mapping[bytes, tuple[Zone | None, Zone | None]],
+    changed: Mapping[bytes, tuple[LazyZone | None, LazyZone | None]],
     came_or_went: Iterable[bytes],
 ) -> ShardedMap[bytes, dict[int, int]]:
     """`below` (compiler.lengths_below) after the zones `came_or_went` came or went."""

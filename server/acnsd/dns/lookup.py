@@ -114,9 +114,9 @@ def find_zone(
     address = view.address
     for o in offsets:  # the longest suffix of `key` that is a zone this address serves
         name = key[o:]
-        zone = shards[hash(name) & MASK].get(name)
-        if zone is not None and (address is None or address in zone.addresses):
-            return zone
+        lazy = shards[hash(name) & MASK].get(name)
+        if lazy is not None and (address is None or address in lazy.addresses):
+            return lazy.expanded or tables.expanded.expand(lazy)
     return None
 
 
@@ -140,9 +140,11 @@ def _holder(tables: Tables, key: bytes) -> Zone | None:
     o = 0
     while True:
         name = key[o:]
-        zone = shards[hash(name) & MASK].get(name)
-        if zone is not None or not key[o]:
-            return zone
+        lazy = shards[hash(name) & MASK].get(name)
+        if lazy is not None:
+            return lazy.expanded or tables.expanded.expand(lazy)
+        if not key[o]:
+            return None
         o += key[o] + 1
 
 

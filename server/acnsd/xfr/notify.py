@@ -25,10 +25,9 @@ import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
-from ..dns.compiler import Tables, Zone
+from ..dns.compiler import LazyZone, Tables
 from ..model.types import NotifyTarget
 from .primary import TransferCounters
-from .records import zone_serial
 from .tsig import Keyring
 
 __all__ = ["CONCURRENT", "TRIES", "WAIT", "Notifier", "changed_zones"]
@@ -52,7 +51,7 @@ def changed_zones(old: Tables, new: Tables, keys: Iterable[bytes] | None = None)
     return changed
 
 
-def _changed(old_zones: Mapping[bytes, Zone], zones: Mapping[bytes, Zone],
+def _changed(old_zones: Mapping[bytes, LazyZone], zones: Mapping[bytes, LazyZone],
              keys: Iterable[bytes] | None) -> list[str]:
     changed = []
     items = zones.items() if keys is None else (
@@ -61,7 +60,7 @@ def _changed(old_zones: Mapping[bytes, Zone], zones: Mapping[bytes, Zone],
         before = old_zones.get(key)
         if before is zone:
             continue
-        if before is None or zone_serial(before) != zone_serial(zone):
+        if before is None or before.serial != zone.serial:  # (not compiled for it)
             changed.append(zone.name)
     return changed
 

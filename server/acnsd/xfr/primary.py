@@ -168,9 +168,9 @@ class Primary:
             return checked.signer.sign(response, now)
         if question.rdtype == _AXFR and transport is Transport.UDP:
             return _error(checked, dns.rcode.NOTIMP, now)  # RFC 5936 §4.2, as Knot
-        zone = tables.zones.get(qname)
+        zone = tables.zone(qname)
         if zone is None and catalogs is not None:
-            zone = catalogs.zones.get(qname)
+            zone = catalogs.zone(qname)
         if zone is None or view is not None and view not in zone.addresses:
             return _error(checked, dns.rcode.NOTAUTH, now)
         ident = message.id
