@@ -161,7 +161,10 @@ def _tag(word: str) -> str:
     return _RESOLVER.resolve(yaml.ScalarNode, word, (True, False))
 
 
+@functools.lru_cache(maxsize=1024)
 def _scalar(word: str) -> Any:
+    """A plain word's value (remembered for the words met most recently: every value YAML
+    gives a plain word is immutable, so one object serves every file that has the word)."""
     tag = _tag(word)
     if tag == _STR:
         return word
