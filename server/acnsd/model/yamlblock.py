@@ -161,8 +161,17 @@ def _tag(word: str) -> str:
     return _RESOLVER.resolve(yaml.ScalarNode, word, (True, False))
 
 
-@functools.lru_cache(maxsize=1024)
 def _scalar(word: str) -> Any:
+    """A plain word's value: itself, a string, when YAML 1.1 has no implicit tag for a word
+    of its first character (as Resolver.resolve looks them up; most names), else _typed's."""
+    resolvers = _RESOLVER.yaml_implicit_resolvers
+    if word[0] not in resolvers and None not in resolvers:
+        return word
+    return _typed(word)
+
+
+@functools.lru_cache(maxsize=1024)
+def _typed(word: str) -> Any:
     """A plain word's value (remembered for the words met most recently: every value YAML
     gives a plain word is immutable, so one object serves every file that has the word)."""
     tag = _tag(word)
