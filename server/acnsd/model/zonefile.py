@@ -564,7 +564,28 @@ def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterabl
             raise _Outside
         rdatas = list(map(add, map(_TXT_HEADS.__getitem__, map(len, values)), values))
         return map(reader.shared.setdefault, rdatas, rdatas)
+    if rdtype in _ONE_NAME or rdtype == "MX":
+        joined = "\n".join(group)
+        if '"' in joined or "\t" in joined:
+            return map(_ENCODERS[rdtype], repeat(reader), group)  # (refused there)
+        if rdtype != "MX":
+            if " " not in joined:  # one name each (_target)
+                return zip(map(reader.name, group))
+        else:
+            parts = list(map(str.split, group))
+            if sum(map(len, parts)) == 2 * len(parts):  # a preference and a name each (_mx)
+                preferences, exchanges = zip(*parts, strict=True)
+                if "".join(preferences).isdigit():
+                    values = list(map(int, preferences))
+                    if max(values) > 0xFFFF:
+                        raise _Outside
+                    packed = list(map(_PACK_H, values))
+                    return zip(map(reader.shared.setdefault, packed, packed),
+                               map(reader.name, exchanges), strict=True)
     return map(_ENCODERS[rdtype], repeat(reader), group)
+
+
+_ONE_NAME = ("NS", "CNAME", "PTR")  # the types whose rdata is one name
 
 
 def _encode_one(parse: _Parse) -> Callable[[_Reader, str], Rdata]:
