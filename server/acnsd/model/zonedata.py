@@ -196,7 +196,8 @@ def read_zone_files(zones: Sequence[ResolvedZone], server: ServerConfig,
 
 
 # Zone files read ahead of their turn, and parsed together (zonefile.parse_many: a file of a
-# few records costs several times less so)
+# few records costs ~40 % less so; more at a time cost more, their columns outgrowing the
+# CPU caches)
 _AHEAD = 64
 
 
