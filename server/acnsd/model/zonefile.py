@@ -606,6 +606,10 @@ _ENCODERS = {text: _encode_one(parse) for text, (_, parse) in _PARSERS.items()}
 # What keeps a file from being read with others (parse_many): comments, blank owners,
 # directives, tabs, blanks at the end of a line; the file is then read alone.
 _ALONE = (";", "\n ", "\t", "\n$", " \n")
+# Files of fewer lines are read together (parse_many): a larger file costs less alone, its
+# own columns costing less than its lines' share of the group's (~0.4 µs a line more), which
+# then outweighs what reading it alone costs more (~15 µs a file)
+_FEW_LINES = 32
 # The types whose rdatas hold names (parse_many takes only absolute ones)
 _NAMED = frozenset({"NS", "CNAME", "PTR", "MX", "SRV", "SOA"})
 
@@ -613,15 +617,16 @@ _NAMED = frozenset({"NS", "CNAME", "PTR", "MX", "SRV", "SOA"})
 def parse_many(texts: Sequence[str], origins: Sequence[dns.name.Name],
                shared: dict[bytes, bytes]) -> list[tuple[WireRRset, ...] | None]:
     """What parse(text, origin, shared) gives for each text and origin (no limit: the
-    caller gives only texts that cannot pass one). The files in the form zone exports have
-    with absolute names (every line `owner. TTL IN TYPE rdata`, each owner's lines together
-    and each RRset's) are read together, column by column over all their lines
-    (_columns_many); a file found not to be is read alone, and the others together again
-    (a group that fails where no file is named is halved)."""
+    caller gives only texts that cannot pass one). The files of fewer than _FEW_LINES lines
+    in the form zone exports have with absolute names (every line `owner. TTL IN TYPE
+    rdata`, each owner's lines together and each RRset's) are read together, column by
+    column over all their lines (_columns_many); a file found not to be is read alone, and
+    the others together again (a group that fails where no file is named is halved)."""
     out: list[tuple[WireRRset, ...] | None] = [None] * len(texts)
     together = []
     for i, (text, origin) in enumerate(zip(texts, origins, strict=True)):
         if (text and text[0] not in " $" and text[-1] != " " and len(origin) > 1
+                and text.count("\n") < _FEW_LINES
                 and not any(map(text.__contains__, _ALONE)) and text.isascii()
                 and not text.encode().translate(None, _INSIDE)):
             together.append(i)
