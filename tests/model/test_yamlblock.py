@@ -95,6 +95,31 @@ def test_what_it_reads_equals_the_full_reader(text, root):
         assert lines == full.lines
 
 
+@settings(max_examples=300)
+@given(_documents(), st.sampled_from(["", "zones"]), st.lists(_WORD,
+                                                            min_size=1))
+def test_a_document_of_the_form_of_one_read_before_is_read_as_the_full_reader_reads_it(
+        text, root, others):
+    """The same text with other words where values are (so of the same form): read from
+    the shape learnt of the first, equal to what the full reader reads."""
+    yamlblock.read(text, root)
+    words = iter(others * (text.count("\n") + 1))
+    variant = yamlblock._VALUE.sub(lambda m: m[1] + next(words), text)
+    learnt = (yamlblock._form(variant)[0], root) in yamlblock._shapes
+    fast = yamlblock.read(variant, root)
+    event("of a shape learnt" if learnt else "of no shape learnt")
+    try:
+        full = _full(variant, root)
+    except ConfigError:
+        assert fast is None
+        return
+    event("read here" if fast is not None else "left to the full reader")
+    if fast is not None:
+        value, lines = fast
+        assert repr(value) == repr(full.value)  # repr: True is not 1
+        assert lines == full.lines
+
+
 ZONE_FILE = """\
 - name: shop.test
   dns_settings:
@@ -133,3 +158,14 @@ def test_what_it_leaves_the_full_reader_words(text, message, line):
         parse(text, "t.yaml", "zones")
     problem, = info.value.problems
     assert message in problem.message and problem.line == line
+
+
+def test_zone_files_of_one_form_are_read_from_its_shape():
+    yamlblock.read(ZONE_FILE, "zones")
+    other = ZONE_FILE.replace("shop.test", "cart.test").replace("ns_set: 1", "ns_set: 2")
+    assert (yamlblock._form(other)[0], "zones") in yamlblock._shapes
+    fast = yamlblock.read(other, "zones")
+    full = _full(other, "zones")
+    assert fast == (full.value, full.lines)
+    assert fast[0][0]["name"] == "cart.test"
+    assert fast[0][0]["dns_settings"]["nameservers"]["ns_set"] == 2

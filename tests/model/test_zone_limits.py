@@ -87,6 +87,27 @@ def test_all_zones_together_stop_at_the_total(env):
     assert "server.limits.max_records_total" in problem.message
 
 
+def exported(name: str, count: int) -> str:
+    """A zone file in export form, which zonedata reads ahead with others and parses with
+    them (zonefile.parse_many)."""
+    return "".join(f"h{i}.{name}. 300 IN A 192.0.2.1\n" for i in range(count))
+
+
+@pytest.mark.parametrize("total", [50, 60])
+def test_files_read_together_stop_at_the_total_where_each_read_alone_does(env, total):
+    zones = [zone(name, "custom.account") for name in ("a.test", "b.test", "c.test")]
+    cfg = config(account(two_sets(), zones))
+    cfg["server"]["limits"] = {"max_records_total": total}
+    files = {"a.test": exported("a.test", 25), "b.test": exported("b.test", 15),
+             "c.test": exported("c.test", 20)}
+    if total == 60:
+        env.load(cfg, files)
+        return
+    problem = only(env.refused(cfg, files))
+    assert problem.file.endswith("c.test.zone") and problem.line == 11
+    assert "more than 10 records" in problem.message
+
+
 def test_a_file_read_before_is_checked_against_a_lowered_limit(env):
     """An unchanged file comes from the cache; a lower limit still applies to it."""
     env.load(one_zone(), {"a.test": HEAD + records(50)})

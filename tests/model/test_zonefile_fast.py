@@ -8,7 +8,9 @@ file's bytes, the fast reader.
   increases when the file or an included file changes (R10);
 - the fast reader gives exactly dnspython's RRsets (owners, types, TTLs, rdatas, order),
   encoded exactly as wire.encode_rrset encodes dnspython's, or leaves the file to
-  dnspython: for every file of its subset, and mutated ones.
+  dnspython: for every file of its subset, and mutated ones;
+- files read together (zonefile.parse_many, as zonedata reads them) give what each read
+  alone gives, and dnspython.
 """
 
 from __future__ import annotations
@@ -219,11 +221,11 @@ def mutated_texts(draw) -> str:
     return text
 
 
-def _dnspython(text: str):
+def _dnspython(text: str, origin: dns.name.Name = ORIGIN):
     """dnspython's RRsets of the text, as zonedata reads a file the fast reader leaves."""
     try:
         parsed = dns.zone.from_file(io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8"),
-                                    origin=ORIGIN, relativize=False, check_origin=False)
+                                    origin=origin, relativize=False, check_origin=False)
     except Exception as exc:  # noqa: BLE001 - any failure: the fast reader must fail too
         return exc
     return [dns.rrset.from_rdata_list(name, rdataset.ttl, list(rdataset))
@@ -239,7 +241,8 @@ def _form(rrset: WireRRset) -> tuple:
             [t.wire for t in rrset.targets], rrset.extra)
 
 
-def _same(fast: tuple[WireRRset, ...], slow: list[dns.rrset.RRset], text: str) -> None:
+def _same(fast: tuple[WireRRset, ...], slow: list[dns.rrset.RRset], text: str,
+          origin: dns.name.Name = ORIGIN) -> None:
     # decoded, the fast reader's RRsets are dnspython's
     assert len(fast) == len(slow)
     for got, expected in zip(map(decode_rrset, fast), slow, strict=True):
@@ -249,7 +252,7 @@ def _same(fast: tuple[WireRRset, ...], slow: list[dns.rrset.RRset], text: str) -
         assert [rd.to_text() for rd in got] == [rd.to_text() for rd in expected]
         assert list(got) == list(expected)
     # and encoded, exactly what the fallback (dnspython's reader, then encode_rrset) gives
-    encoded = zonedata._read_with_dnspython(text.encode(), "test.zone", ORIGIN)
+    encoded = zonedata._read_with_dnspython(text.encode(), "test.zone", origin)
     assert [_form(r) for r in fast] == [_form(r) for r in encoded]
 
 
@@ -408,6 +411,107 @@ def test_a_typical_export_is_read_column_by_column():
     columns = _columns(text)
     assert columns is not None
     _same(columns, _dnspython(text), text)
+
+
+# Files read together (parse_many): files in export form of several zones, with absolute
+# names, RRsets of several lines; and some a file alone must read (relative names, errors,
+# a comment...)
+
+ZONES = ["example.com", "a.example.com", "example.net", "x" * 63 + ".test"]
+
+
+def _export_values(zone: str) -> dict[str, list[str]]:
+    return {
+        "A": ["192.0.2.1", "192.0.2.2", "192.0.2.1"], "AAAA": ["2001:db8::1", "2001:DB8::1"],
+        "NS": [f"ns1.{zone}.", f"NS1.{zone}.", "ns.other.net."],
+        "CNAME": [f"{zone}.", f"www.{zone}."], "PTR": [f"host.{zone}.", "."],
+        "MX": [f"10 mail.{zone}.", f"10 MAIL.{zone}.", f"20 mail.{zone}.", "0 ."],
+        "SRV": [f"0 5 5060 sip.{zone}.", f"0 5 5060 SIP.{zone}.", "1 0 0 ."],
+        "TXT": ['"v=spf1 -all"', '"a b"', "bare", '"x" "y"'],
+        "CAA": ['0 issue "ca.test"', "128 iodef mailto:x@example.com"],
+        "SOA": [f"ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 300"],
+    }
+
+
+@st.composite
+def export_files(draw) -> tuple[dns.name.Name, str]:
+    """A zone and a file for it in export form, each RRset's lines together (dnspython's
+    output); now and then with a flaw that makes it read alone."""
+    zone = draw(st.sampled_from(ZONES))
+    values = _export_values(zone)
+    owners = draw(st.lists(st.sampled_from(
+        [f"{zone}.", f"www.{zone}.", f"mail.{zone}.", f"a.b.{zone}.", f"*.{zone}.",
+         f"{'y' * 63}.{zone}."]), min_size=1, max_size=4, unique=True))
+    lines = []
+    for owner in owners:
+        types = draw(st.lists(st.sampled_from(sorted(values)), min_size=1, max_size=3,
+                              unique=True))
+        types = ["CNAME"] if "CNAME" in types else types  # what dnspython refuses
+        types = [t for t in types if t != "SOA" or owner == f"{zone}."] or ["A"]
+        for rdtype in types:
+            rrs = 1 if rdtype in ("CNAME", "SOA") else draw(st.integers(1, 3))
+            for _ in range(rrs):
+                ttl = draw(st.sampled_from(["300", "3600", "0"]))
+                lines.append(f"{owner} {ttl} IN {rdtype} {draw(st.sampled_from(values[rdtype]))}")
+    flaw = draw(st.sampled_from(["none"] * 6 + ["relative", "case", "apart", "comment",
+                                                "outside", "cname"]))
+    if flaw == "relative":
+        lines.append(f"www.{zone}. 300 IN MX 10 mail")
+    elif flaw == "case":
+        lines.append(f"WWW.{zone.upper()}. 300 IN A 192.0.2.9")
+    elif flaw == "apart":
+        lines.append(lines[0])
+    elif flaw == "comment":
+        lines.append("; a comment")
+    elif flaw == "outside":
+        lines.append("outside.org. 300 IN A 192.0.2.9")
+    elif flaw == "cname":
+        lines.append(f"{owners[-1]} 300 IN CNAME {zone}.")
+    text = "\n".join(lines) + draw(st.sampled_from(["\n", ""]))
+    event(f"flaw: {flaw}")
+    return dns.name.from_text(zone), text
+
+
+def _together(text: str, origin: dns.name.Name) -> bool:
+    try:
+        return zonefile._columns_many([text], [origin], {}) is not None
+    except Exception:  # noqa: BLE001 - parse_many reads such a file alone
+        return False
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(export_files(), min_size=1, max_size=8))
+def test_files_read_together_are_read_as_each_alone_and_as_dnspython_reads_them(files):
+    origins = [origin for origin, _ in files]
+    texts = [text for _, text in files]
+    together = zonefile.parse_many(texts, origins, {})
+    for origin, text, got in zip(origins, texts, together, strict=True):
+        alone = zonefile.parse(text, origin)
+        assert (got is None) == (alone is None)
+        event("a file of the form read together" if _together(text, origin) else
+              "a file read alone")
+        if got is not None:
+            assert [_form(r) for r in got] == [_form(r) for r in alone]
+            _same(got, _dnspython(text, origin), text, origin)
+        else:
+            event("left to dnspython")
+
+
+def test_files_in_export_form_are_read_together_not_alone(monkeypatch):
+    zones = ["example.com", "example.net", "a.example.com"]
+    texts = [f"{z}. 3600 IN A 192.0.2.1\n{z}. 3600 IN MX 10 mail.{z}.\n"
+             f"{z}. 3600 IN MX 20 mx2.other.net.\n{z}. 300 IN MX 10 MAIL.{z}.\n"
+             f"sub.{z}. 86400 IN NS ns1.{z}.\nsub.{z}. 86400 IN NS ns2.{z}.\n"
+             f"mail.{z}. 3600 IN A 192.0.2.2\nwww.{z}. 300 IN CNAME {z}.\n" for z in zones]
+    origins = list(map(dns.name.from_text, zones))
+    alone = [zonefile.parse(text, origin) for text, origin in zip(texts, origins, strict=True)]
+    monkeypatch.setattr(zonefile, "parse", None)  # (read alone, it would fail)
+    together = zonefile.parse_many(texts, origins, {})
+    assert [[_form(r) for r in rrsets] for rrsets in together] == [
+        [_form(r) for r in rrsets] for rrsets in alone]
+    mx = decode_rrset(together[0][1])
+    assert (mx.ttl, sorted(rd.to_text() for rd in mx)) == (
+        300, ["10 mail.example.com.", "20 mx2.other.net."])
 
 
 SOA = "ns1 hostmaster 1 2 3 4 300"

@@ -150,12 +150,12 @@ class _Reader:
         value = m.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
-        here = join_path(path, key)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.error(here, f"must be an integer {low}..{high}, not {_kind(value)}", rule)
+            self.error(join_path(path, key), f"must be an integer {low}..{high}, not "
+                       f"{_kind(value)}", rule)
             return default
         if not low <= value <= high:
-            self.error(here, f"must be {low}..{high}, not {value}", rule)
+            self.error(join_path(path, key), f"must be {low}..{high}, not {value}", rule)
             return default
         return value
 
@@ -729,7 +729,24 @@ def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | No
 
 
 def _zone_settings(r: _Reader, value: Any, path: str) -> DnsSettings:
-    return shared(_settings(r, value, path, NS_TYPES, allow_set=True) or DnsSettings())
+    """A zone's dns_settings; read once for the zones that have them alike (most of 10^5
+    zones have one of a few), while they are without problems (which name their path)."""
+    key = repr(value)  # (each YAML value's repr tells it from the others)
+    settings = _SETTINGS.get(key)
+    if settings is not None:
+        return settings
+    problems = len(r.problems)
+    settings = shared(_settings(r, value, path, NS_TYPES, allow_set=True) or DnsSettings())
+    if len(r.problems) == problems:
+        if len(_SETTINGS) >= _SETTINGS_KEPT:
+            _SETTINGS.clear()
+        _SETTINGS[key] = settings
+    return settings
+
+
+# The zone dns_settings read last without problems, by their value's repr (_zone_settings)
+_SETTINGS: dict[str, DnsSettings] = {}
+_SETTINGS_KEPT = 4096
 
 
 def _vanity(r: _Reader, value: Any, path: str) -> tuple[str, ...]:

@@ -77,9 +77,10 @@ def read_stamped(path: str | os.PathLike[str]) -> tuple[bytes, Stamp]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(0, "not a regular file", str(path))
-        want = max(st.st_size + 1, 1 << 16)
+        want = st.st_size + 1  # (an octet more: a short read is the end of the file)
         chunks = [os.read(fd, want)]
-        while len(chunks[-1]) == want:  # (it grew since: a short read is the end of a file)
+        while len(chunks[-1]) == want:  # it grew since
+            want = 1 << 16
             chunks.append(os.read(fd, want))
     finally:
         os.close(fd)

@@ -57,9 +57,85 @@ _Token = tuple[int, bool, str | None, str | None, int]
 def read(text: str, root: str = "") -> tuple[Any, dict[str, int]] | None:
     """The value of the document `text` and the line of each YAML path in it (its root
     named `root`), as yamlsrc.parse reads them; None when it is beyond the subset (or is
-    no document)."""
-    if "\t" in text or "\r" in text:
+    no document).
+
+    A document whose form (its text but the words that are values: _form) is that of one
+    read before takes the values and lines of that one's shape (the 10^5 zone files of the
+    directory layout have a few forms)."""
+    if "\t" in text or "\r" in text or "\0" in text:
         return None
+    form, words = _form(text)
+    shape = _shapes.get((form, root))
+    if shape is not None:
+        try:
+            values = list(map(_scalar, words))
+        except _Unread:
+            return None
+        return _build(shape[0], values), dict(shape[1])
+    read = _read(text, root)
+    if read is not None:
+        _learn((form, root), words, *read)
+    return read
+
+
+# A value word at the end of a line: after a key (`key: word`) or a dash (`- word`)
+_VALUE = re.compile(rf"(: |^ *- )({_WORD})$", re.MULTILINE)
+# A value's shape: a mapping's keys and values' shapes, a sequence's items' shapes, or the
+# index of a word (a scalar)
+_Shape = int | tuple[str, list[tuple[str, "_Shape"]]] | tuple[str, list["_Shape"]]
+# The shapes (and the lines of their YAML paths) of the forms read last, by (form, root)
+_shapes: dict[tuple[str, str], tuple[_Shape, dict[str, int]]] = {}
+_SHAPES_KEPT = 256
+
+
+def _form(text: str) -> tuple[str, list[str]]:
+    """The text with each value word taken out (a NUL between what is left; the document
+    has none), and those words."""
+    parts = _VALUE.split(text)
+    words = parts[2::3]
+    del parts[2::3]
+    return "\0".join(parts), words
+
+
+def _learn(key: tuple[str, str], words: list[str], value: Any, lines: dict[str, int]) -> None:
+    """Keep the shape of a document read, if its scalars are its value words, in order
+    (not so when a comment holds `: word`, or the document is one word)."""
+    leaves: list[Any] = []
+    shape = _shape(value, leaves)
+    try:
+        scalars = list(map(_scalar, words))
+    except _Unread:
+        return
+    if len(leaves) != len(scalars) or any(
+            leaf.__class__ is not scalar.__class__ or leaf != scalar
+            for leaf, scalar in zip(leaves, scalars, strict=True)):
+        return
+    if len(_shapes) >= _SHAPES_KEPT:
+        _shapes.clear()
+    _shapes[key] = (shape, dict(lines))
+
+
+def _shape(value: Any, leaves: list[Any]) -> _Shape:
+    if isinstance(value, dict):
+        return ("mapping", [(key, _shape(item, leaves)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("sequence", [_shape(item, leaves) for item in value])
+    leaves.append(value)
+    return len(leaves) - 1
+
+
+def _build(shape: _Shape, values: list[Any]) -> Any:
+    """A value of `shape`, its scalars `values`."""
+    if shape.__class__ is int:
+        return values[shape]
+    kind, items = shape
+    if kind == "mapping":
+        return {key: _build(item, values) for key, item in items}
+    return [_build(item, values) for item in items]
+
+
+def _read(text: str, root: str) -> tuple[Any, dict[str, int]] | None:
+    """read's reading of a document line by line."""
     tokens: list[_Token] = []
     for number, line in enumerate(text.split("\n"), 1):
         match = _LINE.fullmatch(line)
@@ -162,6 +238,18 @@ def _tag(word: str) -> str:
 
 
 def _scalar(word: str) -> Any:
+    """A plain word's value: itself, a string, when YAML 1.1 has no implicit tag for a word
+    of its first character (as Resolver.resolve looks them up; most names), else _typed's."""
+    resolvers = _RESOLVER.yaml_implicit_resolvers
+    if word[0] not in resolvers and None not in resolvers:
+        return word
+    return _typed(word)
+
+
+@functools.lru_cache(maxsize=1024)
+def _typed(word: str) -> Any:
+    """A plain word's value (remembered for the words met most recently: every value YAML
+    gives a plain word is immutable, so one object serves every file that has the word)."""
     tag = _tag(word)
     if tag == _STR:
         return word
