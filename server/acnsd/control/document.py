@@ -8,7 +8,8 @@ lines' comments, else by dumping the whole document. When no indentation of the 
 reproduces the file exactly, the first edit dumps it whole (comments and order kept, the
 layout the dumper's) and says so in the log. What the dumper writes reads back as what it
 was given: a string whose plain YAML form the loader would read as something else (`yes`,
-`5:00`, `null`) is written quoted.
+`5:00`, `null`) is written quoted. A file in the plain block form acnsd writes is read by
+libyaml into the same round-trip document (blockyaml.py), not by ruamel.yaml's loader.
 
 The document and the text's positions are kept between edits; an edit that is not taken
 (the change was refused) leaves the document to be parsed again, in the background: at
@@ -31,6 +32,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..api.splice import compose, plain, splice
+from .blockyaml import load_block
 
 __all__ = ["LIST_INDENTS", "Document", "dump", "to_yaml", "yaml_dumper"]
 
@@ -96,10 +98,16 @@ def dump(yaml: YAML, document: Any) -> str:
 
 
 def _round_tripper(text: str, path: Path,
-                   first: tuple[int, int, int]) -> tuple[YAML, Any, bool]:
+                   first: tuple[int, int, int]) -> tuple[YAML, Any, bool, Any]:
     """A YAML instance whose indentation reproduces `text` exactly, when one does (`first`
-    tried first, then INDENTS in order); the document it read, and whether the
-    reproduction is exact."""
+    tried first, then INDENTS in order); the document it read, whether the reproduction
+    is exact, and the text's node tree when it was composed on the way (else None).
+
+    A text in the plain block form (blockyaml.py; the form acnsd writes) that `first`
+    reproduces is read by libyaml, not by ruamel.yaml's loader."""
+    block = load_block(text, yaml_dumper(*first))
+    if block is not None and dump(yaml_dumper(*first), block[0]) == text:
+        return yaml_dumper(*first), block[0], True, block[1]
     try:
         document = yaml_dumper().load(text)
     except YAMLError:
@@ -107,11 +115,11 @@ def _round_tripper(text: str, path: Path,
     if document is not None:
         for indents in (first, *(i for i in INDENTS if i != first)):
             if dump(yaml_dumper(*indents), document) == text:
-                return yaml_dumper(*indents), document, True
+                return yaml_dumper(*indents), document, True, None
     log.warning("event=api_layout file=%s reason='no indentation reproduces the file "
                 "exactly: the first change through the API rewrites its layout (comments and "
                 "order are kept)'", path)
-    return yaml_dumper(), document, False
+    return yaml_dumper(), document, False, None
 
 
 class Document:
@@ -125,9 +133,9 @@ class Document:
         self.path = path
         self.lock = threading.Lock()  # the document, against the background parse
         self.text = text
-        self._yaml, self._document, self._exact = _round_tripper(text, path, indents)
+        self._yaml, self._document, self._exact, tree = _round_tripper(text, path, indents)
         self._data: Any = None  # plain(self._document), kept between edits
-        self._tree: Any = None  # compose(self.text): line positions, for splicing
+        self._tree: Any = tree  # compose(self.text): line positions, for splicing
         self._pending: tuple[str, Any, Any, Any] | None = None
 
     def data(self) -> Any:
