@@ -13,7 +13,7 @@ import types
 import dns.name
 import dns.rrset
 import pytest
-from acnsd.dns.wire import WireRRset, encode_rrset
+from acnsd.dns.wire import WireRRset, decode_rrset, encode_rrset
 from acnsd.model import journal, store
 from acnsd.model.config import load, record
 from acnsd.model.recording import IMPORTED
@@ -258,3 +258,24 @@ def test_the_state_follows_the_serials_the_store_decided(env, monkeypatch):
     monkeypatch.setattr(store, "time", later)
     recorded = record(loaded)
     assert state.serials["a.test"]["serial"] == _serial(recorded, "a.test")
+
+
+def test_a_plan_given_the_stores_serial_differs_from_the_one_built_only_in_it(env, monkeypatch):
+    """The store deciding a serial other than the load's (a first start across a second)
+    changes the plan served in its SOA serial only: origin, nameservers and every other
+    RRset are the ones built."""
+    cfg = _site()
+    env.write(cfg)
+    loaded = load(env.path, save_state=False)
+    later = types.SimpleNamespace(**{n: getattr(time, n) for n in dir(time)
+                                     if not n.startswith("_")})
+    later.time = lambda: time.time() + 100
+    monkeypatch.setattr(store, "time", later)
+    recorded = record(loaded)
+    for built, served in zip(loaded.plan.zones, recorded.plan.zones, strict=True):
+        assert served.origin is built.origin
+        assert served.nameservers == built.nameservers
+        assert served.rrsets[:-1] == built.rrsets[:-1]
+        old, new = (decode_rrset(plan.rrsets[-1])[0] for plan in (built, served))
+        assert new.serial != old.serial
+        assert new.replace(serial=old.serial) == old
