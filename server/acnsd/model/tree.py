@@ -49,6 +49,7 @@ MAIN = ""  # acnsd.yaml's name among the files read (its YAML paths name no file
 # ("racy git"; zonedata.py reads zone files by the same rule).
 SETTLED_NS = 2_000_000_000
 _STAMP = struct.Struct("<qQQq32s")  # a Stamp: mtime_ns, size, inode, read_at, SHA-256
+_STAT = struct.Struct("<qQQq")  # its fields but the digest (read without copying it)
 
 Overlay = Mapping[str, str | None]  # absolute path → the text it holds instead (None: absent)
 
@@ -72,23 +73,23 @@ class Stamp(bytes):
 
     @property
     def mtime_ns(self) -> int:
-        return _STAMP.unpack(self)[0]
+        return _STAT.unpack_from(self)[0]
 
     @property
     def size(self) -> int:
-        return _STAMP.unpack(self)[1]
+        return _STAT.unpack_from(self)[1]
 
     @property
     def inode(self) -> int:
-        return _STAMP.unpack(self)[2]
+        return _STAT.unpack_from(self)[2]
 
     @property
     def read_at(self) -> int:
-        return _STAMP.unpack(self)[3]
+        return _STAT.unpack_from(self)[3]
 
     @property
     def digest(self) -> str:
-        return _STAMP.unpack(self)[4].hex()
+        return self[_STAT.size:].hex()
 
     def fields(self) -> tuple[int, int, int, str, int]:
         """(mtime_ns, size, inode, digest, read_at), as the arguments that make it."""
@@ -98,7 +99,7 @@ class Stamp(bytes):
     def vouches(self, st: os.stat_result) -> bool:
         """Whether a file whose stat is `st` holds what was read without reading it: the
         same stat, and settled when it was read."""
-        mtime_ns, size, inode, read_at, _ = _STAMP.unpack(self)
+        mtime_ns, size, inode, read_at = _STAT.unpack_from(self)
         return ((st.st_mtime_ns, st.st_size, st.st_ino) == (mtime_ns, size, inode)
                 and mtime_ns < read_at - SETTLED_NS)
 
