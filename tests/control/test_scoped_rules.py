@@ -5,6 +5,7 @@ the verdict says, so the case is the one meant."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,25 @@ def test_paths_after_a_deleted_zone_are_renumbered(start):
     assert [p.path for p in verdict.problems] == ["accounts[0].zones[1].dns_settings.ns_ttl"]
     verdict, accepted = oracle.judge(ZoneCreated(A, "d.test"))
     assert accepted and verdict.zones["d.test"].path == "accounts[0].zones[2]"
+
+
+def test_a_zone_costs_the_index_no_tuple_of_its_own(start):
+    """Its place is two fields of its entry, and its zone file's readers the zone's name
+    unless the file has several (issue 16: a tuple per zone is ~5 MiB at 10^5 zones)."""
+    oracle = start(config(account(zones=[zone("a.test"), zone("b.test", file="a.test.zone"),
+                                         zone("c.test")], id=A)))
+    entry = oracle.index.zone("c.test")
+    assert entry.place == ("accounts[0].zones", 2)
+    assert not [r for r in gc.get_referents(entry) if isinstance(r, tuple)]
+    assert not [r for r in gc.get_referents(oracle.index._files)
+                if isinstance(r, tuple) and "c.test" in r]
+    assert oracle.index.zones_reading(entry.config.file) == {"c.test"}
+    shared = oracle.index.zone("a.test").config.file
+    assert oracle.index.zones_reading(shared) == {"a.test", "b.test"}
+    oracle.judge(ZoneDeleted("a.test"))
+    assert oracle.index.zones_reading(shared) == {"b.test"}
+    assert oracle.index.zone("c.test").place == ("accounts[0].zones", 2)
+    assert oracle.index.zone("c.test").config.path == "accounts[0].zones[1]"
 
 
 def test_a_zone_file_near_the_total_record_limit_is_left_to_load(start):

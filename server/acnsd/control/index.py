@@ -102,12 +102,17 @@ class AccountEntry:
 @dataclass(frozen=True, slots=True)  # one per zone
 class ZoneEntry:
     """A zone's configuration and resolution, and its place: the list of zones holding it
-    and its sequence number there (its YAML index is its rank: ModelIndex.zone gives the
-    paths as they are)."""
+    (its positions) and its sequence number there (its YAML index is its rank:
+    ModelIndex.zone gives the paths as they are)."""
 
     config: ZoneConfig
     resolved: ResolvedZone
-    place: Place
+    positions: _Positions
+    seq: int  # (two fields, not a Place: a tuple more per zone is ~56 bytes at 10^5 zones)
+
+    @property
+    def place(self) -> Place:
+        return self.positions.prefix, self.seq
 
     @property
     def key(self) -> tuple[str, int | None]:
@@ -181,9 +186,9 @@ class ModelIndex:
         self._zones: dict[str, ZoneEntry] = {}
         self._below: dict[str, dict[tuple[str, int | None], set[str]]] = {}
         self._on_set: dict[tuple[str, int], set[str]] = {}
-        # zone file → the zones reading it: a tuple, usually of one (a one-element set
-        # costs 216 bytes, a 1-tuple 48); changing it copies the zones of that one file
-        self._files: dict[Path, tuple[str, ...]] = {}
+        # zone file → the zone reading it, or a tuple of those (a one-element set costs
+        # 216 bytes, a 1-tuple 48: one per zone); changing it copies the zones of that file
+        self._files: dict[Path, str | tuple[str, ...]] = {}
         self._owners: dict[str, tuple[Any, ...]] = {}  # R3: ("standard", i) | ("custom",
         # account) | ("vanity", zone, k)
         self._addresses: dict[str, NameAddress] = {}
@@ -216,7 +221,7 @@ class ModelIndex:
                                             account_sets(account)))
             for zone in account.zones:
                 index._put_zone(ZoneEntry(zone, resolved[zone.name],
-                                          index._add(zone, account.id)))
+                                          *index._add(zone, account.id)))
         for address in model.addresses.values():
             index._put_address(address)
         # the entries themselves are shared: neither side changes one in place (state.py)
@@ -253,11 +258,11 @@ class ModelIndex:
         entry = self._zones.get(name)
         if entry is None:
             return None
-        path = self._positions[entry.place[0]].path(entry.place[1])
+        path = entry.positions.path(entry.seq)
         if entry.config.path != path:  # a zone before it was deleted
             entry = self._zones[name] = ZoneEntry(
                 dataclasses.replace(entry.config, path=path),
-                dataclasses.replace(entry.resolved, path=path), entry.place)
+                dataclasses.replace(entry.resolved, path=path), entry.positions, entry.seq)
         return entry
 
     def zone_count(self, account_id: str | None = None) -> int:
@@ -288,7 +293,7 @@ class ModelIndex:
 
     def zones_reading(self, file: Path) -> set[str]:
         """The zones whose zone file is `file`."""
-        return set(self._files.get(file, ()))
+        return set(_names(self._files.get(file, ())))
 
     def nearest_zone_above(self, name: str) -> str | None:
         """The longest zone name that is a proper suffix of `name`."""
@@ -389,9 +394,9 @@ class ModelIndex:
         it: what it received from the zone defaults is recorded now)."""
         old = self._zones.get(config.name)
         if old is None:
-            self._put_zone(ZoneEntry(config, resolved, self._add(config, resolved.account)))
+            self._put_zone(ZoneEntry(config, resolved, *self._add(config, resolved.account)))
             return
-        entry = ZoneEntry(config, as_recorded(resolved), old.place)
+        entry = ZoneEntry(config, as_recorded(resolved), old.positions, old.seq)
         if (entry.key, config.file, config.vanity_name_servers) == (
                 old.key, old.config.file, old.config.vanity_name_servers):
             self._zones[config.name] = entry  # (a set's names changed: nothing else moves)
@@ -403,11 +408,10 @@ class ModelIndex:
         """A zone deleted: its place in the list too (its names are put_address's)."""
         entry = self._zones.pop(name)
         self._drop_zone(entry)
-        prefix, seq = entry.place
-        positions = self._positions[prefix]
-        positions.remove(seq)
+        positions = entry.positions
+        positions.remove(entry.seq)
         if not positions:  # (a zone file left without zones is removed)
-            del self._positions[prefix]
+            del self._positions[positions.prefix]
         self._counts[entry.resolved.account] -= 1
         self.records_total -= self._records.pop(name, 0)
 
@@ -459,9 +463,9 @@ class ModelIndex:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _add(self, zone: ZoneConfig, account_id: str) -> Place:
-        """A place at the end of the list `zone.path` is in (ValueError when that is not
-        the path the place has)."""
+    def _add(self, zone: ZoneConfig, account_id: str) -> tuple[_Positions, int]:
+        """A place at the end of the list `zone.path` is in, as its positions and sequence
+        number (ValueError when that is not the path the place has)."""
         self._counts[account_id] += 1
         prefix = zone.path[:zone.path.rindex("[")]
         positions = self._positions.get(prefix)
@@ -471,7 +475,7 @@ class ModelIndex:
         if positions.path(seq) != zone.path:
             raise ValueError(f"zone {zone.name} is at {zone.path}, not at the end of its "
                              f"list ({positions.path(seq)})")
-        return prefix, seq
+        return positions, seq
 
     def _set_account(self, entry: AccountEntry) -> None:
         self._accounts[entry.account.id] = entry
@@ -481,7 +485,7 @@ class ModelIndex:
     def _put_zone(self, entry: ZoneEntry) -> None:
         resolved = as_recorded(entry.resolved)
         if resolved is not entry.resolved:
-            entry = ZoneEntry(entry.config, resolved, entry.place)
+            entry = ZoneEntry(entry.config, resolved, entry.positions, entry.seq)
         name = entry.config.name
         self._zones[name] = entry
         key = entry.key
@@ -490,7 +494,8 @@ class ModelIndex:
         if key[1] is not None:
             self._on_set.setdefault(key, set()).add(name)  # type: ignore[arg-type]
         file = entry.config.file
-        self._files[file] = (*self._files.get(file, ()), name)
+        held = self._files.get(file)
+        self._files[file] = name if held is None else (*_names(held), name)
         for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
             self._owners.setdefault(use.name, ("vanity", name, k))
 
@@ -505,9 +510,9 @@ class ModelIndex:
         if key[1] is not None:
             _discard(self._on_set, key, name)
         file = entry.config.file
-        left = tuple(n for n in self._files[file] if n != name)
+        left = tuple(n for n in _names(self._files[file]) if n != name)
         if left:
-            self._files[file] = left
+            self._files[file] = left[0] if len(left) == 1 else left
         else:
             del self._files[file]
         for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
@@ -551,7 +556,7 @@ class ModelIndex:
             "zones": {name: (e.config, e.resolved) for name, e in zones.items() if e},
             "below": self._below,
             "on_set": self._on_set,
-            "files": {file: set(names) for file, names in self._files.items()},
+            "files": {file: set(_names(held)) for file, held in self._files.items()},
             "owners": {name: use.use for name in self._owners if (use := self.owner(name))},
             "addresses": self._addresses,
             "served": self._served,
@@ -575,3 +580,8 @@ def _discard(sets: dict[Any, set[str]], key: Any, name: str) -> None:
         if not members:
             del sets[key]
 
+
+
+def _names(held: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The zones reading a zone file, as ModelIndex._files holds them."""
+    return (held,) if isinstance(held, str) else held

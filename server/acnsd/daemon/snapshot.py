@@ -255,8 +255,8 @@ def _header(config: str, loaded: Loaded, began: int) -> dict[str, Any] | None:
 def _inputs(config: str, loaded: Loaded, began: int) -> dict[str, Any]:
     model = loaded.model
     base = model.config_file.parent
-    files = {str(base / name) if name != MAIN else str(model.config_file): list(stamp)
-             for name, stamp in loaded.sources.items()}
+    files = {str(base / name) if name != MAIN else str(model.config_file):
+             list(stamp.fields()) for name, stamp in loaded.sources.items()}
     for zone in model.zones:
         stamp = zonedata.file_stamp(zone.file, zone.name)
         if stamp is None:
