@@ -30,13 +30,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .outcome import Outcome
-
 __all__ = ["CacheEntry", "NegativeTemplate", "ResponseCache", "unheld"]
 
-# the response after its ID (question lower-cased), its outcome, the answering zone's apex,
-# and the names it depends on (module doc)
-CacheEntry = tuple[bytes, Outcome, str | None, tuple[bytes, ...]]
+# the response after its ID (question lower-cased), its outcome as a number (OUTCOMES), the
+# answering zone's apex, and the names it depends on (module doc): only objects the cyclic
+# collector does not track, so it stops tracking the entry itself
+CacheEntry = tuple[bytes, int, str | None, tuple[bytes, ...]]
 
 
 _UNHELD = b"\xff"  # no wire name starts with it (a label is at most 63 octets)

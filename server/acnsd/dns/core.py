@@ -99,7 +99,7 @@ from .compiler import Tables, ViewTables, Zone
 from .cookies import COOKIE, OUR_OPTION_SIZE, ServerCookies, is_malformed
 from .dname_templates import DnameTemplate, answer_below, remember_below
 from .lookup import Result, names_below, resolve
-from .outcome import AUTHORITATIVE, RCODE, Outcome
+from .outcome import AUTHORITATIVE, OUTCOMES, RCODE, Outcome, outcome_number
 from .render import (
     EDE_NOT_AUTHORITATIVE,
     negative_tail,
@@ -424,7 +424,8 @@ def _respond(
         hit = cache.get(wire[2:HEADER_SIZE] + query.key + wire[HEADER_SIZE + qlen :])
         if hit is not None:
             body = hit[0]
-            return wire[:2] + body[:10] + query.qname + body[10 + qlen :], hit[1], hit[2]
+            return (wire[:2] + body[:10] + query.qname + body[10 + qlen :], OUTCOMES[hit[1]],
+                    hit[2])
     options = tables.options
     edns = query.edns
     cookie = cookie_key = None  # our COOKIE option; the cache key of a query with one
@@ -444,7 +445,7 @@ def _respond(
                 body = hit[0]
                 response = (wire[:2] + body[:10] + query.qname + body[10 + qlen : -_COOKIE_TAIL]
                             + cookie[4:])
-                return response, hit[1], hit[2]
+                return response, OUTCOMES[hit[1]], hit[2]
     if edns is None:
         limit = _MIN_UDP if udp else _MAX_TCP
         opt = None
@@ -501,7 +502,7 @@ def _respond(
                 depends = (unheld(query.key),)
             else:
                 depends = (zone.key, *result.depends) if result.depends else (zone.key,)
-            tables.cache.store(cache, key, (body, outcome, apex, depends))
+            tables.cache.store(cache, key, (body, outcome_number[outcome], apex, depends))
     return response, outcome, apex
 
 
@@ -592,7 +593,7 @@ def respond(
         udp = transport is _UDP
         hit = (view.udp_cache if udp else view.tcp_cache).get(query[2:])
         if hit is not None:
-            return query[:2] + hit[0], hit[1], hit[2]
+            return query[:2] + hit[0], OUTCOMES[hit[1]], hit[2]
         answers: list[bytes | None] = [b""]
         outcomes: list[tuple[Outcome, str | None]] = [(_DROP, None)]
         handed: list[int] | None = None if handoff is None else []
