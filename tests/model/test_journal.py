@@ -59,6 +59,33 @@ def test_a_zones_content_packed_rrset_by_rrset_is_its_canonical_content(records,
     assert journal.zone_content(made) == (soa, journal.pack_content(soa, rrs)[len(soa):])
 
 
+# owners at or below ex.test: the apex and one label below it (escaped octets and any case
+# among them), more labels below; and elsewhere, with names that end in the zone's wire form
+# but not at a label's start
+_ONE_BELOW = ("@", "EX.test.", "www", "WWW", "mail", "a", "zz", "\\000", "\\200")
+_DEEPER = ("a.b", "www.b", "zz.b", "*.w", "x\\000y.B", "\\200.zz")
+_ELSEWHERE = ("other.test.", "test.", "\\002ex.test.", "a\\002ex.test.", "ex.test.b.")
+
+
+@given(st.sampled_from([_ONE_BELOW, _ONE_BELOW + _DEEPER, _ONE_BELOW + _DEEPER + _ELSEWHERE]),
+       st.sampled_from(["ex.test", "EX.Test"]), st.data())
+def test_a_zone_read_once_is_packed_as_its_canonical_content(owners, apex, data):
+    """zone_content of RRsets each given once, in any order (a zone as read): keys made
+    for all of them together when every owner is at or below the SOA's, the same bytes as
+    pack_content's."""
+    keys = data.draw(st.sets(st.tuples(st.sampled_from(owners), st.sampled_from(["A", "TXT"]),
+                                       st.sampled_from([60, 3600])), max_size=10))
+    records = {(owner, rdtype): (ttl, frozenset(["192.0.2.1", "192.0.2.2"] if rdtype == "A"
+                                                else ['"x"']))
+               for owner, rdtype, ttl in keys}
+    made = rrsets(records, zone=apex)
+    data.draw(st.randoms()).shuffle(made)
+    soa, rrs = journal.zone_rrs(made)
+    assert journal.zone_content(made) == (soa, journal.pack_content(soa, rrs)[len(soa):])
+    elsewhere = {owner for owner, _ in records} & set(_ELSEWHERE)
+    assert (journal._content_by_columns(made) is None) == bool(elsewhere)
+
+
 @given(contents())
 def test_rrsets_read_back_are_held_as_the_renderer_holds_them(records):
     """Compressible names apart (RFC 3597 §4), the rest literal, as encode_rrset does."""

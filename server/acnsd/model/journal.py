@@ -37,6 +37,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import add, attrgetter, itemgetter
 
 import dns.rdatatype
 
@@ -130,7 +131,12 @@ def zone_content(rrsets: Iterable[WireRRset]) -> tuple[RR, bytes]:
     rrs)[len(soa):])` for `(soa, rrs) = zone_rrs(rrsets)`. Sorted RRset by RRset (their
     owner's labels, type, and owner spelling, class and TTL: the canonical order's key of
     each of their RRs), then each RRset's RRs by rdata; one key per RRset rather than one
-    per RR."""
+    per RR. A zone as it is read (_content_by_columns) has its keys made for all its RRsets
+    together."""
+    rrsets = tuple(rrsets)
+    content = _content_by_columns(rrsets)
+    if content is not None:
+        return content
     soas: list[RR] = []
     rrsets_: list[tuple[list[bytes], int, bytes, list[RR]]] = []  # key, RRs
     owners: dict[bytes, list[bytes]] = {}  # each owner's `_owner_labels`
@@ -152,11 +158,85 @@ def zone_content(rrsets: Iterable[WireRRset]) -> tuple[RR, bytes]:
             rrs = body[start:] + rrs
             del body[start:]
         start, last = len(body), head
-        if len(rrs) > 1:
-            cut = len(head) + 2  # the rdata, after its length
-            rrs = sorted(set(rrs), key=lambda rr, cut=cut: rr[cut:])
-        body += rrs
+        body += _by_rdata(head, rrs)
     return _one_soa(soas), b"".join(body)
+
+
+_RDTYPE = attrgetter("rdtype")
+_OWNER_WIRE = attrgetter("owner.wire")
+_OWNER_KEY = attrgetter("owner.key")
+_FIXED = attrgetter("fixed")
+_RDATAS = attrgetter("rdatas")
+
+
+def _content_by_columns(rrsets: Sequence[WireRRset]) -> tuple[RR, bytes] | None:
+    """zone_content of a zone as it is read: one SOA RR, every other RRset given once (one
+    owner spelling, type, class and TTL each), at or below the SOA's owner. The keys are
+    made column by column, an owner's from its labels below the apex only (which every
+    owner has in common: _owner_order). None for any other zone."""
+    rdtypes = list(map(_RDTYPE, rrsets))
+    if rdtypes.count(_SOA) != 1:
+        return None
+    at = rdtypes.index(_SOA)
+    soa = rrsets[at]
+    if len(soa.rdatas) != 1:
+        return None
+    others = [*rrsets[:at], *rrsets[at + 1 :]]
+    del rdtypes[at]
+    heads = list(map(add, map(_OWNER_WIRE, others), map(_FIXED, others)))
+    keys = list(map(_OWNER_KEY, others))
+    order = _owner_order(set(keys), soa.owner.key)
+    if order is None or len(set(heads)) != len(heads):
+        return None
+    rrs = map(_rrset_rrs, heads, map(_RDATAS, others))
+    ordered = sorted(zip(map(order.__getitem__, keys), rdtypes, heads, rrs, strict=True))
+    return _rrs(soa.owner.wire + soa.fixed, soa.rdatas)[0], b"".join(map(_LAST, ordered))
+
+
+_LAST = itemgetter(-1)
+
+
+def _owner_order(keys: Iterable[bytes], apex: bytes) -> dict[bytes, bytes | list[bytes]] | None:
+    """What orders these lower-cased names at or below the lower-cased name `apex` as the
+    canonical order does (their labels, the root's side first): their labels below the
+    apex; or, when no name is more than one label below it (the usual zone), that label
+    (b"" for the apex). None when a name is not at or below the apex."""
+    found: dict[bytes, bytes | list[bytes]] = {}
+    for key in keys:
+        if not key.endswith(apex):
+            return None
+        head = key[: len(key) - len(apex)]
+        if head and head[0] + 1 != len(head):
+            break
+        found[key] = head[1:]
+    else:
+        return found
+    for key in keys:
+        if not key.endswith(apex):
+            return None
+        head, labels, pos = key[: len(key) - len(apex)], [], 0
+        while pos < len(head):
+            labels.append(head[pos + 1 : pos + 1 + head[pos]])
+            pos += head[pos] + 1
+        if pos != len(head):  # the apex's wire form, but not at a label's start
+            return None
+        found[key] = labels[::-1]
+    return found
+
+
+def _rrset_rrs(head: bytes, rdatas: Sequence[bytes | tuple]) -> bytes:
+    """An RRset's RRs as its content holds them (`head`: see _rrs)."""
+    if len(rdatas) == 1 and rdatas[0].__class__ is bytes:
+        return head + rdatas[0]
+    return b"".join(_by_rdata(head, _rrs(head, rdatas)))
+
+
+def _by_rdata(head: bytes, rrs: list[RR]) -> list[RR]:
+    """The RRs of one RRset (`head`: see _rrs) once each, ordered by rdata."""
+    if len(rrs) < 2:
+        return rrs
+    cut = len(head) + 2  # the rdata, after its length
+    return sorted(set(rrs), key=lambda rr: rr[cut:])
 
 
 def _owner_labels(wire: bytes) -> tuple[list[bytes], int]:
