@@ -188,7 +188,9 @@ def _content_by_columns(rrsets: Sequence[WireRRset]) -> tuple[RR, bytes] | None:
     order = _owner_order(set(keys), soa.owner.key)
     if order is None or len(set(heads)) != len(heads):
         return None
-    rrs = map(_rrset_rrs, heads, map(_RDATAS, others))
+    rrs = [head + rdatas[0] if len(rdatas) == 1 and rdatas[0].__class__ is bytes
+           else b"".join(_by_rdata(head, _rrs(head, rdatas)))
+           for head, rdatas in zip(heads, map(_RDATAS, others), strict=True)]
     ordered = sorted(zip(map(order.__getitem__, keys), rdtypes, heads, rrs, strict=True))
     return _rrs(soa.owner.wire + soa.fixed, soa.rdatas)[0], b"".join(map(_LAST, ordered))
 
@@ -222,13 +224,6 @@ def _owner_order(keys: Iterable[bytes], apex: bytes) -> dict[bytes, bytes | list
             return None
         found[key] = labels[::-1]
     return found
-
-
-def _rrset_rrs(head: bytes, rdatas: Sequence[bytes | tuple]) -> bytes:
-    """An RRset's RRs as its content holds them (`head`: see _rrs)."""
-    if len(rdatas) == 1 and rdatas[0].__class__ is bytes:
-        return head + rdatas[0]
-    return b"".join(_by_rdata(head, _rrs(head, rdatas)))
 
 
 def _by_rdata(head: bytes, rrs: list[RR]) -> list[RR]:
