@@ -37,7 +37,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import add, attrgetter, itemgetter
 
 import dns.rdatatype
 
@@ -131,10 +130,10 @@ def zone_content(rrsets: Iterable[WireRRset]) -> tuple[RR, bytes]:
     rrs)[len(soa):])` for `(soa, rrs) = zone_rrs(rrsets)`. Sorted RRset by RRset (their
     owner's labels, type, and owner spelling, class and TTL: the canonical order's key of
     each of their RRs), then each RRset's RRs by rdata; one key per RRset rather than one
-    per RR. A zone as it is read (_content_by_columns) has its keys made for all its RRsets
-    together."""
+    per RR. A zone as it is read (_content_by_places) has its order found for all its
+    RRsets together."""
     rrsets = tuple(rrsets)
-    content = _content_by_columns(rrsets)
+    content = _content_by_places(rrsets)
     if content is not None:
         return content
     soas: list[RR] = []
@@ -162,68 +161,59 @@ def zone_content(rrsets: Iterable[WireRRset]) -> tuple[RR, bytes]:
     return _one_soa(soas), b"".join(body)
 
 
-_RDTYPE = attrgetter("rdtype")
-_OWNER_WIRE = attrgetter("owner.wire")
-_OWNER_KEY = attrgetter("owner.key")
-_FIXED = attrgetter("fixed")
-_RDATAS = attrgetter("rdatas")
-
-
-def _content_by_columns(rrsets: Sequence[WireRRset]) -> tuple[RR, bytes] | None:
-    """zone_content of a zone as it is read: one SOA RR, every other RRset given once (one
-    owner spelling, type, class and TTL each), at or below the SOA's owner. The keys are
-    made column by column, an owner's from its labels below the apex only (which every
-    owner has in common: _owner_order). None for any other zone."""
-    rdtypes = list(map(_RDTYPE, rrsets))
-    if rdtypes.count(_SOA) != 1:
+def _content_by_places(rrsets: Sequence[WireRRset]) -> tuple[RR, bytes] | None:
+    """zone_content of a zone as it is read: one SOA RR, every other RRset the only one of
+    its owner and type, all at or below the SOA's owner. Each RRset's place in the
+    content is one number, its owner's rank (_owner_ranks) and its type. None for any
+    other zone."""
+    soas = [rrset for rrset in rrsets if rrset.rdtype == _SOA]
+    if len(soas) != 1 or len(soas[0].rdatas) != 1:
         return None
-    at = rdtypes.index(_SOA)
-    soa = rrsets[at]
-    if len(soa.rdatas) != 1:
+    apex = soas[0].owner.key
+    ranks = _owner_ranks({rrset.owner.key for rrset in rrsets}, apex)
+    if ranks is None:
         return None
-    others = [*rrsets[:at], *rrsets[at + 1 :]]
-    del rdtypes[at]
-    heads = list(map(add, map(_OWNER_WIRE, others), map(_FIXED, others)))
-    keys = list(map(_OWNER_KEY, others))
-    order = _owner_order(set(keys), soa.owner.key)
-    if order is None or len(set(heads)) != len(heads):
+    rrs: dict[int, bytes] = {}  # by place
+    for rrset in rrsets:
+        rdatas = rrset.rdatas
+        head = rrset.owner.wire + rrset.fixed
+        if len(rdatas) == 1 and rdatas[0].__class__ is bytes:  # one RR, literal: the usual
+            rr = head + rdatas[0]
+        else:
+            rr = b"".join(_by_rdata(head, _rrs(head, rdatas)))
+        rrs[ranks[rrset.owner.key] + rrset.rdtype] = rr
+    if len(rrs) != len(rrsets):  # an owner and type in two RRsets
         return None
-    rrs = [head + rdatas[0] if len(rdatas) == 1 and rdatas[0].__class__ is bytes
-           else b"".join(_by_rdata(head, _rrs(head, rdatas)))
-           for head, rdatas in zip(heads, map(_RDATAS, others), strict=True)]
-    ordered = sorted(zip(map(order.__getitem__, keys), rdtypes, heads, rrs, strict=True))
-    return _rrs(soa.owner.wire + soa.fixed, soa.rdatas)[0], b"".join(map(_LAST, ordered))
+    soa = rrs.pop(ranks[apex] + _SOA)
+    return soa, b"".join(map(rrs.__getitem__, sorted(rrs)))
 
 
-_LAST = itemgetter(-1)
-
-
-def _owner_order(keys: Iterable[bytes], apex: bytes) -> dict[bytes, bytes | list[bytes]] | None:
-    """What orders these lower-cased names at or below the lower-cased name `apex` as the
-    canonical order does (their labels, the root's side first): their labels below the
-    apex; or, when no name is more than one label below it (the usual zone), that label
-    (b"" for the apex). None when a name is not at or below the apex."""
-    found: dict[bytes, bytes | list[bytes]] = {}
+def _owner_ranks(keys: Collection[bytes], apex: bytes) -> dict[bytes, int] | None:
+    """Each of these lower-cased names at or below the lower-cased name `apex` by its rank
+    in the canonical order (their labels, the root's side first, compared below the apex
+    only) times 2^16, room for a type; None when one is not at or below the apex."""
+    by_label = {}  # names one label below the apex (the usual zone) by that label
     for key in keys:
         if not key.endswith(apex):
             return None
         head = key[: len(key) - len(apex)]
         if head and head[0] + 1 != len(head):
             break
-        found[key] = head[1:]
+        by_label[head[1:]] = key
     else:
-        return found
+        return {by_label[label]: rank << 16 for rank, label in enumerate(sorted(by_label))}
+    labels = []
     for key in keys:
         if not key.endswith(apex):
             return None
-        head, labels, pos = key[: len(key) - len(apex)], [], 0
+        head, found, pos = key[: len(key) - len(apex)], [], 0
         while pos < len(head):
-            labels.append(head[pos + 1 : pos + 1 + head[pos]])
+            found.append(head[pos + 1 : pos + 1 + head[pos]])
             pos += head[pos] + 1
         if pos != len(head):  # the apex's wire form, but not at a label's start
             return None
-        found[key] = labels[::-1]
-    return found
+        labels.append((found[::-1], key))
+    return {key: rank << 16 for rank, (_, key) in enumerate(sorted(labels))}
 
 
 def _by_rdata(head: bytes, rrs: list[RR]) -> list[RR]:
