@@ -190,8 +190,9 @@ def _content_by_places(rrsets: Sequence[WireRRset]) -> tuple[RR, bytes] | None:
 
 def _owner_ranks(keys: Collection[bytes], apex: bytes) -> dict[bytes, int] | None:
     """Each of these lower-cased names at or below the lower-cased name `apex` by its rank
-    in the canonical order (their labels, the root's side first, compared below the apex
-    only) times 2^16, room for a type; None when one is not at or below the apex."""
+    in the canonical order (their labels, the root's side first) times 2^16, room for a
+    type; None when one is not at or below the apex. Names one label below the apex are
+    ranked by that label."""
     by_label = {}  # names one label below the apex (the usual zone) by that label
     for key in keys:
         if not key.endswith(apex):
@@ -202,17 +203,13 @@ def _owner_ranks(keys: Collection[bytes], apex: bytes) -> dict[bytes, int] | Non
         by_label[head[1:]] = key
     else:
         return {by_label[label]: rank << 16 for rank, label in enumerate(sorted(by_label))}
+    apex_labels = _owner_labels(apex)[0]
     labels = []
     for key in keys:
-        if not key.endswith(apex):
+        found = _owner_labels(key)[0]
+        if found[: len(apex_labels)] != apex_labels:
             return None
-        head, found, pos = key[: len(key) - len(apex)], [], 0
-        while pos < len(head):
-            found.append(head[pos + 1 : pos + 1 + head[pos]])
-            pos += head[pos] + 1
-        if pos != len(head):  # the apex's wire form, but not at a label's start
-            return None
-        labels.append((found[::-1], key))
+        labels.append((found, key))
     return {key: rank << 16 for rank, (_, key) in enumerate(sorted(labels))}
 
 
