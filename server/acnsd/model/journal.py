@@ -104,7 +104,7 @@ def _rrs(head: bytes, rdatas: Iterable[bytes | tuple]) -> list[RR]:
         if rdata.__class__ is bytes:  # rdlength and rdata already
             rrs.append(head + rdata)
         else:
-            raw = b"".join(p if p.__class__ is bytes else p.wire for p in rdata)
+            raw = b"".join([p if p.__class__ is bytes else p.wire for p in rdata])
             rrs.append(head + _U16.pack(len(raw)) + raw)
     return rrs
 
