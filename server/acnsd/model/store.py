@@ -552,7 +552,7 @@ def import_state_json(json_path: str | os.PathLike[str], store: Store) -> None:
         for name, recorded in state.zones.items():
             change.record(name, recorded)
         for name, entry in state.serials.items():
-            change.record_serial(name, entry["serial"], entry["digest"])
+            change.record_serial(name, entry.serial, entry.digest)
         change.set_meta("imported_from", str(json_path.resolve()))
 
 
