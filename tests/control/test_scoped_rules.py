@@ -173,7 +173,8 @@ def test_paths_after_a_deleted_zone_are_renumbered(start):
 
 def test_a_zone_costs_the_index_no_tuple_of_its_own(start):
     """Its place is two fields of its entry, and its zone file's readers the zone's name
-    unless the file has several (issue 16: a tuple per zone is ~5 MiB at 10^5 zones)."""
+    unless the file has several (issue 16: a tuple per zone is ~5 MiB at 10^5 zones), under
+    the file's name as text."""
     oracle = start(config(account(zones=[zone("a.test"), zone("b.test", file="a.test.zone"),
                                          zone("c.test")], id=A)))
     entry = oracle.index.zone("c.test")
@@ -181,6 +182,8 @@ def test_a_zone_costs_the_index_no_tuple_of_its_own(start):
     assert not [r for r in gc.get_referents(entry) if isinstance(r, tuple)]
     assert not [r for r in gc.get_referents(oracle.index._files)
                 if isinstance(r, tuple) and "c.test" in r]
+    # the index files a zone by its file's text: the Path keeps no hash (an int a zone)
+    assert not [r for r in gc.get_referents(entry.config.file) if isinstance(r, int)]
     assert oracle.index.zones_reading(entry.config.file) == {"c.test"}
     shared = oracle.index.zone("a.test").config.file
     assert oracle.index.zones_reading(shared) == {"a.test", "b.test"}
