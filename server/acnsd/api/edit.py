@@ -314,7 +314,7 @@ class ConfigEditor:
         pipeline = self.pipeline
         if pipeline is None:
             return next((z for z in self.model.zones if zone_id(z.name) == zid), None)
-        name = pipeline.by_id.get(zid)
+        name = pipeline.zone_named(zid)
         return None if name is None else self.zone(name)
 
     def zones_reading(self, file: Path) -> set[str]:

@@ -31,7 +31,7 @@ from ..model.chunked import Chunked, Where
 from ..model.config import Loaded, plan_views
 from ..model.recording import Writer, record_change
 from ..model.state import State
-from ..model.types import Account, Model, ResolvedZone, ZoneConfig, zone_id
+from ..model.types import Account, Model, ResolvedZone, ZoneConfig, zone_id, zone_id_octets
 from ..model.zonedata import build_zone, read_zone_file
 from .change import Change, Verdict
 from .index import ModelIndex, Recorded
@@ -55,7 +55,7 @@ class Committed:
 
 class Pipeline:
     """The accepted configuration as the index, the model and the state of its serials;
-    `by_id`: each zone's name by its id (the API's lookups)."""
+    each zone's name by its id (`zone_named`: the API's lookups)."""
 
     def __init__(self, loaded: Loaded, state: State, writer: Writer) -> None:
         """From a load (save_state=False) and the State it decided, recorded since; its
@@ -80,8 +80,17 @@ class Pipeline:
         self._configs = {account.id: {zone.name: zone for zone in account.zones}
                          for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
-        self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
+        self._by_id = {zone_id_octets(zone.name): zone.name for zone in loaded.model.zones}
         self.catalogs = Catalogs(loaded.model)
+
+    def zone_named(self, zid: str) -> str | None:
+        """The name of the zone whose id (model/types.zone_id) is `zid`, if any."""
+        try:
+            name = self._by_id.get(bytes.fromhex(zid))
+        except ValueError:
+            return None
+        # (fromhex reads "AB", " ab" too: only the id itself names the zone)
+        return name if name is not None and zone_id(name) == zid else None
 
     def check(self, change: Change, locate: Locate) -> Verdict:
         """The rules' verdict on `change` (LookupError, rules.OutOfScope as rules.check)."""
@@ -199,7 +208,7 @@ class Pipeline:
                 remove.append(name)
             if self._configs[account_id].pop(name, None) is not None:
                 edits.remove.append(name)
-            self.by_id.pop(zone_id(name), None)
+            self._by_id.pop(zone_id_octets(name), None)
         for name, zone in verdict.zones.items():
             if zone is None:
                 continue
@@ -211,7 +220,7 @@ class Pipeline:
             else:
                 insert.append((self._last_before(account_id), zone))
             account[name] = zone
-            self.by_id[zone_id(name)] = name
+            self._by_id[zone_id_octets(name)] = name
             entry = self.index.zone(name)
             config = verdict.configs.get(name) or (
                 entry.config if entry is not None else configs[name])
