@@ -32,6 +32,15 @@ def test_an_entry_gives_back_its_serial_and_digest(serial: int, digest: str, oth
     assert repr(entry) == f"SerialEntry(serial={serial}, digest={digest!r})"
 
 
+@given(_SERIALS, st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32))
+def test_an_entry_of_a_builds_digest_is_the_entry_of_its_hex_text(serial: int, octets: bytes,
+                                                                   other: bytes):
+    entry = SerialEntry.of_digest(serial, octets)
+    assert entry == SerialEntry(serial, octets.hex()) and entry.digest == octets.hex()
+    assert entry.digest_is(octets) and entry.digest_is(other) == (octets == other)
+    assert not SerialEntry(serial, " " + octets.hex()).digest_is(octets)  # (as text)
+
+
 @given(_DIGESTS, _DIGESTS)
 def test_entries_are_equal_when_their_digests_are(a: str, b: str):
     assert (SerialEntry(1, a) == SerialEntry(1, b)) == (a == b)

@@ -62,7 +62,7 @@ def read_state(state_file: Path) -> State:
         with Store.open(path, readonly=True) as store:
             if not _to_import(store, legacy):
                 records = list(store.zone_records())
-                return State(path, export_state_json(store, records),
+                return State(path, export_state_json(store, records, SerialEntry),
                              (zone.name for zone in records if zone.served))
     if legacy.exists():
         return load_state_json(legacy)
@@ -94,8 +94,8 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
         served = list(plans)
         for i, serial in zip(todo, serials, strict=True):
             name, entry = names[i], state.serials[names[i]]
-            state.serials[name] = entry.with_serial(serial)
             if serial != entry.serial:
+                state.serials[name] = entry.with_serial(serial)
                 served[i] = with_serial(plans[i], serial)
                 served_as(name, plans[i], served[i], state.serials[name])
         catalogs = tuple(_catalog(change, plan) for plan in catalogs)
@@ -164,7 +164,8 @@ def record_change(state: State, state_file: Path, plans: Mapping[str, ZonePlan |
             else:
                 entry = state.serials[name]
                 served[name], serial = _serve(change, name, plan, entry)
-                state.serials[name] = entry.with_serial(serial)
+                if serial != entry.serial:
+                    state.serials[name] = entry.with_serial(serial)
         for name, plan in (catalogs or {}).items():
             if plan is None:
                 change.remove_zone(name)

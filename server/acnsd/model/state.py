@@ -77,6 +77,11 @@ class SerialEntry(bytes):
         return bytes.__new__(cls, _SERIAL.pack(serial, _TEXT) + digest.encode())
 
     @classmethod
+    def of_digest(cls, serial: int, digest: bytes) -> SerialEntry:
+        """The entry of a digest given as its octets (a build's, which has no text)."""
+        return bytes.__new__(cls, _SERIAL.pack(serial, _HEX) + digest)
+
+    @classmethod
     def of_json(cls, entry: dict[str, Any]) -> SerialEntry:
         """The entry of the JSON state file's `{"serial": ..., "digest": ...}`."""
         return cls(entry["serial"], entry["digest"])
@@ -90,6 +95,10 @@ class SerialEntry(bytes):
         if self[4] == _HEX:
             return self[_SERIAL.size:].hex()
         return self[_SERIAL.size:].decode()
+
+    def digest_is(self, digest: bytes) -> bool:
+        """Whether the digest is the one whose octets are `digest`."""
+        return self[4] == _HEX and self[_SERIAL.size:] == digest
 
     def with_serial(self, serial: int) -> SerialEntry:
         """The same digest with another serial."""

@@ -798,15 +798,15 @@ def _managed_soa(zone: ResolvedZone, apex: WireName,
         digest.update(f" file {file.digest}".encode())
     for _, text in sorted(managed.items(), key=itemgetter(0)):  # by key, not hashed again
         digest.update(text.encode())
-    digest_text = digest.hexdigest()
+    octets = digest.digest()
     recorded = state.serials.get(zone.name)
-    if recorded and recorded.digest == digest_text:
+    if recorded and recorded.digest_is(octets):
         serial = recorded.serial
     else:
         previous = recorded.serial if recorded else 0
         now = int(time.time())
         serial = next_serial(previous, now) if recorded else now % 2**32
-        state.serials[zone.name] = SerialEntry(serial, digest_text)
+        state.serials[zone.name] = SerialEntry.of_digest(serial, octets)
     timers = struct.pack(">IIIII", serial, s.refresh, s.retry, s.expire, s.min_ttl)
     rdata = (_wire_name(f"{mname}."), WireName(rname_wire), timers)
     return WireRRset(apex, _SOA, _fixed(_SOA, s.ttl), (rdata,))
