@@ -216,7 +216,8 @@ def test_a_zone_created_twice_is_refused_at_the_later_file(tmp_path: Path) -> No
 def test_a_zone_files_list_costs_the_index_no_string_of_its_own(tmp_path: Path) -> None:
     """The index knows a zone file's list by the file's name, the string its stamp is
     filed under, and makes the list's YAML path when asked (issue 16: a path of ~125
-    bytes for each of 10^5 files); after a deletion the places renumber as before."""
+    bytes for each of 10^5 files); a list's only zone has no positions of its own (~56
+    bytes); after a deletion the places renumber as before."""
     cfg = modelkit.config(modelkit.account(zones=[modelkit.zone(name) for name in
                                                   ("a.test", "b.test", "c.test")]))
     env = Env(tmp_path)
@@ -229,14 +230,21 @@ def test_a_zone_files_list_costs_the_index_no_string_of_its_own(tmp_path: Path) 
                             ("c.test", "001.yaml", 0)):
         entry = index.zone(zone)
         name = f"accounts/{ACCOUNT_ID}/zones/{file}"
-        assert [r for r in gc.get_referents(entry.positions) if isinstance(r, str)] == [name]
-        assert next(r for r in gc.get_referents(entry.positions)
-                    if isinstance(r, str)) is names[name]
+        if zone == "c.test":  # alone in its file
+            assert entry.positions is None
+        else:
+            assert [r for r in gc.get_referents(entry.positions)
+                    if isinstance(r, str)] == [name]
+            assert next(r for r in gc.get_referents(entry.positions)
+                        if isinstance(r, str)) is names[name]
         assert entry.place == (f"{name}:zones", seq)
         assert entry.config.path == f"{name}:zones[{seq}]"
     apply(index, check(index, ZoneDeleted("a.test"), lambda *args: None))
     assert index.zone("b.test").place == (f"accounts/{ACCOUNT_ID}/zones/000.yaml:zones", 1)
     assert index.zone("b.test").config.path == f"accounts/{ACCOUNT_ID}/zones/000.yaml:zones[0]"
+    for zone in ("b.test", "c.test"):  # a list left empty is forgotten, as before
+        apply(index, check(index, ZoneDeleted(zone), lambda *args: None))
+    assert not index._positions
 
 
 def test_the_sources_hold_a_zone_file_of_one_zone_as_its_name(tmp_path: Path) -> None:

@@ -105,15 +105,19 @@ class AccountEntry:
 class ZoneEntry:
     """A zone's configuration and resolution, and its place: the list of zones holding it
     (its positions) and its sequence number there (its YAML index is its rank:
-    ModelIndex.zone gives the paths as they are)."""
+    ModelIndex.zone gives the paths as they are). The only zone of its list has no
+    positions (None): its place is its path's, index 0 (a _Positions is ~56 bytes, one
+    for each of the 10^5 zone files of the directory layout)."""
 
     config: ZoneConfig
     resolved: ResolvedZone
-    positions: _Positions
+    positions: _Positions | None
     seq: int  # (two fields, not a Place: a tuple more per zone is ~56 bytes at 10^5 zones)
 
     @property
     def place(self) -> Place:
+        if self.positions is None:
+            return _prefix(self.config.path), 0
         return self.positions.prefix, self.seq
 
     @property
@@ -200,7 +204,8 @@ class ModelIndex:
         self.accounts_dir = accounts_dir  # None: the single file layout
         self._accounts: dict[str, AccountEntry] = {}
         self._order: list[str] = []  # account ids in file order
-        self._positions: dict[str, _Positions] = {}  # a list of zones's key → places
+        # a list of zones's key → its places, or the name of its only zone (ZoneEntry)
+        self._positions: dict[str, _Positions | str] = {}
         self._counts: Counter[str] = Counter()  # account → its zones
         self._zones: dict[str, ZoneEntry] = {}
         self._below: dict[str, dict[tuple[str, int | None], set[str]]] = {}
@@ -280,6 +285,8 @@ class ModelIndex:
         entry = self._zones.get(name)
         if entry is None:
             return None
+        if entry.positions is None:  # (the only zone of its list: its path stays)
+            return entry
         path = entry.positions.path(entry.seq)
         if entry.config.path != path:  # a zone before it was deleted
             entry = self._zones[name] = ZoneEntry(
@@ -300,8 +307,11 @@ class ModelIndex:
             key = join_path(self._accounts[account_id].account.path, "zones")
         else:
             key = zone_file(self.accounts_dir, account_id, zone_file_stem(name) + ".yaml")
-        positions = self._positions.get(key) or self._positions_of(key)
-        return positions.path(positions.next), (positions.prefix, positions.next)
+        held = self._positions.get(key)
+        if isinstance(held, _Positions):
+            return held.path(held.next), (held.prefix, held.next)
+        prefix, seq = self._positions_of(key).prefix, 0 if held is None else 1
+        return f"{prefix}[{seq}]", (prefix, seq)
 
     def below(self, name: str) -> Mapping[tuple[str, int | None], set[str]]:
         """The zones below `name` (not itself) by (account, set): the set of each
@@ -430,9 +440,12 @@ class ModelIndex:
         entry = self._zones.pop(name)
         self._drop_zone(entry)
         positions = entry.positions
-        positions.remove(entry.seq)
-        if not positions:  # (a zone file left without zones is removed)
-            del self._positions[positions.key]
+        if positions is None:  # the only zone of its list
+            del self._positions[self._list_key(entry.config.path)]
+        else:
+            positions.remove(entry.seq)
+            if not positions:  # (a zone file left without zones is removed)
+                del self._positions[positions.key]
         self._counts[entry.resolved.account] -= 1
         self.records_total -= self._records.pop(name, 0)
 
@@ -485,23 +498,38 @@ class ModelIndex:
     # --- internals ------------------------------------------------------------------------
 
     def _add(self, zone: ZoneConfig, account_id: str,
-             files: Mapping[str, str] = _NO_FILES) -> tuple[_Positions, int]:
-        """A place at the end of the list `zone.path` is in, as its positions and sequence
-        number (ValueError when that is not the path the place has); `files`: the zone
-        files' names as the lists' keys are to spell them."""
+             files: Mapping[str, str] = _NO_FILES) -> tuple[_Positions | None, int]:
+        """A place at the end of the list `zone.path` is in, as its positions (None: the
+        list's only zone) and sequence number (ValueError when that is not the path the
+        place has); `files`: the zone files' names as the lists' keys are to spell them."""
         self._counts[account_id] += 1
-        key = zone.path[:zone.path.rindex("[")]
-        if self.accounts_dir is not None:  # a zone file's list: the file's name
-            key = key[:key.rindex(MARK)]
-            key = files.get(key, key)
-        positions = self._positions.get(key)
-        if positions is None:
+        key = self._list_key(zone.path)
+        key = files.get(key, key)
+        held = self._positions.get(key)
+        if held is None:
+            if not zone.path.endswith("[0]"):
+                raise ValueError(f"zone {zone.name} is at {zone.path}, not at the end of its "
+                                 f"list ({_prefix(zone.path)}[0])")
+            self._positions[key] = zone.name
+            return None, 0
+        if isinstance(held, str):  # a second zone: the first one's places made
             positions = self._positions[key] = self._positions_of(key)
+            first = self._zones[held]
+            self._zones[held] = ZoneEntry(first.config, first.resolved, positions,
+                                          positions.add())
+        else:
+            positions = held
         seq = positions.add()
         if positions.path(seq) != zone.path:
             raise ValueError(f"zone {zone.name} is at {zone.path}, not at the end of its "
                              f"list ({positions.path(seq)})")
         return positions, seq
+
+    def _list_key(self, path: str) -> str:
+        """The key in _positions of the list of the zone at YAML path `path`: its file's
+        name for a zone file's list, else its YAML path."""
+        prefix = _prefix(path)
+        return prefix if self.accounts_dir is None else prefix[:prefix.rindex(MARK)]
 
     def _positions_of(self, key: str) -> _Positions:
         """The places of a list not seen yet, `key` as _positions holds it."""
@@ -600,6 +628,11 @@ class ModelIndex:
             "records": self._records,
             "records_total": self.records_total,
         }
+
+
+def _prefix(path: str) -> str:
+    """The YAML path of the list of the item at `path`."""
+    return path[:path.rindex("[")]
 
 
 def _discard(sets: dict[Any, set[str]], key: Any, name: str) -> None:
