@@ -62,8 +62,9 @@ class SerialEntry(bytes):
     """A zone's recorded serial and the digest of what it was built from (R10), packed in
     one octet string that refers to no other object: as the JSON shape's dict with the
     digest as 64 hex digits an entry was ~400 bytes in four objects, one per zone; packed
-    it is 70 bytes in one (issue 16). A digest that is not lowercase hex (the empty one of
-    a serial recorded without one, or a state file's) is kept as its text."""
+    it is 70 octets in one object of 86 bytes (issue 16). A digest that is not lowercase
+    hex (the empty one of a serial recorded without one, or a state file's) is kept as its
+    text."""
 
     __slots__ = ()
 
