@@ -26,6 +26,7 @@ def test_an_entry_gives_back_its_serial_and_digest(serial: int, digest: str, oth
     assert SerialEntry.of_json(entry.as_json()) == entry
     copy = pickle.loads(pickle.dumps(entry, protocol=5))
     assert type(copy) is SerialEntry and copy == entry
+    assert SerialEntry.of_octets(bytes(entry)) == entry
     moved = entry.with_serial(other)
     assert (moved.serial, moved.digest) == (other, digest)
     assert (moved == entry) == (other == serial)

@@ -83,6 +83,11 @@ class SerialEntry(bytes):
         return bytes.__new__(cls, _SERIAL.pack(serial, _HEX) + digest)
 
     @classmethod
+    def of_octets(cls, packed: bytes) -> SerialEntry:
+        """The entry packed as `packed` (the octets of a SerialEntry)."""
+        return bytes.__new__(cls, packed)
+
+    @classmethod
     def of_json(cls, entry: dict[str, Any]) -> SerialEntry:
         """The entry of the JSON state file's `{"serial": ..., "digest": ...}`."""
         return cls(entry["serial"], entry["digest"])
@@ -111,8 +116,8 @@ class SerialEntry(bytes):
     def __repr__(self) -> str:
         return f"SerialEntry(serial={self.serial}, digest={self.digest!r})"
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return SerialEntry, (self.serial, self.digest)
+    def __reduce__(self) -> tuple[Any, ...]:  # (a snapshot holds one a zone: as octets)
+        return SerialEntry.of_octets, (bytes(self),)
 
 
 class State:
