@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         loaded = load(write_site(Path(tmp), args.zones), save_state=False)
         state_file = loaded.model.server.state_file
         legacy = legacy_path(state_file)
-        data = loaded.state.data
+        data = loaded.state.as_json()
         copy = legacy.with_name("copy.json")
         write_atomic(legacy, json.dumps(data, indent=2, sort_keys=True) + "\n")
         numbers["json: read"] = timed(lambda: load_state_json(legacy), args.repeats)

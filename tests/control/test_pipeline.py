@@ -252,6 +252,23 @@ def test_a_zone_created_or_deleted_among_many_copies_only_the_chunks_it_touches(
             assert [i for i, same in enumerate(shared) if not same] == touched[step], step
 
 
+def test_the_pipeline_keeps_no_map_of_zones_of_its_own(tmp_path: Path) -> None:
+    """A zone's resolution and configuration before a change are found in the model's
+    chunks, through the Where that edits them (issue 16: two dicts of 10^5 zones, 7 MiB,
+    were kept beside them): no attribute of the pipeline maps accounts to zones by name."""
+    env = Env(tmp_path)
+    names = [f"z{i}.example" for i in range(3)]
+    cfg = one_account(names)
+    env.load(cfg, dict.fromkeys(names, TEMPLATE))
+    pipeline, _, _ = started(env.path)
+    assert [attribute for attribute, value in vars(pipeline).items()
+            if isinstance(value, dict) and any(isinstance(inner, dict) and names[0] in inner
+                                               for inner in value.values())] == []
+    assert pipeline._zone(names[1]) == pipeline.model.zones[1]
+    assert pipeline._config("a", names[2]) == pipeline.model.accounts[0].zones[2]
+    assert pipeline._zone("nowhere.example") is None
+
+
 def test_a_change_that_keeps_every_zones_catalogs_rebuilds_no_catalog(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The catalogs' members are computed again (over every zone) only when a change may

@@ -173,7 +173,8 @@ def test_paths_after_a_deleted_zone_are_renumbered(start):
 
 def test_a_zone_costs_the_index_no_tuple_of_its_own(start):
     """Its place is two fields of its entry, and its zone file's readers the zone's name
-    unless the file has several (issue 16: a tuple per zone is ~5 MiB at 10^5 zones)."""
+    unless the file has several (issue 16: a tuple per zone is ~5 MiB at 10^5 zones), under
+    the file's name as text."""
     oracle = start(config(account(zones=[zone("a.test"), zone("b.test", file="a.test.zone"),
                                          zone("c.test")], id=A)))
     entry = oracle.index.zone("c.test")
@@ -181,6 +182,8 @@ def test_a_zone_costs_the_index_no_tuple_of_its_own(start):
     assert not [r for r in gc.get_referents(entry) if isinstance(r, tuple)]
     assert not [r for r in gc.get_referents(oracle.index._files)
                 if isinstance(r, tuple) and "c.test" in r]
+    # the index files a zone by its file's text: the Path keeps no hash (an int a zone)
+    assert not [r for r in gc.get_referents(entry.config.file) if isinstance(r, int)]
     assert oracle.index.zones_reading(entry.config.file) == {"c.test"}
     shared = oracle.index.zone("a.test").config.file
     assert oracle.index.zones_reading(shared) == {"a.test", "b.test"}
@@ -188,6 +191,28 @@ def test_a_zone_costs_the_index_no_tuple_of_its_own(start):
     assert oracle.index.zones_reading(shared) == {"b.test"}
     assert oracle.index.zone("c.test").place == ("accounts[0].zones", 2)
     assert oracle.index.zone("c.test").config.path == "accounts[0].zones[1]"
+
+
+def test_the_only_zone_of_a_list_has_no_positions_until_a_second_comes(start):
+    """(issue 16: ~56 bytes a zone file of one zone) Its place is its path's; a second
+    zone gives the list its positions, the first keeping its place; removing both
+    forgets the list, and a zone created then is the first again."""
+    oracle = start(config(account(zones=[zone("a.test")], id=A)))
+    assert oracle.index.zone("a.test").positions is None
+    assert oracle.index.zone("a.test").place == ("accounts[0].zones", 0)
+    assert oracle.index.next_zone(A, "b.test") == ("accounts[0].zones[1]",
+                                                   ("accounts[0].zones", 1))
+    _, accepted = oracle.judge(ZoneCreated(A, "b.test"))
+    assert accepted
+    first, second = oracle.index.zone("a.test"), oracle.index.zone("b.test")
+    assert first.positions is second.positions is not None
+    assert (first.place, second.place) == (("accounts[0].zones", 0), ("accounts[0].zones", 1))
+    for name in ("a.test", "b.test"):
+        assert oracle.judge(ZoneDeleted(name))[1]
+    assert oracle.index.next_zone(A, "c.test") == ("accounts[0].zones[0]",
+                                                   ("accounts[0].zones", 0))
+    assert oracle.judge(ZoneCreated(A, "c.test"))[1]
+    assert oracle.index.zone("c.test").positions is None
 
 
 def test_a_zone_file_near_the_total_record_limit_is_left_to_load(start):

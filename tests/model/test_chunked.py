@@ -1,5 +1,5 @@
 """model/chunked.py: a tuple that is copied with a few items replaced, removed or inserted
-in O(√n), its items found by key."""
+in O(√n), its items found by key (`get`, through the line's Where)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,8 @@ def test_an_edited_copy_is_the_tuple_with_those_edits_made(size, data) -> None:
         same_as_tuple(copy, expected)
         assert chunked == tuple(items)  # the original is unchanged
         assert where.chunk == Where(copy, key).chunk  # kept as a new one would be
+        assert [copy.get(where, key(item)) for item in expected] == expected  # by key
+        assert copy.get(where, -1) is None
         chunked, items = copy, expected
 
 

@@ -257,7 +257,7 @@ def test_the_state_follows_the_serials_the_store_decided(env, monkeypatch):
     later.time = lambda: time.time() + 100
     monkeypatch.setattr(store, "time", later)
     recorded = record(loaded)
-    assert state.serials["a.test"]["serial"] == _serial(recorded, "a.test")
+    assert state.serials["a.test"].serial == _serial(recorded, "a.test")
 
 
 def test_a_plan_given_the_stores_serial_differs_from_the_one_built_only_in_it(env, monkeypatch):

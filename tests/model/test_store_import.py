@@ -76,7 +76,7 @@ def test_an_exported_state_reads_as_a_state_file(env, tmp_path):
     assert exported["serials"]["new.test"] == {"serial": 1_800_000_000, "digest": ""}
     copy = tmp_path / "exported.json"
     copy.write_text(json.dumps(exported))
-    assert load_state_json(copy).data == exported
+    assert load_state_json(copy).as_json() == exported
 
 
 def test_import_only_into_a_new_store(env, tmp_path):

@@ -187,7 +187,7 @@ class ConfigEditor:
     def serial(self, zone: str) -> int | None:
         """The SOA serial recorded for `zone` (None: not known to the pipeline)."""
         entry = self.pipeline.state.serials.get(zone) if self.pipeline is not None else None
-        return int(entry["serial"]) if entry else None
+        return entry.serial if entry else None
 
     def _made(self, pending: Edit, new_files: dict[Path, str], removed_files: Collection[Path],
               forget: Collection[str]) -> Model:
@@ -314,7 +314,7 @@ class ConfigEditor:
         pipeline = self.pipeline
         if pipeline is None:
             return next((z for z in self.model.zones if zone_id(z.name) == zid), None)
-        name = pipeline.by_id.get(zid)
+        name = pipeline.zone_named(zid)
         return None if name is None else self.zone(name)
 
     def zones_reading(self, file: Path) -> set[str]:

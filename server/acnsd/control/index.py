@@ -46,8 +46,9 @@ from ..model.assign import (
     vanity_occurrences,
 )
 from ..model.config import Loaded, reserved_addresses
+from ..model.names import Names, as_names, names_of
 from ..model.state import State
-from ..model.tree import zone_file, zone_file_stem, zone_list
+from ..model.tree import MARK, zone_file, zone_file_stem, zone_list
 from ..model.types import (
     CUSTOM_ACCOUNT,
     Account,
@@ -63,6 +64,7 @@ __all__ = ["AccountEntry", "ModelIndex", "NameUse", "Recorded", "ZoneEntry"]
 Record = dict[str, Any]  # one recorded decision, as the state file holds it
 Place = tuple[str, int]  # a zone's list and sequence number in it: its order in its account
 OrderKey = tuple[Any, ...]  # where in the files a name is configured (R3 order)
+_NO_FILES: Mapping[str, str] = {}
 
 
 class NameUse(NamedTuple):
@@ -103,15 +105,19 @@ class AccountEntry:
 class ZoneEntry:
     """A zone's configuration and resolution, and its place: the list of zones holding it
     (its positions) and its sequence number there (its YAML index is its rank:
-    ModelIndex.zone gives the paths as they are)."""
+    ModelIndex.zone gives the paths as they are). The only zone of its list has no
+    positions (None): its place is its path's, index 0 (a _Positions is ~56 bytes, one
+    for each of the 10^5 zone files of the directory layout)."""
 
     config: ZoneConfig
     resolved: ResolvedZone
-    positions: _Positions
+    positions: _Positions | None
     seq: int  # (two fields, not a Place: a tuple more per zone is ~56 bytes at 10^5 zones)
 
     @property
     def place(self) -> Place:
+        if self.positions is None:
+            return _prefix(self.config.path), 0
         return self.positions.prefix, self.seq
 
     @property
@@ -122,17 +128,23 @@ class ZoneEntry:
 
 
 class _Positions:
-    """The places of the zones of one list: sequence numbers in file order that are never
-    reused; a zone's YAML index is the count of zones before it still configured."""
+    """The places of the zones of one list, the list `key` names: sequence numbers in file
+    order that are never reused; a zone's YAML index is the count of zones before it still
+    configured."""
 
-    __slots__ = ("prefix", "next", "gone")  # one per zone file in the directory layout
+    __slots__ = ("key", "next", "gone")  # one per zone file in the directory layout
 
-    def __init__(self, prefix: str, count: int):
-        self.prefix = prefix
-        self.next = count
+    def __init__(self, key: str):
+        self.key = key  # (the list's YAML path: an account's list in the single file layout)
+        self.next = 0
         # the sequence numbers of deleted zones, sorted: the shared empty tuple until the
         # first (most lists never lose a zone), then a list of their own
         self.gone: list[int] | tuple[()] = ()
+
+    @property
+    def prefix(self) -> str:
+        """The list's YAML path."""
+        return self.key
 
     def __len__(self) -> int:
         return self.next - len(self.gone)
@@ -148,6 +160,17 @@ class _Positions:
         if not self.gone:
             self.gone = []
         insort(self.gone, seq)
+
+
+class _ZoneFileList(_Positions):
+    """The places of a zone file's list, its `key` the file's name as the sources name it
+    (its stamp's key: that string, not one more per zone; its YAML path is made when asked)."""
+
+    __slots__ = ()
+
+    @property
+    def prefix(self) -> str:
+        return zone_list(self.key)
 
 
 class _Allocator:
@@ -181,14 +204,17 @@ class ModelIndex:
         self.accounts_dir = accounts_dir  # None: the single file layout
         self._accounts: dict[str, AccountEntry] = {}
         self._order: list[str] = []  # account ids in file order
-        self._positions: dict[str, _Positions] = {}  # a list of zones's YAML path → places
+        # a list of zones's key → its places, or the name of its only zone (ZoneEntry)
+        self._positions: dict[str, _Positions | str] = {}
         self._counts: Counter[str] = Counter()  # account → its zones
         self._zones: dict[str, ZoneEntry] = {}
         self._below: dict[str, dict[tuple[str, int | None], set[str]]] = {}
         self._on_set: dict[tuple[str, int], set[str]] = {}
-        # zone file → the zone reading it, or a tuple of those (a one-element set costs
-        # 216 bytes, a 1-tuple 48: one per zone); changing it copies the zones of that file
-        self._files: dict[Path, str | tuple[str, ...]] = {}
+        # zone file → the zones reading it (a one-element set costs 216 bytes, a 1-tuple
+        # 48: one per zone); changing it copies the zones of that file. The file as text
+        # (the string its Path caches), not the Path: hashed, a Path keeps its hash, one
+        # int (36 bytes) a zone
+        self._files: dict[str, Names] = {}
         self._owners: dict[str, tuple[Any, ...]] = {}  # R3: ("standard", i) | ("custom",
         # account) | ("vanity", zone, k)
         self._addresses: dict[str, NameAddress] = {}
@@ -213,6 +239,7 @@ class ModelIndex:
         model = loaded.model
         index = cls(model.config_file, model.server, model.accounts_dir)
         resolved = {zone.name: zone for zone in model.zones}
+        files = {name: name for name in loaded.sources}  # (the zone files' names, once)
         for i, standard in enumerate(model.server.standard_nameservers):
             index._owners.setdefault(standard.name, ("standard", i))
         for order, account in enumerate(model.accounts):
@@ -221,7 +248,7 @@ class ModelIndex:
                                             account_sets(account)))
             for zone in account.zones:
                 index._put_zone(ZoneEntry(zone, resolved[zone.name],
-                                          *index._add(zone, account.id)))
+                                          *index._add(zone, account.id, files)))
         for address in model.addresses.values():
             index._put_address(address)
         # the entries themselves are shared: neither side changes one in place (state.py)
@@ -258,6 +285,8 @@ class ModelIndex:
         entry = self._zones.get(name)
         if entry is None:
             return None
+        if entry.positions is None:  # (the only zone of its list: its path stays)
+            return entry
         path = entry.positions.path(entry.seq)
         if entry.config.path != path:  # a zone before it was deleted
             entry = self._zones[name] = ZoneEntry(
@@ -275,12 +304,14 @@ class ModelIndex:
         """The YAML path and place a new zone `name` (as the change gives it) gets: at the
         end of the account's list, or of the zone file named after it (tree.py)."""
         if self.accounts_dir is None:
-            prefix = join_path(self._accounts[account_id].account.path, "zones")
+            key = join_path(self._accounts[account_id].account.path, "zones")
         else:
-            prefix = zone_list(zone_file(self.accounts_dir, account_id,
-                                         zone_file_stem(name) + ".yaml"))
-        positions = self._positions.get(prefix) or _Positions(prefix, 0)
-        return positions.path(positions.next), (prefix, positions.next)
+            key = zone_file(self.accounts_dir, account_id, zone_file_stem(name) + ".yaml")
+        held = self._positions.get(key)
+        if isinstance(held, _Positions):
+            return held.path(held.next), (held.prefix, held.next)
+        prefix, seq = self._positions_of(key).prefix, 0 if held is None else 1
+        return f"{prefix}[{seq}]", (prefix, seq)
 
     def below(self, name: str) -> Mapping[tuple[str, int | None], set[str]]:
         """The zones below `name` (not itself) by (account, set): the set of each
@@ -293,7 +324,7 @@ class ModelIndex:
 
     def zones_reading(self, file: Path) -> set[str]:
         """The zones whose zone file is `file`."""
-        return set(_names(self._files.get(file, ())))
+        return set(names_of(self._files.get(str(file), ())))
 
     def nearest_zone_above(self, name: str) -> str | None:
         """The longest zone name that is a proper suffix of `name`."""
@@ -409,9 +440,12 @@ class ModelIndex:
         entry = self._zones.pop(name)
         self._drop_zone(entry)
         positions = entry.positions
-        positions.remove(entry.seq)
-        if not positions:  # (a zone file left without zones is removed)
-            del self._positions[positions.prefix]
+        if positions is None:  # the only zone of its list
+            del self._positions[self._list_key(entry.config.path)]
+        else:
+            positions.remove(entry.seq)
+            if not positions:  # (a zone file left without zones is removed)
+                del self._positions[positions.key]
         self._counts[entry.resolved.account] -= 1
         self.records_total -= self._records.pop(name, 0)
 
@@ -463,19 +497,43 @@ class ModelIndex:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _add(self, zone: ZoneConfig, account_id: str) -> tuple[_Positions, int]:
-        """A place at the end of the list `zone.path` is in, as its positions and sequence
-        number (ValueError when that is not the path the place has)."""
+    def _add(self, zone: ZoneConfig, account_id: str,
+             files: Mapping[str, str] = _NO_FILES) -> tuple[_Positions | None, int]:
+        """A place at the end of the list `zone.path` is in, as its positions (None: the
+        list's only zone) and sequence number (ValueError when that is not the path the
+        place has); `files`: the zone files' names as the lists' keys are to spell them."""
         self._counts[account_id] += 1
-        prefix = zone.path[:zone.path.rindex("[")]
-        positions = self._positions.get(prefix)
-        if positions is None:
-            positions = self._positions[prefix] = _Positions(prefix, 0)
+        key = self._list_key(zone.path)
+        key = files.get(key, key)
+        held = self._positions.get(key)
+        if held is None:
+            if not zone.path.endswith("[0]"):
+                raise ValueError(f"zone {zone.name} is at {zone.path}, not at the end of its "
+                                 f"list ({_prefix(zone.path)}[0])")
+            self._positions[key] = zone.name
+            return None, 0
+        if isinstance(held, str):  # a second zone: the first one's places made
+            positions = self._positions[key] = self._positions_of(key)
+            first = self._zones[held]
+            self._zones[held] = ZoneEntry(first.config, first.resolved, positions,
+                                          positions.add())
+        else:
+            positions = held
         seq = positions.add()
         if positions.path(seq) != zone.path:
             raise ValueError(f"zone {zone.name} is at {zone.path}, not at the end of its "
                              f"list ({positions.path(seq)})")
         return positions, seq
+
+    def _list_key(self, path: str) -> str:
+        """The key in _positions of the list of the zone at YAML path `path`: its file's
+        name for a zone file's list, else its YAML path."""
+        prefix = _prefix(path)
+        return prefix if self.accounts_dir is None else prefix[:prefix.rindex(MARK)]
+
+    def _positions_of(self, key: str) -> _Positions:
+        """The places of a list not seen yet, `key` as _positions holds it."""
+        return _Positions(key) if self.accounts_dir is None else _ZoneFileList(key)
 
     def _set_account(self, entry: AccountEntry) -> None:
         self._accounts[entry.account.id] = entry
@@ -493,9 +551,9 @@ class ModelIndex:
             self._below.setdefault(parent, {}).setdefault(key, set()).add(name)
         if key[1] is not None:
             self._on_set.setdefault(key, set()).add(name)  # type: ignore[arg-type]
-        file = entry.config.file
+        file = str(entry.config.file)
         held = self._files.get(file)
-        self._files[file] = name if held is None else (*_names(held), name)
+        self._files[file] = name if held is None else (*names_of(held), name)
         for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
             self._owners.setdefault(use.name, ("vanity", name, k))
 
@@ -509,10 +567,10 @@ class ModelIndex:
                 del self._below[parent]
         if key[1] is not None:
             _discard(self._on_set, key, name)
-        file = entry.config.file
-        left = tuple(n for n in _names(self._files[file]) if n != name)
+        file = str(entry.config.file)
+        left = tuple(n for n in names_of(self._files[file]) if n != name)
         if left:
-            self._files[file] = left[0] if len(left) == 1 else left
+            self._files[file] = as_names(left)
         else:
             del self._files[file]
         for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
@@ -556,7 +614,7 @@ class ModelIndex:
             "zones": {name: (e.config, e.resolved) for name, e in zones.items() if e},
             "below": self._below,
             "on_set": self._on_set,
-            "files": {file: set(_names(held)) for file, held in self._files.items()},
+            "files": {file: set(names_of(held)) for file, held in self._files.items()},
             "owners": {name: use.use for name in self._owners if (use := self.owner(name))},
             "addresses": self._addresses,
             "served": self._served,
@@ -572,6 +630,11 @@ class ModelIndex:
         }
 
 
+def _prefix(path: str) -> str:
+    """The YAML path of the list of the item at `path`."""
+    return path[:path.rindex("[")]
+
+
 def _discard(sets: dict[Any, set[str]], key: Any, name: str) -> None:
     """Remove `name` from `sets[key]`, and the key with its last name."""
     members = sets.get(key)
@@ -580,8 +643,3 @@ def _discard(sets: dict[Any, set[str]], key: Any, name: str) -> None:
         if not members:
             del sets[key]
 
-
-
-def _names(held: str | tuple[str, ...]) -> tuple[str, ...]:
-    """The zones reading a zone file, as ModelIndex._files holds them."""
-    return (held,) if isinstance(held, str) else held

@@ -18,7 +18,7 @@ A change the rules cannot judge alone (rules.OutOfScope) is the caller's to load
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import dns.name
@@ -31,7 +31,7 @@ from ..model.chunked import Chunked, Where
 from ..model.config import Loaded, plan_views
 from ..model.recording import Writer, record_change
 from ..model.state import State
-from ..model.types import Account, Model, ResolvedZone, ZoneConfig, zone_id
+from ..model.types import Account, Model, ResolvedZone, ZoneConfig, zone_id, zone_id_octets
 from ..model.zonedata import build_zone, read_zone_file
 from .change import Change, Verdict
 from .index import ModelIndex, Recorded
@@ -55,7 +55,7 @@ class Committed:
 
 class Pipeline:
     """The accepted configuration as the index, the model and the state of its serials;
-    `by_id`: each zone's name by its id (the API's lookups)."""
+    each zone's name by its id (`zone_named`: the API's lookups)."""
 
     def __init__(self, loaded: Loaded, state: State, writer: Writer) -> None:
         """From a load (save_state=False) and the State it decided, recorded since; its
@@ -70,18 +70,22 @@ class Pipeline:
                          for account in loaded.model.accounts)
         self.model = dataclasses.replace(loaded.model, accounts=accounts,
                                          zones=Chunked(loaded.model.zones))
+        # where each zone is in them: its resolution and configuration found by name, with
+        # no map of their own (two dicts of 10^5 zones are 7 MiB)
         self._where = Where(self.model.zones, _name)
         self._config_where = {account.id: Where(account.zones, _name) for account in accounts}
-        # each account's zones, resolved, in the order a load gives
-        self._zones: dict[str, dict[str, ResolvedZone]] = {
-            account.id: {} for account in loaded.model.accounts}
-        for zone in loaded.model.zones:
-            self._zones[zone.account][zone.name] = zone
-        self._configs = {account.id: {zone.name: zone for zone in account.zones}
-                         for account in loaded.model.accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
-        self.by_id = {zone_id(zone.name): zone.name for zone in loaded.model.zones}
+        self._by_id = {zone_id_octets(zone.name): zone.name for zone in loaded.model.zones}
         self.catalogs = Catalogs(loaded.model)
+
+    def zone_named(self, zid: str) -> str | None:
+        """The name of the zone whose id (model/types.zone_id) is `zid`, if any."""
+        try:
+            name = self._by_id.get(bytes.fromhex(zid))
+        except ValueError:
+            return None
+        # (fromhex reads "AB", " ab" too: only the id itself names the zone)
+        return name if name is not None and zone_id(name) == zid else None
 
     def check(self, change: Change, locate: Locate) -> Verdict:
         """The rules' verdict on `change` (LookupError, rules.OutOfScope as rules.check)."""
@@ -189,37 +193,33 @@ class Pipeline:
         remove: list[str] = []
         insert: list[tuple[str | None, ResolvedZone]] = []
         changed: dict[str, Edits] = {}  # account → what its zone configurations get
+        ends: dict[str, str | None] = {}  # account → its last zone as the edits leave it
         if verdict.account is not None:
             changed[verdict.account.id] = Edits()
         for name, zone in verdict.zones.items():  # removed first: no anchor is removed
-            if zone is not None or (account_id := self._account_of(name)) is None:
+            if zone is not None or (before := self._zone(name)) is None:
                 continue
-            edits = changed.setdefault(account_id, Edits())
-            if self._zones[account_id].pop(name, None) is not None:
-                remove.append(name)
-            if self._configs[account_id].pop(name, None) is not None:
-                edits.remove.append(name)
-            self.by_id.pop(zone_id(name), None)
+            remove.append(name)
+            changed.setdefault(before.account, Edits()).remove.append(name)
+            self._by_id.pop(zone_id_octets(name), None)
+        removed = set(remove)
         for name, zone in verdict.zones.items():
             if zone is None:
                 continue
             account_id = zone.account
-            configs, edits = self._configs[account_id], changed.setdefault(account_id, Edits())
-            account = self._zones[account_id]
-            if name in account:
-                replace[name] = zone
-            else:
-                insert.append((self._last_before(account_id), zone))
-            account[name] = zone
-            self.by_id[zone_id(name)] = name
+            edits = changed.setdefault(account_id, Edits())
             entry = self.index.zone(name)
             config = verdict.configs.get(name) or (
-                entry.config if entry is not None else configs[name])
-            if name in configs:
+                entry.config if entry is not None else self._config(account_id, name))
+            before = self._zone(name)
+            if before is not None and before.account == account_id:
+                replace[name] = zone
                 edits.replace[name] = config
             else:
-                edits.insert.append((next(reversed(configs), None), config))
-            configs[name] = config
+                insert.append((self._last_before(account_id, ends, removed), zone))
+                edits.insert.append((self._last(account_id, ends, removed), config))
+                ends[account_id] = name
+            self._by_id[zone_id_octets(name)] = name
         for account_id, edits in changed.items():
             position = self._order[account_id]
             entry = self.index.account(account_id)
@@ -238,11 +238,39 @@ class Pipeline:
                                    zones=zones.edited(where, replace, remove, insert),
                                    addresses=addresses)
 
-    def _last_before(self, account_id: str) -> str | None:
+    def _zone(self, name: str) -> ResolvedZone | None:
+        """A zone of the model (before the change being made), resolved."""
+        zones = self.model.zones
+        assert isinstance(zones, Chunked)
+        return zones.get(self._where, name)
+
+    def _config(self, account_id: str, name: str) -> ZoneConfig:
+        """A zone's configuration in its account (before the change being made)."""
+        zones = self.model.accounts[self._order[account_id]].zones
+        assert isinstance(zones, Chunked)
+        config = zones.get(self._config_where[account_id], name)
+        if config is None:
+            raise KeyError(name)
+        return config
+
+    def _last(self, account_id: str, ends: Mapping[str, str | None],
+              removed: Collection[str]) -> str | None:
+        """The last zone of an account as a change leaves it so far: the last it inserted
+        (`ends`), else the last of the model's not `removed` (None: the account has none)."""
+        if account_id in ends:
+            return ends[account_id]
+        zones = self.model.accounts[self._order[account_id]].zones
+        for position in range(len(zones) - 1, -1, -1):  # (past the removed zones only)
+            if (name := zones[position].name) not in removed:
+                return name
+        return None
+
+    def _last_before(self, account_id: str, ends: Mapping[str, str | None],
+                     removed: Collection[str]) -> str | None:
         """The zone after which a new zone of the account goes in the model's zones: its
         account's last, or the last of an account before it (None: first)."""
         for account in reversed(self.model.accounts[:self._order[account_id] + 1]):
-            if last := next(reversed(self._zones[account.id]), None):
+            if last := self._last(account.id, ends, removed):
                 return last
         return None
 
@@ -256,13 +284,8 @@ class Pipeline:
     def _membership_before(self, name: str, account_id: str) -> tuple[object, ...] | None:
         """What decided the catalogs of zone `name` before the change (None: a new
         zone)."""
-        zone = self._zones.get(account_id, {}).get(name)
-        return None if zone is None else membership(zone)
-
-    def _account_of(self, zone: str) -> str | None:
-        """The account a deleted zone was in (the index has forgotten it)."""
-        return next((account for account, zones in self._zones.items() if zone in zones),
-                    None)
+        zone = self._zone(name)
+        return None if zone is None or zone.account != account_id else membership(zone)
 
 
 def combined(made: Sequence[Committed]) -> Committed:

@@ -48,7 +48,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ..errors import Problem
 from ..model.config import Loaded
-from ..model.names import normalize
+from ..model.names import Names, as_names, names_of, normalize
 from ..model.schema import read_zone_list
 from ..model.state import remove_stale_temporaries, write_atomic
 from ..model.tree import (
@@ -429,7 +429,7 @@ class Directory(Sources):
         self._files: dict[str, str] = {}  # zone → the name of the zone list file holding it
         # and the other way, so that a reload of one file does not walk every zone (~6 ms
         # at 100,000 zones, twice): a file's name → its zones in order (~80 octets a zone)
-        self._held: dict[str, tuple[str, ...]] = {}
+        self._held: dict[str, Names] = {}
         # the names as the stamps' keys spell them: one string per file, not two
         names = {name: name for name in self._stamps}
         files: dict[str, list[str]] = {}
@@ -449,7 +449,7 @@ class Directory(Sources):
 
     def zones_in(self, name: str) -> list[str]:
         """The zones the zone list file `name` held when last read or written, in order."""
-        return list(self._held.get(name, ()))
+        return list(names_of(self._held.get(name, ())))
 
     def _hold(self, name: str, zones: Collection[str]) -> None:
         """The zone list file `name` holds `zones` (after those it holds already)."""
@@ -457,15 +457,15 @@ class Directory(Sources):
         for zone in held:
             self._release(zone)
         self._files.update(held)
-        self._held[name] = (*self._held.get(name, ()), *held)
+        self._held[name] = as_names((*names_of(self._held.get(name, ())), *held))
 
     def _release(self, zone: str) -> None:
         """`zone` is held by no zone list file."""
         name = self._files.pop(zone, None)
         if name is not None:
-            held = tuple(z for z in self._held.pop(name) if z != zone)
+            held = tuple(z for z in names_of(self._held.pop(name)) if z != zone)
             if held:
-                self._held[name] = held
+                self._held[name] = as_names(held)
 
     def edit(self, change: Change) -> Edit:
         if isinstance(change, ZoneFileChanged):
@@ -580,7 +580,7 @@ class Directory(Sources):
         """As Sources'; the zones of the zone files that changed are found in them anew."""
         super().adopt(scan)
         for name in scan.changed:
-            for zone in self._held.pop(name, ()):
+            for zone in names_of(self._held.pop(name, ())):
                 del self._files[zone]
                 self._zone_data.pop(zone, None)
         for name, found in scan.changed.items():

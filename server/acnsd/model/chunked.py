@@ -47,6 +47,23 @@ class Chunked(Sequence[T]):
         self._len = sum(map(len, chunks))
         self._ordinals: dict[int, int] | None = None  # chunk id → its place, on first use
 
+    def get(self, where: Where[K], wanted: K) -> T | None:
+        """The item of key `wanted` (None: none), found through `where`, this sequence's:
+        O(CHUNK)."""
+        chunk_id = where.chunk.get(wanted)
+        if chunk_id is None:
+            return None
+        for item in self._chunks[self._ordinals_made()[chunk_id]]:
+            if where.key(item) == wanted:
+                return item
+        return None
+
+    def _ordinals_made(self) -> dict[int, int]:
+        """Each chunk's place by its id (made on first use)."""
+        if self._ordinals is None:
+            self._ordinals = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
+        return self._ordinals
+
     def chunks(self) -> Iterator[tuple[int, tuple[T, ...]]]:
         """Each chunk with its id, in order."""
         return zip(self._ids, self._chunks, strict=True)
@@ -59,9 +76,7 @@ class Chunked(Sequence[T]):
         inserted right after the item of its anchor key (None: first), one after another
         (an anchor may be an item inserted before it). `where` is this sequence's and is
         updated to the copy's; KeyError for a key that is not in the sequence."""
-        ordinals = self._ordinals
-        if ordinals is None:
-            ordinals = self._ordinals = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
+        ordinals = self._ordinals_made()
         chunks: list[tuple[T, ...] | list[T]] = list(self._chunks)
         ids = list(self._ids)
         touched: set[int] = set()

@@ -188,7 +188,7 @@ def _load(source: Source, config_file: Path, forget: Collection[str], tree: Tree
                   tree.accounts_dir if tree else None)
     # with the serial recorded: what a load that does not record (a worker's) serves
     catalogs = [catalog_plan(name, members,
-                             serial=state.serials.get(name, {}).get("serial", 0))
+                             serial=entry.serial if (entry := state.serials.get(name)) else 0)
                 for name, members in catalog_members(server, accounts, zones).items()]
     plan = ServePlan(
         zones=tuple(plans),

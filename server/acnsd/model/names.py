@@ -16,7 +16,11 @@ import dns.name
 
 from ..dns.wire import NAME_TEXT_SPECIAL
 
-__all__ = ["host_name_error", "is_subdomain", "normalize", "zone_name_error"]
+__all__ = ["Names", "as_names", "host_name_error", "is_subdomain", "names_of", "normalize",
+           "zone_name_error"]
+
+Names = str | tuple[str, ...]  # one name, or several: what holds a name apiece at 10^5
+# zones (the zones of a file) keeps the name itself, not a 1-tuple (48 bytes more)
 
 _LDH = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SPECIAL = frozenset(NAME_TEXT_SPECIAL)
@@ -80,3 +84,13 @@ def zone_name_error(name: str) -> str | None:
 def is_subdomain(name: str, parent: str) -> bool:
     """True when `name` equals `parent` or lies below it (both normalized)."""
     return name == parent or name.endswith("." + parent)
+
+
+def names_of(held: Names) -> tuple[str, ...]:
+    """The names `held` holds (see Names)."""
+    return (held,) if isinstance(held, str) else held
+
+
+def as_names(names: tuple[str, ...]) -> Names:
+    """`names` held as Names holds them (at least one)."""
+    return names[0] if len(names) == 1 else names

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dns.plan import ZonePlan
-from .state import State, load_state_json
+from .state import SerialEntry, State, load_state_json
 from .store import Change, Store, StoreError, export_state_json, import_state_json
 from .zonedata import served_as, with_serial
 
@@ -62,7 +62,7 @@ def read_state(state_file: Path) -> State:
         with Store.open(path, readonly=True) as store:
             if not _to_import(store, legacy):
                 records = list(store.zone_records())
-                return State(path, export_state_json(store, records),
+                return State(path, export_state_json(store, records, SerialEntry),
                              (zone.name for zone in records if zone.served))
     if legacy.exists():
         return load_state_json(legacy)
@@ -71,7 +71,7 @@ def read_state(state_file: Path) -> State:
 
 def export_state(state_file: Path) -> dict[str, Any]:
     """The state recorded for `state_file` in the JSON state file's shape."""
-    return read_state(state_file).data
+    return read_state(state_file).as_json()
 
 
 def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
@@ -89,13 +89,13 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
         # built from other inputs than the content served (R10), or not served yet
         due = state.changed_names("serials") | set(names).difference(state.served)
         todo = [i for i, name in enumerate(names) if name in due]
-        serials = change.put_zones((names[i], plans[i].rrsets, state.serials[names[i]]["digest"])
+        serials = change.put_zones((names[i], plans[i].rrsets, state.serials[names[i]].digest)
                                    for i in todo)
         served = list(plans)
         for i, serial in zip(todo, serials, strict=True):
             name, entry = names[i], state.serials[names[i]]
-            state.serials[name] = {**entry, "serial": serial}
-            if serial != entry["serial"]:
+            if serial != entry.serial:
+                state.serials[name] = entry.with_serial(serial)
                 served[i] = with_serial(plans[i], serial)
                 served_as(name, plans[i], served[i], state.serials[name])
         catalogs = tuple(_catalog(change, plan) for plan in catalogs)
@@ -164,7 +164,8 @@ def record_change(state: State, state_file: Path, plans: Mapping[str, ZonePlan |
             else:
                 entry = state.serials[name]
                 served[name], serial = _serve(change, name, plan, entry)
-                state.serials[name] = {**entry, "serial": serial}
+                if serial != entry.serial:
+                    state.serials[name] = entry.with_serial(serial)
         for name, plan in (catalogs or {}).items():
             if plan is None:
                 change.remove_zone(name)
@@ -192,11 +193,11 @@ def _zone_name(plan: ZonePlan) -> str:
 
 
 def _serve(change: Change, name: str, plan: ZonePlan,
-           entry: dict[str, Any]) -> tuple[ZonePlan, int]:
+           entry: SerialEntry) -> tuple[ZonePlan, int]:
     """Serve the plan's content, built as its serial `entry` says; the plan with the
     store's serial, and that serial."""
-    serial = change.put_zone(name, plan.rrsets, digest=entry["digest"]).serial
-    return (plan if serial == entry["serial"] else with_serial(plan, serial)), serial
+    serial = change.put_zone(name, plan.rrsets, digest=entry.digest).serial
+    return (plan if serial == entry.serial else with_serial(plan, serial)), serial
 
 
 def _catalog(change: Change, plan: ZonePlan) -> ZonePlan:

@@ -34,7 +34,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -552,21 +552,26 @@ def import_state_json(json_path: str | os.PathLike[str], store: Store) -> None:
         for name, recorded in state.zones.items():
             change.record(name, recorded)
         for name, entry in state.serials.items():
-            change.record_serial(name, entry["serial"], entry["digest"])
+            change.record_serial(name, entry.serial, entry.digest)
         change.set_meta("imported_from", str(json_path.resolve()))
 
 
-def export_state_json(store: Store, records: Iterable[ZoneRecord] | None = None
-                      ) -> dict[str, Any]:
+def _serial_json(serial: int, digest: str) -> dict[str, Any]:
+    return {"serial": serial, "digest": digest}
+
+
+def export_state_json(store: Store, records: Iterable[ZoneRecord] | None = None,
+                      serial: Callable[[int, str], Any] = _serial_json) -> dict[str, Any]:
     """The store's state in the JSON state file's shape (for backups and tests), with
-    `records` as read by `store.zone_records()` when given. A serial recorded without a
-    digest gets an empty one, which no build matches: an acnsd that reads the file back
-    bumps that zone's serial once."""
+    `records` as read by `store.zone_records()` when given, each zone's serial and digest
+    as `serial` makes it (state.SerialEntry: as a State holds it). A serial recorded
+    without a digest gets an empty one, which no build matches: an acnsd that reads the
+    file back bumps that zone's serial once."""
     zones, serials = {}, {}
     for zone in store.zone_records() if records is None else records:
         if zone.recorded is not None:
             zones[zone.name] = zone.recorded
         if zone.serial is not None:
-            serials[zone.name] = {"serial": zone.serial, "digest": zone.digest or ""}
+            serials[zone.name] = serial(zone.serial, zone.digest or "")
     return {"version": STATE_VERSION, "addresses": store.addresses(),
             "released": store.released(), "zones": zones, "serials": serials}

@@ -57,7 +57,7 @@ from ..gcpause import gc_paused
 from . import includes, zonefile
 from .journal import next_serial
 from .occlusion import occluded_warnings
-from .state import State
+from .state import SerialEntry, State
 from .types import Limits, ResolvedZone, ServerConfig
 from .zonefile import RecordLimit, TooManyRecords
 
@@ -146,7 +146,7 @@ class _Built:
     auto: Mapping[str, tuple[str | None, str | None]]  # _NO_AUTO when empty (most zones)
     # the zone's state entry after the build: the state's own (an entry is replaced, never
     # changed in place: state.py)
-    serial: dict[str, Any] | None
+    serial: SerialEntry | None
     plan: ZonePlan
     warnings: tuple[Problem, ...]
 
@@ -558,7 +558,7 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
     return plan, errors, warnings
 
 
-def served_as(name: str, built: ZonePlan, served: ZonePlan, serial: dict[str, Any]) -> None:
+def served_as(name: str, built: ZonePlan, served: ZonePlan, serial: SerialEntry) -> None:
     """The zone `name`, built as `built`, is recorded and served as `served`: with the
     serial the store decided (R10; `serial`, its state entry now). A later load that
     builds it from the same inputs then finds it built so, rather than building it again,
@@ -798,15 +798,15 @@ def _managed_soa(zone: ResolvedZone, apex: WireName,
         digest.update(f" file {file.digest}".encode())
     for _, text in sorted(managed.items(), key=itemgetter(0)):  # by key, not hashed again
         digest.update(text.encode())
-    digest_text = digest.hexdigest()
+    octets = digest.digest()
     recorded = state.serials.get(zone.name)
-    if recorded and recorded.get("digest") == digest_text:
-        serial = int(recorded["serial"])
+    if recorded and recorded.digest_is(octets):
+        serial = recorded.serial
     else:
-        previous = int(recorded["serial"]) if recorded else 0
+        previous = recorded.serial if recorded else 0
         now = int(time.time())
         serial = next_serial(previous, now) if recorded else now % 2**32
-        state.serials[zone.name] = {"serial": serial, "digest": digest_text}
+        state.serials[zone.name] = SerialEntry.of_digest(serial, octets)
     timers = struct.pack(">IIIII", serial, s.refresh, s.retry, s.expire, s.min_ttl)
     rdata = (_wire_name(f"{mname}."), WireName(rname_wire), timers)
     return WireRRset(apex, _SOA, _fixed(_SOA, s.ttl), (rdata,))
