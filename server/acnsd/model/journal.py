@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import dns.rdatatype
 
+from ..dns import packed
 from ..dns.wire import WireName, WireRRset, wire_rrset
 
 __all__ = [
@@ -71,16 +72,6 @@ _RR_FIXED = struct.Struct(">HHIH")  # type, class, TTL, rdlength: what follows t
 _DIFF_HEAD = struct.Struct(">BIIII")
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
-# RFC 3597 §4: the RFC 1035 types whose rdata names the renderer may compress, and how
-# their rdata splits into names ("name") and fixed octets (a count), as WireRRset keeps it.
-_LAYOUTS: dict[int, tuple[str | int, ...]] = {
-    **{t: ("name",) for t in (dns.rdatatype.NS, dns.rdatatype.MD, dns.rdatatype.MF,
-                              dns.rdatatype.CNAME, dns.rdatatype.MB, dns.rdatatype.MG,
-                              dns.rdatatype.MR, dns.rdatatype.PTR)},
-    _SOA: ("name", "name", 20),
-    dns.rdatatype.MX: (2, "name"),
-    dns.rdatatype.MINFO: ("name", "name"),
-}
 
 
 class JournalFormatError(ValueError):
@@ -117,33 +108,36 @@ def split_soa(rrs: Iterable[RR]) -> tuple[RR, list[RR]]:
     return _one_soa(soas), others
 
 
-def zone_rrs(rrsets: Iterable[WireRRset]) -> tuple[RR, list[RR]]:
-    """`split_soa(rrs_of(rrsets))`, the SOA told apart by its RRset's type rather than by
-    reading each RR."""
-    rrsets = tuple(rrsets)
-    return (_one_soa(rrs_of(rrset for rrset in rrsets if rrset.rdtype == _SOA)),
-            rrs_of(rrset for rrset in rrsets if rrset.rdtype != _SOA))
+def zone_rrs(content: bytes) -> tuple[RR, list[RR]]:
+    """`split_soa` of the RRs of a packed zone (dns/packed.py, a plan's content), the SOA
+    told apart by its RRset's type rather than by reading each RR."""
+    soas: list[RR] = []
+    rrs: list[RR] = []
+    for owner, fixed, rdatas in packed.rrsets(content):
+        head = owner + fixed
+        (soas if _rdtype_at(fixed, 0) == _SOA else rrs).extend([head + r for r in rdatas])
+    return _one_soa(soas), rrs
 
 
-def zone_content(rrsets: Iterable[WireRRset]) -> tuple[RR, bytes]:
-    """A zone's SOA RR, and what follows it in its content: `(soa, pack_content(soa,
-    rrs)[len(soa):])` for `(soa, rrs) = zone_rrs(rrsets)`. Sorted RRset by RRset (their
-    owner's labels, type, and owner spelling, class and TTL: the canonical order's key of
-    each of their RRs), then each RRset's RRs by rdata; one key per RRset rather than one
-    per RR."""
+def zone_content(content: bytes) -> tuple[RR, bytes]:
+    """A packed zone's (dns/packed.py, a plan's content) SOA RR, and what follows it in its
+    content: `(soa, pack_content(soa, rrs)[len(soa):])` for `(soa, rrs) =
+    zone_rrs(content)`. Sorted RRset by RRset (their owner's labels, type, and owner
+    spelling, class and TTL: the canonical order's key of each of their RRs), then each
+    RRset's RRs by rdata; one key per RRset rather than one per RR."""
     soas: list[RR] = []
     rrsets_: list[tuple[list[bytes], int, bytes, list[RR]]] = []  # key, RRs
     owners: dict[bytes, list[bytes]] = {}  # each owner's `_owner_labels`
-    for rrset in rrsets:
-        owner = rrset.owner.wire
-        head = owner + rrset.fixed
-        if rrset.rdtype == _SOA:
-            soas += _rrs(head, rrset.rdatas)
+    for owner, fixed, rdatas in packed.rrsets(content):
+        head = owner + fixed
+        rdtype = _rdtype_at(fixed, 0)
+        if rdtype == _SOA:
+            soas += [head + rdata for rdata in rdatas]
             continue
         labels = owners.get(owner)
         if labels is None:
             labels = owners[owner] = _owner_labels(owner)[0]
-        rrsets_.append((labels, rrset.rdtype, head, _rrs(head, rrset.rdatas)))
+        rrsets_.append((labels, rdtype, head, [head + rdata for rdata in rdatas]))
     rrsets_.sort()
     body: list[RR] = []
     start, last = 0, b""
@@ -232,29 +226,13 @@ def _rdata_parts(rdtype: int, rdata: bytes,
     compressible types, its names apart (`wire.encode_rdata`); stored once in `shared`
     (an rdata's bytes never equal a name's: a name of 2 to 255 octets would have to start
     with its own length minus two)."""
-    layout = _LAYOUTS.get(rdtype)
+    layout = packed.LAYOUTS.get(rdtype)
     if layout is None:
         return shared.setdefault(rdata, rdata)
-    parts: list[bytes | WireName] = []
-    pos = 2
-    for part in layout:
-        if part == "name":
-            end = _owner_end(rdata, pos)
-            parts.append(_shared_name(rdata[pos:end], shared))
-        else:
-            end = pos + part
-            parts.append(rdata[pos:end])
-        pos = end
-    if pos != len(rdata):
-        raise JournalFormatError(f"a {dns.rdatatype.to_text(rdtype)} rdata of the wrong length")
-    return tuple(parts)
-
-
-def _shared_name(wire: bytes, shared: dict) -> WireName:
-    name = shared.get(wire)
-    if name is None:
-        name = shared[wire] = WireName(wire)
-    return name
+    try:
+        return packed.rdata_parts(layout, rdata, 2, len(rdata), shared)
+    except ValueError as error:
+        raise JournalFormatError(f"a {dns.rdatatype.to_text(rdtype)} rdata: {error}") from None
 
 
 def _owner_end(buf: bytes, pos: int) -> int:
