@@ -90,7 +90,8 @@ def test_packed_rrsets_read_as_the_store_writes_rrs(given_rrsets):
     """Owner, fixed part and each rdata, joined, are the RRs in the store's format: the
     owner uncompressed as spelled, rdata uncompressed as dnspython writes it."""
     encoded = [encode_rrset(r) for r in given_rrsets]
-    read = list(packed.rrsets(packed.pack_rrsets(encoded)[0]))
+    read = [(owner, fixed, packed.rdatas(block))
+            for owner, fixed, block in packed.rrsets(packed.pack_rrsets(encoded)[0])]
     assert [owner + fixed + rdata for owner, fixed, rdatas in read
             for rdata in rdatas] == journal.rrs_of(encoded)
     for (owner, fixed, rdatas), oracle in zip(read, given_rrsets, strict=True):

@@ -29,6 +29,7 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 import pytest
+from acnsd.dns import compiler
 from acnsd.dns.wire import WireName, WireRRset, decode_rrset
 from acnsd.model import zonedata, zonefile
 from hypothesis import HealthCheck, event, given, settings
@@ -56,10 +57,10 @@ def test_an_unchanged_file_is_not_parsed_again(env):
     _age(env.root / "zones" / "example.com.zone")
     first, second = env.load(), env.load()
 
-    def content(loaded) -> bytes:
-        return next(p for p in loaded.plan.zones if p.origin.to_text() == "example.com.").content
+    def file(loaded) -> bytes:  # the packed zone file, which the plan shares
+        return next(p for p in loaded.plan.zones if p.origin.to_text() == "example.com.").file
 
-    assert content(second) is content(first)
+    assert file(second) is file(first) and file(first)
     assert _serial(env.load(), "example.com") == _serial(first, "example.com")
 
 
@@ -115,6 +116,13 @@ def test_a_loaded_zone_is_held_packed(env):
         held += [item] if isinstance(item, WireRRset | WireName) else []
         stack += gc.get_referents(item)
     assert len(loaded.plan.zones) == 2 and held == []
+    files = {name: cached.content.content for (_, name), cached in zonedata._cache.items()}
+    assert {p.origin.to_text(): p.file for p in loaded.plan.zones} == {
+        "example.com.": files["example.com"], "other.org.": files["other.org"]}
+    assert all(p.file is files[p.origin.to_text()[:-1]] for p in loaded.plan.zones)
+    # built: taken by the tables without a walk over their RRsets, which would find nothing
+    assert all(p.servable and compiler.zone_problems(p, p.origin.to_wire().lower()) == []
+               for p in loaded.plan.zones)
 
 
 def test_the_cache_holds_only_the_configured_files(env):

@@ -44,6 +44,7 @@ import dns.rrset
 
 from ..errors import ConfigError, Problem
 from .cache import CacheEntry, ResponseCache
+from .packed import rdatas as packed_rdatas
 from .packed import rrsets as packed_rrsets
 from .plan import ServePlan, ServerOptions, ZonePlan
 from .render import opt_rr
@@ -155,7 +156,7 @@ def lazy_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> LazyZ
     """A zone for the tables, served at `addresses`; raises ConfigError for a zone that
     cannot be served (zone_problems), as compiling it would."""
     key = plan.origin.to_wire().lower()
-    problems = zone_problems(plan, key)
+    problems = [] if plan.servable else zone_problems(plan, key)
     if problems:
         raise ConfigError(problems)
     addresses = addresses or NO_ADDRESSES
@@ -293,16 +294,19 @@ def zone_problems(plan: ZonePlan, apex_key: bytes) -> list[Problem]:
     problems = []
     soas = 0  # SOA RRsets at the apex
     single = True  # ... each of one RR
+    last, inside, below = None, True, 0  # the owner before, whether in the zone, how deep
     for owner, fixed, rdatas in packed_rrsets(plan.content):
-        key = owner.lower()
-        below = len(key) - apex_len  # a child of the apex has one label before it
-        if not ((below == key[0] + 1 or below == 0) and key.endswith(apex_key)
-                or _wire_at_or_below(owner, key, apex_key)):
+        if owner is not last:  # (an owner repeated is the same object: checked once)
+            last, key = owner, owner.lower()
+            below = len(key) - apex_len  # a child of the apex has one label before it
+            inside = ((below == key[0] + 1 or below == 0) and key.endswith(apex_key)
+                      or _wire_at_or_below(owner, key, apex_key))
+        if not inside:
             problems.append(Problem(f"zone {origin}: {dns.name.from_wire(owner, 0)[0]} is "
                                     "outside the zone"))
         elif fixed[:2] == _SOA_TYPE and below == 0:
             soas += 1
-            single = single and len(rdatas) == 1
+            single = single and len(packed_rdatas(rdatas)) == 1
     if not soas or not single or soas > 1 and len(functools.reduce(_merged, [
             r for r in plan.rrsets if r.rdtype == _SOA and r.owner.key == apex_key])) != 1:
         problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))

@@ -6,31 +6,35 @@ to compile a zone or build one anew.
 The rule this module owns, the format: RRset after RRset, in the order given (the plan's
 order is what the compiler and the answers follow: kept exactly),
 
-    owner · type u16 · class u16 · TTL u32 · count u16 · count × (rdlength u16 · rdata)
+    owner length u8 · owner · type u16 · class u16 · TTL u32 · size u32 ·
+    rdatas: size octets of (rdlength u16 · rdata) each
 
-with the owner in uncompressed wire form as spelled, or the one octet 0xC0 (a compression
-pointer's tag, which no uncompressed name starts with) for the owner of the RRset before
-it; rdata in wire form, names uncompressed; integers big-endian. An RR's octets in the
-store's RR format (model/journal.py) are the owner, the 8 octets after it and one rdata
-with its rdlength: the store reads a packed zone without decoding it (`rrsets`).
+with the owner in uncompressed wire form as spelled, or, its length 0 (no name is), none:
+the owner of the RRset before it; rdata in wire form, names uncompressed; integers
+big-endian. An RR's octets in the store's RR format (model/journal.py) are the owner, the
+8 octets after it and one rdata with its rdlength: the store reads a packed zone without
+decoding it (`rrsets`), and a walk over the RRsets skips each one's rdatas at once (the
+tables check every zone's owners when it enters them: compiler.zone_problems). Packed
+zones laid end to end are one packed zone.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import dns.rdatatype
 
 from .wire import WireName, WireRRset, wire_rrset
 
-__all__ = ["LAYOUTS", "SAME_OWNER", "pack_rrsets", "rdata_parts", "rrsets", "unpack_rrsets"]
+__all__ = ["LAYOUTS", "pack_rrsets", "rdata_parts", "rdatas", "rrsets", "unpack_rrsets"]
 
-SAME_OWNER = 0xC0
-_SAME_OWNER = b"\xc0"
-_U16 = struct.Struct(">H")
-_PACK_H = _U16.pack
-_UNPACK_HH = struct.Struct(">H6xH").unpack_from  # type, then count after class and TTL
+_SAME_OWNER = b"\x00"
+_LENGTHS = [bytes([n]) for n in range(256)]
+_PACK_H = struct.Struct(">H").pack
+_PACK_I = struct.Struct(">I").pack
+_UNPACK_I = struct.Struct(">I").unpack_from
+_UNPACK_HEAD = struct.Struct(">H6xI").unpack_from  # type, then (after class and TTL) size
 # RFC 3597 §4: the RFC 1035 types whose rdata names the renderer may compress, and how
 # their rdata splits into names ("name") and fixed octets (a count), as WireRRset keeps it
 # (wire.encode_rdata).
@@ -52,44 +56,61 @@ def pack_rrsets(rrsets: Iterable[WireRRset]) -> tuple[bytes, int]:
     records = 0
     for rrset in rrsets:
         owner = rrset.owner.wire
-        append(_SAME_OWNER if owner == last else owner)
-        last = owner
+        if owner == last:
+            append(_SAME_OWNER)
+        else:
+            append(_LENGTHS[len(owner)])
+            append(owner)
+            last = owner
         append(rrset.fixed)
         rdatas = rrset.rdatas
-        append(_PACK_H(len(rdatas)))
         records += len(rdatas)
-        for rdata in rdatas:
-            if rdata.__class__ is bytes:  # rdlength and rdata already
-                append(rdata)  # type: ignore[arg-type]
-            else:
-                raw = b"".join(p if p.__class__ is bytes else p.wire  # type: ignore[union-attr]
-                               for p in rdata)
-                append(_PACK_H(len(raw)))
-                append(raw)
+        if len(rdatas) == 1:  # (most RRsets)
+            block = rdatas[0]
+            if block.__class__ is not bytes:
+                block = _rdata(block)  # type: ignore[arg-type]
+        else:
+            block = b"".join([rdata if rdata.__class__ is bytes else _rdata(rdata)
+                              for rdata in rdatas])  # type: ignore[misc]
+        append(_PACK_I(len(block)))  # type: ignore[arg-type]
+        append(block)  # type: ignore[arg-type]
     return b"".join(parts), records
 
 
-def rrsets(content: bytes) -> Iterator[tuple[bytes, bytes, list[bytes]]]:
+def _rdata(parts: tuple[bytes | WireName, ...]) -> bytes:
+    """An rdata kept in parts, with its rdlength."""
+    raw = b"".join([p if p.__class__ is bytes else p.wire for p in parts])  # type: ignore
+    return _PACK_H(len(raw)) + raw
+
+
+def rrsets(content: bytes) -> list[tuple[bytes, bytes, bytes]]:
     """Each packed RRset's owner (wire form as spelled), type, class and TTL (8 octets, as
-    WireRRset.fixed) and rdatas (each with its rdlength), in order."""
+    WireRRset.fixed) and rdatas (each with its rdlength, laid end to end: `rdatas`), in
+    order."""
+    found = []
     pos, end = 0, len(content)
     owner = b""
     while pos < end:
-        if content[pos] == SAME_OWNER:
-            pos += 1
-        else:
-            stop = _name_end(content, pos)
-            owner = content[pos:stop]
-            pos = stop
-        fixed = content[pos : pos + 8]
-        count = _U16.unpack_from(content, pos + 8)[0]
-        pos += 10
-        rdatas = []
-        for _ in range(count):
-            stop = pos + 2 + (content[pos] << 8 | content[pos + 1])
-            rdatas.append(content[pos:stop])
-            pos = stop
-        yield owner, fixed, rdatas
+        length = content[pos]
+        if length:
+            owner = content[pos + 1 : pos + 1 + length]
+        pos += 1 + length
+        start = pos + 12
+        stop = start + _UNPACK_I(content, pos + 8)[0]
+        found.append((owner, content[pos : pos + 8], content[start:stop]))
+        pos = stop
+    return found
+
+
+def rdatas(block: bytes) -> list[bytes]:
+    """The rdatas (each with its rdlength) laid end to end in `block`."""
+    found = []
+    pos, end = 0, len(block)
+    while pos < end:
+        stop = pos + 2 + (block[pos] << 8 | block[pos + 1])
+        found.append(block[pos:stop])
+        pos = stop
+    return found
 
 
 def unpack_rrsets(content: bytes) -> tuple[WireRRset, ...]:
@@ -100,18 +121,17 @@ def unpack_rrsets(content: bytes) -> tuple[WireRRset, ...]:
     pos, end = 0, len(content)
     owner = None
     while pos < end:
-        if content[pos] == SAME_OWNER:
-            pos += 1
-        else:
-            stop = _name_end(content, pos)
-            owner = _name(content[pos:stop], names)
-            pos = stop
-        rdtype, count = _UNPACK_HH(content, pos)
+        length = content[pos]
+        if length:
+            owner = _name(content[pos + 1 : pos + 1 + length], names)
+        pos += 1 + length
+        rdtype, size = _UNPACK_HEAD(content, pos)
         fixed = content[pos : pos + 8]
-        pos += 10
+        pos += 12
+        block_end = pos + size
         layout = LAYOUTS.get(rdtype)
         rdatas: list[bytes | tuple[bytes | WireName, ...]] = []
-        for _ in range(count):
+        while pos < block_end:
             stop = pos + 2 + (content[pos] << 8 | content[pos + 1])
             if layout is None:
                 rdatas.append(content[pos:stop])

@@ -17,6 +17,7 @@ import dns.name
 import dns.rdatatype
 
 from .packed import pack_rrsets, unpack_rrsets
+from .packed import rdatas as packed_rdatas
 from .packed import rrsets as packed_rrsets
 from .wire import WireRRset
 
@@ -29,19 +30,35 @@ _SOA_TYPE = dns.rdatatype.SOA.to_bytes(2, "big")  # an RRset's type, packed
 class ZonePlan:
     """One zone: its origin and every RRset served in it (apex SOA and NS included),
     packed (packed.py; `zone_plan` packs pre-encoded RRsets, `wire.encode_rrset` makes one
-    of a dnspython RRset), and the number of RRs in them. Held for every zone served, so
-    one octet string rather than its RRsets' objects (~1.9 KiB for 9 records): the
-    compiler decodes them when it compiles the zone."""
+    of a dnspython RRset) in two parts laid end to end, `file` then `own`, and the number
+    of RRs in them. Held for every zone served, so octet strings rather than its RRsets'
+    objects (~1.9 KiB for 9 records): the compiler decodes them when it compiles the zone.
+
+    `file` holds the RRsets of the zone file when the plan serves all of them: the same
+    object as the cache of files read holds (zonedata.ZoneFile.content); `own`, the
+    others (those acnsd manages), or every RRset when `file` is empty.
+
+    `servable`: made so that compiler.zone_problems finds nothing in it (zonedata.build_zone:
+    the zone file readers keep only the records in the zone, as dnspython does, and the
+    one SOA is the managed one), so the tables take it without walking its RRsets (~5 µs
+    a zone at a cold start)."""
 
     origin: dns.name.Name
-    content: bytes
+    own: bytes
     records: int
     nameservers: tuple[dns.name.Name, ...] = ()
+    file: bytes = b""
+    servable: bool = False
+
+    @property
+    def content(self) -> bytes:
+        """Every RRset, packed."""
+        return self.file + self.own
 
     @property
     def rrsets(self) -> tuple[WireRRset, ...]:
         """The RRsets, decoded (new objects each time)."""
-        return unpack_rrsets(self.content)
+        return unpack_rrsets(self.file + self.own)
 
     @property
     def serial(self) -> int:
@@ -49,19 +66,21 @@ class ZonePlan:
         last)."""
         key = self.origin.to_wire().lower()
         found = None
-        for owner, fixed, rdatas in packed_rrsets(self.content):
+        for owner, fixed, rdatas in packed_rrsets(self.file + self.own):
             if fixed[:2] == _SOA_TYPE and owner.lower() == key:
-                found = rdatas[0]
+                found = packed_rdatas(rdatas)[0]
         if found is None:
             raise ValueError(f"zone {self.origin}: a plan without an SOA")
         return int.from_bytes(found[-20:-16], "big")
 
 
 def zone_plan(origin: dns.name.Name, rrsets: Iterable[WireRRset],
-              nameservers: tuple[dns.name.Name, ...] = ()) -> ZonePlan:
-    """The plan of the zone `origin` serving `rrsets`, in their order."""
-    content, records = pack_rrsets(rrsets)
-    return ZonePlan(origin, content, records, nameservers)
+              nameservers: tuple[dns.name.Name, ...] = (),
+              file: tuple[bytes, int] = (b"", 0), servable: bool = False) -> ZonePlan:
+    """The plan of the zone `origin` serving the RRsets packed in `file` (and the RRs in
+    them), then `rrsets`, in their order."""
+    own, records = pack_rrsets(rrsets)
+    return ZonePlan(origin, own, file[1] + records, nameservers, file[0], servable)
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,10 @@ def zone_rrs(content: bytes) -> tuple[RR, list[RR]]:
     told apart by its RRset's type rather than by reading each RR."""
     soas: list[RR] = []
     rrs: list[RR] = []
-    for owner, fixed, rdatas in packed.rrsets(content):
+    for owner, fixed, block in packed.rrsets(content):
         head = owner + fixed
-        (soas if _rdtype_at(fixed, 0) == _SOA else rrs).extend([head + r for r in rdatas])
+        (soas if _rdtype_at(fixed, 0) == _SOA else rrs).extend(
+            [head + r for r in packed.rdatas(block)])
     return _one_soa(soas), rrs
 
 
@@ -128,9 +129,13 @@ def zone_content(content: bytes) -> tuple[RR, bytes]:
     soas: list[RR] = []
     rrsets_: list[tuple[list[bytes], int, bytes, list[RR]]] = []  # key, RRs
     owners: dict[bytes, list[bytes]] = {}  # each owner's `_owner_labels`
-    for owner, fixed, rdatas in packed.rrsets(content):
+    for owner, fixed, block in packed.rrsets(content):
         head = owner + fixed
         rdtype = _rdtype_at(fixed, 0)
+        if len(block) == 2 + (block[0] << 8 | block[1]):  # one RR (most RRsets)
+            rdatas = [block]
+        else:
+            rdatas = packed.rdatas(block)
         if rdtype == _SOA:
             soas += [head + rdata for rdata in rdatas]
             continue

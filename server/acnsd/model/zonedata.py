@@ -26,7 +26,6 @@ import re
 import stat
 import struct
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, indexOf, itemgetter
@@ -44,6 +43,7 @@ import dns.zone
 import dns.zonefile
 
 from ..dns.packed import pack_rrsets, unpack_rrsets
+from ..dns.packed import rdatas as packed_rdatas
 from ..dns.packed import rrsets as packed_rrsets
 from ..dns.plan import ZonePlan, zone_plan
 from ..dns.wire import (
@@ -595,13 +595,14 @@ def served_as(name: str, built: ZonePlan, served: ZonePlan, serial: dict[str, An
 def with_serial(plan: ZonePlan, serial: int) -> ZonePlan:
     """The plan with another SOA serial (the store's, R10): build_zone puts the SOA last,
     so its content ends with the SOA's serial and four timers."""
-    last = deque(packed_rrsets(plan.content), maxlen=1)
-    if not last or last[0][1][:2] != _SOA_TYPE or len(last[0][2]) != 1:
+    own = plan.own  # (the SOA is in the part built: a few RRsets)
+    last = packed_rrsets(own)[-1:]
+    if not last or last[0][1][:2] != _SOA_TYPE or len(packed_rdatas(last[0][2])) != 1:
         raise ValueError(f"zone {plan.origin}: its plan does not end with its SOA")
-    content = plan.content
     # (every field named: dataclasses.replace costs ~3x, once per zone at a first start)
-    return ZonePlan(origin=plan.origin, content=content[:-20] + _U32(serial) + content[-16:],
-                    records=plan.records, nameservers=plan.nameservers)
+    return ZonePlan(origin=plan.origin, own=own[:-20] + _U32(serial) + own[-16:],
+                    records=plan.records, nameservers=plan.nameservers, file=plan.file,
+                    servable=plan.servable)
 
 
 def zone_errors(zone: ResolvedZone, file: ZoneFile,
@@ -732,7 +733,12 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     file=str(zone.file), rule="R10",
                                     accounts=(zone.account,)))
     records.append(soa)
-    plan = zone_plan(origin, records, _nameserver_names(zone.nameservers))
+    nameservers = _nameserver_names(zone.nameservers)
+    if len(read) == from_file:  # the file's RRsets all served, first: its content shared
+        plan = zone_plan(origin, records[from_file:], nameservers, (file.content, file.count),
+                         servable=True)
+    else:
+        plan = zone_plan(origin, records, nameservers, servable=True)
     return plan, errors, warnings
 
 
