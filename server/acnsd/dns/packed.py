@@ -38,12 +38,14 @@ _UNPACK_HEAD = struct.Struct(">H6xI").unpack_from  # type, then (after class and
 # RFC 3597 §4: the RFC 1035 types whose rdata names the renderer may compress, and how
 # their rdata splits into names ("name") and fixed octets (a count), as WireRRset keeps it
 # (wire.encode_rdata).
+_ONE_NAME: tuple[str | int, ...] = ("name",)
+_MX: tuple[str | int, ...] = (2, "name")
 LAYOUTS: dict[int, tuple[str | int, ...]] = {
-    **{t: ("name",) for t in (dns.rdatatype.NS, dns.rdatatype.MD, dns.rdatatype.MF,
+    **{t: _ONE_NAME for t in (dns.rdatatype.NS, dns.rdatatype.MD, dns.rdatatype.MF,
                               dns.rdatatype.CNAME, dns.rdatatype.MB, dns.rdatatype.MG,
                               dns.rdatatype.MR, dns.rdatatype.PTR)},
     dns.rdatatype.SOA: ("name", "name", 20),
-    dns.rdatatype.MX: (2, "name"),
+    dns.rdatatype.MX: _MX,
     dns.rdatatype.MINFO: ("name", "name"),
 }
 
@@ -135,6 +137,10 @@ def unpack_rrsets(content: bytes) -> tuple[WireRRset, ...]:
             stop = pos + 2 + (content[pos] << 8 | content[pos + 1])
             if layout is None:
                 rdatas.append(content[pos:stop])
+            elif layout is _ONE_NAME:  # (packed from a valid name: no need to walk it)
+                rdatas.append((_name(content[pos + 2 : stop], names),))
+            elif layout is _MX:
+                rdatas.append((content[pos + 2 : pos + 4], _name(content[pos + 4 : stop], names)))
             else:
                 rdatas.append(rdata_parts(layout, content, pos + 2, stop, names))
             pos = stop
