@@ -70,7 +70,6 @@ __all__ = ["ReadFiles", "ZoneFile", "ZoneFileData", "adopt_read_files", "build_z
 
 ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
-_RDATAS = attrgetter("rdatas")
 _SOA, _NS, _CNAME = dns.rdatatype.SOA, dns.rdatatype.NS, dns.rdatatype.CNAME
 _SOA_TYPE = _SOA.to_bytes(2, "big")  # an RRset's type, packed
 _U32 = struct.Struct(">I").pack
