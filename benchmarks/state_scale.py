@@ -20,7 +20,6 @@ The configuration is `index_scale.write_site`'s; its load (not timed) gives the 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import statistics
 import tempfile
@@ -28,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from acnsd.dns.plan import ZonePlan
+from acnsd.dns.plan import ZonePlan, zone_plan
 from acnsd.gcpause import gc_paused
 from acnsd.model.config import load
 from acnsd.model.recording import legacy_path, read_state, record_state
@@ -53,10 +52,10 @@ def timed(function: Callable[[], object], repeats: int) -> float:
 
 def with_ns_ttl(plan: ZonePlan, ttl: int) -> ZonePlan:
     """The plan with its apex NS RRset at another TTL."""
-    apex = plan.rrsets[-1].owner.wire  # (the SOA's)
-    rrsets = tuple(r.copy(ttl=ttl) if r.rdtype == NS and r.owner.wire == apex else r
-                   for r in plan.rrsets)
-    return dataclasses.replace(plan, rrsets=rrsets)
+    rrsets = plan.rrsets
+    apex = rrsets[-1].owner.wire  # (the SOA's)
+    return zone_plan(plan.origin, (r.copy(ttl=ttl) if r.rdtype == NS and r.owner.wire == apex
+                                   else r for r in rrsets), plan.nameservers)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

@@ -7,7 +7,7 @@ import dns.name
 import dns.rrset
 import pytest
 from acnsd.dns.compiler import NO_ADDRESSES, compile_plan, compile_zone
-from acnsd.dns.plan import ServePlan, View, ZonePlan
+from acnsd.dns.plan import ServePlan, View, zone_plan
 from acnsd.dns.wire import encode_rrset
 from acnsd.errors import ConfigError
 
@@ -83,7 +83,7 @@ def test_negative_soa_ttl():
 def test_rrsets_listed_twice_are_merged():
     z = zone("example.com.", "www A 192.0.2.1")
     extra = encode_rrset(dns.rrset.from_text("www.example.com.", 3600, "IN", "A", "192.0.2.2"))
-    t = compile_plan(ServePlan(zones=(ZonePlan(z.origin, (*z.rrsets, extra)),)))
+    t = compile_plan(ServePlan(zones=(zone_plan(z.origin, (*z.rrsets, extra)),)))
     r = ask(t, "www.example.com.", "A")
     assert lines(r.answer) == [
         "www.example.com. 3600 IN A 192.0.2.1",
@@ -105,10 +105,10 @@ def _problems(plan: ServePlan) -> str:
 
 def test_unservable_plans_are_refused():
     z = zone("example.com.", "www A 192.0.2.1")
-    no_soa = ZonePlan(z.origin, tuple(r for r in z.rrsets if r.rdtype != 6))
+    no_soa = zone_plan(z.origin, (r for r in z.rrsets if r.rdtype != 6))
     assert "example.com.: the apex needs exactly one SOA" in _problems(ServePlan(zones=(no_soa,)))
     outside = encode_rrset(dns.rrset.from_text("www.example.org.", 3600, "IN", "A", "192.0.2.1"))
-    stray = ZonePlan(z.origin, (*z.rrsets, outside))
+    stray = zone_plan(z.origin, (*z.rrsets, outside))
     assert "www.example.org. is outside the zone" in _problems(ServePlan(zones=(stray,)))
     assert "listed twice" in _problems(ServePlan(zones=(z, z)))
     view = View("127.53.1.1", frozenset({dns.name.from_text("example.net.")}))

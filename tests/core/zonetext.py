@@ -13,7 +13,7 @@ import dns.rrset
 import dns.zone
 from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport, answer
-from acnsd.dns.plan import ServePlan, ServerOptions, View, ZonePlan
+from acnsd.dns.plan import ServePlan, ServerOptions, View, ZonePlan, zone_plan
 from acnsd.dns.wire import encode_rrset
 
 SOA_NS = """
@@ -32,12 +32,10 @@ def zone(origin: str, text: str, *, soa: bool = True) -> ZonePlan:
         text = SOA_NS.format(o=name.to_text()) + text
     z = dns.zone.from_text(text, origin=name, relativize=False, check_origin=False)
     rrsets = tuple(z.iterate_rdatasets())
-    return ZonePlan(
-        origin=name,
-        rrsets=tuple(
-            encode_rrset(dns.rrset.from_rdata_list(owner, rds.ttl, list(rds)))
-            for owner, rds in rrsets
-        ),
+    return zone_plan(
+        name,
+        (encode_rrset(dns.rrset.from_rdata_list(owner, rds.ttl, list(rds)))
+         for owner, rds in rrsets),
     )
 
 

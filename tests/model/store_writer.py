@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from acnsd.model.store import Store
-from storekit import rrsets
+from storekit import packed
 
 ZONES = 7
 
@@ -36,7 +36,7 @@ def main(path: str, first: int) -> None:
         i = first
         while True:
             with store.change() as change:
-                change.put_zone(zone_name(i), rrsets(content(i), zone=zone_name(i)))
+                change.put_zone(zone_name(i), packed(content(i), zone=zone_name(i)))
                 change.assign(f"n{i}.test", address(i), None)
             print(i, flush=True)
             i += 1

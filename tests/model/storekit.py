@@ -12,6 +12,7 @@ import dns.name
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+from acnsd.dns.packed import pack_rrsets
 from acnsd.dns.wire import WireRRset, encode_rrset
 from acnsd.model import journal
 from hypothesis import strategies as st
@@ -46,6 +47,12 @@ def rrsets(records: Records, soa: str | None = None, soa_ttl: int = 3600,
         out.append(encode_rrset(dns.rrset.from_text_list(name, ttl, "IN", rdtype,
                                                          sorted(rdatas))))
     return out
+
+
+def packed(records: Records, soa: str | None = None, soa_ttl: int = 3600,
+           zone: str = ZONE) -> bytes:
+    """`rrsets` packed, as a zone plan holds them (its `content`, what the store takes)."""
+    return pack_rrsets(rrsets(records, soa, soa_ttl, zone))[0]
 
 
 @st.composite

@@ -13,7 +13,7 @@ from acnsd.model import journal
 from acnsd.model.store import SCHEMA_VERSION, Store, StoreError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from storekit import apply, contents, edits, rr_set, rrsets, soa_text
+from storekit import apply, contents, edits, packed, rr_set, soa_text
 
 NOW = 1_800_000_000
 TOP = 2**32 - 1
@@ -21,7 +21,7 @@ TOP = 2**32 - 1
 
 def _put(store: Store, records, name="ex.test", now=NOW, **soa):
     with store.change() as change:
-        return change.put_zone(name, rrsets(records, soa_text(**soa)), now=now)
+        return change.put_zone(name, packed(records, soa_text(**soa)), now=now)
 
 
 def _journal_rows(store: Store, name="ex.test") -> list[tuple[int, int, int]]:
@@ -117,7 +117,7 @@ def test_a_change_that_raises_writes_nothing(tmp_path):
         _put(store, {})
         with pytest.raises(RuntimeError), store.change() as change:
             change.assign("ns1.ex.test", "192.0.2.1", None)
-            change.put_zone("ex.test", rrsets({("www", "A"): (300, frozenset(["192.0.2.1"]))}),
+            change.put_zone("ex.test", packed({("www", "A"): (300, frozenset(["192.0.2.1"]))}),
                             now=NOW + 5)
             change.record("ex.test", {"account": "a"})
             raise RuntimeError("the change is refused later on")
@@ -171,7 +171,7 @@ def test_a_reader_has_its_own_connection_and_never_waits_for_the_writer(tmp_path
     with Store.open(path) as writer:
         _put(writer, {})
         with Store.open(path, readonly=True) as reader, writer.change() as change:
-            change.put_zone("ex.test", rrsets({("a", "A"): (60, frozenset(["192.0.2.9"]))}),
+            change.put_zone("ex.test", packed({("a", "A"): (60, frozenset(["192.0.2.9"]))}),
                             now=NOW + 9)
             assert reader.serial("ex.test") == NOW  # the last commit, while one is open
             assert reader.ixfr_chain("ex.test", NOW) == []
@@ -280,10 +280,10 @@ def test_put_zones_does_what_put_zone_does_zone_by_zone(zones, now):
                 elif how == "imported":
                     change.record_serial(name, 7 + i, "d1")
                 elif how.startswith("served"):
-                    change.put_zone(name, rrsets(before, zone=name), digest="d1", now=NOW - 9)
+                    change.put_zone(name, packed(before, zone=name), digest="d1", now=NOW - 9)
 
     def batch() -> list:
-        return [(f"z{i}.ex.test", rrsets(before if how == "served" else after,
+        return [(f"z{i}.ex.test", packed(before if how == "served" else after,
                                          zone=f"z{i}.ex.test"), digest)
                 for i, (how, before, after, digest) in enumerate(zones)]
 

@@ -52,16 +52,16 @@ def test_zones_built_again_after_the_import_keep_their_serials(env, tmp_path):
             for plan in loaded.plan.zones:
                 name = plan.origin.to_text(omit_final_dot=True)
                 digest = data["serials"][name]["digest"]
-                done = change.put_zone(name, plan.rrsets, digest=digest)
+                done = change.put_zone(name, plan.content, digest=digest)
                 assert (done.serial, done.diff) == (data["serials"][name]["serial"], None)
-                again = change.put_zone(name, plan.rrsets, digest=digest)  # built again
+                again = change.put_zone(name, plan.content, digest=digest)  # built again
                 assert again == done
         assert export_state_json(store)["serials"] == data["serials"]
         # a zone whose content differs from what the digest recorded gets a new serial
         with store.change() as change:
             change.remove_zone("b.test")
             plan = next(p for p in loaded.plan.zones if p.origin.to_text() == "b.test.")
-            bumped = change.put_zone("b.test", plan.rrsets, digest="another digest")
+            bumped = change.put_zone("b.test", plan.content, digest="another digest")
         assert bumped.serial > data["serials"]["b.test"]["serial"]
 
 
@@ -71,7 +71,7 @@ def test_an_exported_state_reads_as_a_state_file(env, tmp_path):
     with Store.open(tmp_path / "acnsd.db") as store:
         import_state_json(env.legacy_file, store)
         with store.change() as change:  # a zone served from the store: no digest
-            change.put_zone("new.test", loaded.plan.zones[0].rrsets, now=1_800_000_000)
+            change.put_zone("new.test", loaded.plan.zones[0].content, now=1_800_000_000)
         exported = export_state_json(store)
     assert exported["serials"]["new.test"] == {"serial": 1_800_000_000, "digest": ""}
     copy = tmp_path / "exported.json"

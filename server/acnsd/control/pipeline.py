@@ -162,7 +162,7 @@ class Pipeline:
             return ZoneDelta(key, None)
         entry = self.index.zone(name)
         assert entry is not None
-        return ZoneDelta(key, plan, self._addresses(entry.resolved), _serial(plan))
+        return ZoneDelta(key, plan, self._addresses(entry.resolved), plan.serial)
 
     def _addresses(self, zone: ResolvedZone) -> frozenset[str]:
         """The view addresses that serve a zone (compile_plan's, from the plan's views):
@@ -310,7 +310,7 @@ def combined(made: Sequence[Committed]) -> Committed:
 
 def _catalog_delta(name: str, plan: ZonePlan | None) -> ZoneDelta:
     key = dns.name.from_text(name).to_wire().lower()
-    return ZoneDelta(key, plan, None, 0 if plan is None else _serial(plan))
+    return ZoneDelta(key, plan, None, 0 if plan is None else plan.serial)
 
 
 @dataclass
@@ -324,12 +324,6 @@ class Edits:
 
 def _name(item: ResolvedZone | ZoneConfig) -> str:
     return item.name
-
-
-def _serial(plan: ZonePlan) -> int:
-    """The SOA serial of a plan (build_zone puts the SOA last)."""
-    (_, _, timers), = plan.rrsets[-1].rdatas
-    return int.from_bytes(timers[:4], "big")
 
 
 def _no_locate(path: str, message: str, rule: str | None) -> Problem:

@@ -92,7 +92,7 @@ log = logging.getLogger("acnsd.serve")
 
 SHUTDOWN_GRACE = 5.0  # seconds between SIGTERM and exit, whatever the clients do
 APPLY_TIMEOUT = 60.0  # seconds an API change waits for the reload that makes it live
-INLINE = 5_000  # RRsets of a delta applied on the event loop; more: in a thread
+INLINE = 5_000  # RRs of a delta applied on the event loop; more: in a thread
 
 Listen = tuple[tuple[str, int], ...] | None
 T = TypeVar("T")
@@ -380,7 +380,7 @@ class Server:
         a large one in a thread. Called holding the reload lock."""
         delta = dataclasses.replace(delta, generation=self.generation + 1)
         changed = itertools.chain(delta.zones, delta.catalogs)  # a catalog of 10,000 zones
-        if sum(len(z.plan.rrsets) for z in changed if z.plan is not None) < INLINE:
+        if sum(z.plan.records for z in changed if z.plan is not None) < INLINE:
             tables, names = apply_delta(self.tables, delta)
         else:
             tables, names = await off_loop(apply_delta, self.tables, delta)

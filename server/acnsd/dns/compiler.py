@@ -23,9 +23,8 @@ Where a zone holds authoritative data inside another zone served here that it do
 delegate (an overlap that only a misconfigured parent has), the targets inside it take
 their addresses from the zone itself, not from the deeper zone.
 
-The plan's RRsets come pre-encoded (wire.WireRRset) and the tables share them; the
-compiler copies only those it links (NS, MX, SRV) or respells, so that tables compiled
-later never change them.
+The plan holds its RRsets packed (packed.py); the compiler decodes them when it compiles
+the zone, and links them (NS, MX, SRV) in place: each compilation has its own.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ import struct
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 import dns.name
@@ -46,6 +44,8 @@ import dns.rrset
 
 from ..errors import ConfigError, Problem
 from .cache import CacheEntry, ResponseCache
+from .packed import rdatas as packed_rdatas
+from .packed import rrsets as packed_rrsets
 from .plan import ServePlan, ServerOptions, ZonePlan
 from .render import opt_rr
 from .wire import WireName, WireRRset, decode_rrset, encode_rrset, name_text, wire_name
@@ -62,10 +62,10 @@ _AAAA = dns.rdatatype.AAAA
 _NS = dns.rdatatype.NS
 _DNAME = dns.rdatatype.DNAME
 _SOA = dns.rdatatype.SOA
+_SOA_TYPE = _SOA.to_bytes(2, "big")  # an RRset's type, packed
 _WITH_TARGETS = (dns.rdatatype.NS, dns.rdatatype.MX, dns.rdatatype.SRV)
 _LINKED = frozenset(_WITH_TARGETS)
 _UNPACK_I = struct.Struct(">I").unpack_from
-_RDATAS = attrgetter("rdatas")
 _WILDCARD = b"\x01*"  # the start of a wildcard's key (RFC 4592)
 _WILDCARD_KEY = b"\x00\x01*"  # ... after the end of another key, when keys are joined
 CATALOG_CACHE = 1000  # cached answers of the catalogs' tables (rarely asked)
@@ -142,11 +142,7 @@ class LazyZone:
     @property
     def serial(self) -> int:
         """The SOA serial the zone serves (the first of the five numbers ending the SOA)."""
-        key = self.key
-        for rrset in reversed(self.plan.rrsets):  # (zonedata puts the SOA last)
-            if rrset.rdtype == _SOA and rrset.owner.key == key:
-                return _UNPACK_I(rrset.rdatas[0][-1], 0)[0]
-        raise AssertionError("a checked plan has an SOA")  # (lazy_zone)
+        return self.plan.serial
 
     def __reduce__(self) -> tuple:  # (daemon/snapshot.py) the compiled zone if kept for good
         eager = self.expanded if self.records >= EAGER_RECORDS else None
@@ -160,11 +156,11 @@ def lazy_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> LazyZ
     """A zone for the tables, served at `addresses`; raises ConfigError for a zone that
     cannot be served (zone_problems), as compiling it would."""
     key = plan.origin.to_wire().lower()
-    problems = zone_problems(plan, key)
+    problems = [] if plan.servable else zone_problems(plan, key)
     if problems:
         raise ConfigError(problems)
     addresses = addresses or NO_ADDRESSES
-    records = sum(map(len, map(_RDATAS, plan.rrsets)))
+    records = plan.records
     expanded = _compiled(plan, addresses) if records >= EAGER_RECORDS else None
     return LazyZone(key, addresses, records, plan, expanded)
 
@@ -266,10 +262,14 @@ class Tables:
 
 def _is_at_or_below(name: WireName, key: bytes) -> bool:
     """Whether `name` is `key` or a name below it (lower-cased wire forms)."""
-    if not name.key.endswith(key):
+    return _wire_at_or_below(name.wire, name.key, key)
+
+
+def _wire_at_or_below(wire: bytes, name_key: bytes, key: bytes) -> bool:
+    """Whether the name `wire` (lower-cased: `name_key`) is `key` or a name below it."""
+    if not name_key.endswith(key):
         return False
-    boundary = len(name.key) - len(key)
-    wire = name.wire
+    boundary = len(name_key) - len(key)
     pos = 0
     while pos < boundary:
         pos += wire[pos] + 1
@@ -292,18 +292,23 @@ def zone_problems(plan: ZonePlan, apex_key: bytes) -> list[Problem]:
     origin = plan.origin
     apex_len = len(apex_key)
     problems = []
-    soas: list[WireRRset] = []
-    for rrset in plan.rrsets:
-        owner = rrset.owner
-        key = owner.key
-        below = len(key) - apex_len  # a child of the apex has one label before it
-        if not ((below == key[0] + 1 or below == 0) and key.endswith(apex_key)
-                or _is_at_or_below(owner, apex_key)):
-            problems.append(Problem(f"zone {origin}: {decode_rrset(rrset).name} is outside "
-                                    "the zone"))
-        elif rrset.rdtype == _SOA and below == 0:
-            soas.append(rrset)
-    if not soas or len(functools.reduce(_merged, soas)) != 1:
+    soas = 0  # SOA RRsets at the apex
+    single = True  # ... each of one RR
+    last, inside, below = None, True, 0  # the owner before, whether in the zone, how deep
+    for owner, fixed, rdatas in packed_rrsets(plan.content):
+        if owner is not last:  # (an owner repeated is the same object: checked once)
+            last, key = owner, owner.lower()
+            below = len(key) - apex_len  # a child of the apex has one label before it
+            inside = ((below == key[0] + 1 or below == 0) and key.endswith(apex_key)
+                      or _wire_at_or_below(owner, key, apex_key))
+        if not inside:
+            problems.append(Problem(f"zone {origin}: {dns.name.from_wire(owner, 0)[0]} is "
+                                    "outside the zone"))
+        elif fixed[:2] == _SOA_TYPE and below == 0:
+            soas += 1
+            single = single and len(packed_rdatas(rdatas)) == 1
+    if not soas or not single or soas > 1 and len(functools.reduce(_merged, [
+            r for r in plan.rrsets if r.rdtype == _SOA and r.owner.key == apex_key])) != 1:
         problems.append(Problem(f"zone {origin}: the apex needs exactly one SOA record"))
     return problems
 
@@ -318,10 +323,10 @@ def compile_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> Zo
 
 
 def _compiled(plan: ZonePlan, addresses: frozenset[str]) -> Zone:
-    """One zone that zone_problems finds none in. The plan's RRsets are shared, not copied,
-    except those that the compiler links and those whose owner is spelled otherwise than
-    the node's first (each node has one owner name). Equal immutable parts (the linked
-    data of the zone's RRsets) are stored once."""
+    """One zone that zone_problems finds none in. The plan's RRsets, decoded, are linked in
+    place; only those whose owner is spelled otherwise than the node's first are copied
+    (each node has one owner name). Equal immutable parts (the linked data of the zone's
+    RRsets) are stored once."""
     addresses = addresses or NO_ADDRESSES
     shared: dict[Any, Any] = {}
     origin = plan.origin
@@ -334,7 +339,7 @@ def _compiled(plan: ZonePlan, addresses: frozenset[str]) -> Zone:
     linked: dict[bytes, Node] = {}
     cuts = False  # whether the zone delegates or has a DNAME: nodes below them get a cut
     soa_owner = None  # the first apex SOA's owner as the plan spells it: negative answers'
-    for rrset in plan.rrsets:
+    for rrset in plan.rrsets:  # (decoded now: this compilation's own)
         owner = rrset.owner
         key = owner.key
         node = nodes.get(key)
@@ -350,8 +355,8 @@ def _compiled(plan: ZonePlan, addresses: frozenset[str]) -> Zone:
             soa_owner = owner
         if rdtype in node:  # the same RRset listed twice: merged
             rrset = _merged(node[rdtype], rrset)
-        elif owner is not node.name or rdtype in _LINKED:
-            rrset = rrset.copy(owner=node.name)  # _link sets a linked copy's `extra`
+        elif owner is not node.name:
+            rrset = rrset.copy(owner=node.name)
         if rdtype in _LINKED:
             linked[key] = node
             cuts = cuts or (rdtype == _NS and key != apex_key)

@@ -31,7 +31,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from ..dns.plan import ZonePlan
+from ..dns.plan import ZonePlan, zone_plan
 from ..dns.wire import WireName, WireRRset, encode_rrset, pack_fixed
 from ..errors import ConfigError, Problem
 from .types import Account, Model, ResolvedZone, ServerConfig, zone_id
@@ -99,7 +99,7 @@ def catalog_plan(name: str, members: Iterable[str],
                       f'"{VERSION}"')]
     records += [held.get(member) or member_rrset(origin, member) for member in members]
     records.append(_rrset(origin, dns.rdatatype.SOA, SOA_RDATA.format(serial=serial)))
-    return ZonePlan(origin, tuple(records))
+    return zone_plan(origin, records)
 
 
 def member_rrset(origin: dns.name.Name, member: str) -> WireRRset:

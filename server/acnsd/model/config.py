@@ -44,7 +44,7 @@ from .types import (
     ZoneConfig,
 )
 from .yamlsrc import Source, parse
-from .zonedata import ZoneFileData, build_zone, read_zone_files
+from .zonedata import ZoneFile, build_zone, read_zone_files
 
 __all__ = ["Loaded", "address_problem", "independent", "load", "owned", "read_server",
            "record", "reserved_addresses", "unresolved"]
@@ -336,14 +336,14 @@ def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], st
         if addr.served_in:
             auto.setdefault(addr.served_in, {})[addr.name] = (addr.ipv4, addr.ipv6)
     warnings: list[Problem] = []
-    data: dict[str, ZoneFileData] = {}
+    data: dict[str, ZoneFile] = {}
     plans = []
     files, problems = read_zone_files(zones, server, locate)
     for zone in zones:
         content = files.get(zone.name)
         if content is None:
             continue
-        data[zone.name] = content.records
+        data[zone.name] = content
         plan, errs, warns = build_zone(zone, content, auto.get(zone.name, {}), state, locate)
         problems += errs
         warnings += warns
@@ -353,7 +353,7 @@ def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], st
 
 
 def _lame_delegations(zones: list[ResolvedZone],
-                      data: dict[str, ZoneFileData]) -> list[Problem]:
+                      data: dict[str, ZoneFile]) -> list[Problem]:
     """Warn when a zone delegates a child served here to other names than the child's."""
     by_name = {z.name: z for z in zones}
     labels = [zone.name.split(".") for zone in zones]
@@ -363,7 +363,8 @@ def _lame_delegations(zones: list[ResolvedZone],
         if zone.name not in ancestors:  # no zone served here below it: none to delegate
             continue
         apex = dns.name.from_text(zone.name).to_wire().lower()
-        for rrset in data.get(zone.name, ()):
+        file = data.get(zone.name)
+        for rrset in file.records if file is not None else ():  # (decoded: a few zones)
             if rrset.rdtype != dns.rdatatype.NS or rrset.owner.key == apex:
                 continue
             decoded = decode_rrset(rrset)

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import dns.rdatatype
 
+from ..dns import packed
 from ..dns.wire import WireName, WireRRset, wire_rrset
 
 __all__ = [
@@ -71,16 +72,6 @@ _RR_FIXED = struct.Struct(">HHIH")  # type, class, TTL, rdlength: what follows t
 _DIFF_HEAD = struct.Struct(">BIIII")
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
-# RFC 3597 §4: the RFC 1035 types whose rdata names the renderer may compress, and how
-# their rdata splits into names ("name") and fixed octets (a count), as WireRRset keeps it.
-_LAYOUTS: dict[int, tuple[str | int, ...]] = {
-    **{t: ("name",) for t in (dns.rdatatype.NS, dns.rdatatype.MD, dns.rdatatype.MF,
-                              dns.rdatatype.CNAME, dns.rdatatype.MB, dns.rdatatype.MG,
-                              dns.rdatatype.MR, dns.rdatatype.PTR)},
-    _SOA: ("name", "name", 20),
-    dns.rdatatype.MX: (2, "name"),
-    dns.rdatatype.MINFO: ("name", "name"),
-}
 
 
 class JournalFormatError(ValueError):
@@ -117,38 +108,46 @@ def split_soa(rrs: Iterable[RR]) -> tuple[RR, list[RR]]:
     return _one_soa(soas), others
 
 
-def zone_rrs(rrsets: Iterable[WireRRset]) -> tuple[RR, list[RR]]:
-    """`split_soa(rrs_of(rrsets))`, the SOA told apart by its RRset's type rather than by
-    reading each RR."""
-    rrsets = tuple(rrsets)
-    return (_one_soa(rrs_of(rrset for rrset in rrsets if rrset.rdtype == _SOA)),
-            rrs_of(rrset for rrset in rrsets if rrset.rdtype != _SOA))
+def zone_rrs(content: bytes) -> tuple[RR, list[RR]]:
+    """`split_soa` of the RRs of a packed zone (dns/packed.py, a plan's content), the SOA
+    told apart by its RRset's type rather than by reading each RR."""
+    soas: list[RR] = []
+    rrs: list[RR] = []
+    for owner, fixed, block in packed.rrsets(content):
+        head = owner + fixed
+        (soas if _rdtype_at(fixed, 0) == _SOA else rrs).extend(
+            [head + r for r in packed.rdatas(block)])
+    return _one_soa(soas), rrs
 
 
-def zone_content(rrsets: Iterable[WireRRset]) -> tuple[RR, bytes]:
-    """A zone's SOA RR, and what follows it in its content: `(soa, pack_content(soa,
-    rrs)[len(soa):])` for `(soa, rrs) = zone_rrs(rrsets)`. Sorted RRset by RRset (their
-    owner's labels, type, and owner spelling, class and TTL: the canonical order's key of
-    each of their RRs), then each RRset's RRs by rdata; one key per RRset rather than one
-    per RR. A zone as it is read (_content_by_places) has its order found for all its
-    RRsets together."""
-    rrsets = tuple(rrsets)
-    content = _content_by_places(rrsets)
-    if content is not None:
-        return content
+def zone_content(content: bytes) -> tuple[RR, bytes]:
+    """A packed zone's (dns/packed.py, a plan's content) SOA RR, and what follows it in its
+    content: `(soa, pack_content(soa, rrs)[len(soa):])` for `(soa, rrs) =
+    zone_rrs(content)`. Sorted RRset by RRset (their owner's labels, type, and owner
+    spelling, class and TTL: the canonical order's key of each of their RRs), then each
+    RRset's RRs by rdata; one key per RRset rather than one per RR. A zone as it is read
+    (_content_by_places) has its order found for all its RRsets together."""
+    found = packed.rrsets(content)
+    by_places = _content_by_places(found)
+    if by_places is not None:
+        return by_places
     soas: list[RR] = []
     rrsets_: list[tuple[list[bytes], int, bytes, list[RR]]] = []  # key, RRs
     owners: dict[bytes, list[bytes]] = {}  # each owner's `_owner_labels`
-    for rrset in rrsets:
-        owner = rrset.owner.wire
-        head = owner + rrset.fixed
-        if rrset.rdtype == _SOA:
-            soas += _rrs(head, rrset.rdatas)
+    for owner, fixed, block in found:
+        head = owner + fixed
+        rdtype = _rdtype_at(fixed, 0)
+        if len(block) == 2 + (block[0] << 8 | block[1]):  # one RR (most RRsets)
+            rdatas = [block]
+        else:
+            rdatas = packed.rdatas(block)
+        if rdtype == _SOA:
+            soas += [head + rdata for rdata in rdatas]
             continue
         labels = owners.get(owner)
         if labels is None:
             labels = owners[owner] = _owner_labels(owner)[0]
-        rrsets_.append((labels, rrset.rdtype, head, _rrs(head, rrset.rdatas)))
+        rrsets_.append((labels, rdtype, head, [head + rdata for rdata in rdatas]))
     rrsets_.sort()
     body: list[RR] = []
     start, last = 0, b""
@@ -161,28 +160,29 @@ def zone_content(rrsets: Iterable[WireRRset]) -> tuple[RR, bytes]:
     return _one_soa(soas), b"".join(body)
 
 
-def _content_by_places(rrsets: Sequence[WireRRset]) -> tuple[RR, bytes] | None:
-    """zone_content of a zone as it is read: one SOA RR, every other RRset the only one of
-    its owner and type, all at or below the SOA's owner. Each RRset's place in the
-    content is one number, its owner's rank (_owner_ranks) and its type. None for any
-    other zone."""
-    soas = [rrset for rrset in rrsets if rrset.rdtype == _SOA]
-    if len(soas) != 1 or len(soas[0].rdatas) != 1:
+def _content_by_places(found: Sequence[tuple[bytes, bytes, bytes]]
+                       ) -> tuple[RR, bytes] | None:
+    """zone_content of a zone as it is read (`found`: its packed RRsets, packed.rrsets):
+    one SOA RR, every other RRset the only one of its owner and type, all at or below the
+    SOA's owner. Each RRset's place in the content is one number, its owner's rank
+    (_owner_ranks) and its type. None for any other zone."""
+    soas = [(owner, block) for owner, fixed, block in found if _rdtype_at(fixed, 0) == _SOA]
+    if len(soas) != 1 or len(soas[0][1]) != 2 + (soas[0][1][0] << 8 | soas[0][1][1]):
         return None
-    apex = soas[0].owner.key
-    ranks = _owner_ranks({rrset.owner.key for rrset in rrsets}, apex)
+    apex = soas[0][0].lower()
+    keys = {owner: owner.lower() for owner, _, _ in found}
+    ranks = _owner_ranks(set(keys.values()), apex)
     if ranks is None:
         return None
     rrs: dict[int, bytes] = {}  # by place
-    for rrset in rrsets:
-        rdatas = rrset.rdatas
-        head = rrset.owner.wire + rrset.fixed
-        if len(rdatas) == 1 and rdatas[0].__class__ is bytes:  # one RR, literal: the usual
-            rr = head + rdatas[0]
+    for owner, fixed, block in found:
+        head = owner + fixed
+        if len(block) == 2 + (block[0] << 8 | block[1]):  # one RR: the usual
+            rr = head + block
         else:
-            rr = b"".join(_by_rdata(head, _rrs(head, rdatas)))
-        rrs[ranks[rrset.owner.key] + rrset.rdtype] = rr
-    if len(rrs) != len(rrsets):  # an owner and type in two RRsets
+            rr = b"".join(_by_rdata(head, [head + rdata for rdata in packed.rdatas(block)]))
+        rrs[ranks[keys[owner]] + _rdtype_at(fixed, 0)] = rr
+    if len(rrs) != len(found):  # an owner and type in two RRsets
         return None
     soa = rrs.pop(ranks[apex] + _SOA)
     return soa, b"".join(map(rrs.__getitem__, sorted(rrs)))
@@ -294,29 +294,13 @@ def _rdata_parts(rdtype: int, rdata: bytes,
     compressible types, its names apart (`wire.encode_rdata`); stored once in `shared`
     (an rdata's bytes never equal a name's: a name of 2 to 255 octets would have to start
     with its own length minus two)."""
-    layout = _LAYOUTS.get(rdtype)
+    layout = packed.LAYOUTS.get(rdtype)
     if layout is None:
         return shared.setdefault(rdata, rdata)
-    parts: list[bytes | WireName] = []
-    pos = 2
-    for part in layout:
-        if part == "name":
-            end = _owner_end(rdata, pos)
-            parts.append(_shared_name(rdata[pos:end], shared))
-        else:
-            end = pos + part
-            parts.append(rdata[pos:end])
-        pos = end
-    if pos != len(rdata):
-        raise JournalFormatError(f"a {dns.rdatatype.to_text(rdtype)} rdata of the wrong length")
-    return tuple(parts)
-
-
-def _shared_name(wire: bytes, shared: dict) -> WireName:
-    name = shared.get(wire)
-    if name is None:
-        name = shared[wire] = WireName(wire)
-    return name
+    try:
+        return packed.rdata_parts(layout, rdata, 2, len(rdata), shared)
+    except ValueError as error:
+        raise JournalFormatError(f"a {dns.rdatatype.to_text(rdtype)} rdata: {error}") from None
 
 
 def _owner_end(buf: bytes, pos: int) -> int:

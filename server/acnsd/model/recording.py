@@ -89,7 +89,7 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
         # built from other inputs than the content served (R10), or not served yet
         due = state.changed_names("serials") | set(names).difference(state.served)
         todo = [i for i, name in enumerate(names) if name in due]
-        serials = change.put_zones((names[i], plans[i].rrsets, state.serials[names[i]].digest)
+        serials = change.put_zones((names[i], plans[i].content, state.serials[names[i]].digest)
                                    for i in todo)
         served = list(plans)
         for i, serial in zip(todo, serials, strict=True):
@@ -196,13 +196,13 @@ def _serve(change: Change, name: str, plan: ZonePlan,
            entry: SerialEntry) -> tuple[ZonePlan, int]:
     """Serve the plan's content, built as its serial `entry` says; the plan with the
     store's serial, and that serial."""
-    serial = change.put_zone(name, plan.rrsets, digest=entry.digest).serial
+    serial = change.put_zone(name, plan.content, digest=entry.digest).serial
     return (plan if serial == entry.serial else with_serial(plan, serial)), serial
 
 
 def _catalog(change: Change, plan: ZonePlan) -> ZonePlan:
     """Serve a catalog zone's content; the plan with the store's serial."""
-    return with_serial(plan, change.put_zone(_zone_name(plan), plan.rrsets).serial)
+    return with_serial(plan, change.put_zone(_zone_name(plan), plan.content).serial)
 
 
 def _opened(state_file: Path) -> Store:

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..dns.wire import WireRRset
 from ..errors import StateError
 from . import journal
 from .journal import Diff
@@ -302,13 +301,13 @@ class Change:
         self._store, self._db = store, store._db
         self.meta_rows = 0  # rows of meta written (they do not count a generation)
 
-    def put_zone(self, name: str, rrsets: Iterable[WireRRset], *, digest: str | None = None,
+    def put_zone(self, name: str, content: bytes, *, digest: str | None = None,
                  source: str | None = None, stamp: str | None = None,
                  now: int | None = None) -> Committed:
-        """Serve `rrsets` (a zone plan's, with its one SOA, whose serial is ignored) as the
-        zone's content from now on, derived from `source` as of `stamp`. The serial stays
-        when nothing served changed, and when the zone has no content yet but the `digest`
-        recorded (a zone imported from the JSON state file); else it is
+        """Serve `content` (a zone plan's, dns/packed.py: with its one SOA, whose serial is
+        ignored) as the zone's content from now on, derived from `source` as of `stamp`.
+        The serial stays when nothing served changed, and when the zone has no content yet
+        but the `digest` recorded (a zone imported from the JSON state file); else it is
         `journal.next_serial` at unix time `now`, and a change of content is journalled.
 
         `digest` names the inputs the content was built from: a content given with the
@@ -318,16 +317,16 @@ class Change:
                                "name = ?", (name,)).fetchone()
         now = int(time.time()) if now is None else now
         if row is not None and row[2]:
-            return self._replace_content(name, rrsets, row[0], row[1], digest, source, stamp,
+            return self._replace_content(name, content, row[0], row[1], digest, source, stamp,
                                          now)
         serial, old_digest = row[:2] if row else (None, None)
-        put = _first_content(name, rrsets, serial, old_digest, digest, source, stamp, now)
+        put = _first_content(name, content, serial, old_digest, digest, source, stamp, now)
         self._db.execute(_PUT_ZONE, put)
         return Committed(put[1], None)
 
-    def put_zones(self, zones: Iterable[tuple[str, Iterable[WireRRset], str | None]], *,
+    def put_zones(self, zones: Iterable[tuple[str, bytes, str | None]], *,
                   now: int | None = None) -> list[int]:
-        """`put_zone(name, rrsets, digest=digest)` of each (name, rrsets, digest), in order;
+        """`put_zone(name, content, digest=digest)` of each (name, content, digest), in order;
         the serials. The same rules at a cost fit for a first start: the zones the store
         holds no content for (all of them then) are read in batches and written with one
         prepared statement."""
@@ -340,25 +339,25 @@ class Change:
                 "SELECT name, serial, digest, content IS NOT NULL FROM zones WHERE name IN "
                 f"({','.join('?' * len(names))})", names))
         serials, new = [], []
-        for name, rrsets, digest in zones:
+        for name, content, digest in zones:
             serial, old_digest, served = rows.get(name, (None, None, False))
             if served:
-                serials.append(self._replace_content(name, rrsets, serial, old_digest, digest,
+                serials.append(self._replace_content(name, content, serial, old_digest, digest,
                                                      None, None, now).serial)
             else:
-                new.append(_first_content(name, rrsets, serial, old_digest, digest, None,
+                new.append(_first_content(name, content, serial, old_digest, digest, None,
                                           None, now))
                 serials.append(new[-1][1])
         self._db.executemany(_PUT_ZONE, sorted(new))  # in key order: B-tree appends
         return serials
 
-    def _replace_content(self, name: str, rrsets: Iterable[WireRRset], serial: int,
+    def _replace_content(self, name: str, content: bytes, serial: int,
                          old_digest: str | None, digest: str | None, source: str | None,
                          stamp: str | None, now: int) -> Committed:
         """put_zone of a zone served: its new content, compared with the one served."""
         if digest is not None and digest == old_digest:
             return Committed(serial, None)
-        soa, rrs = journal.zone_rrs(rrsets)
+        soa, rrs = journal.zone_rrs(content)
         old = journal.unpack_content(self._db.execute(
             "SELECT content FROM zones WHERE name = ?", (name,)).fetchone()[0])
         change = journal.diff(old[1:], rrs, old[0], soa)
@@ -367,8 +366,8 @@ class Change:
         else:
             serial = journal.next_serial(serial, now)
             change = dataclasses.replace(change, soa_to=journal.with_serial(soa, serial))
-        content = journal.pack_content(journal.with_serial(soa, serial), rrs)
-        self._db.execute(_PUT_ZONE, (name, serial, digest, content, source, stamp))
+        stored = journal.pack_content(journal.with_serial(soa, serial), rrs)
+        self._db.execute(_PUT_ZONE, (name, serial, digest, stored, source, stamp))
         if change is not None:
             self._journal(name, change, now)
         return Committed(serial, change)
@@ -461,14 +460,14 @@ _RECORD = ("INSERT INTO zones (name, recorded) VALUES (?, ?) ON CONFLICT (name) 
 _BATCH = 500  # names read by one statement (sqlite allows 32766 parameters)
 
 
-def _first_content(name: str, rrsets: Iterable[WireRRset], serial: int | None,
+def _first_content(name: str, content: bytes, serial: int | None,
                    old_digest: str | None, digest: str | None, source: str | None,
                    stamp: str | None, now: int) -> tuple:
     """The row of a zone that gets content when it has none (`put_zone`): its serial stays
     when recorded with the same digest (a zone imported from the JSON state file)."""
     if serial is None or digest is None or digest != old_digest:
         serial = journal.next_serial(serial or 0, now)
-    soa, rest = journal.zone_content(rrsets)
+    soa, rest = journal.zone_content(content)
     return (name, serial, digest, journal.with_serial(soa, serial) + rest, source, stamp)
 
 

@@ -42,7 +42,10 @@ import dns.tokenizer
 import dns.zone
 import dns.zonefile
 
-from ..dns.plan import ZonePlan
+from ..dns.packed import pack_rrsets, unpack_rrsets
+from ..dns.packed import rdatas as packed_rdatas
+from ..dns.packed import rrsets as packed_rrsets
+from ..dns.plan import ZonePlan, zone_plan
 from ..dns.wire import (
     WireName,
     WireRRset,
@@ -67,8 +70,9 @@ __all__ = ["ReadFiles", "ZoneFile", "ZoneFileData", "adopt_read_files", "build_z
 
 ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's order
 _IN = dns.rdataclass.IN
-_RDATAS = attrgetter("rdatas")
 _SOA, _NS, _CNAME = dns.rdatatype.SOA, dns.rdatatype.NS, dns.rdatatype.CNAME
+_SOA_TYPE = _SOA.to_bytes(2, "big")  # an RRset's type, packed
+_U32 = struct.Struct(">I").pack
 _OWNER_KEY = attrgetter("owner.key")
 Locate = Callable[[str, str, str | None], Problem]
 
@@ -81,18 +85,36 @@ _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class ZoneFile:
-    """A parsed zone file: its RRsets, pre-encoded, shared by every load that finds the file
-    unchanged and by the tables compiled from it, so never mutated; `digest` is the SHA-256
-    of its bytes (None when it has a $INCLUDE: the included files are not covered, so such
-    a file is neither cached nor digested by its bytes); `count`, the records (rdatas) in
-    it, equal ones once (counted once per file read: a reload finds most files unchanged)."""
+    """A parsed zone file: its RRsets packed in one octet string (dns/packed.py), shared
+    by every load that finds the file unchanged; `digest` is the SHA-256 of its bytes
+    (None when it has a $INCLUDE: the included files are not covered, so such a file is
+    neither cached nor digested by its bytes); `count`, the records (rdatas) in it, equal
+    ones once (counted once per file read: a reload finds most files unchanged).
 
-    records: ZoneFileData
+    `read` holds the RRsets as the reader made them until the zone is built of them
+    (build_zone lets go of them): a first start decodes none."""
+
+    content: bytes
     digest: str | None
-    count: int = dataclasses.field(init=False)
+    count: int
+    read: ZoneFileData | None = dataclasses.field(default=None, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "count", sum(map(len, map(_RDATAS, self.records))))
+    @classmethod
+    def of(cls, records: ZoneFileData, digest: str | None) -> ZoneFile:
+        """The file whose reader made `records`."""
+        content, count = pack_rrsets(records)
+        return cls(content, digest, count, records)
+
+    @property
+    def records(self) -> ZoneFileData:
+        """The file's RRsets, in dnspython's order (decoded, unless just read: new objects
+        then, which the caller may keep)."""
+        read = self.read
+        return unpack_rrsets(self.content) if read is None else read
+
+    def built(self) -> None:
+        """Let go of the RRsets as read: the zone is built of them (the content stays)."""
+        object.__setattr__(self, "read", None)
 
 
 _PACKED_STAMP = struct.Struct(">qQQq")  # mtime_ns, size, inode, read_at
@@ -417,8 +439,8 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     except dns.exception.DNSException as exc:
         return None, [_zone_file_problem(zone, exc)]
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
-        return ZoneFile(data, None), []
-    content = ZoneFile(data, digest)
+        return ZoneFile.of(data, None), []
+    content = ZoneFile.of(data, digest)
     _cache[key] = _Cached.of(stamp, read_at, content)
     return content, []
 
@@ -549,6 +571,7 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
             and state.serials.get(zone.name) == done.serial):
         return done.plan, [], list(done.warnings)
     plan, errors, warnings = _build_zone(zone, file, auto, state, locate)
+    file.built()
     if errors:
         _built.pop(zone.name, None)
     else:
@@ -569,15 +592,16 @@ def served_as(name: str, built: ZonePlan, served: ZonePlan, serial: SerialEntry)
 
 
 def with_serial(plan: ZonePlan, serial: int) -> ZonePlan:
-    """The plan with another SOA serial (the store's, R10): build_zone puts the SOA last."""
-    soa = plan.rrsets[-1]
-    if soa.rdtype != _SOA:
+    """The plan with another SOA serial (the store's, R10): build_zone puts the SOA last,
+    so its content ends with the SOA's serial and four timers."""
+    own = plan.own  # (the SOA is in the part built: a few RRsets)
+    last = packed_rrsets(own)[-1:]
+    if not last or last[0][1][:2] != _SOA_TYPE or len(packed_rdatas(last[0][2])) != 1:
         raise ValueError(f"zone {plan.origin}: its plan does not end with its SOA")
-    (mname, rname, timers), = soa.rdatas
-    rdata = (mname, rname, struct.pack(">I", serial) + timers[4:])
-    rrsets = (*plan.rrsets[:-1], WireRRset(soa.owner, _SOA, soa.fixed, (rdata,)))
     # (every field named: dataclasses.replace costs ~3x, once per zone at a first start)
-    return ZonePlan(origin=plan.origin, rrsets=rrsets, nameservers=plan.nameservers)
+    return ZonePlan(origin=plan.origin, own=own[:-20] + _U32(serial) + own[-16:],
+                    records=plan.records, nameservers=plan.nameservers, file=plan.file,
+                    servable=plan.servable)
 
 
 def zone_errors(zone: ResolvedZone, file: ZoneFile,
@@ -586,16 +610,22 @@ def zone_errors(zone: ResolvedZone, file: ZoneFile,
     file data where acnsd serves a nameserver name's A/AAAA or that would hide them (R8),
     a default SOA rname longer than a DNS name may be (R10). build_zone refuses a zone
     with any of them; a scoped check (acnsd.control) asks the zones a change touches."""
+    return _zone_errors(zone, file.records, auto, locate)
+
+
+def _zone_errors(zone: ResolvedZone, records: ZoneFileData,
+                 auto: dict[str, tuple[str | None, str | None]],
+                 locate: Locate) -> list[Problem]:
     errors: list[Problem] = []
     origin = _origin(zone.name)
-    first, end = _apex_block(file.records, origin.to_wire().lower())
-    if any(r.rdtype == _CNAME for r in file.records[first:end]):
+    first, end = _apex_block(records, origin.to_wire().lower())
+    if any(r.rdtype == _CNAME for r in records[first:end]):
         errors.append(Problem(f"zone {zone.name}: the zone file has a CNAME at the apex, "
                               "where acnsd serves the SOA and NS; a CNAME cannot have other "
                               "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
                               accounts=(zone.account,),
                               rule="R9"))
-    held = {(r.owner.key, r.rdtype) for r in file.records} if auto else set()
+    held = {(r.owner.key, r.rdtype) for r in records} if auto else set()
     for name, (v4, v6) in sorted(auto.items()):
         owner = dns.name.from_text(name)
         hidden = _hidden_by(owner, origin, held)
@@ -636,15 +666,16 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                 auto: dict[str, tuple[str | None, str | None]], state: State,
                 locate: Locate) -> tuple[ZonePlan, list[Problem], list[Problem]]:
     origin = _origin(zone.name)
-    errors = zone_errors(zone, file, auto, locate)
+    read = file.records
+    errors = _zone_errors(zone, read, auto, locate)
     if errors:
-        return ZonePlan(origin=origin, rrsets=file.records), errors, []
-    warnings = occluded_warnings(zone.name, origin, str(zone.file), zone.account, file.records)
+        return zone_plan(origin, read), errors, []
+    warnings = occluded_warnings(zone.name, origin, str(zone.file), zone.account, read)
     apex = WireName(origin.to_wire())
-    first, end = _apex_block(file.records, apex.key)
-    at_apex = {r.rdtype: r for r in file.records[first:end]}
+    first, end = _apex_block(read, apex.key)
+    at_apex = {r.rdtype: r for r in read[first:end]}
     file_soa, file_ns = at_apex.pop(_SOA, None), at_apex.pop(_NS, None)
-    records = list(file.records)
+    records = list(read)
     if file_soa is not None or file_ns is not None:
         records[first:end] = [r for r in records[first:end]
                               if r is not file_soa and r is not file_ns]
@@ -701,8 +732,12 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     file=str(zone.file), rule="R10",
                                     accounts=(zone.account,)))
     records.append(soa)
-    plan = ZonePlan(origin=origin, rrsets=tuple(records),
-                    nameservers=_nameserver_names(zone.nameservers))
+    nameservers = _nameserver_names(zone.nameservers)
+    if len(read) == from_file:  # the file's RRsets all served, first: its content shared
+        plan = zone_plan(origin, records[from_file:], nameservers, (file.content, file.count),
+                         servable=True)
+    else:
+        plan = zone_plan(origin, records, nameservers, servable=True)
     return plan, errors, warnings
 
 

@@ -25,7 +25,7 @@ import dns.rdtypes.ANY.SOA
 import dns.rrset
 import dns.zone
 
-from ..dns.plan import ZonePlan
+from ..dns.plan import ZonePlan, zone_plan
 from ..dns.wire import encode_rrset
 from ..model.state import write_atomic
 
@@ -91,9 +91,8 @@ def remove(directory: Path, apex: str) -> None:
 
 def plan_of(zone: dns.zone.Zone) -> ZonePlan:
     """What the tables serve of a copy: every RRset, as transferred."""
-    return ZonePlan(zone.origin, tuple(  # type: ignore[arg-type]
-        encode_rrset(_rrset(name, rdataset)) for name, node in zone.items()
-        for rdataset in node))
+    return zone_plan(zone.origin, (encode_rrset(_rrset(name, rdataset))  # type: ignore[arg-type]
+                                   for name, node in zone.items() for rdataset in node))
 
 
 def _rrset(name: dns.name.Name, rdataset: dns.rdataset.Rdataset) -> dns.rrset.RRset:
