@@ -22,6 +22,7 @@ import socket
 import time
 import types
 
+import acnsd.model.config as loading
 import dns.exception
 import dns.ipv6
 import dns.name
@@ -123,6 +124,29 @@ def test_a_loaded_zone_is_held_packed(env):
     # built: taken by the tables without a walk over their RRsets, which would find nothing
     assert all(p.servable and compiler.zone_problems(p, p.origin.to_wire().lower()) == []
                for p in loaded.plan.zones)
+
+
+def test_each_zone_is_built_before_the_next_files_are_read(env, monkeypatch):
+    """A load builds each zone as its file comes (zonedata.zone_files), so that what the
+    reader made of a file is let go before the next files are read: the RRsets of 100,000
+    files alive at once left ~100 MiB of holes in the allocator's pools after a load."""
+    names = [f"z{i}.test" for i in range(zonedata._AHEAD + 2)]
+    built: list[str] = []
+    built_when_read: list[int] = []  # zones built when each batch of files is read ahead
+    read_ahead, build_zone = zonedata._read_ahead, loading.build_zone
+
+    def reading(zones, *args):
+        built_when_read.append(len(built))
+        return read_ahead(zones, *args)
+
+    def building(zone, *args):
+        built.append(zone.name)
+        return build_zone(zone, *args)
+
+    monkeypatch.setattr(zonedata, "_read_ahead", reading)
+    monkeypatch.setattr(loading, "build_zone", building)
+    env.load(_cfg(*names))
+    assert built_when_read == [0, zonedata._AHEAD] and sorted(built) == sorted(names)
 
 
 def test_the_cache_holds_only_the_configured_files(env):

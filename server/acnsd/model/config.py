@@ -44,7 +44,7 @@ from .types import (
     ZoneConfig,
 )
 from .yamlsrc import Source, parse
-from .zonedata import ZoneFile, build_zone, read_zone_files
+from .zonedata import ZoneFile, build_zone, read_zone_files, zone_files
 
 __all__ = ["Loaded", "address_problem", "independent", "load", "owned", "read_server",
            "record", "reserved_addresses", "unresolved"]
@@ -338,9 +338,10 @@ def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], st
     warnings: list[Problem] = []
     data: dict[str, ZoneFile] = {}
     plans = []
-    files, problems = read_zone_files(zones, server, locate)
-    for zone in zones:
-        content = files.get(zone.name)
+    read: list[Problem] = []  # the files' problems, then the zones'
+    problems: list[Problem] = []
+    for zone, content, errs in zone_files(zones, server, locate):  # each built as read
+        read += errs
         if content is None:
             continue
         data[zone.name] = content
@@ -349,7 +350,7 @@ def _zone_plans(zones: list[ResolvedZone], addresses: dict[str, NameAddress], st
         warnings += warns
         plans.append(plan)
     warnings += _lame_delegations(zones, data)
-    return plans, {name: file.count for name, file in files.items()}, problems, warnings
+    return plans, {name: file.count for name, file in data.items()}, read + problems, warnings
 
 
 def _lame_delegations(zones: list[ResolvedZone],
