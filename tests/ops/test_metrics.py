@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import dns.message
 import dns.rcode
 import pytest
@@ -15,6 +17,7 @@ from acnsd.daemon.metrics import (
     start_exposition,
 )
 from acnsd.daemon.responders import counting_responder
+from acnsd.daemon.serve import _follow_sets
 from acnsd.dns.compiler import compile_plan
 from acnsd.dns.core import Transport
 from acnsd.dns.outcome import Outcome
@@ -116,6 +119,32 @@ def test_known_queries_give_exact_counts(example):
     assert got[("acnsd_config_generation", ())] == 1
     assert got[("acnsd_last_reload_success", ())] == 1
     assert got[("acnsd_build_info", (("version", "0.1.0"),))] == 1
+
+
+def test_the_sets_of_the_zones_hold_no_string_or_tuple_of_their_own(example):
+    """acns_sets() keys each zone by the model's own name string and gives the zones of
+    one set one (account, ns_set) tuple: ~130 bytes a zone less at 10^5 zones (issue 16)."""
+    loaded, _ = example
+    sets = acns_sets(loaded.model)
+    keys = {key: key for key in sets}
+    on_sets = [z for z in loaded.model.zones if z.ns_type == "custom.account"]
+    assert on_sets and all(keys[z.name] is z.name for z in on_sets)
+    assert len({id(pair) for pair in sets.values()}) == len(set(sets.values())) < len(sets)
+
+
+def test_the_sets_follow_a_change_zone_by_zone(example):
+    """serve._follow_sets keeps acns_sets() up to date: a zone moved to another set, a zone
+    removed, a zone added."""
+    loaded, _ = example
+    sets = acns_sets(loaded.model)
+    moved, removed = [z for z in loaded.model.zones if z.name in sets][:2]
+    other = next(pair[1] for pair in sets.values() if pair[1] != moved.ns_set)
+    changes = {moved.name: dataclasses.replace(moved, ns_set=other), removed.name: None,
+               "new.test": dataclasses.replace(moved, name="new.test")}
+    _follow_sets(sets, changes)
+    zones = [changes.get(z.name, z) for z in loaded.model.zones] + [changes["new.test"]]
+    model = dataclasses.replace(loaded.model, zones=tuple(z for z in zones if z is not None))
+    assert sets == acns_sets(model) and sets[moved.name] == (moved.account, other)
 
 
 def test_zones_compiled_on_a_query_are_counted(example):

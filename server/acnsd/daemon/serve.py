@@ -211,9 +211,9 @@ def _follow_sets(sets: dict[str, tuple[str, int]],
                  zones: Mapping[str, ResolvedZone | None]) -> None:
     """acns_sets() after a change, kept up to date zone by zone."""
     for name, zone in zones.items():
-        sets.pop(name + ".", None)
+        sets.pop(name, None)
         if zone is not None and zone.ns_type == "custom.account" and zone.ns_set is not None:
-            sets[name + "."] = (zone.account, zone.ns_set)
+            sets[name] = (zone.account, zone.ns_set)
 
 
 class Server:
