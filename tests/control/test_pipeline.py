@@ -151,7 +151,7 @@ def test_a_change_served_by_the_pipeline_is_served_as_a_whole_load_serves_it(cas
 
 def _zone_file(env: Env, cfg: dict[str, Any], loaded: Loaded, change: Any) -> Path | None:
     if isinstance(change, ZoneFileChanged):
-        return next(z.file for z in loaded.model.zones if z.name == change.zone)
+        return next(Path(z.file) for z in loaded.model.zones if z.name == change.zone)
     if writes_file(change):
         return env.zones_dir(cfg) / f"{normalize(change.name)}.zone"
     return None

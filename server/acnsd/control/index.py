@@ -29,6 +29,7 @@ the order they are read), then of their sequence numbers: "file order".
 from __future__ import annotations
 
 import dataclasses
+import os
 from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -211,9 +212,8 @@ class ModelIndex:
         self._below: dict[str, dict[tuple[str, int | None], set[str]]] = {}
         self._on_set: dict[tuple[str, int], set[str]] = {}
         # zone file → the zones reading it (a one-element set costs 216 bytes, a 1-tuple
-        # 48: one per zone); changing it copies the zones of that file. The file as text
-        # (the string its Path caches), not the Path: hashed, a Path keeps its hash, one
-        # int (36 bytes) a zone
+        # 48: one per zone); changing it copies the zones of that file. The file as its
+        # zones' configurations hold it: that string, not one more a zone
         self._files: dict[str, Names] = {}
         self._owners: dict[str, tuple[Any, ...]] = {}  # R3: ("standard", i) | ("custom",
         # account) | ("vanity", zone, k)
@@ -322,7 +322,7 @@ class ModelIndex:
         """The custom.account zones of an account on one of its sets."""
         return self._on_set.get((account_id, ns_set), set())
 
-    def zones_reading(self, file: Path) -> set[str]:
+    def zones_reading(self, file: str | os.PathLike[str]) -> set[str]:
         """The zones whose zone file is `file`."""
         return set(names_of(self._files.get(str(file), ())))
 

@@ -132,7 +132,7 @@ class Sources:
         self.base = self.config_file.parent
         self.zones_dir = model.server.zones_dir
         self._stamps: dict[str, Stamp] = dict(loaded.sources)
-        self._zone_data: dict[str, Path] = {zone.name: zone.file for zone in model.zones}
+        self._zone_data: dict[str, str] = {zone.name: zone.file for zone in model.zones}
         self._watch: Watch | None = None  # None: the next plain scan looks at every file
         self._watched = _Watched()
 
@@ -178,15 +178,15 @@ class Sources:
         change = edit.change
         if isinstance(change, ZoneCreated):
             name = normalize(change.name)
-            self._zone_file(name, self.zones_dir / f"{name}.zone")  # (the API's file)
+            self._zone_file(name, str(self.zones_dir / f"{name}.zone"))  # (the API's file)
         elif isinstance(change, ZoneDeleted):
             self._zone_data.pop(change.zone, None)
 
-    def _zone_file(self, zone: str, path: Path) -> None:
+    def _zone_file(self, zone: str, path: str) -> None:
         """`zone`'s data is in the file `path` (looked at by the next scan)."""
         self._zone_data[zone] = path
         self._watched.zones.add(zone)
-        self._watched.zones_at.setdefault(str(path), set()).add(zone)
+        self._watched.zones_at.setdefault(path, set()).add(zone)
         if self._watch is not None and os.path.dirname(path) not in self._watched.zone_dirs:
             self._watched.always_zones.add(zone)
 
@@ -267,7 +267,7 @@ class Sources:
         """A new watch of the sources' directories, and what it cannot see."""
         watched = _Watched()
         for zone, path in self._zone_data.items():
-            watched.zones_at.setdefault(str(path), set()).add(zone)
+            watched.zones_at.setdefault(path, set()).add(zone)
         watched.zone_dirs = {d for d in map(os.path.dirname, watched.zones_at) if os.path.isdir(d)}
         watched.yaml_dirs = self._yaml_dirs()
         try:

@@ -722,7 +722,7 @@ def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | No
     if why:
         r.error(join_path(path, "name"), f"zone name {m['name']!r} {why}")
         return None
-    file = zones_dir / str(m.get("file", f"{name}.zone"))
+    file = str(zones_dir / str(m.get("file", f"{name}.zone")))
     settings = _zone_settings(r, m.get("dns_settings"), join_path(path, "dns_settings"))
     vanity = _vanity(r, m.get("vanity_name_servers"), join_path(path, "vanity_name_servers"))
     return ZoneConfig(name, file, settings, vanity, path)

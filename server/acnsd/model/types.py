@@ -111,7 +111,7 @@ class CustomNameserver:
 @dataclass(frozen=True, slots=True)  # one per zone, as ResolvedZone
 class ZoneConfig:
     name: str
-    file: Path
+    file: str  # the zone file's path as text (a Path is ~250 bytes more a zone)
     dns_settings: DnsSettings = field(default_factory=DnsSettings)
     vanity_name_servers: tuple[str, ...] = ()
     path: str = ""
@@ -309,7 +309,7 @@ class ResolvedZone:
 
     account: str  # account id
     name: str
-    file: Path
+    file: str  # ZoneConfig.file's
     ns_type: str
     ns_set: int | None
     nameservers: tuple[str, ...]
