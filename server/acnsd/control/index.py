@@ -49,7 +49,7 @@ from ..model.assign import (
 from ..model.config import Loaded, reserved_addresses
 from ..model.names import Names, as_names, names_of
 from ..model.state import State
-from ..model.tree import MARK, zone_file, zone_file_stem, zone_list
+from ..model.tree import MARK, ZONES, zone_file, zone_file_stem, zone_list
 from ..model.types import (
     CUSTOM_ACCOUNT,
     Account,
@@ -151,7 +151,15 @@ class _Positions:
         return self.next - len(self.gone)
 
     def path(self, seq: int) -> str:
-        return f"{self.prefix}[{seq - bisect_left(self.gone, seq)}]"
+        return f"{self.prefix}[{self.rank(seq)}]"
+
+    def at(self, seq: int) -> str:
+        """The path of `seq` inside its file (ZoneConfig.at)."""
+        return self.path(seq)
+
+    def rank(self, seq: int) -> int:
+        """The YAML index of `seq`: how many zones before it are still configured."""
+        return seq - bisect_left(self.gone, seq)
 
     def add(self) -> int:
         self.next += 1
@@ -172,6 +180,9 @@ class _ZoneFileList(_Positions):
     @property
     def prefix(self) -> str:
         return zone_list(self.key)
+
+    def at(self, seq: int) -> str:
+        return f"{ZONES}[{self.rank(seq)}]"
 
 
 class _Allocator:
@@ -287,11 +298,11 @@ class ModelIndex:
             return None
         if entry.positions is None:  # (the only zone of its list: its path stays)
             return entry
-        path = entry.positions.path(entry.seq)
-        if entry.config.path != path:  # a zone before it was deleted
+        at = entry.positions.at(entry.seq)
+        if entry.config.at != at:  # a zone before it was deleted
             entry = self._zones[name] = ZoneEntry(
-                dataclasses.replace(entry.config, path=path),
-                dataclasses.replace(entry.resolved, path=path), entry.positions, entry.seq)
+                dataclasses.replace(entry.config, at=at),
+                dataclasses.replace(entry.resolved, at=at), entry.positions, entry.seq)
         return entry
 
     def zone_count(self, account_id: str | None = None) -> int:

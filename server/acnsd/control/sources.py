@@ -59,7 +59,6 @@ from ..model.tree import (
     ZONES,
     Stamp,
     account_file,
-    in_file,
     read_stamped,
     split,
     zone_file,
@@ -586,7 +585,7 @@ class Directory(Sources):
         for name, found in scan.changed.items():
             if found is not None and name != MAIN and len(self._parts(name)) == 3:
                 value = parse(found[0].decode("utf-8"), str(self.path(name)), ZONES).value
-                zones, _ = read_zone_list(value, in_file(name, ZONES), self.zones_dir,
+                zones, _ = read_zone_list(value, name, ZONES, self.zones_dir,
                                           lambda path, message, rule: Problem(message))
                 self._hold(name, [zone.name for zone in zones])
                 for zone in zones:
