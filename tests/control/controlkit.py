@@ -185,7 +185,7 @@ class Oracle:
         changed."""
         zones_dir = self.env.zones_dir(self.cfg)
         if isinstance(change, ZoneFileChanged):
-            return next(z.file for z in self.loaded.model.zones if z.name == change.zone)
+            return next(Path(z.file) for z in self.loaded.model.zones if z.name == change.zone)
         if writes_file(change):
             return zones_dir / f"{normalize(change.name)}.zone"
         return None

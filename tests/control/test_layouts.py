@@ -172,7 +172,7 @@ class TreeOracle:
 
     def _zone_file(self, change: Any) -> Path | None:
         if isinstance(change, ZoneFileChanged):
-            return next(z.file for z in self.loaded.model.zones if z.name == change.zone)
+            return next(Path(z.file) for z in self.loaded.model.zones if z.name == change.zone)
         if writes_file(change):
             return self.loaded.model.server.zones_dir / f"{normalize(change.name)}.zone"
         return None

@@ -78,10 +78,11 @@ def pathless(model: Model) -> dict[str, Any]:
     """A model's zones and addresses, without the YAML paths (the pipeline renumbers the
     paths of the zones after a deleted one only in its index), and a zone's settings from
     the zone defaults alike whether received now or recorded before."""
-    zones = {z.name: dataclasses.replace(z, path="", reason=z.reason.replace(" (recorded)", ""))
+    zones = {z.name: dataclasses.replace(z, source="", at="",
+                                         reason=z.reason.replace(" (recorded)", ""))
              for z in model.zones}
     accounts = {a.id: dataclasses.replace(a, path="", zones=tuple(
-        sorted((dataclasses.replace(z, path="") for z in a.zones), key=lambda z: z.name)))
+        sorted((dataclasses.replace(z, source="", at="") for z in a.zones), key=lambda z: z.name)))
         for a in model.accounts}
     return {"zones": zones, "accounts": accounts, "addresses": model.addresses}
 
@@ -151,7 +152,7 @@ def test_a_change_served_by_the_pipeline_is_served_as_a_whole_load_serves_it(cas
 
 def _zone_file(env: Env, cfg: dict[str, Any], loaded: Loaded, change: Any) -> Path | None:
     if isinstance(change, ZoneFileChanged):
-        return next(z.file for z in loaded.model.zones if z.name == change.zone)
+        return next(Path(z.file) for z in loaded.model.zones if z.name == change.zone)
     if writes_file(change):
         return env.zones_dir(cfg) / f"{normalize(change.name)}.zone"
     return None

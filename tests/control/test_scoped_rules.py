@@ -182,8 +182,6 @@ def test_a_zone_costs_the_index_no_tuple_of_its_own(start):
     assert not [r for r in gc.get_referents(entry) if isinstance(r, tuple)]
     assert not [r for r in gc.get_referents(oracle.index._files)
                 if isinstance(r, tuple) and "c.test" in r]
-    # the index files a zone by its file's text: the Path keeps no hash (an int a zone)
-    assert not [r for r in gc.get_referents(entry.config.file) if isinstance(r, int)]
     assert oracle.index.zones_reading(entry.config.file) == {"c.test"}
     shared = oracle.index.zone("a.test").config.file
     assert oracle.index.zones_reading(shared) == {"a.test", "b.test"}
@@ -191,6 +189,16 @@ def test_a_zone_costs_the_index_no_tuple_of_its_own(start):
     assert oracle.index.zones_reading(shared) == {"b.test"}
     assert oracle.index.zone("c.test").place == ("accounts[0].zones", 2)
     assert oracle.index.zone("c.test").config.path == "accounts[0].zones[1]"
+
+
+def test_a_zone_holds_its_zone_file_as_the_text_the_index_files_it_under(start):
+    """(issue 16: a Path is ~250 bytes a zone more, with its parts list and its last part)
+    A zone's configuration and resolution hold one string, the index's key for the file."""
+    oracle = start(config(account(zones=[zone("a.test")], id=A)))
+    entry = oracle.index.zone("a.test")
+    assert type(entry.config.file) is str and entry.resolved.file is entry.config.file
+    assert next(k for k in oracle.index._files if k == entry.config.file) is entry.config.file
+    assert entry.config.file.endswith("/a.test.zone")
 
 
 def test_the_only_zone_of_a_list_has_no_positions_until_a_second_comes(start):

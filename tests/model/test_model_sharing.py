@@ -4,7 +4,12 @@ hold one settings object and one resolved SOA, not one each; equal is still all 
 
 from __future__ import annotations
 
-from modelkit import account, config, two_sets, zone
+import gc
+from pathlib import Path
+
+from acnsd.model.config import load
+from modelkit import ACCOUNT_ID, account, config, two_sets, zone
+from treekit import write_tree
 
 
 def test_zones_with_equal_settings_share_their_settings_and_soa(env):
@@ -30,3 +35,25 @@ def test_zones_with_equal_settings_in_error_are_each_refused_at_their_own_path(e
     problems = env.refused(config(account(two_sets(), zones)))
     assert sorted(p.path for p in problems if "ns_ttl" in (p.path or "")) == [
         "accounts[0].zones[0].dns_settings.ns_ttl", "accounts[0].zones[1].dns_settings.ns_ttl"]
+
+
+def test_a_zone_of_a_zone_file_holds_no_yaml_path_of_its_own(tmp_path: Path):
+    """(issue 16: ~120 bytes a zone in the directory layout) A zone's YAML path is made
+    when asked, of its file's name as the sources name it (its stamp's key: that string)
+    and its place in the file, which the zones of one-zone files share."""
+    write_tree(tmp_path, config(account(zones=[zone("a.test"), zone("b.test")])))
+    (tmp_path / "zones").mkdir()
+    for name in ("a.test", "b.test"):
+        (tmp_path / "zones" / f"{name}.zone").write_text("$TTL 300\n@ IN TXT x\n")
+    loaded = load(tmp_path / "acnsd.yaml", save_state=False)
+    configs = [z for a in loaded.model.accounts for z in a.zones]
+    assert [z.path for z in configs] == [f"accounts/{ACCOUNT_ID}/zones/000.yaml:zones[0]",
+                                         f"accounts/{ACCOUNT_ID}/zones/001.yaml:zones[0]"]
+    for zone_config, resolved in zip(configs, loaded.model.zones, strict=True):
+        for held in (zone_config, resolved):
+            assert zone_config.path not in [r for r in gc.get_referents(held)
+                                            if isinstance(r, str)]
+        assert resolved.path == zone_config.path
+        file = next(k for k in loaded.sources if k == zone_config.path.rpartition(":")[0])
+        assert zone_config.source is file and resolved.source is file
+    assert configs[0].at is configs[1].at  # zones[0]

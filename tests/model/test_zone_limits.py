@@ -11,6 +11,7 @@ file, is tried in a bounded child process: tests/adversarial/test_loader_limits.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from acnsd.model import zonedata
@@ -159,7 +160,7 @@ def test_a_zone_file_read_unsettled_is_unchanged_while_its_bytes_are(env):
     hash the same, and changed once they differ under the very same stat, so that a reload
     right after an edit commits only the files whose bytes changed."""
     loaded = env.load(one_zone(), {"a.test": HEAD + records(3)})
-    path = loaded.model.zones[0].file
+    path = Path(loaded.model.zones[0].file)
     assert zonedata.file_unchanged(path, "a.test")  # just written: only its bytes vouch
     st = path.stat()
     with open(path, "r+") as file:  # the same size, inode and mtime, other bytes

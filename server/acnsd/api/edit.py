@@ -174,7 +174,7 @@ class ConfigEditor:
             resolved = self.zone(zone)
             if resolved is None:
                 raise LookupError(f"zone {zone} is not configured")
-            file = resolved.file
+            file = Path(resolved.file)
             text = rewrite(file.read_bytes().decode("utf-8"))
             return self._made(self._edit(ZoneFileChanged(zone)), {file: text}, (), ())
 
@@ -317,7 +317,7 @@ class ConfigEditor:
         name = pipeline.zone_named(zid)
         return None if name is None else self.zone(name)
 
-    def zones_reading(self, file: Path) -> set[str]:
+    def zones_reading(self, file: str | os.PathLike[str]) -> set[str]:
         """The zones whose zone file is `file`."""
         pipeline = self.pipeline
         if pipeline is None:
@@ -475,7 +475,7 @@ def _pipeline(loaded: Loaded, state: State | None, writer: Writer) -> Pipeline |
         return None
 
 
-def _same_file(a: os.PathLike[str], b: os.PathLike[str]) -> bool:
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     return os.path.abspath(a) == os.path.abspath(b)
 
 

@@ -24,6 +24,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dns.name
@@ -364,7 +365,7 @@ class Resources:
         inside = os.path.abspath(zone.file).startswith(os.path.abspath(zones_dir) + os.sep)
 
         self._change(req.grant, ZoneDeleted(zone.name),
-                     removed_files=[zone.file] if inside and not shared else [],
+                     removed_files=[Path(zone.file)] if inside and not shared else [],
                      forget=[zone.name])
         return Response(200, {"id": zone_id(zone.name)})
 
@@ -375,7 +376,7 @@ class Resources:
         rewritten through the API."""
         try:
             if text is None:
-                text = zone.file.read_bytes().decode("utf-8")
+                text = Path(zone.file).read_bytes().decode("utf-8")
             return ZoneText.parse(text, dns.name.from_text(zone.name))
         except (OSError, UnicodeDecodeError) as exc:
             raise _bad(f"zone {zone.name}: its zone file cannot be read ({exc}); ask the "

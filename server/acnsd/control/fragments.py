@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import Problem
 from ..model.schema import read_account_file, read_zone_list
-from ..model.tree import MAIN, SUFFIX, ZONES, account_file, in_file, zone_file, zone_file_stem
+from ..model.tree import MAIN, SUFFIX, ZONES, account_file, zone_file, zone_file_stem
 from ..model.types import ZoneConfig
 from ..model.yamlsrc import parse
 from .change import (
@@ -73,7 +73,7 @@ def _zone_list_change(sources: Directory, index: ModelIndex, name: str, account:
         value = parse(text, str(sources.path(name)), ZONES).value
         if not isinstance(value, list):
             return None
-    zones, problems = read_zone_list(value, in_file(name, ZONES), sources.zones_dir, _ignore)
+    zones, problems = read_zone_list(value, name, ZONES, sources.zones_dir, _ignore)
     if problems or len(zones) != len(value):
         return None
     after = {zone.name: zone for zone in zones}
@@ -108,7 +108,7 @@ def _zone_list_change(sources: Directory, index: ModelIndex, name: str, account:
 
 def _same(old: ZoneConfig, new: ZoneConfig) -> bool:
     """The same entry, wherever in the list it is."""
-    return dataclasses.replace(old, path="") == dataclasses.replace(new, path="")
+    return dataclasses.replace(old, at="") == dataclasses.replace(new, at="")
 
 
 def _account_change(sources: Directory, index: ModelIndex, name: str, account: str,

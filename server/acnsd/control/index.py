@@ -29,6 +29,7 @@ the order they are read), then of their sequence numbers: "file order".
 from __future__ import annotations
 
 import dataclasses
+import os
 from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -48,7 +49,7 @@ from ..model.assign import (
 from ..model.config import Loaded, reserved_addresses
 from ..model.names import Names, as_names, names_of
 from ..model.state import State
-from ..model.tree import MARK, zone_file, zone_file_stem, zone_list
+from ..model.tree import MARK, ZONES, zone_file, zone_file_stem, zone_list
 from ..model.types import (
     CUSTOM_ACCOUNT,
     Account,
@@ -150,7 +151,15 @@ class _Positions:
         return self.next - len(self.gone)
 
     def path(self, seq: int) -> str:
-        return f"{self.prefix}[{seq - bisect_left(self.gone, seq)}]"
+        return f"{self.prefix}[{self.rank(seq)}]"
+
+    def at(self, seq: int) -> str:
+        """The path of `seq` inside its file (ZoneConfig.at)."""
+        return self.path(seq)
+
+    def rank(self, seq: int) -> int:
+        """The YAML index of `seq`: how many zones before it are still configured."""
+        return seq - bisect_left(self.gone, seq)
 
     def add(self) -> int:
         self.next += 1
@@ -171,6 +180,9 @@ class _ZoneFileList(_Positions):
     @property
     def prefix(self) -> str:
         return zone_list(self.key)
+
+    def at(self, seq: int) -> str:
+        return f"{ZONES}[{self.rank(seq)}]"
 
 
 class _Allocator:
@@ -211,9 +223,8 @@ class ModelIndex:
         self._below: dict[str, dict[tuple[str, int | None], set[str]]] = {}
         self._on_set: dict[tuple[str, int], set[str]] = {}
         # zone file → the zones reading it (a one-element set costs 216 bytes, a 1-tuple
-        # 48: one per zone); changing it copies the zones of that file. The file as text
-        # (the string its Path caches), not the Path: hashed, a Path keeps its hash, one
-        # int (36 bytes) a zone
+        # 48: one per zone); changing it copies the zones of that file. The file as its
+        # zones' configurations hold it: that string, not one more a zone
         self._files: dict[str, Names] = {}
         self._owners: dict[str, tuple[Any, ...]] = {}  # R3: ("standard", i) | ("custom",
         # account) | ("vanity", zone, k)
@@ -287,11 +298,11 @@ class ModelIndex:
             return None
         if entry.positions is None:  # (the only zone of its list: its path stays)
             return entry
-        path = entry.positions.path(entry.seq)
-        if entry.config.path != path:  # a zone before it was deleted
+        at = entry.positions.at(entry.seq)
+        if entry.config.at != at:  # a zone before it was deleted
             entry = self._zones[name] = ZoneEntry(
-                dataclasses.replace(entry.config, path=path),
-                dataclasses.replace(entry.resolved, path=path), entry.positions, entry.seq)
+                dataclasses.replace(entry.config, at=at),
+                dataclasses.replace(entry.resolved, at=at), entry.positions, entry.seq)
         return entry
 
     def zone_count(self, account_id: str | None = None) -> int:
@@ -322,7 +333,7 @@ class ModelIndex:
         """The custom.account zones of an account on one of its sets."""
         return self._on_set.get((account_id, ns_set), set())
 
-    def zones_reading(self, file: Path) -> set[str]:
+    def zones_reading(self, file: str | os.PathLike[str]) -> set[str]:
         """The zones whose zone file is `file`."""
         return set(names_of(self._files.get(str(file), ())))
 

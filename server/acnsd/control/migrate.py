@@ -122,12 +122,15 @@ def _essence(model: Model) -> dict[str, Any]:
     def bare(item: Any) -> Any:
         return dataclasses.replace(item, path="")
 
+    def bare_zone(zone: Any) -> Any:  # (a zone's path is made of its file's and its own)
+        return dataclasses.replace(zone, source="", at="")
+
     return {
         "accounts": {a.id: dataclasses.replace(
             a, path="", custom_nameservers=tuple(map(bare, a.custom_nameservers)),
-            zones=tuple(sorted(map(bare, a.zones), key=lambda z: z.name)))
+            zones=tuple(sorted(map(bare_zone, a.zones), key=lambda z: z.name)))
             for a in model.accounts},
-        "zones": {z.name: bare(z) for z in model.zones},
+        "zones": {z.name: bare_zone(z) for z in model.zones},
         "addresses": model.addresses,
         "server": model.server,
     }

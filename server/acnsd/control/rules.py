@@ -28,7 +28,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
@@ -148,7 +147,7 @@ class _Draft:
     put: dict[str, ZoneConfig] = field(default_factory=dict)  # zones created or changed
     new: dict[str, Place] = field(default_factory=dict)  # created zones: their places
     drop: set[str] = field(default_factory=set)  # zones deleted
-    files: set[Path] = field(default_factory=set)  # zone files written (read anew)
+    files: set[str] = field(default_factory=set)  # zone files written (read anew)
     problems: list[Problem] = field(default_factory=list)  # the schema's
 
 

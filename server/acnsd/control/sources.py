@@ -59,7 +59,6 @@ from ..model.tree import (
     ZONES,
     Stamp,
     account_file,
-    in_file,
     read_stamped,
     split,
     zone_file,
@@ -132,7 +131,7 @@ class Sources:
         self.base = self.config_file.parent
         self.zones_dir = model.server.zones_dir
         self._stamps: dict[str, Stamp] = dict(loaded.sources)
-        self._zone_data: dict[str, Path] = {zone.name: zone.file for zone in model.zones}
+        self._zone_data: dict[str, str] = {zone.name: zone.file for zone in model.zones}
         self._watch: Watch | None = None  # None: the next plain scan looks at every file
         self._watched = _Watched()
 
@@ -178,15 +177,15 @@ class Sources:
         change = edit.change
         if isinstance(change, ZoneCreated):
             name = normalize(change.name)
-            self._zone_file(name, self.zones_dir / f"{name}.zone")  # (the API's file)
+            self._zone_file(name, str(self.zones_dir / f"{name}.zone"))  # (the API's file)
         elif isinstance(change, ZoneDeleted):
             self._zone_data.pop(change.zone, None)
 
-    def _zone_file(self, zone: str, path: Path) -> None:
+    def _zone_file(self, zone: str, path: str) -> None:
         """`zone`'s data is in the file `path` (looked at by the next scan)."""
         self._zone_data[zone] = path
         self._watched.zones.add(zone)
-        self._watched.zone_file(str(path), zone)
+        self._watched.zone_file(path, zone)
         if self._watch is not None and os.path.dirname(path) not in self._watched.zone_dirs:
             self._watched.always_zones.add(zone)
 
@@ -267,7 +266,7 @@ class Sources:
         """A new watch of the sources' directories, and what it cannot see."""
         watched = _Watched()
         for zone, path in self._zone_data.items():
-            watched.zone_file(str(path), zone)
+            watched.zone_file(path, zone)
         watched.zone_dirs = {d for d in map(os.path.dirname, watched.zones_at) if os.path.isdir(d)}
         watched.yaml_dirs = self._yaml_dirs()
         try:
@@ -586,7 +585,7 @@ class Directory(Sources):
         for name, found in scan.changed.items():
             if found is not None and name != MAIN and len(self._parts(name)) == 3:
                 value = parse(found[0].decode("utf-8"), str(self.path(name)), ZONES).value
-                zones, _ = read_zone_list(value, in_file(name, ZONES), self.zones_dir,
+                zones, _ = read_zone_list(value, name, ZONES, self.zones_dir,
                                           lambda path, message, rule: Problem(message))
                 self._hold(name, [zone.name for zone in zones])
                 for zone in zones:

@@ -470,7 +470,8 @@ def finish(zone: ZoneConfig, account_id: str, decision: Decision,
         multi_provider=bool(s.multi_provider if s.multi_provider is not None
                             else recorded.get("multi_provider", False)),
         vanity_name_servers=zone.vanity_name_servers,
-        path=zone.path,
+        source=zone.source,
+        at=zone.at,
     )
 
 

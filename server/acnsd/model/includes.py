@@ -61,9 +61,9 @@ class _Reading:
     """One zone's files as they are read: the chain of files including one another (the
     zone file first) and the bytes its byte limit still allows."""
 
-    def __init__(self, zone_file: Path, zones_dir: Path, bytes_left: int, limit: int):
+    def __init__(self, zone_file: str, zones_dir: Path, bytes_left: int, limit: int):
         self.root = zones_dir.resolve()
-        self.chain = [zone_file.resolve()]
+        self.chain = [Path(zone_file).resolve()]
         self.bytes_left = bytes_left
         self.limit = limit
 
@@ -127,7 +127,7 @@ _local = threading.local()
 
 
 @contextmanager
-def confined(zone_file: Path, zones_dir: Path, bytes_left: int, limit: int) -> Iterator[None]:
+def confined(zone_file: str, zones_dir: Path, bytes_left: int, limit: int) -> Iterator[None]:
     """Apply the rule to the $INCLUDEs read in this thread meanwhile: of `zone_file`
     (whose own bytes leave `bytes_left` of the zone's `limit`)."""
     _local.reading = _Reading(zone_file, zones_dir, bytes_left, limit)

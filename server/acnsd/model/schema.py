@@ -13,6 +13,7 @@ import binascii
 import difflib
 import ipaddress
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from .types import (
     VerifyConfig,
     ZoneConfig,
     shared,
+    yaml_path,
 )
 from .yamlsrc import Source, join_path
 
@@ -270,12 +272,14 @@ def read_account_file(value: Any, path: str, account_id: str,
     return _account(r, {**known, "id": account_id}, path, Path()), r.problems
 
 
-def read_zone_list(value: Any, path: str, zones_dir: Path,
+def read_zone_list(value: Any, file: str, at: str, zones_dir: Path,
                    locate: Locate) -> tuple[list[ZoneConfig], list[Problem]]:
-    """A zone file of the directory layout: a list of zone entries at `path`."""
+    """A zone file of the directory layout, `file` as the sources name it: a list of zone
+    entries at `at` in it."""
     r = _Reader(locate)
-    zones = [zone for i, item in enumerate(r.sequence(value, path))
-             if (zone := _zone(r, item, join_path(path, i), zones_dir)) is not None]
+    zones = [zone for i, item in enumerate(r.sequence(value, yaml_path(file, at)))
+             if (zone := _zone(r, item, file, sys.intern(join_path(at, i)), zones_dir))
+             is not None]  # (`at` interned: `zones[0]` is the place of most zones)
     return zones, r.problems
 
 
@@ -290,7 +294,8 @@ def read_zone(value: Any, path: str, zones_dir: Path,
               locate: Locate) -> tuple[ZoneConfig | None, list[Problem]]:
     """One `zones` item at `path` (None when unusable), and its problems."""
     r = _Reader(locate)
-    return _zone(r, value, path, zones_dir), r.problems
+    source, _, at = path.rpartition(":")  # (tree.in_file's MARK; none in acnsd.yaml's)
+    return _zone(r, value, source, at, zones_dir), r.problems
 
 
 def read_zone_settings(value: Any, path: str,
@@ -686,7 +691,7 @@ def _account(r: _Reader, value: Any, path: str, zones_dir: Path) -> Account | No
     zones = []
     zones_path = join_path(path, "zones")
     for i, item in enumerate(r.sequence(m.get("zones"), zones_path)):
-        zone = _zone(r, item, join_path(zones_path, i), zones_dir)
+        zone = _zone(r, item, "", join_path(zones_path, i), zones_dir)
         if zone:
             zones.append(zone)
     return Account(str(m["id"]), str(m.get("name", m["id"])), tuple(names), defaults,
@@ -708,7 +713,10 @@ def _zone_defaults(r: _Reader, value: Any, path: str) -> DnsSettings:
     return _settings(r, value, path, DEFAULT_NS_TYPES, allow_set=False) or DnsSettings()
 
 
-def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | None:
+def _zone(r: _Reader, value: Any, source: str, at: str,
+          zones_dir: Path) -> ZoneConfig | None:
+    """The zone entry at `at` in `source` (ZoneConfig's: "" for acnsd.yaml)."""
+    path = yaml_path(source, at)
     m = r.mapping(value, path, ("name", "file", "dns_settings", "vanity_name_servers"),
                   required=("name",))
     if m is None or "name" not in m:
@@ -722,10 +730,10 @@ def _zone(r: _Reader, value: Any, path: str, zones_dir: Path) -> ZoneConfig | No
     if why:
         r.error(join_path(path, "name"), f"zone name {m['name']!r} {why}")
         return None
-    file = zones_dir / str(m.get("file", f"{name}.zone"))
+    file = str(zones_dir / str(m.get("file", f"{name}.zone")))
     settings = _zone_settings(r, m.get("dns_settings"), join_path(path, "dns_settings"))
     vanity = _vanity(r, m.get("vanity_name_servers"), join_path(path, "vanity_name_servers"))
-    return ZoneConfig(name, file, settings, vanity, path)
+    return ZoneConfig(name, file, settings, vanity, source, at)
 
 
 def _zone_settings(r: _Reader, value: Any, path: str) -> DnsSettings:

@@ -255,7 +255,7 @@ class Tree:
             file = f"{folder}/{name}"
             source = self._source(file, account_id, ZONES)
             if source is not None:
-                read, problems = read_zone_list(source.value, zone_list(file), zones_dir,
+                read, problems = read_zone_list(source.value, file, ZONES, zones_dir,
                                                 self.problem)
                 zones += read
                 self.problems += problems

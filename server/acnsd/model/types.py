@@ -111,10 +111,18 @@ class CustomNameserver:
 @dataclass(frozen=True, slots=True)  # one per zone, as ResolvedZone
 class ZoneConfig:
     name: str
-    file: Path
+    file: str  # the zone file's path as text (a Path is ~250 bytes more a zone)
     dns_settings: DnsSettings = field(default_factory=DnsSettings)
     vanity_name_servers: tuple[str, ...] = ()
-    path: str = ""
+    # its YAML path in two parts: the file as the sources name it (a zone file's: its
+    # stamp's key, that string, not one more a zone; "" for acnsd.yaml) and the path in it
+    source: str = ""
+    at: str = ""
+
+    @property
+    def path(self) -> str:
+        """The zone's YAML path (made when asked: ~120 bytes a zone in zone files)."""
+        return yaml_path(self.source, self.at)
 
 
 @dataclass(frozen=True)
@@ -309,7 +317,7 @@ class ResolvedZone:
 
     account: str  # account id
     name: str
-    file: Path
+    file: str  # ZoneConfig.file's
     ns_type: str
     ns_set: int | None
     nameservers: tuple[str, ...]
@@ -318,7 +326,17 @@ class ResolvedZone:
     soa: Soa
     multi_provider: bool
     vanity_name_servers: tuple[str, ...] = ()
-    path: str = ""
+    source: str = ""  # ZoneConfig's
+    at: str = ""
+
+    @property
+    def path(self) -> str:
+        return yaml_path(self.source, self.at)
+
+
+def yaml_path(source: str, at: str) -> str:
+    """The YAML path `at` in the file `source` (tree.in_file's; "": acnsd.yaml's own)."""
+    return f"{source}:{at}" if source else at
 
 
 @dataclass(frozen=True)

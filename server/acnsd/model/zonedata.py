@@ -289,7 +289,7 @@ def _read_ahead(zones: Sequence[ResolvedZone], server: ServerConfig,
             for (key, fields), data in zip(read.items(), parsed, strict=True)}
 
 
-def file_unchanged(path: os.PathLike[str], zone: str) -> bool:
+def file_unchanged(path: str | os.PathLike[str], zone: str) -> bool:
     """Whether the zone file `path` of zone `zone` is as it was when last read for it,
     without reading it: its (mtime, size, inode) as then, and settled when read; or, not
     settled when read, with the same stat and the same bytes now (read and hashed, not
@@ -331,7 +331,7 @@ def _renewed(key: tuple[str, str], cached: _Cached, stamp: tuple[int, int, int],
     return True
 
 
-def file_stamp(path: os.PathLike[str], zone: str) -> tuple[int, int, int, str, int] | None:
+def file_stamp(path: str | os.PathLike[str], zone: str) -> tuple[int, int, int, str, int] | None:
     """What the zone file `path` of zone `zone` was when last read for it: (mtime_ns, size,
     inode, SHA-256 of its bytes, time.time_ns() when read); None when it was not read, or
     has $INCLUDEs (whose included files no stamp covers)."""
