@@ -27,7 +27,8 @@ import dns.rdatatype
 
 from .wire import WireName, WireRRset, wire_rrset
 
-__all__ = ["LAYOUTS", "pack_rrsets", "rdata_parts", "rdatas", "rrsets", "unpack_rrsets"]
+__all__ = ["LAYOUTS", "name_end", "pack_rrsets", "rdata_parts", "rdatas", "rrsets",
+           "unpack_rrsets"]
 
 _SAME_OWNER = b"\x00"
 _LENGTHS = [bytes([n]) for n in range(256)]
@@ -156,7 +157,7 @@ def rdata_parts(layout: tuple[str | int, ...], buf: bytes, pos: int, end: int,
     parts: list[bytes | WireName] = []
     for part in layout:
         if part == "name":
-            stop = _name_end(buf, pos)
+            stop = name_end(buf, pos)
             parts.append(_name(buf[pos:stop], names))
         else:
             stop = pos + part  # type: ignore[operator]
@@ -174,7 +175,7 @@ def _name(wire: bytes, names: dict[bytes, WireName]) -> WireName:
     return name
 
 
-def _name_end(buf: bytes, pos: int) -> int:
+def name_end(buf: bytes, pos: int) -> int:
     """Where the uncompressed name starting at `pos` ends; ValueError for another."""
     try:
         while buf[pos]:

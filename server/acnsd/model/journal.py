@@ -304,15 +304,11 @@ def _rdata_parts(rdtype: int, rdata: bytes,
 
 
 def _owner_end(buf: bytes, pos: int) -> int:
-    """Where the uncompressed name starting at `pos` ends."""
+    """Where the uncompressed name starting at `pos` ends (packed.name_end)."""
     try:
-        while buf[pos]:
-            if buf[pos] > 63:
-                raise JournalFormatError("a compressed or invalid name")
-            pos += buf[pos] + 1
-    except IndexError:
-        raise JournalFormatError("a name runs past the end of the record") from None
-    return pos + 1
+        return packed.name_end(buf, pos)
+    except ValueError as error:
+        raise JournalFormatError(str(error)) from None
 
 
 def _rdtype_at(rr: bytes, owner_end: int) -> int:
