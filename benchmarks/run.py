@@ -149,7 +149,9 @@ def _scale(args: argparse.Namespace, work: Path, cpus: tuple[int | None, int | N
            results: dict[str, Any]) -> None:
     """Load the scale set in each server alone, `--scale-rounds` times with the servers in
     turn (a load takes seconds, and this host's speed drifts over minutes): the median
-    load time with every round's, and the RSS; acnsd's reload gap in the last round."""
+    load time with every round's, and the RSS; acnsd's reload gap in the last round. Each
+    load is a cold start: the server's directory, with what an earlier round or run left
+    in it (acnsd's store and snapshot), is removed first."""
     print("generating the scale set ...", file=sys.stderr, flush=True)
     layout = _layout("smoke-scale" if args.smoke else "scale", work)
     zones, records = len(layout.dataset.zones), layout.dataset.record_count()
@@ -163,6 +165,7 @@ def _scale(args: argparse.Namespace, work: Path, cpus: tuple[int | None, int | N
                 continue
             print(f"scale set, round {round_ + 1}: starting {spec} ...", file=sys.stderr,
                   flush=True)
+            shutil.rmtree(work / "scale-run" / spec, ignore_errors=True)
             try:
                 running = start(spec, layout, work / "scale-run" / spec, cpus[0], timeout=900)
             except ServerError as error:

@@ -84,6 +84,57 @@ def test_nothing_served_changed_means_no_new_serial_and_no_journal_entry(tmp_pat
         assert len(ttl.diff.removed) == len(ttl.diff.added) == 1
 
 
+def _raw_content(store: Store, name="ex.test") -> bytes:
+    return store._db.execute("SELECT content FROM zones WHERE name = ?", (name,)).fetchone()[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(contents(), st.data())
+def test_a_first_content_is_kept_as_read_and_read_as_its_content(records, data):
+    """A zone's first content is kept as read (no sorting at a first start); read back,
+    and when the zone first changes, it is the content it stands for: the same bytes, and
+    the same difference journalled, as had it been kept as content."""
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "acnsd.db") as store:
+        zone = packed(records, soa_text())
+        first = _put(store, records)
+        assert _raw_content(store) == journal.as_read(zone)
+        soa, rrs = journal.zone_rrs(zone)
+        expected = journal.pack_content(journal.with_serial(soa, first.serial), rrs)
+        assert store.zone("ex.test").content == expected
+        assert journal.stored_content(_raw_content(store), first.serial) == expected
+        changed = data.draw(edits(records))
+        done = _put(store, changed, now=NOW + 100)
+        new_soa, new_rrs = journal.zone_rrs(packed(changed, soa_text()))
+        want = journal.diff(rrs, new_rrs, journal.with_serial(soa, first.serial), new_soa)
+        if want.empty:
+            assert done.diff is None and done.serial == first.serial
+        else:
+            assert done.diff.removed == want.removed and done.diff.added == want.added
+        assert store.zone("ex.test").content == journal.pack_content(
+            journal.with_serial(new_soa, done.serial), new_rrs)
+
+
+def test_a_store_of_version_1_is_read_and_its_writer_marks_it_2(tmp_path):
+    """A store written by an acnsd of schema version 1 (contents kept as content) is read
+    as it is; opened for writing it becomes version 2, which such an acnsd refuses rather
+    than misread a content kept as read."""
+    path = tmp_path / "acnsd.db"
+    records = {("www", "A"): (300, frozenset(["192.0.2.1"]))}
+    soa, rrs = journal.zone_rrs(packed(records, soa_text()))
+    content = journal.pack_content(journal.with_serial(soa, NOW), rrs)
+    with Store.open(path) as store:
+        store._db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        store._db.execute("INSERT INTO zones (name, serial, content) VALUES (?, ?, ?)",
+                          ("ex.test", NOW, content))
+    with Store.open(path, readonly=True) as reader:
+        assert reader.meta("schema_version") == "1" and reader.zone("ex.test").content == content
+    with Store.open(path) as store:
+        assert store.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        done = _put(store, {("www", "A"): (300, frozenset(["192.0.2.2"]))}, now=NOW + 100)
+        assert len(done.diff.removed) == len(done.diff.added) == 1
+        assert done.diff.removed[0] == rrs[0]
+
+
 def test_a_removed_zone_keeps_its_serial_and_loses_its_journal(tmp_path):
     with Store.open(tmp_path / "acnsd.db") as store:
         _put(store, {})
@@ -201,7 +252,7 @@ def test_a_file_that_is_not_a_store_of_this_version_is_refused_and_kept(tmp_path
     else:
         db = sqlite3.connect(path)
         with db:
-            db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+            db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
         db.close()
     before = path.read_bytes()
     with pytest.raises(StoreError) as caught:
@@ -209,7 +260,7 @@ def test_a_file_that_is_not_a_store_of_this_version_is_refused_and_kept(tmp_path
             list(store.zones())  # a corrupt page may show only when read
     assert caught.value.file == str(path) and str(path) in str(caught.value)
     message = caught.value.detail
-    assert ("schema version 2" in message and f"reads version {SCHEMA_VERSION}" in message
+    assert ("schema version 3" in message and "reads versions 1, 2" in message
             if damage == "version" else "will not start afresh" in message)
     assert path.read_bytes() == before
 

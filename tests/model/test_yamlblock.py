@@ -23,12 +23,19 @@ from hypothesis import strategies as st
 # plain words YAML reads as strings, and words it reads otherwise (1.1: yes is a bool)
 _WORDS = ["name", "zone.test", "ns1.acct1.test", "custom.account", "a-b", "x_y", "Z9", "1-2",
           "yes", "No", "on", "OFF", "y", "n", "null", "Null", "true", "False", "0", "1", "012",
-          "0x1F", "0o7", "1_000", "1.5", "1.0e3", "1e3", "2001-01-01", "2001-01-01t10-00"]
-_BEYOND = ["-", "~", "<<", "=", "a:b", "a b", "'q'", '"q"', "#x", "x #y", "*a", "&a b", "!t x",
+          "0x1F", "0o7", "1_000", "1.5", "1.0e3", "1e3", "2001-01-01", "2001-01-01t10-00",
+          # with a colon: addresses, and what YAML 1.1 reads as numbers and times
+          "a:b", "fd00:53::1", "2001:db8::d500", "127.0.0.1:5353", "1:20", "1_0:5:9",
+          "190:20:30.15", "2001-12-14t21:59:43.10-05:00", "0:0", "yes:no",
+          "127.53.0.0/16", "fd00:53::/48", "a/b", "1/2", "a/", "/", "/srv/zones", "/a:b",
+          # with spaces
+          "a b", "Bench Account 1", "yes no", "1 2", "a - b", "a -b", "1:2 3", "a b/c d"]
+_BEYOND = ["-", "~", "<<", "=", "a:", "a::", ":a", "::1", "a: b", "a:#b", "a  b", "a :b",
+           "a b:", "a ", "'q'", '"q"', "#x", "x #y", "*a", "&a b", "!t x",
            "[1]", "{a: 1}", "|", ">", ".inf", "-1", "+1", "", "a\tb"]
 _WORD = st.sampled_from(_WORDS * 8 + _BEYOND)  # mostly words, some beyond
 _KEY = st.sampled_from(["name", "type", "ns_set", "dns_settings", "a-b", "k", "x.y", "Z"] * 4
-                       + ["yes", "1", "null", "<<", "a b", "-k"])
+                       + ["yes", "1", "null", "<<", "a b", "-k", "k:v"])
 _VALUES = st.recursive(
     _WORD,
     lambda inner: (st.lists(inner, min_size=1, max_size=3)
@@ -139,6 +146,47 @@ def test_the_directory_layouts_files_take_the_fast_path(text):
     full = _full(text, "zones")
     assert fast == (full.value, full.lines)
     assert full.lines["zones[1].vanity_name_servers[1]"] == 10 + text.startswith("#") * 2
+
+
+CONFIG = """\
+server:
+  listen:
+  - 127.0.0.1:5353
+  - ::1
+  zones_dir: /srv/acnsd/zones
+  address_pools:
+    ipv4:
+    - 127.53.0.0/16
+    ipv6:
+    - fd00:53::/48
+  standard_nameservers:
+  - name: ns1.acnsd.test
+    ipv4: 127.52.0.1
+    ipv6: fd00:52::1
+accounts:
+- id: 72d840f41b8f516ba5cdc9c12f035225
+  name: Bench Account 1
+  custom_nameservers:
+  - ns_name: ns1.acct1.test
+    ns_set: 1
+    ipv4: 127.53.1.1
+    ipv6: fd00:53:0:1::1
+"""
+
+
+def test_a_configuration_with_addresses_takes_the_fast_path():
+    """A single-file configuration names its nameservers' IPv6 addresses and what it
+    listens on (`host:port`): words with colons, read here (but `::1`, which starts with
+    one: left to the full reader)."""
+    text = CONFIG.replace("  - ::1\n", "")
+    fast = yamlblock.read(text)
+    assert fast is not None
+    full = _full(text, "")
+    assert fast == (full.value, full.lines)
+    assert fast[0]["accounts"][0]["custom_nameservers"][0]["ipv6"] == "fd00:53:0:1::1"
+    assert fast[0]["server"]["listen"] == ["127.0.0.1:5353"]
+    assert yamlblock.read(CONFIG) is None
+    assert _full(CONFIG, "").value["server"]["listen"][1] == "::1"
 
 
 @pytest.mark.parametrize("text, message, line", [

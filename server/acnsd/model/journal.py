@@ -12,6 +12,11 @@ The rules owned here:
   owner order, then type, then the owner's spelling, class and TTL, then rdata octets), so
   equal content is equal bytes and each RRset's RRs are together. An RRset read back
   (`rrsets_of`) lists its RRs in that order, not in the zone file's.
+- **Content as read** (`as_read`): the store may keep a zone's content as it was read
+  instead: the octet 0xFF (no owner name starts with it), then the zone packed
+  (dns/packed.py), its SOA's serial not the zone's. `stored_content` makes it content,
+  given the zone's serial. A first start keeps every zone so, ordering none; a zone is
+  ordered when it first changes, or when its content is read.
 - **Difference** (`diff`): the old SOA, the removed RRs, the new SOA, the added RRs (the
   RFC 1995 §4 sequence). The SOA is never among the removed or added. It is empty when
   nothing served changed but the SOA serial; then the serial stays.
@@ -47,6 +52,7 @@ __all__ = [
     "RR",
     "Diff",
     "JournalFormatError",
+    "as_read",
     "chain_start",
     "diff",
     "next_serial",
@@ -56,6 +62,7 @@ __all__ = [
     "serial_gt",
     "soa_serial",
     "split_soa",
+    "stored_content",
     "trimmed",
     "unpack_content",
     "with_serial",
@@ -72,6 +79,7 @@ _RR_FIXED = struct.Struct(">HHIH")  # type, class, TTL, rdlength: what follows t
 _DIFF_HEAD = struct.Struct(">BIIII")
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
+_AS_READ = b"\xff"  # the first octet of a content as read
 
 
 class JournalFormatError(ValueError):
@@ -240,6 +248,23 @@ def _one_soa(soas: list[RR]) -> RR:
 def pack_content(soa: RR, rrs: Iterable[RR]) -> bytes:
     """A zone's content: its SOA RR, then the other RRs, once each, in canonical order."""
     return soa + b"".join(_canonical(set(rrs)))
+
+
+def as_read(zone: bytes) -> bytes:
+    """The content as read of a packed zone (dns/packed.py, a plan's content)."""
+    return _AS_READ + zone
+
+
+def stored_content(stored: bytes, serial: int) -> bytes:
+    """The content of a content or of a content as read, the zone's serial `serial`."""
+    if not stored.startswith(_AS_READ):
+        return stored
+    try:
+        soa, rest = zone_content(stored[1:])
+    except (ValueError, IndexError, struct.error) as exc:
+        raise JournalFormatError(f"a zone's content as read is not a packed zone ({exc})") \
+            from exc
+    return with_serial(soa, serial) + rest
 
 
 def unpack_content(content: bytes) -> list[RR]:

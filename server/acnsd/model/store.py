@@ -17,8 +17,10 @@ Rules owned here:
   connections and never block it. A connection is used by one thread at a time.
 - A missing database is created whole (written beside, then renamed into place), so a file
   at the path is always a store or an error: a file that is not a store, is corrupt, or has
-  another schema version is refused with its path, never replaced by a fresh one, which
-  would hand out new addresses (R7).
+  a schema version this acnsd does not read is refused with its path, never replaced by a
+  fresh one, which would hand out new addresses (R7). A store of version 1 is read as it
+  is; the writer marks it version 2, whose contents may be kept as read
+  (`journal.as_read`), which an acnsd that reads only version 1 would misread.
 - Every transaction that writes what a load reads (zones, addresses, the journal; not the
   meta rows, such as the cookie secret) counts one more `generation` (meta), in the same
   commit: a reader that saw a generation knows that data unchanged while it stays (the
@@ -49,7 +51,8 @@ from .state import load_state_json
 __all__ = ["Change", "Committed", "Store", "StoreError", "StoredZone", "ZoneRecord",
            "export_state_json", "import_state_json"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a zone's content may be kept as read (journal.as_read)
+_READS = ("1", "2")  # the versions this acnsd reads; its writer makes a 1 a 2
 GENERATION = "generation"  # meta key: transactions that wrote
 MAX_DEPTH = 100  # differences kept per zone
 MAX_BYTES = 1 << 20  # encoded bytes of differences kept per zone
@@ -66,7 +69,7 @@ CREATE TABLE zones (
   recorded TEXT,                       -- JSON: what the zone received from the defaults (R6)
   serial INTEGER CHECK (serial BETWEEN 0 AND 4294967295),
   digest TEXT,                         -- the content digest of the JSON state file's era
-  content BLOB,                        -- journal.pack_content; NULL: not served
+  content BLOB,                        -- journal.pack_content or .as_read; NULL: not served
   source TEXT,                         -- the file(s) the content was derived from,
   stamp TEXT,                          -- and their stamp when it was
   CHECK (content IS NULL OR serial IS NOT NULL));
@@ -150,6 +153,8 @@ class Store:
             _check(path, db)
             if not readonly:
                 _configure(db)
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value "
+                           "!= ?", (str(SCHEMA_VERSION),) * 2)
         except BaseException:
             db.close()
             raise
@@ -358,8 +363,8 @@ class Change:
         if digest is not None and digest == old_digest:
             return Committed(serial, None)
         soa, rrs = journal.zone_rrs(content)
-        old = journal.unpack_content(self._db.execute(
-            "SELECT content FROM zones WHERE name = ?", (name,)).fetchone()[0])
+        old = journal.unpack_content(journal.stored_content(self._db.execute(
+            "SELECT content FROM zones WHERE name = ?", (name,)).fetchone()[0], serial))
         change = journal.diff(old[1:], rrs, old[0], soa)
         if change.empty:
             change = None
@@ -467,12 +472,13 @@ def _first_content(name: str, content: bytes, serial: int | None,
     when recorded with the same digest (a zone imported from the JSON state file)."""
     if serial is None or digest is None or digest != old_digest:
         serial = journal.next_serial(serial or 0, now)
-    soa, rest = journal.zone_content(content)
-    return (name, serial, digest, journal.with_serial(soa, serial) + rest, source, stamp)
+    return (name, serial, digest, journal.as_read(content), source, stamp)
 
 
 def _stored_zone(row: tuple) -> StoredZone:
     name, serial, content, recorded, digest, source, stamp = row
+    if content is not None:
+        content = journal.stored_content(content, serial)
     return StoredZone(name, serial, content, None if recorded is None else json.loads(recorded),
                       digest, source, stamp)
 
@@ -501,7 +507,7 @@ def _create(path: Path) -> None:
 
 
 def _check(path: Path, db: sqlite3.Connection) -> None:
-    """Refuse a file that is not a store of this schema version."""
+    """Refuse a file that is not a store of a schema version this acnsd reads."""
     try:
         row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except sqlite3.OperationalError as exc:
@@ -513,9 +519,9 @@ def _check(path: Path, db: sqlite3.Connection) -> None:
                          f"{_NOT_A_STORE}") from exc
     if row is None:
         raise StoreError(path, f"this is not an acnsd store (no schema version); {_NOT_A_STORE}")
-    if row[0] != str(SCHEMA_VERSION):
+    if row[0] not in _READS:
         raise StoreError(path, f"the store has schema version {row[0]}, and this acnsd reads "
-                         f"version {SCHEMA_VERSION}; run the acnsd that wrote it, or restore a "
+                         f"versions {', '.join(_READS)}; run the acnsd that wrote it, or restore a "
                          "backup of this version")
 
 

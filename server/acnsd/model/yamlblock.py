@@ -10,8 +10,12 @@ The subset: lines indented by spaces holding `key:`, `key: word`, `- key:`, `- k
 or `- word`, blank lines and whole-line comments; keys are plain words that YAML reads as
 strings, each at most once in its mapping; a sequence under a key may be indented by as
 much as the key (PyYAML writes it so). A word is letters, digits, `.`, `_` and `-`,
-starting with a letter or digit, and takes the tag and value YAML 1.1 gives it
-(`1` an int, `yes` a bool, `zone.test` a string), as yamlsrc's reader does. Anything else
+starting with a letter or digit. A value (not a key) may also hold `/` (a path, a prefix;
+first too), `:` neither first nor last nor before a space (an IPv6 address, `host:port`:
+YAML reads a plain word so when no space follows its `:`), and single spaces between such
+words (`Bench Account 1`), the words after one not starting with `:`. A word takes the
+tag and value YAML 1.1 gives it (`1` an int, `yes` a bool, `zone.test` a string, `1:20`
+the int 80), as yamlsrc's reader does. Anything else
 (quotes, flow collections, anchors, tags, block scalars, document markers, a key without
 a value, tabs, CR) is not read here.
 """
@@ -29,8 +33,10 @@ from yaml.resolver import Resolver
 __all__ = ["join_path", "read"]
 
 _WORD = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+_VALUE_REST = r"(?:[A-Za-z0-9._:/-]*[A-Za-z0-9._/-])?"  # a value's characters after the first
+_VALUE_WORD = rf"[A-Za-z0-9/]{_VALUE_REST}(?: [A-Za-z0-9._/-]{_VALUE_REST})*"
 # indent, "- " (an item), key, value: one line of the subset
-_LINE = re.compile(rf"( *)(- )?(?:({_WORD}):(?: ({_WORD}))?|({_WORD}))")
+_LINE = re.compile(rf"( *)(- )?(?:({_WORD}):(?: ({_VALUE_WORD}))?|({_VALUE_WORD}))")
 _SKIPPED = re.compile(r" *(?:#.*)?")  # blank lines and whole-line comments
 _STR = "tag:yaml.org,2002:str"
 _RESOLVER = Resolver()
@@ -79,7 +85,7 @@ def read(text: str, root: str = "") -> tuple[Any, dict[str, int]] | None:
 
 
 # A value word at the end of a line: after a key (`key: word`) or a dash (`- word`)
-_VALUE = re.compile(rf"(: |^ *- )({_WORD})$", re.MULTILINE)
+_VALUE = re.compile(rf"(: |^ *- )({_VALUE_WORD})$", re.MULTILINE)
 # A value's shape: a mapping's keys and values' shapes, a sequence's items' shapes, or the
 # index of a word (a scalar)
 _Shape = int | tuple[str, list[tuple[str, "_Shape"]]] | tuple[str, list["_Shape"]]
