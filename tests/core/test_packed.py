@@ -100,6 +100,20 @@ def test_packed_rrsets_read_as_the_store_writes_rrs(given_rrsets):
         assert fixed == wire.pack_fixed(oracle.rdtype, oracle.ttl, oracle.rdclass)
 
 
+@settings(max_examples=200, deadline=None)
+@given(rrsets())
+def test_an_owners_types_are_found_where_its_rrsets_are_together(given_rrsets):
+    """owner_types gives the types of an owner's RRsets (spelled in any case), in order,
+    when each owner's RRsets are together, as in a zone file read."""
+    by_owner: dict[bytes, list[dns.rrset.RRset]] = {}
+    for rrset in given_rrsets:
+        by_owner.setdefault(rrset.name.to_wire().lower(), []).append(rrset)
+    content, _ = packed.pack_rrsets([encode_rrset(r) for group in by_owner.values()
+                                     for r in group])
+    for key in [*by_owner, ORIGIN.to_wire().lower(), b"\x00"]:
+        assert packed.owner_types(content, key) == [r.rdtype for r in by_owner.get(key, [])]
+
+
 def test_an_owner_repeated_is_packed_once():
     www = dns.name.from_text("www", ORIGIN)
     one = [encode_rrset(dns.rrset.from_text(www, 300, "IN", t, v))

@@ -27,8 +27,8 @@ import dns.rdatatype
 
 from .wire import WireName, WireRRset, wire_rrset
 
-__all__ = ["LAYOUTS", "name_end", "pack_rrsets", "rdata_parts", "rdatas", "rrsets",
-           "unpack_rrsets"]
+__all__ = ["LAYOUTS", "name_end", "owner_types", "pack_rdata", "pack_rrsets", "rdata_parts",
+           "rdatas", "rrsets", "unpack_rrsets"]
 
 _SAME_OWNER = b"\x00"
 _LENGTHS = [bytes([n]) for n in range(256)]
@@ -71,17 +71,17 @@ def pack_rrsets(rrsets: Iterable[WireRRset]) -> tuple[bytes, int]:
         if len(rdatas) == 1:  # (most RRsets)
             block = rdatas[0]
             if block.__class__ is not bytes:
-                block = _rdata(block)  # type: ignore[arg-type]
+                block = pack_rdata(block)  # type: ignore[arg-type]
         else:
-            block = b"".join([rdata if rdata.__class__ is bytes else _rdata(rdata)
+            block = b"".join([rdata if rdata.__class__ is bytes else pack_rdata(rdata)
                               for rdata in rdatas])  # type: ignore[misc]
         append(_PACK_I(len(block)))  # type: ignore[arg-type]
         append(block)  # type: ignore[arg-type]
     return b"".join(parts), records
 
 
-def _rdata(parts: tuple[bytes | WireName, ...]) -> bytes:
-    """An rdata kept in parts, with its rdlength."""
+def pack_rdata(parts: tuple[bytes | WireName, ...]) -> bytes:
+    """An rdata kept in parts (as a WireRRset keeps it), with its rdlength."""
     raw = b"".join([p if p.__class__ is bytes else p.wire for p in parts])  # type: ignore
     return _PACK_H(len(raw)) + raw
 
@@ -102,6 +102,26 @@ def rrsets(content: bytes) -> list[tuple[bytes, bytes, bytes]]:
         stop = start + _UNPACK_I(content, pos + 8)[0]
         found.append((owner, content[pos : pos + 8], content[start:stop]))
         pos = stop
+    return found
+
+
+def owner_types(content: bytes, key: bytes) -> list[int]:
+    """The types of the packed RRsets whose owner is `key` (lower-cased wire form), in
+    order, when each owner's RRsets are together (as a zone file's are): the walk stops
+    after them."""
+    found = []
+    pos, end = 0, len(content)
+    at = False
+    while pos < end:
+        length = content[pos]
+        if length:
+            at = content[pos + 1 : pos + 1 + length].lower() == key
+            if found and not at:
+                break
+        pos += 1 + length
+        if at:
+            found.append(content[pos] << 8 | content[pos + 1])
+        pos += 12 + _UNPACK_I(content, pos + 8)[0]
     return found
 
 
