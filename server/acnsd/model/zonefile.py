@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, islice, repeat
-from operator import add, attrgetter, eq, getitem, itemgetter, ne, not_, or_
+from operator import add, eq, getitem, itemgetter, ne, not_, or_
 from socket import AF_INET, AF_INET6, inet_pton
 
 import dns.name
@@ -161,6 +161,8 @@ class _Reader:
         self.origin_inside = True  # whether $ORIGIN is the zone's name or below it
         self.fixed: dict[int, bytes] = {}  # by type << 32 | TTL
         self.names: dict[str, WireName] = {}  # by text, relative to self.origin
+        # wire forms of names by text (the column readers': no $ORIGIN), owners' among them
+        self.wires: dict[str, bytes] = {}
         # owners by text, relative to self.origin: (name, whether in the zone)
         self.owners: dict[str, tuple[WireName, bool]] = {}
         self.ttls: dict[str, int | None] = {}
@@ -179,6 +181,12 @@ class _Reader:
         if name is None:
             name = self.names[text] = self._name(text)[0]
         return name
+
+    def wire(self, text: str) -> bytes:
+        wire = self.wires.get(text)
+        if wire is None:
+            wire = self.wires[text] = self.name(text).wire
+        return wire
 
     def owner(self, text: str) -> tuple[WireName, bool]:
         owner = self.owners.get(text)
@@ -436,7 +444,6 @@ _PARSERS: dict[str, tuple[int, _Parse]] = {
 
 
 _TYPES = {text: rdtype for text, (rdtype, _) in _PARSERS.items()}
-_WIRE = attrgetter("wire")
 
 
 def _columns(text: str, reader: _Reader) -> Packed | None:
@@ -477,6 +484,7 @@ def _columns(text: str, reader: _Reader) -> Packed | None:
     if "SOA" in types and any(names[owner].lower() != reader.zone_key for owner, rdtype
                               in zip(owner_texts, type_texts, strict=True) if rdtype == "SOA"):
         return None
+    reader.wires = dict(names)  # (targets that are owners: an MX's mail, a CNAME's @)
     rdatas = list(_encode(types, type_texts, rdata_texts, reader))  # one rdata each
     fields = {text: _OCTETS[len(wire)] + wire for text, wire in names.items()}
     pieces = _pieces(map(fields.__getitem__, owner_texts), news,
@@ -580,7 +588,7 @@ def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterabl
             return map(_ENCODERS[rdtype], repeat(reader), group)  # (refused there)
         if rdtype != "MX":
             if " " not in joined:  # one name each (_target)
-                return _with_rdlength(map(_WIRE, map(reader.name, group)))
+                return _with_rdlength(map(reader.wire, group))
         else:
             parts = list(map(str.split, group))
             if sum(map(len, parts)) == 2 * len(parts):  # a preference and a name each (_mx)
@@ -590,7 +598,7 @@ def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterabl
                     if max(values) > 0xFFFF:
                         raise _Outside
                     return _with_rdlength(map(add, map(_PACK_H, values),
-                                              map(_WIRE, map(reader.name, exchanges))))
+                                              map(reader.wire, exchanges)))
     return map(_ENCODERS[rdtype], repeat(reader), group)
 
 
@@ -748,6 +756,8 @@ def _columns_many(texts: list[str], origins: list[dns.name.Name]) -> list[Packed
             elif rdata_texts[i][-1] != ".":
                 raise _Alone(files[i])  # a relative target: relative to its file's $ORIGIN
     reader = _Reader(dns.name.root)  # (every name read is absolute)
+    # targets that are owners (an MX's mail.<zone>, a CNAME's <zone>) are those names
+    reader.wires = dict(zip(map(itemgetter(1), names), names.values(), strict=True))
     fixeds = list(_fixeds(types, type_texts, ttl_texts))
     rdatas = list(_encode(types, type_texts, rdata_texts, reader))
     records = list(counts)  # of each file
