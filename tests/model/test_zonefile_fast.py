@@ -641,3 +641,36 @@ def test_the_column_readers_pack_what_the_line_by_line_reader_packs(files):
               else "packed line by line")
         event("RRsets of several lines" if got is not None and len(
             unpack_rrsets(got[0])) < len(text.splitlines()) else "an RRset a line")
+
+
+_APEX = "example.com. 300 IN "
+_SOA_LINE = _APEX + "SOA ns1.example.com. h.example.com. 1 2 3 4 5"
+
+
+@pytest.mark.parametrize("text", [
+    # the apex first, then other names; the apex last (what acnsd adds follows it); only
+    # its SOA and NS; spelled in another case; NS of several lines; and read line by line
+    f"{_SOA_LINE}\n{_APEX}NS ns.other.net.\n{_APEX}A 192.0.2.1\nwww.example.com. 300 IN A "
+    "192.0.2.2\n",
+    f"www.example.com. 300 IN A 192.0.2.2\n{_APEX}A 192.0.2.1\n{_SOA_LINE}\n{_APEX}TXT x\n",
+    f"www.example.com. 300 IN A 192.0.2.2\n{_SOA_LINE}\n{_APEX}NS ns.other.net.\n",
+    "www.example.com. 300 IN A 192.0.2.2\nEXAMPLE.com. 300 IN A 192.0.2.1\n"
+    "EXAMPLE.com. 300 IN SOA ns1. h. 1 2 3 4 5\n",
+    f"{_APEX}NS ns.other.net.\n{_APEX}NS ns2.other.net.\n{_APEX}MX 10 mail.example.com.\n"
+    "mail.example.com. 60 IN A 192.0.2.3\n",
+    "$TTL 300\n@ A 192.0.2.1\n@ SOA ns1 h 1 2 3 4 5\nwww A 192.0.2.2\n@ TXT x\n",
+])
+def test_a_file_whose_apex_soa_and_ns_are_replaced_is_served_as_packed_before(env, text):
+    """A zone whose file has an apex SOA or NS (replaced by the managed ones, R9/R10): its
+    plan is exactly the file's other RRsets (dnspython's reader the oracle) and acnsd's,
+    packed as one list (packed.pack_rrsets), though built of the file's packed form."""
+    loaded = env.load(_cfg("example.com"), {"example.com": text})
+    plan = next(p for p in loaded.plan.zones if p.origin.to_text() == "example.com.")
+    apex = ORIGIN.to_wire()
+    served = [r for r in zonedata._read_with_dnspython(text.encode(), "x.zone", ORIGIN)
+              if r.owner.key != apex or r.rdtype not in (dns.rdatatype.SOA, dns.rdatatype.NS)]
+    ours = unpack_rrsets(plan.content)[len(served):]
+    assert [r.rdtype for r in ours][0] == dns.rdatatype.NS
+    assert ours[-1].rdtype == dns.rdatatype.SOA
+    assert (plan.content, plan.records) == pack_rrsets([*served, *ours])
+    assert plan.file == b""

@@ -27,7 +27,7 @@ import dns.rdatatype
 
 from .wire import WireName, WireRRset, wire_rrset
 
-__all__ = ["LAYOUTS", "name_end", "owner_types", "pack_rdata", "pack_rrsets", "rdata_parts",
+__all__ = ["LAYOUTS", "name_end", "owner_rrsets", "pack_rdata", "pack_rrsets", "rdata_parts",
            "rdatas", "rrsets", "unpack_rrsets"]
 
 _SAME_OWNER = b"\x00"
@@ -51,11 +51,12 @@ LAYOUTS: dict[int, tuple[str | int, ...]] = {
 }
 
 
-def pack_rrsets(rrsets: Iterable[WireRRset]) -> tuple[bytes, int]:
-    """The packed form of `rrsets`, and the number of RRs in them."""
+def pack_rrsets(rrsets: Iterable[WireRRset], after: bytes | None = None) -> tuple[bytes, int]:
+    """The packed form of `rrsets`, and the number of RRs in them; `after`: the owner of
+    the packed RRset they are to follow, if any."""
     parts: list[bytes] = []
     append = parts.append
-    last = None
+    last = after
     records = 0
     for rrset in rrsets:
         owner = rrset.owner.wire
@@ -105,24 +106,27 @@ def rrsets(content: bytes) -> list[tuple[bytes, bytes, bytes]]:
     return found
 
 
-def owner_types(content: bytes, key: bytes) -> list[int]:
-    """The types of the packed RRsets whose owner is `key` (lower-cased wire form), in
-    order, when each owner's RRsets are together (as a zone file's are): the walk stops
-    after them."""
-    found = []
+def owner_rrsets(content: bytes, key: bytes) -> tuple[bytes, list[tuple[int, int, int]]]:
+    """The packed RRsets whose owner is `key` (lower-cased wire form), when each owner's
+    RRsets are together (as a zone file's are: the walk stops after them): the owner as
+    spelled, and each one's type and where its octets after the owner field start and
+    end, in order (none: b"", [])."""
+    found: list[tuple[int, int, int]] = []
     pos, end = 0, len(content)
-    at = False
+    at, owner = False, b""
     while pos < end:
         length = content[pos]
         if length:
-            at = content[pos + 1 : pos + 1 + length].lower() == key
-            if found and not at:
+            if found:
                 break
+            owner = content[pos + 1 : pos + 1 + length]
+            at = owner.lower() == key
         pos += 1 + length
+        stop = pos + 12 + _UNPACK_I(content, pos + 8)[0]
         if at:
-            found.append(content[pos] << 8 | content[pos + 1])
-        pos += 12 + _UNPACK_I(content, pos + 8)[0]
-    return found
+            found.append((content[pos] << 8 | content[pos + 1], pos, stop))
+        pos = stop
+    return (owner, found) if found else (b"", found)
 
 
 def rdatas(block: bytes) -> list[bytes]:

@@ -27,7 +27,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, indexOf, itemgetter
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import dns.exception
@@ -41,7 +41,7 @@ import dns.tokenizer
 import dns.zone
 import dns.zonefile
 
-from ..dns.packed import owner_types, pack_rrsets, unpack_rrsets
+from ..dns.packed import owner_rrsets, pack_rrsets, unpack_rrsets
 from ..dns.packed import rdatas as packed_rdatas
 from ..dns.packed import rrsets as packed_rrsets
 from ..dns.plan import ZonePlan, zone_plan
@@ -74,7 +74,6 @@ _SOA_TYPE = _SOA.to_bytes(2, "big")  # an RRset's type, packed
 # a DNAME RRset's type and class, packed: a packed zone file without them has no DNAME
 _DNAME_IN = pack_fixed(dns.rdatatype.DNAME, 0)[:4]
 _U32 = struct.Struct(">I").pack
-_OWNER_KEY = attrgetter("owner.key")
 Locate = Callable[[str, str, str | None], Problem]
 
 _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
@@ -613,7 +612,8 @@ def zone_errors(zone: ResolvedZone, file: ZoneFile,
     a default SOA rname longer than a DNS name may be (R10). build_zone refuses a zone
     with any of them; a scoped check (acnsd.control) asks the zones a change touches."""
     apex_key = _origin(zone.name).to_wire().lower()
-    return _zone_errors(zone, file, owner_types(file.content, apex_key), auto, locate)
+    at_apex = [rdtype for rdtype, _, _ in owner_rrsets(file.content, apex_key)[1]]
+    return _zone_errors(zone, file, at_apex, auto, locate)
 
 
 def _zone_errors(zone: ResolvedZone, file: ZoneFile, at_apex: list[int],
@@ -655,40 +655,34 @@ def _zone_errors(zone: ResolvedZone, file: ZoneFile, at_apex: list[int],
     return errors
 
 
-def _apex_block(records: ZoneFileData, apex_key: bytes) -> tuple[int, int]:
-    """Where the file's RRsets at the apex are (each owner's RRsets are together)."""
-    try:
-        first = end = indexOf(map(_OWNER_KEY, records), apex_key)
-    except ValueError:
-        return len(records), len(records)
-    while end < len(records) and records[end].owner.key == apex_key:
-        end += 1
-    return first, end
-
-
 def _build_zone(zone: ResolvedZone, file: ZoneFile,
                 auto: dict[str, tuple[str | None, str | None]], state: State,
                 locate: Locate) -> tuple[ZonePlan, list[Problem], list[Problem]]:
     origin = _origin(zone.name)
     apex = WireName(origin.to_wire())
-    at_apex = owner_types(file.content, apex.key)
-    errors = _zone_errors(zone, file, at_apex, auto, locate)
+    spelled, at_apex = owner_rrsets(file.content, apex.key)
+    types = [rdtype for rdtype, _, _ in at_apex]
+    errors = _zone_errors(zone, file, types, auto, locate)
     if errors:
         return ZonePlan(origin, file.content, file.count), errors, []
     warnings = (occluded_warnings(zone.name, origin, str(zone.file), zone.account,
                                   file.records) if _DNAME_IN in file.content else [])
-    # The file's RRsets are served packed as read, but when its apex SOA or NS are
-    # replaced (R9, R10): decoded then, and when digested by their text (no digest)
-    replaced = _SOA in at_apex or _NS in at_apex
-    records = list(file.records) if replaced or file.digest is None else []
+    # the file's RRsets served, packed: all of them but its apex SOA and NS (R9, R10)
+    content, count, after = file.content, file.count, None
     file_soa = file_ns = None
-    if replaced:
-        first, end = _apex_block(records, apex.key)
-        by_type = {r.rdtype: r for r in records[first:end]}
-        file_soa, file_ns = by_type.get(_SOA), by_type.get(_NS)
-        records[first:end] = [r for r in records[first:end]
-                              if r is not file_soa and r is not file_ns]
-    from_file = len(records)
+    if _SOA in types or _NS in types:
+        field = bytes((len(spelled),)) + spelled
+        given = {rdtype: unpack_rrsets(field + content[start:end])[0]
+                 for rdtype, start, end in at_apex if rdtype in (_SOA, _NS)}
+        file_soa, file_ns = given.get(_SOA), given.get(_NS)
+        kept = [content[start:end] for rdtype, start, end in at_apex if rdtype not in given]
+        block = (at_apex[0][1] - len(field), at_apex[-1][2])
+        content = (content[: block[0]] + (field + b"\x00".join(kept) if kept else b"")
+                   + content[block[1]:])
+        count -= sum(len(rrset.rdatas) for rrset in given.values())
+        if kept and block[1] == len(file.content):  # what our RRsets follow: the apex
+            after = spelled
+    records: list[WireRRset] = []  # what acnsd adds
     managed = {}  # the presentation text of each RRset acnsd adds, for the serial's digest
 
     rdatas, ns_texts, targets = ours = _nameservers(zone.nameservers)
@@ -724,7 +718,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
             managed[(owner, dns.rdatatype.from_text(rdtype))] = rrset.to_text()
 
     if file.digest is None:  # digested by its records' text instead of its bytes
-        for rrset in records[:from_file]:
+        for rrset in unpack_rrsets(content):
             decoded = decode_rrset(rrset)
             managed.setdefault((decoded.name, rrset.rdtype), decoded.to_text())
     soa = _managed_soa(zone, apex, managed, file, state)
@@ -737,11 +731,11 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     accounts=(zone.account,)))
     records.append(soa)
     nameservers = _nameserver_names(zone.nameservers)
-    if not replaced:  # the file's RRsets all served, first: its content shared
-        plan = zone_plan(origin, records[from_file:], nameservers, (file.content, file.count),
-                         servable=True)
-    else:
-        plan = zone_plan(origin, records, nameservers, servable=True)
+    if content is file.content:  # the file's RRsets all served, first: its content shared
+        plan = zone_plan(origin, records, nameservers, (content, count), servable=True)
+    else:  # (as zone_plan would pack the file's RRsets served and ours, in one)
+        own, added = pack_rrsets(records, after)
+        plan = ZonePlan(origin, content + own, count + added, nameservers, servable=True)
     return plan, errors, warnings
 
 
