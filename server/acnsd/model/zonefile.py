@@ -449,9 +449,10 @@ _TYPES = {text: rdtype for text, (rdtype, _) in _PARSERS.items()}
 def _columns(text: str, reader: _Reader) -> Packed | None:
     """The RRsets of a file in the form zone exports have (dnspython's and BIND's
     output), packed column by column: every line `owner TTL IN TYPE rdata`, the TTL in
-    seconds, no comments, each owner's lines together and one record per owner and type.
-    Then each line is an RRset, in the order of the file (dnspython's). None for any other
-    file (the reader reads it line by line then)."""
+    seconds, no comments, each owner's lines together and each RRset's. Then the RRsets
+    are in the order of the file (dnspython's), the RRs of several lines made one as
+    _Reader.record makes them (_merge). None for any other file (the reader reads it line
+    by line then)."""
     # (single characters are looked for first: a search for one is much the faster)
     tabs = "\t" in text
     if (";" in text or text[0] in " \t$" or "\n " in text or tabs and "\n\t" in text
@@ -472,10 +473,12 @@ def _columns(text: str, reader: _Reader) -> Packed | None:
     names = _owners(dict.fromkeys(owner_texts), reader)
     if names is None:
         return None
-    # an owner's lines together, spelled in one way; an RRset of one RR each
+    # an owner's lines together, spelled in one way; the lines of an RRset together
     news = [True, *map(ne, owner_texts, islice(owner_texts, 1, None))]  # an owner's first
+    rrset_lines = list(zip(owner_texts, type_texts, strict=True))
+    firsts = [True, *map(ne, rrset_lines, islice(rrset_lines, 1, None))]  # an RRset's first
     if (sum(news) != len(names) or len(set(map(bytes.lower, names.values()))) != len(names)
-            or len(set(zip(owner_texts, type_texts, strict=True))) != len(owner_texts)):
+            or len(set(rrset_lines)) != sum(firsts)):
         return None
     if "CNAME" in types:  # a CNAME and other data: dnspython refuses the file
         for i in compress(range(len(owner_texts)), map(eq, type_texts, repeat("CNAME"))):
@@ -486,10 +489,18 @@ def _columns(text: str, reader: _Reader) -> Packed | None:
         return None
     reader.wires = dict(names)  # (targets that are owners: an MX's mail, a CNAME's @)
     rdatas = list(_encode(types, type_texts, rdata_texts, reader))  # one rdata each
+    fixeds: Iterable[bytes] = _fixeds(types, type_texts, ttl_texts)
+    records = [len(rdatas)]
+    if len(firsts) != sum(firsts):  # RRsets of several lines: each made one
+        fixeds = list(fixeds)
+        if _merge(firsts, type_texts, ttl_texts, fixeds, rdatas, [0] * len(firsts),
+                  records) >= 0:
+            return None
+        owner_texts, news, fixeds, rdatas = (list(compress(column, firsts)) for column
+                                             in (owner_texts, news, fixeds, rdatas))
     fields = {text: _OCTETS[len(wire)] + wire for text, wire in names.items()}
-    pieces = _pieces(map(fields.__getitem__, owner_texts), news,
-                     _fixeds(types, type_texts, ttl_texts), rdatas)
-    return b"".join(pieces), len(rdatas)
+    pieces = _pieces(map(fields.__getitem__, owner_texts), news, fixeds, rdatas)
+    return b"".join(pieces), records[0]
 
 
 def _pieces(owners: Iterable[bytes], news: Iterable[bool], fixeds: Iterable[bytes],
