@@ -100,6 +100,27 @@ def test_packed_rrsets_read_as_the_store_writes_rrs(given_rrsets):
         assert fixed == wire.pack_fixed(oracle.rdtype, oracle.ttl, oracle.rdclass)
 
 
+@settings(max_examples=200, deadline=None)
+@given(rrsets())
+def test_an_owners_rrsets_are_found_where_they_are_together(given_rrsets):
+    """owner_rrsets finds an owner's RRsets (by its lower-cased key), their types in order,
+    and the octets after each one's owner field, when each owner's RRsets are together, as
+    in a zone file read (one spelling an owner)."""
+    by_owner: dict[bytes, list[wire.WireRRset]] = {}
+    for rrset in given_rrsets:
+        group = by_owner.setdefault(rrset.name.to_wire().lower(), [])
+        group.append(encode_rrset(rrset, owner=group[0].owner if group else None))
+    content, _ = packed.pack_rrsets([r for group in by_owner.values() for r in group])
+    for key in [*by_owner, ORIGIN.to_wire().lower(), b"\x00"]:
+        group = by_owner.get(key, [])
+        owner, found = packed.owner_rrsets(content, key)
+        assert [rdtype for rdtype, _, _ in found] == [r.rdtype for r in group]
+        assert owner == (group[0].owner.wire if group else b"")
+        field = bytes((len(owner),)) + owner
+        assert [packed.pack_rrsets([r])[0] for r in group] == [
+            field + content[start:end] for _, start, end in found]
+
+
 def test_an_owner_repeated_is_packed_once():
     www = dns.name.from_text("www", ORIGIN)
     one = [encode_rrset(dns.rrset.from_text(www, 300, "IN", t, v))

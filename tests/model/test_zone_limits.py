@@ -140,11 +140,11 @@ def test_the_fast_reader_and_dnspython_stop_at_the_same_record(lines, limit):
     bound = zonefile.RecordLimit(limit, "over")
     fast = slow = None
     try:
-        fast = zonefile.parse(text, origin, None, bound)
+        fast = zonefile.parse(text, origin, bound)
     except zonefile.TooManyRecords as exc:
         fast = exc.line
     try:
-        slow = zonedata._read_with_dnspython(text.encode(), "a.zone", origin, None, bound)
+        slow = zonedata._read_with_dnspython(text.encode(), "a.zone", origin, bound)
     except zonefile.TooManyRecords as exc:
         slow = exc.line
     except Exception:  # an error dnspython words (a CNAME with other data, ...)

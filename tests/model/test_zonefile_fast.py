@@ -31,6 +31,7 @@ import dns.rrset
 import dns.zone
 import pytest
 from acnsd.dns import compiler
+from acnsd.dns.packed import pack_rrsets, unpack_rrsets
 from acnsd.dns.wire import WireName, WireRRset, decode_rrset
 from acnsd.model import zonedata, zonefile
 from hypothesis import HealthCheck, event, given, settings
@@ -174,7 +175,7 @@ def test_zones_without_automatic_addresses_share_one_empty_auto_left_empty(env):
 def test_a_cached_file_keeps_its_stamp_whole(mtime_ns, size, inode, read_at):
     """A cached file's stamp is packed in one octet string (memory): every value stat and
     time.time_ns() can give comes back as it went in."""
-    content = zonedata.ZoneFile.of((), None)
+    content = zonedata.ZoneFile(b"", None, 0)
     cached = zonedata._Cached.of((mtime_ns, size, inode), read_at, content)
     assert (cached.stamp, cached.read_at, cached.content) == ((mtime_ns, size, inode),
                                                               read_at, content)
@@ -280,28 +281,21 @@ def _dnspython(text: str, origin: dns.name.Name = ORIGIN):
             for name, node in parsed.nodes.items() for rdataset in node.rdatasets]
 
 
-def _form(rrset: WireRRset) -> tuple:
-    """Everything a WireRRset holds, names by their wire form."""
-    def rdata(rd):
-        return rd if rd.__class__ is bytes else tuple(
-            p if p.__class__ is bytes else ("name", p.wire) for p in rd)
-    return (rrset.owner.wire, rrset.rdtype, rrset.fixed, [rdata(rd) for rd in rrset.rdatas],
-            [t.wire for t in rrset.targets], rrset.extra)
-
-
-def _same(fast: tuple[WireRRset, ...], slow: list[dns.rrset.RRset], text: str,
+def _same(fast: zonefile.Packed, slow: list[dns.rrset.RRset], text: str,
           origin: dns.name.Name = ORIGIN) -> None:
     # decoded, the fast reader's RRsets are dnspython's
-    assert len(fast) == len(slow)
-    for got, expected in zip(map(decode_rrset, fast), slow, strict=True):
+    rrsets = unpack_rrsets(fast[0])
+    assert len(rrsets) == len(slow) and fast[1] == sum(map(len, slow))
+    for got, expected in zip(map(decode_rrset, rrsets), slow, strict=True):
         assert got.name.to_text() == expected.name.to_text()
         assert (got.rdclass, got.rdtype, got.ttl) == (expected.rdclass, expected.rdtype,
                                                       expected.ttl)
         assert [rd.to_text() for rd in got] == [rd.to_text() for rd in expected]
         assert list(got) == list(expected)
-    # and encoded, exactly what the fallback (dnspython's reader, then encode_rrset) gives
-    encoded = zonedata._read_with_dnspython(text.encode(), "test.zone", origin)
-    assert [_form(r) for r in fast] == [_form(r) for r in encoded]
+    # and packed, exactly what the fallback (dnspython's reader, encode_rrset, pack_rrsets)
+    # gives
+    assert fast == pack_rrsets(zonedata._read_with_dnspython(text.encode(), "test.zone",
+                                                             origin))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -383,8 +377,8 @@ def test_the_fast_reader_reads_the_whole_subset():
     fast = zonefile.parse(text, ORIGIN)
     assert fast is not None
     _same(fast, _dnspython(text), text)
-    www = next(decode_rrset(r) for r in fast if r.owner.wire == b"\x03www\x07example\x03com\x00"
-               and r.rdtype == dns.rdatatype.A)
+    www = next(decode_rrset(r) for r in unpack_rrsets(fast[0])
+               if r.owner.wire == b"\x03www\x07example\x03com\x00" and r.rdtype == dns.rdatatype.A)
     assert (www.ttl, [rd.address for rd in www]) == (300, ["192.0.2.1", "192.0.2.2"])
 
 
@@ -430,7 +424,7 @@ def _columns(text: str):
     """What the column-by-column reader gives, None when it leaves the file (or errs, which
     makes parse return None)."""
     try:
-        return zonefile._columns(text, zonefile._Reader(ORIGIN, {}))
+        return zonefile._columns(text, zonefile._Reader(ORIGIN))
     except Exception:  # noqa: BLE001 - parse turns every error into None
         return None
 
@@ -448,7 +442,7 @@ def test_files_in_export_form_are_read_column_by_column_as_dnspython_reads_them(
     elif fast is not None:  # else left to dnspython (e.g. TXT a"b", which it splits)
         _same(fast, slow, text)
         if columns is not None:
-            assert [_form(r) for r in columns] == [_form(r) for r in fast]
+            assert columns == fast
 
 
 def test_a_typical_export_is_read_column_by_column():
@@ -522,7 +516,7 @@ def export_files(draw) -> tuple[dns.name.Name, str]:
 
 def _together(text: str, origin: dns.name.Name) -> bool:
     try:
-        return zonefile._columns_many([text], [origin], {}) is not None
+        return zonefile._columns_many([text], [origin]) is not None
     except Exception:  # noqa: BLE001 - parse_many reads such a file alone
         return False
 
@@ -532,14 +526,14 @@ def _together(text: str, origin: dns.name.Name) -> bool:
 def test_files_read_together_are_read_as_each_alone_and_as_dnspython_reads_them(files):
     origins = [origin for origin, _ in files]
     texts = [text for _, text in files]
-    together = zonefile.parse_many(texts, origins, {})
+    together = zonefile.parse_many(texts, origins)
     for origin, text, got in zip(origins, texts, together, strict=True):
         alone = zonefile.parse(text, origin)
         assert (got is None) == (alone is None)
         event("a file of the form read together" if _together(text, origin) else
               "a file read alone")
         if got is not None:
-            assert [_form(r) for r in got] == [_form(r) for r in alone]
+            assert got == alone
             _same(got, _dnspython(text, origin), text, origin)
         else:
             event("left to dnspython")
@@ -554,10 +548,9 @@ def test_files_in_export_form_are_read_together_not_alone(monkeypatch):
     origins = list(map(dns.name.from_text, zones))
     alone = [zonefile.parse(text, origin) for text, origin in zip(texts, origins, strict=True)]
     monkeypatch.setattr(zonefile, "parse", None)  # (read alone, it would fail)
-    together = zonefile.parse_many(texts, origins, {})
-    assert [[_form(r) for r in rrsets] for rrsets in together] == [
-        [_form(r) for r in rrsets] for rrsets in alone]
-    mx = decode_rrset(together[0][1])
+    together = zonefile.parse_many(texts, origins)
+    assert together == alone
+    mx = decode_rrset(unpack_rrsets(together[0][0])[1])
     assert (mx.ttl, sorted(rd.to_text() for rd in mx)) == (
         300, ["10 mail.example.com.", "20 mx2.other.net."])
 
@@ -615,3 +608,69 @@ def test_an_error_in_a_file_of_the_subset_is_dnspythons(env):
     file, line, detail = str(info.value).split(":", 2)
     assert [(p.file, p.line, p.message) for p in problems] == [
         (file, int(line), f"zone example.com: {detail.strip()}")]
+
+
+def _alone(text: str, origin: dns.name.Name) -> bool:
+    """Whether _columns packs the file (it errs where parse reads it otherwise)."""
+    try:
+        return zonefile._columns(text, zonefile._Reader(origin)) is not None
+    except Exception:  # noqa: BLE001 - parse turns every error into None
+        return False
+
+
+def _line_by_line(text: str, origin: dns.name.Name) -> zonefile.Packed | None:
+    """What the line-by-line reader (_Reader) gives: parse reads a file that has as many
+    lines as its record limit line by line, counting, never column by column."""
+    text += "\n"
+    return zonefile.parse(text, origin, zonefile.RecordLimit(text.count("\n"), "unreached"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(export_files(), min_size=1, max_size=8))
+def test_the_column_readers_pack_what_the_line_by_line_reader_packs(files):
+    """The packed content and record count the column readers build (a file alone:
+    _columns; files together: _columns_many) are exactly the line-by-line reader's RRsets
+    packed (pack_rrsets) and their records: files in export form with names of several
+    labels, CNAME, MX, TXT, SRV, ..., several TTLs, RRsets of several lines."""
+    origins = [origin for origin, _ in files]
+    texts = [text for _, text in files]
+    together = zonefile.parse_many(texts, origins)
+    for origin, text, got in zip(origins, texts, together, strict=True):
+        assert got == zonefile.parse(text, origin) == _line_by_line(text, origin)
+        event("packed column by column" if _together(text, origin) or _alone(text, origin)
+              else "packed line by line")
+        event("RRsets of several lines" if got is not None and len(
+            unpack_rrsets(got[0])) < len(text.splitlines()) else "an RRset a line")
+
+
+_APEX = "example.com. 300 IN "
+_SOA_LINE = _APEX + "SOA ns1.example.com. h.example.com. 1 2 3 4 5"
+
+
+@pytest.mark.parametrize("text", [
+    # the apex first, then other names; the apex last (what acnsd adds follows it); only
+    # its SOA and NS; spelled in another case; NS of several lines; and read line by line
+    f"{_SOA_LINE}\n{_APEX}NS ns.other.net.\n{_APEX}A 192.0.2.1\nwww.example.com. 300 IN A "
+    "192.0.2.2\n",
+    f"www.example.com. 300 IN A 192.0.2.2\n{_APEX}A 192.0.2.1\n{_SOA_LINE}\n{_APEX}TXT x\n",
+    f"www.example.com. 300 IN A 192.0.2.2\n{_SOA_LINE}\n{_APEX}NS ns.other.net.\n",
+    "www.example.com. 300 IN A 192.0.2.2\nEXAMPLE.com. 300 IN A 192.0.2.1\n"
+    "EXAMPLE.com. 300 IN SOA ns1. h. 1 2 3 4 5\n",
+    f"{_APEX}NS ns.other.net.\n{_APEX}NS ns2.other.net.\n{_APEX}MX 10 mail.example.com.\n"
+    "mail.example.com. 60 IN A 192.0.2.3\n",
+    "$TTL 300\n@ A 192.0.2.1\n@ SOA ns1 h 1 2 3 4 5\nwww A 192.0.2.2\n@ TXT x\n",
+])
+def test_a_file_whose_apex_soa_and_ns_are_replaced_is_served_as_packed_before(env, text):
+    """A zone whose file has an apex SOA or NS (replaced by the managed ones, R9/R10): its
+    plan is exactly the file's other RRsets (dnspython's reader the oracle) and acnsd's,
+    packed as one list (packed.pack_rrsets), though built of the file's packed form."""
+    loaded = env.load(_cfg("example.com"), {"example.com": text})
+    plan = next(p for p in loaded.plan.zones if p.origin.to_text() == "example.com.")
+    apex = ORIGIN.to_wire()
+    served = [r for r in zonedata._read_with_dnspython(text.encode(), "x.zone", ORIGIN)
+              if r.owner.key != apex or r.rdtype not in (dns.rdatatype.SOA, dns.rdatatype.NS)]
+    ours = unpack_rrsets(plan.content)[len(served):]
+    assert [r.rdtype for r in ours][0] == dns.rdatatype.NS
+    assert ours[-1].rdtype == dns.rdatatype.SOA
+    assert (plan.content, plan.records) == pack_rrsets([*served, *ours])
+    assert plan.file == b""

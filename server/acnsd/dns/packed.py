@@ -27,8 +27,8 @@ import dns.rdatatype
 
 from .wire import WireName, WireRRset, wire_rrset
 
-__all__ = ["LAYOUTS", "name_end", "pack_rrsets", "rdata_parts", "rdatas", "rrsets",
-           "unpack_rrsets"]
+__all__ = ["LAYOUTS", "name_end", "owner_rrsets", "pack_rdata", "pack_rrsets", "rdata_parts",
+           "rdatas", "rrsets", "unpack_rrsets"]
 
 _SAME_OWNER = b"\x00"
 _LENGTHS = [bytes([n]) for n in range(256)]
@@ -51,11 +51,12 @@ LAYOUTS: dict[int, tuple[str | int, ...]] = {
 }
 
 
-def pack_rrsets(rrsets: Iterable[WireRRset]) -> tuple[bytes, int]:
-    """The packed form of `rrsets`, and the number of RRs in them."""
+def pack_rrsets(rrsets: Iterable[WireRRset], after: bytes | None = None) -> tuple[bytes, int]:
+    """The packed form of `rrsets`, and the number of RRs in them; `after`: the owner of
+    the packed RRset they are to follow, if any."""
     parts: list[bytes] = []
     append = parts.append
-    last = None
+    last = after
     records = 0
     for rrset in rrsets:
         owner = rrset.owner.wire
@@ -71,17 +72,17 @@ def pack_rrsets(rrsets: Iterable[WireRRset]) -> tuple[bytes, int]:
         if len(rdatas) == 1:  # (most RRsets)
             block = rdatas[0]
             if block.__class__ is not bytes:
-                block = _rdata(block)  # type: ignore[arg-type]
+                block = pack_rdata(block)  # type: ignore[arg-type]
         else:
-            block = b"".join([rdata if rdata.__class__ is bytes else _rdata(rdata)
+            block = b"".join([rdata if rdata.__class__ is bytes else pack_rdata(rdata)
                               for rdata in rdatas])  # type: ignore[misc]
         append(_PACK_I(len(block)))  # type: ignore[arg-type]
         append(block)  # type: ignore[arg-type]
     return b"".join(parts), records
 
 
-def _rdata(parts: tuple[bytes | WireName, ...]) -> bytes:
-    """An rdata kept in parts, with its rdlength."""
+def pack_rdata(parts: tuple[bytes | WireName, ...]) -> bytes:
+    """An rdata kept in parts (as a WireRRset keeps it), with its rdlength."""
     raw = b"".join([p if p.__class__ is bytes else p.wire for p in parts])  # type: ignore
     return _PACK_H(len(raw)) + raw
 
@@ -103,6 +104,29 @@ def rrsets(content: bytes) -> list[tuple[bytes, bytes, bytes]]:
         found.append((owner, content[pos : pos + 8], content[start:stop]))
         pos = stop
     return found
+
+
+def owner_rrsets(content: bytes, key: bytes) -> tuple[bytes, list[tuple[int, int, int]]]:
+    """The packed RRsets whose owner is `key` (lower-cased wire form), when each owner's
+    RRsets are together (as a zone file's are: the walk stops after them): the owner as
+    spelled, and each one's type and where its octets after the owner field start and
+    end, in order (none: b"", [])."""
+    found: list[tuple[int, int, int]] = []
+    pos, end = 0, len(content)
+    at, owner = False, b""
+    while pos < end:
+        length = content[pos]
+        if length:
+            if found:
+                break
+            owner = content[pos + 1 : pos + 1 + length]
+            at = owner.lower() == key
+        pos += 1 + length
+        stop = pos + 12 + _UNPACK_I(content, pos + 8)[0]
+        if at:
+            found.append((content[pos] << 8 | content[pos + 1], pos, stop))
+        pos = stop
+    return (owner, found) if found else (b"", found)
 
 
 def rdatas(block: bytes) -> list[bytes]:

@@ -17,7 +17,6 @@ together, max_records_total.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import io
@@ -28,7 +27,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, indexOf, itemgetter
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import dns.exception
@@ -42,7 +41,7 @@ import dns.tokenizer
 import dns.zone
 import dns.zonefile
 
-from ..dns.packed import pack_rrsets, unpack_rrsets
+from ..dns.packed import owner_rrsets, pack_rrsets, unpack_rrsets
 from ..dns.packed import rdatas as packed_rdatas
 from ..dns.packed import rrsets as packed_rrsets
 from ..dns.plan import ZonePlan, zone_plan
@@ -62,7 +61,7 @@ from .journal import next_serial
 from .occlusion import occluded_warnings
 from .state import SerialEntry, State
 from .types import Limits, ResolvedZone, ServerConfig
-from .zonefile import RecordLimit, TooManyRecords
+from .zonefile import Packed, RecordLimit, TooManyRecords
 
 __all__ = ["ReadFiles", "ZoneFile", "ZoneFileData", "adopt_read_files", "build_zone",
            "file_stamp", "file_unchanged", "read_files", "read_zone_file", "read_zone_files",
@@ -72,8 +71,9 @@ ZoneFileData = tuple[WireRRset, ...]  # a zone file's RRsets, in dnspython's ord
 _IN = dns.rdataclass.IN
 _SOA, _NS, _CNAME = dns.rdatatype.SOA, dns.rdatatype.NS, dns.rdatatype.CNAME
 _SOA_TYPE = _SOA.to_bytes(2, "big")  # an RRset's type, packed
+# a DNAME RRset's type and class, packed: a packed zone file without them has no DNAME
+_DNAME_IN = pack_fixed(dns.rdatatype.DNAME, 0)[:4]
 _U32 = struct.Struct(">I").pack
-_OWNER_KEY = attrgetter("owner.key")
 Locate = Callable[[str, str, str | None], Problem]
 
 _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
@@ -85,36 +85,23 @@ _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class ZoneFile:
-    """A parsed zone file: its RRsets packed in one octet string (dns/packed.py), shared
-    by every load that finds the file unchanged; `digest` is the SHA-256 of its bytes
-    (None when it has a $INCLUDE: the included files are not covered, so such a file is
-    neither cached nor digested by its bytes); `count`, the records (rdatas) in it, equal
-    ones once (counted once per file read: a reload finds most files unchanged).
-
-    `read` holds the RRsets as the reader made them until the zone is built of them
-    (build_zone lets go of them): a first start decodes none."""
+    """A parsed zone file: its RRsets packed in one octet string (dns/packed.py), as the
+    readers give them, shared by every load that finds the file unchanged; `digest` is the
+    SHA-256 of its bytes (None when it has a $INCLUDE: the included files are not covered,
+    so such a file is neither cached nor digested by its bytes); `count`, the records
+    (rdatas) in it, equal ones once (counted once per file read: a reload finds most files
+    unchanged). A zone is built of the packed form (build_zone): a first start decodes
+    the RRsets of none but the files whose apex SOA or NS it replaces."""
 
     content: bytes
     digest: str | None
     count: int
-    read: ZoneFileData | None = dataclasses.field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def of(cls, records: ZoneFileData, digest: str | None) -> ZoneFile:
-        """The file whose reader made `records`."""
-        content, count = pack_rrsets(records)
-        return cls(content, digest, count, records)
 
     @property
     def records(self) -> ZoneFileData:
-        """The file's RRsets, in dnspython's order (decoded, unless just read: new objects
-        then, which the caller may keep)."""
-        read = self.read
-        return unpack_rrsets(self.content) if read is None else read
-
-    def built(self) -> None:
-        """Let go of the RRsets as read: the zone is built of them (the content stays)."""
-        object.__setattr__(self, "read", None)
+        """The file's RRsets, in dnspython's order (decoded: new objects, which the caller
+        may keep)."""
+        return unpack_rrsets(self.content)
 
 
 _PACKED_STAMP = struct.Struct(">qQQq")  # mtime_ns, size, inode, read_at
@@ -206,19 +193,17 @@ def zone_files(zones: Sequence[ResolvedZone], server: ServerConfig, locate: Loca
     what stays (the reader's RRsets of 100,000 files alive at once left ~40 MiB so).
 
     The cyclic garbage collector is paused meanwhile: parsing creates millions of objects
-    without reference cycles, and each collection would walk every one alive. Equal octet
-    strings of all the files read (rdatas but addresses, TTLs) are stored once. The files
+    without reference cycles, and each collection would walk every one alive. The files
     not read before are read _AHEAD at a time, and parsed together (_read_ahead)."""
     read: set[str] = set()
-    shared: dict[bytes, bytes] = {}
     earlier = list(_cache)  # (those read now are of `zones`: none at a first load)
     records = 0
     ahead: dict[tuple[str, str], _Ahead] = {}
     with gc_paused():
         for i, zone in enumerate(zones):
             if i % _AHEAD == 0:
-                ahead = _read_ahead(zones[i : i + _AHEAD], server, shared)
-            content, errs, stop = _read_counted(zone, server, locate, records, shared, ahead)
+                ahead = _read_ahead(zones[i : i + _AHEAD], server)
+            content, errs, stop = _read_counted(zone, server, locate, records, ahead)
             if stop:
                 if errs:
                     yield zone, None, errs
@@ -250,11 +235,11 @@ class _Ahead(NamedTuple):
     read_at: int
     raw: bytes
     newlines: int
-    data: ZoneFileData | None
+    data: Packed | None
 
 
 def _read_ahead(zones: Sequence[ResolvedZone], server: ServerConfig,
-                shared: dict[bytes, bytes]) -> dict[tuple[str, str], _Ahead]:
+                ) -> dict[tuple[str, str], _Ahead]:
     """The files of `zones` not read before that are read as the fast reader reads them,
     within the limits (regular files, ASCII, no larger than max_zone_file_bytes, fewer
     lines than max_records_per_zone: no file's records can pass it), by (path, zone name),
@@ -284,7 +269,7 @@ def _read_ahead(zones: Sequence[ResolvedZone], server: ServerConfig,
         read[key] = (st, read_at, raw, newlines)
         texts.append(text)
         origins.append(_origin(zone.name))
-    parsed = zonefile.parse_many(texts, origins, shared)
+    parsed = zonefile.parse_many(texts, origins)
     return {key: _Ahead(*fields, data)
             for (key, fields), data in zip(read.items(), parsed, strict=True)}
 
@@ -363,19 +348,19 @@ def read_zone_file(zone: ResolvedZone, server: ServerConfig, locate: Locate,
                    records: int) -> tuple[ZoneFile | None, list[Problem]]:
     """One zone's file as read_zone_files reads it when the zones before it hold `records`
     records (the cache of the others is kept)."""
-    content, problems, _ = _read_counted(zone, server, locate, records, {}, {})
+    content, problems, _ = _read_counted(zone, server, locate, records, {})
     return content, problems
 
 
 def _read_counted(zone: ResolvedZone, server: ServerConfig, locate: Locate, records: int,
-                  shared: dict[bytes, bytes], ahead: dict[tuple[str, str], _Ahead]
+                  ahead: dict[tuple[str, str], _Ahead]
                   ) -> tuple[ZoneFile | None, list[Problem], bool]:
     """A zone's file within the limits, `records` records having been read before it (the
     file perhaps read `ahead`); and whether reading stops there (max_records_total
     passed)."""
     limit = _record_limit(zone, server.limits, records)
     try:
-        content, problems = _read_zone_file(zone, _origin(zone.name), locate, shared, server,
+        content, problems = _read_zone_file(zone, _origin(zone.name), locate, server,
                                             limit, ahead.pop((str(zone.file), zone.name), None))
     except TooManyRecords as exc:
         # (the total is the server's: no account is told which zones passed it)
@@ -405,7 +390,7 @@ def _record_limit(zone: ResolvedZone, limits: Limits, records: int) -> RecordLim
 
 
 def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
-                    shared: dict[bytes, bytes], server: ServerConfig,
+                    server: ServerConfig,
                     limit: RecordLimit, ahead: _Ahead | None = None
                     ) -> tuple[ZoneFile | None, list[Problem]]:
     """Parse a zone's RFC 1035 master file: with the fast reader when the file is in its
@@ -436,11 +421,11 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
         if ahead is not None and ahead.newlines < limit.count:  # parse would not count
             data = ahead.data
         else:
-            data = (zonefile.parse(raw.decode("ascii"), origin, shared, limit)
+            data = (zonefile.parse(raw.decode("ascii"), origin, limit)
                     if raw.isascii() else None)
         if data is None:
             with includes.confined(zone.file, server.zones_dir, most - len(raw), most):
-                data = _read_with_dnspython(raw, path, origin, shared, limit)
+                data = pack_rrsets(_read_with_dnspython(raw, path, origin, limit))
     except FileNotFoundError:
         return None, [locate(f"{zone.path}.file", f"zone file {zone.file} of zone "
                              f"{zone.name} does not exist", None)]
@@ -457,8 +442,8 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     except dns.exception.DNSException as exc:
         return None, [_zone_file_problem(zone, exc)]
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
-        return ZoneFile.of(data, None), []
-    content = ZoneFile.of(data, digest)
+        return ZoneFile(data[0], None, data[1]), []
+    content = ZoneFile(data[0], digest, data[1])
     _cache[key] = _Cached.of(stamp, read_at, content)
     return content, []
 
@@ -498,7 +483,6 @@ def _read_bytes(path: str, size: int, most: int) -> bytes:
 
 
 def _read_with_dnspython(raw: bytes, path: str, origin: dns.name.Name,
-                         shared: dict[bytes, bytes] | None = None,
                          limit: RecordLimit | None = None) -> ZoneFileData:
     """What dns.zone.from_file reads (relativize=False, check_origin=False), or the
     errors of _ZoneReader."""
@@ -512,7 +496,7 @@ def _read_with_dnspython(raw: bytes, path: str, origin: dns.name.Name,
         for rdataset in node.rdatasets:
             rrset = dns.rrset.RRset(name, rdataset.rdclass, rdataset.rdtype)
             rrset.update(rdataset)
-            data[(name, rdataset.rdtype)] = encode_rrset(rrset, owner=owner, shared=shared)
+            data[(name, rdataset.rdtype)] = encode_rrset(rrset, owner=owner)
     return tuple(data.values())
 
 
@@ -589,7 +573,6 @@ def build_zone(zone: ResolvedZone, file: ZoneFile,
             and state.serials.get(zone.name) == done.serial):
         return done.plan, [], list(done.warnings)
     plan, errors, warnings = _build_zone(zone, file, auto, state, locate)
-    file.built()
     if errors:
         _built.pop(zone.name, None)
     else:
@@ -628,22 +611,25 @@ def zone_errors(zone: ResolvedZone, file: ZoneFile,
     file data where acnsd serves a nameserver name's A/AAAA or that would hide them (R8),
     a default SOA rname longer than a DNS name may be (R10). build_zone refuses a zone
     with any of them; a scoped check (acnsd.control) asks the zones a change touches."""
-    return _zone_errors(zone, file.records, auto, locate)
+    apex_key = _origin(zone.name).to_wire().lower()
+    at_apex = [rdtype for rdtype, _, _ in owner_rrsets(file.content, apex_key)[1]]
+    return _zone_errors(zone, file, at_apex, auto, locate)
 
 
-def _zone_errors(zone: ResolvedZone, records: ZoneFileData,
+def _zone_errors(zone: ResolvedZone, file: ZoneFile, at_apex: list[int],
                  auto: dict[str, tuple[str | None, str | None]],
                  locate: Locate) -> list[Problem]:
+    """zone_errors, `at_apex` the types of the file's RRsets at the apex."""
     errors: list[Problem] = []
     origin = _origin(zone.name)
-    first, end = _apex_block(records, origin.to_wire().lower())
-    if any(r.rdtype == _CNAME for r in records[first:end]):
+    if _CNAME in at_apex:
         errors.append(Problem(f"zone {zone.name}: the zone file has a CNAME at the apex, "
                               "where acnsd serves the SOA and NS; a CNAME cannot have other "
                               "data beside it (RFC 1034 §3.6.2)", file=str(zone.file),
                               accounts=(zone.account,),
                               rule="R9"))
-    held = {(r.owner.key, r.rdtype) for r in records} if auto else set()
+    held = {(owner.lower(), int.from_bytes(fixed[:2], "big"))
+            for owner, fixed, _ in packed_rrsets(file.content)} if auto else set()
     for name, (v4, v6) in sorted(auto.items()):
         owner = dns.name.from_text(name)
         hidden = _hidden_by(owner, origin, held)
@@ -669,40 +655,34 @@ def _zone_errors(zone: ResolvedZone, records: ZoneFileData,
     return errors
 
 
-def _apex_block(records: ZoneFileData, apex_key: bytes) -> tuple[int, int]:
-    """Where the file's RRsets at the apex are (each owner's RRsets are together)."""
-    try:
-        first = end = indexOf(map(_OWNER_KEY, records), apex_key)
-    except ValueError:
-        return len(records), len(records)
-    while end < len(records) and records[end].owner.key == apex_key:
-        end += 1
-    return first, end
-
-
 def _build_zone(zone: ResolvedZone, file: ZoneFile,
                 auto: dict[str, tuple[str | None, str | None]], state: State,
                 locate: Locate) -> tuple[ZonePlan, list[Problem], list[Problem]]:
     origin = _origin(zone.name)
-    read = file.records
-    errors = _zone_errors(zone, read, auto, locate)
-    if errors:
-        return zone_plan(origin, read), errors, []
-    warnings = occluded_warnings(zone.name, origin, str(zone.file), zone.account, read)
     apex = WireName(origin.to_wire())
-    first, end = _apex_block(read, apex.key)
-    at_apex = {r.rdtype: r for r in read[first:end]}
-    file_soa, file_ns = at_apex.pop(_SOA, None), at_apex.pop(_NS, None)
-    records = list(read)
-    if file_soa is not None or file_ns is not None:
-        records[first:end] = [r for r in records[first:end]
-                              if r is not file_soa and r is not file_ns]
-    from_file = len(records)
-    # the apex as the file spells it, when it does as the configuration (else the compiler
-    # copies our RRsets to the node's owner)
-    spelled = next(iter(at_apex.values()), None)
-    if spelled is not None and spelled.owner.wire == apex.wire:
-        apex = spelled.owner
+    spelled, at_apex = owner_rrsets(file.content, apex.key)
+    types = [rdtype for rdtype, _, _ in at_apex]
+    errors = _zone_errors(zone, file, types, auto, locate)
+    if errors:
+        return ZonePlan(origin, file.content, file.count), errors, []
+    warnings = (occluded_warnings(zone.name, origin, str(zone.file), zone.account,
+                                  file.records) if _DNAME_IN in file.content else [])
+    # the file's RRsets served, packed: all of them but its apex SOA and NS (R9, R10)
+    content, count, after = file.content, file.count, None
+    file_soa = file_ns = None
+    if _SOA in types or _NS in types:
+        field = bytes((len(spelled),)) + spelled
+        given = {rdtype: unpack_rrsets(field + content[start:end])[0]
+                 for rdtype, start, end in at_apex if rdtype in (_SOA, _NS)}
+        file_soa, file_ns = given.get(_SOA), given.get(_NS)
+        kept = [content[start:end] for rdtype, start, end in at_apex if rdtype not in given]
+        block = (at_apex[0][1] - len(field), at_apex[-1][2])
+        content = (content[: block[0]] + (field + b"\x00".join(kept) if kept else b"")
+                   + content[block[1]:])
+        count -= sum(len(rrset.rdatas) for rrset in given.values())
+        if kept and block[1] == len(file.content):  # what our RRsets follow: the apex
+            after = spelled
+    records: list[WireRRset] = []  # what acnsd adds
     managed = {}  # the presentation text of each RRset acnsd adds, for the serial's digest
 
     rdatas, ns_texts, targets = ours = _nameservers(zone.nameservers)
@@ -738,7 +718,7 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
             managed[(owner, dns.rdatatype.from_text(rdtype))] = rrset.to_text()
 
     if file.digest is None:  # digested by its records' text instead of its bytes
-        for rrset in records[:from_file]:
+        for rrset in unpack_rrsets(content):
             decoded = decode_rrset(rrset)
             managed.setdefault((decoded.name, rrset.rdtype), decoded.to_text())
     soa = _managed_soa(zone, apex, managed, file, state)
@@ -751,11 +731,11 @@ def _build_zone(zone: ResolvedZone, file: ZoneFile,
                                     accounts=(zone.account,)))
     records.append(soa)
     nameservers = _nameserver_names(zone.nameservers)
-    if len(read) == from_file:  # the file's RRsets all served, first: its content shared
-        plan = zone_plan(origin, records[from_file:], nameservers, (file.content, file.count),
-                         servable=True)
-    else:
-        plan = zone_plan(origin, records, nameservers, servable=True)
+    if content is file.content:  # the file's RRsets all served, first: its content shared
+        plan = zone_plan(origin, records, nameservers, (content, count), servable=True)
+    else:  # (as zone_plan would pack the file's RRsets served and ours, in one)
+        own, added = pack_rrsets(records, after)
+        plan = ZonePlan(origin, content + own, count + added, nameservers, servable=True)
     return plan, errors, warnings
 
 

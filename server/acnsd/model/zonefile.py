@@ -1,8 +1,9 @@
-"""A fast reader for the common subset of RFC 1035 master files, giving pre-encoded RRsets.
+"""A fast reader for the common subset of RFC 1035 master files, giving packed RRsets.
 
 The rule this module owns: `parse` either returns exactly the RRsets that
 `dns.zone.from_file(..., relativize=False, check_origin=False)` gives for the same text,
-encoded as `wire.encode_rrset` encodes them, or None, and then the caller reads the file
+encoded as `wire.encode_rrset` encodes them and packed as `packed.pack_rrsets` packs them
+(dns/packed.py), with the number of records in them, or None, and then the caller reads the file
 with dnspython (which also words every error). It handles one record per line; $TTL and
 $ORIGIN; relative, absolute and `@` owners, a blank owner repeating the previous one; TTL
 and class in either order, each optional; comments; quoted strings; the types A, AAAA, NS,
@@ -18,7 +19,8 @@ TTL once, and collapses duplicate rdatas by their canonical form (RFC 4034 §6.2
 lower-cased) as dnspython's RRsets do. Files in the form zone exports have (every line
 `owner TTL IN TYPE rdata`, each owner's lines together, one record per type) are read
 column by column, in C loops (map, zip) over all their lines instead of Python code per
-record (_columns); any other file line by line (_Reader). Files in that form with absolute
+record, straight to the packed form: no object per RRset (_columns); any other file line by
+line (_Reader), its RRsets then packed. Files in that form with absolute
 names are also read several at a time, column by column over all their lines
 (`parse_many`): what _columns does per file is then done once per group, and RRsets of
 several lines are read so too (zonedata reads 64 files a group: a file of a few records
@@ -33,9 +35,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, islice, repeat
-from operator import add, attrgetter, eq, itemgetter, ne, not_, or_
+from operator import add, eq, getitem, itemgetter, ne, not_, or_
 from socket import AF_INET, AF_INET6, inet_pton
-from typing import Any
 
 import dns.name
 import dns.rdataclass
@@ -44,9 +45,10 @@ import dns.ttl
 from dns.rdtypes.ANY.CAA import CAA
 from dns.rdtypes.ANY.SOA import SOA
 
+from ..dns.packed import pack_rdata, pack_rrsets
 from ..dns.wire import WireName, WireRRset, encode_rdata, name_text, pack_fixed, wire_rrset
 
-__all__ = ["RecordLimit", "TooManyRecords", "parse", "parse_many"]
+__all__ = ["Packed", "RecordLimit", "TooManyRecords", "parse", "parse_many"]
 
 # The characters of the subset: printable ASCII and tab and newline (so not CR: dnspython
 # reads files with universal newlines), but parentheses (records spanning lines) and
@@ -63,9 +65,11 @@ _WITH_TARGETS = frozenset({"NS", "MX", "SRV"})  # the types of LinkedRRsets (wir
 _ROOT = WireName(b"\x00")
 _PACK_H = struct.Struct(">H").pack
 _PACK_HHH = struct.Struct(">HHH").pack
+_PACK_I = struct.Struct(">I").pack
 _UNPACK_I = struct.Struct(">I").unpack_from
 
 Rdata = bytes | tuple[bytes | WireName, ...]
+Packed = tuple[bytes, int]  # RRsets packed (dns/packed.py), and the records (rdatas) in them
 # A type's reader: the rdata as a WireRRset holds it, and the key by which equal rdatas
 # (dnspython's equality: the canonical wire form) are collapsed into one.
 _Parse = Callable[["_Reader", list[str]], tuple[Rdata, bytes]]
@@ -146,7 +150,7 @@ def _is_at_or_below(key: bytes, zone_key: bytes) -> bool:
 
 
 class _Reader:
-    def __init__(self, origin: dns.name.Name, shared: dict[bytes, bytes]):
+    def __init__(self, origin: dns.name.Name):
         self.zone_origin = WireName(origin.to_wire())
         self.zone_key = self.zone_origin.key
         # absolute names written with the zone's name as the file gives it (the common
@@ -155,9 +159,10 @@ class _Reader:
         self.zone_suffix = "\n" if self.zone_key == b"\x00" else "." + self.zone_text
         self.origin = self.zone_origin
         self.origin_inside = True  # whether $ORIGIN is the zone's name or below it
-        self.shared = shared
         self.fixed: dict[int, bytes] = {}  # by type << 32 | TTL
         self.names: dict[str, WireName] = {}  # by text, relative to self.origin
+        # wire forms of names by text (the column readers': no $ORIGIN), owners' among them
+        self.wires: dict[str, bytes] = {}
         # owners by text, relative to self.origin: (name, whether in the zone)
         self.owners: dict[str, tuple[WireName, bool]] = {}
         self.ttls: dict[str, int | None] = {}
@@ -176,6 +181,12 @@ class _Reader:
         if name is None:
             name = self.names[text] = self._name(text)[0]
         return name
+
+    def wire(self, text: str) -> bytes:
+        wire = self.wires.get(text)
+        if wire is None:
+            wire = self.wires[text] = self.name(text).wire
+        return wire
 
     def owner(self, text: str) -> tuple[WireName, bool]:
         owner = self.owners.get(text)
@@ -238,12 +249,6 @@ class _Reader:
                                           or self.default_ttl_from_soa):
             return self.last_ttl
         return self.default_ttl
-
-    def literal(self, raw: bytes) -> bytes:
-        """rdlength and rdata, stored once however many zones repeat it (addresses are not
-    looked up there: they seldom repeat)."""
-        rdata = _PACK_H(len(raw)) + raw
-        return self.shared.setdefault(rdata, rdata)
 
     def directive(self, words: list[str]) -> None:
         keyword = words[0].upper()
@@ -321,7 +326,6 @@ class _Reader:
             held[2].append(key)
 
     def rrsets(self) -> tuple[WireRRset, ...]:
-        shared = self.shared
         fixeds = self.fixed
         out = []
         append = out.append
@@ -332,14 +336,18 @@ class _Reader:
                 ttl = held[0]
                 fixed = fixeds.get(rdtype << 32 | ttl)
                 if fixed is None:  # the TTL was checked by dns.ttl.from_text
-                    fixed = pack_fixed(rdtype, ttl)
-                    fixed = fixeds[rdtype << 32 | ttl] = shared.setdefault(fixed, fixed)
+                    fixed = fixeds[rdtype << 32 | ttl] = pack_fixed(rdtype, ttl)
                 if held.__class__ is tuple:
                     rdatas = (held[1],)
                 else:
                     rdatas = tuple(held[1])
                 append(wire_rrset(owner, rdtype, fixed, rdatas))
         return tuple(out)
+
+
+def _literal(raw: bytes) -> bytes:
+    """An rdata with its rdlength."""
+    return _PACK_H(len(raw)) + raw
 
 
 def _one(words: list[str]) -> str:
@@ -388,7 +396,6 @@ def _mx(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     preference, exchange = _count(words, 2)
     name = r.name(exchange)
     packed = _PACK_H(_uint16(preference))
-    packed = r.shared.setdefault(packed, packed)  # one per preference, however many zones
     return (packed, name), packed + name.key
 
 
@@ -396,14 +403,14 @@ def _srv(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     priority, weight, port, target = _count(words, 4)
     name = r.name(target)
     fields = _PACK_HHH(_uint16(priority), _uint16(weight), _uint16(port))
-    return r.literal(fields + name.wire), fields + name.key
+    return _literal(fields + name.wire), fields + name.key
 
 
 def _txt(r: _Reader, words: list[str]) -> tuple[Rdata, bytes]:
     strings = [_string(w) for w in words]
     if not strings or max(map(len, strings)) > 255:
         raise _Outside
-    rdata = r.literal(b"".join(bytes((len(s),)) + s for s in strings))
+    rdata = _literal(b"".join(bytes((len(s),)) + s for s in strings))
     return rdata, rdata
 
 
@@ -437,15 +444,15 @@ _PARSERS: dict[str, tuple[int, _Parse]] = {
 
 
 _TYPES = {text: rdtype for text, (rdtype, _) in _PARSERS.items()}
-_KEY = attrgetter("key")
 
 
-def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
+def _columns(text: str, reader: _Reader) -> Packed | None:
     """The RRsets of a file in the form zone exports have (dnspython's and BIND's
-    output), built column by column: every line `owner TTL IN TYPE rdata`, the TTL in
-    seconds, no comments, each owner's lines together and one record per owner and type.
-    Then each line is an RRset, in the order of the file (dnspython's). None for any other
-    file (the reader reads it line by line then)."""
+    output), packed column by column: every line `owner TTL IN TYPE rdata`, the TTL in
+    seconds, no comments, each owner's lines together and each RRset's. Then the RRsets
+    are in the order of the file (dnspython's), the RRs of several lines made one as
+    _Reader.record makes them (_merge). None for any other file (the reader reads it line
+    by line then)."""
     # (single characters are looked for first: a search for one is much the faster)
     tabs = "\t" in text
     if (";" in text or text[0] in " \t$" or "\n " in text or tabs and "\n\t" in text
@@ -466,53 +473,74 @@ def _columns(text: str, reader: _Reader) -> tuple[WireRRset, ...] | None:
     names = _owners(dict.fromkeys(owner_texts), reader)
     if names is None:
         return None
-    # an owner's lines together, spelled in one way; an RRset of one RR each
-    if (1 + sum(map(ne, owner_texts, islice(owner_texts, 1, None))) != len(names)
-            or len(set(map(_KEY, names.values()))) != len(names)
-            or len(set(zip(owner_texts, type_texts, strict=True))) != len(owner_texts)):
+    # an owner's lines together, spelled in one way; the lines of an RRset together
+    news = [True, *map(ne, owner_texts, islice(owner_texts, 1, None))]  # an owner's first
+    rrset_lines = list(zip(owner_texts, type_texts, strict=True))
+    firsts = [True, *map(ne, rrset_lines, islice(rrset_lines, 1, None))]  # an RRset's first
+    if (sum(news) != len(names) or len(set(map(bytes.lower, names.values()))) != len(names)
+            or len(set(rrset_lines)) != sum(firsts)):
         return None
     if "CNAME" in types:  # a CNAME and other data: dnspython refuses the file
         for i in compress(range(len(owner_texts)), map(eq, type_texts, repeat("CNAME"))):
             if owner_texts[max(i - 1, 0) : i + 2].count(owner_texts[i]) > 1:
                 return None
-    if "SOA" in types and any(names[owner].key != reader.zone_key for owner, rdtype
+    if "SOA" in types and any(names[owner].lower() != reader.zone_key for owner, rdtype
                               in zip(owner_texts, type_texts, strict=True) if rdtype == "SOA"):
         return None
+    reader.wires = dict(names)  # (targets that are owners: an MX's mail, a CNAME's @)
+    rdatas = list(_encode(types, type_texts, rdata_texts, reader))  # one rdata each
+    fixeds: Iterable[bytes] = _fixeds(types, type_texts, ttl_texts)
+    records = [len(rdatas)]
+    if len(firsts) != sum(firsts):  # RRsets of several lines: each made one
+        fixeds = list(fixeds)
+        if _merge(firsts, type_texts, ttl_texts, fixeds, rdatas, [0] * len(firsts),
+                  records) >= 0:
+            return None
+        owner_texts, news, fixeds, rdatas = (list(compress(column, firsts)) for column
+                                             in (owner_texts, news, fixeds, rdatas))
+    fields = {text: _OCTETS[len(wire)] + wire for text, wire in names.items()}
+    pieces = _pieces(map(fields.__getitem__, owner_texts), news, fixeds, rdatas)
+    return b"".join(pieces), records[0]
+
+
+def _pieces(owners: Iterable[bytes], news: Iterable[bool], fixeds: Iterable[bytes],
+            rdatas: list[bytes]) -> Iterator[bytes]:
+    """The packed form (dns/packed.py) of RRsets, in pieces, given each one's owner field
+    (its length and wire form), whether its owner is not the one of the RRset before it
+    (else the owner field is b"\\x00"), its type, class and TTL, and its rdatas (each with
+    its rdlength) laid end to end."""
+    owner_fields = map(getitem, zip(repeat(_SAME_OWNER), owners), news)
+    sizes = map(_PACK_I, map(len, rdatas))
+    return chain.from_iterable(zip(owner_fields, fixeds, sizes, rdatas, strict=True))
+
+
+def _fixeds(types: set[str], type_texts: Sequence[str], ttl_texts: Sequence[str]
+            ) -> Iterator[bytes]:
+    """The packed type, class and TTL of each line (their TTLs in digits)."""
     if ttl_texts.count(ttl_texts[0]) == len(ttl_texts):  # the usual case: fixed by type
-        fixed = _fixed(types, ttl_texts[0], reader.shared)
-        fixeds = map(fixed.__getitem__, type_texts)
-    else:
-        fixed = {(rdtype, ttl): packed for ttl in set(ttl_texts)
-                 for rdtype, packed in _fixed(types, ttl, reader.shared).items()}
-        fixeds = map(fixed.__getitem__, zip(type_texts, ttl_texts, strict=True))
-    owners = map(names.__getitem__, owner_texts)
-    rdtypes = map(_TYPES.__getitem__, type_texts)
-    rdatas = zip(_encode(types, type_texts, rdata_texts, reader))  # one rdata each
-    rrsets = list(map(WireRRset, owners, rdtypes, fixeds, rdatas))
-    if not _WITH_TARGETS.isdisjoint(types):
-        for i in compress(range(len(rrsets)), map(_WITH_TARGETS.__contains__, type_texts)):
-            rrset = rrsets[i]
-            rrsets[i] = wire_rrset(rrset.owner, rrset.rdtype, rrset.fixed, rrset.rdatas)
-    return tuple(rrsets)
+        fixed = _fixed(types, ttl_texts[0])
+        return map(fixed.__getitem__, type_texts)
+    by_ttl = {(rdtype, ttl): packed for ttl in set(ttl_texts)
+              for rdtype, packed in _fixed(types, ttl).items()}
+    return map(by_ttl.__getitem__, zip(type_texts, ttl_texts, strict=True))
 
 
-def _fixed(types: set[str], ttl: str, shared: dict[bytes, bytes]) -> dict[str, bytes]:
+def _fixed(types: set[str], ttl: str) -> dict[str, bytes]:
     """The packed type, class and TTL of RRs of these types and TTL (digits), by type."""
     value = int(ttl)
     if value > 0xFFFFFFFF:
         raise _Outside
-    packed = [pack_fixed(_TYPES[rdtype], value) for rdtype in types]
-    return dict(zip(types, map(shared.setdefault, packed, packed), strict=True))
+    return {rdtype: pack_fixed(_TYPES[rdtype], value) for rdtype in types}
 
 
-def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, WireName] | None:
-    """Owner names by their text; None when one is outside the zone or has a quote (the
+def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, bytes] | None:
+    """Owner names' wire forms by their text; None when one is outside the zone or has a quote (the
     reader decides then). The usual ones, one label and the zone's name, are encoded
     together."""
     names = {}
     suffix, tail = reader.zone_suffix, reader.zone_origin.wire
     if texts.pop(reader.zone_text, False) is None:
-        names[reader.zone_text] = reader.zone_origin
+        names[reader.zone_text] = tail
     ends = suffix + "\n"
     joined = "\n".join(texts) + "\n"
     if texts and joined.count(ends) == len(texts):  # each text ends with the suffix
@@ -522,25 +550,27 @@ def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, WireName] | No
         if ("." not in heads and '"' not in heads and min(lengths) > 0
                 and max(lengths) <= min(63, 254 - len(tail))):
             wires = map(add, map(add, map(_OCTETS.__getitem__, lengths), labels), repeat(tail))
-            names.update(zip(texts, map(WireName, wires), strict=True))
+            names.update(zip(texts, wires, strict=True))
             return names
     for text in texts:
         name, inside = reader._name(text)
         if not inside or '"' in text:
             return None
-        names[text] = name
+        names[text] = name.wire
     return names
 
 
 _OCTETS = [bytes((n,)) for n in range(256)]
+_SAME_OWNER = b"\x00"  # the owner field of an RRset of the owner of the one before it
 # a TXT rdata of one string: rdlength and the string's length octet, by that length
 _TXT_HEADS = [_PACK_H(n + 1) + bytes((n,)) for n in range(256)]
 
 
 def _encode(types: set[str], type_texts: Sequence[str], texts: Sequence[str],
-            reader: _Reader) -> Iterator[Rdata]:
-    """Each line's rdata, in the order of the lines: the lines of each type are encoded
-    together (in C loops for the usual forms of A, AAAA and TXT)."""
+            reader: _Reader) -> Iterator[bytes]:
+    """Each line's rdata with its rdlength, in the order of the lines: the lines of each
+    type are encoded together (in C loops for the usual forms of A, AAAA, TXT, and of the
+    types whose rdata is a name)."""
     if len(types) == 1:
         return iter(_encode_group(type_texts[0], texts, reader))
     groups: dict[str, list[str]] = {rdtype: [] for rdtype in types}
@@ -550,8 +580,8 @@ def _encode(types: set[str], type_texts: Sequence[str], texts: Sequence[str],
     return map(next, map(encoded.__getitem__, type_texts))
 
 
-def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterable[Rdata]:
-    """The rdatas of lines of one type."""
+def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterable[bytes]:
+    """The rdatas of lines of one type, each with its rdlength."""
     if rdtype == "A":
         return map(add, repeat(b"\x00\x04"), map(inet_pton, repeat(AF_INET), group))
     if rdtype == "AAAA":  # inet_pton takes exactly the addresses dnspython takes (tested)
@@ -562,15 +592,14 @@ def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterabl
         values = "\n".join(map(itemgetter(slice(1, -1)), group)).encode().split(b"\n")
         if max(map(len, values)) > 255:
             raise _Outside
-        rdatas = list(map(add, map(_TXT_HEADS.__getitem__, map(len, values)), values))
-        return map(reader.shared.setdefault, rdatas, rdatas)
+        return map(add, map(_TXT_HEADS.__getitem__, map(len, values)), values)
     if rdtype in _ONE_NAME or rdtype == "MX":
         joined = "\n".join(group)
         if '"' in joined or "\t" in joined:
             return map(_ENCODERS[rdtype], repeat(reader), group)  # (refused there)
         if rdtype != "MX":
             if " " not in joined:  # one name each (_target)
-                return zip(map(reader.name, group))
+                return _with_rdlength(map(reader.wire, group))
         else:
             parts = list(map(str.split, group))
             if sum(map(len, parts)) == 2 * len(parts):  # a preference and a name each (_mx)
@@ -579,24 +608,30 @@ def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterabl
                     values = list(map(int, preferences))
                     if max(values) > 0xFFFF:
                         raise _Outside
-                    packed = list(map(_PACK_H, values))
-                    return zip(map(reader.shared.setdefault, packed, packed),
-                               map(reader.name, exchanges), strict=True)
+                    return _with_rdlength(map(add, map(_PACK_H, values),
+                                              map(reader.wire, exchanges)))
     return map(_ENCODERS[rdtype], repeat(reader), group)
+
+
+def _with_rdlength(raws: Iterable[bytes]) -> Iterator[bytes]:
+    """Each rdata with its rdlength before it."""
+    raws = list(raws)
+    return map(add, map(_PACK_H, map(len, raws)), raws)
 
 
 _ONE_NAME = ("NS", "CNAME", "PTR")  # the types whose rdata is one name
 
 
-def _encode_one(parse: _Parse) -> Callable[[_Reader, str], Rdata]:
+def _encode_one(parse: _Parse) -> Callable[[_Reader, str], bytes]:
     """What encodes one rdata's text (the rest of its line) with a type's reader."""
     strings = parse in (_txt, _caa)  # types with character strings, maybe quoted
 
-    def encode(reader: _Reader, text: str) -> Rdata:
+    def encode(reader: _Reader, text: str) -> bytes:
         words = _words(text) if strings else None if '"' in text else text.split()
         if words is None:
             raise _Outside  # e.g. a quoted name: dnspython reads the file
-        return parse(reader, words)[0]
+        rdata = parse(reader, words)[0]
+        return rdata if rdata.__class__ is bytes else pack_rdata(rdata)  # type: ignore
     return encode
 
 
@@ -614,15 +649,15 @@ _FEW_LINES = 32
 _NAMED = frozenset({"NS", "CNAME", "PTR", "MX", "SRV", "SOA"})
 
 
-def parse_many(texts: Sequence[str], origins: Sequence[dns.name.Name],
-               shared: dict[bytes, bytes]) -> list[tuple[WireRRset, ...] | None]:
-    """What parse(text, origin, shared) gives for each text and origin (no limit: the
+def parse_many(texts: Sequence[str], origins: Sequence[dns.name.Name]
+               ) -> list[Packed | None]:
+    """What parse(text, origin) gives for each text and origin (no limit: the
     caller gives only texts that cannot pass one). The files of fewer than _FEW_LINES lines
     in the form zone exports have with absolute names (every line `owner. TTL IN TYPE
     rdata`, each owner's lines together and each RRset's) are read together, column by
     column over all their lines (_columns_many); a file found not to be is read alone, and
     the others together again (a group that fails where no file is named is halved)."""
-    out: list[tuple[WireRRset, ...] | None] = [None] * len(texts)
+    out: list[Packed | None] = [None] * len(texts)
     together = []
     for i, (text, origin) in enumerate(zip(texts, origins, strict=True)):
         if (text and text[0] not in " $" and text[-1] != " " and len(origin) > 1
@@ -631,28 +666,27 @@ def parse_many(texts: Sequence[str], origins: Sequence[dns.name.Name],
                 and not text.encode().translate(None, _INSIDE)):
             together.append(i)
         else:
-            out[i] = parse(text, origin, shared)
+            out[i] = parse(text, origin)
 
     groups = [together]
     while groups:
         group = groups.pop()
         if len(group) == 1:
-            out[group[0]] = parse(texts[group[0]], origins[group[0]], shared)
+            out[group[0]] = parse(texts[group[0]], origins[group[0]])
         if len(group) <= 1:
             continue
         try:
-            rrsets = _columns_many([texts[i] for i in group], [origins[i] for i in group],
-                                   shared)
+            packed = _columns_many([texts[i] for i in group], [origins[i] for i in group])
         except _Alone as alone:
             at = alone.file
             groups += [group[:at], group[at : at + 1], group[at + 1:]]
             continue
         except Exception:  # _Outside, or any error of the C library's: as parse
-            rrsets = None
-        if rrsets is None:
+            packed = None
+        if packed is None:
             groups += [group[: len(group) // 2], group[len(group) // 2 :]]
             continue
-        for i, one in zip(group, rrsets, strict=True):
+        for i, one in zip(group, packed, strict=True):
             out[i] = one
     return out
 
@@ -677,8 +711,7 @@ def _first_apart(keys: Sequence[object]) -> int:
     return -1
 
 
-def _columns_many(texts: list[str], origins: list[dns.name.Name],
-                  shared: dict[bytes, bytes]) -> list[tuple[WireRRset, ...]] | None:
+def _columns_many(texts: list[str], origins: list[dns.name.Name]) -> list[Packed] | None:
     """_columns of each text, over all their lines at once: None unless every file is in
     the form zone exports have, with absolute names (owners in their file's zone as it
     spells its name, targets), printable ASCII without tabs, comments, directives or
@@ -700,7 +733,7 @@ def _columns_many(texts: list[str], origins: list[dns.name.Name],
                           if cls != "IN" or not ttl.isdigit() or rdtype not in _TYPES))
     # its zone's name (text, wire) and the suffix of names below it
     zone_texts = [name_text(origin) for origin in origins]
-    apexes = [WireName(origin.to_wire()) for origin in origins]
+    apexes = [origin.to_wire() for origin in origins]
     suffixes = list(map(add, repeat("."), zone_texts))
     line_zones = list(map(zone_texts.__getitem__, files))
     line_suffixes = list(map(suffixes.__getitem__, files))
@@ -711,7 +744,6 @@ def _columns_many(texts: list[str], origins: list[dns.name.Name],
     names = _owners_many(owner_texts, at_apex, line_suffixes, files, apexes)
     if names is None:
         return None
-    owners = list(map(names.__getitem__, zip(files, owner_texts, strict=True)))
     # an owner's lines together, spelled in one way; the lines of an RRset together
     spelled = list(zip(files, owner_texts, strict=True))
     rrset_lines = list(zip(files, owner_texts, type_texts, strict=True))
@@ -720,7 +752,8 @@ def _columns_many(texts: list[str], origins: list[dns.name.Name],
         raise _Alone(files[_first_apart(spelled)])
     if len(set(rrset_lines)) != sum(firsts):
         raise _Alone(files[_first_apart(rrset_lines)])
-    if len(set(zip(files, map(_KEY, owners), strict=True))) != len(names):
+    if len(set(zip(map(itemgetter(0), names), map(bytes.lower, names.values()), strict=True))
+           ) != len(names):
         return None  # (rare: a name spelled in two ways)
     if "CNAME" in types:  # a CNAME and other data: dnspython refuses the file
         for i in compress(range(len(lines)), map(eq, type_texts, repeat("CNAME"))):
@@ -733,81 +766,64 @@ def _columns_many(texts: list[str], origins: list[dns.name.Name],
                     raise _Alone(files[i])
             elif rdata_texts[i][-1] != ".":
                 raise _Alone(files[i])  # a relative target: relative to its file's $ORIGIN
-    reader = _Reader(dns.name.root, shared)  # (every name read is absolute)
+    reader = _Reader(dns.name.root)  # (every name read is absolute)
     # targets that are owners (an MX's mail.<zone>, a CNAME's <zone>) are those names
-    reader.names = dict(zip(map(itemgetter(1), names), names.values(), strict=True))
-    if ttl_texts.count(ttl_texts[0]) == len(ttl_texts):
-        fixed = _fixed(types, ttl_texts[0], shared)
-        fixeds = map(fixed.__getitem__, type_texts)
-    else:
-        fixed = {(rdtype, ttl): packed for ttl in set(ttl_texts)
-                 for rdtype, packed in _fixed(types, ttl, shared).items()}
-        fixeds = map(fixed.__getitem__, zip(type_texts, ttl_texts, strict=True))
-    rdtypes = map(_TYPES.__getitem__, type_texts)
-    rdatas = zip(_encode(types, type_texts, rdata_texts, reader))
-    rrsets = list(map(WireRRset, owners, rdtypes, fixeds, rdatas))
+    reader.wires = dict(zip(map(itemgetter(1), names), names.values(), strict=True))
+    fixeds = list(_fixeds(types, type_texts, ttl_texts))
+    rdatas = list(_encode(types, type_texts, rdata_texts, reader))
+    records = list(counts)  # of each file
     ends = list(accumulate(counts))  # of each file's lines
     if len(firsts) != sum(firsts):  # RRsets of several lines: each made one
-        alone = _merge(rrsets, firsts, shared)
+        alone = _merge(firsts, type_texts, ttl_texts, fixeds, rdatas, files, records)
         if alone >= 0:
             raise _Alone(files[alone])
         kept = list(accumulate(firsts))
         ends = [kept[end - 1] for end in ends]
-        rrsets = list(compress(rrsets, firsts))
-    if not _WITH_TARGETS.isdisjoint(types):
-        for i in compress(range(len(rrsets)), map(_LINKED.__contains__,
-                                                  map(_RDTYPE, rrsets))):
-            rrset = rrsets[i]
-            rrsets[i] = wire_rrset(rrset.owner, rrset.rdtype, rrset.fixed, rrset.rdatas)
-    return list(map(tuple, map(rrsets.__getitem__, map(slice, [0, *ends[:-1]], ends))))
+        spelled, fixeds, rdatas = (list(compress(column, firsts))
+                                   for column in (spelled, fixeds, rdatas))
+    fields = {key: _OCTETS[len(wire)] + wire for key, wire in names.items()}
+    news = [True, *map(ne, spelled, islice(spelled, 1, None))]  # an owner's first RRset
+    pieces = list(_pieces(map(fields.__getitem__, spelled), news, fixeds, rdatas))
+    return [(b"".join(pieces[4 * start : 4 * end]), count)  # (four pieces an RRset)
+            for start, end, count in zip([0, *ends[:-1]], ends, records, strict=True)]
 
 
-def _merge(rrsets: list[WireRRset], firsts: list[bool], shared: dict[bytes, bytes]) -> int:
-    """Make the RRs of each RRset's lines (together; each RR a WireRRset, `firsts` where
-    each RRset starts) the first one's, as _Reader.record adds them: equal rdatas once,
-    the least TTL. The line of a SOA or CNAME of several lines (the reader decides then),
-    else -1."""
+def _merge(firsts: list[bool], type_texts: Sequence[str], ttl_texts: Sequence[str],
+           fixeds: list[bytes], rdatas: list[bytes], files: list[int], records: list[int]
+           ) -> int:
+    """Make the RRs of each RRset's lines (together; `firsts` where each RRset starts) its
+    first line's, as _Reader.record adds them: equal rdatas once (by their canonical form,
+    RFC 4034 §6.2: names lower-cased), the least TTL; `records` (by file) counts the RRs
+    so. The line of a SOA or CNAME of several lines (the reader decides then), else -1."""
     starts = [i for i, first in enumerate(firsts) if first]
-    for start, end in zip(starts, [*starts[1:], len(rrsets)], strict=True):
+    for start, end in zip(starts, [*starts[1:], len(firsts)], strict=True):
         if end - start == 1:
             continue
-        group = rrsets[start:end]
-        rdtype = group[0].rdtype
+        rdtype = _TYPES[type_texts[start]]
         if rdtype in _SINGLETONS:
             return start
-        key = _RDATA_KEYS.get(rdtype, _same_rdata)
-        rdatas = {}
-        for rrset in group:
-            rdatas.setdefault(key(rrset.rdatas[0]), rrset.rdatas[0])
-        ttl = min(rrset.ttl for rrset in group)
-        fixed = pack_fixed(rdtype, ttl)
-        rrsets[start] = WireRRset(group[0].owner, rdtype, shared.setdefault(fixed, fixed),
-                                  tuple(rdatas.values()))
+        names_at = _NAMES_AT.get(rdtype)
+        unique: dict[bytes, bytes] = {}
+        for rdata in rdatas[start:end]:
+            key = rdata if names_at is None else rdata[:names_at] + rdata[names_at:].lower()
+            unique.setdefault(key, rdata)
+        fixeds[start] = pack_fixed(rdtype, min(map(int, ttl_texts[start:end])))
+        rdatas[start] = b"".join(unique.values())
+        records[files[start]] -= end - start - len(unique)
     return -1
 
 
-def _same_rdata(rdata: Rdata) -> Rdata:
-    return rdata
-
-
-# The canonical form (RFC 4034 §6.2: names lower-cased) by which equal rdatas are collapsed,
-# of the types whose rdatas hold names (the others': the rdata itself)
-_RDATA_KEYS: dict[int, Callable[[Any], Any]] = {
-    dns.rdatatype.NS: lambda rdata: rdata[0].key,
-    dns.rdatatype.PTR: lambda rdata: rdata[0].key,
-    dns.rdatatype.MX: lambda rdata: rdata[0] + rdata[1].key,
-    # rdlength, priority, weight and port, then the target's wire form (whose length
-    # octets, below 64, no lower-casing changes)
-    dns.rdatatype.SRV: lambda rdata: rdata[:8] + rdata[8:].lower(),
-}
-_RDTYPE = attrgetter("rdtype")
-_LINKED = frozenset(map(_TYPES.__getitem__, _WITH_TARGETS))
+# Where the names start in the rdatas (rdlength included) of the types whose rdatas hold
+# names, the octets before them fixed: lower-cased, they are the canonical form (their
+# length octets, below 64, no lower-casing changes)
+_NAMES_AT = {dns.rdatatype.NS: 2, dns.rdatatype.PTR: 2, dns.rdatatype.MX: 4,
+             dns.rdatatype.SRV: 8}
 
 
 def _owners_many(texts: Sequence[str], at_apex: list[bool], suffixes: list[str],
-                 files: list[int], apexes: list[WireName]
-                 ) -> dict[tuple[int, str], WireName] | None:
-    """The owner names of lines of several files (their texts absolute, in their file's
+                 files: list[int], apexes: list[bytes]
+                 ) -> dict[tuple[int, str], bytes] | None:
+    """The owner names' wire forms of lines of several files (their texts absolute, in their file's
     zone, `suffixes` the zone's name after a dot) by (file, text); None when one has a
     quote or a label that is empty or too long. The usual ones, one label and the zone's
     name, are encoded together."""
@@ -821,7 +837,7 @@ def _owners_many(texts: Sequence[str], at_apex: list[bool], suffixes: list[str],
     if not below:
         return names
     heads = "\n".join(below.values())
-    tails = [apexes[file].wire for file, _ in below]
+    tails = [apexes[file] for file, _ in below]
     if '"' in heads:
         return None  # left to the reader alone
     if "." in heads:  # names of several labels: each label its length octet
@@ -837,7 +853,7 @@ def _owners_many(texts: Sequence[str], at_apex: list[bool], suffixes: list[str],
     if (min(lengths) == 0 or max(lengths) > 63
             or max(map(add, map(len, wires), map(len, tails))) > 255):
         return None  # an empty label or one too long, a name too long: as _Reader._name
-    names.update(zip(below, map(WireName, map(add, wires, tails)), strict=True))
+    names.update(zip(below, map(add, wires, tails), strict=True))
     return names
 
 
@@ -851,25 +867,25 @@ def _lines(text: str) -> Iterator[str]:
     yield text[start:]
 
 
-def parse(text: str, origin: dns.name.Name, shared: dict[bytes, bytes] | None = None,
-          limit: RecordLimit | None = None) -> tuple[WireRRset, ...] | None:
-    """The RRsets of a zone file's text, pre-encoded, owners absolute, in dnspython's
-    order; None when the text is outside the subset or has an error (read it with
-    dnspython then). Equal rdatas (but addresses, which seldom repeat) and TTLs are stored
-    once in `shared`, when given. TooManyRecords when the records read pass `limit`.
+def parse(text: str, origin: dns.name.Name, limit: RecordLimit | None = None
+          ) -> Packed | None:
+    """The RRsets of a zone file's text, owners absolute, in dnspython's order, packed
+    (dns/packed.py), and the records in them; None when the text is outside the subset or
+    has an error (read it with dnspython then). TooManyRecords when the records read pass
+    `limit`.
 
     A text of no more lines than the limit cannot pass it (one record a line at most): it
     is read as fast as it can be. Any other is read line by line, counting, so that one
     over the limit costs no more than the lines up to it."""
     if not text.isascii() or text.encode().translate(None, _INSIDE):
         return None  # a character outside the subset
-    reader = _Reader(origin, {} if shared is None else shared)
+    reader = _Reader(origin)
     most = limit.count if limit is not None else None
     counted = most is not None and text.count("\n") >= most
     try:
-        rrsets = _columns(text, reader) if text and not counted else None
-        if rrsets is not None:
-            return rrsets
+        packed = _columns(text, reader) if text and not counted else None
+        if packed is not None:
+            return packed
         for number, line in enumerate(_lines(text) if counted else text.split("\n"), 1):
             if '"' in line:
                 words = _words(line)
@@ -887,7 +903,7 @@ def parse(text: str, origin: dns.name.Name, shared: dict[bytes, bytes] | None = 
                 reader.record(words, line[0] in " \t")
                 if counted and reader.records > most:
                     raise TooManyRecords(limit, number)
-        return reader.rrsets()
+        return pack_rrsets(reader.rrsets())
     except TooManyRecords:
         raise
     except Exception:  # _Outside, or any error of dnspython's or the C library's
