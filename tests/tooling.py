@@ -35,17 +35,26 @@ def require_tool(name: str) -> str:
     pytest.skip(f"{name} is not installed")
 
 
+_handed_out: set[int] = set()  # the ports unused_port gave this process
+
+
 def unused_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 a moment ago."""
+    """A port free for both UDP and TCP on 127.0.0.1 a moment ago, and not one given
+    before in this process: a test picks a secondary's port, then starts a primary that
+    picks its own ports before the secondary binds, and the kernel may offer a port just
+    closed again (the secondary then failed to bind, and the test asked the primary)."""
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.bind(("127.0.0.1", 0))
             port = udp.getsockname()[1]
+            if port in _handed_out:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 try:
                     tcp.bind(("127.0.0.1", port))
                 except OSError:
                     continue
+                _handed_out.add(port)
                 return port
 
 
