@@ -178,7 +178,7 @@ def test_unheld_names_are_dropped_at_and_below_the_name_given():
     for key, name in filed.items():
         cache.store(table, key, (b"", Outcome.REFUSED, None, (name,)))
     assert list(table) == [b"q2", b"q3", b"q4"]  # q1 evicted: the tree forgot www.a.example.
-    assert cache.answers.tree == {b"\0": {_wire("example."), _wire("other.")}}
+    assert cache.answers.tree == {b"\0": dict.fromkeys([_wire("example."), _wire("other.")])}
     cache.store(table, b"q1", (b"", Outcome.REFUSED, None, (filed[b"q1"],)))  # evicts q2
     cache.invalidate([unheld(_wire("a.example."))])  # a zone made at a.example.
     assert list(table) == [b"q3", b"q4"]  # a.example.'s own answers are not unheld ones
@@ -203,3 +203,24 @@ def test_a_cached_answer_is_no_object_the_cyclic_collector_walks():
     (entry,) = t.default.udp_cache.values()
     assert not gc.is_tracked(entry)
     assert respond(t, wire, Transport.UDP) == first
+
+
+def test_the_filing_of_cached_answers_is_no_object_the_cyclic_collector_walks():
+    """Issue 16: the filing of each answer and template under the names it depends on
+    (cache.py) held the dicts of the caches, and sets: objects a full collection walked,
+    one per name filed. After a collection only the two dicts by name are tracked (a dict
+    holding dicts is), and invalidation still drops what is filed."""
+    t = compile_plan(PLAN)
+    names = ("www.example.com.", "www.sub.example.com.", "nx.sub.example.com.", "nx.nx.test.")
+    for name in names:
+        for _ in range(2):  # (NXDOMAIN and REFUSED answers are admitted when seen again)
+            for transport in Transport:
+                answer(t, make_query(name, "A").to_wire(), transport)
+    shelves = (t.cache.answers, t.cache.negatives)
+    assert t.cache.answers.tree and t.cache.templates  # an unheld name, an NXDOMAIN template
+    gc.collect()
+    for shelf in shelves:
+        assert not any(map(gc.is_tracked, (*shelf.filed.values(), *shelf.tree.values())))
+    size, templates = t.cache.size, t.cache.templates
+    t.cache.invalidate([dns.name.from_text("sub.example.com.").to_wire()])
+    assert (t.cache.size, t.cache.templates) == (size - 2, templates - 1)  # (UDP and TCP)
