@@ -165,11 +165,13 @@ def lazy_zone(plan: ZonePlan, addresses: frozenset[str] = NO_ADDRESSES) -> LazyZ
     return LazyZone(key, addresses, records, plan, expanded)
 
 
-# zones kept compiled (Expanded): ~3 MiB at 9 records a zone, and ~13 objects each that the
-# cyclic garbage collector walks (what load_tables compiles is frozen: serve.frozen); with
-# the response cache full, 10,000 made a full collection ~2.5 times as long (~180 ms
-# against ~70), 1,000 ~1.2 times
-EXPANDED_ZONES = 1_000
+# zones kept compiled (Expanded): ~35 objects and ~270 references each for 6 records, which
+# every collection that reaches them walks (what load_tables compiles is frozen:
+# serve.frozen), out of the processor's caches, holding the GIL: after 20,000 queries at
+# 100,000 zones, a full collection took 13.6-22.3 ms of CPU with 1,000 kept, 4.7-6.6 with
+# 250, 3.4-4.9 with 100, 2.5-3.9 with none (benchmarks/gc_walk.py); a zone dropped is
+# compiled again when a query misses the response cache (~37 µs for 6 records)
+EXPANDED_ZONES = 100
 EAGER_RECORDS = 1_000  # a zone this large is compiled at once (LazyZone): ~1.5 ms
 _compiled_on_query = [0]  # since start; a list so the count needs no `global`
 
