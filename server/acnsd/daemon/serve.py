@@ -60,7 +60,7 @@ from acnsd.dns.core import Transport
 from acnsd.dns.delta import Delta, ZoneDelta, apply_delta
 from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError, Problem
-from acnsd.gcpause import gc_paused
+from acnsd.gcpause import freeze_survivors, gc_paused
 from acnsd.model.config import Loaded, load, record
 from acnsd.model.recording import store_path
 from acnsd.model.schema import parse_hostport
@@ -585,6 +585,7 @@ async def serve(
         return 1
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    stop_freezing = freeze_survivors(loop)
 
     def on_stop(signum: int) -> None:
         log.info("event=signal signal=%s action=shutdown", signal.Signals(signum).name)
@@ -607,6 +608,7 @@ async def serve(
         threading.Thread(target=frozen, args=(server.editor.watch_sources,),
                          name="acnsd-watch", daemon=True).start()
     await stop.wait()
+    stop_freezing()
     await _stop(server, exposition, SHUTDOWN_GRACE)
     return 0
 
