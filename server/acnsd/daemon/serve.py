@@ -576,7 +576,8 @@ async def serve(
     `worker` is this process's index under --workers (None: the only process): a worker
     shares its ports with SO_REUSEPORT, leaves the state file and the API to its parent.
     `later`: the first contents the start left to write once it answers (written in a
-    thread of their own; the editor's writes wait for them)."""
+    thread of their own once the privileges are dropped, so that the store's files stay
+    the user's; the editor's writes wait for them)."""
     server = Server(config, loaded, tables, listen=listen, worker=worker is not None,
                     notify=worker in (None, 0))
     settings = loaded.model.server
@@ -587,9 +588,6 @@ async def serve(
         await server.bind(strict=True)
         if not server.listeners:
             raise AcnsdError("no address could be bound")
-        if later is not None and later.pending:  # the DNS answers: now the store's turn
-            threading.Thread(target=_write_first_contents, args=(later,),
-                             name="acnsd-first-contents", daemon=True).start()
         if settings.metrics is not None:
             exposition = _start_exposition(server.metrics, settings.metrics, worker)
         if worker is None:  # the editor starts from what the server loaded, not a load
@@ -610,6 +608,9 @@ async def serve(
         log.error("event=start_failed reason=%r", str(exc))
         await _stop(server, exposition, 0)
         return 1
+    if later is not None and later.pending:  # the DNS answers, the store is the user's
+        threading.Thread(target=_write_first_contents, args=(later,),
+                         name="acnsd-first-contents", daemon=True).start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 

@@ -22,7 +22,7 @@ Rules owned here:
   (`Change.put_zone`: it stays when nothing served changed); the plans returned carry it.
 - A server's start may record the zones the store holds no content for (all of them at a
   first start) in two transactions (`FirstContents`): their serials, with everything
-  else the load decided, before it answers; their contents (~45 MB on the 1M-record scale
+  else the load decided, before it answers; their contents (~36 MB on the 1M-record scale
   set) after, written by whichever comes first of the thread the server starts for it
   and the first write of its editor, which every later write waits for. A crash in
   between loses nothing: the zones read as not served yet, with the serials recorded,
