@@ -188,19 +188,17 @@ def make_editor(config: str, apply: Callable[[Committed | Loaded], None] | None,
 
 
 def _write_first_contents(later: FirstContents) -> None:
-    """Write a start's first contents (recording.FirstContents; the server's thread for
-    them, once it answers), logged. After a store error they are written before the
-    editor's next write."""
-    started = time.monotonic()
+    """Write a start's first contents (recording.FirstContents), once it answers, logged.
+    After a store error they are written before the editor's next write."""
+    started, zones = time.monotonic(), later.pending
     try:
-        written = later.write()
+        later.write()  # (or waits for the editor's first change writing them)
     except StateError as exc:
         log.error("event=first_contents_unwritten reason=%r action=written_before_next_change",
                   str(exc))
         return
-    if written:
-        log.info("event=first_contents_written zones=%d seconds=%.3f", written,
-                 time.monotonic() - started)
+    log.info("event=first_contents_written zones=%d seconds=%.3f", zones,
+             time.monotonic() - started)
 
 
 def _remove_stale_temporaries(model: Model) -> None:
@@ -575,9 +573,9 @@ async def serve(
 
     `worker` is this process's index under --workers (None: the only process): a worker
     shares its ports with SO_REUSEPORT, leaves the state file and the API to its parent.
-    `later`: the first contents the start left to write once it answers (written in a
-    thread of their own once the privileges are dropped, so that the store's files stay
-    the user's; the editor's writes wait for them)."""
+    `later`: the first contents the start left to write once it answers: written off the
+    loop once the privileges are dropped (so that the store's files stay the user's), before
+    it is ready; an API change made meanwhile waits for them (the editor's writes)."""
     server = Server(config, loaded, tables, listen=listen, worker=worker is not None,
                     notify=worker in (None, 0))
     settings = loaded.model.server
@@ -609,8 +607,7 @@ async def serve(
         await _stop(server, exposition, 0)
         return 1
     if later is not None and later.pending:  # the DNS answers, the store is the user's
-        threading.Thread(target=_write_first_contents, args=(later,),
-                         name="acnsd-first-contents", daemon=True).start()
+        await off_loop(_write_first_contents, later)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 

@@ -141,10 +141,10 @@ class FirstContents:
             self._zones += zones
 
     @property
-    def pending(self) -> bool:
-        """Whether contents are still to be written (their transaction counts one more
-        store generation: a snapshot made meanwhile expects it)."""
-        return bool(self._zones)
+    def pending(self) -> int:
+        """How many zones' contents are still to be written (0: none; their transaction
+        counts one more store generation, which a snapshot made meanwhile expects)."""
+        return len(self._zones)
 
     def write(self) -> int:
         """Write the contents, if not written yet, in one transaction; how many zones this
