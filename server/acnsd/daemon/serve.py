@@ -574,8 +574,9 @@ async def serve(
     `worker` is this process's index under --workers (None: the only process): a worker
     shares its ports with SO_REUSEPORT, leaves the state file and the API to its parent.
     `later`: the first contents the start left to write once it answers: written off the
-    loop once the privileges are dropped (so that the store's files stay the user's), before
-    it is ready; an API change made meanwhile waits for them (the editor's writes)."""
+    loop before the privileges are dropped (the store's files, made by then, are handed
+    to the user) and before it is ready; an API change made meanwhile waits for them (the
+    editor's writes)."""
     server = Server(config, loaded, tables, listen=listen, worker=worker is not None,
                     notify=worker in (None, 0))
     settings = loaded.model.server
@@ -600,14 +601,14 @@ async def serve(
             server.api.start()
         if worker in (None, 0):  # the checks are made once: by the only process or worker 0
             server.start_checks()
+        if later is not None and later.pending:  # the DNS answers: the store's turn, and
+            await off_loop(_write_first_contents, later)  # done before its files change hands
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
         log.error("event=start_failed reason=%r", str(exc))
         await _stop(server, exposition, 0)
         return 1
-    if later is not None and later.pending:  # the DNS answers, the store is the user's
-        await off_loop(_write_first_contents, later)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
