@@ -8,13 +8,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import dns.rdatatype
 import pytest
 from acnsd.api.edit import ConfigEditor, Invalid, Reloaded
 from acnsd.control import document
 from acnsd.control.change import ZoneSettingsChanged
 from acnsd.control.migrate import migrate
-from acnsd.model.config import load
-from acnsd.model.recording import export_state
+from acnsd.dns.wire import decode_rrset
+from acnsd.model import journal
+from acnsd.model.config import load, record
+from acnsd.model.recording import FirstContents, export_state
 from acnsd.model.store import Store
 from tooling import REPO
 
@@ -144,3 +147,31 @@ def test_a_zones_file_is_read_in_the_layout_acnsd_writes_it_with_one_dump(
         "nameservers": {"type": "custom.account", "ns_set": 2}, "ns_ttl": 7200}))
     assert dumpers == [document.yaml_dumper(2, 2, 0)]
     assert "ns_ttl: 7200}" in file.read_text()
+
+
+def test_a_change_comes_after_the_first_contents_a_start_left_to_write(tree: Path) -> None:
+    """A first start that leaves the zones' contents to write once it answers
+    (FirstContents): the editor's first change writes them first (the server's thread
+    for them had not yet), so the change is journalled as the exact difference from the
+    serial served, and every other zone is served from the store."""
+    state = tree.with_name("acnsd.state.db")
+    for path in tree.parent.glob("acnsd.state.db*"):
+        path.unlink()
+    loaded = load(tree, save_state=False)
+    decided, later = loaded.state, FirstContents()
+    loaded = record(loaded, later)
+    serials = export_state(state)["serials"]
+    editor = ConfigEditor(tree, loaded=(loaded, decided), first_contents=later)
+    editor.change(ZoneSettingsChanged("sub.example.com", {
+        "nameservers": {"type": "custom.account", "ns_set": 2}, "ns_ttl": 7200}))
+    editor.close()
+    assert not later.pending
+    with Store.open(state, readonly=True) as store:
+        assert all(zone.served for zone in store.zone_records() if zone.serial is not None)
+        (diff,) = store.ixfr_chain("sub.example.com", serials["sub.example.com"]["serial"])
+    assert diff.serial_to == editor.serial("sub.example.com")
+    removed, added = ([decode_rrset(r) for r in journal.rrsets_of(soa + b"".join(rrs))[1:]]
+                      for soa, rrs in ((diff.soa_from, diff.removed), (diff.soa_to, diff.added)))
+    assert [(r.rdtype, r.ttl) for r in removed] == [(dns.rdatatype.NS, 3600)]
+    assert [(r.rdtype, r.ttl) for r in added] == [(dns.rdatatype.NS, 7200)]
+    assert set(removed[0]) == set(added[0])  # the same names, another TTL

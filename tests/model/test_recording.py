@@ -17,7 +17,7 @@ from acnsd.dns.packed import pack_rrsets
 from acnsd.dns.wire import decode_rrset, encode_rrset
 from acnsd.model import journal, store
 from acnsd.model.config import load, record
-from acnsd.model.recording import IMPORTED
+from acnsd.model.recording import IMPORTED, FirstContents
 from acnsd.model.store import Store
 from modelkit import account, config, ns, rrsets, two_sets, zone
 
@@ -83,6 +83,46 @@ def test_the_plan_served_has_the_stores_serial_and_content(env):
             name = plan.origin.to_text(omit_final_dot=True)
             soa, rrs = journal.split_soa(journal.rrs_of(plan.rrsets))
             assert db.zone(name).content == journal.pack_content(soa, rrs)
+
+
+def test_first_contents_written_later_are_the_contents_served(env):
+    """A start that leaves the first contents to `later` records every serial (the plans
+    served carry them) but no content, in one transaction; `later.write()` then writes
+    exactly what the plans serve, in one more (a second call writes nothing)."""
+    env.write(_site())
+    later = FirstContents()
+    loaded = record(load(env.path, save_state=False), later)
+    names = [plan.origin.to_text(omit_final_dot=True) for plan in loaded.plan.zones]
+    with Store.open(env.state_file, readonly=True) as db:
+        assert {r.name: (r.serial, r.served) for r in db.zone_records()} == {
+            name: (_serial(loaded, name), False) for name in names}
+        generation = db.generation()
+    assert later.pending
+    assert later.write() == len(names)
+    assert not later.pending and later.write() == 0
+    with Store.open(env.state_file, readonly=True) as db:
+        assert db.generation() == generation + 1
+        for plan in loaded.plan.zones:
+            name = plan.origin.to_text(omit_final_dot=True)
+            soa, rrs = journal.split_soa(journal.rrs_of(plan.rrsets))
+            assert db.zone(name).content == journal.pack_content(soa, rrs)
+            assert db.zone(name).serial == _serial(loaded, name)
+
+
+def test_a_crash_before_the_first_contents_loses_nothing(env):
+    """The first contents never written (the server killed before): the next start serves
+    the same serials and content, and a change after it is journalled from the serial
+    served then."""
+    cfg = _site()
+    env.write(cfg)
+    first = record(load(env.path, save_state=False), FirstContents())  # (never written)
+    again = env.load()
+    for name in ("example.com", "a.test", "b.test"):
+        assert _serial(again, name) == _serial(first, name)
+        assert rrsets(again, name) == rrsets(first, name)
+        assert _stored(env, name).content is not None and not _journal(env, name)
+    changed = env.load(cfg, {"a.test": ZONE_TEXT.replace("192.0.2.2", "192.0.2.9")})
+    assert _journal(env, "a.test") == [(_serial(first, "a.test"), _serial(changed, "a.test"))]
 
 
 def test_a_removed_zone_is_no_longer_served_and_a_new_one_continues_above_it(env):

@@ -18,6 +18,7 @@ from acnsd.daemon import snapshot
 from acnsd.daemon.serve import load_tables
 from acnsd.dns.core import Transport, answer
 from acnsd.model import zonedata
+from acnsd.model.recording import FirstContents
 from acnsd.model.store import Store
 from hypothesis import given
 from hypothesis import strategies as st
@@ -113,6 +114,22 @@ def test_a_changed_input_makes_the_snapshot_stale(tree, caplog, change):
             made.record("a.test", None)
     assert snapshot.restore(str(tree)) is None
     assert "event=snapshot_ignored" in caplog.text
+
+
+def test_a_start_that_writes_its_first_contents_later_keeps_its_snapshot(tree, caplog):
+    """A first start that writes the zones' contents once it answers makes the snapshot of
+    the store as it will be then: stale while they are not written (killed before them,
+    the next start loads and writes them), used once they are."""
+    caplog.set_level(logging.INFO, "acnsd.snapshot")
+    began, later = time.time_ns(), FirstContents()
+    loaded, tables, state = load_tables(str(tree), later=later)
+    snapshot.write(str(tree), loaded, tables, state, began, later)
+    assert snapshot.restore(str(tree)) is None
+    assert "acnsd.state.db changed" in caplog.text
+    assert later.write() == 3
+    restored = snapshot.restore(str(tree))
+    assert restored is not None
+    assert _answers(restored[1]) == _answers(tables)
 
 
 def test_files_rewritten_with_the_same_bytes_keep_the_snapshot(tree, caplog):

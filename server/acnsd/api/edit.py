@@ -13,7 +13,9 @@ transaction), before the answer. A refusal carries the problems found (Invalid) 
 writes nothing; what each API client is told of them is redact.py's business. A file
 that changed on disk since it was last read or written here is never overwritten: the
 change is refused until the server has reloaded it. Changes are serialized by one lock,
-so none is lost.
+so none is lost; the first holder of the lock writes the zones' first contents that the
+server's start left to write (recording.FirstContents) if they are not written yet, so
+every write of the editor comes after them.
 
 Files a change brings (a new zone's empty zone file, a zone file the records API
 rewrote: rewrite_zone_file) replace whatever file had that name
@@ -58,7 +60,7 @@ from ..control.sources import MAIN, Conflict, Directory, Edit, Scan, SingleFile,
 from ..errors import ConfigError, Problem
 from ..gcpause import gc_paused
 from ..model.config import Loaded, load, record
-from ..model.recording import Writer
+from ..model.recording import FirstContents, Writer
 from ..model.state import State, write_atomic
 from ..model.types import Model, ResolvedZone, zone_id
 
@@ -109,14 +111,16 @@ class ConfigEditor:
     def __init__(self, path: str | os.PathLike[str],
                  apply: Callable[[Committed | Loaded], None] | None = None, *,
                  loaded: tuple[Loaded, State | None] | None = None,
-                 prefetch: bool = True) -> None:
+                 prefetch: bool = True, first_contents: FirstContents | None = None) -> None:
         """`apply` makes an accepted change live (the server's hook); None: nothing
         serves the configuration (the tests of the editor alone). `loaded`: what the
         server loaded and recorded, with the State it decided (else the files are loaded
         here). `prefetch`: read a single file's round-trip document now, not at the first
-        change (the API's; a reload does not need it)."""
+        change (the API's; a reload does not need it). `first_contents`: what the
+        server's start left to write, written before anything the editor writes."""
         self.path = Path(path)
         self.lock = threading.Lock()
+        self._first_contents = first_contents
         self.apply = apply
         for stale in self.path.parent.glob(f".{self.path.name}.api-*"):  # after a crash
             stale.unlink(missing_ok=True)
@@ -131,15 +135,26 @@ class ConfigEditor:
         self.writer = Writer()  # the store, kept open between the pipeline's changes
         self.pipeline = _pipeline(*loaded, self.writer)
 
-    def close(self) -> None:
-        """Close the store kept open for the changes (the server's shutdown)."""
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The editor's lock, held once the start's first contents are in the store (the
+        first holder writes them, or waits for the server's thread writing them)."""
         with self.lock:
+            if self._first_contents is not None:
+                self._first_contents.write()
+                self._first_contents = None
+            yield
+
+    def close(self) -> None:
+        """Close the store kept open for the changes (the server's shutdown), once the
+        start's first contents are written."""
+        with self._locked():
             self.writer.close()
 
     def refresh(self) -> bool:
         """Adopt the files as they are on disk now, if they load (after an operator's
         reload)."""
-        with self.lock:
+        with self._locked():
             try:
                 loaded = load(self.path, save_state=False)
                 sources = open_sources(loaded)
@@ -162,7 +177,7 @@ class ConfigEditor:
         and put back when the change is refused. `removed_files` are deleted once the
         change is written (a deleted zone's file). `forget` names deleted zones (load()).
         """
-        with self.lock:
+        with self._locked():
             return self._made(self._edit(edit), new_files or {}, removed_files, forget)
 
     def rewrite_zone_file(self, zone: str, rewrite: Callable[[str], str]) -> Model:
@@ -170,7 +185,7 @@ class ConfigEditor:
         the lock, so no other change comes between), as the change ZoneFileChanged: checked
         (R8-R10 and the file's own reading), written, served; refused (Invalid), the old
         file is put back. LookupError when the zone is not configured."""
-        with self.lock:
+        with self._locked():
             resolved = self.zone(zone)
             if resolved is None:
                 raise LookupError(f"zone {zone} is not configured")
@@ -213,7 +228,7 @@ class ConfigEditor:
         no scan of every file). Raises ConfigError with every problem: what was
         refused is not made (a YAML file's change accepted before it is), and what is
         served stays."""
-        with self.lock, gc_paused():
+        with self._locked(), gc_paused():
             made: list[Committed | Loaded] = []
             if zones is not None:
                 unknown = sorted(z for z in zones if self.zone(z) is None)

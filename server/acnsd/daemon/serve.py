@@ -59,10 +59,10 @@ from acnsd.dns.compiler import Tables, compile_plan
 from acnsd.dns.core import Transport
 from acnsd.dns.delta import Delta, ZoneDelta, apply_delta
 from acnsd.dns.plan import ServePlan
-from acnsd.errors import AcnsdError, ConfigError, Problem
+from acnsd.errors import AcnsdError, ConfigError, Problem, StateError
 from acnsd.gcpause import freeze_survivors, gc_paused
 from acnsd.model.config import Loaded, load, record
-from acnsd.model.recording import store_path
+from acnsd.model.recording import FirstContents, store_path
 from acnsd.model.schema import parse_hostport
 from acnsd.model.state import State, remove_stale_temporaries
 from acnsd.model.types import ApiConfig, Model, ResolvedZone
@@ -135,13 +135,15 @@ def endpoints(plan: ServePlan, listen: Listen = None) -> list[Endpoint]:
     return wanted
 
 
-def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables, State]:
+def load_tables(config: str, save_state: bool = True, later: FirstContents | None = None
+                ) -> tuple[Loaded, Tables, State]:
     """Load, validate and compile a configuration (blocking; raises ConfigError); with the
     State the load decided (the pipeline of the server's editor starts from it).
 
     `save_state` records new decisions (addresses, serials, content) in the store;
     workers leave that to their parent, which records first, so their plans carry the
-    serials it recorded.
+    serials it recorded. `later` takes the contents of the zones not served yet, written
+    once the server answers (recording.FirstContents: a start's).
     """
 
     def load_and_compile() -> tuple[Loaded, Tables, State]:
@@ -149,7 +151,7 @@ def load_tables(config: str, save_state: bool = True) -> tuple[Loaded, Tables, S
         state = loaded.state
         assert state is not None
         if save_state:
-            loaded = record(loaded)
+            loaded = record(loaded, later)
         return loaded, compile_plan(loaded.plan), state
 
     return frozen(load_and_compile)
@@ -172,15 +174,31 @@ def frozen(function: Callable[..., T], *args: object, **keywords: object) -> T:
 
 
 def make_editor(config: str, apply: Callable[[Committed | Loaded], None] | None,
-                loaded: Loaded, state: State) -> ConfigEditor:
+                loaded: Loaded, state: State, later: FirstContents | None = None
+                ) -> ConfigEditor:
     """The server's editor, from what it loaded (not a load), frozen as the tables are:
     its index and sources are millions of objects at 100,000 zones, and left to the
     collector, a full collection walking them (after enough changes) stopped answering
-    for ~0.24 s (benchmarks/scale, the idle probe after the API's changes)."""
+    for ~0.24 s (benchmarks/scale, the idle probe after the API's changes). Its writes
+    come after the first contents `later` (written first, when still pending)."""
     from acnsd.api.edit import ConfigEditor  # (imported once the DNS answers: 60-80 ms)
 
     return frozen(ConfigEditor, config, apply, loaded=(loaded, state),
-                  prefetch=loaded.model.server.api is not None)
+                  prefetch=loaded.model.server.api is not None, first_contents=later)
+
+
+def _write_first_contents(later: FirstContents) -> None:
+    """Write a start's first contents (recording.FirstContents), once it answers, logged.
+    After a store error they are written before the editor's next write."""
+    started, zones = time.monotonic(), later.pending
+    try:
+        later.write()  # (or waits for the editor's first change writing them)
+    except StateError as exc:
+        log.error("event=first_contents_unwritten reason=%r action=written_before_next_change",
+                  str(exc))
+        return
+    log.info("event=first_contents_written zones=%d seconds=%.3f", zones,
+             time.monotonic() - started)
 
 
 def _remove_stale_temporaries(model: Model) -> None:
@@ -549,11 +567,16 @@ async def serve(
     listen: Listen = None,
     worker: int | None = None,
     state: State | None = None,
+    later: FirstContents | None = None,
 ) -> int:
     """Bind, serve until SIGTERM or SIGINT, shut down gracefully; the exit code.
 
     `worker` is this process's index under --workers (None: the only process): a worker
-    shares its ports with SO_REUSEPORT, leaves the state file and the API to its parent."""
+    shares its ports with SO_REUSEPORT, leaves the state file and the API to its parent.
+    `later`: the first contents the start left to write once it answers: written off the
+    loop before the privileges are dropped (the store's files, made by then, are handed
+    to the user) and before it is ready; an API change made meanwhile waits for them (the
+    editor's writes)."""
     server = Server(config, loaded, tables, listen=listen, worker=worker is not None,
                     notify=worker in (None, 0))
     settings = loaded.model.server
@@ -567,7 +590,8 @@ async def serve(
         if settings.metrics is not None:
             exposition = _start_exposition(server.metrics, settings.metrics, worker)
         if worker is None:  # the editor starts from what the server loaded, not a load
-            server.editor = await off_loop(make_editor, config, server.apply, loaded, state)
+            server.editor = await off_loop(make_editor, config, server.apply, loaded, state,
+                                           later)
             server.control = await open_control(
                 control_path(loaded.model.config_file, settings), server.reload_report)
         if settings.api is not None and server.editor is not None:
@@ -577,6 +601,8 @@ async def serve(
             server.api.start()
         if worker in (None, 0):  # the checks are made once: by the only process or worker 0
             server.start_checks()
+        if later is not None and later.pending:  # the DNS answers: the store's turn, and
+            await off_loop(_write_first_contents, later)  # done before its files change hands
         # the state file is written by the only process, or by the parent of workers
         drop_privileges(settings.user, store_path(settings.state_file) if worker is None else None)
     except (OSError, AcnsdError, TokenError) as exc:
@@ -642,11 +668,11 @@ async def _stop(server: Server, exposition: Exposition | None, grace: float) -> 
 
 
 def _run(config: str, loaded: Loaded, tables: Tables, listen: Listen, worker: int | None,
-         state: State | None = None) -> int:
+         state: State | None = None, later: FirstContents | None = None) -> int:
     """One process's event loop (uvloop when it is installed) from start to exit."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(serve(config, loaded, tables, listen=listen, worker=worker,
-                                state=state))
+                                state=state, later=later))
 
 
 def _supervise(config: str, loaded: Loaded, tables: Tables, listen: Listen, workers: int) -> int:
@@ -733,8 +759,11 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         return 2
     restored = snapshot.restore(config)
     began = time.time_ns()
+    # a single process writes the zones' first contents once it answers; the parent of
+    # workers writes them before it forks
+    later = FirstContents() if workers == 1 else None
     try:
-        loaded, tables, state = restored or load_tables(config)
+        loaded, tables, state = restored or load_tables(config, later=later)
     except ConfigError as exc:
         _log_problems(exc)
         log.error("event=start_failed problems=%d config=%s", len(exc.problems), config)
@@ -766,7 +795,7 @@ def main(config: str, listen: list[str] | None, workers: int) -> int:
         if not settings.snapshot:
             snapshot.discard(config)
         elif restored is None:
-            snapshot.write_later(config, loaded, tables, state, began)
+            snapshot.write_later(config, loaded, tables, state, began, later)
         if workers == 1:
-            return _run(config, loaded, tables, override, None, state)
+            return _run(config, loaded, tables, override, None, state, later)
         return _supervise(config, loaded, tables, override, workers)

@@ -15,7 +15,9 @@ as it was then:
   read, settled before the load began (a file added or removed there changes its mtime;
   a directory that changed while it was read makes no snapshot);
 - the same store, at the same generation (store.py: every transaction that writes counts
-  one).
+  one), that of the store once the start's first contents are written (a start that
+  leaves them to write after it answers, recording.FirstContents, counts their
+  transaction: a crash before it makes the snapshot stale, and the next start loads).
 
 Anything else (no file, another owner, writable by others, unreadable, stale) is a load
 as if there were no snapshot, with one log line saying why. A zone file with $INCLUDE
@@ -54,7 +56,7 @@ from acnsd.dns.compiler import Tables
 from acnsd.gcpause import gc_paused
 from acnsd.model import zonedata
 from acnsd.model.config import Loaded
-from acnsd.model.recording import store_path
+from acnsd.model.recording import FirstContents, store_path
 from acnsd.model.state import TEMP_SUFFIX, State
 from acnsd.model.store import Store
 from acnsd.model.tree import MAIN, SETTLED_NS, Stamp
@@ -126,10 +128,11 @@ def discard(config: str) -> None:
 
 
 def write_later(config: str, loaded: Loaded, tables: Tables, state: State,
-                began: int) -> None:
+                began: int, later: FirstContents | None = None) -> None:
     """`write` in a process of its own that the caller does not wait for (a grandchild,
-    so that no one has to reap it); called before anything else may write to the store."""
-    header = _header(config, loaded, began)
+    so that no one has to reap it); called before anything else may write to the store
+    but the first contents `later` leaves to write."""
+    header = _header(config, loaded, began, _pending(later))
     if header is None:
         return
     child = os.fork()
@@ -145,13 +148,20 @@ def write_later(config: str, loaded: Loaded, tables: Tables, state: State,
         os._exit(0)
 
 
-def write(config: str, loaded: Loaded, tables: Tables, state: State, began: int) -> None:
+def write(config: str, loaded: Loaded, tables: Tables, state: State, began: int,
+          later: FirstContents | None = None) -> None:
     """Write the snapshot of what a load that began at `began` (time.time_ns()) made:
     `loaded` recorded, with the State it decided, and the zone files read; atomically,
-    a failure logged. Called before anything else may write to the store."""
-    header = _header(config, loaded, began)
+    a failure logged. Called before anything else may write to the store but the first
+    contents `later` leaves to write."""
+    header = _header(config, loaded, began, _pending(later))
     if header is not None:
         _write(snapshot_path(config), header, (loaded, tables, state, zonedata.read_files()))
+
+
+def _pending(later: FirstContents | None) -> int:
+    """The store's transactions still to come of a start's first contents."""
+    return 1 if later is not None and later.pending else 0
 
 
 def _write(path: Path, header: dict[str, Any], payload: tuple) -> None:
@@ -240,11 +250,13 @@ def _identity(config: str) -> dict[str, Any]:
             "config": [config, os.path.abspath(config)]}
 
 
-def _header(config: str, loaded: Loaded, began: int) -> dict[str, Any] | None:
+def _header(config: str, loaded: Loaded, began: int,
+            pending: int = 0) -> dict[str, Any] | None:
     """The snapshot's header: its identity and every input as the load that began at
-    `began` read it; None (logged) when no snapshot can vouch for what it read."""
+    `began` read it, the store's generation once `pending` more transactions wrote;
+    None (logged) when no snapshot can vouch for what it read."""
     try:
-        return _inputs(config, loaded, began)
+        return _inputs(config, loaded, began, pending)
     except Stale as exc:
         log.info("event=snapshot_skipped reason=%r", str(exc))
     except OSError as exc:
@@ -252,7 +264,7 @@ def _header(config: str, loaded: Loaded, began: int) -> dict[str, Any] | None:
     return None
 
 
-def _inputs(config: str, loaded: Loaded, began: int) -> dict[str, Any]:
+def _inputs(config: str, loaded: Loaded, began: int, pending: int) -> dict[str, Any]:
     model = loaded.model
     base = model.config_file.parent
     files = {str(base / name) if name != MAIN else str(model.config_file):
@@ -272,7 +284,7 @@ def _inputs(config: str, loaded: Loaded, began: int) -> dict[str, Any]:
             directories[str(directory)] = [st.st_mtime_ns, st.st_ino]
     store = store_path(model.server.state_file)
     return {"identity": _identity(config), "files": files, "directories": directories,
-            "store": [str(store), _generation(store)]}
+            "store": [str(store), _generation(store) + pending]}
 
 
 def _unchanged(header: dict[str, Any]) -> None:

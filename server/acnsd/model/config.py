@@ -27,7 +27,7 @@ from ..errors import ConfigError, Problem, StateError
 from .addresses import AddressRequest, assign_addresses
 from .assign import check_names, resolve_zones
 from .catalogs import catalog_members, catalog_plan
-from .recording import read_state, record_state
+from .recording import FirstContents, read_state, record_state
 from .schema import accounts_dir, read_config
 from .state import State, StateFileError
 from .store import StoreError
@@ -127,14 +127,17 @@ def _read(config_file: Path, overlay: Overlay) -> tuple[str, Stamp | None]:
     return raw.decode("utf-8"), stamp
 
 
-def record(loaded: Loaded) -> Loaded:
+def record(loaded: Loaded, later: FirstContents | None = None) -> Loaded:
     """Record what a load decided (load() with save_state=False, then accepted): one
-    transaction. Returns it recorded, its plan with the serials the store decided."""
+    transaction (with `later`, the contents of the zones not served yet are left to it:
+    recording.FirstContents). Returns it recorded, its plan with the serials the store
+    decided."""
     if loaded.state is None:
         raise ValueError("this load is recorded already")
     try:
         plans, catalogs = record_state(loaded.state, loaded.plan.zones,
-                                       loaded.model.server.state_file, loaded.plan.catalogs)
+                                       loaded.model.server.state_file, loaded.plan.catalogs,
+                                       later=later)
     except StateError as exc:
         raise ConfigError([_state_problem(exc, None)]) from None
     plan = dataclasses.replace(loaded.plan, zones=plans, catalogs=catalogs)

@@ -13,6 +13,9 @@ Rules owned here:
   `synchronous=FULL`: a commit that returned survives a crash). A content whose difference
   is empty changes nothing served: no new serial, no journal entry. The journal is trimmed
   in the same transaction.
+- A zone's first content may follow its serial in a later transaction (`put_serials`,
+  then `put_first_contents`): in between, the zone reads as not served yet, and the
+  digest recorded keeps its serial for the same content (a crash loses nothing).
 - There is one writer; readers (`Store.open(path, readonly=True)`) use their own
   connections and never block it. A connection is used by one thread at a time.
 - A missing database is created whole (written beside, then renamed into place), so a file
@@ -337,12 +340,7 @@ class Change:
         prepared statement."""
         zones = list(zones)
         now = int(time.time()) if now is None else now
-        rows = {}
-        for i in range(0, len(zones), _BATCH):
-            names = [name for name, _, _ in zones[i : i + _BATCH]]
-            rows.update((name, rest) for name, *rest in self._db.execute(
-                "SELECT name, serial, digest, content IS NOT NULL FROM zones WHERE name IN "
-                f"({','.join('?' * len(names))})", names))
+        rows = self._rows([name for name, _, _ in zones])
         serials, new = [], []
         for name, content, digest in zones:
             serial, old_digest, served = rows.get(name, (None, None, False))
@@ -355,6 +353,53 @@ class Change:
                 serials.append(new[-1][1])
         self._db.executemany(_PUT_ZONE, sorted(new))  # in key order: B-tree appends
         return serials
+
+    def put_serials(self, zones: Iterable[tuple[str, str]], *,
+                    now: int | None = None) -> list[int]:
+        """The serial `put_zone(name, content, digest=digest)` gives each (name, digest) of a
+        zone the store holds no content for, recorded without the content: the serials
+        first, the contents after (`put_first_contents`). Until its content is written the
+        zone reads as not served yet, with that serial and digest, which the next
+        `put_zone` of the content built from those inputs keeps: a crash in between loses
+        nothing. Only the rows that change are written (a start after such a crash
+        writes none)."""
+        zones = list(zones)
+        now = int(time.time()) if now is None else now
+        rows = self._rows([name for name, _ in zones])
+        serials, changed = [], []
+        for name, digest in zones:
+            serial, old_digest, served = rows.get(name, (None, None, False))
+            if served:
+                raise ValueError(f"zone {name} is served: its serial follows its content")
+            new = _first_serial(serial, old_digest, digest, now)
+            if (new, digest) != (serial, old_digest):
+                changed.append((name, new, digest))
+            serials.append(new)
+        self._db.executemany(_PUT_SERIAL, sorted(changed))  # in key order: B-tree appends
+        return serials
+
+    def put_first_contents(self, zones: Iterable[tuple[str, int, str, bytes]]) -> int:
+        """The content (a zone plan's) of each (name, serial, digest, content) whose serial
+        and digest `put_serials` recorded, as `put_zone` would have written it then; only
+        where the zone is still as `put_serials` left it (that serial and digest, no
+        content): a change written in between is not undone. How many were written."""
+        before = self._db.total_changes
+        self._db.executemany(
+            "UPDATE zones SET content = ? WHERE name = ? AND serial = ? AND digest = ? AND "
+            "content IS NULL", ((journal.as_read(content), name, serial, digest)
+                                for name, serial, digest, content in zones))
+        return self._db.total_changes - before
+
+    def _rows(self, names: list[str]) -> dict[str, tuple[int | None, str | None, bool]]:
+        """The serial, digest and whether content is held, of each of `names` the store
+        knows, read in batches."""
+        rows = {}
+        for i in range(0, len(names), _BATCH):
+            batch = names[i : i + _BATCH]
+            rows.update((name, rest) for name, *rest in self._db.execute(
+                "SELECT name, serial, digest, content IS NOT NULL FROM zones WHERE name IN "
+                f"({','.join('?' * len(batch))})", batch))
+        return rows
 
     def _replace_content(self, name: str, content: bytes, serial: int,
                          old_digest: str | None, digest: str | None, source: str | None,
@@ -460,6 +505,8 @@ _PUT_ZONE = ("INSERT INTO zones (name, serial, digest, content, source, stamp) V
              "(?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET serial = excluded.serial, "
              "digest = excluded.digest, content = excluded.content, "
              "source = excluded.source, stamp = excluded.stamp")
+_PUT_SERIAL = ("INSERT INTO zones (name, serial, digest) VALUES (?, ?, ?) ON CONFLICT (name) "
+               "DO UPDATE SET serial = excluded.serial, digest = excluded.digest")
 _RECORD = ("INSERT INTO zones (name, recorded) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
            "recorded = excluded.recorded")
 _BATCH = 500  # names read by one statement (sqlite allows 32766 parameters)
@@ -468,11 +515,19 @@ _BATCH = 500  # names read by one statement (sqlite allows 32766 parameters)
 def _first_content(name: str, content: bytes, serial: int | None,
                    old_digest: str | None, digest: str | None, source: str | None,
                    stamp: str | None, now: int) -> tuple:
-    """The row of a zone that gets content when it has none (`put_zone`): its serial stays
-    when recorded with the same digest (a zone imported from the JSON state file)."""
+    """The row of a zone that gets content when it has none (`put_zone`)."""
+    return (name, _first_serial(serial, old_digest, digest, now), digest,
+            journal.as_read(content), source, stamp)
+
+
+def _first_serial(serial: int | None, old_digest: str | None, digest: str | None,
+                  now: int) -> int:
+    """The serial of a zone that gets content when it has none: the one recorded when
+    recorded with the same digest (a zone imported from the JSON state file, or whose
+    serial `put_serials` recorded), else the next."""
     if serial is None or digest is None or digest != old_digest:
-        serial = journal.next_serial(serial or 0, now)
-    return (name, serial, digest, journal.as_read(content), source, stamp)
+        return journal.next_serial(serial or 0, now)
+    return serial
 
 
 def _stored_zone(row: tuple) -> StoredZone:
