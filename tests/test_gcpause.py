@@ -5,6 +5,7 @@ collection (garbage is freed, not frozen) and a freeze; few objects are left alo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import weakref
 from collections.abc import Iterator
@@ -28,6 +29,16 @@ def _survivors(count: int) -> list[list[int]]:
     return made
 
 
+@contextlib.contextmanager
+def _freezing(at: int, every: float) -> Iterator[None]:
+    """freeze_survivors on the running loop inside the block, stopped after it."""
+    stop = freeze_survivors(asyncio.get_running_loop(), at=at, every=every)
+    try:
+        yield
+    finally:
+        stop()
+
+
 async def _turn() -> None:
     """Let the loop run what was scheduled for its next turn."""
     for _ in range(3):
@@ -36,14 +47,11 @@ async def _turn() -> None:
 
 def test_a_full_collection_leaving_many_objects_freezes_them_at_the_next_turn() -> None:
     async def scenario() -> tuple[int, int, int]:
-        stop = freeze_survivors(asyncio.get_running_loop(), at=10_000, every=0)
-        try:
+        with _freezing(10_000, 0):
             kept = _survivors(20_000)
             after_collection = gc.get_freeze_count()  # not yet: the loop has not turned
             await _turn()
             return after_collection, gc.get_freeze_count(), len(gc.get_objects(2)) if kept else 0
-        finally:
-            stop()
 
     after_collection, frozen, young = asyncio.run(scenario())
     assert after_collection == 0
@@ -53,14 +61,11 @@ def test_a_full_collection_leaving_many_objects_freezes_them_at_the_next_turn() 
 
 def test_objects_a_young_collection_moves_to_the_oldest_generation_are_frozen() -> None:
     async def scenario() -> tuple[int, int]:
-        stop = freeze_survivors(asyncio.get_running_loop(), at=10_000, every=0)
-        try:
+        with _freezing(10_000, 0):
             kept = [[i] for i in range(20_000)]
             gc.collect(1)  # (not a full collection: into the oldest generation)
             await _turn()
             return len(kept), gc.get_freeze_count()
-        finally:
-            stop()
 
     made, frozen = asyncio.run(scenario())
     assert frozen >= made
@@ -73,8 +78,7 @@ class _Cycle:
 
 def test_garbage_in_the_oldest_generation_is_freed_not_frozen() -> None:
     async def scenario() -> weakref.ref:
-        stop = freeze_survivors(asyncio.get_running_loop(), at=10_000, every=0)
-        try:
+        with _freezing(10_000, 0):
             cycle = _Cycle()
             gc.collect(1)
             gc.collect(1)  # in the oldest generation, alive
@@ -86,29 +90,23 @@ def test_garbage_in_the_oldest_generation_is_freed_not_frozen() -> None:
             await _turn()
             assert gc.get_freeze_count() >= len(kept)
             return dead
-        finally:
-            stop()
 
     assert asyncio.run(scenario())() is None
 
 
 def test_a_full_collection_leaving_few_objects_freezes_nothing() -> None:
     async def scenario() -> int:
-        stop = freeze_survivors(asyncio.get_running_loop(), at=10**9, every=0)
-        try:
+        with _freezing(10**9, 0):
             _survivors(1_000)
             await _turn()
             return gc.get_freeze_count()
-        finally:
-            stop()
 
     assert asyncio.run(scenario()) == 0
 
 
 def test_at_most_one_freeze_per_period() -> None:
     async def scenario() -> tuple[int, int]:
-        stop = freeze_survivors(asyncio.get_running_loop(), at=1_000, every=3600)
-        try:
+        with _freezing(1_000, 3600):
             first = _survivors(5_000)
             await _turn()
             frozen = gc.get_freeze_count()
@@ -117,8 +115,6 @@ def test_at_most_one_freeze_per_period() -> None:
             later = gc.get_freeze_count()
             del first, second  # (freed by their counts: frozen or not)
             return frozen, later
-        finally:
-            stop()
 
     frozen, later = asyncio.run(scenario())
     assert frozen >= 5_000
@@ -127,14 +123,10 @@ def test_at_most_one_freeze_per_period() -> None:
 
 def test_a_collection_in_another_thread_is_frozen_on_the_loop() -> None:
     async def scenario() -> tuple[int, int]:
-        loop = asyncio.get_running_loop()
-        stop = freeze_survivors(loop, at=10_000, every=0)
-        try:
+        with _freezing(10_000, 0):
             kept = await asyncio.to_thread(_survivors, 20_000)
             await _turn()
             return len(kept), gc.get_freeze_count()
-        finally:
-            stop()
 
     made, frozen = asyncio.run(scenario())
     assert frozen >= made
