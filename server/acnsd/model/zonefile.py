@@ -470,7 +470,7 @@ def _columns(text: str, reader: _Reader) -> Packed | None:
     if (classes.count("IN") != len(classes) or not "".join(ttl_texts).isdigit()
             or not _TYPES.keys() >= types):
         return None
-    names = _owners(dict.fromkeys(owner_texts), reader)
+    names = _owners(dict.fromkeys(owner_texts), reader)  # their owner fields
     if names is None:
         return None
     # an owner's lines together, spelled in one way; the lines of an RRset together
@@ -484,22 +484,26 @@ def _columns(text: str, reader: _Reader) -> Packed | None:
         for i in compress(range(len(owner_texts)), map(eq, type_texts, repeat("CNAME"))):
             if owner_texts[max(i - 1, 0) : i + 2].count(owner_texts[i]) > 1:
                 return None
-    if "SOA" in types and any(names[owner].lower() != reader.zone_key for owner, rdtype
+    if "SOA" in types and any(names[owner][1:].lower() != reader.zone_key for owner, rdtype
                               in zip(owner_texts, type_texts, strict=True) if rdtype == "SOA"):
         return None
-    reader.wires = dict(names)  # (targets that are owners: an MX's mail, a CNAME's @)
+    if len(firsts) == sum(firsts) and ttl_texts.count(ttl_texts[0]) == len(ttl_texts):
+        # the usual case, each RRset one line and one TTL: each line's type, class, TTL,
+        # size and rdata encoded together, after its owner field
+        bodies = _encode(types, type_texts, rdata_texts, reader, _fixed(types, ttl_texts[0]))
+        owner_fields = map(getitem, zip(repeat(_SAME_OWNER), map(names.__getitem__,
+                                                                 owner_texts)), news)
+        return b"".join(chain.from_iterable(zip(owner_fields, bodies))), len(owner_texts)
     rdatas = list(_encode(types, type_texts, rdata_texts, reader))  # one rdata each
-    fixeds: Iterable[bytes] = _fixeds(types, type_texts, ttl_texts)
+    fixeds = list(_fixeds(types, type_texts, ttl_texts))
     records = [len(rdatas)]
     if len(firsts) != sum(firsts):  # RRsets of several lines: each made one
-        fixeds = list(fixeds)
         if _merge(firsts, type_texts, ttl_texts, fixeds, rdatas, [0] * len(firsts),
                   records) >= 0:
             return None
         owner_texts, news, fixeds, rdatas = (list(compress(column, firsts)) for column
                                              in (owner_texts, news, fixeds, rdatas))
-    fields = {text: _OCTETS[len(wire)] + wire for text, wire in names.items()}
-    pieces = _pieces(map(fields.__getitem__, owner_texts), news, fixeds, rdatas)
+    pieces = _pieces(map(names.__getitem__, owner_texts), news, fixeds, rdatas)
     return b"".join(pieces), records[0]
 
 
@@ -534,13 +538,13 @@ def _fixed(types: set[str], ttl: str) -> dict[str, bytes]:
 
 
 def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, bytes] | None:
-    """Owner names' wire forms by their text; None when one is outside the zone or has a quote (the
-    reader decides then). The usual ones, one label and the zone's name, are encoded
-    together."""
-    names = {}
+    """Owner names' fields in the packed form (their length octet and wire form) by their
+    text; None when one is outside the zone or has a quote (the reader decides then). The
+    usual ones, one label and the zone's name, are encoded together."""
+    fields = {}
     suffix, tail = reader.zone_suffix, reader.zone_origin.wire
     if texts.pop(reader.zone_text, False) is None:
-        names[reader.zone_text] = tail
+        fields[reader.zone_text] = _OCTETS[len(tail)] + tail
     ends = suffix + "\n"
     joined = "\n".join(texts) + "\n"
     if texts and joined.count(ends) == len(texts):  # each text ends with the suffix
@@ -549,17 +553,28 @@ def _owners(texts: dict[str, None], reader: _Reader) -> dict[str, bytes] | None:
         lengths = list(map(len, labels))
         if ("." not in heads and '"' not in heads and min(lengths) > 0
                 and max(lengths) <= min(63, 254 - len(tail))):
-            wires = map(add, map(add, map(_OCTETS.__getitem__, lengths), labels), repeat(tail))
-            names.update(zip(texts, wires, strict=True))
-            return names
+            octets = _label_octets(len(tail))
+            fields.update(zip(texts, map(add, map(add, map(octets.__getitem__, lengths),
+                                                           labels), repeat(tail)), strict=True))
+            return fields
     for text in texts:
         name, inside = reader._name(text)
         if not inside or '"' in text:
             return None
-        names[text] = name.wire
-    return names
+        fields[text] = _OCTETS[len(name.wire)] + name.wire
+    return fields
 
 
+def _label_octets(tail: int) -> list[bytes]:
+    """The octets before a label of each length (0..63) in the field of a name of that one
+    label above a name of `tail` octets: the name's length, the label's."""
+    octets = _LABEL_OCTETS.get(tail)
+    if octets is None:
+        octets = _LABEL_OCTETS[tail] = [bytes((min(n + 1 + tail, 255), n)) for n in range(64)]
+    return octets
+
+
+_LABEL_OCTETS: dict[int, list[bytes]] = {}  # by the tail's length (at most 255 entries)
 _OCTETS = [bytes((n,)) for n in range(256)]
 _SAME_OWNER = b"\x00"  # the owner field of an RRset of the owner of the one before it
 # a TXT rdata of one string: rdlength and the string's length octet, by that length
@@ -567,39 +582,45 @@ _TXT_HEADS = [_PACK_H(n + 1) + bytes((n,)) for n in range(256)]
 
 
 def _encode(types: set[str], type_texts: Sequence[str], texts: Sequence[str],
-            reader: _Reader) -> Iterator[bytes]:
-    """Each line's rdata with its rdlength, in the order of the lines: the lines of each
-    type are encoded together (in C loops for the usual forms of A, AAAA, TXT, and of the
-    types whose rdata is a name)."""
+            reader: _Reader, fixed: dict[str, bytes] | None = None) -> Iterator[bytes]:
+    """Each line's rdata with its rdlength, in the order of the lines; given `fixed` (the
+    packed type, class and TTL by type), each after its type's and its size: the line's
+    RRset packed, but for its owner field. The lines of each type are encoded together (in
+    C loops for the usual forms of A, AAAA, TXT, and of the types whose rdata is a
+    name)."""
     if len(types) == 1:
-        return iter(_encode_group(type_texts[0], texts, reader))
+        return iter(_encode_group(type_texts[0], texts, reader,
+                                  None if fixed is None else fixed[type_texts[0]]))
     groups: dict[str, list[str]] = {rdtype: [] for rdtype in types}
     deque(map(list.append, map(groups.__getitem__, type_texts), texts), maxlen=0)
-    encoded = {rdtype: iter(_encode_group(rdtype, group, reader))
+    encoded = {rdtype: iter(_encode_group(rdtype, group, reader,
+                                          None if fixed is None else fixed[rdtype]))
                for rdtype, group in groups.items()}
     return map(next, map(encoded.__getitem__, type_texts))
 
 
-def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterable[bytes]:
-    """The rdatas of lines of one type, each with its rdlength."""
+def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader,
+                  fixed: bytes | None = None) -> Iterable[bytes]:
+    """The rdatas of lines of one type, each with its rdlength; given `fixed` (their
+    packed type, class and TTL), each after it and its size."""
     if rdtype == "A":
-        return map(add, repeat(b"\x00\x04"), map(inet_pton, repeat(AF_INET), group))
+        return map(add, repeat(_head(fixed, 4)), map(inet_pton, repeat(AF_INET), group))
     if rdtype == "AAAA":  # inet_pton takes exactly the addresses dnspython takes (tested)
-        return map(add, repeat(b"\x00\x10"), map(inet_pton, repeat(AF_INET6), group))
+        return map(add, repeat(_head(fixed, 16)), map(inet_pton, repeat(AF_INET6), group))
     if rdtype == "TXT" and all(map(eq, map(str.count, group, repeat('"')), repeat(2))) \
             and all(map(str.startswith, group, repeat('"'))) \
             and all(map(str.endswith, group, repeat('"'))):  # one quoted string each
         values = "\n".join(map(itemgetter(slice(1, -1)), group)).encode().split(b"\n")
         if max(map(len, values)) > 255:
             raise _Outside
-        return map(add, map(_TXT_HEADS.__getitem__, map(len, values)), values)
+        return map(add, map(_txt_heads(fixed).__getitem__, map(len, values)), values)
     if rdtype in _ONE_NAME or rdtype == "MX":
         joined = "\n".join(group)
         if '"' in joined or "\t" in joined:
-            return map(_ENCODERS[rdtype], repeat(reader), group)  # (refused there)
+            return _sized(map(_ENCODERS[rdtype], repeat(reader), group), fixed)  # (refused)
         if rdtype != "MX":
             if " " not in joined:  # one name each (_target)
-                return _with_rdlength(map(reader.wire, group))
+                return _sized(_with_rdlength(map(reader.wire, group)), fixed)
         else:
             parts = list(map(str.split, group))
             if sum(map(len, parts)) == 2 * len(parts):  # a preference and a name each (_mx)
@@ -608,9 +629,40 @@ def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader) -> Iterabl
                     values = list(map(int, preferences))
                     if max(values) > 0xFFFF:
                         raise _Outside
-                    return _with_rdlength(map(add, map(_PACK_H, values),
-                                              map(reader.wire, exchanges)))
-    return map(_ENCODERS[rdtype], repeat(reader), group)
+                    return _sized(_with_rdlength(map(add, map(_PACK_H, values),
+                                                     map(reader.wire, exchanges))), fixed)
+    return _sized(map(_ENCODERS[rdtype], repeat(reader), group), fixed)
+
+
+def _head(fixed: bytes | None, rdlength: int) -> bytes:
+    """What comes before an rdata of `rdlength` octets: its rdlength, after `fixed` and
+    the size of the RRset's rdatas when given `fixed`."""
+    return _PACK_H(rdlength) if fixed is None else fixed + _PACK_I(rdlength + 2) + \
+        _PACK_H(rdlength)
+
+
+def _txt_heads(fixed: bytes | None) -> list[bytes]:
+    """_head of a TXT rdata of one string, and the string's length octet, by that length."""
+    if fixed is None:
+        return _TXT_HEADS
+    heads = _TXT_HEADS_AFTER.get(fixed)
+    if heads is None:
+        if len(_TXT_HEADS_AFTER) >= 16:  # (TTLs seldom vary; the cache stays small)
+            _TXT_HEADS_AFTER.clear()
+        heads = _TXT_HEADS_AFTER[fixed] = [fixed + _PACK_I(n + 3) + head
+                                           for n, head in enumerate(_TXT_HEADS)]
+    return heads
+
+
+_TXT_HEADS_AFTER: dict[bytes, list[bytes]] = {}  # _txt_heads by `fixed`
+
+
+def _sized(rdatas: Iterable[bytes], fixed: bytes | None) -> Iterable[bytes]:
+    """Rdatas (each with its rdlength), each after `fixed` and its size when given."""
+    if fixed is None:
+        return rdatas
+    rdatas = list(rdatas)
+    return map(add, map(add, repeat(fixed), map(_PACK_I, map(len, rdatas))), rdatas)
 
 
 def _with_rdlength(raws: Iterable[bytes]) -> Iterator[bytes]:
