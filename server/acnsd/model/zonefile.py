@@ -475,10 +475,10 @@ def _columns(text: str, reader: _Reader) -> Packed | None:
         return None
     # an owner's lines together, spelled in one way; the lines of an RRset together
     news = [True, *map(ne, owner_texts, islice(owner_texts, 1, None))]  # an owner's first
-    rrset_lines = list(zip(owner_texts, type_texts, strict=True))
-    firsts = [True, *map(ne, rrset_lines, islice(rrset_lines, 1, None))]  # an RRset's first
+    firsts = [True, *map(or_, islice(news, 1, None),  # an RRset's first
+                         map(ne, type_texts, islice(type_texts, 1, None)))]
     if (sum(news) != len(names) or len(set(map(bytes.lower, names.values()))) != len(names)
-            or len(set(rrset_lines)) != sum(firsts)):
+            or len(set(zip(owner_texts, type_texts, strict=True))) != sum(firsts)):
         return None
     if "CNAME" in types:  # a CNAME and other data: dnspython refuses the file
         for i in compress(range(len(owner_texts)), map(eq, type_texts, repeat("CNAME"))):
@@ -491,9 +491,10 @@ def _columns(text: str, reader: _Reader) -> Packed | None:
         # the usual case, each RRset one line and one TTL: each line's type, class, TTL,
         # size and rdata encoded together, after its owner field
         bodies = _encode(types, type_texts, rdata_texts, reader, _fixed(types, ttl_texts[0]))
-        owner_fields = map(getitem, zip(repeat(_SAME_OWNER), map(names.__getitem__,
-                                                                 owner_texts)), news)
-        return b"".join(chain.from_iterable(zip(owner_fields, bodies))), len(owner_texts)
+        owners = map(names.__getitem__, owner_texts)
+        owner_fields = map(getitem, zip(repeat(_SAME_OWNER), owners), news)
+        pieces = chain.from_iterable(zip(owner_fields, bodies, strict=True))
+        return b"".join(pieces), len(owner_texts)
     rdatas = list(_encode(types, type_texts, rdata_texts, reader))  # one rdata each
     fixeds = list(_fixeds(types, type_texts, ttl_texts))
     records = [len(rdatas)]
@@ -607,9 +608,7 @@ def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader,
         return map(add, repeat(_head(fixed, 4)), map(inet_pton, repeat(AF_INET), group))
     if rdtype == "AAAA":  # inet_pton takes exactly the addresses dnspython takes (tested)
         return map(add, repeat(_head(fixed, 16)), map(inet_pton, repeat(AF_INET6), group))
-    if rdtype == "TXT" and all(map(eq, map(str.count, group, repeat('"')), repeat(2))) \
-            and all(map(str.startswith, group, repeat('"'))) \
-            and all(map(str.endswith, group, repeat('"'))):  # one quoted string each
+    if rdtype == "TXT" and _quoted(group):  # one quoted string each
         values = "\n".join(map(itemgetter(slice(1, -1)), group)).encode().split(b"\n")
         if max(map(len, values)) > 255:
             raise _Outside
@@ -632,6 +631,15 @@ def _encode_group(rdtype: str, group: Sequence[str], reader: _Reader,
                     return _sized(_with_rdlength(map(add, map(_PACK_H, values),
                                                      map(reader.wire, exchanges))), fixed)
     return _sized(map(_ENCODERS[rdtype], repeat(reader), group), fixed)
+
+
+def _quoted(texts: Sequence[str]) -> bool:
+    """Whether each text (without a newline) is one quoted string: starts and ends with a
+    quote, and has no other. (Joined, of two characters at least each: every newline
+    between two quotes, the first and last character quotes, two quotes a text.)"""
+    joined = "\n".join(texts)
+    return (joined[:1] == '"' == joined[-1:] and min(map(len, texts)) > 1
+            and joined.count('"\n"') == len(texts) - 1 and joined.count('"') == 2 * len(texts))
 
 
 def _head(fixed: bytes | None, rdlength: int) -> bytes:
