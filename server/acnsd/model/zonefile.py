@@ -163,6 +163,9 @@ class _Reader:
         self.names: dict[str, WireName] = {}  # by text, relative to self.origin
         # wire forms of names by text (the column readers': no $ORIGIN), owners' among them
         self.wires: dict[str, bytes] = {}
+        # the owners' fields (length octet and wire form) by text (_columns): their wire
+        # forms, when asked, without encoding them again
+        self.fields: dict[str, bytes] = {}
         # owners by text, relative to self.origin: (name, whether in the zone)
         self.owners: dict[str, tuple[WireName, bool]] = {}
         self.ttls: dict[str, int | None] = {}
@@ -185,7 +188,8 @@ class _Reader:
     def wire(self, text: str) -> bytes:
         wire = self.wires.get(text)
         if wire is None:
-            wire = self.wires[text] = self.name(text).wire
+            field = self.fields.get(text)
+            wire = self.wires[text] = self.name(text).wire if field is None else field[1:]
         return wire
 
     def owner(self, text: str) -> tuple[WireName, bool]:
@@ -487,6 +491,7 @@ def _columns(text: str, reader: _Reader) -> Packed | None:
     if "SOA" in types and any(names[owner][1:].lower() != reader.zone_key for owner, rdtype
                               in zip(owner_texts, type_texts, strict=True) if rdtype == "SOA"):
         return None
+    reader.fields = names  # (targets that are owners: an MX's mail, a CNAME's @)
     if len(firsts) == sum(firsts) and ttl_texts.count(ttl_texts[0]) == len(ttl_texts):
         # the usual case, each RRset one line and one TTL: each line's type, class, TTL,
         # size and rdata encoded together, after its owner field
