@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import time
 import types
 
@@ -15,7 +16,7 @@ import dns.rrset
 import pytest
 from acnsd.dns.packed import pack_rrsets
 from acnsd.dns.wire import decode_rrset, encode_rrset
-from acnsd.model import journal, store
+from acnsd.model import journal, recording, store
 from acnsd.model.config import load, record
 from acnsd.model.recording import IMPORTED, FirstContents
 from acnsd.model.store import Store
@@ -150,7 +151,7 @@ def test_a_start_with_unchanged_data_puts_no_zone(env, monkeypatch):
 
     def put_zones(self, zones, **kwargs):
         zones = list(zones)
-        put.extend(name for name, _, _ in zones)
+        put.extend(name for name, _, _, _ in zones)
         return original(self, zones, **kwargs)
 
     monkeypatch.setattr(store.Change, "put_zones", put_zones)
@@ -301,17 +302,48 @@ def test_the_state_follows_the_serials_the_store_decided(env, monkeypatch):
     assert state.serials["a.test"].serial == _serial(recorded, "a.test")
 
 
-def test_a_plan_given_the_stores_serial_differs_from_the_one_built_only_in_it(env, monkeypatch):
-    """The store deciding a serial other than the load's (a first start across a second)
-    changes the plan served in its SOA serial only: origin, nameservers and every other
-    RRset are the ones built."""
+def _store_later(monkeypatch, seconds: float) -> None:
+    """The store's clock `seconds` ahead of the load's."""
+    later = types.SimpleNamespace(**{n: getattr(time, n) for n in dir(time)
+                                     if not n.startswith("_")})
+    later.time = lambda: time.time() + seconds
+    monkeypatch.setattr(store, "time", later)
+
+
+@pytest.mark.parametrize("first_contents", [False, True], ids=["together", "later"])
+def test_a_first_start_serves_its_zones_with_the_serials_they_were_built_with(
+        env, monkeypatch, first_contents):
+    """A first start recording its zones seconds after it built them (100,000 zones take
+    that long) keeps the serials they were built with: the store takes them for the zones
+    it never held, and no plan is made again with another."""
     cfg = _site()
     env.write(cfg)
     loaded = load(env.path, save_state=False)
-    later = types.SimpleNamespace(**{n: getattr(time, n) for n in dir(time)
-                                     if not n.startswith("_")})
-    later.time = lambda: time.time() + 100
-    monkeypatch.setattr(store, "time", later)
+    _store_later(monkeypatch, 100)
+    made_again = []
+    monkeypatch.setattr(recording, "with_serial", lambda plan, serial: made_again.append(plan))
+    later = FirstContents() if first_contents else None
+    recorded = record(loaded, later)
+    if later is not None:
+        later.write()
+    assert made_again == []
+    assert all(map(operator.is_, recorded.plan.zones, loaded.plan.zones))
+    for plan in loaded.plan.zones:
+        name = plan.origin.to_text(omit_final_dot=True)
+        built = decode_rrset(plan.rrsets[-1])[0].serial
+        assert _stored(env, name).serial == built == loaded.state.serials[name].serial
+
+
+def test_a_plan_given_the_stores_serial_differs_from_the_one_built_only_in_it(env, monkeypatch):
+    """The store deciding a serial other than the load's (zones it holds, changed, recorded
+    across a second) changes the plan served in its SOA serial only: origin, nameservers
+    and every other RRset are the ones built."""
+    cfg = _site()
+    env.load(cfg)
+    env.write(cfg, dict.fromkeys(("example.com", "a.test", "b.test"),
+                                 ZONE_TEXT + "new IN A 192.0.2.3\n"))
+    loaded = load(env.path, save_state=False)
+    _store_later(monkeypatch, 100)
     recorded = record(loaded)
     for built, served in zip(loaded.plan.zones, recorded.plan.zones, strict=True):
         assert served.origin is built.origin

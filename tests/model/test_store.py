@@ -350,7 +350,7 @@ def test_put_zones_does_what_put_zone_does_zone_by_zone(zones, now):
                 serials = [change.put_zone(name, zone, digest=digest, now=now).serial
                            for name, zone, digest in batch()]
             with all_.change() as change:
-                assert change.put_zones(batch(), now=now) == serials
+                assert change.put_zones([(*zone, None) for zone in batch()], now=now) == serials
             assert rows(all_) == rows(one)
 
 
@@ -358,26 +358,27 @@ _NOT_SERVED = ["new", "recorded", "imported"]
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(_NOT_SERVED), contents(), st.sampled_from(["d1", "d2"])),
-                max_size=6),
+@given(st.lists(st.tuples(st.sampled_from(_NOT_SERVED), contents(), st.sampled_from(["d1", "d2"]),
+                          st.sampled_from([None, NOW - 5, 3])), max_size=6),
        st.sampled_from([NOW, 0, TOP]))
 def test_serials_first_then_contents_write_what_put_zones_writes(zones, now):
     """A start's two transactions (put_serials, then put_first_contents) leave the rows
     put_zones leaves for zones the store holds no content for, whatever it held of them;
     in between each reads as not served, with its serial, which the put_zones of the next
-    start (after a crash) keeps, leaving the same rows again."""
+    start (after a crash) keeps, leaving the same rows again. A zone the store never held
+    takes the serial its build gave it, when given (the others keep the store's)."""
     names = [f"z{i}.ex.test" for i in range(len(zones))]
 
     def setup(store: Store) -> None:
         with store.change() as change:
-            for i, (how, _, _) in enumerate(zones):
+            for i, (how, _, _, _) in enumerate(zones):
                 if how == "recorded":
                     change.record(names[i], {"account": "a"})
                 elif how == "imported":
                     change.record_serial(names[i], 7 + i, "d1")
 
-    batch = [(names[i], packed(records, zone=names[i]), digest)
-             for i, (_, records, digest) in enumerate(zones)]
+    batch = [(names[i], packed(records, zone=names[i]), digest, built)
+             for i, (_, records, digest, built) in enumerate(zones)]
 
     def rows(store: Store) -> tuple[list, list]:
         return (store._db.execute("SELECT * FROM zones ORDER BY name").fetchall(),
@@ -391,15 +392,19 @@ def test_serials_first_then_contents_write_what_put_zones_writes(zones, now):
                 setup(store)
             with once.change() as change:
                 serials = change.put_zones(batch, now=now)
+            for (how, _, _, built), serial in zip(zones, serials, strict=True):
+                if how != "imported":  # (a recorded default holds no serial)
+                    assert serial == (journal.next_serial(0, now) if built is None else built)
             for store in (later, crashed):
                 with store.change() as change:
-                    assert change.put_serials([(n, d) for n, _, d in batch], now=now) == serials
+                    assert change.put_serials([(n, d, b) for n, _, d, b in batch],
+                                              now=now) == serials
                 assert {z.name: (z.serial, z.served) for z in store.zone_records()} == {
                     name: (serial, False) for name, serial in zip(names, serials, strict=True)}
             with later.change() as change:
                 assert change.put_first_contents(
                     (name, serial, digest, zone)
-                    for (name, zone, digest), serial in zip(batch, serials, strict=True)
+                    for (name, zone, digest, _), serial in zip(batch, serials, strict=True)
                 ) == len(batch)
             with crashed.change() as change:  # the next start: the contents at once
                 assert change.put_zones(batch, now=now + 1) == serials
@@ -416,7 +421,8 @@ def test_first_contents_keep_a_content_put_in_between(tmp_path):
     changed = {("www", "A"): (300, ["192.0.2.2"])}
     with Store.open(tmp_path / "s.db") as store:
         with store.change() as change:
-            serials = change.put_serials([("a.ex.test", "d"), ("b.ex.test", "d")], now=NOW)
+            serials = change.put_serials([("a.ex.test", "d", None), ("b.ex.test", "d", None)],
+                                         now=NOW)
         with store.change() as change:
             made = change.put_zone("a.ex.test", packed(changed, zone="a.ex.test"), digest="e",
                                    now=NOW + 9)
@@ -428,4 +434,4 @@ def test_first_contents_keep_a_content_put_in_between(tmp_path):
         assert set(journal.split_soa(journal.unpack_content(store.zone("a.ex.test").content))[1]
                    ) == set(journal.zone_rrs(packed(changed, zone="a.ex.test"))[1])
         with store.change() as change, pytest.raises(ValueError, match="is served"):
-            change.put_serials([("b.ex.test", "d")])
+            change.put_serials([("b.ex.test", "d", None)])

@@ -102,10 +102,11 @@ def record_state(state: State, plans: Sequence[ZonePlan], state_file: Path,
         first = [] if later is None else [i for i in todo if names[i] not in state.served]
         if first:
             todo = [i for i in todo if names[i] in state.served]
-        serials = change.put_zones((names[i], plans[i].content, state.serials[names[i]].digest)
-                                   for i in todo)
-        serials += change.put_serials((names[i], state.serials[names[i]].digest)
-                                      for i in first)
+        entries = state.serials  # (their serials: as built; a new zone's kept, _first_serial)
+        serials = change.put_zones((names[i], plans[i].content, entries[names[i]].digest,
+                                    entries[names[i]].serial) for i in todo)
+        serials += change.put_serials((names[i], entries[names[i]].digest,
+                                       entries[names[i]].serial) for i in first)
         served = list(plans)
         for i, serial in zip(todo + first, serials, strict=True):
             name, entry = names[i], state.serials[names[i]]

@@ -332,32 +332,33 @@ class Change:
         self._db.execute(_PUT_ZONE, put)
         return Committed(put[1], None)
 
-    def put_zones(self, zones: Iterable[tuple[str, bytes, str | None]], *,
+    def put_zones(self, zones: Iterable[tuple[str, bytes, str | None, int | None]], *,
                   now: int | None = None) -> list[int]:
-        """`put_zone(name, content, digest=digest)` of each (name, content, digest), in order;
-        the serials. The same rules at a cost fit for a first start: the zones the store
-        holds no content for (all of them then) are read in batches and written with one
-        prepared statement."""
+        """`put_zone(name, content, digest=digest)` of each (name, content, digest, built), in
+        order; the serials. The same rules at a cost fit for a first start: the zones the
+        store holds no content for (all of them then) are read in batches and written with
+        one prepared statement. `built`: the serial the zone's build gave it (or None),
+        which a zone the store never held keeps (_first_serial)."""
         zones = list(zones)
         now = int(time.time()) if now is None else now
-        rows = self._rows([name for name, _, _ in zones])
+        rows = self._rows([name for name, _, _, _ in zones])
         serials, new = [], []
-        for name, content, digest in zones:
+        for name, content, digest, built in zones:
             serial, old_digest, served = rows.get(name, (None, None, False))
             if served:
                 serials.append(self._replace_content(name, content, serial, old_digest, digest,
                                                      None, None, now).serial)
             else:
                 new.append(_first_content(name, content, serial, old_digest, digest, None,
-                                          None, now))
+                                          None, now, built))
                 serials.append(new[-1][1])
         self._db.executemany(_PUT_ZONE, sorted(new))  # in key order: B-tree appends
         return serials
 
-    def put_serials(self, zones: Iterable[tuple[str, str]], *,
+    def put_serials(self, zones: Iterable[tuple[str, str, int | None]], *,
                     now: int | None = None) -> list[int]:
-        """The serial `put_zone(name, content, digest=digest)` gives each (name, digest) of a
-        zone the store holds no content for, recorded without the content: the serials
+        """The serial `put_zones` gives each (name, digest, built) of a zone the store holds
+        no content for, recorded without the content: the serials
         first, the contents after (`put_first_contents`). Until its content is written the
         zone reads as not served yet, with that serial and digest, which the next
         `put_zone` of the content built from those inputs keeps: a crash in between loses
@@ -365,13 +366,13 @@ class Change:
         writes none)."""
         zones = list(zones)
         now = int(time.time()) if now is None else now
-        rows = self._rows([name for name, _ in zones])
+        rows = self._rows([name for name, _, _ in zones])
         serials, changed = [], []
-        for name, digest in zones:
+        for name, digest, built in zones:
             serial, old_digest, served = rows.get(name, (None, None, False))
             if served:
                 raise ValueError(f"zone {name} is served: its serial follows its content")
-            new = _first_serial(serial, old_digest, digest, now)
+            new = _first_serial(serial, old_digest, digest, now, built)
             if (new, digest) != (serial, old_digest):
                 changed.append((name, new, digest))
             serials.append(new)
@@ -514,17 +515,22 @@ _BATCH = 500  # names read by one statement (sqlite allows 32766 parameters)
 
 def _first_content(name: str, content: bytes, serial: int | None,
                    old_digest: str | None, digest: str | None, source: str | None,
-                   stamp: str | None, now: int) -> tuple:
+                   stamp: str | None, now: int, built: int | None = None) -> tuple:
     """The row of a zone that gets content when it has none (`put_zone`)."""
-    return (name, _first_serial(serial, old_digest, digest, now), digest,
+    return (name, _first_serial(serial, old_digest, digest, now, built), digest,
             journal.as_read(content), source, stamp)
 
 
 def _first_serial(serial: int | None, old_digest: str | None, digest: str | None,
-                  now: int) -> int:
+                  now: int, built: int | None = None) -> int:
     """The serial of a zone that gets content when it has none: the one recorded when
     recorded with the same digest (a zone imported from the JSON state file, or whose
-    serial `put_serials` recorded), else the next."""
+    serial `put_serials` recorded), else the next. A zone the store never held (no serial
+    recorded) takes `built`, when given: the serial its build gave it, at the time it
+    was built (zonedata: the time then), which the store's `now` would only replace by
+    a later second, every plan of a first start then made again with it."""
+    if serial is None and built is not None:
+        return built
     if serial is None or digest is None or digest != old_digest:
         return journal.next_serial(serial or 0, now)
     return serial
