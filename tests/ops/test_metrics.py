@@ -17,7 +17,7 @@ from acnsd.daemon.metrics import (
     start_exposition,
 )
 from acnsd.daemon.responders import counting_responder
-from acnsd.daemon.serve import _follow_sets
+from acnsd.daemon.serve import Server, _follow_sets
 from acnsd.dns.compiler import compile_plan
 from acnsd.dns.core import Transport
 from acnsd.dns.outcome import Outcome
@@ -145,6 +145,20 @@ def test_the_sets_follow_a_change_zone_by_zone(example):
     zones = [changes.get(z.name, z) for z in loaded.model.zones] + [changes["new.test"]]
     model = dataclasses.replace(loaded.model, zones=tuple(z for z in zones if z is not None))
     assert sets == acns_sets(model) and sets[moved.name] == (moved.account, other)
+
+
+@pytest.mark.parametrize("exposed", [True, False], ids=["exposition", "none"])
+def test_a_server_keeps_the_zones_sets_only_for_an_exposition(example, exposed):
+    """What the per-set query counts need, a map of every zone to its set (~4 MiB at
+    100,000 zones), is kept by a server with a metrics exposition, and only then."""
+    loaded, _ = example
+    server_config = dataclasses.replace(loaded.model.server,
+                                        metrics=("127.0.0.1", 0) if exposed else None)
+    loaded = dataclasses.replace(loaded, model=dataclasses.replace(loaded.model,
+                                                                   server=server_config))
+    server = Server(str(REPO / "config" / "acnsd.yaml"), loaded, compile_plan(loaded.plan))
+    assert server.metrics.state.sets == (acns_sets(loaded.model) if exposed else {})
+    assert acns_sets(loaded.model)
 
 
 def test_zones_compiled_on_a_query_are_counted(example):
