@@ -31,11 +31,12 @@ from ..model.chunked import Chunked, Where
 from ..model.config import Loaded, plan_views
 from ..model.recording import Writer, record_change
 from ..model.state import State
-from ..model.types import Account, Model, ResolvedZone, ZoneConfig, zone_id, zone_id_octets
+from ..model.types import Account, Model, ResolvedZone, ZoneConfig, zone_id
 from ..model.zonedata import build_zone, read_zone_file
 from .change import Change, Verdict
 from .index import ModelIndex, Recorded
 from .rules import Locate, apply, check
+from .zoneids import ZoneIds
 
 __all__ = ["Committed", "Pipeline", "combined"]
 
@@ -75,7 +76,7 @@ class Pipeline:
         self._where = Where(self.model.zones, _name)
         self._config_where = {account.id: Where(account.zones, _name) for account in accounts}
         self._order = {account.id: i for i, account in enumerate(loaded.model.accounts)}
-        self._by_id = {zone_id_octets(zone.name): zone.name for zone in loaded.model.zones}
+        self._by_id = ZoneIds(zone.name for zone in loaded.model.zones)
         self.catalogs = Catalogs(loaded.model)
 
     def zone_named(self, zid: str) -> str | None:
@@ -201,7 +202,7 @@ class Pipeline:
                 continue
             remove.append(name)
             changed.setdefault(before.account, Edits()).remove.append(name)
-            self._by_id.pop(zone_id_octets(name), None)
+            self._by_id.discard(name)
         removed = set(remove)
         for name, zone in verdict.zones.items():
             if zone is None:
@@ -219,7 +220,7 @@ class Pipeline:
                 insert.append((self._last_before(account_id, ends, removed), zone))
                 edits.insert.append((self._last(account_id, ends, removed), config))
                 ends[account_id] = name
-            self._by_id[zone_id_octets(name)] = name
+            self._by_id.add(name)
         for account_id, edits in changed.items():
             position = self._order[account_id]
             entry = self.index.account(account_id)
