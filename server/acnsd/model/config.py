@@ -57,7 +57,9 @@ class Loaded:
     model: Model
     plan: ServePlan
     warnings: list[Problem] = field(default_factory=list)
-    records: dict[str, int] = field(default_factory=dict)  # zone → records its files hold
+    # zone → records its files hold (an index built of the load takes it over and keeps
+    # it up to date: control/index.py)
+    records: dict[str, int] = field(default_factory=dict)
     # the configuration's YAML files read, each as it was when read: acnsd.yaml (tree.MAIN)
     # and the directory layout's files, by the names their YAML paths give them
     sources: Mapping[str, Stamp] = field(default_factory=dict)
