@@ -248,8 +248,9 @@ def _account_key(problem: Problem) -> str | None:
 
 def unresolved(account: Account, zone: ZoneConfig) -> ResolvedZone:
     """A zone whose nameservers could not be decided, for reading its zone file only."""
-    return ResolvedZone(account.id, zone.name, zone.file, "", None, (), "", NS_TTL_DEFAULT,
-                        SOA_DEFAULTS, False, zone.vanity_name_servers, zone.source, zone.at)
+    return ResolvedZone.of(account.id, zone.name, zone.file, "", None, (), "",
+                           NS_TTL_DEFAULT, SOA_DEFAULTS, False, zone.vanity_name_servers,
+                           zone.source, zone.at)
 
 
 def owned(problem: Problem, account_at: Callable[[int], str | None]) -> Problem:
