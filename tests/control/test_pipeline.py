@@ -78,8 +78,8 @@ def pathless(model: Model) -> dict[str, Any]:
     """A model's zones and addresses, without the YAML paths (the pipeline renumbers the
     paths of the zones after a deleted one only in its index), and a zone's settings from
     the zone defaults alike whether received now or recorded before."""
-    zones = {z.name: dataclasses.replace(z, source="", at="",
-                                         reason=z.reason.replace(" (recorded)", ""))
+    zones = {z.name: dataclasses.replace(z.with_reason(z.reason.replace(" (recorded)", "")),
+                                         source="", at="")
              for z in model.zones}
     accounts = {a.id: dataclasses.replace(a, path="", zones=tuple(
         sorted((dataclasses.replace(z, source="", at="") for z in a.zones), key=lambda z: z.name)))

@@ -16,6 +16,7 @@ file's bytes, the fast reader.
 from __future__ import annotations
 
 import gc
+import hashlib
 import io
 import os
 import socket
@@ -118,7 +119,7 @@ def test_a_loaded_zone_is_held_packed(env):
         held += [item] if isinstance(item, WireRRset | WireName) else []
         stack += gc.get_referents(item)
     assert len(loaded.plan.zones) == 2 and held == []
-    files = {name: cached.content.content for (_, name), cached in zonedata._cache.items()}
+    files = {name: cached.content.content for name, cached in zonedata._cache.items()}
     assert {p.origin.to_text(): p.file for p in loaded.plan.zones} == {
         "example.com.": files["example.com"], "other.org.": files["other.org"]}
     assert all(p.file is files[p.origin.to_text()[:-1]] for p in loaded.plan.zones)
@@ -152,11 +153,52 @@ def test_each_zone_is_built_before_the_next_files_are_read(env, monkeypatch):
 
 def test_the_cache_holds_only_the_configured_files(env):
     env.load(_cfg("example.com", "other.org"))
-    cached = {str(path) for path, _ in zonedata._cache}
-    assert str(env.root / "zones" / "other.org.zone") in cached
+    cached = {name: cached.path for name, cached in zonedata._cache.items()}
+    assert cached["other.org"] == str(env.root / "zones" / "other.org.zone")
     env.load(_cfg("example.com"))
-    assert {str(path) for path, _ in zonedata._cache} == {
-        str(env.root / "zones" / "example.com.zone")}
+    assert {name: cached.path for name, cached in zonedata._cache.items()} == {
+        "example.com": str(env.root / "zones" / "example.com.zone")}
+
+
+def test_a_zone_given_another_file_is_cached_with_that_file_only(env):
+    """The cache holds a zone's file by the zone's name, with its path (memory: no key
+    tuple a zone): a zone that reads another file reads it, and the old one is let go."""
+    cfg = _cfg("example.com")
+    edited = DEFAULT_ZONE.replace("192.0.2.2", "192.0.2.9")
+    env.write(cfg, {"other": edited})  # (a file of no zone: other.zone)
+    env.load()
+    cfg["accounts"][0]["zones"][0]["file"] = "other.zone"
+    loaded = env.load(cfg)
+    assert [rd.address for rd in rrsets(loaded, "example.com")[("www.example.com", "A")]] \
+        == ["192.0.2.9"]
+    assert {name: cached.path for name, cached in zonedata._cache.items()} == {
+        "example.com": str(env.root / "zones" / "other.zone")}
+    assert zonedata.file_stamp(env.root / "zones" / "example.com.zone", "example.com") is None
+    assert not zonedata.file_unchanged(env.root / "zones" / "example.com.zone", "example.com")
+
+
+def test_a_cached_file_keeps_the_sha256_of_its_bytes_as_octets(env):
+    """A zone file's SHA-256 is held as its 32 octets (memory: ~50 bytes less a zone than
+    its 64 hex digits), and spelled as those digits where a digest is asked for."""
+    env.load(_cfg("example.com"))
+    path = env.root / "zones" / "example.com.zone"
+    content = zonedata._cache["example.com"].content
+    assert content.sha256 == hashlib.sha256(path.read_bytes()).digest()
+    assert content.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    stamp = zonedata.file_stamp(path, "example.com")
+    assert stamp is not None and stamp[3] == content.digest
+    assert zonedata.ZoneFile(b"", None, 0).digest is None
+
+
+def test_the_zones_names_share_their_common_labels(env):
+    """A zone's name (its plan's origin) shares its labels but the first with the other
+    zones' names (memory: 10^5 names ending in `test` held one `test` each), and the
+    cache of names made is bounded (it held every zone's)."""
+    loaded = env.load(_cfg("a.example.test", "b.example.test", "c.test"))
+    origins = {p.origin.to_text(): p.origin.labels for p in loaded.plan.zones}
+    a, b, c = (origins[n] for n in ("a.example.test.", "b.example.test.", "c.test."))
+    assert a[1] is b[1] and a[2] is b[2] is c[1]
+    assert zonedata._origin.cache_info().maxsize <= 4096
 
 
 def test_zones_without_automatic_addresses_share_one_empty_auto_left_empty(env):
@@ -176,7 +218,7 @@ def test_a_cached_file_keeps_its_stamp_whole(mtime_ns, size, inode, read_at):
     """A cached file's stamp is packed in one octet string (memory): every value stat and
     time.time_ns() can give comes back as it went in."""
     content = zonedata.ZoneFile(b"", None, 0)
-    cached = zonedata._Cached.of((mtime_ns, size, inode), read_at, content)
+    cached = zonedata._Cached.of("a.zone", (mtime_ns, size, inode), read_at, content)
     assert (cached.stamp, cached.read_at, cached.content) == ((mtime_ns, size, inode),
                                                               read_at, content)
 

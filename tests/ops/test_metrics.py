@@ -139,7 +139,8 @@ def test_the_sets_follow_a_change_zone_by_zone(example):
     sets = acns_sets(loaded.model)
     moved, removed = [z for z in loaded.model.zones if z.name in sets][:2]
     other = next(pair[1] for pair in sets.values() if pair[1] != moved.ns_set)
-    changes = {moved.name: dataclasses.replace(moved, ns_set=other), removed.name: None,
+    elsewhere = dataclasses.replace(moved.resolution, ns_set=other)
+    changes = {moved.name: dataclasses.replace(moved, resolution=elsewhere), removed.name: None,
                "new.test": dataclasses.replace(moved, name="new.test")}
     _follow_sets(sets, changes)
     zones = [changes.get(z.name, z) for z in loaded.model.zones] + [changes["new.test"]]

@@ -216,7 +216,9 @@ class ModelIndex:
         self.accounts_dir = accounts_dir  # None: the single file layout
         self._accounts: dict[str, AccountEntry] = {}
         self._order: list[str] = []  # account ids in file order
-        # a list of zones's key → its places, or the name of its only zone (ZoneEntry)
+        # a list of zones's key → its places, or the name of its only zone (ZoneEntry); but
+        # the zone file named after its only zone (`<zone>.yaml`, as the directory layout
+        # names them): its zone's entry says it (_list; a dict of 10^5 is 3.7 MiB)
         self._positions: dict[str, _Positions | str] = {}
         self._counts: Counter[str] = Counter()  # account → its zones
         self._zones: dict[str, ZoneEntry] = {}
@@ -224,7 +226,8 @@ class ModelIndex:
         self._on_set: dict[tuple[str, int], set[str]] = {}
         # zone file → the zones reading it (a one-element set costs 216 bytes, a 1-tuple
         # 48: one per zone); changing it copies the zones of that file. The file as its
-        # zones' configurations hold it: that string, not one more a zone
+        # zones' configurations hold it: that string, not one more a zone. A zone reading
+        # its own file (`<zone>.zone`) is not in it: its entry says it (zones_reading)
         self._files: dict[str, Names] = {}
         self._owners: dict[str, tuple[Any, ...]] = {}  # R3: ("standard", i) | ("custom",
         # account) | ("vanity", zone, k)
@@ -246,7 +249,12 @@ class ModelIndex:
     @classmethod
     def build(cls, loaded: Loaded, recorded: Recorded) -> ModelIndex:
         """The index of what load() accepted, `recorded` the decisions it was made with
-        (after it: load(save_state=True) records what it decided)."""
+        (after it: load(save_state=True) records what it decided).
+
+        The maps of one entry a zone that it is given as dicts, `loaded.records` and
+        `recorded.zones`, it takes over rather than copies (a dict of 10^5 zones is 3.7
+        MiB): the load and the State they come from follow its changes (a pipeline's
+        State is read for its serials only, a load's records by this alone)."""
         model = loaded.model
         index = cls(model.config_file, model.server, model.accounts_dir)
         resolved = {zone.name: zone for zone in model.zones}
@@ -263,7 +271,7 @@ class ModelIndex:
         for address in model.addresses.values():
             index._put_address(address)
         # the entries themselves are shared: neither side changes one in place (state.py)
-        index._recorded = dict(recorded.zones)
+        index._recorded = _taken(recorded.zones)
         index._assigned = dict(recorded.addresses)
         index._released = dict(recorded.released)
         index._held = dict(reserved_addresses(model.server))
@@ -274,7 +282,7 @@ class ModelIndex:
         for family, networks in (("ipv4", model.server.ipv4_pools),
                                  ("ipv6", model.server.ipv6_pools)):
             index._alloc[family] = _Allocator(Pool(networks), index._held, index._kept)
-        index._records = dict(loaded.records)
+        index._records = _taken(loaded.records)
         index.records_total = sum(index._records.values())
         return index
 
@@ -318,7 +326,7 @@ class ModelIndex:
             key = join_path(self._accounts[account_id].account.path, "zones")
         else:
             key = zone_file(self.accounts_dir, account_id, zone_file_stem(name) + ".yaml")
-        held = self._positions.get(key)
+        held = self._list(key)
         if isinstance(held, _Positions):
             return held.path(held.next), (held.prefix, held.next)
         prefix, seq = self._positions_of(key).prefix, 0 if held is None else 1
@@ -335,7 +343,13 @@ class ModelIndex:
 
     def zones_reading(self, file: str | os.PathLike[str]) -> set[str]:
         """The zones whose zone file is `file`."""
-        return set(names_of(self._files.get(str(file), ())))
+        file = str(file)
+        zones = set(names_of(self._files.get(file, ())))
+        name = _named(file, ".zone")
+        entry = self._zones.get(name) if name else None
+        if entry is not None and entry.config.file == file:
+            zones.add(name)
+        return zones
 
     def nearest_zone_above(self, name: str) -> str | None:
         """The longest zone name that is a proper suffix of `name`."""
@@ -452,7 +466,7 @@ class ModelIndex:
         self._drop_zone(entry)
         positions = entry.positions
         if positions is None:  # the only zone of its list
-            del self._positions[self._list_key(entry.config.path)]
+            self._positions.pop(self._list_key(entry.config.path), None)
         else:
             positions.remove(entry.seq)
             if not positions:  # (a zone file left without zones is removed)
@@ -516,12 +530,13 @@ class ModelIndex:
         self._counts[account_id] += 1
         key = self._list_key(zone.path)
         key = files.get(key, key)
-        held = self._positions.get(key)
+        held = self._list(key)
         if held is None:
             if not zone.path.endswith("[0]"):
                 raise ValueError(f"zone {zone.name} is at {zone.path}, not at the end of its "
                                  f"list ({_prefix(zone.path)}[0])")
-            self._positions[key] = zone.name
+            if self.accounts_dir is None or _named(key, ".yaml") != zone.name:
+                self._positions[key] = zone.name
             return None, 0
         if isinstance(held, str):  # a second zone: the first one's places made
             positions = self._positions[key] = self._positions_of(key)
@@ -535,6 +550,17 @@ class ModelIndex:
             raise ValueError(f"zone {zone.name} is at {zone.path}, not at the end of its "
                              f"list ({positions.path(seq)})")
         return positions, seq
+
+    def _list(self, key: str) -> _Positions | str | None:
+        """What _positions holds for the list `key`, or, for a zone file named after a
+        zone (`<zone>.yaml`) that it holds alone, that zone's name."""
+        held = self._positions.get(key)
+        if held is None and self.accounts_dir is not None:
+            name = _named(key, ".yaml")
+            entry = self._zones.get(name) if name else None
+            if entry is not None and entry.positions is None and entry.config.source == key:
+                return name
+        return held
 
     def _list_key(self, path: str) -> str:
         """The key in _positions of the list of the zone at YAML path `path`: its file's
@@ -563,8 +589,9 @@ class ModelIndex:
         if key[1] is not None:
             self._on_set.setdefault(key, set()).add(name)  # type: ignore[arg-type]
         file = str(entry.config.file)
-        held = self._files.get(file)
-        self._files[file] = name if held is None else (*names_of(held), name)
+        if _named(file, ".zone") != name:  # (its own file: zones_reading finds it)
+            held = self._files.get(file)
+            self._files[file] = name if held is None else (*names_of(held), name)
         for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
             self._owners.setdefault(use.name, ("vanity", name, k))
 
@@ -579,11 +606,12 @@ class ModelIndex:
         if key[1] is not None:
             _discard(self._on_set, key, name)
         file = str(entry.config.file)
-        left = tuple(n for n in names_of(self._files[file]) if n != name)
-        if left:
-            self._files[file] = as_names(left)
-        else:
-            del self._files[file]
+        if _named(file, ".zone") != name:
+            left = tuple(n for n in names_of(self._files[file]) if n != name)
+            if left:
+                self._files[file] = as_names(left)
+            else:
+                del self._files[file]
         for k, use in enumerate(vanity_occurrences(entry.config, key[0])):
             if self._owners.get(use.name) == ("vanity", name, k):
                 del self._owners[use.name]
@@ -616,6 +644,14 @@ class ModelIndex:
 
     # --- comparing ------------------------------------------------------------------------
 
+    def _zone_files(self) -> dict[str, set[str]]:
+        """Every zone file with the zones reading it."""
+        files = {file: set(names_of(held)) for file, held in self._files.items()}
+        for name, entry in self._zones.items():
+            if _named(entry.config.file, ".zone") == name:
+                files.setdefault(entry.config.file, set()).add(name)
+        return files
+
     def facts(self) -> dict[str, Any]:
         """Everything the index knows, in a form that does not depend on how it came to
         know it (paths as they are, allocation cursors at the next free host)."""
@@ -625,7 +661,7 @@ class ModelIndex:
             "zones": {name: (e.config, e.resolved) for name, e in zones.items() if e},
             "below": self._below,
             "on_set": self._on_set,
-            "files": {file: set(names_of(held)) for file, held in self._files.items()},
+            "files": self._zone_files(),
             "owners": {name: use.use for name in self._owners if (use := self.owner(name))},
             "addresses": self._addresses,
             "served": self._served,
@@ -639,6 +675,18 @@ class ModelIndex:
             "records": self._records,
             "records_total": self.records_total,
         }
+
+
+def _named(file: str, suffix: str) -> str:
+    """The zone a file `<zone><suffix>` is named after ("": none)."""
+    base = file.rpartition(os.sep)[2]
+    return base[:-len(suffix)] if base.endswith(suffix) else ""
+
+
+def _taken(entries: Mapping[str, Any]) -> dict[str, Any]:
+    """`entries` as the index's own dict: the same one when it is a dict (ModelIndex.build
+    takes it over), else a copy."""
+    return entries if isinstance(entries, dict) else dict(entries)
 
 
 def _prefix(path: str) -> str:

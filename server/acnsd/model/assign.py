@@ -265,7 +265,7 @@ def as_recorded(zone: ResolvedZone) -> ResolvedZone:
     """The zone as the next load resolves it, once what it received is recorded."""
     if zone.reason != default_reason(True):
         return zone
-    return dataclasses.replace(zone, reason=default_reason(False))
+    return zone.with_reason(default_reason(False))
 
 
 def available_sets(sets: dict[int, tuple[str, ...]]) -> set[int]:
@@ -457,7 +457,7 @@ def finish(zone: ZoneConfig, account_id: str, decision: Decision,
     s = zone.dns_settings
     rec_soa = recorded.get("soa")
     soa = _merge_soa(s.soa, Soa(**rec_soa) if isinstance(rec_soa, dict) else None, SOA_DEFAULTS)
-    return ResolvedZone(
+    return ResolvedZone.of(
         account=account_id,
         name=zone.name,
         file=zone.file,

@@ -57,7 +57,9 @@ class Loaded:
     model: Model
     plan: ServePlan
     warnings: list[Problem] = field(default_factory=list)
-    records: dict[str, int] = field(default_factory=dict)  # zone → records its files hold
+    # zone → records its files hold (an index built of the load takes it over and keeps
+    # it up to date: control/index.py)
+    records: dict[str, int] = field(default_factory=dict)
     # the configuration's YAML files read, each as it was when read: acnsd.yaml (tree.MAIN)
     # and the directory layout's files, by the names their YAML paths give them
     sources: Mapping[str, Stamp] = field(default_factory=dict)
@@ -246,8 +248,9 @@ def _account_key(problem: Problem) -> str | None:
 
 def unresolved(account: Account, zone: ZoneConfig) -> ResolvedZone:
     """A zone whose nameservers could not be decided, for reading its zone file only."""
-    return ResolvedZone(account.id, zone.name, zone.file, "", None, (), "", NS_TTL_DEFAULT,
-                        SOA_DEFAULTS, False, zone.vanity_name_servers, zone.source, zone.at)
+    return ResolvedZone.of(account.id, zone.name, zone.file, "", None, (), "",
+                           NS_TTL_DEFAULT, SOA_DEFAULTS, False, zone.vanity_name_servers,
+                           zone.source, zone.at)
 
 
 def owned(problem: Problem, account_at: Callable[[int], str | None]) -> Problem:

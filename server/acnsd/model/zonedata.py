@@ -86,16 +86,21 @@ _INCLUDE = re.compile(rb"\$include", re.IGNORECASE)
 @dataclass(frozen=True, slots=True)
 class ZoneFile:
     """A parsed zone file: its RRsets packed in one octet string (dns/packed.py), as the
-    readers give them, shared by every load that finds the file unchanged; `digest` is the
-    SHA-256 of its bytes (None when it has a $INCLUDE: the included files are not covered,
-    so such a file is neither cached nor digested by its bytes); `count`, the records
-    (rdatas) in it, equal ones once (counted once per file read: a reload finds most files
-    unchanged). A zone is built of the packed form (build_zone): a first start decodes
-    the RRsets of none but the files whose apex SOA or NS it replaces."""
+    readers give them, shared by every load that finds the file unchanged; `sha256` is the
+    SHA-256 of its bytes, 32 octets (None when it has a $INCLUDE: the included files are
+    not covered, so such a file is neither cached nor digested by its bytes); `count`, the
+    records (rdatas) in it, equal ones once (counted once per file read: a reload finds
+    most files unchanged). A zone is built of the packed form (build_zone): a first start
+    decodes the RRsets of none but the files whose apex SOA or NS it replaces."""
 
     content: bytes
-    digest: str | None
+    sha256: bytes | None  # (as 64 hex digits: ~50 bytes more, one per zone)
     count: int
+
+    @property
+    def digest(self) -> str | None:
+        """The SHA-256 of its bytes as 64 hex digits (what a serial's digest covers)."""
+        return None if self.sha256 is None else self.sha256.hex()
 
     @property
     def records(self) -> ZoneFileData:
@@ -109,16 +114,18 @@ _PACKED_STAMP = struct.Struct(">qQQq")  # mtime_ns, size, inode, read_at
 
 @dataclass(frozen=True, slots=True)
 class _Cached:
-    """A zone file's content as read, with its (mtime_ns, size, inode) then and when it
-    was read (time.time_ns()), packed in one octet string: four ints would be four more
-    objects per zone (~120 bytes)."""
+    """A zone file's content as read for a zone, with its path, its (mtime_ns, size,
+    inode) then and when it was read (time.time_ns()), packed in one octet string: four
+    ints would be four more objects per zone (~120 bytes)."""
 
+    path: str  # (the zone's own string: ResolvedZone.file)
     packed: bytes
     content: ZoneFile
 
     @classmethod
-    def of(cls, stamp: tuple[int, int, int], read_at: int, content: ZoneFile) -> _Cached:
-        return cls(_PACKED_STAMP.pack(*stamp, read_at), content)
+    def of(cls, path: str, stamp: tuple[int, int, int], read_at: int,
+           content: ZoneFile) -> _Cached:
+        return cls(path, _PACKED_STAMP.pack(*stamp, read_at), content)
 
     @property
     def stamp(self) -> tuple[int, int, int]:
@@ -135,10 +142,11 @@ class _Cached:
         return self.stamp == stamp and stamp[0] < self.read_at - _SETTLED_NS
 
 
-# Parsed zone files by (path, zone name): a reload or a management change re-parses only the
-# files that changed. Holds only the files of the last configuration loaded
-# (read_zone_files drops the others, and the built zones of the others).
-_cache: dict[tuple[str, str], _Cached] = {}
+# Parsed zone files by zone name, each with its path (a zone reads one file: a key of
+# (path, name) was a tuple more a zone, ~64 bytes): a reload or a management change
+# re-parses only the files that changed. Holds only the files of the last configuration
+# loaded (read_zone_files drops the others, and the built zones of the others).
+_cache: dict[str, _Cached] = {}
 # A file whose (mtime, size, inode) is unchanged is taken as unchanged without reading it
 # only if it was last modified this long before it was read: a file rewritten within the
 # file system's timestamp granularity keeps its mtime, so a recent one is read again and
@@ -213,9 +221,9 @@ def zone_files(zones: Sequence[ResolvedZone], server: ServerConfig, locate: Loca
                 records += content.count
             yield zone, content, errs
     if earlier:
-        keep = {(str(zone.file), zone.name) for zone in zones}
-        for key in [k for k in earlier if k not in keep]:
-            _cache.pop(key, None)
+        keep = {zone.name: str(zone.file) for zone in zones}
+        for name in [n for n in earlier if keep.get(n) != _cache[n].path]:
+            _cache.pop(name, None)
     for name in [n for n in _built if n not in read]:
         _built.pop(name, None)
 
@@ -250,7 +258,7 @@ def _read_ahead(zones: Sequence[ResolvedZone], server: ServerConfig,
     texts, origins = [], []
     for zone in zones:
         key = (str(zone.file), zone.name)
-        if key in _cache or key in read:
+        if _cached(*key) is not None or key in read:
             continue
         try:
             read_at = time.time_ns()
@@ -280,8 +288,7 @@ def file_unchanged(path: str | os.PathLike[str], zone: str) -> bool:
     settled when read, with the same stat and the same bytes now (read and hashed, not
     parsed). A file not read yet, or with $INCLUDEs (whose included files no stamp
     covers), is taken as changed."""
-    key = (str(path), zone)
-    cached = _cache.get(key)
+    cached = _cached(str(path), zone)
     if cached is None:
         return False
     try:
@@ -295,24 +302,30 @@ def file_unchanged(path: str | os.PathLike[str], zone: str) -> bool:
     # modified too shortly before it was read for its stat to vouch for it ("racy git"):
     # its bytes do, when they are the same, as a read would find them (_read_zone_file)
     # without parsing or committing it again
-    if cached.stamp != stamp or cached.content.digest is None:
+    if cached.stamp != stamp or cached.content.sha256 is None:
         return False
     try:
-        raw = _read_bytes(key[0], st.st_size, st.st_size)
+        raw = _read_bytes(cached.path, st.st_size, st.st_size)
     except OSError:
         return False
     return (len(raw) == st.st_size
-            and _renewed(key, cached, stamp, read_at, hashlib.sha256(raw).hexdigest()))
+            and _renewed(zone, cached, stamp, read_at, hashlib.sha256(raw).digest()))
 
 
-def _renewed(key: tuple[str, str], cached: _Cached, stamp: tuple[int, int, int],
-             read_at: int, digest: str) -> bool:
+def _cached(path: str, zone: str) -> _Cached | None:
+    """The file `path` as cached for `zone`, if it is the file cached for it."""
+    cached = _cache.get(zone)
+    return cached if cached is not None and cached.path == path else None
+
+
+def _renewed(zone: str, cached: _Cached, stamp: tuple[int, int, int],
+             read_at: int, sha256: bytes) -> bool:
     """Whether the file's bytes read at `read_at` with the stat `stamp`, whose SHA-256 is
-    `digest`, are those `cached` holds: then that content is cached with this read's
-    stamp (which vouches for it once settled)."""
-    if cached.content.digest != digest:
+    `sha256`, are those `cached` holds for `zone`: then that content is cached with this
+    read's stamp (which vouches for it once settled)."""
+    if cached.content.sha256 != sha256:
         return False
-    _cache[key] = _Cached.of(stamp, read_at, cached.content)
+    _cache[zone] = _Cached.of(cached.path, stamp, read_at, cached.content)
     return True
 
 
@@ -320,14 +333,14 @@ def file_stamp(path: str | os.PathLike[str], zone: str) -> tuple[int, int, int, 
     """What the zone file `path` of zone `zone` was when last read for it: (mtime_ns, size,
     inode, SHA-256 of its bytes, time.time_ns() when read); None when it was not read, or
     has $INCLUDEs (whose included files no stamp covers)."""
-    cached = _cache.get((str(path), zone))
+    cached = _cached(str(path), zone)
     if cached is None or cached.content.digest is None:
         return None
     return (*cached.stamp, cached.content.digest, cached.read_at)
 
 
 # What read_zone_files keeps between loads: the parsed files and the zones built of them
-ReadFiles = tuple[dict[tuple[str, str], _Cached], dict[str, _Built]]
+ReadFiles = tuple[dict[str, _Cached], dict[str, _Built]]
 
 
 def read_files() -> ReadFiles:
@@ -360,8 +373,8 @@ def _read_counted(zone: ResolvedZone, server: ServerConfig, locate: Locate, reco
     passed)."""
     limit = _record_limit(zone, server.limits, records)
     try:
-        content, problems = _read_zone_file(zone, _origin(zone.name), locate, server,
-                                            limit, ahead.pop((str(zone.file), zone.name), None))
+        content, problems = _read_zone_file(zone, locate, server, limit,
+                                            ahead.pop((str(zone.file), zone.name), None))
     except TooManyRecords as exc:
         # (the total is the server's: no account is told which zones passed it)
         return None, [Problem(str(exc), file=exc.file or str(zone.file), line=exc.line,
@@ -389,13 +402,13 @@ def _record_limit(zone: ResolvedZone, limits: Limits, records: int) -> RecordLim
                        "server.limits.max_records_per_zone); reading stopped here")
 
 
-def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
-                    server: ServerConfig,
+def _read_zone_file(zone: ResolvedZone, locate: Locate, server: ServerConfig,
                     limit: RecordLimit, ahead: _Ahead | None = None
                     ) -> tuple[ZoneFile | None, list[Problem]]:
     """Parse a zone's RFC 1035 master file: with the fast reader when the file is in its
     subset, else (and for every error) with dnspython's. TooManyRecords when its records
-    pass `limit`. `ahead`: the file as _read_ahead read it."""
+    pass `limit`. `ahead`: the file as _read_ahead read it. (The zone's name is made a
+    dns.name only to parse: a file found unchanged needs none.)"""
     path = str(zone.file)
     most = server.limits.max_zone_file_bytes
     try:
@@ -408,24 +421,23 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
         if problem is not None:
             return None, [problem]
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-        key = (path, zone.name)
-        cached = _cache.get(key)
+        cached = _cached(path, zone.name)
         if cached is not None and cached.vouches(stamp):
             return _within(cached.content, limit)
         raw = _read_bytes(path, st.st_size, most) if ahead is None else ahead.raw
         if len(raw) > most:
             return None, [_too_large(zone, most)]
-        digest = hashlib.sha256(raw).hexdigest()
-        if cached is not None and _renewed(key, cached, stamp, read_at, digest):
+        digest = hashlib.sha256(raw).digest()
+        if cached is not None and _renewed(zone.name, cached, stamp, read_at, digest):
             return _within(cached.content, limit)
         if ahead is not None and ahead.newlines < limit.count:  # parse would not count
             data = ahead.data
         else:
-            data = (zonefile.parse(raw.decode("ascii"), origin, limit)
+            data = (zonefile.parse(raw.decode("ascii"), _origin(zone.name), limit)
                     if raw.isascii() else None)
         if data is None:
             with includes.confined(zone.file, server.zones_dir, most - len(raw), most):
-                data = pack_rrsets(_read_with_dnspython(raw, path, origin, limit))
+                data = pack_rrsets(_read_with_dnspython(raw, path, _origin(zone.name), limit))
     except FileNotFoundError:
         return None, [locate(f"{zone.path}.file", f"zone file {zone.file} of zone "
                              f"{zone.name} does not exist", None)]
@@ -444,7 +456,7 @@ def _read_zone_file(zone: ResolvedZone, origin: dns.name.Name, locate: Locate,
     if b"$" in raw and _INCLUDE.search(raw):  # (a single byte is much the faster to find)
         return ZoneFile(data[0], None, data[1]), []
     content = ZoneFile(data[0], digest, data[1])
-    _cache[key] = _Cached.of(stamp, read_at, content)
+    _cache[zone.name] = _Cached.of(path, stamp, read_at, content)
     return content, []
 
 
@@ -757,12 +769,23 @@ def _hidden_by(owner: dns.name.Name, origin: dns.name.Name,
     return None
 
 
-@functools.lru_cache(maxsize=1 << 20)  # every zone: a first load reads, then builds them
+# (a load reads a zone's file at most _AHEAD zones before it builds the zone: zone_files;
+# a bound of 10^5 zones kept ~90 bytes a zone, the cache's own, for as long as it ran)
+@functools.lru_cache(maxsize=1024)
 def _origin(zone_name: str) -> dns.name.Name:
     """A zone's name (checked by the schema: plain ASCII presentation form, no escapes, so
     its labels are its dot-separated parts), without dns.name.from_text's parsing; made
-    once for the reading of its file and the building of its plan (names are immutable)."""
-    return dns.name.Name([*zone_name.encode().split(b"."), b""])
+    once for the reading of its file and the building of its plan (names are immutable),
+    its labels but the first shared with the other zones' names (`_label`)."""
+    first, *rest = zone_name.encode().split(b".")
+    return dns.name.Name([first, *map(_label, rest), b""])
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(label: bytes) -> bytes:
+    """One object for a label that many zone names end with (`test` in 10^5 names: ~40
+    bytes each)."""
+    return label
 
 
 @functools.lru_cache(maxsize=4096)
