@@ -31,6 +31,7 @@ from apikit import (
     wait_until,
 )
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
@@ -129,9 +130,14 @@ def submit(driver: WebDriver, form: str, fields: dict[str, str] | None = None,
 
 
 def click(driver: WebDriver, element) -> None:
+    """Click and wait until the page is replaced. While the next document comes in,
+    Chromium may answer a question about the old page's element with an error of its own
+    ("Node with given id does not belong to the document") instead of "stale": such an
+    answer is asked again, not taken as a failure."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+        expected_conditions.staleness_of(page))
 
 
 def flashes(driver: WebDriver) -> list[str]:
