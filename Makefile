@@ -17,7 +17,9 @@ $(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/pip
+# (setup.py builds the C reader of zone files, server/acnsd/model/_zonefast.c, when a C
+# compiler is there: an edit of it installs again)
+$(STAMP): pyproject.toml setup.py server/acnsd/model/_zonefast.c | $(BIN)/pip
 	$(BIN)/pip install --quiet -e '.[fast]'
 	touch $(STAMP)
 
