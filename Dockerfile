@@ -1,13 +1,17 @@
 # syntax=docker/dockerfile:1
 # acnsd container image. Build: docker build -t acnsd .
-# Stage 1 builds the acnsd wheel and collects the wheels of its dependencies; stage 2
-# installs them from that directory only (no index, no compiler) and runs as `acnsd`.
+# Stage 1 builds the acnsd wheel (with its C reader of zone files: gcc) and collects the
+# wheels of its dependencies; stage 2 installs them from that directory only (no index, no
+# compiler) and runs as `acnsd`.
 # tests/ops/test_dockerfile.py lints this file with hadolint and replays its install
 # and start steps in a fresh virtual environment.
 
 FROM python:3.11-slim AS build
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY server ./server
 RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[fast]'
 
