@@ -26,7 +26,6 @@ dnsperf or acnsd (or, with --require-all, a peer) is missing.
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import shutil
 import signal
@@ -59,13 +58,13 @@ from benchmarks.run import machine
 from benchmarks.scale_report import markdown, targets
 from benchmarks.servers import (
     HOST,
-    REPO,
     SERVERS,
     Acnsd,
     Layout,
     Running,
     Server,
     ServerError,
+    build_tree,
     free_port,
     spawn,
 )
@@ -666,13 +665,6 @@ def _missing(args: argparse.Namespace) -> dict[str, str]:
     return {name: reason for name, reason in tools.items() if reason}
 
 
-def _compile_acnsd() -> None:
-    """Write the bytecode of the acnsd measured, as its installation does (pip compiles
-    what it installs): where none is written as it runs (PYTHONDONTWRITEBYTECODE, a
-    read-only tree), each `acnsd reload` would otherwise compile its modules (~6 ms)."""
-    compileall.compile_dir(REPO / "server" / "acnsd", quiet=1)
-
-
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # so that `finally` stops the servers
 
@@ -697,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing and (args.require_all or "acnsd" in missing or "dnsperf" in missing):
         print("missing: " + "; ".join(missing.values()), file=sys.stderr)
         return 2
-    _compile_acnsd()
+    build_tree()  # (each `acnsd reload` would compile its modules again: ~6 ms)
     profile = PROFILES["scale"] if args.scale_set else zones_profile(args.zones)
     print(f"generating {profile.name} ...", file=sys.stderr, flush=True)
     dataset = generate(profile)
