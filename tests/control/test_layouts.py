@@ -182,7 +182,7 @@ def _build(loaded: Loaded) -> ModelIndex:
     return ModelIndex.build(loaded, Recorded.of(read_state(loaded.model.server.state_file)))
 
 
-@settings(max_examples=1000)
+@settings(max_examples=300)
 @given(configuration(), st.data())
 def test_scoped_verdicts_in_the_directory_layout_are_loads_verdicts(case, data):
     cfg, files = case
