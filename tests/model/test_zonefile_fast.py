@@ -20,6 +20,8 @@ import hashlib
 import io
 import os
 import socket
+import sys
+import threading
 import time
 import types
 from collections.abc import Iterator
@@ -792,6 +794,9 @@ def test_the_c_reader_reads_files_in_export_form_as_dnspython_does(text):
     '@ 60 IN CAA 0 issue "ca.test"\n', "outside.org. 60 IN A 192.0.2.1\n",
     "".join(f"h.example.com. 60 IN A 192.0.2.{n}\n" for n in range(1, 66)),  # 65 RRs
     f'a 60 IN TXT "{"x" * 256}"\n', f"a 60 IN TXT {'y' * 256}\n",  # a string too long
+    # an owner met again after 300 others (the set of owners met has grown), in another case
+    "".join(f"h{n}.example.com. 60 IN A 192.0.2.1\n" for n in range(300))
+    + "H7 60 IN A 192.0.2.2\n",
 ])
 def test_the_c_reader_leaves_other_files_to_the_python_readers(text):
     assert _c_reader()(text, ORIGIN.to_wire()) is None
@@ -826,3 +831,36 @@ def test_the_c_reader_gives_dnspythons_rrsets_or_none(file):
         _same(packed, slow, text, origin)
         with _python_readers():
             assert zonefile.parse(text, origin) == packed
+
+
+@pytest.mark.parametrize(("lines", "released"), [(50_000, True), (1_000, False)])
+def test_the_c_reader_lets_other_threads_run_while_it_reads_a_large_file(lines, released):
+    """A text over 64 KiB is read with the GIL released (a large zone file read during a
+    reload must not stall the threads that answer); a smaller one keeps it. With no
+    switches forced (a switch interval of 100 s), a thread that takes turns only when the
+    GIL is free counts during the read only if the reader released it."""
+    read = _c_reader()
+    text = "".join(f"h{n}.example.com. 60 IN A 192.0.2.{n % 250 + 1}\n" for n in range(lines))
+    assert (len(text) > 65536) == released
+    counted, stop = [0], False
+
+    def count() -> None:
+        while not stop:
+            counted[0] += 1
+            time.sleep(0)  # (gives the GIL back each turn)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(100)
+    counter = threading.Thread(target=count)
+    try:
+        counter.start()
+        time.sleep(0.01)
+        before = counted[0]
+        packed = read(text, ORIGIN.to_wire())
+        during = counted[0] - before
+    finally:
+        stop = True
+        counter.join()
+        sys.setswitchinterval(interval)
+    assert packed is not None and packed[1] == lines
+    assert (during > 0) == released

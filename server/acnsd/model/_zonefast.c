@@ -20,7 +20,10 @@ or label too long, an address inet_pton refuses) gives None.
 The packed form of each line: the owner field (the owner's length and wire form as
 spelled, or a zero octet when it is the previous line's owner), the type, class and TTL,
 the size of the rdatas (the rdata with its rdlength), the rdlength and the rdata.
-Tested against the Python readers and dnspython (tests/model/test_zonefile_fast.py).
+A text of more than 64 KiB is read with the GIL released (no Python object is touched
+while it is read), so that a large file read during a reload does not stall the threads
+that answer. Tested against the Python readers and dnspython
+(tests/model/test_zonefile_fast.py).
 */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -39,18 +42,17 @@ typedef struct {
     Py_ssize_t len, cap;
 } Buffer;
 
-/* Room for `more` octets at the end of the buffer; -1 (MemoryError set) when none. */
+/* Room for `more` octets at the end of the buffer; -1 when there is no memory. (The raw
+   allocator: it needs no GIL.) */
 static int
 reserve(Buffer *b, Py_ssize_t more)
 {
     if (b->len + more <= b->cap)
         return 0;
     Py_ssize_t cap = b->cap * 2 > b->len + more ? b->cap * 2 : b->len + more;
-    unsigned char *data = PyMem_Realloc(b->data, cap);
-    if (data == NULL) {
-        PyErr_NoMemory();
+    unsigned char *data = PyMem_RawRealloc(b->data, cap);
+    if (data == NULL)
         return -1;
-    }
     b->data = data;
     b->cap = cap;
     return 0;
@@ -334,38 +336,102 @@ plain(const char *s, Py_ssize_t n)
     return 1;
 }
 
-static PyObject *
-columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The owners met: an open-addressed set of where each one's field starts in the output
+   (its wire form as spelled there), by the hash of its lower-cased wire form. */
+typedef struct {
+    Py_ssize_t *at;  /* 1 + where the owner field starts; 0: an empty slot */
+    size_t *hashes;
+    size_t mask, count;
+} Owners;
+
+static size_t
+hash_key(const unsigned char *key, int length)
 {
-    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "columns(text: str, origin: bytes)");
-        return NULL;
+    size_t hash = 14695981039346656037u;  /* FNV-1a */
+    for (int i = 0; i < length; i++)
+        hash = (hash ^ key[i]) * 1099511628211u;
+    return hash;
+}
+
+/* Make room for one more owner; -1 when there is no memory. */
+static int
+owners_grow(Owners *owners)
+{
+    if (owners->at != NULL && owners->count * 2 < owners->mask + 1)
+        return 0;
+    size_t size = owners->mask ? 2 * (owners->mask + 1) : 64;
+    Py_ssize_t *at = PyMem_RawCalloc(size, sizeof(Py_ssize_t));
+    size_t *hashes = PyMem_RawMalloc(size * sizeof(size_t));
+    if (at == NULL || hashes == NULL) {
+        PyMem_RawFree(at);
+        PyMem_RawFree(hashes);
+        return -1;
     }
-    PyObject *text = args[0];
-    if (!PyUnicode_IS_ASCII(text))
-        Py_RETURN_NONE;
-    const char *s = (const char *)PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    const unsigned char *origin = (const unsigned char *)PyBytes_AS_STRING(args[1]);
-    int origin_len = (int)PyBytes_GET_SIZE(args[1]);
-    if (origin_len < 1 || origin_len > 255 || !plain(s, n))
-        Py_RETURN_NONE;
+    for (size_t i = 0; owners->mask && i <= owners->mask; i++) {
+        if (owners->at[i] == 0)
+            continue;
+        size_t j = owners->hashes[i] & (size - 1);
+        while (at[j] != 0)
+            j = (j + 1) & (size - 1);
+        at[j] = owners->at[i];
+        hashes[j] = owners->hashes[i];
+    }
+    PyMem_RawFree(owners->at);
+    PyMem_RawFree(owners->hashes);
+    owners->at = at;
+    owners->hashes = hashes;
+    owners->mask = size - 1;
+    return 0;
+}
 
-    Buffer out = {NULL, 0, 0};
-    PyObject *owners = PySet_New(NULL);  /* the owners met, lower-cased wire forms */
-    PyObject *result = NULL;
-    if (owners == NULL)
-        return NULL;
-    if (reserve(&out, n + n / 2 + 64) < 0)
-        goto done;
+/* Add the owner whose field starts at `field` in `out` (lower-cased: `key`, `length`
+   octets); 1 when it was met before (in any case), 0 when added, -1 without memory. */
+static int
+owners_add(Owners *owners, const unsigned char *out, Py_ssize_t field,
+           const unsigned char *key, int length)
+{
+    if (owners_grow(owners) < 0)
+        return -1;
+    size_t hash = hash_key(key, length), i = hash & owners->mask;
+    for (; owners->at[i] != 0; i = (i + 1) & owners->mask) {
+        const unsigned char *met = out + owners->at[i] - 1;
+        if (owners->hashes[i] != hash || met[0] != length)
+            continue;
+        int k = 0;
+        while (k < length && lower(met[1 + k]) == key[k])
+            k++;
+        if (k == length)
+            return 1;
+    }
+    owners->at[i] = field + 1;
+    owners->hashes[i] = hash;
+    owners->count++;
+    return 0;
+}
 
+enum { READ = 1, OUTSIDE = 0, NO_MEMORY = -1 };
+
+/* The text s[0..n) packed into `out`, its records counted: READ; OUTSIDE when it is not
+   in the form this module takes; NO_MEMORY. No Python object is touched (the GIL may be
+   released): memory comes from the raw allocator. */
+static int
+read_zone(const char *s, Py_ssize_t n, const unsigned char *origin, int origin_len,
+          Buffer *out, Py_ssize_t *records)
+{
+    Owners owners = {NULL, NULL, 0, 0};
     unsigned char name[256], key[256];
     const char *owner = NULL, *w;
-    Py_ssize_t owner_n = 0, records = 0, start = 0;
+    Py_ssize_t owner_n = 0, start = 0;
     unsigned owner_types = 0;  /* type_bit of the types met at the current owner */
     /* the RRset of the previous line: where its type starts in `out`, its type, its RRs */
     Py_ssize_t rrset_head = 0, rrset_rdatas = 0;
-    int rrset_type = 0;
+    int rrset_type = 0, status = READ;
+
+    *records = 0;
+    if (!plain(s, n))
+        return OUTSIDE;
+    if (reserve(out, n + n / 2 + 64) < 0)
+        return NO_MEMORY;
     while (start < n) {
         const char *nl = memchr(s + start, '\n', n - start);
         Py_ssize_t end = nl ? nl - s : n, pos = start, line = start;
@@ -391,63 +457,56 @@ columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (rdtype == 0 || pos == end)
             goto outside;
 
-        if (reserve(&out, 256 + 14 + 2 * (end - pos) + 256) < 0)
-            goto done;
+        if (reserve(out, 256 + 14 + 2 * (end - pos) + 256) < 0)
+            goto no_memory;
         int same_owner = owner != NULL && this_n == owner_n
                          && memcmp(this_owner, owner, owner_n) == 0;
         if (same_owner && rdtype == rrset_type) {  /* a further line of the RRset */
             if (rdtype == T_CNAME || rrset_rdatas >= MERGED)
                 goto outside;  /* (the Python readers take these) */
-            unsigned char *rdata = out.data + out.len + 2;
+            unsigned char *rdata = out->data + out->len + 2;
             Py_ssize_t rdlength = encode_rdata(rdtype, s + pos, end - pos, origin,
                                                origin_len, rdata);
             if (rdlength < 0)
                 goto outside;
-            unsigned char *head = out.data + rrset_head;
+            unsigned char *head = out->data + rrset_head;
             if ((unsigned long)ttl < get32(head + 4))  /* the least TTL (dnspython's) */
                 put32(head + 4, (unsigned long)ttl);
-            if (!held(out.data + rrset_head + 12, out.data + out.len, rdata, rdlength,
-                      names_at(rdtype))) {
+            if (!held(head + 12, out->data + out->len, rdata, rdlength, names_at(rdtype))) {
                 put16(rdata - 2, (unsigned)rdlength);
                 put32(head + 8, get32(head + 8) + 2 + (unsigned long)rdlength);
-                out.len += 2 + rdlength;
+                out->len += 2 + rdlength;
                 rrset_rdatas++;
-                records++;
+                (*records)++;
             }
             continue;
         }
         if (same_owner) {
-            out.data[out.len++] = 0;  /* the owner field of the previous line's owner */
+            out->data[out->len++] = 0;  /* the owner field of the previous line's owner */
         } else {
             int name_len = encode_name(this_owner, this_n, origin, origin_len, name);
             if (name_len < 0 || !inside(name, name_len, origin, origin_len))
                 goto outside;
             for (int i = 0; i < name_len; i++)
                 key[i] = lower(name[i]);
-            PyObject *seen = PyBytes_FromStringAndSize((const char *)key, name_len);
-            if (seen == NULL)
-                goto done;
-            int met = PySet_Contains(owners, seen);
-            if (met == 0)
-                met = PySet_Add(owners, seen);
-            Py_DECREF(seen);
+            out->data[out->len] = (unsigned char)name_len;
+            memcpy(out->data + out->len + 1, name, name_len);
+            int met = owners_add(&owners, out->data, out->len, key, name_len);
             if (met < 0)
-                goto done;
+                goto no_memory;
             if (met == 1)
                 goto outside;  /* an owner met again, or spelled another way */
+            out->len += 1 + name_len;
             owner = this_owner;
             owner_n = this_n;
             owner_types = 0;
-            out.data[out.len++] = (unsigned char)name_len;
-            memcpy(out.data + out.len, name, name_len);
-            out.len += name_len;
         }
         unsigned bit = type_bit(rdtype);
         if (owner_types & bit || (owner_types && (bit | owner_types) & type_bit(T_CNAME)))
             goto outside;  /* an RRset's lines apart, a CNAME and other data */
         owner_types |= bit;
 
-        unsigned char *head = out.data + out.len;
+        unsigned char *head = out->data + out->len;
         Py_ssize_t rdlength = encode_rdata(rdtype, s + pos, end - pos, origin, origin_len,
                                            head + 14);
         if (rdlength < 0)
@@ -457,24 +516,69 @@ columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         put32(head + 4, (unsigned long)ttl);
         put32(head + 8, (unsigned long)rdlength + 2);
         put16(head + 12, (unsigned)rdlength);
-        rrset_head = out.len;
+        rrset_head = out->len;
         rrset_type = rdtype;
         rrset_rdatas = 1;
-        out.len += 14 + rdlength;
-        records++;
+        out->len += 14 + rdlength;
+        (*records)++;
     }
-    if (records == 0)
+    if (*records == 0)
         goto outside;
-    PyObject *packed = PyBytes_FromStringAndSize((const char *)out.data, out.len);
-    if (packed != NULL) {
-        result = Py_BuildValue("(Nn)", packed, records);
-    }
     goto done;
 outside:
-    result = Py_NewRef(Py_None);
+    status = OUTSIDE;
+    goto done;
+no_memory:
+    status = NO_MEMORY;
 done:
-    PyMem_Free(out.data);
-    Py_DECREF(owners);
+    PyMem_RawFree(owners.at);
+    PyMem_RawFree(owners.hashes);
+    return status;
+}
+
+/* Texts of more octets are read with the GIL released (~0.3 ms of work and more): a large
+   file read during a reload then does not hold up the threads that answer. A smaller one
+   keeps it: taking it back may wait for another thread's turn (5 ms). */
+#define GIL_FREE_SIZE 65536
+
+static PyObject *
+columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "columns(text: str, origin: bytes)");
+        return NULL;
+    }
+    PyObject *text = args[0], *origin = args[1];
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), origin_len = PyBytes_GET_SIZE(origin);
+    if (!PyUnicode_IS_ASCII(text) || origin_len < 1 || origin_len > 255)
+        Py_RETURN_NONE;
+    const char *s = (const char *)PyUnicode_DATA(text);
+    const unsigned char *wire = (const unsigned char *)PyBytes_AS_STRING(origin);
+    Buffer out = {NULL, 0, 0};
+    Py_ssize_t records;
+    int status;
+    if (n > GIL_FREE_SIZE) {
+        Py_INCREF(text);  /* (immutable, and kept alive while the GIL is released) */
+        Py_INCREF(origin);
+        Py_BEGIN_ALLOW_THREADS
+        status = read_zone(s, n, wire, (int)origin_len, &out, &records);
+        Py_END_ALLOW_THREADS
+        Py_DECREF(text);
+        Py_DECREF(origin);
+    } else {
+        status = read_zone(s, n, wire, (int)origin_len, &out, &records);
+    }
+    PyObject *result = NULL;
+    if (status == NO_MEMORY) {
+        PyErr_NoMemory();
+    } else if (status == OUTSIDE) {
+        result = Py_NewRef(Py_None);
+    } else {
+        PyObject *packed = PyBytes_FromStringAndSize((const char *)out.data, out.len);
+        if (packed != NULL)
+            result = Py_BuildValue("(Nn)", packed, records);
+    }
+    PyMem_RawFree(out.data);
     return result;
 }
 
