@@ -1,5 +1,6 @@
 """The Makefile's two commands on a fresh or broken checkout (issue 20), planned with
-`make -n` in a copy of the repository's Makefile and pyproject.toml."""
+`make -n` in a copy of the repository's Makefile, pyproject.toml and the install's other
+inputs (setup.py, the C reader's source)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from tooling import REPO
 
 def _make(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`make -n ARGS` in `directory`, as a fresh make (not one nested in `make test`)."""
-    for name in ("Makefile", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml", "setup.py", "server/acnsd/model/_zonefast.c"):
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, directory / name)
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     return subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=directory,
