@@ -43,6 +43,12 @@ class Api:
         (or in time), ApiError when the answer is not HTTP."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
+            connection.connect()
+            if connection.sock.getsockname() == connection.sock.getpeername():
+                # TCP's simultaneous open: while nothing listens on a port of the ephemeral
+                # range, a connection to it may get that port as its own and connect to
+                # itself; its request would come back as the answer
+                raise ConnectionRefusedError(f"nothing listens on port {self.port}")
             connection.request(method, "/client/v4" + path,
                                body=None if body is None else json.dumps(body),
                                headers={"Authorization": f"Bearer {TOKEN}",

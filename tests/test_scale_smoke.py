@@ -5,7 +5,9 @@ the judging, the bounds) hold on their own.
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +16,11 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tooling import REPO, require_tool
+from tooling import REPO, require_tool, unused_port
 
 from benchmarks.bounded import run
 from benchmarks.dataset import generate, zones_profile
-from benchmarks.edits import set_marker, set_ns_ttl_in_yaml
+from benchmarks.edits import Api, set_marker, set_ns_ttl_in_yaml
 from benchmarks.scale import _spread, _stats
 from benchmarks.scale_report import targets
 from benchmarks.zonefiles import (
@@ -270,3 +272,21 @@ def test_the_startup_stages_are_measured_and_the_snapshot_start_is_one(tmp_path:
     stages = [line.split()[0] for line in done.stdout.splitlines() if " s  RSS " in line]
     assert stages == ["imports", "load", "record", "compile", "editor", "snapshot_write",
                       "imports", "snapshot_start"]
+
+
+def test_an_api_connection_to_itself_is_nothing_answering(monkeypatch) -> None:
+    """While the API does not listen yet, a connection to its port (one of the ephemeral
+    range) can get that very port and connect to itself (TCP's simultaneous open): the
+    client must take it for no answer, not read its own request back as one (a 1M run
+    failed so: "BadStatusLine: GET /client/v4/zones?name=... HTTP/1.1")."""
+    port = unused_port()
+
+    def connect_to_itself(self: http.client.HTTPConnection) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", port))
+        sock.connect(("127.0.0.1", port))
+        self.sock = sock
+
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", connect_to_itself)
+    with pytest.raises(ConnectionRefusedError):
+        Api(port).call("GET", "/zones", timeout=2)
