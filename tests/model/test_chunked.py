@@ -49,6 +49,9 @@ def same_as_tuple(chunked: Chunked, expected: list) -> None:
     assert chunked[1:-1] == tuple(expected)[1:-1]
     assert hash(chunked) == hash(tuple(expected))
     assert pickle.loads(pickle.dumps(chunked)) == chunked
+    assert all(type(chunk) is tuple for _, chunk in chunked.chunks())  # immutable, as built
+    places = {chunk_id: i for i, (chunk_id, _) in enumerate(chunked.chunks())}
+    assert chunked._ordinals_made() == places  # (shared with the sequence it was copied from)
 
 
 @settings(max_examples=200)

@@ -126,6 +126,17 @@ class Chunked(Sequence[T]):
         """The copy of `chunks` (the touched ones are lists): a touched chunk grown past
         2 × CHUNK is split into chunks of CHUNK, the later ones with new ids (`where`
         follows the items moved there); one left empty is dropped."""
+        if all(0 < len(chunks[ordinal]) <= 2 * CHUNK for ordinal in touched):
+            # no chunk splits or goes: the chunks keep their places and ids (the common
+            # case, made without a loop in Python over every chunk: ~1 ms at 1,000,000
+            # items), and the copy shares this sequence's places of ids when they are equal
+            for ordinal in touched:
+                chunks[ordinal] = tuple(chunks[ordinal])
+            copy: Chunked[T] = Chunked.__new__(Chunked)
+            copy._set(tuple(chunks), tuple(ids))  # type: ignore[arg-type]
+            if copy._ids == self._ids:
+                copy._ids, copy._ordinals = self._ids, self._ordinals
+            return copy
         new_chunks: list[tuple[T, ...]] = []
         new_ids: list[int] = []
         for ordinal, (items, chunk_id) in enumerate(zip(chunks, ids, strict=True)):
@@ -146,7 +157,7 @@ class Chunked(Sequence[T]):
                         where.chunk[where.key(item)] = piece_id
                 new_chunks.append(piece)
                 new_ids.append(piece_id)
-        copy: Chunked[T] = Chunked.__new__(Chunked)
+        copy = Chunked.__new__(Chunked)
         copy._set(tuple(new_chunks), tuple(new_ids))
         return copy
 
