@@ -1,17 +1,22 @@
 """gcpause.freeze_survivors: a collection that leaves many objects in the oldest
 generation is followed, at the loop's next turn and at most once per period, by a full
-collection (garbage is freed, not frozen) and a freeze; few objects are left alone."""
+collection (garbage is freed, not frozen) and a freeze; few objects are left alone.
+gcpause.log_pauses: a collection that lasts the threshold or longer is logged with its
+generation and length, a shorter one is not."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
+import logging
+import re
+import time
 import weakref
 from collections.abc import Iterator
 
 import pytest
-from acnsd.gcpause import freeze_survivors
+from acnsd.gcpause import freeze_survivors, log_pauses
 
 
 @pytest.fixture(autouse=True)
@@ -140,3 +145,49 @@ def test_stopped_it_freezes_nothing() -> None:
         return gc.get_freeze_count()
 
     assert asyncio.run(scenario()) == 0
+
+
+_PAUSES = logging.getLogger("tests.gcpause")
+
+
+@contextlib.contextmanager
+def _slow(pause: float) -> Iterator[None]:
+    """A gc callback that makes every collection last at least `pause` seconds."""
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            time.sleep(pause)
+
+    gc.callbacks.append(callback)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(callback)
+
+
+def test_a_collection_as_long_as_the_threshold_is_logged(caplog: pytest.LogCaptureFixture
+                                                         ) -> None:
+    caplog.set_level(logging.INFO, logger=_PAUSES.name)
+    stop = log_pauses(_PAUSES, at=0.2)
+    try:
+        with _slow(0.25):
+            gc.collect(1)
+    finally:
+        stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == _PAUSES.name]
+    assert len(lines) == 1, lines
+    found = re.fullmatch(r"event=gc_pause generation=1 ms=(\d+\.\d) collected=\d+", lines[0])
+    assert found and 250 <= float(found[1]) < 2000, lines
+
+
+def test_a_shorter_collection_is_not_logged_nor_one_after_it_stopped(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=_PAUSES.name)
+    stop = log_pauses(_PAUSES, at=0.2)
+    try:
+        with _slow(0.05):
+            gc.collect(0)
+    finally:
+        stop()
+    with _slow(0.25):
+        gc.collect(0)
+    assert not [r for r in caplog.records if r.name == _PAUSES.name]

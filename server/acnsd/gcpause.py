@@ -18,6 +18,10 @@ model and the caches hold no cycles; what may (a request being handled, a transf
 until it ends. So the freeze runs at the event loop's next turn, between callbacks,
 right after a full collection (what is garbage then is freed, not frozen), at most once
 per `every` seconds: what one may keep is at most what was in flight at that turn.
+
+A collection that holds the GIL for PAUSE_LOGGED or longer stalls every answer as long:
+`log_pauses` logs each one (`event=gc_pause`), so that a gap in the answers can be told
+from a collection, or not, by its time.
 """
 
 from __future__ import annotations
@@ -25,16 +29,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import time
 from collections.abc import Callable, Iterator
 
-__all__ = ["FREEZE_AT", "FREEZE_EVERY", "freeze_survivors", "gc_paused"]
+__all__ = ["FREEZE_AT", "FREEZE_EVERY", "PAUSE_LOGGED", "freeze_survivors", "gc_paused",
+           "log_pauses"]
 
 # this many objects in the oldest generation, not frozen, are frozen: the collections
 # after it walk only what was made since (at 1,000,000 zones, ~75,000 such objects held
 # the GIL 28-35 ms a full collection: benchmarks/results/scale)
 FREEZE_AT = 10_000
 FREEZE_EVERY = 1.0  # seconds: at most one freeze per
+PAUSE_LOGGED = 0.020  # seconds: a collection this long is logged (issue 16's gap target)
 
 
 @contextlib.contextmanager
@@ -80,3 +87,25 @@ def freeze_survivors(loop: asyncio.AbstractEventLoop, at: int = FREEZE_AT,
 
     gc.callbacks.append(collected)
     return lambda: gc.callbacks.remove(collected)
+
+
+def log_pauses(log: logging.Logger, at: float = PAUSE_LOGGED) -> Callable[[], None]:
+    """From now on, each collection (in any thread) that lasts `at` seconds or more is
+    logged to `log`: `event=gc_pause generation=G ms=M collected=N` (the collection, and
+    the work of the callbacks added before this one at its end). Collections never
+    overlap (the one that runs holds the GIL), so one start time serves. Returns the
+    function that stops it."""
+    began = 0.0
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        nonlocal began
+        if phase == "start":
+            began = time.perf_counter()
+            return
+        seconds = time.perf_counter() - began
+        if seconds >= at:
+            log.info("event=gc_pause generation=%d ms=%.1f collected=%d", info["generation"],
+                     seconds * 1000, info["collected"])
+
+    gc.callbacks.append(timed)  # (so the callbacks before it, at the stop, count too)
+    return lambda: gc.callbacks.remove(timed)

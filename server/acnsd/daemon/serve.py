@@ -60,7 +60,7 @@ from acnsd.dns.core import Transport
 from acnsd.dns.delta import Delta, ZoneDelta, apply_delta
 from acnsd.dns.plan import ServePlan
 from acnsd.errors import AcnsdError, ConfigError, Problem, StateError
-from acnsd.gcpause import freeze_survivors, gc_paused
+from acnsd.gcpause import freeze_survivors, gc_paused, log_pauses
 from acnsd.model.config import Loaded, load, record
 from acnsd.model.recording import FirstContents, store_path
 from acnsd.model.schema import parse_hostport
@@ -618,6 +618,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     stop_freezing = freeze_survivors(loop)
+    stop_logging_pauses = log_pauses(log)
 
     def on_stop(signum: int) -> None:
         log.info("event=signal signal=%s action=shutdown", signal.Signals(signum).name)
@@ -641,6 +642,7 @@ async def serve(
                          name="acnsd-watch", daemon=True).start()
     await stop.wait()
     stop_freezing()
+    stop_logging_pauses()
     await _stop(server, exposition, SHUTDOWN_GRACE)
     return 0
 
