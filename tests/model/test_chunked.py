@@ -101,6 +101,27 @@ def test_a_chunk_grown_past_twice_its_size_is_split_and_one_left_empty_is_droppe
     assert chunked == tuple([(k, k) for k in range(CHUNK)] + inserted)
 
 
+def test_a_split_or_a_drop_keeps_the_later_chunks_edited_in_the_same_copy_in_place() -> None:
+    items = [(k, k) for k in range(3 * CHUNK)]
+    grown = Chunked(items)
+    where = Where(grown, key)
+    extra = [(-n, n) for n in range(1, CHUNK + 2)]  # into the first chunk: 2 × CHUNK + 1
+    anchors = [CHUNK - 1] + [key(item) for item in extra[:-1]]
+    split = grown.edited(where, replace={2 * CHUNK: (2 * CHUNK, -1)},
+                         insert=list(zip(anchors, extra, strict=True)))
+    expected = items[:CHUNK] + extra + items[CHUNK:]
+    expected[expected.index((2 * CHUNK, 2 * CHUNK))] = (2 * CHUNK, -1)
+    same_as_tuple(split, expected)
+    assert [len(chunk) for _, chunk in split.chunks()] == [CHUNK, CHUNK, 1, CHUNK, CHUNK]
+    assert where.chunk == Where(split, key).chunk
+    dropped = split.edited(where, remove=[key(item) for item in split._chunks[1]],
+                           replace={3 * CHUNK - 1: (3 * CHUNK - 1, -2)})
+    expected = [item for item in expected if item not in split._chunks[1]]
+    expected[-1] = (3 * CHUNK - 1, -2)
+    same_as_tuple(dropped, expected)
+    assert where.chunk == Where(dropped, key).chunk
+
+
 def test_the_first_item_of_an_empty_sequence_makes_a_chunk() -> None:
     empty: Chunked = Chunked()
     where = Where(empty, key)

@@ -126,39 +126,27 @@ class Chunked(Sequence[T]):
         """The copy of `chunks` (the touched ones are lists): a touched chunk grown past
         2 × CHUNK is split into chunks of CHUNK, the later ones with new ids (`where`
         follows the items moved there); one left empty is dropped."""
-        if all(0 < len(chunks[ordinal]) <= 2 * CHUNK for ordinal in touched):
-            # no chunk splits or goes: the chunks keep their places and ids (the common
-            # case, made without a loop in Python over every chunk: ~1 ms at 1,000,000
-            # items), and the copy shares this sequence's places of ids when they are equal
-            for ordinal in touched:
-                chunks[ordinal] = tuple(chunks[ordinal])
-            copy: Chunked[T] = Chunked.__new__(Chunked)
-            copy._set(tuple(chunks), tuple(ids))  # type: ignore[arg-type]
-            if copy._ids == self._ids:
-                copy._ids, copy._ordinals = self._ids, self._ordinals
-            return copy
-        new_chunks: list[tuple[T, ...]] = []
-        new_ids: list[int] = []
-        for ordinal, (items, chunk_id) in enumerate(zip(chunks, ids, strict=True)):
-            if ordinal not in touched:
-                new_chunks.append(items)  # type: ignore[arg-type]
-                new_ids.append(chunk_id)
-                continue
-            if len(items) <= 2 * CHUNK:
-                if items:
-                    new_chunks.append(tuple(items))
-                    new_ids.append(chunk_id)
-                continue
-            for start in range(0, len(items), CHUNK):
-                piece = tuple(items[start:start + CHUNK])
-                piece_id = chunk_id if start == 0 else next(_IDS)
-                if start:
-                    for item in piece:
-                        where.chunk[where.key(item)] = piece_id
-                new_chunks.append(piece)
-                new_ids.append(piece_id)
-        copy = Chunked.__new__(Chunked)
+        # only the touched chunks are worked on (from the last, so that the places of
+        # those before stay); the rest is copied in C: ~1 ms less at 1,000,000 items
+        new_chunks: list[tuple[T, ...]] = list(chunks)  # type: ignore[arg-type]
+        new_ids = list(ids)
+        for ordinal in sorted(touched, reverse=True):
+            items, chunk_id = chunks[ordinal], ids[ordinal]
+            if len(items) > 2 * CHUNK:
+                pieces = [tuple(items[start:start + CHUNK])
+                          for start in range(0, len(items), CHUNK)]
+            else:
+                pieces = [tuple(items)] if items else []
+            piece_ids = [chunk_id, *(next(_IDS) for _ in pieces[1:])][:len(pieces)]
+            for piece, piece_id in zip(pieces[1:], piece_ids[1:], strict=True):
+                for item in piece:
+                    where.chunk[where.key(item)] = piece_id
+            new_chunks[ordinal:ordinal + 1] = pieces
+            new_ids[ordinal:ordinal + 1] = piece_ids
+        copy: Chunked[T] = Chunked.__new__(Chunked)
         copy._set(tuple(new_chunks), tuple(new_ids))
+        if copy._ids == self._ids:  # no chunk split or dropped: the same places of ids
+            copy._ids, copy._ordinals = self._ids, self._ordinals
         return copy
 
     def __len__(self) -> int:
