@@ -164,16 +164,22 @@ def _slow(pause: float) -> Iterator[None]:
         gc.callbacks.remove(callback)
 
 
-def test_a_collection_as_long_as_the_threshold_is_logged(caplog: pytest.LogCaptureFixture
-                                                         ) -> None:
+def _logged(caplog: pytest.LogCaptureFixture, pause: float, generation: int) -> list[str]:
+    """What log_pauses (threshold 0.2 s) logs of one collection of `generation` made to last
+    `pause` seconds or more; the log is stopped after it."""
     caplog.set_level(logging.INFO, logger=_PAUSES.name)
     stop = log_pauses(_PAUSES, at=0.2)
     try:
-        with _slow(0.25):
-            gc.collect(1)
+        with _slow(pause):
+            gc.collect(generation)
     finally:
         stop()
-    lines = [r.getMessage() for r in caplog.records if r.name == _PAUSES.name]
+    return [r.getMessage() for r in caplog.records if r.name == _PAUSES.name]
+
+
+def test_a_collection_as_long_as_the_threshold_is_logged(caplog: pytest.LogCaptureFixture
+                                                         ) -> None:
+    lines = _logged(caplog, 0.25, 1)
     assert len(lines) == 1, lines
     found = re.fullmatch(r"event=gc_pause generation=1 ms=(\d+\.\d) collected=\d+", lines[0])
     assert found and 250 <= float(found[1]) < 2000, lines
@@ -181,13 +187,7 @@ def test_a_collection_as_long_as_the_threshold_is_logged(caplog: pytest.LogCaptu
 
 def test_a_shorter_collection_is_not_logged_nor_one_after_it_stopped(
         caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=_PAUSES.name)
-    stop = log_pauses(_PAUSES, at=0.2)
-    try:
-        with _slow(0.05):
-            gc.collect(0)
-    finally:
-        stop()
+    assert not _logged(caplog, 0.05, 0)
     with _slow(0.25):
         gc.collect(0)
     assert not [r for r in caplog.records if r.name == _PAUSES.name]
